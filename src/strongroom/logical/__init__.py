@@ -1,0 +1,42 @@
+"""The vocabulary every backend speaks: Operation, Request, Response, Storage, Backend, errors.
+
+Layer: above util and errors only. No HTTP here: the http layer translates to and from these values.
+"""
+
+from strongroom.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RequestError,
+    UnsupportedOperationError,
+)
+from strongroom.logical.backend import Backend, BackendConfig, BackendFactory, SpecialPaths, SystemView
+from strongroom.logical.operation import Operation
+from strongroom.logical.request import Caller, Connection, Request
+from strongroom.logical.response import Auth, LeaseOptions, Response, Secret
+from strongroom.logical.storage import InmemStorage, Storage, get_json, put_json
+
+__all__ = [
+    "Auth",
+    "Backend",
+    "BackendConfig",
+    "BackendFactory",
+    "Caller",
+    "Connection",
+    "InmemStorage",
+    "InvalidRequestError",
+    "LeaseOptions",
+    "NotFoundError",
+    "Operation",
+    "PermissionDeniedError",
+    "Request",
+    "RequestError",
+    "Response",
+    "Secret",
+    "SpecialPaths",
+    "Storage",
+    "SystemView",
+    "UnsupportedOperationError",
+    "get_json",
+    "put_json",
+]

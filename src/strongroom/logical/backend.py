@@ -1,0 +1,104 @@
+"""What the core needs of a backend (a secrets engine or an auth method), and what it gives one.
+
+Backends are built by a factory from a `BackendConfig`; the core then only calls the methods of `Backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from strongroom.logical.request import Request
+from strongroom.logical.response import Response
+from strongroom.logical.storage import Storage
+from strongroom.util.clock import Clock, SystemClock
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialPaths:
+    """Paths (mount-relative glob-like prefixes ending in "*" or exact) that the core treats specially."""
+
+    # Reachable without a token (logins).
+    unauthenticated: tuple[str, ...] = ()
+    # Need the sudo capability besides the operation's.
+    root: tuple[str, ...] = ()
+
+
+class SystemView(Protocol):
+    """What a backend may ask of the system: lease TTL defaults for its mount."""
+
+    def default_lease_ttl(self) -> int:
+        """The mount's default lease TTL in seconds, falling back to the system's."""
+        ...
+
+    def max_lease_ttl(self) -> int:
+        """The mount's maximum lease TTL in seconds, falling back to the system's."""
+        ...
+
+
+class StaticSystemView:
+    """A SystemView with fixed values: the system defaults, and the twin for tests."""
+
+    def __init__(self, default_ttl: int = 32 * 24 * 3600, max_ttl: int = 32 * 24 * 3600) -> None:
+        self._default = default_ttl
+        self._max = max_ttl
+
+    def default_lease_ttl(self) -> int:
+        return self._default
+
+    def max_lease_ttl(self) -> int:
+        return self._max
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    """Everything a backend factory receives."""
+
+    storage: Storage
+    mount_type: str
+    mount_path: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    system: SystemView = field(default_factory=StaticSystemView)
+    clock: Clock = field(default_factory=SystemClock)
+
+
+class Backend(Protocol):
+    """A mounted secrets engine or auth method."""
+
+    @property
+    def special_paths(self) -> SpecialPaths:
+        """Which of its paths need no token, and which need sudo."""
+        ...
+
+    @property
+    def per_token_storage(self) -> bool:
+        """True when each token gets storage of its own (cubbyhole); the core then prefixes the view."""
+        ...
+
+    async def handle(self, request: Request) -> Response | None:
+        """Serve a routed request (path relative to the mount). Raise RequestError subclasses on refusal."""
+        ...
+
+    async def exists(self, request: Request) -> bool | None:
+        """For CREATE/UPDATE: whether the target exists; None when the path declares no existence check."""
+        ...
+
+    def has_route(self, path: str) -> bool:
+        """Whether any path of the backend matches `path` (for 404 versus 405)."""
+        ...
+
+    def openapi_paths(self) -> dict[str, Any]:
+        """The OpenAPI 3 `paths` object for its declared paths, relative to the mount."""
+        ...
+
+    async def initialize(self) -> None:
+        """Called once after mounting or unsealing, before the first request."""
+        ...
+
+    async def cleanup(self) -> None:
+        """Called when the mount is disabled or the server seals."""
+        ...
+
+
+BackendFactory = Callable[[BackendConfig], Awaitable[Backend]]

@@ -1,0 +1,67 @@
+"""A request as a backend sees it: a frozen value. A pipeline stage that changes it returns a new one.
+
+Invariant: `client_token` is never printed (excluded from repr) and never stored in plaintext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from strongroom.logical.operation import Operation
+from strongroom.logical.storage import Storage
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where the request came from."""
+
+    remote_address: str = ""
+    remote_port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: what the token store knows of the request's token, without the token itself."""
+
+    accessor: str
+    policies: tuple[str, ...]
+    display_name: str = ""
+    entity_id: str = ""
+    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    token_type: str = "service"
+    # The salted hash that keys the token in storage: a stable, non-secret handle for per-token storage.
+    token_hash: str = ""
+    is_root: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request. Before routing `path` is the full API path under /v1/; after, it is mount-relative."""
+
+    operation: Operation
+    path: str
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    id: str = ""
+    client_token: str = field(default="", repr=False)
+    caller: Caller | None = None
+    storage: Storage | None = field(default=None, repr=False, compare=False)
+    mount_point: str = ""
+    mount_type: str = ""
+    mount_accessor: str = ""
+    connection: Connection = field(default_factory=Connection)
+    headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    # Raw query parameters, for endpoints that read them apart from the body (sys/health, ?version=).
+    query: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    # The wrapping TTL asked for by X-Vault-Wrap-TTL, in seconds; 0 when not asked.
+    wrap_ttl: int = 0
+    content_type: str = ""
+    unauthenticated: bool = False
+
+    def evolve(self, **changes: Any) -> Request:
+        """A copy with `changes` applied."""
+        return replace(self, **changes)

@@ -1,0 +1,47 @@
+"""The storage contract every physical backend fulfils: five verbs over bytes, plus optional extras.
+
+Keys are slash-separated paths. `list` has Vault's semantics: the immediate children of a prefix, with
+sub-folders named once and ending in "/".
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class PhysicalBackend(Protocol):
+    """Untrusted byte storage."""
+
+    async def get(self, key: str) -> bytes | None:
+        """The value at `key`, or None."""
+        ...
+
+    async def put(self, key: str, value: bytes) -> None:
+        """Store `value` at `key` durably before returning."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error."""
+        ...
+
+    async def list(self, prefix: str) -> list[str]:
+        """Sorted immediate children of `prefix`."""
+        ...
+
+    async def list_page(self, prefix: str, after: str, limit: int) -> list[str]:
+        """Like `list`, but only children sorting after `after`, at most `limit` of them (limit<=0: all)."""
+        ...
+
+    async def close(self) -> None:
+        """Release files and connections."""
+        ...
+
+
+@runtime_checkable
+class Transactional(Protocol):
+    """An optional extra: several writes applied atomically."""
+
+    async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        """Apply all `puts` and `deletes` at once, or none of them."""
+        ...

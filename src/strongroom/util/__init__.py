@@ -1,0 +1,1 @@
+"""Small pure helpers: durations, clock, identifiers, paths. Bottom layer: stdlib only."""

@@ -1,0 +1,42 @@
+"""Random identifiers in Vault's formats. Bottom layer: stdlib only.
+
+Invariant: every identifier that grants access (token IDs, accessors) comes from `secrets`, never `random`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+_BASE62 = string.ascii_letters + string.digits
+
+
+def base62(length: int) -> str:
+    """A random base62 string of `length` characters."""
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def new_uuid() -> str:
+    """A random UUID in its canonical form, as Vault uses for request IDs and mount UUIDs."""
+    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
+
+def service_token_id() -> str:
+    """A new service token ID: "s." and 24 base62 characters, as OpenBao issues them."""
+    return "s." + base62(24)
+
+
+def batch_token_id() -> str:
+    """A new batch token ID: "b." and 24 base62 characters."""
+    return "b." + base62(24)
+
+
+def accessor_id() -> str:
+    """A new token accessor: 24 base62 characters."""
+    return base62(24)
+
+
+def mount_accessor(mount_type: str) -> str:
+    """A mount accessor such as "kv_735a1674"."""
+    return f"{mount_type}_{secrets.token_hex(4)}"

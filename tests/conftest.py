@@ -1,0 +1,24 @@
+"""Fixtures shared by every test: real servers on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One strongroom dev server for the session (in memory, root token "root")."""
+    with strongroom_dev_server(tmp_path_factory.mktemp("strongroom")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One OpenBao dev server for the session: the reference for differential tests."""
+    with bao_dev_server(tmp_path_factory.mktemp("bao")) as running:
+        yield running

