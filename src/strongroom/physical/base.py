@@ -6,6 +6,7 @@ sub-folders named once and ending in "/".
 
 from __future__ import annotations
 
+import builtins
 from typing import Protocol, runtime_checkable
 
 
@@ -25,11 +26,11 @@ class PhysicalBackend(Protocol):
         """Remove `key`; a missing key is not an error."""
         ...
 
-    async def list(self, prefix: str) -> list[str]:
+    async def list(self, prefix: str) -> builtins.list[str]:
         """Sorted immediate children of `prefix`."""
         ...
 
-    async def list_page(self, prefix: str, after: str, limit: int) -> list[str]:
+    async def list_page(self, prefix: str, after: str, limit: int) -> builtins.list[str]:
         """Like `list`, but only children sorting after `after`, at most `limit` of them (limit<=0: all)."""
         ...
 

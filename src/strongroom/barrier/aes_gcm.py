@@ -1,0 +1,195 @@
+"""The AES-256-GCM barrier over a physical backend: it encrypts on the way down, decrypts on the way up.
+
+Layer: barrier (imports physical, crypto, barrier.keyring, util and errors).
+
+A stored value is: 4-byte big-endian key term | 1 version byte (2) | 12-byte nonce | ciphertext and tag,
+the layout of Vault's barrier. The associated data is the storage path, so a ciphertext copied to another
+key fails to decrypt. The keyring itself lives at "core/keyring", encrypted the same way with the root
+key under term 0.
+
+Invariant: every value that leaves this module for physical storage is encrypted.
+Invariant: while sealed, no key is held in memory and every storage operation raises SealedError.
+Invariant: the records the layers below the seal keep themselves (keyring, root key, seal config) can
+neither be read nor overwritten through the barrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import hmac
+import struct
+from dataclasses import dataclass
+
+from strongroom.barrier.keyring import KEY_SIZE, Keyring
+from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
+from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
+from strongroom.physical.base import PhysicalBackend
+from strongroom.util.clock import Clock, SystemClock
+
+KEYRING_PATH = "core/keyring"
+ROOT_KEY_PATH = "core/root-key"
+SEAL_CONFIG_PATH = "core/seal-config"
+RESERVED_PATHS = frozenset({KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH})
+
+# Vault's AESGCMVersion2: the storage path is the associated data.
+VERSION = 2
+# The header term of records encrypted with the root key rather than a keyring term.
+ROOT_TERM = 0
+_HEADER = struct.Struct(">IB")
+_MIN_SIZE = _HEADER.size + NONCE_SIZE + TAG_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """What sys/key-status reports: the active term, when it was installed, encryptions since unseal."""
+
+    term: int
+    install_time: float
+    encryptions: int
+
+
+def seal_value(cipher: Cipher, term: int, path: str, plaintext: bytes) -> bytes:
+    """`plaintext` in the barrier's stored format, bound to `path`."""
+    return _HEADER.pack(term, VERSION) + cipher.encrypt(plaintext, path.encode())
+
+
+def read_term(path: str, stored: bytes) -> int:
+    """The key term in the header of `stored`; IntegrityError if the header is not the barrier's."""
+    if len(stored) < _MIN_SIZE:
+        raise IntegrityError(f"stored value at {path!r} is too short")
+    term, version = _HEADER.unpack_from(stored)
+    if version != VERSION:
+        raise IntegrityError(f"stored value at {path!r} has unsupported version {version}")
+    return int(term)
+
+
+def open_value(cipher: Cipher, path: str, stored: bytes) -> bytes:
+    """The plaintext of `stored` (header already checked by `read_term`); IntegrityError if forged."""
+    try:
+        return cipher.decrypt(stored[_HEADER.size :], path.encode())
+    except IntegrityError:
+        raise IntegrityError(f"failed to decrypt the value at {path!r}") from None
+
+
+class AESGCMBarrier:
+    """Storage (get/put/delete/list) over `physical`, encrypted with the keyring's terms."""
+
+    def __init__(self, physical: PhysicalBackend, *, clock: Clock | None = None) -> None:
+        self._physical = physical
+        self._clock = clock or SystemClock()
+        self._keyring: Keyring | None = None
+        # One ready cipher per term, built at unseal and rotation so no request pays for key setup.
+        self._ciphers: dict[int, Cipher] = {}
+        self._encryptions = 0
+        # Bumped by every seal(), so an unseal or rotation in flight cannot load keys after a seal.
+        self._seals = 0
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"AESGCMBarrier(sealed={self.sealed})"
+
+    @property
+    def sealed(self) -> bool:
+        """True while no keyring is loaded."""
+        return self._keyring is None
+
+    async def initialized(self) -> bool:
+        """True once a keyring has been stored."""
+        return await self._physical.get(KEYRING_PATH) is not None
+
+    async def initialize(self, root_key: bytes) -> None:
+        """Create term 1 and store the keyring encrypted with `root_key`. The barrier stays sealed."""
+        async with self._lock:
+            if await self.initialized():
+                raise BarrierError("barrier is already initialized")
+            await self._store_keyring(Keyring.create(root_key, self._clock.now()))
+
+    async def unseal(self, root_key: bytes) -> None:
+        """Load the keyring with `root_key`; IntegrityError (and still sealed) if it is the wrong key."""
+        async with self._lock:
+            if not self.sealed:
+                return
+            seals = self._seals
+            stored = await self._physical.get(KEYRING_PATH)
+            if stored is None:
+                raise BarrierError("barrier is not initialized")
+            if len(root_key) != KEY_SIZE:
+                raise IntegrityError(f"the root key must be {KEY_SIZE} bytes")
+            if read_term(KEYRING_PATH, stored) != ROOT_TERM:
+                raise IntegrityError("stored keyring has an unexpected header")
+            keyring = Keyring.from_json(open_value(Cipher(root_key), KEYRING_PATH, stored))
+            if not hmac.compare_digest(keyring.root_key, root_key):
+                raise IntegrityError("stored keyring does not belong to this root key")
+            if seals != self._seals:
+                raise SealedError()
+            self._load(keyring)
+            self._encryptions = 0
+
+    def seal(self) -> None:
+        """Drop every key from memory."""
+        self._keyring = None
+        self._ciphers = {}
+        self._seals += 1
+
+    async def rotate(self) -> int:
+        """Add a term with a fresh key and make it active; older terms stay readable. Returns the term."""
+        async with self._lock:
+            seals = self._seals
+            keyring = self._unsealed().add_term(self._clock.now())
+            await self._store_keyring(keyring)
+            if seals != self._seals:
+                raise SealedError()
+            self._load(keyring)
+            return keyring.active_term
+
+    def key_status(self) -> KeyStatus:
+        """The active term, its install time, and how many values were encrypted since unseal."""
+        active = self._unsealed().active
+        return KeyStatus(term=active.term, install_time=active.install_time, encryptions=self._encryptions)
+
+    async def get(self, key: str) -> bytes | None:
+        self._unsealed()
+        _check_not_reserved(key)
+        stored = await self._physical.get(key)
+        if stored is None:
+            return None
+        term = read_term(key, stored)
+        cipher = self._ciphers.get(term)
+        if cipher is None:
+            raise IntegrityError(f"stored value at {key!r} names unknown key term {term}")
+        return open_value(cipher, key, stored)
+
+    async def put(self, key: str, value: bytes) -> None:
+        keyring = self._unsealed()
+        _check_not_reserved(key)
+        stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
+        self._encryptions += 1
+        await self._physical.put(key, stored)
+
+    async def delete(self, key: str) -> None:
+        self._unsealed()
+        _check_not_reserved(key)
+        await self._physical.delete(key)
+
+    async def list(self, prefix: str) -> builtins.list[str]:
+        self._unsealed()
+        return await self._physical.list(prefix)
+
+    def _unsealed(self) -> Keyring:
+        if self._keyring is None:
+            raise SealedError()
+        return self._keyring
+
+    def _load(self, keyring: Keyring) -> None:
+        self._ciphers = {key.term: Cipher(key.value) for key in keyring.keys}
+        self._keyring = keyring
+
+    async def _store_keyring(self, keyring: Keyring) -> None:
+        stored = seal_value(Cipher(keyring.root_key), ROOT_TERM, KEYRING_PATH, keyring.to_json())
+        await self._physical.put(KEYRING_PATH, stored)
+
+
+def _check_not_reserved(key: str) -> None:
+    if key in RESERVED_PATHS:
+        raise StorageError(f"{key!r} is reserved below the barrier")

@@ -1,0 +1,56 @@
+"""A view: the Storage of one mount, every key under a prefix of its own. Layer: barrier.
+
+Imports logical.storage (the Storage protocol it implements), physical.keys and errors only.
+
+Invariant: a key with a ".." or "." segment is refused, so no key given to a view can reach outside its
+prefix; a sub-view only ever narrows the prefix.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from strongroom.errors import StorageError
+from strongroom.logical.storage import Storage
+from strongroom.physical.keys import check_key, check_prefix
+
+
+class BarrierView:
+    """Storage that prefixes every key with `prefix` before reaching the `storage` below it."""
+
+    def __init__(self, storage: Storage, prefix: str) -> None:
+        check_prefix(prefix)
+        if prefix and not prefix.endswith("/"):
+            raise StorageError(f"view prefix {prefix!r} must end with '/'")
+        self._storage = storage
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"BarrierView({self.prefix!r})"
+
+    def sub_view(self, prefix: str) -> BarrierView:
+        """A view of the keys under `prefix` inside this one."""
+        return BarrierView(self._storage, self.prefix + check_prefix(prefix))
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._storage.get(self.prefix + check_key(key))
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._storage.put(self.prefix + check_key(key), value)
+
+    async def delete(self, key: str) -> None:
+        await self._storage.delete(self.prefix + check_key(key))
+
+    async def list(self, prefix: str) -> builtins.list[str]:
+        return await self._storage.list(self.prefix + check_prefix(prefix))
+
+    async def clear(self) -> None:
+        """Delete every key under this view's prefix, however deeply nested."""
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            for child in await self.list(folder):
+                if child.endswith("/"):
+                    pending.append(folder + child)
+                else:
+                    await self.delete(folder + child)

@@ -1,0 +1,76 @@
+"""An in-memory physical backend: the twin every fast test runs on, and the dev server's storage.
+
+Layer: physical (imports physical.keys and errors only).
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+
+from strongroom.physical.keys import check_key, check_prefix, child_of, folder_end
+
+
+class InmemBackend:
+    """PhysicalBackend and Transactional over a dict, with a sorted key index for prefix listing."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+        # Kept sorted so that listing a prefix touches only the keys under it, as SQLite's index does.
+        self._sorted: list[str] = []
+
+    async def get(self, key: str) -> bytes | None:
+        return self._data.get(check_key(key))
+
+    async def put(self, key: str, value: bytes) -> None:
+        self._put(check_key(key), bytes(value))
+
+    async def delete(self, key: str) -> None:
+        self._delete(check_key(key))
+
+    async def list(self, prefix: str) -> builtins.list[str]:
+        return self._children(check_prefix(prefix), "", 0)
+
+    async def list_page(self, prefix: str, after: str, limit: int) -> builtins.list[str]:
+        return self._children(check_prefix(prefix), after, limit)
+
+    async def transaction(self, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+        # Validate everything first: a refused key must leave the store untouched.
+        for key in (*puts, *deletes):
+            check_key(key)
+        for key in deletes:
+            self._delete(key)
+        for key, value in puts.items():
+            self._put(key, bytes(value))
+
+    async def close(self) -> None:
+        return None
+
+    def _put(self, key: str, value: bytes) -> None:
+        if key not in self._data:
+            bisect.insort(self._sorted, key)
+        self._data[key] = value
+
+    def _delete(self, key: str) -> None:
+        if self._data.pop(key, None) is not None:
+            del self._sorted[bisect.bisect_left(self._sorted, key)]
+
+    def _children(self, prefix: str, after: str, limit: int) -> builtins.list[str]:
+        children: builtins.list[str] = []
+        index = bisect.bisect_left(self._sorted, prefix + after)
+        while index < len(self._sorted) and (limit <= 0 or len(children) < limit):
+            key = self._sorted[index]
+            child = child_of(key, prefix)
+            if child is None:
+                if not key.startswith(prefix):
+                    break
+                index += 1
+                continue
+            if child > after:
+                children.append(child)
+            if child.endswith("/"):
+                # A folder is reported once: jump past every key inside it.
+                index = bisect.bisect_left(self._sorted, folder_end(prefix, child), index + 1)
+            else:
+                index += 1
+        return children

@@ -1,0 +1,188 @@
+"""The seal manager: initialization, and unsealing from Shamir shares of the unseal key.
+
+Layer: seal (imports barrier, physical, crypto, util and errors).
+
+Keys, as in Vault's Shamir seal: a random unseal key is split into the shares handed to operators; it
+encrypts the random root key stored at "core/root-key"; the root key encrypts the barrier's keyring.
+With one share, the share is the unseal key itself, as Vault returns it.
+
+Invariant: the unseal key exists only while shares are being combined; it is never stored.
+Invariant: shares, keys and combined secrets never appear in an error message or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from strongroom import __version__
+from strongroom.barrier.aes_gcm import (
+    ROOT_KEY_PATH,
+    ROOT_TERM,
+    AESGCMBarrier,
+    open_value,
+    read_term,
+    seal_value,
+)
+from strongroom.crypto import shamir
+from strongroom.crypto.aead import KEY_SIZE, Cipher
+from strongroom.errors import IntegrityError, InvalidRequestError, StorageError
+from strongroom.physical.base import PhysicalBackend
+from strongroom.seal.config import SHAMIR, SealConfig, load_seal_config, store_seal_config
+from strongroom.util.ids import new_uuid
+
+# Vault accepts unseal keys of the barrier's key lengths (16 to 32 bytes) plus the one-byte share tag.
+_MIN_KEY = 16
+_MAX_KEY = KEY_SIZE + 1
+# Vault's words when the combined key does not open the stored root key.
+_WRONG_KEY = (
+    "unable to retrieve stored keys: failed to decrypt keys from storage: "
+    "cipher: message authentication failed"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SealStatus:
+    """The fields of Vault's sys/seal-status."""
+
+    type: str
+    initialized: bool
+    sealed: bool
+    t: int
+    n: int
+    progress: int
+    nonce: str
+    version: str
+    build_date: str
+    migration: bool
+    recovery_seal: bool
+    storage_type: str
+
+
+class SealManager:
+    """Initializes the storage stack and unseals its barrier from key shares."""
+
+    def __init__(
+        self,
+        physical: PhysicalBackend,
+        barrier: AESGCMBarrier,
+        *,
+        storage_type: str = "",
+        build_date: str = "",
+    ) -> None:
+        self._physical = physical
+        self._barrier = barrier
+        self._storage_type = storage_type
+        self._build_date = build_date
+        self._config: SealConfig | None = None
+        self._parts: list[bytes] = []
+        self._nonce = ""
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"SealManager(sealed={self._barrier.sealed}, progress={len(self._parts)})"
+
+    async def initialized(self) -> bool:
+        """True once a seal configuration is stored (written last by `initialize`)."""
+        return await self._load_config() is not None
+
+    async def initialize(self, secret_shares: int, secret_threshold: int) -> list[bytes]:
+        """Create the keys and return the unseal key shares. The barrier is left sealed, as in Vault."""
+        config = SealConfig(type=SHAMIR, secret_shares=secret_shares, secret_threshold=secret_threshold)
+        config.validate()
+        async with self._lock:
+            if await self.initialized():
+                raise InvalidRequestError("Vault is already initialized")
+            unseal_key = secrets.token_bytes(KEY_SIZE)
+            root_key = secrets.token_bytes(KEY_SIZE)
+            await self._barrier.initialize(root_key)
+            await self._physical.put(
+                ROOT_KEY_PATH, seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
+            )
+            # The configuration is the commit marker: until it exists the vault reads as uninitialized.
+            await store_seal_config(self._physical, config)
+            self._config = config
+            if secret_shares == 1:
+                return [unseal_key]
+            return shamir.split(unseal_key, secret_shares, secret_threshold)
+
+    async def unseal(self, share: bytes) -> SealStatus:
+        """Record one share; once `secret_threshold` are in, combine them and unseal the barrier.
+
+        A share already given is ignored, as Vault does. A combination that does not open the root key
+        raises InvalidRequestError and starts the progress over.
+        """
+        async with self._lock:
+            config = await self._load_config()
+            if config is None:
+                raise InvalidRequestError("Vault is not initialized")
+            if len(share) < _MIN_KEY:
+                raise InvalidRequestError(f"invalid key: key is shorter than minimum {_MIN_KEY} bytes")
+            if len(share) > _MAX_KEY:
+                raise InvalidRequestError(f"invalid key: key is longer than maximum {_MAX_KEY} bytes")
+            if not self._barrier.sealed:
+                return await self.status()
+            if not any(hmac.compare_digest(part, share) for part in self._parts):
+                if not self._parts:
+                    self._nonce = new_uuid()
+                self._parts.append(bytes(share))
+            if len(self._parts) < config.secret_threshold:
+                return await self.status()
+            parts = self._parts
+            self.reset_unseal()
+            await self._barrier.unseal(await self._root_key(config, parts))
+            return await self.status()
+
+    def reset_unseal(self) -> None:
+        """Forget the shares given so far."""
+        self._parts = []
+        self._nonce = ""
+
+    def seal(self) -> None:
+        """Seal the barrier (dropping its keys) and forget any unseal progress."""
+        self._barrier.seal()
+        self.reset_unseal()
+
+    async def status(self) -> SealStatus:
+        """What sys/seal-status reports."""
+        config = await self._load_config()
+        return SealStatus(
+            type=SHAMIR if config is None else config.type,
+            initialized=config is not None,
+            sealed=self._barrier.sealed,
+            t=0 if config is None else config.secret_threshold,
+            n=0 if config is None else config.secret_shares,
+            progress=len(self._parts),
+            nonce=self._nonce,
+            version=__version__,
+            build_date=self._build_date,
+            migration=False,
+            recovery_seal=False,
+            storage_type=self._storage_type,
+        )
+
+    async def _load_config(self) -> SealConfig | None:
+        if self._config is None:
+            self._config = await load_seal_config(self._physical)
+        return self._config
+
+    async def _root_key(self, config: SealConfig, parts: list[bytes]) -> bytes:
+        """The root key the combined `parts` decrypt; InvalidRequestError if they do not."""
+        if config.secret_threshold == 1:
+            unseal_key = parts[0]
+        else:
+            try:
+                unseal_key = shamir.combine(parts)
+            except ValueError as exc:
+                raise InvalidRequestError(f"invalid key: failed to compute combined key: {exc}") from None
+        stored = await self._physical.get(ROOT_KEY_PATH)
+        if stored is None:
+            raise StorageError("the stored root key is missing")
+        if len(unseal_key) != KEY_SIZE or read_term(ROOT_KEY_PATH, stored) != ROOT_TERM:
+            raise InvalidRequestError(_WRONG_KEY)
+        try:
+            return open_value(Cipher(unseal_key), ROOT_KEY_PATH, stored)
+        except IntegrityError:
+            raise InvalidRequestError(_WRONG_KEY) from None

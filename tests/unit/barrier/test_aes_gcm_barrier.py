@@ -1,0 +1,266 @@
+"""The AES-256-GCM barrier: format, sealing, tamper and move detection, rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from pathlib import Path
+
+import pytest
+
+from strongroom.barrier.aes_gcm import KEYRING_PATH, AESGCMBarrier, KeyStatus
+from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE
+from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
+from strongroom.physical.inmem import InmemBackend
+from strongroom.physical.sqlite import SQLiteBackend
+from strongroom.util.clock import ManualClock
+
+ROOT = bytes(range(32))
+SECRET = b"the-password-is-swordfish"
+
+
+@pytest.fixture
+def physical() -> InmemBackend:
+    return InmemBackend()
+
+
+@pytest.fixture
+async def barrier(physical: InmemBackend) -> AESGCMBarrier:
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    return barrier
+
+
+async def test_initialize_stores_an_encrypted_keyring_and_stays_sealed(physical: InmemBackend) -> None:
+    barrier = AESGCMBarrier(physical)
+    assert not await barrier.initialized()
+    await barrier.initialize(ROOT)
+    assert await barrier.initialized()
+    assert barrier.sealed
+    stored = await physical.get(KEYRING_PATH)
+    assert stored is not None
+    assert stored[:5] == b"\x00\x00\x00\x00\x02"
+    assert b"root_key" not in stored
+
+
+async def test_initialize_twice_is_refused(barrier: AESGCMBarrier) -> None:
+    with pytest.raises(BarrierError, match="barrier is already initialized"):
+        await barrier.initialize(ROOT)
+
+
+async def test_unseal_before_initialize(physical: InmemBackend) -> None:
+    with pytest.raises(BarrierError, match="barrier is not initialized"):
+        await AESGCMBarrier(physical).unseal(ROOT)
+
+
+async def test_round_trip_and_list(barrier: AESGCMBarrier) -> None:
+    await barrier.put("logical/abc/secret", SECRET)
+    await barrier.put("logical/abc/other/x", b"")
+    assert await barrier.get("logical/abc/secret") == SECRET
+    assert await barrier.get("logical/abc/other/x") == b""
+    assert await barrier.get("logical/abc/missing") is None
+    assert await barrier.list("logical/abc/") == ["other/", "secret"]
+    await barrier.delete("logical/abc/secret")
+    assert await barrier.get("logical/abc/secret") is None
+
+
+async def test_stored_format(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", SECRET)
+    stored = await physical.get("k")
+    assert stored is not None
+    assert struct.unpack(">IB", stored[:5]) == (1, 2)
+    assert len(stored) == 5 + NONCE_SIZE + len(SECRET) + TAG_SIZE
+    assert SECRET not in stored
+
+
+async def test_same_value_twice_gives_different_ciphertexts(
+    barrier: AESGCMBarrier, physical: InmemBackend
+) -> None:
+    await barrier.put("a", SECRET)
+    first = await physical.get("a")
+    await barrier.put("a", SECRET)
+    assert await physical.get("a") != first
+
+
+async def test_raw_physical_never_holds_plaintext(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    for index in range(20):
+        await barrier.put(f"logical/kv/{index}", SECRET + str(index).encode())
+    await barrier.rotate()
+    await barrier.put("sys/token/x", SECRET)
+    raw = b"".join(physical._data.values())
+    assert SECRET not in raw
+    assert ROOT not in raw
+
+
+async def test_sqlite_files_never_hold_plaintext(tmp_path: Path) -> None:
+    physical = SQLiteBackend(str(tmp_path / "s.db"))
+    barrier = AESGCMBarrier(physical)
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    await barrier.put("logical/kv/password", SECRET)
+    on_disk = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    await physical.close()
+    assert b"logical/kv/password" in on_disk  # the files were read while holding the data
+    assert SECRET not in on_disk
+    assert ROOT not in on_disk
+
+
+async def test_wrong_root_key_stays_sealed(physical: InmemBackend) -> None:
+    barrier = AESGCMBarrier(physical)
+    await barrier.initialize(ROOT)
+    with pytest.raises(IntegrityError, match="failed to decrypt the value at 'core/keyring'"):
+        await barrier.unseal(bytes(32))
+    assert barrier.sealed
+    with pytest.raises(SealedError):
+        await barrier.get("k")
+
+
+async def test_root_key_of_wrong_size(physical: InmemBackend) -> None:
+    barrier = AESGCMBarrier(physical)
+    await barrier.initialize(ROOT)
+    with pytest.raises(IntegrityError, match="the root key must be 32 bytes"):
+        await barrier.unseal(b"short")
+
+
+async def test_flipped_byte_is_an_integrity_error(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", SECRET)
+    stored = bytearray(await physical.get("k") or b"")
+    for position in (5, 5 + NONCE_SIZE, len(stored) - 1):
+        tampered = bytearray(stored)
+        tampered[position] ^= 0x80
+        await physical.put("k", bytes(tampered))
+        with pytest.raises(IntegrityError, match="failed to decrypt the value at 'k'"):
+            await barrier.get("k")
+
+
+async def test_moved_ciphertext_is_an_integrity_error(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("logical/a/secret", SECRET)
+    await physical.put("logical/b/secret", await physical.get("logical/a/secret") or b"")
+    with pytest.raises(IntegrityError, match="failed to decrypt the value at 'logical/b/secret'"):
+        await barrier.get("logical/b/secret")
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (b"\x00\x00\x00\x01\x02" + bytes(27), "too short"),
+        (b"\x00\x00\x00\x01\x01" + bytes(40), "unsupported version 1"),
+        (b"\x00\x00\x00\x09\x02" + bytes(40), "unknown key term 9"),
+        (b'{"plaintext": "json"}' + bytes(20), "unsupported version"),
+    ],
+)
+async def test_malformed_headers(
+    barrier: AESGCMBarrier, physical: InmemBackend, stored: bytes, message: str
+) -> None:
+    await physical.put("k", stored)
+    with pytest.raises(IntegrityError, match=message):
+        await barrier.get("k")
+
+
+async def test_seal_drops_keys_and_refuses_everything(barrier: AESGCMBarrier) -> None:
+    await barrier.put("k", SECRET)
+    barrier.seal()
+    assert barrier.sealed
+    assert barrier._ciphers == {}
+    assert barrier._keyring is None
+    for call in (barrier.get("k"), barrier.put("k", b"v"), barrier.delete("k"), barrier.list("")):
+        with pytest.raises(SealedError, match="Vault is sealed"):
+            await call
+    with pytest.raises(SealedError):
+        await barrier.rotate()
+    with pytest.raises(SealedError):
+        barrier.key_status()
+
+
+async def test_unseal_again_after_seal(barrier: AESGCMBarrier) -> None:
+    await barrier.put("k", SECRET)
+    barrier.seal()
+    await barrier.unseal(ROOT)
+    assert await barrier.get("k") == SECRET
+
+
+async def test_rotate_keeps_old_terms_readable(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("old", b"written in term 1")
+    assert await barrier.rotate() == 2
+    await barrier.put("new", b"written in term 2")
+    assert (await physical.get("old") or b"")[:4] == b"\x00\x00\x00\x01"
+    assert (await physical.get("new") or b"")[:4] == b"\x00\x00\x00\x02"
+    assert await barrier.get("old") == b"written in term 1"
+    assert await barrier.get("new") == b"written in term 2"
+
+
+async def test_rotation_survives_seal_and_unseal(physical: InmemBackend) -> None:
+    barrier = AESGCMBarrier(physical)
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    await barrier.put("one", b"1")
+    await barrier.rotate()
+    await barrier.rotate()
+    await barrier.put("three", b"3")
+    barrier.seal()
+    reopened = AESGCMBarrier(physical)
+    await reopened.unseal(ROOT)
+    assert reopened.key_status().term == 3
+    assert await reopened.get("one") == b"1"
+    assert await reopened.get("three") == b"3"
+
+
+async def test_key_status(physical: InmemBackend) -> None:
+    clock = ManualClock(1000.0)
+    barrier = AESGCMBarrier(physical, clock=clock)
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    await barrier.put("a", b"1")
+    await barrier.put("b", b"2")
+    assert barrier.key_status() == KeyStatus(term=1, install_time=1000.0, encryptions=2)
+    clock.advance(60)
+    await barrier.rotate()
+    assert barrier.key_status() == KeyStatus(term=2, install_time=1060.0, encryptions=2)
+
+
+@pytest.mark.parametrize("key", ["core/keyring", "core/root-key", "core/seal-config"])
+async def test_records_below_the_barrier_are_out_of_reach(barrier: AESGCMBarrier, key: str) -> None:
+    with pytest.raises(StorageError, match="is reserved below the barrier"):
+        await barrier.put(key, b"x")
+    with pytest.raises(StorageError, match="is reserved below the barrier"):
+        await barrier.get(key)
+    with pytest.raises(StorageError, match="is reserved below the barrier"):
+        await barrier.delete(key)
+
+
+async def test_keyring_swapped_from_another_barrier_is_refused(physical: InmemBackend) -> None:
+    other = InmemBackend()
+    await AESGCMBarrier(other).initialize(ROOT)
+    await AESGCMBarrier(physical).initialize(ROOT)
+    barrier = AESGCMBarrier(physical)
+    await barrier.unseal(ROOT)
+    await barrier.put("k", SECRET)
+    barrier.seal()
+    # Same root key, different keyring: unseals, but the data keys differ, so old values fail.
+    await physical.put(KEYRING_PATH, await other.get(KEYRING_PATH) or b"")
+    await barrier.unseal(ROOT)
+    with pytest.raises(IntegrityError):
+        await barrier.get("k")
+
+
+class _SlowPuts(InmemBackend):
+    """Physical storage whose writes yield to the event loop, so a seal can land mid-operation."""
+
+    async def put(self, key: str, value: bytes) -> None:
+        await asyncio.sleep(0)
+        await super().put(key, value)
+
+
+async def test_seal_during_rotation_leaves_the_barrier_sealed() -> None:
+    barrier = AESGCMBarrier(_SlowPuts())
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    rotation = asyncio.ensure_future(barrier.rotate())
+    await asyncio.sleep(0)
+    barrier.seal()
+    with pytest.raises(SealedError):
+        await rotation
+    assert barrier.sealed
+    await barrier.unseal(ROOT)
+    assert barrier.key_status().term == 2

@@ -1,0 +1,83 @@
+"""Barrier views: prefixing, sub-views, clearing, and refusal of keys that climb out."""
+
+from __future__ import annotations
+
+import pytest
+
+from strongroom.barrier.view import BarrierView
+from strongroom.errors import StorageError
+from strongroom.logical.storage import InmemStorage
+
+
+@pytest.fixture
+def storage() -> InmemStorage:
+    return InmemStorage()
+
+
+async def test_keys_land_under_the_prefix(storage: InmemStorage) -> None:
+    view = BarrierView(storage, "logical/abc/")
+    await view.put("config", b"1")
+    await view.put("roles/r1", b"2")
+    assert storage.data == {"logical/abc/config": b"1", "logical/abc/roles/r1": b"2"}
+    assert await view.get("roles/r1") == b"2"
+    assert await view.list("") == ["config", "roles/"]
+    assert await view.list("roles/") == ["r1"]
+    await view.delete("config")
+    assert await view.get("config") is None
+
+
+async def test_views_do_not_see_each_other(storage: InmemStorage) -> None:
+    first = BarrierView(storage, "logical/a/")
+    second = BarrierView(storage, "logical/ab/")
+    await first.put("k", b"first")
+    await second.put("k", b"second")
+    assert await first.get("k") == b"first"
+    assert await first.list("") == ["k"]
+    assert await second.get("k") == b"second"
+
+
+async def test_sub_view_narrows(storage: InmemStorage) -> None:
+    view = BarrierView(storage, "logical/abc/").sub_view("token/xyz/")
+    assert view.prefix == "logical/abc/token/xyz/"
+    await view.put("k", b"v")
+    assert storage.data == {"logical/abc/token/xyz/k": b"v"}
+
+
+@pytest.mark.parametrize("key", ["../other/k", "a/../../k", "..", "./k", "a/./b", "", "a\x00"])
+async def test_climbing_keys_are_refused(storage: InmemStorage, key: str) -> None:
+    view = BarrierView(storage, "logical/abc/")
+    with pytest.raises(StorageError, match="invalid storage key"):
+        await view.put(key, b"v")
+    with pytest.raises(StorageError, match="invalid storage key"):
+        await view.get(key)
+    with pytest.raises(StorageError, match="invalid storage key"):
+        await view.delete(key)
+    assert storage.data == {}
+
+
+@pytest.mark.parametrize("prefix", ["../", "a/../", "../../logical/"])
+async def test_climbing_prefixes_are_refused(storage: InmemStorage, prefix: str) -> None:
+    view = BarrierView(storage, "logical/abc/")
+    with pytest.raises(StorageError, match="invalid storage prefix"):
+        await view.list(prefix)
+    with pytest.raises(StorageError, match="invalid storage prefix"):
+        view.sub_view(prefix)
+
+
+def test_prefix_must_be_a_folder(storage: InmemStorage) -> None:
+    with pytest.raises(StorageError, match="must end with '/'"):
+        BarrierView(storage, "logical/abc")
+    with pytest.raises(StorageError, match="must end with '/'"):
+        BarrierView(storage, "logical/").sub_view("abc")
+
+
+async def test_clear_removes_everything_under_the_prefix_only(storage: InmemStorage) -> None:
+    storage.data = {
+        "logical/abc/a": b"",
+        "logical/abc/b/c": b"",
+        "logical/abc/b/d/e/f": b"",
+        "logical/abcd/keep": b"",
+        "logical/keep": b"",
+    }
+    await BarrierView(storage, "logical/abc/").clear()
+    assert sorted(storage.data) == ["logical/abcd/keep", "logical/keep"]
