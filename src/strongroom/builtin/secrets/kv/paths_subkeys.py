@@ -1,0 +1,61 @@
+"""KV v2 `subkeys/<path>`: the key structure of a version without its values (depth, version).
+
+Layer: builtin. Imports framework, logical and the kv domain modules.
+"""
+
+from __future__ import annotations
+
+from strongroom.builtin.secrets.kv.store import KVEngine, store_for
+from strongroom.builtin.secrets.kv.versions import subkeys, version_view
+from strongroom.errors import InvalidRequestError
+from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.logical import Operation, Request, Response
+
+FIELDS = {
+    "path": Field(FieldType.STRING, "Location of the secret."),
+    "version": Field(
+        FieldType.INT,
+        "Specifies which version to retrieve. If not provided, the current version will be used.",
+    ),
+    "depth": Field(
+        FieldType.INT,
+        "Specifies the deepest nesting level to provide in the output. If non-zero, keys that reside at the "
+        "specified depth value will be artificially treated as leaves and will thus be 'null' even if "
+        "further underlying sub-keys exist.",
+    ),
+}
+
+
+def paths(engine: KVEngine) -> list[Path]:
+    """The `subkeys/` declaration of a KV v2 mount."""
+
+    async def read(request: Request, fields: FieldData) -> Response | None:
+        key = fields.get("path")
+        # OpenBao reads a negative depth as unlimited, like 0.
+        depth = max(fields.get("depth"), 0)
+        store = store_for(request)
+        meta = await store.metadata(key)
+        if meta is None:
+            return None
+        number = fields.get("version") if fields.get("version") > 0 else meta.current_version
+        vm = meta.versions.get(number)
+        if vm is None:
+            return None
+        metadata = version_view(meta, number, vm)
+        if vm.is_deleted(engine.clock.now()) or vm.destroyed:
+            return Response(status=404, data={"metadata": metadata, "subkeys": None})
+        data = await store.version_data(key, number)
+        if data is None:
+            raise InvalidRequestError("could not find version data")
+        return Response(data={"metadata": metadata, "subkeys": subkeys(data, depth)})
+
+    return [
+        Path(
+            "subkeys/{path*}",
+            fields=FIELDS,
+            operations={Operation.READ: read},
+            synopsis="Read the structure of a secret entry from the Key-Value store with the values removed.",
+            description="This path provides the subkeys that exist within a secret entry that exists at the "
+            "provided path. The values of the secret entry are removed.",
+        )
+    ]

@@ -1,0 +1,95 @@
+"""KV v1 (the passthrough engine): any path holds one free-form secret; read, write, delete, list.
+
+Layer: builtin. Imports framework, logical, util. The secret is stored as JSON at its own path in the view.
+Like Vault, a read shows a lease_duration (the secret's "ttl" or "lease", else the mount default) without
+registering a lease, so it is set on the Response directly and no Secret is returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.builtin.secrets.kv.paths_data import WRITE_TO_FOLDER
+from strongroom.errors import InvalidRequestError, StorageError
+from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.logical import Operation, Request, Response, Storage, SystemView, get_json, put_json
+from strongroom.util.durations import parse_duration
+
+SYNOPSIS = """Pass-through secret storage to the storage backend, allowing you to
+read/write arbitrary data into secret storage."""
+DESCRIPTION = """
+The pass-through backend reads and writes arbitrary data into secret storage,
+encrypting it along the way.
+
+A TTL can be specified when writing with the "ttl" field. If given, the
+duration of leases returned by this backend will be set to this value. This
+can be used as a hint from the writer of a secret to the consumer of a secret
+that the consumer should re-read the value before the TTL has expired.
+However, any revocation must be handled by the user of this backend; the lease
+duration does not affect the provided data in any way.
+"""
+
+
+def _storage(request: Request) -> Storage:
+    if request.storage is None:
+        raise StorageError("the request carries no storage view")
+    return request.storage
+
+
+def _lease_duration(data: dict[str, Any], system: SystemView) -> int:
+    for name in ("ttl", "lease"):
+        value = data.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            try:
+                return parse_duration(value)
+            except ValueError:
+                break
+    return system.default_lease_ttl()
+
+
+def paths(system: SystemView) -> list[Path]:
+    """The single catch-all declaration of a KV v1 mount."""
+
+    async def exists(request: Request, fields: FieldData) -> bool:
+        return await _storage(request).get(fields.get("path")) is not None
+
+    async def read(request: Request, fields: FieldData) -> Response | None:
+        data = await get_json(_storage(request), fields.get("path"))
+        if data is None:
+            return None
+        return Response(data=data, lease_duration=_lease_duration(data, system))
+
+    async def write(request: Request, fields: FieldData) -> Response | None:
+        if request.path.endswith("/"):
+            raise InvalidRequestError(WRITE_TO_FOLDER)
+        if not request.data:
+            raise InvalidRequestError("missing data fields")
+        await put_json(_storage(request), fields.get("path"), dict(request.data))
+        return None
+
+    async def delete(request: Request, fields: FieldData) -> Response | None:
+        await _storage(request).delete(fields.get("path"))
+        return None
+
+    async def list_keys(request: Request, fields: FieldData) -> Response | None:
+        keys = await _storage(request).list(fields.get("path"))
+        # Like Vault's ListResponse: no "keys" when empty, which the HTTP layer answers with a 404.
+        return Response(data={"keys": keys} if keys else {})
+
+    return [
+        Path(
+            "{path*}",
+            fields={"path": Field(FieldType.STRING, "Location of the secret.")},
+            operations={
+                Operation.READ: read,
+                Operation.CREATE: write,
+                Operation.UPDATE: write,
+                Operation.DELETE: delete,
+                Operation.LIST: list_keys,
+            },
+            existence_check=exists,
+            synopsis=SYNOPSIS,
+            description=DESCRIPTION,
+            any_data=True,
+        )
+    ]

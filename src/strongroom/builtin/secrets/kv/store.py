@@ -1,0 +1,89 @@
+"""KV v2 records in a mount's storage view, and the per-key locks that serialise writers of one key.
+
+Layer: builtin. Imports logical (Storage), util and the kv models; never the framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+from strongroom.builtin.secrets.kv.models import (
+    CONFIG_KEY,
+    METADATA_PREFIX,
+    KeyMetadata,
+    KVConfig,
+    metadata_key,
+    version_key,
+)
+from strongroom.errors import StorageError
+from strongroom.logical.request import Request
+from strongroom.logical.storage import Storage, get_json, put_json
+from strongroom.util.clock import Clock
+
+_LOCK_COUNT = 256
+
+
+class KeyLocks:
+    """A fixed set of asyncio locks striped by key, so concurrent writes to one key cannot lose an update."""
+
+    def __init__(self) -> None:
+        self._locks = tuple(asyncio.Lock() for _ in range(_LOCK_COUNT))
+
+    def for_key(self, key: str) -> asyncio.Lock:
+        digest = hashlib.blake2b(key.encode(), digest_size=2).digest()
+        return self._locks[int.from_bytes(digest, "big") % _LOCK_COUNT]
+
+
+def store_for(request: Request) -> KVStore:
+    """The KV records of the request's mount (the core always passes the mount's storage view)."""
+    if request.storage is None:
+        raise StorageError("the request carries no storage view")
+    return KVStore(request.storage)
+
+
+class KVStore:
+    """Typed access to one mount's KV v2 records."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def config(self) -> KVConfig:
+        raw = await get_json(self.storage, CONFIG_KEY)
+        return KVConfig() if raw is None else KVConfig.from_json(raw)
+
+    async def put_config(self, config: KVConfig) -> None:
+        await put_json(self.storage, CONFIG_KEY, config.to_json())
+
+    async def metadata(self, path: str) -> KeyMetadata | None:
+        raw = await get_json(self.storage, metadata_key(path))
+        return None if raw is None else KeyMetadata.from_json(raw)
+
+    async def put_metadata(self, path: str, meta: KeyMetadata) -> None:
+        await put_json(self.storage, metadata_key(path), meta.to_json())
+
+    async def delete_metadata(self, path: str) -> None:
+        await self.storage.delete(metadata_key(path))
+
+    async def version_data(self, path: str, number: int) -> dict[str, Any] | None:
+        raw = await get_json(self.storage, version_key(path, number))
+        return None if raw is None else dict(raw["data"])
+
+    async def put_version(self, path: str, number: int, data: dict[str, Any]) -> None:
+        await put_json(self.storage, version_key(path, number), {"data": data})
+
+    async def delete_version(self, path: str, number: int) -> None:
+        await self.storage.delete(version_key(path, number))
+
+    async def list_keys(self, folder: str) -> list[str]:
+        """Secrets and sub-folders directly under `folder` ("" or ending in "/")."""
+        return await self.storage.list(METADATA_PREFIX + folder)
+
+
+class KVEngine:
+    """What one mounted KV v2 engine shares across requests: its clock and its key locks."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.locks = KeyLocks()

@@ -1,0 +1,111 @@
+"""FrameworkBackend: a Backend made of Path declarations, routed by first full match. Layer: framework.
+
+Imports logical, errors and the framework's own modules. Help, OpenAPI, field validation, unknown-field
+warnings and existence checks all come from the declarations; handlers only do the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from strongroom.errors import NotFoundError, UnsupportedOperationError
+from strongroom.framework import openapi
+from strongroom.framework.path import Path
+from strongroom.logical.backend import SpecialPaths
+from strongroom.logical.operation import Operation
+from strongroom.logical.request import Request
+from strongroom.logical.response import Response
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class FrameworkBackend:
+    """A backend declared as data; implements strongroom.logical.Backend."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        help: str = "",
+        *,
+        special_paths: SpecialPaths = SpecialPaths(),  # noqa: B008 (a frozen value, safe to share)
+        per_token_storage: bool = False,
+        on_initialize: Hook | None = None,
+        on_cleanup: Hook | None = None,
+    ) -> None:
+        self.paths = tuple(paths)
+        self.help = help
+        self._special_paths = special_paths
+        self._per_token_storage = per_token_storage
+        self._on_initialize = on_initialize
+        self._on_cleanup = on_cleanup
+
+    @property
+    def special_paths(self) -> SpecialPaths:
+        return self._special_paths
+
+    @property
+    def per_token_storage(self) -> bool:
+        return self._per_token_storage
+
+    def route(self, path: str) -> tuple[Path, dict[str, str]] | None:
+        """The first declaration matching the whole of `path`, with its captures."""
+        for declared in self.paths:
+            captured = declared.match(path)
+            if captured is not None:
+                return declared, captured
+        return None
+
+    async def handle(self, request: Request) -> Response | None:
+        routed = self.route(request.path)
+        if routed is None:
+            raise NotFoundError("unsupported path")
+        declared, captured = routed
+        if request.operation is Operation.HELP:
+            return Response(
+                data={
+                    "help": openapi.help_text(declared, request.path),
+                    "openapi": openapi.document(
+                        {openapi.openapi_key(declared.pattern): openapi.path_item(declared)}
+                    ),
+                }
+            )
+        handler = declared.operations.get(request.operation)
+        if handler is None:
+            raise UnsupportedOperationError()
+        response = await handler(request, declared.field_data(request, captured))
+        if response is None:
+            return None
+        ignored = declared.unknown_fields(request)
+        if ignored:
+            response = response.with_warning(
+                f"Endpoint ignored these unrecognized parameters: [{' '.join(ignored)}]"
+            )
+        return response
+
+    async def exists(self, request: Request) -> bool | None:
+        routed = self.route(request.path)
+        if routed is None:
+            return None
+        declared, captured = routed
+        check = declared.existence_check
+        if check is None:
+            return None
+        return await check(request, declared.field_data(request, captured))
+
+    def has_route(self, path: str) -> bool:
+        return self.route(path) is not None
+
+    def openapi_paths(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for declared in self.paths:
+            result.setdefault(openapi.openapi_key(declared.pattern), openapi.path_item(declared))
+        return result
+
+    async def initialize(self) -> None:
+        if self._on_initialize is not None:
+            await self._on_initialize()
+
+    async def cleanup(self) -> None:
+        if self._on_cleanup is not None:
+            await self._on_cleanup()
