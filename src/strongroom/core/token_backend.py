@@ -1,0 +1,268 @@
+"""The auth/token/ backend: Vault's token API over the TokenStore, declared with strongroom.framework.
+
+Layer: core. Imports framework, logical, tokens. The core mounts it at auth/token/ and passes the raw caller
+token as request.client_token and the caller as request.caller.
+
+Responses carry `Auth` for tokens that already exist in the store (create, renew): the core renders them and
+never issues another token for this mount.
+
+Invariant: lookup never discloses a token's parent; lookup-accessor and renew-accessor never disclose the ID.
+Invariant: revoke-orphan needs sudo; batch tokens are neither renewed nor revoked on their own.
+"""
+
+from __future__ import annotations
+
+from strongroom.core.token_paths_common import (
+    PolicyExists,
+    SudoCheck,
+    TokenServices,
+    auth_response,
+    go_error,
+    lookup_data,
+    root_only,
+)
+from strongroom.core.token_paths_create import create_paths
+from strongroom.core.token_paths_roles import role_paths
+from strongroom.errors import InvalidRequestError, PermissionDeniedError
+from strongroom.framework import Field, FieldData, FieldType, FrameworkBackend, Path
+from strongroom.logical import Operation, Request, Response, SpecialPaths, SystemView
+from strongroom.logical.backend import StaticSystemView
+from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
+from strongroom.util.clock import Clock, SystemClock
+
+_TIDY_STARTED = (
+    "Tidy operation successfully started. Any information from the operation will be printed to "
+    "strongroom's server logs."
+)
+
+_TOKEN = {"token": Field(FieldType.STRING, "Token (request body)")}
+_ACCESSOR = {"accessor": Field(FieldType.STRING, "Accessor of the token (request body)")}
+_INCREMENT = {
+    "increment": Field(
+        FieldType.DURATION, "The desired increment in seconds to the token expiration", default=0
+    )
+}
+
+
+def token_backend(
+    store: TokenStore,
+    roles: RoleStore | None = None,
+    *,
+    system: SystemView | None = None,
+    clock: Clock | None = None,
+    sudo_check: SudoCheck = root_only,
+    policy_exists: PolicyExists | None = None,
+) -> FrameworkBackend:
+    """The backend to mount at auth/token/. `roles` defaults to roles kept in the store's own storage."""
+    services = TokenServices(
+        store=store,
+        roles=roles if roles is not None else RoleStore(store.storage),
+        system=system if system is not None else StaticSystemView(),
+        clock=clock if clock is not None else SystemClock(),
+        sudo_check=sudo_check,
+        policy_exists=policy_exists,
+    )
+    return FrameworkBackend(
+        [*role_paths(services), *_accessor_paths(services), *create_paths(services), *_token_paths(services)],
+        help="The token credential backend is always enabled and builds in some token functionality.",
+        special_paths=SpecialPaths(root=("revoke-orphan/*", "accessors*")),
+        on_initialize=store.initialize,
+    )
+
+
+def _accessor_paths(services: TokenServices) -> list[Path]:
+    store = services.store
+
+    async def list_accessors(request: Request, data: FieldData) -> Response:
+        return Response(data={"keys": await store.list_accessors()})
+
+    async def lookup_accessor(request: Request, data: FieldData) -> Response:
+        entry = await _by_accessor(services, data.get("accessor"))
+        # Vault's lookup by accessor shows every field but the ID itself.
+        return Response(data=lookup_data(entry, "", services.clock.now()))
+
+    async def renew_accessor(request: Request, data: FieldData) -> Response:
+        entry = await _by_accessor(services, data.get("accessor"))
+        return await _renew(services, entry, "", data.get("increment"))
+
+    async def revoke_accessor(request: Request, data: FieldData) -> Response | None:
+        accessor: str = data.get("accessor")
+        if not accessor:
+            raise go_error("missing accessor")
+        entry = await store.lookup_accessor(accessor)
+        if entry is None:
+            return Response(warnings=("No token found with this accessor",))
+        await store.revoke(entry.id_hash)
+        return None
+
+    return [
+        Path(
+            "accessors/?",
+            operations={Operation.LIST: list_accessors},
+            synopsis="List token accessors, which can then be used to iterate and discover their properties.",
+        ),
+        Path(
+            "lookup-accessor",
+            fields=_ACCESSOR,
+            operations={Operation.UPDATE: lookup_accessor},
+            synopsis="This endpoint will lookup a token associated with the given accessor.",
+        ),
+        Path(
+            "renew-accessor",
+            fields={**_ACCESSOR, **_INCREMENT},
+            operations={Operation.UPDATE: renew_accessor},
+            synopsis="This endpoint will renew a token associated with the given accessor.",
+        ),
+        Path(
+            "revoke-accessor",
+            fields=_ACCESSOR,
+            operations={Operation.UPDATE: revoke_accessor},
+            synopsis="This endpoint will delete the token of the accessor and all of its children.",
+        ),
+    ]
+
+
+def _token_paths(services: TokenServices) -> list[Path]:
+    store = services.store
+
+    async def lookup(request: Request, data: FieldData) -> Response:
+        token_id = data.get("token") or request.client_token
+        if not token_id:
+            raise InvalidRequestError("missing token ID")
+        entry = await store.lookup(token_id, include_pending=True)
+        if entry is None:
+            raise PermissionDeniedError("bad token")
+        return Response(data=lookup_data(entry, token_id, services.clock.now()))
+
+    async def lookup_self(request: Request, data: FieldData) -> Response:
+        return await lookup(request, FieldData({}, _TOKEN))
+
+    async def renew(request: Request, data: FieldData) -> Response:
+        return await _renew_token(services, data.get("token"), data.get("increment"))
+
+    async def renew_self(request: Request, data: FieldData) -> Response:
+        return await _renew_token(services, request.client_token, data.get("increment"))
+
+    async def revoke(request: Request, data: FieldData) -> None:
+        token_id: str = data.get("token")
+        if not token_id:
+            raise InvalidRequestError("missing token ID")
+        await _revoke_tree(services, token_id)
+
+    async def revoke_self(request: Request, data: FieldData) -> None:
+        await _revoke_tree(services, request.client_token)
+
+    async def revoke_orphan(request: Request, data: FieldData) -> None:
+        token_id: str = data.get("token")
+        if not token_id:
+            raise InvalidRequestError("missing token ID")
+        if not await services.sudo_check(request):
+            raise InvalidRequestError("root or sudo privileges required to revoke and orphan")
+        entry = await store.lookup(token_id)
+        if entry is None:
+            raise InvalidRequestError("token to revoke not found")
+        if entry.type is TokenType.BATCH:
+            raise InvalidRequestError("batch tokens cannot be revoked")
+        await store.revoke_orphan(entry.id_hash)
+
+    async def tidy(request: Request, data: FieldData) -> Response:
+        await store.tidy()
+        return Response(warnings=(_TIDY_STARTED,), status=202)
+
+    return [
+        Path(
+            "lookup",
+            fields=_TOKEN,
+            operations={Operation.READ: lookup, Operation.UPDATE: lookup},
+            synopsis="This endpoint will lookup a token and its properties.",
+        ),
+        Path(
+            "lookup-self",
+            fields=_TOKEN,
+            operations={Operation.READ: lookup_self, Operation.UPDATE: lookup_self},
+            synopsis="This endpoint will lookup a token and its properties.",
+        ),
+        Path(
+            "revoke-self",
+            operations={Operation.UPDATE: revoke_self},
+            synopsis="This endpoint will delete the token used to call it and all of its child tokens.",
+        ),
+        Path(
+            "revoke",
+            fields=_TOKEN,
+            operations={Operation.UPDATE: revoke},
+            synopsis="This endpoint will delete the given token and all of its child tokens.",
+        ),
+        Path(
+            "revoke-orphan",
+            fields=_TOKEN,
+            operations={Operation.UPDATE: revoke_orphan},
+            synopsis="This endpoint will delete the token and orphan its child tokens.",
+        ),
+        Path(
+            "renew-self",
+            fields={**_TOKEN, **_INCREMENT},
+            operations={Operation.UPDATE: renew_self},
+            synopsis="This endpoint will renew the token used to call it and prevent expiration.",
+        ),
+        Path(
+            "renew",
+            fields={**_TOKEN, **_INCREMENT},
+            operations={Operation.UPDATE: renew},
+            synopsis="This endpoint will renew the given token and prevent expiration.",
+        ),
+        Path(
+            "tidy",
+            operations={Operation.UPDATE: tidy},
+            synopsis="This endpoint performs cleanup tasks that can be run if certain error conditions have "
+            "occurred.",
+        ),
+    ]
+
+
+async def _by_accessor(services: TokenServices, accessor: str) -> TokenEntry:
+    if not accessor:
+        raise go_error("missing accessor")
+    entry = await services.store.lookup_accessor(accessor)
+    if entry is None:
+        raise go_error("invalid accessor")
+    return entry
+
+
+async def _renew_token(services: TokenServices, token_id: str, increment: int) -> Response:
+    if not token_id:
+        raise InvalidRequestError("missing token ID")
+    entry = await services.store.lookup(token_id)
+    if entry is None:
+        raise InvalidRequestError("token not found")
+    return await _renew(services, entry, token_id, increment)
+
+
+async def _renew(services: TokenServices, entry: TokenEntry, token_id: str, increment: int) -> Response:
+    """Renew by Vault's rules; a token made against a role renews with the role's period and max."""
+    if entry.type is TokenType.BATCH:
+        raise InvalidRequestError("batch tokens cannot be renewed")
+    period: int | None = None
+    explicit_max: int | None = None
+    if entry.role:
+        role = await services.roles.get(entry.role)
+        if role is None:
+            raise InvalidRequestError(f'original token role "{entry.role}" could not be found, not renewing')
+        period, explicit_max = role.token_period, role.token_explicit_max_ttl
+    renewal = await services.store.renew(
+        entry,
+        increment,
+        services.system.max_lease_ttl(),
+        period=period,
+        explicit_max_ttl=explicit_max,
+    )
+    return auth_response(renewal.entry, token_id, renewal.warnings)
+
+
+async def _revoke_tree(services: TokenServices, token_id: str) -> None:
+    entry = await services.store.lookup(token_id, include_pending=True)
+    if entry is None:
+        return
+    if entry.type is TokenType.BATCH:
+        raise InvalidRequestError("batch tokens cannot be revoked")
+    await services.store.revoke(entry.id_hash)

@@ -1,0 +1,119 @@
+"""What the auth/token/ endpoint families share: their services and Vault's response shapes.
+
+Layer: core (the token backend). Imports framework, logical, tokens, util.
+
+Invariant: a token ID reaches a response only where Vault returns it (create, lookup, renew), never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from strongroom.errors import InvalidRequestError
+from strongroom.logical import Auth, LeaseOptions, Request, Response, SystemView
+from strongroom.logical.backend import StaticSystemView
+from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
+from strongroom.util.clock import Clock, SystemClock, rfc3339
+from strongroom.util.durations import parse_duration
+
+SudoCheck = Callable[[Request], Awaitable[bool]]
+"""Whether the request's token has root or sudo on the request's path."""
+
+PolicyExists = Callable[[str], Awaitable[bool]]
+"""Whether an ACL policy of that name exists (for Vault's "Policy ... does not exist" warnings)."""
+
+
+async def root_only(request: Request) -> bool:
+    """The sudo check used until the core supplies one: only root tokens count as sudo."""
+    return request.caller is not None and request.caller.is_root
+
+
+@dataclass(frozen=True, slots=True)
+class TokenServices:
+    """Everything the token endpoints act on."""
+
+    store: TokenStore
+    roles: RoleStore
+    system: SystemView = field(default_factory=StaticSystemView)
+    clock: Clock = field(default_factory=SystemClock)
+    sudo_check: SudoCheck = root_only
+    policy_exists: PolicyExists | None = None
+
+
+def go_error(message: str) -> InvalidRequestError:
+    """A 400 worded as OpenBao wraps errors returned (not responded) by a handler."""
+    return InvalidRequestError(f"1 error occurred:\n\t* {message}\n\n")
+
+
+def duration_field(raw: Any) -> int:
+    """Seconds from a duration given as a string field ("1h", "3600"), with Go's error text."""
+    text = str(raw).strip()
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise InvalidRequestError(f'time: invalid duration "{text}"') from None
+
+
+def auth_response(entry: TokenEntry, token_id: str, warnings: tuple[str, ...] = ()) -> Response:
+    """The `auth` block Vault returns for a token created or renewed here."""
+    auth = Auth(
+        policies=entry.policies,
+        token_policies=entry.policies,
+        metadata=dict(entry.meta) if entry.meta is not None else {},
+        display_name=entry.display_name,
+        lease=LeaseOptions(ttl=entry.ttl, renewable=entry.renewable),
+        explicit_max_ttl=entry.explicit_max_ttl,
+        period=entry.period,
+        num_uses=entry.num_uses,
+        token_type=str(entry.type),
+        orphan=entry.orphan,
+        entity_id=entry.entity_id,
+        client_token=token_id,
+        accessor=entry.accessor,
+    )
+    return Response(auth=auth, warnings=warnings)
+
+
+def lookup_data(entry: TokenEntry, token_id: str, now: float) -> dict[str, Any]:
+    """The `data` of auth/token/lookup*, with Vault's fields (the parent is never disclosed)."""
+    batch = entry.type is TokenType.BATCH
+    data: dict[str, Any] = {
+        "accessor": entry.accessor,
+        "creation_time": int(entry.creation_time),
+        "creation_ttl": entry.creation_ttl,
+        "display_name": entry.display_name,
+        "entity_id": entry.entity_id,
+        "expire_time": None,
+        "explicit_max_ttl": entry.explicit_max_ttl,
+        "id": token_id,
+        "issue_time": _timestamp(entry.creation_time, whole_seconds=batch),
+        "meta": None if entry.meta is None else dict(entry.meta),
+        "num_uses": entry.num_uses,
+        "orphan": entry.orphan,
+        "path": entry.path,
+        "policies": list(entry.policies),
+        "renewable": entry.renewable and entry.expire_time is not None,
+        "ttl": 0,
+        "type": str(entry.type),
+    }
+    if entry.expire_time is not None:
+        data["expire_time"] = _timestamp(entry.expire_time, whole_seconds=batch)
+        data["ttl"] = entry.remaining_ttl(now)
+    if entry.last_renewal_time is not None:
+        data["last_renewal_time"] = int(entry.last_renewal_time)
+        data["last_renewal"] = rfc3339(entry.last_renewal_time)
+    if entry.role:
+        data["role"] = entry.role
+    if entry.period:
+        data["period"] = entry.period
+    return data
+
+
+def _timestamp(value: float, *, whole_seconds: bool) -> str:
+    # Batch tokens carry their creation time in whole seconds, so Vault prints them without a fraction.
+    if whole_seconds:
+        return datetime.fromtimestamp(int(value), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(value)
