@@ -64,7 +64,9 @@ def _wait_ready(address: str, process: subprocess.Popen[bytes], log: Path) -> No
 
 
 @contextmanager
-def _run(argv: list[str], address: str, log: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+def _run(
+    argv: list[str], address: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:

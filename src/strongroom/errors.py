@@ -88,11 +88,15 @@ class UnsupportedOperationError(RequestError):
     """405: the path exists but does not support the operation."""
 
     def __init__(self, *errors: str) -> None:
-        super().__init__(*(errors or ("unsupported operation",)))
+        super().__init__(*(errors or ("1 error occurred:\n\t* unsupported operation\n\n",)))
 
 
 class PayloadTooLargeError(RequestError):
     """413: the request body is over the limit."""
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """415: the request body's content type is not one the operation accepts."""
 
 
 class ServiceUnavailableError(RequestError):

@@ -66,7 +66,8 @@ class Response:
     lease_duration: int = 0
     renewable: bool = False
     wrap_info: Mapping[str, Any] | None = None
-    mount_type: str = ""
+    # Vault's sys/ quirk: some endpoints also repeat `data` at the top level of the body.
+    legacy_top_level: bool = False
 
     def evolve(self, **changes: Any) -> Response:
         """A copy with `changes` applied."""

@@ -1,0 +1,173 @@
+"""The core: lifecycle (uninitialized -> sealed -> unsealed) and the one entry point, Core.handle.
+
+Layer: core. Builds the services on unseal and drops them on seal; it holds no service's logic itself.
+Invariant: while sealed, no request reaches the pipeline and no decrypted key or service stays in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from strongroom.barrier import AESGCMBarrier, BarrierView
+from strongroom.core.mounts import MountManager
+from strongroom.core.pipeline import Pipeline
+from strongroom.core.services import Services
+from strongroom.core.system import system_backend
+from strongroom.core.token_backend import token_backend
+from strongroom.errors import ServiceUnavailableError
+from strongroom.logical import Backend, BackendConfig, BackendFactory, Request, Response, get_json, put_json
+from strongroom.physical.base import PhysicalBackend
+from strongroom.policy import PolicyStore
+from strongroom.router import MountEntry
+from strongroom.seal import SealManager
+from strongroom.tokens import TokenEntry, TokenParams, TokenStore
+from strongroom.util.clock import Clock, SystemClock
+from strongroom.util.ids import base62, new_uuid
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What initialization hands the operator once: the unseal key shares and the root token."""
+
+    keys: tuple[bytes, ...]
+    root_token: str
+
+
+class Core:
+    """A strongroom server's state machine and request entry point."""
+
+    def __init__(
+        self,
+        physical: PhysicalBackend,
+        factories: Mapping[str, BackendFactory],
+        *,
+        clock: Clock | None = None,
+        storage_type: str = "inmem",
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._factories = factories
+        self._barrier = AESGCMBarrier(physical, clock=self._clock)
+        self._seal = SealManager(physical, self._barrier, storage_type=storage_type)
+        self._services: Services | None = None
+        self._pipeline: Pipeline | None = None
+        self._cluster: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def services(self) -> Services:
+        """The running services; ServiceUnavailableError while sealed."""
+        if self._services is None:
+            raise ServiceUnavailableError("Vault is sealed")
+        return self._services
+
+    async def handle(self, request: Request) -> Response | None:
+        """Serve one request through the pipeline."""
+        if self._pipeline is None:
+            raise ServiceUnavailableError("Vault is sealed")
+        return await self._pipeline.run(request)
+
+    async def seal_status(self) -> dict[str, Any]:
+        """Vault's sys/seal-status body."""
+        status = await self._seal.status()
+        body: dict[str, Any] = {
+            "type": status.type,
+            "initialized": status.initialized,
+            "sealed": status.sealed,
+            "t": status.t,
+            "n": status.n,
+            "progress": status.progress,
+            "nonce": status.nonce,
+            "version": status.version,
+            "build_date": status.build_date,
+            "migration": status.migration,
+            "recovery_seal": status.recovery_seal,
+            "storage_type": status.storage_type,
+        }
+        if not status.sealed and self._cluster:
+            body["cluster_name"] = self._cluster["name"]
+            body["cluster_id"] = self._cluster["id"]
+        return body
+
+    async def initialize(self, shares: int, threshold: int, root_token_id: str | None = None) -> InitResult:
+        """Create the keys and the root token; the server is left sealed, as Vault leaves it."""
+        keys = await self._seal.initialize(shares, threshold)
+        for key in keys[:threshold]:
+            await self._seal.unseal(key)
+        await self._start()
+        root_token, _ = await self.services.tokens.create(
+            TokenParams(policies=("root",), display_name="root", renewable=False, path="auth/token/root"),
+            token_id=root_token_id,
+        )
+        await self.seal()
+        return InitResult(keys=tuple(keys), root_token=root_token)
+
+    async def unseal(self, key: bytes) -> dict[str, Any]:
+        """Give one unseal key share; once enough are in, start the services."""
+        await self._seal.unseal(key)
+        await self._start()
+        return await self.seal_status()
+
+    async def seal(self) -> None:
+        """Stop the services and drop every key from memory."""
+        async with self._lock:
+            services, self._services, self._pipeline = self._services, None, None
+            if services is not None:
+                await services.mounts.cleanup()
+            self._seal.seal()
+
+    async def _start(self) -> None:
+        async with self._lock:
+            if self._barrier.sealed or self._services is not None:
+                return
+            self._cluster = await self._cluster_identity()
+            tokens = TokenStore(BarrierView(self._barrier, "sys/token/"), self._clock)
+            await tokens.initialize()
+            policies = PolicyStore(BarrierView(self._barrier, "sys/policy/"), clock=self._clock)
+            await policies.ensure_default()
+            holder: list[Services] = []
+
+            def system(_entry: MountEntry, _config: BackendConfig) -> Backend:
+                return system_backend(holder[0])
+
+            def token(_entry: MountEntry, config: BackendConfig) -> Backend:
+                return token_backend(
+                    tokens, system=config.system, clock=self._clock, policy_exists=_exists(policies)
+                )
+
+            mounts = MountManager(
+                self._barrier, self._factories, {"system": system, "token": token}, self._clock
+            )
+            services = Services(mounts=mounts, policies=policies, tokens=tokens)
+            holder.append(services)
+            tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
+            await mounts.load()
+            self._services = services
+            self._pipeline = Pipeline(services)
+
+    async def _cluster_identity(self) -> dict[str, str]:
+        stored = await get_json(self._barrier, "core/cluster")
+        if stored is None:
+            stored = {"name": f"vault-cluster-{base62(8).lower()}", "id": new_uuid()}
+            await put_json(self._barrier, "core/cluster", stored)
+        return dict(stored)
+
+
+def _exists(policies: PolicyStore) -> Any:
+    async def exists(name: str) -> bool:
+        return await policies.get(name) is not None
+
+    return exists
+
+
+def _cubbyhole_cleaner(mounts: MountManager) -> Any:
+    """A token's cubbyhole dies with the token."""
+
+    async def clean(entry: TokenEntry) -> None:
+        for mount in mounts.entries("mounts"):
+            if mount.type == "cubbyhole":
+                await BarrierView(mounts.storage_for(mount), f"{entry.id_hash}/").clear()
+
+    return clean

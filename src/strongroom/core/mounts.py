@@ -1,0 +1,224 @@
+"""The mount manager: enables, disables and tunes mounts, persists the tables, and keeps the router.
+
+Layer: core. Backend factories come in from the composition root; the core never imports builtin/.
+Invariant: each mount's backend gets a BarrierView of its own prefix, never the whole barrier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from strongroom.barrier import BarrierView
+from strongroom.errors import InvalidRequestError
+from strongroom.logical import Backend, BackendConfig, BackendFactory, Storage
+from strongroom.router import MountConfig, MountEntry, MountTable, Router
+from strongroom.util.clock import Clock
+from strongroom.util.ids import mount_accessor, new_uuid
+
+SYSTEM_DEFAULT_TTL = 32 * 24 * 3600
+SYSTEM_MAX_TTL = 32 * 24 * 3600
+
+# Mount paths that belong to the system (Vault's protectedMounts / singletonMounts).
+_PROTECTED = ("sys/", "auth/", "cubbyhole/", "identity/", "audit/")
+_SINGLETONS = {"system", "cubbyhole", "token", "identity"}
+# Types the user names that resolve to another type with options (Vault's "kv-v2").
+_ALIASES = {"kv-v2": ("kv", {"version": "2"})}
+_DESCRIPTIONS = {
+    "system": "system endpoints used for control, policy and debugging",
+    "cubbyhole": "per-token private secret storage",
+    "token": "token based credentials",
+}
+
+InternalFactory = Callable[[MountEntry, BackendConfig], Backend]
+
+
+class MountSystemView:
+    """TTL defaults for one mount: the mount's tuned values, else the system's."""
+
+    def __init__(self, router: Router, api_path: str) -> None:
+        self._router = router
+        self._api_path = api_path
+
+    def _config(self) -> MountConfig:
+        found = self._router.route(self._api_path)
+        return found.entry.config if found else MountConfig()
+
+    def default_lease_ttl(self) -> int:
+        return self._config().default_lease_ttl or SYSTEM_DEFAULT_TTL
+
+    def max_lease_ttl(self) -> int:
+        return self._config().max_lease_ttl or SYSTEM_MAX_TTL
+
+
+class MountManager:
+    """The mounts of both tables ("mounts" for secrets engines, "auth" for auth methods)."""
+
+    def __init__(
+        self,
+        barrier: Storage,
+        factories: Mapping[str, BackendFactory],
+        internal: Mapping[str, InternalFactory],
+        clock: Clock,
+    ) -> None:
+        self._barrier = barrier
+        self._factories = factories
+        self._internal = internal
+        self._clock = clock
+        self._tables = {
+            "mounts": MountTable(barrier, "core/mounts"),
+            "auth": MountTable(barrier, "core/auth"),
+        }
+        self.router = Router()
+
+    async def load(self) -> None:
+        """Mount every stored entry; on first use, create the default mounts."""
+        defaults = {
+            "mounts": [("cubbyhole/", "cubbyhole", True), ("sys/", "system", False)],
+            "auth": [("token/", "token", False)],
+        }
+        for table, store in self._tables.items():
+            entries = await store.load()
+            if entries is None:
+                entries = [
+                    self._new_entry(table, path, kind, local=local) for path, kind, local in defaults[table]
+                ]
+                await store.save(entries)
+            for entry in entries:
+                await self._start(entry)
+
+    async def cleanup(self) -> None:
+        """Stop every backend (on seal)."""
+        for entry in self.router.entries():
+            found = self.router.unmount(entry.api_path)
+            if found:
+                await found[1].cleanup()
+
+    def entries(self, table: str) -> list[MountEntry]:
+        """The mounted entries of `table`, by path."""
+        return [e for e in self.router.entries() if e.table == table]
+
+    def get(self, table: str, path: str) -> MountEntry | None:
+        """The entry mounted exactly at `path` in `table`."""
+        path = _normalize(path)
+        return next((e for e in self.entries(table) if e.path == path), None)
+
+    def storage_for(self, entry: MountEntry) -> BarrierView:
+        """The storage view of a mount's own prefix."""
+        return BarrierView(self._barrier, entry.storage_prefix)
+
+    async def enable(
+        self,
+        table: str,
+        path: str,
+        kind: str,
+        *,
+        description: str = "",
+        config: MountConfig | None = None,
+        options: Mapping[str, str] | None = None,
+        local: bool = False,
+        seal_wrap: bool = False,
+    ) -> MountEntry:
+        """Mount a new backend at `path`; refuses reserved and overlapping paths."""
+        path = _normalize(path)
+        prefix = "" if table == "mounts" else "auth/"
+        if table == "mounts" and any(path.startswith(p) for p in _PROTECTED):
+            raise InvalidRequestError(f'cannot mount "{path}"')
+        if kind in _SINGLETONS:
+            raise InvalidRequestError(f'mount type of "{kind}" is not mountable')
+        kind, options = _resolve_type(kind, options)
+        if kind not in self._factories:
+            raise InvalidRequestError(f"plugin not found in the catalog: {kind}")
+        conflict = self.router.conflict(prefix + path)
+        if conflict is not None:
+            raise InvalidRequestError(f"path is already in use at {conflict[len(prefix) :]}")
+        entry = replace(
+            self._new_entry(table, path, kind, local=local, description=description, options=options),
+            config=config or MountConfig(),
+            seal_wrap=seal_wrap,
+        )
+        await self._start(entry)
+        await self._save(table)
+        return entry
+
+    async def disable(self, table: str, path: str) -> None:
+        """Unmount `path` and delete everything it stored. A path that is not mounted is not an error."""
+        path = _normalize(path)
+        entry = self.get(table, path)
+        if entry is None:
+            return
+        if entry.type in _SINGLETONS:
+            raise InvalidRequestError(f'cannot unmount "{path}"')
+        found = self.router.unmount(entry.api_path)
+        await self._save(table)
+        if found:
+            await found[1].cleanup()
+        await self.storage_for(entry).clear()
+
+    async def tune(self, table: str, path: str, **changes: Any) -> MountEntry:
+        """Change a mount's config (and description or options, if given)."""
+        entry = self.get(table, path)
+        if entry is None:
+            raise InvalidRequestError(f'tune of path "{_normalize(path)}" failed: no mount entry found')
+        top = {k: changes.pop(k) for k in ("description", "options") if k in changes}
+        entry = replace(entry.tuned(**changes), **top)
+        self.router.replace_entry(entry)
+        await self._save(table)
+        return entry
+
+    async def _save(self, table: str) -> None:
+        await self._tables[table].save(self.entries(table))
+
+    async def _start(self, entry: MountEntry) -> None:
+        config = BackendConfig(
+            storage=self.storage_for(entry),
+            mount_type=entry.type,
+            mount_path=entry.api_path,
+            options=dict(entry.options or {}),
+            system=MountSystemView(self.router, entry.api_path),
+            clock=self._clock,
+        )
+        internal = self._internal.get(entry.type)
+        backend = internal(entry, config) if internal else await self._factories[entry.type](config)
+        await backend.initialize()
+        self.router.mount(entry, backend)
+
+    def _new_entry(
+        self,
+        table: str,
+        path: str,
+        kind: str,
+        *,
+        local: bool = False,
+        description: str = "",
+        options: Mapping[str, str] | None = None,
+    ) -> MountEntry:
+        accessor_kind = f"auth_{kind}" if table == "auth" else kind
+        return MountEntry(
+            path=path,
+            type=kind,
+            uuid=new_uuid(),
+            accessor=mount_accessor(accessor_kind),
+            description=description or _DESCRIPTIONS.get(kind, ""),
+            options=options,
+            local=local,
+            table=table,
+        )
+
+
+def _normalize(path: str) -> str:
+    path = path.strip("/")
+    if not path:
+        raise InvalidRequestError("path cannot be blank")
+    return path + "/"
+
+
+def _resolve_type(kind: str, options: Mapping[str, str] | None) -> tuple[str, Mapping[str, str] | None]:
+    alias = _ALIASES.get(kind)
+    if alias is None:
+        if kind == "kv" and options is None:
+            return kind, {}
+        return kind, options
+    real, forced = alias
+    return real, {**(options or {}), **forced}

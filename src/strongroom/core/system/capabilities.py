@@ -1,0 +1,74 @@
+"""sys/capabilities, sys/capabilities-self and sys/capabilities-accessor: what a token may do on paths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strongroom.core.services import Services
+from strongroom.errors import InvalidRequestError
+from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.logical import Operation, Request, Response
+
+_PATHS = {
+    "path": Field(FieldType.COMMA_STRING_LIST, "Use 'paths' instead."),
+    "paths": Field(FieldType.COMMA_STRING_LIST, "Paths on which capabilities are being queried."),
+}
+
+
+def paths(services: Services) -> list[Path]:
+    """The three capability queries."""
+
+    async def answer(policies: Sequence[str] | None, data: FieldData) -> Response:
+        queried = [*data.get("paths"), *data.get("path")]
+        if not queried:
+            raise InvalidRequestError("paths must be supplied")
+        if policies is None:
+            per_path = {p: ["deny"] for p in queried}
+        else:
+            acl = await services.policies.acl(policies)
+            per_path = {p: acl.capabilities(p) for p in queried}
+        result: dict[str, Sequence[str]] = dict(per_path)
+        # Vault keeps the single-path answer under "capabilities" for old clients.
+        if len(queried) == 1:
+            result["capabilities"] = per_path[queried[0]]
+        return Response(data=result, legacy_top_level=True)
+
+    async def by_token(_request: Request, data: FieldData) -> Response:
+        token = data.get("token")
+        if not token:
+            raise InvalidRequestError("missing token")
+        entry = await services.tokens.lookup(token)
+        return await answer(None if entry is None else entry.policies, data)
+
+    async def by_self(request: Request, data: FieldData) -> Response:
+        return await answer(None if request.caller is None else request.caller.policies, data)
+
+    async def by_accessor(_request: Request, data: FieldData) -> Response:
+        accessor = data.get("accessor")
+        if not accessor:
+            raise InvalidRequestError("missing accessor")
+        entry = await services.tokens.lookup_accessor(accessor)
+        if entry is None:
+            raise InvalidRequestError("invalid accessor")
+        return await answer(entry.policies, data)
+
+    return [
+        Path(
+            "capabilities",
+            fields={**_PATHS, "token": Field(FieldType.STRING, "Token for which capabilities are queried.")},
+            operations={Operation.UPDATE: by_token},
+            synopsis="Fetches the capabilities of the given token on the given path.",
+        ),
+        Path(
+            "capabilities-self",
+            fields={**_PATHS, "token": Field(FieldType.STRING, "Ignored: the request's own token is used.")},
+            operations={Operation.UPDATE: by_self},
+            synopsis="Fetches the capabilities of the request's token on the given path.",
+        ),
+        Path(
+            "capabilities-accessor",
+            fields={**_PATHS, "accessor": Field(FieldType.STRING, "Accessor of the token.")},
+            operations={Operation.UPDATE: by_accessor},
+            synopsis="Fetches the capabilities of the token associated with the given accessor.",
+        ),
+    ]

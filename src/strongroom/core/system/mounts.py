@@ -1,0 +1,224 @@
+"""sys/mounts and sys/auth: list, read, enable, disable and tune mounts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from strongroom import __version__
+from strongroom.core.mounts import SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL
+from strongroom.core.services import Services
+from strongroom.errors import InvalidRequestError
+from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.logical import Operation, Request, Response
+from strongroom.router import MountConfig, MountEntry
+from strongroom.util.durations import parse_duration
+
+_BUILTIN_VERSION = f"v{__version__}+builtin.strongroom"
+_NOT_PLUGINS = {"system", "cubbyhole", "token", "identity"}
+
+
+def mount_info(entry: MountEntry) -> dict[str, Any]:
+    """A mount as sys/mounts shows it."""
+    config: dict[str, Any] = {
+        "default_lease_ttl": entry.config.default_lease_ttl,
+        "force_no_cache": entry.config.force_no_cache,
+        "max_lease_ttl": entry.config.max_lease_ttl,
+    }
+    if entry.type == "token":
+        config["token_type"] = "default-service"
+    for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
+                 "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
+        values = getattr(entry.config, name)
+        if values:
+            config[name] = list(values)
+    if entry.config.listing_visibility:
+        config["listing_visibility"] = entry.config.listing_visibility
+    info: dict[str, Any] = {
+        "accessor": entry.accessor,
+        "config": config,
+        "description": entry.description,
+        "external_entropy_access": False,
+        "local": entry.local,
+        "options": None if entry.options is None else dict(entry.options),
+        "plugin_version": "",
+        "running_plugin_version": _BUILTIN_VERSION,
+        "running_sha256": "",
+        "seal_wrap": entry.seal_wrap,
+        "type": entry.type,
+        "uuid": entry.uuid,
+    }
+    if entry.type not in _NOT_PLUGINS:
+        info["deprecation_status"] = "supported"
+    return info
+
+
+def _tune_info(entry: MountEntry) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "default_lease_ttl": entry.config.default_lease_ttl or SYSTEM_DEFAULT_TTL,
+        "description": entry.description,
+        "force_no_cache": entry.config.force_no_cache,
+        "max_lease_ttl": entry.config.max_lease_ttl or SYSTEM_MAX_TTL,
+    }
+    if entry.options:
+        info["options"] = dict(entry.options)
+    if entry.type == "token":
+        info["token_type"] = "default-service"
+    return info
+
+
+def _ttl(value: Any, name: str) -> int:
+    if value in ("", None, "system"):
+        return 0
+    try:
+        return parse_duration(value)
+    except (ValueError, TypeError):
+        raise InvalidRequestError(f"unable to parse {name}: invalid duration") from None
+
+
+def _mount_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The MountConfig fields given in a request's `config` map (or a tune body)."""
+    changes: dict[str, Any] = {}
+    for name in ("default_lease_ttl", "max_lease_ttl"):
+        if name in raw:
+            changes[name] = _ttl(raw[name], name)
+    if "force_no_cache" in raw:
+        changes["force_no_cache"] = bool(raw["force_no_cache"])
+    if "listing_visibility" in raw:
+        visibility = str(raw["listing_visibility"])
+        if visibility not in ("", "hidden", "unauth"):
+            raise InvalidRequestError("listing_visibility can only be an empty string, 'hidden' or 'unauth'")
+        changes["listing_visibility"] = visibility
+    for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
+                 "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
+        if name in raw:
+            value = raw[name]
+            items = value.split(",") if isinstance(value, str) else list(value or [])
+            changes[name] = tuple(str(v).strip() for v in items if str(v).strip())
+    return changes
+
+
+def _check_ttls(config: MountConfig) -> None:
+    if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
+        raise InvalidRequestError("given default lease TTL greater than given max lease TTL")
+    if config.max_lease_ttl > SYSTEM_MAX_TTL or config.default_lease_ttl > SYSTEM_MAX_TTL:
+        raise InvalidRequestError("lease TTL is greater than the system max lease TTL")
+
+
+_MOUNT_FIELDS = {
+    "path": Field(FieldType.STRING, "The path to mount to."),
+    "type": Field(FieldType.STRING, "The type of the backend, such as 'kv'."),
+    "description": Field(FieldType.STRING, "User-friendly description for this mount."),
+    "config": Field(FieldType.MAP, "Configuration for this mount, such as default_lease_ttl."),
+    "options": Field(FieldType.KV_PAIRS, "The options to pass into the backend, such as version=2."),
+    "local": Field(FieldType.BOOL, "Mark the mount as a local mount."),
+    "seal_wrap": Field(FieldType.BOOL, "Whether to turn on seal wrapping for the mount."),
+    "external_entropy_access": Field(FieldType.BOOL, "Whether to give the mount access to external entropy."),
+    "plugin_version": Field(FieldType.STRING, "The semantic version of the plugin to use."),
+}
+_TUNE_FIELDS = {
+    "path": Field(FieldType.STRING, "The path of the mount to tune."),
+    "default_lease_ttl": Field(FieldType.STRING, "The default lease TTL for this mount."),
+    "max_lease_ttl": Field(FieldType.STRING, "The max lease TTL for this mount."),
+    "description": Field(FieldType.STRING, "User-friendly description for this mount."),
+    "options": Field(FieldType.KV_PAIRS, "The options to pass into the backend."),
+    "force_no_cache": Field(FieldType.BOOL, "Whether to disable caching."),
+    "listing_visibility": Field(FieldType.STRING, "Whether to show this mount in the UI listing."),
+    "audit_non_hmac_request_keys": Field(FieldType.COMMA_STRING_LIST, "Request keys not HMAC'd in audit."),
+    "audit_non_hmac_response_keys": Field(FieldType.COMMA_STRING_LIST, "Response keys not HMAC'd in audit."),
+    "passthrough_request_headers": Field(FieldType.COMMA_STRING_LIST, "Headers passed to the backend."),
+    "allowed_response_headers": Field(FieldType.COMMA_STRING_LIST, "Headers the backend may set."),
+    "plugin_version": Field(FieldType.STRING, "The semantic version of the plugin to use."),
+}
+
+
+def paths(services: Services) -> list[Path]:
+    """The mount-management paths for both tables."""
+    return [*_table_paths(services, "mounts", "mounts"), *_table_paths(services, "auth", "auth")]
+
+
+def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
+    manager = services.mounts
+
+    async def list_mounts(_request: Request, _data: FieldData) -> Response:
+        listing = {e.path: mount_info(e) for e in manager.entries(table)}
+        return Response(data=listing, legacy_top_level=True)
+
+    async def read_mount(_request: Request, data: FieldData) -> Response:
+        entry = manager.get(table, data.get("path"))
+        if entry is None:
+            raise InvalidRequestError(f"No {'auth ' if table == 'auth' else ''}mount at {data.get('path')}")
+        return Response(data=mount_info(entry), legacy_top_level=True)
+
+    async def enable(_request: Request, data: FieldData) -> Response | None:
+        kind = data.get("type")
+        if not kind:
+            raise InvalidRequestError("backend type must be specified as a string")
+        config = MountConfig(**_mount_config(data.get("config")))
+        _check_ttls(config)
+        options, given = data.get_ok("options")
+        await manager.enable(
+            table,
+            data.get("path"),
+            kind,
+            description=data.get("description"),
+            config=config,
+            options=dict(options) if given else None,
+            local=data.get("local"),
+            seal_wrap=data.get("seal_wrap"),
+        )
+        return None
+
+    async def disable(_request: Request, data: FieldData) -> Response | None:
+        await manager.disable(table, data.get("path"))
+        return None
+
+    async def read_tune(_request: Request, data: FieldData) -> Response:
+        entry = manager.get(table, data.get("path"))
+        if entry is None:
+            raise InvalidRequestError(f'cannot fetch sysview for path "{data.get("path").strip("/")}/"')
+        return Response(data=_tune_info(entry), legacy_top_level=True)
+
+    async def tune(request: Request, data: FieldData) -> Response | None:
+        path = data.get("path")
+        entry = manager.get(table, path)
+        if entry is None:
+            raise InvalidRequestError(f'tune of path "{path.strip("/")}/" failed: no mount entry found')
+        changes = _mount_config(request.data)
+        _check_ttls(MountConfig(**{**_config_dict(entry.config), **changes}))
+        description, has_description = data.get_ok("description")
+        if has_description:
+            changes["description"] = description
+        options, has_options = data.get_ok("options")
+        if has_options:
+            changes["options"] = {**(entry.options or {}), **options}
+        await manager.tune(table, path, **changes)
+        return None
+
+    return [
+        Path(
+            f"{prefix}/{{path*}}/tune",
+            fields=_TUNE_FIELDS,
+            operations={Operation.READ: read_tune, Operation.UPDATE: tune},
+            synopsis="Tune backend configuration parameters for this mount.",
+        ),
+        Path(
+            f"{prefix}/?",
+            operations={Operation.READ: list_mounts},
+            synopsis=f"List the currently mounted {'auth methods' if table == 'auth' else 'backends'}.",
+        ),
+        Path(
+            f"{prefix}/{{path*}}",
+            fields=_MOUNT_FIELDS,
+            operations={
+                Operation.READ: read_mount,
+                Operation.UPDATE: enable,
+                Operation.DELETE: disable,
+            },
+            synopsis="Mount a new backend at a new path, read or remove it.",
+        ),
+    ]
+
+
+def _config_dict(config: MountConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in MountConfig.__dataclass_fields__}

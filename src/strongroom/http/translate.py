@@ -1,0 +1,194 @@
+"""HTTP <-> logical: parse a request into a logical Request; render a Response or an error as Vault does.
+
+The error -> status table lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from strongroom import errors
+from strongroom.logical import Auth, Operation, Request, Response
+from strongroom.logical.request import Connection
+from strongroom.util.durations import parse_duration
+from strongroom.util.paths import is_safe_path
+
+STATUS_BY_ERROR: tuple[tuple[type[errors.StrongroomError], int], ...] = (
+    (errors.InvalidRequestError, 400),
+    (errors.PermissionDeniedError, 403),
+    (errors.NotFoundError, 404),
+    (errors.UnsupportedOperationError, 405),
+    (errors.PayloadTooLargeError, 413),
+    (errors.UnsupportedMediaTypeError, 415),
+    (errors.ServiceUnavailableError, 503),
+    (errors.SealedError, 503),
+)
+"""First match wins. Anything not listed is a server fault: 500 with a message that reveals nothing."""
+
+
+
+_METHODS = {
+    "GET": Operation.READ,
+    "LIST": Operation.LIST,
+    "POST": Operation.UPDATE,
+    "PUT": Operation.UPDATE,
+    "PATCH": Operation.PATCH,
+    "DELETE": Operation.DELETE,
+    "HEAD": Operation.HEAD,
+}
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def status_for(error: BaseException) -> int:
+    """The HTTP status for an error raised while serving a request."""
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_body(error: BaseException) -> bytes:
+    """Vault's error shape. Server faults say only "internal error"."""
+    if isinstance(error, errors.RequestError):
+        return orjson.dumps({"errors": list(error.errors)})
+    if isinstance(error, errors.SealedError):
+        return orjson.dumps({"errors": [str(error)]})
+    return orjson.dumps({"errors": ["internal error"]})
+
+
+def operation_for(method: str, query: Mapping[str, str]) -> Operation:
+    """The logical operation of an HTTP method (GET with ?list=true is LIST; ?help=1 is HELP)."""
+    operation = _METHODS.get(method)
+    if operation is None:
+        raise errors.UnsupportedOperationError()
+    if query.get("help") in _TRUE:
+        return Operation.HELP
+    if operation is Operation.READ and query.get("list") in _TRUE:
+        return Operation.LIST
+    return operation
+
+
+def api_path(raw: str) -> str:
+    """The path under /v1/, refusing paths that climb or carry control characters."""
+    if not raw.startswith("/v1/"):
+        raise errors.NotFoundError()
+    path = raw[len("/v1/") :]
+    if not is_safe_path(path):
+        raise errors.InvalidRequestError("invalid request path")
+    return path
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """The JSON object in a request body ({} when empty)."""
+    if not body.strip():
+        return {}
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise errors.InvalidRequestError(f"failed to decode JSON input: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidRequestError("failed to decode JSON input: the body must be a JSON object")
+    return value
+
+
+def token_from(headers: Mapping[str, str]) -> str:
+    """The client token: X-Vault-Token, else an Authorization Bearer token."""
+    token = headers.get("x-vault-token", "")
+    if token:
+        return token
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def parse_query(query_string: bytes) -> dict[str, str]:
+    """Query parameters; for a repeated key the last value wins."""
+    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def build_request(
+    *,
+    method: str,
+    raw_path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    client: tuple[str, int] | None,
+    request_id: str,
+) -> Request:
+    """The logical request for one HTTP request."""
+    path = api_path(raw_path)
+    operation = operation_for(method, query)
+    content_type = headers.get("content-type", "").split(";")[0].strip()
+    if operation is Operation.PATCH and content_type != MERGE_PATCH:
+        raise errors.UnsupportedMediaTypeError(
+            f"PATCH requires Content-Type of {MERGE_PATCH}, provided {content_type or 'none'}"
+        )
+    if operation in (Operation.UPDATE, Operation.PATCH):
+        data: dict[str, Any] = decode_body(body)
+    else:
+        data = {k: v for k, v in query.items() if k not in ("list", "help")}
+    if operation is Operation.LIST and not path.endswith("/"):
+        path += "/"
+    wrap_ttl = headers.get("x-vault-wrap-ttl", "")
+    return Request(
+        operation=operation,
+        path=path,
+        data=data,
+        id=request_id,
+        client_token=token_from(headers),
+        connection=Connection(*(client or ("", 0))),
+        headers=headers,
+        query=query,
+        wrap_ttl=_wrap_ttl(wrap_ttl),
+        content_type=content_type,
+    )
+
+
+def _wrap_ttl(value: str) -> int:
+    if not value:
+        return 0
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise errors.InvalidRequestError("error parsing wrap TTL") from None
+
+
+def render_auth(auth: Auth) -> dict[str, Any]:
+    """The "auth" block of a login or token-create response."""
+    return {
+        "client_token": auth.client_token,
+        "accessor": auth.accessor,
+        "policies": list(auth.policies) or None,
+        "token_policies": list(auth.token_policies) or None,
+        "metadata": dict(auth.metadata) or None,
+        "lease_duration": auth.lease.ttl,
+        "renewable": auth.lease.renewable,
+        "entity_id": auth.entity_id,
+        "token_type": auth.token_type,
+        "orphan": auth.orphan,
+        "mfa_requirement": None,
+        "num_uses": auth.num_uses,
+    }
+
+
+def render(response: Response, request_id: str) -> tuple[int, bytes]:
+    """Status and body for a backend's response, in Vault's envelope."""
+    if response.raw_body is not None:
+        return response.status or 200, response.raw_body
+    body: dict[str, Any] = dict(response.data or {}) if response.legacy_top_level else {}
+    body |= {
+        "request_id": request_id,
+        "lease_id": response.lease_id,
+        "renewable": response.renewable,
+        "lease_duration": response.lease_duration,
+        "data": None if response.data is None else dict(response.data),
+        "wrap_info": None if response.wrap_info is None else dict(response.wrap_info),
+        "warnings": list(response.warnings) or None,
+        "auth": None if response.auth is None else render_auth(response.auth),
+    }
+    return response.status or 200, orjson.dumps(body)

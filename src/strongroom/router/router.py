@@ -1,0 +1,63 @@
+"""Longest-prefix routing from an API path to a mounted backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strongroom.logical import Backend
+from strongroom.router.mounts import MountEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a request goes: the mount, its backend, and the path relative to the mount."""
+
+    entry: MountEntry
+    backend: Backend
+    relative_path: str
+
+
+class Router:
+    """Maps API paths ("secret/data/db", "auth/token/create") to mounted backends."""
+
+    def __init__(self) -> None:
+        self._mounts: dict[str, tuple[MountEntry, Backend]] = {}
+
+    def mount(self, entry: MountEntry, backend: Backend) -> None:
+        """Route `entry.api_path` and everything under it to `backend`."""
+        self._mounts[entry.api_path] = (entry, backend)
+
+    def unmount(self, api_path: str) -> tuple[MountEntry, Backend] | None:
+        """Stop routing `api_path`; returns what was mounted there."""
+        return self._mounts.pop(api_path, None)
+
+    def replace_entry(self, entry: MountEntry) -> None:
+        """Swap the entry (after a tune) keeping the backend."""
+        _, backend = self._mounts[entry.api_path]
+        self._mounts[entry.api_path] = (entry, backend)
+
+    def route(self, path: str) -> Route | None:
+        """The mount with the longest prefix of `path`, or None."""
+        candidate = path if path.endswith("/") else path + "/"
+        while candidate:
+            found = self._mounts.get(candidate)
+            if found is not None:
+                entry, backend = found
+                return Route(entry=entry, backend=backend, relative_path=path[len(candidate) :])
+            candidate = candidate[: candidate.rstrip("/").rfind("/") + 1]
+        return None
+
+    def conflict(self, api_path: str) -> str | None:
+        """The mounted path that `api_path` would overlap (one a prefix of the other), or None."""
+        for mounted in self._mounts:
+            if mounted.startswith(api_path) or api_path.startswith(mounted):
+                return mounted
+        return None
+
+    def entries(self) -> list[MountEntry]:
+        """Every mounted entry, sorted by API path."""
+        return [entry for _, (entry, _) in sorted(self._mounts.items())]
+
+    def entry_by_accessor(self, accessor: str) -> MountEntry | None:
+        """The mount with that accessor."""
+        return next((e for e, _ in self._mounts.values() if e.accessor == accessor), None)
