@@ -134,7 +134,11 @@ class Core:
 
             def token(_entry: MountEntry, config: BackendConfig) -> Backend:
                 return token_backend(
-                    tokens, system=config.system, clock=self._clock, policy_exists=_exists(policies)
+                    tokens,
+                    system=config.system,
+                    clock=self._clock,
+                    sudo_check=_sudo(policies),
+                    policy_exists=_exists(policies),
                 )
 
             mounts = MountManager(
@@ -160,6 +164,19 @@ def _exists(policies: PolicyStore) -> Any:
         return await policies.get(name) is not None
 
     return exists
+
+
+def _sudo(policies: PolicyStore) -> Any:
+    """Whether the caller's policies grant sudo on the request's full path."""
+
+    async def has_sudo(request: Request) -> bool:
+        caller = request.caller
+        if caller is None:
+            return False
+        acl = await policies.acl(caller.policies)
+        return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
+
+    return has_sudo
 
 
 def _cubbyhole_cleaner(mounts: MountManager) -> Any:

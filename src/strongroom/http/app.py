@@ -78,6 +78,10 @@ class VaultAPI:
             request_id=request_id,
         )
         response = await self._core.handle(request)
+        if request.operation is Operation.LIST and (
+            response is None or not (response.data or {}).get("keys")
+        ):
+            return 404, b'{"errors":[]}'
         if response is None or _is_empty(response):
             if request.operation is Operation.READ and (response is None or response.status is None):
                 return 404, b'{"errors":[]}'

@@ -30,7 +30,6 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.StrongroomError], int], ...] = (
 """First match wins. Anything not listed is a server fault: 500 with a message that reveals nothing."""
 
 
-
 _METHODS = {
     "GET": Operation.READ,
     "LIST": Operation.LIST,

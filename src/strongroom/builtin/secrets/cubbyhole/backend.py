@@ -8,7 +8,7 @@ Invariant: everything is read and written through request.storage, never a mount
 
 from __future__ import annotations
 
-from strongroom.errors import InvalidRequestError, StorageError, StrongroomError
+from strongroom.errors import InvalidRequestError, StorageError
 from strongroom.framework import Field, FieldData, FieldType, FrameworkBackend, Path
 from strongroom.logical import (
     Backend,
@@ -45,10 +45,6 @@ token is also removed.
 """
 
 
-class CubbyholeError(StrongroomError):
-    """An internal error OpenBao reports with status 500 (its cubbyhole returns plain Go errors)."""
-
-
 def _storage(request: Request) -> Storage:
     if request.storage is None:
         raise StorageError("the request carries no storage view")
@@ -62,7 +58,7 @@ async def _exists(request: Request, fields: FieldData) -> bool:
 async def _read(request: Request, fields: FieldData) -> Response | None:
     path = fields.get("path")
     if path == "":
-        raise CubbyholeError("missing path")
+        raise InvalidRequestError("missing path")
     data = await get_json(_storage(request), path)
     return None if data is None else Response(data=data)
 
@@ -72,9 +68,9 @@ async def _write(request: Request, fields: FieldData) -> Response | None:
         raise InvalidRequestError("cannot write to a path ending in '/'")
     path = fields.get("path")
     if path == "":
-        raise CubbyholeError("missing path")
+        raise InvalidRequestError("missing path")
     if not request.data:
-        raise CubbyholeError("missing data fields")
+        raise InvalidRequestError("missing data fields")
     await put_json(_storage(request), path, dict(request.data))
     return None
 
