@@ -1,0 +1,187 @@
+"""Benchmark strongroom against OpenBao in one run: KV v2 reads and writes, token lookups, sys/health.
+
+Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connections 16] [--rounds 3]
+Needs `wrk` (Debian package wrk). Both servers run as dev servers (in memory) on loopback; each gets the same
+policy-bearing non-root token, the same requests from the same load generator, interleaved round by round.
+Prints throughput, p99 latency and server CPU time per request, with strongroom/OpenBao ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
+
+POLICY = """
+path "secret/data/*" { capabilities = ["create", "read", "update"] }
+path "secret/metadata/*" { capabilities = ["list", "read"] }
+"""
+
+# wrk scripts: each request is built in Lua so paths and bodies vary; done() prints one JSON line.
+LUA = {
+    "kv-write": """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"data":{"password":"pw-' .. counter .. '","user":"app"}}'
+  return wrk.format("POST", "/v1/secret/data/bench/w" .. (counter % 1000), {["X-Vault-Token"]=TOKEN,
+    ["Content-Type"]="application/json"}, body)
+end
+""",
+    "kv-read": """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/v1/secret/data/bench/r" .. (counter % 100), {["X-Vault-Token"]=TOKEN})
+end
+""",
+    "token-lookup-self": """
+request = function()
+  return wrk.format("GET", "/v1/auth/token/lookup-self", {["X-Vault-Token"]=TOKEN})
+end
+""",
+    "sys-health": """
+request = function()
+  return wrk.format("GET", "/v1/sys/health", {})
+end
+""",
+}
+DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format('{"requests": %d, "seconds": %f, "p99_us": %d, "p50_us": %d, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(99), latency:percentile(50), errors))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One wrk run against one server."""
+
+    requests: int
+    seconds: float
+    p99_ms: float
+    cpu_seconds: float
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / max(self.requests, 1) * 1e6
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and its reaped children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def setup(server: RunningServer) -> str:
+    """Write the policy, seed secrets to read, and return a non-root token bearing the policy."""
+    with server.client() as client:
+        client.put("/v1/sys/policies/acl/bench", json={"policy": POLICY}).raise_for_status()
+        for i in range(100):
+            client.post(
+                f"/v1/secret/data/bench/r{i}", json={"data": {"password": f"pw-{i}"}}
+            ).raise_for_status()
+        answer = client.post("/v1/auth/token/create", json={"policies": ["bench"], "ttl": "2h"})
+        answer.raise_for_status()
+        return str(answer.json()["auth"]["client_token"])
+
+
+def run_wrk(server: RunningServer, token: str, op: str, seconds: int, connections: int) -> Sample:
+    """One wrk run; CPU time measured on the server process around it."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f'TOKEN = "{token}"\n' + LUA[op] + DONE)
+    before = cpu_seconds(server.process.pid)
+    result = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name, server.address],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    after = cpu_seconds(server.process.pid)
+    os.unlink(script.name)
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("{"))
+    stats = json.loads(line)
+    return Sample(
+        requests=stats["requests"],
+        seconds=stats["seconds"],
+        p99_ms=stats["p99_us"] / 1000,
+        cpu_seconds=after - before,
+        errors=stats["errors"],
+    )
+
+
+def rounds(ops: list[str], count: int) -> Iterator[tuple[int, str, str]]:
+    """Interleave: each round runs every op on both servers, alternating which goes first."""
+    for round_no in range(count):
+        for op in ops:
+            order = ("strongroom", "openbao") if round_no % 2 == 0 else ("openbao", "strongroom")
+            for name in order:
+                yield round_no, op, name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ops", default=",".join(LUA))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench needs wrk: apt-get install wrk")
+    ops = args.ops.split(",")
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        (workdir / "s").mkdir()
+        (workdir / "b").mkdir()
+        servers = {
+            "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s")),
+            "openbao": stack.enter_context(bao_dev_server(workdir / "b")),
+        }
+        tokens = {name: setup(server) for name, server in servers.items()}
+        samples: dict[tuple[str, str], list[Sample]] = {}
+        for round_no, op, name in rounds(ops, args.rounds):
+            sample = run_wrk(servers[name], tokens[name], op, args.seconds, args.connections)
+            samples.setdefault((op, name), []).append(sample)
+            print(f"round {round_no + 1} {op:18} {name:10} {sample.throughput:9.0f} req/s "
+                  f"p99 {sample.p99_ms:7.2f} ms  cpu {sample.cpu_us_per_request:7.1f} us/req "
+                  f"errors {sample.errors}", file=sys.stderr)  # fmt: skip
+    print(f"\n{'operation':18} {'server':10} {'req/s':>9} {'p99 ms':>8} {'cpu us/req':>11}")
+    for op in ops:
+        medians = {}
+        for name in ("strongroom", "openbao"):
+            runs = samples[(op, name)]
+            medians[name] = (
+                statistics.median(s.throughput for s in runs),
+                statistics.median(s.p99_ms for s in runs),
+                statistics.median(s.cpu_us_per_request for s in runs),
+            )
+            rps, p99, cpu = medians[name]
+            print(f"{op:18} {name:10} {rps:9.0f} {p99:8.2f} {cpu:11.1f}")
+        (s_rps, s_p99, s_cpu), (b_rps, b_p99, b_cpu) = medians["strongroom"], medians["openbao"]
+        print(f"{op:18} {'ratio s/b':10} {s_rps / b_rps:9.2f} {s_p99 / b_p99:8.2f} {s_cpu / b_cpu:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
