@@ -88,7 +88,7 @@ async def serve_dev(options: DevOptions, on_ready: Callable[[str, InitResult], N
         VaultAPI(core, core),
         host=host,
         port=port,
-        http="httptools",
+        http="h11",
         lifespan="off",
         log_level="warning",
         access_log=False,

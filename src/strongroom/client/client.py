@@ -1,0 +1,220 @@
+"""A synchronous client for the Vault HTTP API (`/v1/...`), on httpx.
+
+Layer: client. Imports httpx, `strongroom.client.errors` and `strongroom.client.token_helper`; never the
+server. Used by the CLI, the agent and the tests.
+
+Invariant: the token travels only in the X-Vault-Token header; it never appears in a URL, a repr, an
+exception message or a log line (token arguments of token endpoints go in request bodies).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from strongroom.client.errors import ClientError, TransportError
+from strongroom.client.token_helper import read_token_file
+
+DEFAULT_ADDRESS = "http://127.0.0.1:8200"
+ADDRESS_VARIABLES = ("STRONGROOM_ADDR", "VAULT_ADDR", "BAO_ADDR")
+TOKEN_VARIABLES = ("STRONGROOM_TOKEN", "VAULT_TOKEN", "BAO_TOKEN")
+NAMESPACE_VARIABLES = ("STRONGROOM_NAMESPACE", "VAULT_NAMESPACE", "BAO_NAMESPACE")
+
+JSONObject = dict[str, Any]
+
+
+def _first_set(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def address_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The server address: STRONGROOM_ADDR, then VAULT_ADDR, then BAO_ADDR, else http://127.0.0.1:8200."""
+    return _first_set(ADDRESS_VARIABLES, os.environ if environ is None else environ) or DEFAULT_ADDRESS
+
+
+def token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The token: STRONGROOM_TOKEN, VAULT_TOKEN, BAO_TOKEN, then the token file of `strongroom login`."""
+    return _first_set(TOKEN_VARIABLES, os.environ if environ is None else environ) or read_token_file()
+
+
+def namespace_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The namespace: STRONGROOM_NAMESPACE, VAULT_NAMESPACE or BAO_NAMESPACE, if any is set."""
+    return _first_set(NAMESPACE_VARIABLES, os.environ if environ is None else environ)
+
+
+class Client:
+    """Talks to one server with one token. Paths are API paths without the `/v1/` prefix."""
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None,
+        *,
+        timeout: float = 60.0,
+        namespace: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"X-Vault-Request": "true"}
+        if token:
+            headers["X-Vault-Token"] = token
+        if namespace:
+            headers["X-Vault-Namespace"] = namespace
+        self.address = address.rstrip("/")
+        self.namespace = namespace
+        self._http = httpx.Client(
+            base_url=self.address, headers=headers, timeout=timeout, transport=transport
+        )
+
+    @classmethod
+    def from_env(cls, *, address: str | None = None, token: str | None = None, **kwargs: Any) -> Client:
+        """A client configured from the environment, with explicit arguments taking precedence."""
+        kwargs.setdefault("namespace", namespace_from_env())
+        return cls(address or address_from_env(), token or token_from_env(), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Client(address={self.address!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request and return the response whatever its status; raises TransportError."""
+        url = f"/v1/{path.lstrip('/')}"
+        try:
+            return self._http.request(method, url, params=params, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            full_url = str(self._http.build_request(method, url, params=params).url)
+            raise TransportError(_reason(exc), method=method, url=full_url) from None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONObject | None:
+        """Send one request; the decoded JSON body, or None for an empty body. Raises ClientError."""
+        response = self.send(method, path, params=params, json=json, headers=headers)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return _body(response)
+
+    def read(self, path: str, params: Mapping[str, str] | None = None) -> JSONObject | None:
+        """GET a path; None when nothing is there (a 404 that carries no data and no warnings)."""
+        return self._tolerating_404("GET", path, params=params)
+
+    def list(self, path: str) -> JSONObject | None:
+        """List a path; None when there is nothing to list.
+
+        Sent as GET with `list=true`, as the Vault CLI sends it: some HTTP stacks refuse the LIST method.
+        """
+        return self._tolerating_404("GET", path, params={"list": "true"})
+
+    def write(self, path: str, data: Mapping[str, object] | None = None) -> JSONObject | None:
+        """PUT `data` as JSON to a path; the response body, or None when the server sent none."""
+        return self.request("PUT", path, json=dict(data or {}))
+
+    def patch(self, path: str, data: Mapping[str, object]) -> JSONObject | None:
+        """PATCH a path with a JSON merge patch (RFC 7386)."""
+        return self.request(
+            "PATCH", path, json=dict(data), headers={"Content-Type": "application/merge-patch+json"}
+        )
+
+    def delete(self, path: str, params: Mapping[str, str] | None = None) -> JSONObject | None:
+        """DELETE a path; the response body (some endpoints return warnings), or None."""
+        return self.request("DELETE", path, params=params)
+
+    def kv_mount_info(self, path: str) -> tuple[str, int]:
+        """The KV mount holding `path` and its version (1 or 2), as the Vault CLI detects them.
+
+        A server without sys/internal/ui/mounts (404) is taken as KV version 1 with an unknown mount ("").
+        """
+        response = self.send("GET", f"sys/internal/ui/mounts/{path.lstrip('/')}")
+        if response.status_code == 404:
+            return "", 1
+        if response.status_code >= 400:
+            raise _error_from(response)
+        data = (_body(response) or {}).get("data") or {}
+        options = data.get("options") or {}
+        version = 2 if str(options.get("version", "")) == "2" else 1
+        return str(data.get("path", "")), version
+
+    def _tolerating_404(
+        self, method: str, path: str, params: Mapping[str, str] | None = None
+    ) -> JSONObject | None:
+        response = self.send(method, path, params=params)
+        if response.status_code == 404:
+            body = _body_or_none(response)
+            if body is not None and (body.get("data") or body.get("warnings")):
+                return body
+            return None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return _body(response)
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return type(exc).__name__
+
+
+def _body(response: httpx.Response) -> JSONObject | None:
+    if response.status_code == 204 or not response.content.strip():
+        return None
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ClientError(
+            response.status_code,
+            ["the server answered with JSON that is not an object"],
+            method=response.request.method,
+            url=str(response.request.url),
+        )
+    return body
+
+
+def _body_or_none(response: httpx.Response) -> JSONObject | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_from(response: httpx.Response) -> ClientError:
+    body = _body_or_none(response)
+    errors = body.get("errors") if body is not None else None
+    if isinstance(errors, list):
+        messages = [str(error) for error in errors]
+    else:
+        text = response.text.strip()
+        messages = [text] if text else []
+    return ClientError(
+        response.status_code, messages, method=response.request.method, url=str(response.request.url)
+    )
