@@ -28,22 +28,29 @@ from typing import Any
 
 from strongroom.errors import ConfigError, HCLError
 
-__all__ = ["HCLObject", "assignment_line", "blocks", "load", "loads", "single_block"]
+__all__ = ["HCLObject", "assignment_line", "block_line", "blocks", "load", "loads", "single_block"]
 
 
 class HCLObject(dict[str, Any]):
-    """A dict read from HCL; `lines` maps an attribute's key to the line of its `=` (blocks have none)."""
+    """A dict read from HCL; `lines` maps an attribute's key to the line of its `=`; `line` is where a
+    block's body opens (0 for the document and object literals)."""
 
-    __slots__ = ("lines",)
+    __slots__ = ("line", "lines")
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: dict[str, int] = {}
+        self.line = 0
 
 
 def assignment_line(obj: Any, key: str) -> int:
     """The line of `key = ...` in `obj`, or 0 when `key` is a block, came from JSON, or is absent."""
     return obj.lines.get(key, 0) if isinstance(obj, HCLObject) else 0
+
+
+def block_line(obj: Any) -> int:
+    """The line where the block `obj` was opened, or 0 when it came from JSON or is not a block."""
+    return obj.line if isinstance(obj, HCLObject) else 0
 
 
 def loads(text: str, filename: str = "<string>") -> dict[str, Any]:
@@ -225,6 +232,7 @@ class _Parser:
             if ch == "{":
                 self.pos += 1
                 block: Any = self.parse_body(closing="}")
+                block.line = self.line_at(start)
                 self.pos += 1
                 for label in reversed(labels):
                     block = {label: block}

@@ -88,6 +88,7 @@ async def serve_dev(options: DevOptions, on_ready: Callable[[str, InitResult], N
         VaultAPI(core, core),
         host=host,
         port=port,
+        # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
         http="h11",
         lifespan="off",
         log_level="warning",

@@ -1,0 +1,294 @@
+"""The server configuration: Vault's server.hcl (or JSON, or a directory of both) -> ServerConfig.
+
+Layer: config. Imports hcl, util and errors only. Every refusal names the file and line.
+
+Keys that Vault's config has but that mean nothing to strongroom are accepted with a one-line notice in
+`ServerConfig.notices`; unknown keys and bad values raise ConfigError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strongroom import hcl
+from strongroom.errors import ConfigError
+from strongroom.util.durations import parse_duration
+
+STORAGE_TYPES = ("inmem", "sqlite", "postgresql")
+TLS_VERSIONS = ("tls10", "tls11", "tls12", "tls13")
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
+LOG_FORMATS = ("standard", "json")
+
+# Vault keys accepted and ignored, with why (what the notice says).
+_IGNORED_TOP = {
+    "disable_mlock": "strongroom does not lock memory; run it with swap disabled",
+    "ui": "strongroom has no web UI",
+    "cluster_addr": "strongroom does not use request forwarding between nodes",
+    "disable_clustering": "strongroom does not use request forwarding between nodes",
+    "plugin_directory": "strongroom has no external plugins",
+    "cluster_name": "the cluster name is generated and stored on initialization",
+    "raw_storage_endpoint": "sys/raw is not served",
+    "disable_cache": "strongroom does not cache storage reads",
+    "introspection_endpoint": "sys/internal/inspect is not served",
+    "enable_response_header_hostname": "response headers carry no host name",
+    "enable_response_header_raft_node_id": "strongroom does not use raft",
+}
+_IGNORED_LISTENER = {
+    "cluster_address": "strongroom does not use request forwarding between nodes",
+    "proxy_protocol_behavior": "the PROXY protocol is not supported",
+    "x_forwarded_for_authorized_addrs": "X-Forwarded-For is not trusted",
+    "telemetry": "listener telemetry options are not used",
+    "tls_prefer_server_cipher_suites": "Python's TLS stack chooses the cipher order",
+    "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    """The `storage "TYPE" { ... }` stanza."""
+
+    type: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    """One `listener "tcp" { ... }` stanza."""
+
+    address: str = "127.0.0.1:8200"
+    tls_disable: bool = False
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_min_version: str = "tls12"
+    tls_client_ca_file: str = ""
+    tls_require_and_verify_client_cert: bool = False
+    max_request_size: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SealStanza:
+    """A `seal "TYPE" { ... }` stanza (auto-unseal)."""
+
+    type: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything `strongroom server -config=...` reads."""
+
+    storage: StorageConfig
+    listeners: tuple[ListenerConfig, ...]
+    seals: tuple[SealStanza, ...] = ()
+    api_addr: str = ""
+    default_lease_ttl: int = 0
+    max_lease_ttl: int = 0
+    log_level: str = "info"
+    log_format: str = "standard"
+    pid_file: str = ""
+    unsafe_allow_api_audit_creation: bool = False
+    notices: tuple[str, ...] = ()
+
+
+def load_server_config(paths: Sequence[str | Path]) -> ServerConfig:
+    """Read and merge the config files (a file, or a directory of *.hcl and *.json, in name order)."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in (".hcl", ".json") and p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError(f"{path}: no such file or directory")
+    if not files:
+        raise ConfigError("no configuration files found")
+    reader = _Reader()
+    for file in files:
+        reader.read(str(file), hcl.load(file))
+    return reader.result()
+
+
+class _Reader:
+    """Accumulates the documents of several files; later files override single values."""
+
+    def __init__(self) -> None:
+        self.storage: StorageConfig | None = None
+        self.listeners: list[ListenerConfig] = []
+        self.seals: list[SealStanza] = []
+        self.values: dict[str, Any] = {}
+        self.notices: list[str] = []
+
+    def read(self, filename: str, doc: Mapping[str, Any]) -> None:
+        here = _Where(filename)
+        for key, value in doc.items():
+            line = hcl.assignment_line(doc, key)
+            if key in _IGNORED_TOP:
+                self.notices.append(f"{here.at(line)}: {key!r} is accepted and ignored: {_IGNORED_TOP[key]}")
+            elif key in ("storage", "backend"):
+                self._storage(here, value)
+            elif key == "ha_storage":
+                raise here.error(_first_line(value), 'ha_storage is not supported; use storage "postgresql"')
+            elif key == "listener":
+                for labels, body in _blocks(here, value, 1):
+                    self.listeners.append(_listener(here, labels[0], body, self.notices))
+            elif key == "seal":
+                for labels, body in _blocks(here, value, 1):
+                    self.seals.append(SealStanza(type=labels[0], options=dict(body)))
+            elif key in _SCALARS:
+                self.values[key] = _SCALARS[key](here.at(line), value)
+            else:
+                raise here.error(line or _first_line(value), f"unknown key {key!r}")
+
+    def _storage(self, here: _Where, value: Any) -> None:
+        found = _blocks(here, value, 1)
+        if len(found) != 1 or self.storage is not None:
+            raise here.error(_first_line(value), "exactly one storage stanza is required")
+        (kind,), body = found[0]
+        if kind not in STORAGE_TYPES:
+            raise here.error(
+                hcl.block_line(body),
+                f"unknown storage type {kind!r} (expected one of {', '.join(STORAGE_TYPES)})",
+            )
+        options = {}
+        for key, option in body.items():
+            if isinstance(option, dict | list):
+                raise here.error(
+                    hcl.assignment_line(body, key), f"storage option {key!r} must be a plain value"
+                )
+            options[key] = str(option).lower() if isinstance(option, bool) else str(option)
+        if kind == "sqlite" and not options.get("path"):
+            raise here.error(hcl.block_line(body), 'storage "sqlite" needs a path')
+        self.storage = StorageConfig(type=kind, options=options)
+
+    def result(self) -> ServerConfig:
+        if self.storage is None:
+            raise ConfigError('a storage stanza is required, such as storage "sqlite" { path = "..." }')
+        if not self.listeners:
+            raise ConfigError('at least one listener stanza is required, such as listener "tcp" { ... }')
+        default_ttl, max_ttl = self.values.get("default_lease_ttl", 0), self.values.get("max_lease_ttl", 0)
+        if default_ttl and max_ttl and default_ttl > max_ttl:
+            raise ConfigError("default_lease_ttl cannot be longer than max_lease_ttl")
+        return ServerConfig(
+            storage=self.storage,
+            listeners=tuple(self.listeners),
+            seals=tuple(self.seals),
+            notices=tuple(self.notices),
+            **self.values,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    filename: str
+
+    def at(self, line: int) -> str:
+        return f"{self.filename}:{line}" if line else self.filename
+
+    def error(self, line: int, message: str) -> ConfigError:
+        return ConfigError(f"{self.at(line)}: {message}")
+
+
+def _first_line(value: Any) -> int:
+    if isinstance(value, list) and value:
+        return _first_line(value[0])
+    if isinstance(value, dict):
+        line = hcl.block_line(value)
+        if line:
+            return line
+        return next((_first_line(v) for v in value.values() if isinstance(v, dict | list)), 0)
+    return 0
+
+
+def _blocks(here: _Where, value: Any, depth: int) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    try:
+        return hcl.blocks(value, depth)
+    except ConfigError as exc:
+        raise here.error(_first_line(value), str(exc)) from None
+
+
+def _string(where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string")
+    return value
+
+
+def _bool(where: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise ConfigError(f"{where}: expected a boolean")
+
+
+def _duration(where: str, value: Any) -> int:
+    try:
+        return parse_duration(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{where}: invalid duration {value!r}") from None
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(where: str, value: Any) -> str:
+        text = _string(where, value).lower()
+        if text not in options:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(options)}")
+        return text
+
+    return check
+
+
+def _size(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+        raise ConfigError(f"{where}: expected a number of bytes")
+    return int(value)
+
+
+_SCALARS: dict[str, Callable[[str, Any], Any]] = {
+    "api_addr": _string,
+    "default_lease_ttl": _duration,
+    "max_lease_ttl": _duration,
+    "log_level": _choice(LOG_LEVELS),
+    "log_format": _choice(LOG_FORMATS),
+    "pid_file": _string,
+    "unsafe_allow_api_audit_creation": _bool,
+}
+
+_LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "address": _string,
+    "tls_disable": _bool,
+    "tls_cert_file": _string,
+    "tls_key_file": _string,
+    "tls_min_version": _choice(TLS_VERSIONS),
+    "tls_client_ca_file": _string,
+    "tls_require_and_verify_client_cert": _bool,
+    "max_request_size": _size,
+}
+
+
+def _listener(here: _Where, kind: str, body: Mapping[str, Any], notices: list[str]) -> ListenerConfig:
+    if kind != "tcp":
+        raise here.error(hcl.block_line(body), f'unknown listener type {kind!r} (only "tcp" is supported)')
+    values: dict[str, Any] = {}
+    for key, value in body.items():
+        line = hcl.assignment_line(body, key)
+        if key in _IGNORED_LISTENER:
+            notices.append(
+                f"{here.at(line)}: listener {key!r} is accepted and ignored: {_IGNORED_LISTENER[key]}"
+            )
+        elif key in _LISTENER_FIELDS:
+            values[key] = _LISTENER_FIELDS[key](here.at(line), value)
+        else:
+            raise here.error(line or hcl.block_line(body), f"unknown listener key {key!r}")
+    listener = ListenerConfig(**values)
+    if not listener.tls_disable and not (listener.tls_cert_file and listener.tls_key_file):
+        raise here.error(
+            hcl.block_line(body),
+            "a TLS listener needs tls_cert_file and tls_key_file (or tls_disable = true)",
+        )
+    if listener.max_request_size < 0:
+        raise here.error(hcl.block_line(body), "max_request_size cannot be negative")
+    return listener
