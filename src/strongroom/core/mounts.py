@@ -82,7 +82,8 @@ class MountManager:
             entries = await store.load()
             if entries is None:
                 entries = [
-                    self._new_entry(table, path, kind, local=local) for path, kind, local in defaults[table]
+                    _required_settings(self._new_entry(table, path, kind, local=local))
+                    for path, kind, local in defaults[table]
                 ]
                 await store.save(entries)
             for entry in entries:
@@ -205,6 +206,13 @@ class MountManager:
             local=local,
             table=table,
         )
+
+
+def _required_settings(entry: MountEntry) -> MountEntry:
+    """Vault's fixed settings of a default mount: sys/ is seal-wrapped and lets clients pass Accept."""
+    if entry.type != "system":
+        return entry
+    return replace(entry, seal_wrap=True, config=MountConfig(passthrough_request_headers=("Accept",)))
 
 
 def _normalize(path: str) -> str:

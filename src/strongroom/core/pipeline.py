@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from strongroom.barrier import BarrierView
 from strongroom.core.services import Services
-from strongroom.errors import NotFoundError, PermissionDeniedError
+from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from strongroom.logical import Operation, Request, Response
 from strongroom.router import Route
 from strongroom.tokens import TokenEntry
@@ -33,6 +33,12 @@ class Flow:
 
 Stage = Callable[[Flow], Awaitable[Flow]]
 
+# Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
+ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+
+
+_WRITES = frozenset({Operation.CREATE, Operation.UPDATE, Operation.PATCH})
+
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
     return any(path.startswith(p[:-1]) if p.endswith("*") else path == p for p in patterns)
@@ -44,6 +50,7 @@ class Pipeline:
     def __init__(self, services: Services) -> None:
         self._services = services
         self.stages: tuple[Stage, ...] = (
+            self.refuse_directory_writes,
             self.resolve_route,
             self.authenticate,
             self.require_route,
@@ -60,6 +67,12 @@ class Pipeline:
         for stage in self.stages:
             flow = await stage(flow)
         return flow.response
+
+    async def refuse_directory_writes(self, flow: Flow) -> Flow:
+        """A write to "foo/" is ambiguous (a key named "foo/", or a forgotten key name?): Vault refuses it."""
+        if flow.request.path.endswith("/") and flow.request.operation in _WRITES:
+            raise InvalidRequestError("cannot write to a path ending in '/'")
+        return flow
 
     async def resolve_route(self, flow: Flow) -> Flow:
         """Find the mount by longest prefix (a missing route is refused after authentication)."""
@@ -91,6 +104,10 @@ class Pipeline:
         if route.backend.per_token_storage:
             if caller is None:
                 raise PermissionDeniedError()
+            if caller.token_type != "service":
+                raise InvalidRequestError(
+                    f"{route.entry.type} operations are only supported by 'service' type tokens"
+                )
             storage = BarrierView(storage, f"{caller.token_hash}/")
         routed = flow.request.evolve(
             path=route.relative_path,
@@ -122,14 +139,15 @@ class Pipeline:
         """The ACL of the token's policies must allow the operation (and sudo on root paths)."""
         route, token, request = flow.route, flow.token, flow.request
         assert route is not None
-        if token is None:  # an unauthenticated path reached without a token
+        # An unauthenticated path's handler decides what the caller may see; the token only informs it.
+        if token is None or _matches(route.backend.special_paths.unauthenticated, route.relative_path):
             return flow
         acl = await self._services.policies.acl(token.policies)
         verdict = acl.authorize(request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl)
         if not verdict.allowed:
-            raise PermissionDeniedError()
+            raise PermissionDeniedError(ACL_DENIED)
         if _matches(route.backend.special_paths.root, route.relative_path) and not verdict.sudo:
-            raise PermissionDeniedError()
+            raise PermissionDeniedError(ACL_DENIED)
         return flow
 
     async def dispatch(self, flow: Flow) -> Flow:

@@ -20,6 +20,10 @@ from strongroom.logical.response import Response
 Hook = Callable[[], Awaitable[None]]
 
 
+# Vault's words (in its multierror form) for a path under a mount that no declaration matches.
+UNSUPPORTED_PATH = "1 error occurred:\n\t* unsupported path\n\n"
+
+
 class FrameworkBackend:
     """A backend declared as data; implements strongroom.logical.Backend."""
 
@@ -57,9 +61,16 @@ class FrameworkBackend:
         return None
 
     async def handle(self, request: Request) -> Response | None:
+        if request.operation is Operation.HELP and not request.path:
+            return Response(
+                data={
+                    "help": openapi.root_help_text(self.help, list(self.paths)),
+                    "openapi": openapi.document(self.openapi_paths()),
+                }
+            )
         routed = self.route(request.path)
         if routed is None:
-            raise NotFoundError("unsupported path")
+            raise NotFoundError(UNSUPPORTED_PATH)
         declared, captured = routed
         if request.operation is Operation.HELP:
             return Response(
@@ -91,7 +102,7 @@ class FrameworkBackend:
         check = declared.existence_check
         if check is None:
             return None
-        return await check(request, declared.field_data(request, captured))
+        return await check(request, declared.field_data(request, captured, existence_check=True))
 
     def has_route(self, path: str) -> bool:
         return self.route(path) is not None

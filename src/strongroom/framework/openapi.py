@@ -138,6 +138,25 @@ def document(paths: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_ROOT_HELP_PATHS = """## PATHS
+
+The following paths are supported by this backend. To view help for
+any of the paths below, use the help command with any route matching
+the path pattern. Note that depending on the policy of your auth token,
+you may or may not be able to access certain paths.
+"""
+
+
+def root_help_text(backend_help: str, paths: list[Path]) -> str:
+    """Vault's help for a mount's root: the backend's description, then every route and its synopsis."""
+    lines = ["## DESCRIPTION", "", backend_help.strip(), "", _ROOT_HELP_PATHS]
+    for declared in sorted(paths, key=lambda p: p.regex.pattern):
+        lines.append(f"    {declared.regex.pattern}")
+        lines += [f"        {line}" if line else "" for line in declared.synopsis.strip().splitlines()]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def help_text(path: Path, request_path: str) -> str:
     """Vault's help text: request, matching route, synopsis, parameters, description."""
     lines = [

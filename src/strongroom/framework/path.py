@@ -74,10 +74,12 @@ class Path:
         found = self.regex.match(path)
         return None if found is None else {k: v or "" for k, v in found.groupdict().items()}
 
-    def field_data(self, request: Request, captured: Mapping[str, str]) -> FieldData:
+    def field_data(
+        self, request: Request, captured: Mapping[str, str], *, existence_check: bool = False
+    ) -> FieldData:
         """The request's data and captures, validated against the declared fields."""
         raw = {**request.data, **captured}
-        return FieldData(raw, self.schema)
+        return FieldData(raw, self.schema, existence_check=existence_check)
 
     def unknown_fields(self, request: Request) -> list[str]:
         """Request data keys that are neither declared nor captured, sorted (empty for any_data paths)."""
@@ -91,7 +93,9 @@ class FieldData:
 
     __slots__ = ("_schema", "_values", "raw")
 
-    def __init__(self, raw: Mapping[str, Any], schema: Mapping[str, Field]) -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], schema: Mapping[str, Field], *, existence_check: bool = False
+    ) -> None:
         self.raw: Mapping[str, Any] = MappingProxyType(dict(raw))
         self._schema = schema
         self._values: dict[str, Any] = {}
@@ -103,7 +107,8 @@ class FieldData:
                 self._values[name] = coerce(declared.type, value)
             except CoercionError as exc:
                 message = f'error converting input for field "{name}": {exc.detail}'
-                if not exc.late:
+                # Vault's existence check validates the fields too, and reports without the prefix.
+                if not exc.late and not existence_check:
                     message = f"Field validation failed: {message}"
                 raise InvalidRequestError(message) from None
         for name, declared in schema.items():

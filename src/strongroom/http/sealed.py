@@ -5,6 +5,7 @@ They need no token, as in Vault, and never pass through the request pipeline.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -14,6 +15,8 @@ import orjson
 from strongroom import errors
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+# Vault answers a bad method or status-code parameter here with an empty error list.
+_NO_DETAIL = b'{"errors":[]}'
 
 
 class StatusSource(Protocol):
@@ -33,7 +36,7 @@ async def serve(
         return None
     allowed, handler = endpoint
     if method not in allowed:
-        raise errors.UnsupportedOperationError()
+        return 405, _NO_DETAIL
     status, body = await handler(source, query)
     return status, orjson.dumps(body)
 
@@ -51,30 +54,36 @@ async def _leader(_source: StatusSource, _query: Mapping[str, str]) -> tuple[int
     return 200, {"ha_enabled": False}
 
 
+_BOOLS = _TRUE | {"0", "f", "F", "FALSE", "false", "False", ""}
+_CODE = re.compile(r"[+-]?[0-9]+")
+
+
 def _code(query: Mapping[str, str], name: str, default: int) -> int:
-    value = query.get(name, "")
-    if not value:
+    value = query.get(name)
+    if value is None:
         return default
-    try:
-        code = int(value)
-    except ValueError:
-        raise errors.InvalidRequestError(f"unable to parse {name} value: {value!r}") from None
-    if code < 100 or code > 599:
-        raise errors.InvalidRequestError(f"invalid {name} status code: {code}")
-    return code
+    # Go's Atoi: no blanks, no underscores, no empty string. Vault sends codes up to 999; uvicorn cannot
+    # send one past 599, so those are refused here rather than dropping the connection.
+    if not _CODE.fullmatch(value) or not 100 <= int(value) <= 599:
+        raise errors.InvalidRequestError()
+    return int(value)
 
 
 async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    # Every flag is validated before the state is looked at (as OpenBao does), so a typo in a monitoring
+    # probe shows at once rather than on the day the node seals.
+    if query.get("standbyok", "") not in _BOOLS:
+        raise errors.InvalidRequestError()
+    codes = {name: _code(query, name, default)
+             for name, default in (("uninitcode", 501), ("sealedcode", 503), ("standbycode", 429),
+                                   ("activecode", 200))}  # fmt: skip
     status = await source.seal_status()
     if not status["initialized"]:
-        code = _code(query, "uninitcode", 501)
+        code = codes["uninitcode"]
     elif status["sealed"]:
-        code = _code(query, "sealedcode", 503)
+        code = codes["sealedcode"]
     else:
-        code = _code(query, "activecode", 200)
-    # Validated even when unused, so a typo in a monitoring probe shows at once.
-    for name, default in (("standbycode", 429), ("perfstandbycode", 473), ("drsecondarycode", 472)):
-        _code(query, name, default)
+        code = codes["activecode"]
     body = {
         "initialized": status["initialized"],
         "sealed": status["sealed"],

@@ -43,6 +43,13 @@ _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 MERGE_PATCH = "application/merge-patch+json"
 
 
+class UnknownMethodError(errors.UnsupportedOperationError):
+    """405 for an HTTP method the API does not speak; Vault gives no error text for it."""
+
+    def __init__(self) -> None:
+        errors.RequestError.__init__(self)
+
+
 def status_for(error: BaseException) -> int:
     """The HTTP status for an error raised while serving a request."""
     for kind, status in STATUS_BY_ERROR:
@@ -64,7 +71,7 @@ def operation_for(method: str, query: Mapping[str, str]) -> Operation:
     """The logical operation of an HTTP method (GET with ?list=true is LIST; ?help=1 is HELP)."""
     operation = _METHODS.get(method)
     if operation is None:
-        raise errors.UnsupportedOperationError()
+        raise UnknownMethodError()
     if query.get("help") in _TRUE:
         return Operation.HELP
     if operation is Operation.READ and query.get("list") in _TRUE:
@@ -123,6 +130,8 @@ def build_request(
     path = api_path(raw_path)
     operation = operation_for(method, query)
     content_type = headers.get("content-type", "").split(";")[0].strip()
+    if operation is Operation.PATCH and not content_type:
+        raise errors.InvalidRequestError("mime: no media type")  # Go's mime.ParseMediaType, as Vault says
     if operation is Operation.PATCH and content_type != MERGE_PATCH:
         raise errors.UnsupportedMediaTypeError(
             f"PATCH requires Content-Type of {MERGE_PATCH}, provided {content_type or 'none'}"
@@ -173,6 +182,11 @@ def render_auth(auth: Auth) -> dict[str, Any]:
         "mfa_requirement": None,
         "num_uses": auth.num_uses,
     }
+
+
+def render_help(response: Response) -> tuple[int, bytes]:
+    """A help answer: Vault sends its fields bare, outside the response envelope."""
+    return 200, orjson.dumps({"see_also": None} | dict(response.data or {}))
 
 
 def render(response: Response, request_id: str) -> tuple[int, bytes]:

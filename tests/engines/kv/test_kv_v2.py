@@ -72,8 +72,9 @@ async def test_read_by_version(kv: BackendHarness, clock: ManualClock) -> None:
 
 async def test_write_errors(kv: BackendHarness) -> None:
     assert await error_of(kv.write("data/x", {"a": 2})) == ("no data provided",)
+    # Validated by the existence check, which OpenBao reports without "Field validation failed: ".
     assert await error_of(kv.write("data/x", {"data": "str"})) == (
-        'Field validation failed: error converting input for field "data": '
+        'error converting input for field "data": '
         "'' expected type 'map[string]interface {}', got unconvertible type 'string'",
     )
     assert await error_of(kv.write("data/", {"data": {"a": 1}})) == ("cannot write to a path ending in '/'",)
@@ -167,11 +168,25 @@ async def test_delete_undelete_destroy_versions(kv: BackendHarness, clock: Manua
         await kv.read("delete/d")
 
 
+async def test_undelete_restarts_delete_version_after(kv: BackendHarness, clock: ManualClock) -> None:
+    await kv.write("metadata/t", {"delete_version_after": "3h"})
+    await kv.write("data/t", {"data": {"v": 1}})
+    assert body(await kv.read("data/t"))["metadata"]["deletion_time"] == rfc3339(START + 3 * 3600)
+    clock.advance(60)
+    await kv.delete("data/t")
+    clock.advance(60)
+    await kv.write("undelete/t", {"versions": [1]})
+    restored = body(await kv.read("data/t"))
+    assert restored["data"] == {"v": 1}
+    assert restored["metadata"]["deletion_time"] == rfc3339(START + 120 + 3 * 3600)
+
+
 async def test_patch_merges_and_requires_existing(kv: BackendHarness, clock: ManualClock) -> None:
     missing = await kv.patch("data/nope", {"data": {"a": 1}})
     assert missing is not None
     assert missing.status == 404
     assert missing.data is None
+    assert missing.raw_body == b""
     await kv.write("data/p", {"data": {"a": 1, "b": {"c": 2, "d": 3}, "e": [1]}})
     clock.advance(1)
     patched = await kv.patch("data/p", {"data": {"a": None, "b": {"c": None, "x": 1}}})

@@ -98,7 +98,7 @@ async def test_first_match_wins_and_captures_become_fields(harness: BackendHarne
 async def test_unknown_path_is_404_and_unknown_operation_is_405(harness: BackendHarness) -> None:
     with pytest.raises(NotFoundError) as caught:
         await harness.read("nope")
-    assert caught.value.errors == ("unsupported path",)
+    assert caught.value.errors == ("1 error occurred:\n\t* unsupported path\n\n",)
     with pytest.raises(UnsupportedOperationError):
         await harness.request(Operation.PATCH, "roles/web", {"a": 1})
     assert harness.backend.has_route("roles/web")
@@ -130,6 +130,12 @@ async def test_bad_value_is_400_with_vault_wording(harness: BackendHarness) -> N
     assert caught.value.errors == (
         'Field validation failed: error converting input for field "ttl": time: invalid duration "abc"',
     )
+
+
+async def test_bad_value_on_existence_checked_path_has_no_prefix(harness: BackendHarness) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await harness.write("roles/web", {"ttl": "abc"})
+    assert caught.value.errors == ('error converting input for field "ttl": time: invalid duration "abc"',)
 
 
 async def test_existence_check_flips_update_to_create(harness: BackendHarness) -> None:
@@ -175,6 +181,23 @@ async def test_help_text(harness: BackendHarness) -> None:
     document = response.data["openapi"]
     assert document["openapi"] == "3.0.2"
     assert list(document["paths"]) == ["/roles/{name}"]
+
+
+async def test_help_at_the_mount_root_describes_the_backend_and_lists_every_route(
+    harness: BackendHarness,
+) -> None:
+    response = await harness.help("")
+    assert response is not None
+    assert response.data is not None
+    help_text = response.data["help"]
+    assert help_text.startswith("## DESCRIPTION\n\nA test backend.\n\n## PATHS\n")
+    assert help_text.endswith(
+        "    ^config$\n\n"
+        "    ^free/(?P<rest>.*)$\n        Anything.\n\n"
+        "    ^roles/(?P<name>[^/]+)$\n        Manage roles.\n\n"
+        "    ^roles/?$\n        List roles.\n"
+    )
+    assert list(response.data["openapi"]["paths"]) == ["/config", "/roles/{name}", "/roles/", "/free/{rest}"]
 
 
 def test_openapi_paths_shape() -> None:

@@ -15,6 +15,11 @@ _PATHS = {
 }
 
 
+def _multierror(message: str) -> str:
+    """Vault wraps these lookup failures in its multierror text."""
+    return f"1 error occurred:\n\t* {message}\n\n"
+
+
 def paths(services: Services) -> list[Path]:
     """The three capability queries."""
 
@@ -38,7 +43,9 @@ def paths(services: Services) -> list[Path]:
         if not token:
             raise InvalidRequestError("missing token")
         entry = await services.tokens.lookup(token)
-        return await answer(None if entry is None else entry.policies, data)
+        if entry is None:
+            raise InvalidRequestError(_multierror("invalid token"))
+        return await answer(entry.policies, data)
 
     async def by_self(request: Request, data: FieldData) -> Response:
         return await answer(None if request.caller is None else request.caller.policies, data)
@@ -49,7 +56,7 @@ def paths(services: Services) -> list[Path]:
             raise InvalidRequestError("missing accessor")
         entry = await services.tokens.lookup_accessor(accessor)
         if entry is None:
-            raise InvalidRequestError("invalid accessor")
+            raise InvalidRequestError(_multierror("invalid accessor"))
         return await answer(entry.policies, data)
 
     return [

@@ -18,18 +18,24 @@ def paths(services: Services) -> list[Path]:
     """The internal paths."""
     manager = services.mounts
 
-    async def visible(caller: Caller | None, entry: MountEntry) -> bool:
-        if caller is None:
-            return entry.config.listing_visibility == "unauth"
+    async def has_access(caller: Caller, entry: MountEntry) -> bool:
         acl = await services.policies.acl(caller.policies)
         return acl.has_access_under(entry.api_path)
+
+    async def listed(caller: Caller | None, entry: MountEntry) -> bool:
+        if entry.config.listing_visibility == "unauth":  # listed for everyone, token or not
+            return True
+        return caller is not None and await has_access(caller, entry)
 
     async def list_mounts(request: Request, _data: FieldData) -> Response:
         listing: dict[str, dict[str, Any]] = {"auth": {}, "secret": {}}
         for entry in manager.router.entries():
-            if entry.type in ("system", "identity") or not await visible(request.caller, entry):
+            if not await listed(request.caller, entry):
                 continue
-            listing["auth" if entry.table == "auth" else "secret"][entry.path] = mount_info(entry)
+            info = mount_info(entry)
+            if request.caller is None:  # strangers learn only what a login page needs
+                info = {k: info[k] for k in ("description", "options", "type")}
+            listing["auth" if entry.table == "auth" else "secret"][entry.path] = info
         return Response(data=listing)
 
     async def read_mount(request: Request, data: FieldData) -> Response:
@@ -38,8 +44,10 @@ def paths(services: Services) -> list[Path]:
             "preflight capability check returned 403, please ensure client's policies grant access to "
             f'path "{path}"'
         )
+        if request.caller is None:
+            raise PermissionDeniedError()
         route = manager.router.route(path)
-        if route is None or request.caller is None or not await visible(request.caller, route.entry):
+        if route is None or not await has_access(request.caller, route.entry):
             raise denied
         info = mount_info(route.entry)
         info["path"] = route.entry.api_path

@@ -67,21 +67,27 @@ def _tune_info(entry: MountEntry) -> dict[str, Any]:
     return info
 
 
-def _ttl(value: Any, name: str) -> int:
+_TTL_LABELS = {"default_lease_ttl": "default TTL", "max_lease_ttl": "max TTL"}
+
+
+def _ttl(value: Any, name: str, *, tuning: bool) -> int:
     if value in ("", None, "system"):
         return 0
     try:
         return parse_duration(value)
     except (ValueError, TypeError):
-        raise InvalidRequestError(f"unable to parse {name}: invalid duration") from None
+        # Vault's wording: Go's duration error, prefixed with the field on enable but bare on tune.
+        detail = f'time: invalid duration "{value}"'
+        message = detail if tuning else f"unable to parse {_TTL_LABELS[name]} of {value}: {detail}"
+        raise InvalidRequestError(message) from None
 
 
-def _mount_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _mount_config(raw: Mapping[str, Any], *, tuning: bool) -> dict[str, Any]:
     """The MountConfig fields given in a request's `config` map (or a tune body)."""
     changes: dict[str, Any] = {}
     for name in ("default_lease_ttl", "max_lease_ttl"):
         if name in raw:
-            changes[name] = _ttl(raw[name], name)
+            changes[name] = _ttl(raw[name], name, tuning=tuning)
     if "force_no_cache" in raw:
         changes["force_no_cache"] = bool(raw["force_no_cache"])
     if "listing_visibility" in raw:
@@ -98,11 +104,21 @@ def _mount_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _check_ttls(config: MountConfig) -> None:
+def _check_enable_ttls(config: MountConfig) -> None:
     if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
         raise InvalidRequestError("given default lease TTL greater than given max lease TTL")
-    if config.max_lease_ttl > SYSTEM_MAX_TTL or config.default_lease_ttl > SYSTEM_MAX_TTL:
-        raise InvalidRequestError("lease TTL is greater than the system max lease TTL")
+
+
+def _check_tune_ttls(config: MountConfig) -> None:
+    default, maximum = config.default_lease_ttl, config.max_lease_ttl
+    if maximum and default > maximum:
+        raise InvalidRequestError(
+            f"backend max lease TTL of {maximum} would be less than backend default lease TTL of {default}"
+        )
+    if not maximum and default > SYSTEM_MAX_TTL:
+        raise InvalidRequestError(
+            f"given default lease TTL greater than system max lease TTL of {SYSTEM_MAX_TTL}"
+        )
 
 
 _MOUNT_FIELDS = {
@@ -147,15 +163,16 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
     async def read_mount(_request: Request, data: FieldData) -> Response:
         entry = manager.get(table, data.get("path"))
         if entry is None:
-            raise InvalidRequestError(f"No {'auth ' if table == 'auth' else ''}mount at {data.get('path')}")
+            kind = "auth engine" if table == "auth" else "secret engine mount"
+            raise InvalidRequestError(f"No {kind} at {data.get('path').strip('/')}/")
         return Response(data=mount_info(entry), legacy_top_level=True)
 
     async def enable(_request: Request, data: FieldData) -> Response | None:
         kind = data.get("type")
         if not kind:
             raise InvalidRequestError("backend type must be specified as a string")
-        config = MountConfig(**_mount_config(data.get("config")))
-        _check_ttls(config)
+        config = MountConfig(**_mount_config(data.get("config"), tuning=False))
+        _check_enable_ttls(config)
         options, given = data.get_ok("options")
         await manager.enable(
             table,
@@ -184,8 +201,8 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         entry = manager.get(table, path)
         if entry is None:
             raise InvalidRequestError(f'tune of path "{path.strip("/")}/" failed: no mount entry found')
-        changes = _mount_config(request.data)
-        _check_ttls(MountConfig(**{**_config_dict(entry.config), **changes}))
+        changes = _mount_config(request.data, tuning=True)
+        _check_tune_ttls(MountConfig(**{**_config_dict(entry.config), **changes}))
         description, has_description = data.get_ok("description")
         if has_description:
             changes["description"] = description

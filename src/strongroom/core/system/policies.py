@@ -15,15 +15,18 @@ _NAME = {"name": Field(FieldType.STRING, "The name of the policy.")}
 
 
 def _describe(policy: Policy, text_key: str) -> dict[str, Any]:
-    return {
+    described: dict[str, Any] = {
         "allow_slashes_in_identity_templates": False,
         "allow_wildcards_in_identity_templates": False,
         "cas_required": False,
-        "modified": rfc3339(policy.modified) if policy.modified else None,
         "name": policy.name,
         text_key: policy.raw,
         "version": policy.version,
     }
+    # The built-in root policy was never written, so Vault shows no modification time for it.
+    if policy.modified:
+        described["modified"] = rfc3339(policy.modified)
+    return described
 
 
 def paths(services: Services) -> list[Path]:

@@ -118,12 +118,12 @@ def paths(engine: KVEngine) -> list[Path]:
         async with engine.locks.for_key(key):
             meta = await store.metadata(key)
             if meta is None:
-                return Response(status=404)
+                return Response(status=404, raw_body=b"")
             config = await store.config()
             _check_cas(fields, config, meta)
             vm = meta.versions.get(meta.current_version)
             if vm is None:
-                return Response(status=404)
+                return Response(status=404, raw_body=b"")
             if vm.is_deleted(engine.clock.now()) or vm.destroyed:
                 return Response(status=404, data=version_view(meta, meta.current_version, vm))
             existing = await store.version_data(key, meta.current_version)

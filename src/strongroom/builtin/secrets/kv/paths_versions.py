@@ -47,7 +47,7 @@ def paths(engine: KVEngine) -> list[Path]:
         return soft_delete(meta, numbers, engine.clock.now())
 
     async def undelete_change(store: KVStore, key: str, meta: KeyMetadata, numbers: list[int]) -> KeyMetadata:
-        return undelete(meta, numbers)
+        return undelete(meta, numbers, engine.clock.now(), await store.config())
 
     async def destroy_change(store: KVStore, key: str, meta: KeyMetadata, numbers: list[int]) -> KeyMetadata:
         updated, destroyed = destroy(meta, numbers)

@@ -169,13 +169,14 @@ def soft_delete(meta: KeyMetadata, numbers: Iterable[int], now: float) -> KeyMet
     return replace(meta, versions=versions)
 
 
-def undelete(meta: KeyMetadata, numbers: Iterable[int]) -> KeyMetadata:
-    """Clear the deletion time of versions that are not destroyed."""
+def undelete(meta: KeyMetadata, numbers: Iterable[int], now: float, config: KVConfig) -> KeyMetadata:
+    """Restore versions that are not destroyed; a delete_version_after in force starts again from `now`."""
     versions = dict(meta.versions)
+    restarts_at = deletion_time(now, config, meta)
     for number in numbers:
         vm = versions.get(number)
         if vm is not None and not vm.destroyed:
-            versions[number] = replace(vm, deletion_time=None)
+            versions[number] = replace(vm, deletion_time=restarts_at)
     return replace(meta, versions=versions)
 
 
