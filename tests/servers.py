@@ -25,6 +25,8 @@ class RunningServer:
     address: str
     root_token: str
     process: subprocess.Popen[bytes]
+    log: Path
+    """The file the server's stdout and stderr go to."""
 
     def client(self, token: str | None = None) -> httpx.Client:
         """An httpx client with the root token (or `token`) set."""
@@ -71,7 +73,7 @@ def _run(
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_ready(address, process, log)
-        yield RunningServer(address=address, root_token=ROOT_TOKEN, process=process)
+        yield RunningServer(address=address, root_token=ROOT_TOKEN, process=process, log=log)
     finally:
         process.terminate()
         try:
@@ -106,3 +108,105 @@ def bao_dev_server(workdir: Path) -> Iterator[RunningServer]:
     env["HOME"] = str(workdir)
     with _run(argv, f"http://127.0.0.1:{port}", workdir / "bao.log", env) as server:
         yield server
+
+
+@dataclass(frozen=True)
+class ConfigServer:
+    """A strongroom server started from a config file: not initialized or sealed until a test says so."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    config: Path
+
+
+def _wait_answering(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(f"{address}/v1/sys/seal-status", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"server did not start answering:\n{log.read_text()}")
+
+
+def sqlite_config(workdir: Path, port: int, extra: str = "") -> str:
+    """A server config on SQLite in `workdir`, plain HTTP on loopback `port`."""
+    return (
+        f'storage "sqlite" {{ path = "{workdir / "strongroom.db"}" }}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n{extra}'
+    )
+
+
+@contextmanager
+def strongroom_config_server(
+    workdir: Path, config_text: str, port: int, *, scheme: str = "http"
+) -> Iterator[ConfigServer]:
+    """`strongroom server -config=...` with `config_text`, until the block ends (SIGTERM, then SIGKILL)."""
+    config = workdir / "server.hcl"
+    config.write_text(config_text)
+    log = workdir / f"server-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "strongroom", "server", f"-config={config}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    address = f"{scheme}://127.0.0.1:{port}"
+    try:
+        if scheme == "http":
+            _wait_answering(address, process, log)
+        yield ConfigServer(address=address, process=process, log=log, config=config)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+_BAO_SERVER_CONFIG = """\
+storage "inmem" {}
+listener "tcp" {
+  address = "127.0.0.1:%d"
+  tls_disable = true
+  disable_unauthed_rekey_endpoints = false
+  disable_unauthed_generate_root_endpoints = false
+}
+"""
+
+
+@contextmanager
+def bao_server(workdir: Path) -> Iterator[ConfigServer]:
+    """`bao server` (OpenBao) in production mode on a free port, uninitialized and sealed.
+
+    Storage is in memory (OpenBao no longer has "file" storage); the unauthenticated rekey and generate-root
+    endpoints, off by default since OpenBao 2.5, are switched on because Vault serves them.
+    """
+    port = free_port()
+    config = workdir / "bao-server.hcl"
+    config.write_text(_BAO_SERVER_CONFIG % port)
+    log = workdir / "bao-server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = str(workdir)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [bao_binary(), "server", f"-config={config}"], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    address = f"http://127.0.0.1:{port}"
+    try:
+        _wait_answering(address, process, log)
+        yield ConfigServer(address=address, process=process, log=log, config=config)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

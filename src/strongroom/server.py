@@ -1,6 +1,7 @@
-"""The composition root: config -> physical -> barrier -> seal -> Core -> ASGI app -> uvicorn.
+"""The composition root: config -> physical -> barrier -> seal -> Core -> ASGI app -> uvicorn listeners.
 
-Layer: top. The only module that knows every layer; it wires them and starts serving.
+Layer: top. The only module that knows every layer; it wires them and serves until SIGINT or SIGTERM.
+SIGHUP reloads TLS certificates and the log level.
 """
 
 from __future__ import annotations
@@ -8,20 +9,48 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+import signal
 import socket
+import ssl
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import orjson
 import uvicorn
 
 from strongroom import __version__
 from strongroom.builtin.registry import SECRETS_ENGINES
-from strongroom.core.core import Core, InitResult
+from strongroom.config.server import ListenerConfig, ServerConfig, load_server_config
+from strongroom.core.core import Core
+from strongroom.errors import ConfigError
 from strongroom.http.app import VaultAPI
 from strongroom.physical.inmem import InmemBackend
+from strongroom.physical.registry import create_backend
 
 log = logging.getLogger("strongroom.server")
+
+_TLS_VERSIONS = {
+    "tls10": ssl.TLSVersion.TLSv1,
+    "tls11": ssl.TLSVersion.TLSv1_1,
+    "tls12": ssl.TLSVersion.TLSv1_2,
+    "tls13": ssl.TLSVersion.TLSv1_3,
+}
+_LOG_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "err": logging.ERROR,
+    "error": logging.ERROR,
+}
+DEV_KEY_FILE = "unseal.key"
+DEV_DB_FILE = "strongroom.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +59,18 @@ class DevOptions:
 
     listen_address: str = "127.0.0.1:8200"
     root_token_id: str = ""
+    # With a data directory, dev mode keeps its data in SQLite there and unseals from a key file in it.
+    data_dir: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DevStart:
+    """What a dev server shows at start: its unseal key, and its root token when it made one now."""
+
+    unseal_key: bytes
+    root_token: str
+    persistent: bool = False
+    notices: tuple[str, ...] = field(default=())
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -40,30 +81,74 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def start_dev_core(options: DevOptions) -> tuple[Core, InitResult]:
-    """An in-memory core, initialized with one key share, unsealed, with KV v2 at secret/."""
-    core = Core(InmemBackend(), SECRETS_ENGINES, storage_type="inmem")
-    result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
-    await core.unseal(result.keys[0])
+async def _enable_dev_kv(core: Core) -> None:
     await core.services.mounts.enable(
         "mounts", "secret", "kv", description="key/value secret storage", options={"version": "2"}
     )
-    return core, result
 
 
-def dev_banner(address: str, result: InitResult) -> str:
+async def start_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
+    """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir."""
+    if options.data_dir:
+        return await _start_persistent_dev_core(options)
+    core = Core(InmemBackend(), SECRETS_ENGINES, storage_type="inmem")
+    result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
+    await core.unseal(result.keys[0])
+    await _enable_dev_kv(core)
+    return core, DevStart(unseal_key=result.keys[0], root_token=result.root_token)
+
+
+async def _start_persistent_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
+    directory = Path(options.data_dir)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    physical = await create_backend("sqlite", {"path": str(directory / DEV_DB_FILE)})
+    core = Core(physical, SECRETS_ENGINES, storage_type="sqlite")
+    key_file = directory / DEV_KEY_FILE
+    if not (await core.seal_status())["initialized"]:
+        result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
+        write_private_file(key_file, base64.b64encode(result.keys[0]) + b"\n")
+        await core.unseal(result.keys[0])
+        await _enable_dev_kv(core)
+        return core, DevStart(unseal_key=result.keys[0], root_token=result.root_token, persistent=True)
+    try:
+        key = base64.b64decode(key_file.read_bytes().strip(), validate=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key_file}: cannot read the dev unseal key: {type(exc).__name__}") from None
+    await core.unseal(key)
+    return core, DevStart(unseal_key=key, root_token="", persistent=True)
+
+
+def write_private_file(path: Path, content: bytes) -> None:
+    """Write `content` atomically to `path` with mode 0600 (temp file in the same folder, fsync, rename)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, content)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+
+
+def dev_banner(address: str, start: DevStart) -> str:
     """What `server -dev` prints, after Vault's dev banner."""
+    storage = "sqlite (persistent dev mode)" if start.persistent else "inmem"
+    where = (
+        "keeps its data in SQLite in the data directory and unseals itself from the key file there"
+        if start.persistent
+        else "runs entirely in-memory and starts unsealed with a single unseal key"
+    )
+    token = f"Root Token: {start.root_token}\n" if start.root_token else "Root Token: (made on first start)\n"
     return f"""==> strongroom server configuration:
 
              Api Address: {address}
-                 Storage: inmem
+                 Storage: {storage}
                  Version: strongroom v{__version__}
 
 ==> strongroom server started! Log data will stream in below:
 
-WARNING! dev mode is enabled! In this mode, strongroom runs entirely in-memory
-and starts unsealed with a single unseal key. The root token is already
-authenticated to the CLI, so you can immediately begin using strongroom.
+WARNING! dev mode is enabled! In this mode, strongroom {where}.
+The root token is already authenticated to the CLI, so you can immediately begin using strongroom.
 
 You may need to set the following environment variables:
 
@@ -72,31 +157,43 @@ You may need to set the following environment variables:
 The unseal key and root token are displayed below in case you want to
 seal/unseal the Vault or re-authenticate.
 
-Unseal Key: {base64.b64encode(result.keys[0]).decode()}
-Root Token: {result.root_token}
-
+Unseal Key: {base64.b64encode(start.unseal_key).decode()}
+{token}
 Development mode should NOT be used in production installations!
 """
 
 
-async def serve_dev(options: DevOptions, on_ready: Callable[[str, InitResult], None]) -> None:
-    """Run a dev server until interrupted."""
-    host, port = split_address(options.listen_address)
-    core, result = await start_dev_core(options)
-    address = f"http://{options.listen_address}"
-    config = uvicorn.Config(
-        VaultAPI(core, core),
-        host=host,
-        port=port,
-        # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
-        http="h11",
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        date_header=False,
-    )
-    server = uvicorn.Server(config)
+class _Listener(uvicorn.Server):
+    """A uvicorn server whose signals are handled once, for every listener, by `serve`."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _ssl_context(listener: ListenerConfig) -> ssl.SSLContext | None:
+    if listener.tls_disable:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = _TLS_VERSIONS[listener.tls_min_version]
+    _load_certificates(context, listener)
+    if listener.tls_client_ca_file:
+        context.load_verify_locations(cafile=listener.tls_client_ca_file)
+        context.verify_mode = (
+            ssl.CERT_REQUIRED if listener.tls_require_and_verify_client_cert else ssl.CERT_OPTIONAL
+        )
+    return context
+
+
+def _load_certificates(context: ssl.SSLContext, listener: ListenerConfig) -> None:
+    try:
+        context.load_cert_chain(listener.tls_cert_file, listener.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"error loading TLS certificate {listener.tls_cert_file}: {exc}") from None
+
+
+def _bind(address: str) -> socket.socket:
+    host, port = split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -105,25 +202,143 @@ async def serve_dev(options: DevOptions, on_ready: Callable[[str, InitResult], N
     except OSError:
         sock.close()
         raise
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not serving.done():
+    return sock
+
+
+async def serve(
+    core: Core,
+    listeners: Sequence[ListenerConfig],
+    on_ready: Callable[[], None],
+    on_reload: Callable[[], None] = lambda: None,
+) -> None:
+    """Serve `core` on every listener until SIGINT or SIGTERM; then drain, seal and return."""
+    servers: list[tuple[_Listener, socket.socket, ssl.SSLContext | None, ListenerConfig]] = []
+    for listener in listeners:
+        context = _ssl_context(listener)
+        config = uvicorn.Config(
+            VaultAPI(core, max_request_size=listener.max_request_size),
+            # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
+            http="h11",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=10,
+        )
+        config.load()
+        config.ssl = context
+        servers.append((_Listener(config), _bind(listener.address), context, listener))
+
+    def reload() -> None:
+        for _, _, context, listener in servers:
+            if context is not None:
+                _load_certificates(context, listener)
+        on_reload()
+        log.info("reloaded TLS certificates and configuration")
+
+    def stop() -> None:
+        for server, *_ in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    loop.add_signal_handler(signal.SIGINT, stop)
+    loop.add_signal_handler(signal.SIGHUP, _guard(reload))
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock, _, _ in servers]
+    while not all(server.started for server, *_ in servers) and not any(t.done() for t in tasks):
         await asyncio.sleep(0.01)
-    if server.started:
-        on_ready(address, result)
+    if all(server.started for server, *_ in servers):
+        on_ready()
     try:
-        await serving
+        await asyncio.gather(*tasks)
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
         await core.seal()
 
 
-def run_dev(options: DevOptions, on_ready: Callable[[str, InitResult], None]) -> None:
-    """Serve on uvloop until SIGINT or SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s [%(levelname)s] %(message)s"
-    )
+def _guard(action: Callable[[], None]) -> Callable[[], None]:
+    """A signal handler that logs a failed reload instead of crashing the server."""
+
+    def run() -> None:
+        try:
+            action()
+        except ConfigError as exc:
+            log.error("reload failed: %s", exc)
+
+    return run
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Server logs on stderr, as text or one JSON object a line."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LOG_LEVELS[level])
+
+
+class _JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "@timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "@level": record.levelname.lower(),
+            "@module": record.name,
+            "@message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["@exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine function on uvloop where it is built, else asyncio."""
     try:
         import uvloop
-
-        uvloop.run(serve_dev(options, on_ready))
     except ImportError:  # uvloop is not built for every platform; asyncio serves the same API
-        asyncio.run(serve_dev(options, on_ready))
+        asyncio.run(main())
+        return
+    uvloop.run(main())
+
+
+def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> None:
+    """Serve a dev server until SIGINT or SIGTERM."""
+    configure_logging("info", "standard")
+    address = f"http://{options.listen_address}"
+
+    async def main() -> None:
+        core, start = await start_dev_core(options)
+        listener = ListenerConfig(address=options.listen_address, tls_disable=True)
+        await serve(core, [listener], lambda: on_ready(address, start))
+
+    _run(main)
+
+
+def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -> None:
+    """Serve from configuration files until SIGINT or SIGTERM."""
+    config = load_server_config(paths)
+    configure_logging(config.log_level, config.log_format)
+    for notice in config.notices:
+        log.info("%s", notice)
+
+    def reload_log_level() -> None:
+        fresh = load_server_config(paths)
+        logging.getLogger().setLevel(_LOG_LEVELS[fresh.log_level])
+
+    async def main() -> None:
+        physical = await create_backend(config.storage.type, config.storage.options)
+        core = Core(physical, SECRETS_ENGINES, storage_type=config.storage.type)
+        if config.pid_file:
+            write_private_file(Path(config.pid_file), f"{os.getpid()}\n".encode())
+        try:
+            await serve(core, config.listeners, lambda: on_ready(config), reload_log_level)
+        finally:
+            if config.pid_file:
+                Path(config.pid_file).unlink(missing_ok=True)
+            await physical.close()
+
+    _run(main)

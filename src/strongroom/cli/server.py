@@ -9,10 +9,12 @@ import os
 
 import click
 
+from strongroom import __version__
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
 from strongroom.client.token_helper import store_token
-from strongroom.core.core import InitResult
-from strongroom.server import DevOptions, dev_banner, run_dev, split_address
+from strongroom.config.server import ServerConfig
+from strongroom.errors import ConfigError
+from strongroom.server import DevOptions, DevStart, dev_banner, run_config, run_dev, split_address
 
 
 def _env(*names: str) -> str:
@@ -20,33 +22,60 @@ def _env(*names: str) -> str:
 
 
 @click.command(cls=VaultCommand)
-@click.option(
-    "--dev", is_flag=True, help="Start an in-memory development server, unsealed, with a root token."
-)
+@click.option("--config", "configs", multiple=True, help="A config file or directory; may be repeated.")
+@click.option("--dev", is_flag=True, help="Start a development server, unsealed, with a root token.")
 @click.option("--dev-root-token-id", default="", help="The root token ID of the dev server.")
 @click.option("--dev-listen-address", default="", help="The address the dev server listens on.")
-def server(dev: bool, dev_root_token_id: str, dev_listen_address: str) -> None:
+@click.option("--dev-data-dir", default="", help="Keep dev data in SQLite in this directory across restarts.")
+def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_listen_address: str,
+           dev_data_dir: str) -> None:  # fmt: skip
     """Start a strongroom server."""
-    if not dev:
-        raise Failure("server: only -dev mode is available in this version; run `strongroom server -dev`",
+    if dev:
+        _dev(dev_root_token_id, dev_listen_address, dev_data_dir)
+        return
+    if not configs:
+        raise Failure("No configuration files found. Use -config=FILE, or -dev for a development server.",
                       USAGE_EXIT)  # fmt: skip
+
+    def ready(config: ServerConfig) -> None:
+        click.echo("==> strongroom server configuration:\n")
+        click.echo(f"                 Storage: {config.storage.type}")
+        for listener in config.listeners:
+            tls = "disabled" if listener.tls_disable else "enabled"
+            click.echo(f"                Listener: tcp (addr: {listener.address!r}, tls: {tls!r})")
+        click.echo(f"                 Version: strongroom v{__version__}\n")
+        click.echo("==> strongroom server started! Log data will stream in below:\n", nl=True)
+
+    try:
+        run_config(configs, ready)
+    except ConfigError as exc:
+        raise Failure(f"Error loading configuration: {exc}", USAGE_EXIT) from None
+    except OSError as exc:
+        raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
+
+
+def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
     options = DevOptions(
-        listen_address=dev_listen_address
+        listen_address=listen_address
         or _env("STRONGROOM_DEV_LISTEN_ADDRESS", "VAULT_DEV_LISTEN_ADDRESS", "BAO_DEV_LISTEN_ADDRESS")
         or "127.0.0.1:8200",
-        root_token_id=dev_root_token_id
+        root_token_id=root_token_id
         or _env("STRONGROOM_DEV_ROOT_TOKEN_ID", "VAULT_DEV_ROOT_TOKEN_ID", "BAO_DEV_ROOT_TOKEN_ID"),
+        data_dir=data_dir,
     )
     try:
         split_address(options.listen_address)
     except ValueError as exc:
         raise Failure(f"Error parsing listener configuration: {exc}", USAGE_EXIT) from None
 
-    def ready(address: str, result: InitResult) -> None:
-        store_token(result.root_token)
-        click.echo(dev_banner(address, result))
+    def ready(address: str, start: DevStart) -> None:
+        if start.root_token:
+            store_token(start.root_token)
+        click.echo(dev_banner(address, start))
 
     try:
         run_dev(options, ready)
+    except ConfigError as exc:
+        raise Failure(f"Error starting the dev server: {exc}", USAGE_EXIT) from None
     except OSError as exc:
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None

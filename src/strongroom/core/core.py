@@ -17,8 +17,17 @@ from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
 from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
-from strongroom.errors import ServiceUnavailableError
-from strongroom.logical import Backend, BackendConfig, BackendFactory, Request, Response, get_json, put_json
+from strongroom.errors import PermissionDeniedError, ServiceUnavailableError
+from strongroom.logical import (
+    Backend,
+    BackendConfig,
+    BackendFactory,
+    Operation,
+    Request,
+    Response,
+    get_json,
+    put_json,
+)
 from strongroom.physical.base import PhysicalBackend
 from strongroom.policy import PolicyStore
 from strongroom.router import MountEntry
@@ -81,7 +90,7 @@ class Core:
             "progress": status.progress,
             "nonce": status.nonce,
             "version": status.version,
-            "build_date": status.build_date,
+            "commit_date": status.build_date,
             "migration": status.migration,
             "recovery_seal": status.recovery_seal,
             "storage_type": status.storage_type,
@@ -97,8 +106,10 @@ class Core:
         for key in keys[:threshold]:
             await self._seal.unseal(key)
         await self._start()
+        # A chosen root token ID is the dev server's: Vault creates that one through auth/token/create.
+        origin = ("token", "auth/token/create") if root_token_id else ("root", "auth/token/root")
         root_token, _ = await self.services.tokens.create(
-            TokenParams(policies=("root",), display_name="root", renewable=False, path="auth/token/root"),
+            TokenParams(policies=("root",), display_name=origin[0], renewable=False, path=origin[1]),
             token_id=root_token_id,
         )
         await self.seal()
@@ -109,6 +120,23 @@ class Core:
         await self._seal.unseal(key)
         await self._start()
         return await self.seal_status()
+
+    def reset_unseal(self) -> None:
+        """Forget the unseal key shares given so far."""
+        self._seal.reset_unseal()
+
+    async def seal_with_token(self, token: str) -> None:
+        """Seal on behalf of a token, which needs update and sudo on sys/seal (Vault's rule)."""
+        if self._services is None:
+            return
+        entry = await self._services.tokens.lookup(token) if token else None
+        if entry is None:
+            raise PermissionDeniedError()
+        acl = await self._services.policies.acl(entry.policies)
+        verdict = acl.authorize(Operation.UPDATE, "sys/seal", {})
+        if not (verdict.allowed and verdict.sudo):
+            raise PermissionDeniedError()
+        await self.seal()
 
     async def seal(self) -> None:
         """Stop the services and drop every key from memory."""
@@ -144,7 +172,7 @@ class Core:
             mounts = MountManager(
                 self._barrier, self._factories, {"system": system, "token": token}, self._clock
             )
-            services = Services(mounts=mounts, policies=policies, tokens=tokens)
+            services = Services(mounts=mounts, policies=policies, tokens=tokens, keyring=self._barrier)
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
             await mounts.load()

@@ -6,10 +6,24 @@ Layer: core. Each service gets only the storage view it owns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
+from strongroom.barrier import KeyStatus
 from strongroom.core.mounts import MountManager
 from strongroom.policy import PolicyStore
 from strongroom.tokens import TokenStore
+
+
+class Keyring(Protocol):
+    """The barrier's key terms, as sys/key-status and sys/rotate see them."""
+
+    def key_status(self) -> KeyStatus:
+        """The active term, when it was installed, and encryptions since unseal."""
+        ...
+
+    async def rotate(self) -> int:
+        """Add a new term and make it active; older terms stay readable."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +33,4 @@ class Services:
     mounts: MountManager
     policies: PolicyStore
     tokens: TokenStore
+    keyring: Keyring

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
-from strongroom.http import sealed
-from strongroom.http.translate import build_request, error_body, parse_query, render, status_for
+from strongroom.http import lifecycle, sealed
+from strongroom.http.translate import build_request, error_body, parse_query, render, render_help, status_for
 from strongroom.logical import Operation, Request, Response
 from strongroom.util.ids import new_uuid
 
@@ -26,8 +26,8 @@ DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 log = logging.getLogger("strongroom.http")
 
 
-class Handler(Protocol):
-    """What the HTTP layer needs of the core."""
+class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, Protocol):
+    """What the HTTP layer needs of the core: its status, its seal lifecycle, and request handling."""
 
     async def handle(self, request: Request) -> Response | None:
         """Serve one logical request."""
@@ -37,9 +37,8 @@ class Handler(Protocol):
 class VaultAPI:
     """ASGI app serving /v1/ from a core."""
 
-    def __init__(self, core: Handler, status: sealed.StatusSource, *, max_request_size: int = 0) -> None:
+    def __init__(self, core: CoreAPI, *, max_request_size: int = 0) -> None:
         self._core = core
-        self._status = status
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,10 +63,12 @@ class VaultAPI:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = parse_query(scope.get("query_string", b""))
         path: str = scope["path"]
-        answer = await sealed.serve(self._status, scope["method"], path, query)
+        body = await _read_body(receive, self._max, headers)
+        answer = await lifecycle.serve(self._core, scope["method"], path, body, headers)
+        if answer is None:
+            answer = await sealed.serve(self._core, scope["method"], path, query)
         if answer is not None:
             return answer
-        body = await _read_body(receive, self._max, headers)
         request = build_request(
             method=scope["method"],
             raw_path=path,
@@ -78,6 +79,8 @@ class VaultAPI:
             request_id=request_id,
         )
         response = await self._core.handle(request)
+        if request.operation is Operation.HELP and response is not None:
+            return render_help(response)
         if request.operation is Operation.LIST and (
             response is None or not (response.data or {}).get("keys")
         ):

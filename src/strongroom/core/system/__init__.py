@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strongroom.core.services import Services
-from strongroom.core.system import capabilities, internal, mounts, policies
+from strongroom.core.system import capabilities, internal, keys, mounts, policies
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import SpecialPaths
 
@@ -16,10 +16,11 @@ def system_backend(services: Services) -> FrameworkBackend:
             *policies.paths(services),
             *capabilities.paths(services),
             *internal.paths(services),
+            *keys.paths(services),
         ],
         help="The system backend is built in and mounted at sys/; it controls mounts, policies and more.",
         special_paths=SpecialPaths(
             unauthenticated=("internal/ui/mounts", "internal/ui/mounts/*"),
-            root=("remount", "rotate", "auth/*"),
+            root=("remount", "rotate", "step-down", "auth/*"),
         ),
     )

@@ -1,0 +1,127 @@
+"""Endpoints that change the seal state: PUT sys/init, PUT sys/unseal, PUT sys/seal.
+
+They answer whatever the seal state (they are how it changes), and never pass through the request
+pipeline; sys/seal checks its token itself.
+Invariant: unseal keys and the root token leave here only in the one init response; nothing is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import orjson
+
+from strongroom import errors
+from strongroom.http.translate import decode_body, token_from
+
+
+class InitResultLike(Protocol):
+    """What initialization hands back."""
+
+    @property
+    def keys(self) -> tuple[bytes, ...]: ...
+
+    @property
+    def root_token(self) -> str: ...
+
+
+class Lifecycle(Protocol):
+    """What these endpoints need of the core."""
+
+    async def initialize(self, shares: int, threshold: int) -> InitResultLike:
+        """Create the keys and the root token."""
+        ...
+
+    async def unseal(self, key: bytes) -> dict[str, Any]:
+        """Give one key share; the seal status afterwards."""
+        ...
+
+    def reset_unseal(self) -> None:
+        """Forget the shares given so far."""
+        ...
+
+    async def seal_status(self) -> dict[str, Any]:
+        """Vault's sys/seal-status body."""
+        ...
+
+    async def seal_with_token(self, token: str) -> None:
+        """Seal, if the token may."""
+        ...
+
+
+Handler = Callable[[Lifecycle, Mapping[str, Any], Mapping[str, str]], Awaitable[tuple[int, bytes]]]
+
+
+async def serve(
+    core: Lifecycle, method: str, path: str, body: bytes, headers: Mapping[str, str]
+) -> tuple[int, bytes] | None:
+    """The answer when `method path` is one of these endpoints, else None."""
+    handler = _ENDPOINTS.get((method, path.rstrip("/")))
+    if handler is None:
+        return None
+    return await handler(core, decode_body(body), headers)
+
+
+def decode_key(text: str) -> bytes:
+    """An unseal key share given as hex or base64, as Vault accepts it."""
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.InvalidRequestError("'key' must be a valid hex or base64 string") from None
+
+
+def _positive_int(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.InvalidRequestError(f"'{name}' must be a number")
+    return value
+
+
+async def _init(core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]) -> tuple[int, bytes]:
+    if data.get("pgp_keys") or data.get("root_token_pgp_key"):
+        raise errors.InvalidRequestError("PGP-encrypted keys are not supported")
+    if data.get("stored_shares") or data.get("recovery_shares"):
+        raise errors.InvalidRequestError("stored and recovery shares are not supported with a shamir seal")
+    shares = _positive_int(data, "secret_shares")
+    threshold = _positive_int(data, "secret_threshold")
+    result = await core.initialize(shares, threshold)
+    body = {
+        "keys": [key.hex() for key in result.keys],
+        "keys_base64": [base64.b64encode(key).decode() for key in result.keys],
+        "root_token": result.root_token,
+    }
+    return 200, orjson.dumps(body)
+
+
+async def _unseal(core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]) -> tuple[int, bytes]:
+    if data.get("reset") is True:
+        core.reset_unseal()
+        return 200, orjson.dumps(await core.seal_status())
+    key = data.get("key")
+    if not isinstance(key, str) or not key:
+        raise errors.InvalidRequestError(
+            "'key' must be specified in request body as JSON, or 'reset' set to true"
+        )
+    return 200, orjson.dumps(await core.unseal(decode_key(key)))
+
+
+async def _seal(core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[int, bytes]:
+    await core.seal_with_token(token_from(headers))
+    return 204, b""
+
+
+_ENDPOINTS: dict[tuple[str, str], Handler] = {
+    ("PUT", "/v1/sys/init"): _init,
+    ("POST", "/v1/sys/init"): _init,
+    ("PUT", "/v1/sys/unseal"): _unseal,
+    ("POST", "/v1/sys/unseal"): _unseal,
+    ("PUT", "/v1/sys/seal"): _seal,
+    ("POST", "/v1/sys/seal"): _seal,
+}

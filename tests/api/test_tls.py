@@ -1,0 +1,108 @@
+"""TLS listeners: certificates, minimum version, client certificates, and reload on SIGHUP."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+
+from tests.servers import ConfigServer, free_port, strongroom_config_server
+from tests.tls import Issued, ScratchCA
+
+
+def tls_config(tmp_path: Path, port: int, issued: Issued, extra: str = "") -> str:
+    return (
+        f'storage "sqlite" {{ path = "{tmp_path / "strongroom.db"}" }}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n'
+        f'  tls_cert_file = "{issued.cert}"\n  tls_key_file = "{issued.key}"\n{extra}}}\n'
+    )
+
+
+def wait_tls(server: ConfigServer, context: ssl.SSLContext) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.process.poll() is None, server.log.read_text()
+        try:
+            httpx.get(f"{server.address}/v1/sys/seal-status", verify=context, timeout=1)
+            return
+        except httpx.ConnectError:
+            time.sleep(0.05)
+    raise AssertionError(server.log.read_text())
+
+
+def served_serial(port: int, ca: ScratchCA) -> int:
+    context = ssl.create_default_context(cafile=str(ca.path))
+    with (
+        socket.create_connection(("127.0.0.1", port)) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_serves_tls_with_its_certificate_and_refuses_unknown_cas(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    issued = ca.issue("server")
+    with strongroom_config_server(
+        tmp_path, tls_config(tmp_path, port, issued), port, scheme="https"
+    ) as server:
+        trusted = ssl.create_default_context(cafile=str(ca.path))
+        wait_tls(server, trusted)
+        answer = httpx.get(f"{server.address}/v1/sys/seal-status", verify=trusted)
+        assert answer.json()["initialized"] is False
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"{server.address}/v1/sys/seal-status")
+
+
+def test_minimum_tls_version_is_enforced(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    config = tls_config(tmp_path, port, ca.issue("server"), '  tls_min_version = "tls13"\n')
+    with strongroom_config_server(tmp_path, config, port, scheme="https") as server:
+        wait_tls(server, ssl.create_default_context(cafile=str(ca.path)))
+        old = ssl.create_default_context(cafile=str(ca.path))
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{server.address}/v1/sys/seal-status", verify=old)
+
+
+def test_client_certificates_are_required_when_configured(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    extra = f'  tls_client_ca_file = "{ca.path}"\n  tls_require_and_verify_client_cert = true\n'
+    config = tls_config(tmp_path, port, ca.issue("server"), extra)
+    client_cert = ca.issue("client", server=False)
+    with_cert = ssl.create_default_context(cafile=str(ca.path))
+    with_cert.load_cert_chain(client_cert.cert, client_cert.key)
+    with strongroom_config_server(tmp_path, config, port, scheme="https") as server:
+        wait_tls(server, with_cert)
+        assert httpx.get(f"{server.address}/v1/sys/seal-status", verify=with_cert).status_code == 200
+        without = ssl.create_default_context(cafile=str(ca.path))
+        with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+            httpx.get(f"{server.address}/v1/sys/seal-status", verify=without)
+
+
+def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    first = ca.issue("server")
+    with strongroom_config_server(
+        tmp_path, tls_config(tmp_path, port, first), port, scheme="https"
+    ) as server:
+        wait_tls(server, ssl.create_default_context(cafile=str(ca.path)))
+        assert served_serial(port, ca) == first.serial
+        second = ca.issue("server")  # same file names: the operator replaced the files in place
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while served_serial(port, ca) != second.serial:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.05)
+        assert "reloaded TLS certificates" in server.log.read_text()
