@@ -192,3 +192,72 @@ def test_rotate_adds_a_term_and_old_values_stay_readable_across_restart(tmp_path
             assert client.get("/v1/sys/key-status").json()["data"]["term"] == 2
             assert client.get("/v1/secret/data/old").json()["data"]["data"] == {"v": "before"}
             assert client.get("/v1/secret/data/new").json()["data"]["data"] == {"v": "after"}
+
+
+def test_rekey_replaces_the_unseal_shares(tmp_path: Path) -> None:
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+        keys = init(server.address, 3, 2)
+        old, root = [str(k) for k in keys["keys"]], str(keys["root_token"])  # type: ignore[attr-defined]
+        unseal(server.address, old[0])
+        unseal(server.address, old[1])
+        sudo = {"X-Vault-Token": root}
+        assert httpx.put(f"{server.address}/v1/sys/rekey/init", json={"secret_shares": 2}).status_code == 403
+        started = httpx.put(
+            f"{server.address}/v1/sys/rekey/init",
+            json={"secret_shares": 2, "secret_threshold": 2},
+            headers=sudo,
+        ).json()
+        assert (started["started"], started["n"], started["t"], started["required"]) == (True, 2, 2, 2)
+        nonce = started["nonce"]
+        wrong_nonce = httpx.put(
+            f"{server.address}/v1/sys/rekey/update", json={"key": old[2], "nonce": "nope"}, headers=sudo
+        )
+        assert wrong_nonce.json() == {"errors": ["incorrect nonce"]}
+        step = httpx.put(
+            f"{server.address}/v1/sys/rekey/update", json={"key": old[2], "nonce": nonce}, headers=sudo
+        ).json()
+        assert step["progress"] == 1
+        done = httpx.put(
+            f"{server.address}/v1/sys/rekey/update", json={"key": old[0], "nonce": nonce}, headers=sudo
+        ).json()
+        assert done["complete"] is True
+        new = [str(k) for k in done["keys"]]
+        assert len(new) == 2
+        assert httpx.get(f"{server.address}/v1/sys/rekey/init", headers=sudo).json()["started"] is False
+        assert httpx.put(f"{server.address}/v1/sys/seal", headers=sudo).status_code == 204
+        assert status(server.address)["n"] == 2
+        assert unseal(server.address, old[0]).status_code == 200
+        assert unseal(server.address, old[1]).status_code == 400
+        assert unseal(server.address, new[0]).json()["progress"] == 1
+        assert unseal(server.address, new[1]).json()["sealed"] is False
+
+
+def test_generate_root_gives_a_new_root_token_encoded_with_the_otp(tmp_path: Path) -> None:
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+        keys = init(server.address, 3, 2)
+        shares = [str(k) for k in keys["keys"]]  # type: ignore[attr-defined]
+        unseal(server.address, shares[0])
+        unseal(server.address, shares[1])
+        base = f"{server.address}/v1/sys/generate-root"
+        started = httpx.put(f"{base}/attempt", json={}).json()
+        otp, nonce = started["otp"], started["nonce"]
+        assert (started["started"], started["required"], len(otp)) == (True, 2, started["otp_length"])
+        assert httpx.get(f"{base}/attempt").json()["otp"] == ""
+        assert httpx.put(f"{base}/update", json={"key": shares[2], "nonce": nonce}).json()["progress"] == 1
+        done = httpx.put(f"{base}/update", json={"key": shares[0], "nonce": nonce}).json()
+        assert done["complete"] is True
+        encoded = done["encoded_token"]
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+        token = bytes(a ^ b for a, b in zip(raw, otp.encode(), strict=True)).decode()
+        looked = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
+        assert looked.json()["data"]["policies"] == ["root"]
+
+        second = httpx.put(f"{base}/attempt", json={}).json()
+        foreign = secrets.token_bytes(33).hex()
+        assert httpx.put(f"{base}/update", json={"key": foreign, "nonce": second["nonce"]}).status_code == 200
+        bad = httpx.put(f"{base}/update", json={"key": shares[1], "nonce": second["nonce"]})
+        assert bad.status_code == 400
+        assert bad.json()["errors"][0].startswith("unable to retrieve stored keys")
+        assert httpx.get(f"{base}/attempt").json()["started"] is False

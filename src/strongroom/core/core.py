@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom.barrier import AESGCMBarrier, BarrierView
+from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.mounts import MountManager
 from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
@@ -63,6 +64,8 @@ class Core:
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
         self._cluster: dict[str, str] = {}
+        self.rekey = Rekey(self._seal)
+        self.generate_root = GenerateRoot(self._seal, self._new_root_token)
         self._lock = asyncio.Lock()
 
     @property
@@ -125,18 +128,28 @@ class Core:
         """Forget the unseal key shares given so far."""
         self._seal.reset_unseal()
 
+    async def require_sudo(self, token: str, path: str) -> None:
+        """PermissionDeniedError unless `token` may update `path` with sudo (sealed: ServiceUnavailable)."""
+        entry = await self.services.tokens.lookup(token) if token else None
+        if entry is None:
+            raise PermissionDeniedError()
+        acl = await self.services.policies.acl(entry.policies)
+        verdict = acl.authorize(Operation.UPDATE, path, {})
+        if not (verdict.allowed and verdict.sudo):
+            raise PermissionDeniedError()
+
     async def seal_with_token(self, token: str) -> None:
         """Seal on behalf of a token, which needs update and sudo on sys/seal (Vault's rule)."""
         if self._services is None:
             return
-        entry = await self._services.tokens.lookup(token) if token else None
-        if entry is None:
-            raise PermissionDeniedError()
-        acl = await self._services.policies.acl(entry.policies)
-        verdict = acl.authorize(Operation.UPDATE, "sys/seal", {})
-        if not (verdict.allowed and verdict.sudo):
-            raise PermissionDeniedError()
+        await self.require_sudo(token, "sys/seal")
         await self.seal()
+
+    async def _new_root_token(self) -> str:
+        token, _ = await self.services.tokens.create(
+            TokenParams(policies=("root",), display_name="root", renewable=False, path="auth/token/root")
+        )
+        return token
 
     async def seal(self) -> None:
         """Stop the services and drop every key from memory."""

@@ -1,7 +1,8 @@
-"""Endpoints that change the seal state: PUT sys/init, PUT sys/unseal, PUT sys/seal.
+"""Endpoints that change the seal state or the keys: sys/init, sys/unseal, sys/seal, sys/rekey/*,
+sys/generate-root/*.
 
-They answer whatever the seal state (they are how it changes), and never pass through the request
-pipeline; sys/seal checks its token itself.
+They never pass through the request pipeline. sys/seal and sys/rekey check their token themselves (update
+and sudo); generate-root is unauthenticated, as in Vault, because it exists for when no root token is left.
 Invariant: unseal keys and the root token leave here only in the one init response; nothing is logged.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from strongroom import errors
+from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.http.translate import decode_body, token_from
 
 
@@ -49,6 +51,20 @@ class Lifecycle(Protocol):
 
     async def seal_with_token(self, token: str) -> None:
         """Seal, if the token may."""
+        ...
+
+    async def require_sudo(self, token: str, path: str) -> None:
+        """PermissionDeniedError unless the token may update `path` with sudo."""
+        ...
+
+    @property
+    def rekey(self) -> Rekey:
+        """The rekey operation."""
+        ...
+
+    @property
+    def generate_root(self) -> GenerateRoot:
+        """The root generation operation."""
         ...
 
 
@@ -117,7 +133,93 @@ async def _seal(core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str,
     return 204, b""
 
 
+def _share(data: Mapping[str, Any]) -> tuple[bytes, str]:
+    key, nonce = data.get("key"), data.get("nonce")
+    if not isinstance(key, str) or not key:
+        raise errors.InvalidRequestError("'key' must be specified in request body as JSON")
+    if not isinstance(nonce, str) or not nonce:
+        raise errors.InvalidRequestError("'nonce' must be specified in request body as JSON")
+    return decode_key(key), nonce
+
+
+async def _rekey_status(
+    core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/init")
+    return 200, orjson.dumps(core.rekey.status())
+
+
+async def _rekey_start(
+    core: Lifecycle, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/init")
+    if data.get("pgp_keys") or data.get("backup") or data.get("require_verification"):
+        raise errors.InvalidRequestError("PGP-encrypted keys, backups and verification are not supported")
+    shares = _positive_int(data, "secret_shares")
+    threshold = _positive_int(data, "secret_threshold")
+    return 200, orjson.dumps(await core.rekey.start(shares, threshold))
+
+
+async def _rekey_cancel(
+    core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/init")
+    core.rekey.cancel()
+    return 204, b""
+
+
+async def _rekey_update(
+    core: Lifecycle, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/update")
+    key, nonce = _share(data)
+    return 200, orjson.dumps(await core.rekey.update(key, nonce))
+
+
+async def _root_status(
+    core: Lifecycle, _data: Mapping[str, Any], _headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    return 200, orjson.dumps(core.generate_root.status())
+
+
+async def _root_start(
+    core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    if data.get("pgp_key"):
+        raise errors.InvalidRequestError("PGP-encrypted root tokens are not supported; use an OTP")
+    otp = data.get("otp", "")
+    if not isinstance(otp, str):
+        raise errors.InvalidRequestError("'otp' must be a string")
+    return 200, orjson.dumps(await core.generate_root.start(otp))
+
+
+async def _root_cancel(
+    core: Lifecycle, _data: Mapping[str, Any], _headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    core.generate_root.cancel()
+    return 204, b""
+
+
+async def _root_update(
+    core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    key, nonce = _share(data)
+    return 200, orjson.dumps(await core.generate_root.update(key, nonce))
+
+
 _ENDPOINTS: dict[tuple[str, str], Handler] = {
+    ("GET", "/v1/sys/rekey/init"): _rekey_status,
+    ("PUT", "/v1/sys/rekey/init"): _rekey_start,
+    ("POST", "/v1/sys/rekey/init"): _rekey_start,
+    ("DELETE", "/v1/sys/rekey/init"): _rekey_cancel,
+    ("PUT", "/v1/sys/rekey/update"): _rekey_update,
+    ("POST", "/v1/sys/rekey/update"): _rekey_update,
+    ("GET", "/v1/sys/generate-root/attempt"): _root_status,
+    ("PUT", "/v1/sys/generate-root/attempt"): _root_start,
+    ("POST", "/v1/sys/generate-root/attempt"): _root_start,
+    ("DELETE", "/v1/sys/generate-root/attempt"): _root_cancel,
+    ("PUT", "/v1/sys/generate-root/update"): _root_update,
+    ("POST", "/v1/sys/generate-root/update"): _root_update,
     ("PUT", "/v1/sys/init"): _init,
     ("POST", "/v1/sys/init"): _init,
     ("PUT", "/v1/sys/unseal"): _unseal,

@@ -21,6 +21,7 @@ from strongroom import __version__
 from strongroom.barrier.aes_gcm import (
     ROOT_KEY_PATH,
     ROOT_TERM,
+    SEAL_CONFIG_PATH,
     AESGCMBarrier,
     open_value,
     read_term,
@@ -29,7 +30,7 @@ from strongroom.barrier.aes_gcm import (
 from strongroom.crypto import shamir
 from strongroom.crypto.aead import KEY_SIZE, Cipher
 from strongroom.errors import IntegrityError, InvalidRequestError, StorageError
-from strongroom.physical.base import PhysicalBackend
+from strongroom.physical.base import PhysicalBackend, Transactional
 from strongroom.seal.config import SHAMIR, SealConfig, load_seal_config, store_seal_config
 from strongroom.util.ids import new_uuid
 
@@ -162,6 +163,49 @@ class SealManager:
             recovery_seal=False,
             storage_type=self._storage_type,
         )
+
+    async def verify_shares(self, parts: list[bytes]) -> None:
+        """Check that `parts` combine to the unseal key (a quorum for rekey or generate-root).
+
+        Raises InvalidRequestError, with Vault's words, when they do not.
+        """
+        config = await self._load_config()
+        if config is None:
+            raise InvalidRequestError("Vault is not initialized")
+        await self._root_key(config, parts)
+
+    async def rekey(self, parts: list[bytes], secret_shares: int, secret_threshold: int) -> list[bytes]:
+        """New unseal key shares: `parts` must open the root key, which is then sealed under a new unseal key.
+
+        The barrier and its keyring are untouched; only the unseal key and the seal config change.
+        """
+        config = SealConfig(type=SHAMIR, secret_shares=secret_shares, secret_threshold=secret_threshold)
+        config.validate()
+        async with self._lock:
+            current = await self._load_config()
+            if current is None:
+                raise InvalidRequestError("Vault is not initialized")
+            root_key = await self._root_key(current, parts)
+            unseal_key = secrets.token_bytes(KEY_SIZE)
+            shares = (
+                [unseal_key]
+                if secret_shares == 1
+                else shamir.split(unseal_key, secret_shares, secret_threshold)
+            )
+            sealed_root = seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
+            # Both records or neither: a crash between them would leave no shares that open the vault.
+            if not isinstance(self._physical, Transactional):
+                raise StorageError("rekey needs a storage backend with transactions")
+            await self._physical.transaction(
+                {ROOT_KEY_PATH: sealed_root, SEAL_CONFIG_PATH: config.to_json()}, []
+            )
+            self._config = config
+            return shares
+
+    async def threshold(self) -> int:
+        """How many shares open the vault now (0 before initialization)."""
+        config = await self._load_config()
+        return 0 if config is None else config.secret_threshold
 
     async def _load_config(self) -> SealConfig | None:
         if self._config is None:
