@@ -27,6 +27,7 @@ from strongroom import __version__
 from strongroom.builtin.registry import SECRETS_ENGINES
 from strongroom.config.server import ListenerConfig, ServerConfig, load_server_config
 from strongroom.core.core import Core
+from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError
 from strongroom.http.app import VaultAPI
 from strongroom.physical.inmem import InmemBackend
@@ -331,7 +332,13 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
 
     async def main() -> None:
         physical = await create_backend(config.storage.type, config.storage.options)
-        core = Core(physical, SECRETS_ENGINES, storage_type=config.storage.type)
+        defaults = SystemTTLs()
+        ttls = SystemTTLs(
+            default=config.default_lease_ttl
+            or min(defaults.default, config.max_lease_ttl or defaults.default),
+            max=config.max_lease_ttl or defaults.max,
+        )
+        core = Core(physical, SECRETS_ENGINES, storage_type=config.storage.type, ttls=ttls)
         if config.pid_file:
             write_private_file(Path(config.pid_file), f"{os.getpid()}\n".encode())
         try:

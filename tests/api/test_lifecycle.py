@@ -261,3 +261,20 @@ def test_generate_root_gives_a_new_root_token_encoded_with_the_otp(tmp_path: Pat
         assert bad.status_code == 400
         assert bad.json()["errors"][0].startswith("unable to retrieve stored keys")
         assert httpx.get(f"{base}/attempt").json()["started"] is False
+
+
+def test_config_lease_ttls_are_the_system_defaults(tmp_path: Path) -> None:
+    port = free_port()
+    config = sqlite_config(tmp_path, port, 'default_lease_ttl = "1h"\nmax_lease_ttl = "2h"\n')
+    with strongroom_config_server(tmp_path, config, port) as server:
+        keys = init(server.address, 1, 1)
+        unseal(server.address, str(keys["keys"][0]))  # type: ignore[index]
+        with httpx.Client(
+            base_url=server.address, headers={"X-Vault-Token": str(keys["root_token"])}
+        ) as client:
+            tune = client.get("/v1/sys/mounts/cubbyhole/tune").json()["data"]
+            assert (tune["default_lease_ttl"], tune["max_lease_ttl"]) == (3600, 7200)
+            token = client.post("/v1/auth/token/create", json={"policies": ["default"]}).json()["auth"]
+            assert token["lease_duration"] == 3600
+            capped = client.post("/v1/auth/token/create", json={"policies": ["default"], "ttl": "5h"}).json()
+            assert capped["auth"]["lease_duration"] == 7200

@@ -13,7 +13,7 @@ from typing import Any
 
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.keyholders import GenerateRoot, Rekey
-from strongroom.core.mounts import MountManager
+from strongroom.core.mounts import MountManager, SystemTTLs
 from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
 from strongroom.core.system import system_backend
@@ -56,8 +56,10 @@ class Core:
         *,
         clock: Clock | None = None,
         storage_type: str = "inmem",
+        ttls: SystemTTLs | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
+        self._ttls = ttls or SystemTTLs()
         self._factories = factories
         self._barrier = AESGCMBarrier(physical, clock=self._clock)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type)
@@ -182,9 +184,8 @@ class Core:
                     policy_exists=_exists(policies),
                 )
 
-            mounts = MountManager(
-                self._barrier, self._factories, {"system": system, "token": token}, self._clock
-            )
+            internal = {"system": system, "token": token}
+            mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
             services = Services(mounts=mounts, policies=policies, tokens=tokens, keyring=self._barrier)
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))

@@ -7,7 +7,7 @@ Invariant: each mount's backend gets a BarrierView of its own prefix, never the 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from strongroom.barrier import BarrierView
@@ -17,8 +17,14 @@ from strongroom.router import MountConfig, MountEntry, MountTable, Router
 from strongroom.util.clock import Clock
 from strongroom.util.ids import mount_accessor, new_uuid
 
-SYSTEM_DEFAULT_TTL = 32 * 24 * 3600
-SYSTEM_MAX_TTL = 32 * 24 * 3600
+
+@dataclass(frozen=True, slots=True)
+class SystemTTLs:
+    """Server-wide lease TTLs in seconds (config default_lease_ttl, max_lease_ttl): 768h by default."""
+
+    default: int = 32 * 24 * 3600
+    max: int = 32 * 24 * 3600
+
 
 # Mount paths that belong to the system (Vault's protectedMounts / singletonMounts).
 _PROTECTED = ("sys/", "auth/", "cubbyhole/", "identity/", "audit/")
@@ -37,19 +43,20 @@ InternalFactory = Callable[[MountEntry, BackendConfig], Backend]
 class MountSystemView:
     """TTL defaults for one mount: the mount's tuned values, else the system's."""
 
-    def __init__(self, router: Router, api_path: str) -> None:
+    def __init__(self, router: Router, api_path: str, ttls: SystemTTLs) -> None:
         self._router = router
         self._api_path = api_path
+        self._ttls = ttls
 
     def _config(self) -> MountConfig:
         found = self._router.route(self._api_path)
         return found.entry.config if found else MountConfig()
 
     def default_lease_ttl(self) -> int:
-        return self._config().default_lease_ttl or SYSTEM_DEFAULT_TTL
+        return self._config().default_lease_ttl or self._ttls.default
 
     def max_lease_ttl(self) -> int:
-        return self._config().max_lease_ttl or SYSTEM_MAX_TTL
+        return self._config().max_lease_ttl or self._ttls.max
 
 
 class MountManager:
@@ -61,7 +68,9 @@ class MountManager:
         factories: Mapping[str, BackendFactory],
         internal: Mapping[str, InternalFactory],
         clock: Clock,
+        ttls: SystemTTLs,
     ) -> None:
+        self.ttls = ttls
         self._barrier = barrier
         self._factories = factories
         self._internal = internal
@@ -177,7 +186,7 @@ class MountManager:
             mount_type=entry.type,
             mount_path=entry.api_path,
             options=dict(entry.options or {}),
-            system=MountSystemView(self.router, entry.api_path),
+            system=MountSystemView(self.router, entry.api_path, self.ttls),
             clock=self._clock,
         )
         internal = self._internal.get(entry.type)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from strongroom import __version__
-from strongroom.core.mounts import SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL
+from strongroom.core.mounts import SystemTTLs
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -53,12 +53,12 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
     return info
 
 
-def _tune_info(entry: MountEntry) -> dict[str, Any]:
+def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "default_lease_ttl": entry.config.default_lease_ttl or SYSTEM_DEFAULT_TTL,
+        "default_lease_ttl": entry.config.default_lease_ttl or ttls.default,
         "description": entry.description,
         "force_no_cache": entry.config.force_no_cache,
-        "max_lease_ttl": entry.config.max_lease_ttl or SYSTEM_MAX_TTL,
+        "max_lease_ttl": entry.config.max_lease_ttl or ttls.max,
     }
     if entry.options:
         info["options"] = dict(entry.options)
@@ -109,16 +109,14 @@ def _check_enable_ttls(config: MountConfig) -> None:
         raise InvalidRequestError("given default lease TTL greater than given max lease TTL")
 
 
-def _check_tune_ttls(config: MountConfig) -> None:
+def _check_tune_ttls(config: MountConfig, ttls: SystemTTLs) -> None:
     default, maximum = config.default_lease_ttl, config.max_lease_ttl
     if maximum and default > maximum:
         raise InvalidRequestError(
             f"backend max lease TTL of {maximum} would be less than backend default lease TTL of {default}"
         )
-    if not maximum and default > SYSTEM_MAX_TTL:
-        raise InvalidRequestError(
-            f"given default lease TTL greater than system max lease TTL of {SYSTEM_MAX_TTL}"
-        )
+    if not maximum and default > ttls.max:
+        raise InvalidRequestError(f"given default lease TTL greater than system max lease TTL of {ttls.max}")
 
 
 _MOUNT_FIELDS = {
@@ -194,7 +192,7 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         entry = manager.get(table, data.get("path"))
         if entry is None:
             raise InvalidRequestError(f'cannot fetch sysview for path "{data.get("path").strip("/")}/"')
-        return Response(data=_tune_info(entry), legacy_top_level=True)
+        return Response(data=_tune_info(entry, manager.ttls), legacy_top_level=True)
 
     async def tune(request: Request, data: FieldData) -> Response | None:
         path = data.get("path")
@@ -202,7 +200,7 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         if entry is None:
             raise InvalidRequestError(f'tune of path "{path.strip("/")}/" failed: no mount entry found')
         changes = _mount_config(request.data, tuning=True)
-        _check_tune_ttls(MountConfig(**{**_config_dict(entry.config), **changes}))
+        _check_tune_ttls(MountConfig(**{**_config_dict(entry.config), **changes}), manager.ttls)
         description, has_description = data.get_ok("description")
         if has_description:
             changes["description"] = description
