@@ -28,10 +28,11 @@ from strongroom.builtin.registry import SECRETS_ENGINES
 from strongroom.config.server import ListenerConfig, ServerConfig, load_server_config
 from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
-from strongroom.errors import ConfigError
+from strongroom.errors import ConfigError, InvalidRequestError, StorageError
 from strongroom.http.app import VaultAPI
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
+from strongroom.seal.static import StaticKeys, load_static_keys
 
 log = logging.getLogger("strongroom.server")
 
@@ -319,12 +320,24 @@ def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> N
     _run(main)
 
 
+def _static_seal(config: ServerConfig) -> StaticKeys | None:
+    """The static seal's keys, when the config has one; ConfigError for any other seal type."""
+    if not config.seals:
+        return None
+    if len(config.seals) > 1 or config.seals[0].type != "static":
+        kinds = ", ".join(repr(s.type) for s in config.seals)
+        raise ConfigError(f'unsupported seal configuration ({kinds}): only one seal "static" is supported')
+    return load_static_keys(config.seals[0].options)
+
+
 def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -> None:
     """Serve from configuration files until SIGINT or SIGTERM."""
     config = load_server_config(paths)
     configure_logging(config.log_level, config.log_format)
     for notice in config.notices:
         log.info("%s", notice)
+
+    static = _static_seal(config)
 
     def reload_log_level() -> None:
         fresh = load_server_config(paths)
@@ -338,7 +351,14 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             or min(defaults.default, config.max_lease_ttl or defaults.default),
             max=config.max_lease_ttl or defaults.max,
         )
-        core = Core(physical, SECRETS_ENGINES, storage_type=config.storage.type, ttls=ttls)
+        core = Core(
+            physical, SECRETS_ENGINES, storage_type=config.storage.type, ttls=ttls, static_seal=static
+        )
+        try:
+            await core.unseal_static()
+        except (InvalidRequestError, StorageError) as exc:
+            # Stay up and sealed, so the operator can see why in seal-status and the log.
+            log.error("auto-unseal with the static seal failed: %s", exc)
         if config.pid_file:
             write_private_file(Path(config.pid_file), f"{os.getpid()}\n".encode())
         try:

@@ -33,6 +33,7 @@ from strongroom.physical.base import PhysicalBackend
 from strongroom.policy import PolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
+from strongroom.seal.static import StaticKeys
 from strongroom.tokens import TokenEntry, TokenParams, TokenStore
 from strongroom.util.clock import Clock, SystemClock
 from strongroom.util.ids import base62, new_uuid
@@ -40,10 +41,15 @@ from strongroom.util.ids import base62, new_uuid
 
 @dataclass(frozen=True, slots=True)
 class InitResult:
-    """What initialization hands the operator once: the unseal key shares and the root token."""
+    """What initialization hands the operator once: the key shares and the root token.
+
+    With a static seal the shares are recovery shares (`recovery` is True): they authorize generate-root
+    but do not unseal.
+    """
 
     keys: tuple[bytes, ...]
     root_token: str
+    recovery: bool = False
 
 
 class Core:
@@ -57,12 +63,13 @@ class Core:
         clock: Clock | None = None,
         storage_type: str = "inmem",
         ttls: SystemTTLs | None = None,
+        static_seal: StaticKeys | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         self._ttls = ttls or SystemTTLs()
         self._factories = factories
         self._barrier = AESGCMBarrier(physical, clock=self._clock)
-        self._seal = SealManager(physical, self._barrier, storage_type=storage_type)
+        self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
         self._cluster: dict[str, str] = {}
@@ -106,10 +113,12 @@ class Core:
         return body
 
     async def initialize(self, shares: int, threshold: int, root_token_id: str | None = None) -> InitResult:
-        """Create the keys and the root token; the server is left sealed, as Vault leaves it."""
+        """Create the keys and the root token; the server is left sealed, as Vault leaves it, unless a
+        static seal unseals it."""
         keys = await self._seal.initialize(shares, threshold)
-        for key in keys[:threshold]:
-            await self._seal.unseal(key)
+        if not self._seal.auto_unseal:
+            for key in keys[:threshold]:
+                await self._seal.unseal(key)
         await self._start()
         # A chosen root token ID is the dev server's: Vault creates that one through auth/token/create.
         origin = ("token", "auth/token/create") if root_token_id else ("root", "auth/token/root")
@@ -117,8 +126,20 @@ class Core:
             TokenParams(policies=("root",), display_name=origin[0], renewable=False, path=origin[1]),
             token_id=root_token_id,
         )
+        if self._seal.auto_unseal:
+            return InitResult(keys=tuple(keys), root_token=root_token, recovery=True)
         await self.seal()
         return InitResult(keys=tuple(keys), root_token=root_token)
+
+    @property
+    def auto_unseal(self) -> bool:
+        """True when a static seal unseals the server."""
+        return self._seal.auto_unseal
+
+    async def unseal_static(self) -> None:
+        """With a static seal, unseal now (a no-op before initialization or without one)."""
+        await self._seal.unseal_static()
+        await self._start()
 
     async def unseal(self, key: bytes) -> dict[str, Any]:
         """Give one unseal key share; once enough are in, start the services."""

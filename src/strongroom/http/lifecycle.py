@@ -29,9 +29,17 @@ class InitResultLike(Protocol):
     @property
     def root_token(self) -> str: ...
 
+    @property
+    def recovery(self) -> bool: ...
+
 
 class Lifecycle(Protocol):
     """What these endpoints need of the core."""
+
+    @property
+    def auto_unseal(self) -> bool:
+        """True when a static seal unseals the server (init then takes recovery shares)."""
+        ...
 
     async def initialize(self, shares: int, threshold: int) -> InitResultLike:
         """Create the keys and the root token."""
@@ -103,16 +111,23 @@ def _positive_int(data: Mapping[str, Any], name: str) -> int:
 async def _init(core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]) -> tuple[int, bytes]:
     if data.get("pgp_keys") or data.get("root_token_pgp_key"):
         raise errors.InvalidRequestError("PGP-encrypted keys are not supported")
-    if data.get("stored_shares") or data.get("recovery_shares"):
+    if not core.auto_unseal and (data.get("stored_shares") or data.get("recovery_shares")):
         raise errors.InvalidRequestError("stored and recovery shares are not supported with a shamir seal")
-    shares = _positive_int(data, "secret_shares")
-    threshold = _positive_int(data, "secret_threshold")
+    if core.auto_unseal:
+        # With a static seal the operator's shares are recovery shares, named as Vault names them.
+        shares, threshold = _positive_int(data, "recovery_shares"), _positive_int(data, "recovery_threshold")
+    else:
+        shares, threshold = _positive_int(data, "secret_shares"), _positive_int(data, "secret_threshold")
     result = await core.initialize(shares, threshold)
-    body = {
-        "keys": [key.hex() for key in result.keys],
-        "keys_base64": [base64.b64encode(key).decode() for key in result.keys],
-        "root_token": result.root_token,
+    hex_keys = [key.hex() for key in result.keys]
+    b64_keys = [base64.b64encode(key).decode() for key in result.keys]
+    body: dict[str, Any] = {
+        "keys": [] if result.recovery else hex_keys,
+        "keys_base64": [] if result.recovery else b64_keys,
     }
+    if result.recovery:
+        body |= {"recovery_keys": hex_keys, "recovery_keys_base64": b64_keys}
+    body["root_token"] = result.root_token
     return 200, orjson.dumps(body)
 
 

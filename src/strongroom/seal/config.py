@@ -17,6 +17,8 @@ from strongroom.errors import InvalidRequestError, StorageError
 from strongroom.physical.base import PhysicalBackend
 
 SHAMIR = "shamir"
+# With the static seal, the shares are recovery shares: the static key itself wraps the root key.
+STATIC = "static"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +56,7 @@ class SealConfig:
 
 def _problem(config: SealConfig) -> str:
     # Vault's SealConfig.Validate, in its order and words.
-    if config.type != SHAMIR:
+    if config.type not in (SHAMIR, STATIC):
         return f"unsupported seal type {config.type!r}"
     if config.secret_shares < 1:
         return "shares must be at least one"

@@ -13,9 +13,12 @@ Invariant: shares, keys and combined secrets never appear in an error message or
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import secrets
 from dataclasses import dataclass
+
+import orjson
 
 from strongroom import __version__
 from strongroom.barrier.aes_gcm import (
@@ -31,7 +34,8 @@ from strongroom.crypto import shamir
 from strongroom.crypto.aead import KEY_SIZE, Cipher
 from strongroom.errors import IntegrityError, InvalidRequestError, StorageError
 from strongroom.physical.base import PhysicalBackend, Transactional
-from strongroom.seal.config import SHAMIR, SealConfig, load_seal_config, store_seal_config
+from strongroom.seal.config import SHAMIR, STATIC, SealConfig, load_seal_config, store_seal_config
+from strongroom.seal.static import StaticKey, StaticKeys
 from strongroom.util.ids import new_uuid
 
 # Vault accepts unseal keys of the barrier's key lengths (16 to 32 bytes) plus the one-byte share tag.
@@ -72,7 +76,9 @@ class SealManager:
         *,
         storage_type: str = "",
         build_date: str = "",
+        static: StaticKeys | None = None,
     ) -> None:
+        self._static = static
         self._physical = physical
         self._barrier = barrier
         self._storage_type = storage_type
@@ -89,9 +95,18 @@ class SealManager:
         """True once a seal configuration is stored (written last by `initialize`)."""
         return await self._load_config() is not None
 
+    @property
+    def auto_unseal(self) -> bool:
+        """True with a static seal: the server unseals itself and its shares are recovery shares."""
+        return self._static is not None
+
     async def initialize(self, secret_shares: int, secret_threshold: int) -> list[bytes]:
-        """Create the keys and return the unseal key shares. The barrier is left sealed, as in Vault."""
-        config = SealConfig(type=SHAMIR, secret_shares=secret_shares, secret_threshold=secret_threshold)
+        """Create the keys and return the unseal key shares (recovery shares with a static seal).
+
+        With a Shamir seal the barrier is left sealed, as in Vault; with a static seal it is left unsealed.
+        """
+        kind = SHAMIR if self._static is None else STATIC
+        config = SealConfig(type=kind, secret_shares=secret_shares, secret_threshold=secret_threshold)
         config.validate()
         async with self._lock:
             if await self.initialized():
@@ -99,9 +114,14 @@ class SealManager:
             unseal_key = secrets.token_bytes(KEY_SIZE)
             root_key = secrets.token_bytes(KEY_SIZE)
             await self._barrier.initialize(root_key)
-            await self._physical.put(
-                ROOT_KEY_PATH, seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
-            )
+            if self._static is None:
+                wrapped = seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
+            else:
+                wrapped = _wrap_static(self._static.current, root_key)
+                await self._barrier.unseal(root_key)
+                # The recovery key lives inside the barrier: only an unsealed server can check shares.
+                await self._barrier.put(RECOVERY_KEY_PATH, unseal_key)
+            await self._physical.put(ROOT_KEY_PATH, wrapped)
             # The configuration is the commit marker: until it exists the vault reads as uninitialized.
             await store_seal_config(self._physical, config)
             self._config = config
@@ -119,6 +139,8 @@ class SealManager:
             config = await self._load_config()
             if config is None:
                 raise InvalidRequestError("Vault is not initialized")
+            if self._static is not None:
+                raise InvalidRequestError("this server is unsealed by its static seal, not by key shares")
             if len(share) < _MIN_KEY:
                 raise InvalidRequestError(f"invalid key: key is shorter than minimum {_MIN_KEY} bytes")
             if len(share) > _MAX_KEY:
@@ -136,6 +158,31 @@ class SealManager:
             await self._barrier.unseal(await self._root_key(config, parts))
             return await self.status()
 
+    async def unseal_static(self) -> None:
+        """Unseal with the static key; a root key wrapped by the previous key is re-wrapped by the current."""
+        static = self._static
+        if static is None or not self._barrier.sealed:
+            return
+        async with self._lock:
+            if await self._load_config() is None:
+                return
+            stored = await self._physical.get(ROOT_KEY_PATH)
+            if stored is None:
+                raise StorageError("the stored root key is missing")
+            key_id, sealed_root = _read_static(stored)
+            key = static.by_id(key_id)
+            if key is None:
+                raise InvalidRequestError(
+                    f'the root key is wrapped by static key "{key_id}", which is not configured'
+                )
+            try:
+                root_key = open_value(Cipher(key.key), ROOT_KEY_PATH, sealed_root)
+            except IntegrityError:
+                raise InvalidRequestError(f'static key "{key_id}" does not open the root key') from None
+            if key is not static.current:
+                await self._physical.put(ROOT_KEY_PATH, _wrap_static(static.current, root_key))
+            await self._barrier.unseal(root_key)
+
     def reset_unseal(self) -> None:
         """Forget the shares given so far."""
         self._parts = []
@@ -150,7 +197,7 @@ class SealManager:
         """What sys/seal-status reports."""
         config = await self._load_config()
         return SealStatus(
-            type=SHAMIR if config is None else config.type,
+            type=(STATIC if self._static else SHAMIR) if config is None else config.type,
             initialized=config is not None,
             sealed=self._barrier.sealed,
             t=0 if config is None else config.secret_threshold,
@@ -160,7 +207,7 @@ class SealManager:
             version=__version__,
             build_date=self._build_date,
             migration=False,
-            recovery_seal=False,
+            recovery_seal=self._static is not None,
             storage_type=self._storage_type,
         )
 
@@ -172,7 +219,13 @@ class SealManager:
         config = await self._load_config()
         if config is None:
             raise InvalidRequestError("Vault is not initialized")
-        await self._root_key(config, parts)
+        if self._static is None:
+            await self._root_key(config, parts)
+            return
+        combined = parts[0] if config.secret_threshold == 1 else _combine(parts)
+        stored = await self._barrier.get(RECOVERY_KEY_PATH)
+        if stored is None or not hmac.compare_digest(stored, combined):
+            raise InvalidRequestError("recovery key verification failed: the shares do not combine to it")
 
     async def rekey(self, parts: list[bytes], secret_shares: int, secret_threshold: int) -> list[bytes]:
         """New unseal key shares: `parts` must open the root key, which is then sealed under a new unseal key.
@@ -181,6 +234,8 @@ class SealManager:
         """
         config = SealConfig(type=SHAMIR, secret_shares=secret_shares, secret_threshold=secret_threshold)
         config.validate()
+        if self._static is not None:
+            raise InvalidRequestError("rekey applies to Shamir unseal keys; this server uses a static seal")
         async with self._lock:
             current = await self._load_config()
             if current is None:
@@ -230,3 +285,27 @@ class SealManager:
             return open_value(Cipher(unseal_key), ROOT_KEY_PATH, stored)
         except IntegrityError:
             raise InvalidRequestError(_WRONG_KEY) from None
+
+
+RECOVERY_KEY_PATH = "core/recovery-key"
+
+
+def _combine(parts: list[bytes]) -> bytes:
+    try:
+        return shamir.combine(parts)
+    except ValueError as exc:
+        raise InvalidRequestError(f"invalid key: failed to compute combined key: {exc}") from None
+
+
+def _wrap_static(key: StaticKey, root_key: bytes) -> bytes:
+    """The stored form of a root key wrapped by a static key: which key, and the sealed value."""
+    sealed = seal_value(Cipher(key.key), ROOT_TERM, ROOT_KEY_PATH, root_key)
+    return orjson.dumps({"key_id": key.key_id, "sealed": base64.b64encode(sealed).decode()})
+
+
+def _read_static(stored: bytes) -> tuple[str, bytes]:
+    try:
+        record = orjson.loads(stored)
+        return str(record["key_id"]), base64.b64decode(record["sealed"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise StorageError("the stored root key was not wrapped by a static seal") from exc
