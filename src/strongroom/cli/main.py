@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from strongroom import __version__
-from strongroom.cli import generic, kv, login, policy, secrets, status, token
+from strongroom.cli import generic, kv, login, operator, policy, secrets, status, token
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand, VaultGroup
 
 
@@ -56,6 +56,7 @@ cli.add_command(kv.kv)
 cli.add_command(secrets.secrets)
 cli.add_command(policy.policy)
 cli.add_command(token.token)
+cli.add_command(operator.operator)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -25,7 +25,7 @@ from strongroom.client import ClientError
 SEALED_EXIT = 2
 
 
-def _rows(seal: dict[str, Any], leader: dict[str, Any]) -> list[tuple[str, str]]:
+def seal_status_rows(seal: dict[str, Any], leader: dict[str, Any]) -> list[tuple[str, str]]:
     def text(value: object) -> str:
         return str(value).lower() if isinstance(value, bool) else str(value if value is not None else "")
 
@@ -71,7 +71,7 @@ def status(ctx: click.Context) -> None:
         raise Failure(f"Error checking seal status: {exc}", USAGE_EXIT) from None
     fmt = output_format()
     if fmt == "table":
-        click.echo(columns([("Key", "Value"), ("---", "-----"), *_rows(seal, leader)]))
+        click.echo(columns([("Key", "Value"), ("---", "-----"), *seal_status_rows(seal, leader)]))
     else:
         click.echo(render({**seal, "ha_enabled": bool(leader.get("ha_enabled"))}, fmt))
     if seal.get("sealed"):

@@ -104,14 +104,14 @@ class GenerateRoot:
         self._attempt: _Attempt | None = None
         self._otp = ""
 
-    def status(self, *, otp: str = "", encoded: str = "") -> dict[str, Any]:
-        """Vault's generate-root status body."""
+    async def status(self, *, otp: str = "", encoded: str = "") -> dict[str, Any]:
+        """Vault's generate-root status body; `required` is the seal's threshold even when idle."""
         attempt = self._attempt
         return {
             "started": attempt is not None or bool(encoded),
             "nonce": attempt.nonce if attempt else "",
             "progress": len(attempt.parts) if attempt else 0,
-            "required": attempt.required if attempt else 0,
+            "required": attempt.required if attempt else await self._seal.threshold(),
             "encoded_token": encoded,
             "encoded_root_token": encoded,
             "pgp_fingerprint": "",
@@ -131,7 +131,7 @@ class GenerateRoot:
             raise InvalidRequestError(f"OTP string is wrong length: expected {TOKEN_LENGTH} characters")
         self._otp = otp
         self._attempt = _Attempt(nonce=new_uuid(), required=await self._seal.threshold())
-        return self.status(otp=generated)
+        return await self.status(otp=generated)
 
     async def update(self, share: bytes, nonce: str) -> dict[str, Any]:
         """Add one share; with the last one, create the root token and return it encoded with the OTP."""
@@ -139,7 +139,7 @@ class GenerateRoot:
         if attempt is None:
             raise InvalidRequestError("no root generation in progress")
         if not attempt.add(share, nonce):
-            return self.status()
+            return await self.status()
         self._attempt = None
         await self._seal.verify_shares(attempt.parts)
         token = await self._create_root_token()
@@ -147,8 +147,8 @@ class GenerateRoot:
             bytes(a ^ b for a, b in zip(token.encode(), self._otp.encode(), strict=True))
         )
         self._otp = ""
-        answer = self.status(encoded=encoded.decode().rstrip("="))
-        answer["nonce"] = attempt.nonce
+        answer = await self.status(encoded=encoded.decode().rstrip("="))
+        answer |= {"nonce": attempt.nonce, "progress": len(attempt.parts), "required": attempt.required}
         return answer
 
     def cancel(self) -> None:

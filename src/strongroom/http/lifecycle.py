@@ -194,7 +194,7 @@ async def _rekey_update(
 async def _root_status(
     core: Lifecycle, _data: Mapping[str, Any], _headers: Mapping[str, str]
 ) -> tuple[int, bytes]:
-    return 200, orjson.dumps(core.generate_root.status())
+    return 200, orjson.dumps(await core.generate_root.status())
 
 
 async def _root_start(

@@ -36,8 +36,11 @@ class ManualClock:
 
 
 def rfc3339(timestamp: float) -> str:
-    """Vault's timestamp format: RFC 3339 in UTC with nanosecond digits, e.g. 2024-01-01T00:00:00.123456Z."""
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Vault's timestamp format (Go's RFC3339Nano) in UTC: fraction digits without trailing zeros, e.g.
+    2024-01-01T00:00:00.12345Z, and no fraction at all on a whole second."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

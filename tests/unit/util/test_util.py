@@ -1,0 +1,50 @@
+"""Durations and timestamps in Vault's (Go's) formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from strongroom.util.clock import rfc3339
+from strongroom.util.durations import format_duration, parse_duration
+from strongroom.util.paths import is_safe_path
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"),
+    [(0, 0), (90, 90), ("90", 90), ("1h30m", 5400), ("768h", 2764800), ("1.5h", 5400), ("10d", 864000),
+     ("", 0), ("2.5", 2), ("500ms", 0), ("1m30s", 90)],
+)  # fmt: skip
+def test_parse_duration(given: str | int, seconds: int) -> None:
+    assert parse_duration(given) == seconds
+
+
+@pytest.mark.parametrize("given", ["forever", "-1", -5, "1x", "h", True, "1h junk"])
+def test_parse_duration_refuses(given: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(given)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (45, "45s"), (90, "1m30s"), (3600, "1h0m0s")])
+def test_format_duration(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "text"),
+    [
+        (1_700_000_000.0, "2023-11-14T22:13:20Z"),
+        (1_700_000_000.5, "2023-11-14T22:13:20.5Z"),
+        (1_700_000_000.263960, "2023-11-14T22:13:20.26396Z"),
+        (1_700_000_000.000001, "2023-11-14T22:13:20.000001Z"),
+    ],
+)
+def test_rfc3339_trims_trailing_zeros_as_go_does(timestamp: float, text: str) -> None:
+    assert rfc3339(timestamp) == text
+
+
+@pytest.mark.parametrize(
+    ("path", "safe"),
+    [("secret/data/a", True), ("secret/../sys", False), ("./x", False), ("a/b\n", False), ("a..b/c", True)],
+)
+def test_is_safe_path(path: str, safe: bool) -> None:
+    assert is_safe_path(path) is safe
