@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,3 +109,31 @@ def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, server.log.read_text()
             time.sleep(0.05)
         assert "reloaded TLS certificates" in server.log.read_text()
+
+
+def test_the_cli_trusts_the_ca_from_flag_or_environment(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    with strongroom_config_server(
+        tmp_path, tls_config(tmp_path, port, ca.issue("server")), port, scheme="https"
+    ) as server:
+        wait_tls(server, ssl.create_default_context(cafile=str(ca.path)))
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))
+        }
+        base_env |= {"HOME": str(tmp_path), "STRONGROOM_ADDR": server.address}
+
+        def status(*flags: str, **env: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "strongroom", "status", *flags],
+                capture_output=True, text=True, env=base_env | env, timeout=30, check=False,
+            )  # fmt: skip
+
+        untrusted = status()
+        assert untrusted.returncode == 1
+        assert "tls: failed to verify certificate: unable to get local issuer certificate" in untrusted.stderr
+        # An uninitialized server makes `status` exit 2 after it has talked to it: TLS worked.
+        assert status(f"-ca-cert={ca.path}").returncode == 2
+        assert status(VAULT_CACERT=str(ca.path)).returncode == 2
+        assert status("-tls-skip-verify").returncode == 2
+        assert status(STRONGROOM_SKIP_VERIFY="true").returncode == 2

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import click
 
 from strongroom.cli.output import FORMATS
-from strongroom.client import Client, ClientError
+from strongroom.client import Client, ClientError, TLSOptions
 
 USAGE_EXIT = 1
 API_EXIT = 2
@@ -114,9 +114,23 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 
 
 def api_options(func: F) -> F:
-    """The connection options every command that talks to the server takes: -address and -namespace."""
+    """The connection options every command that talks to the server takes: -address, -namespace, and
+    TLS (-ca-cert, -client-cert, -client-key, -tls-skip-verify)."""
     func = click.option(
         "--address", expose_value=False, callback=_remember("address"), help="Server address."
+    )(func)
+    for name, help_text in (
+        ("--ca-cert", "A PEM file of the CA that signs the server's certificate."),
+        ("--client-cert", "A PEM client certificate for TLS authentication to the server."),
+        ("--client-key", "The PEM key of -client-cert."),
+    ):
+        func = click.option(name, expose_value=False, callback=_remember(name[2:]), help=help_text)(func)
+    func = click.option(
+        "--tls-skip-verify",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("tls-skip-verify"),
+        help="Do not verify the server's certificate (insecure).",
     )(func)
     return click.option(
         "--namespace", "--ns", expose_value=False, callback=_remember("namespace"), help="Namespace."
@@ -166,6 +180,12 @@ def client(token: str | None = None) -> Client:
     kwargs: dict[str, Any] = {}
     if ctx.meta.get("strongroom.namespace"):
         kwargs["namespace"] = ctx.meta["strongroom.namespace"]
+    kwargs["tls"] = TLSOptions(
+        ca_cert=ctx.meta.get("strongroom.ca-cert") or "",
+        skip_verify=bool(ctx.meta.get("strongroom.tls-skip-verify")),
+        client_cert=ctx.meta.get("strongroom.client-cert") or "",
+        client_key=ctx.meta.get("strongroom.client-key") or "",
+    )
     made = Client.from_env(address=ctx.meta.get("strongroom.address"), token=token, **kwargs)
     if token is None:
         ctx.meta["strongroom.client"] = made

@@ -10,7 +10,9 @@ exception message or a log line (token arguments of token endpoints go in reques
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,6 +24,10 @@ DEFAULT_ADDRESS = "http://127.0.0.1:8200"
 ADDRESS_VARIABLES = ("STRONGROOM_ADDR", "VAULT_ADDR", "BAO_ADDR")
 TOKEN_VARIABLES = ("STRONGROOM_TOKEN", "VAULT_TOKEN", "BAO_TOKEN")
 NAMESPACE_VARIABLES = ("STRONGROOM_NAMESPACE", "VAULT_NAMESPACE", "BAO_NAMESPACE")
+CACERT_VARIABLES = ("STRONGROOM_CACERT", "VAULT_CACERT", "BAO_CACERT")
+SKIP_VERIFY_VARIABLES = ("STRONGROOM_SKIP_VERIFY", "VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY")
+CLIENT_CERT_VARIABLES = ("STRONGROOM_CLIENT_CERT", "VAULT_CLIENT_CERT", "BAO_CLIENT_CERT")
+CLIENT_KEY_VARIABLES = ("STRONGROOM_CLIENT_KEY", "VAULT_CLIENT_KEY", "BAO_CLIENT_KEY")
 
 JSONObject = dict[str, Any]
 
@@ -49,6 +55,48 @@ def namespace_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     return _first_set(NAMESPACE_VARIABLES, os.environ if environ is None else environ)
 
 
+def tls_from_env(environ: Mapping[str, str] | None = None) -> TLSOptions:
+    """TLS settings from the *_CACERT, *_SKIP_VERIFY, *_CLIENT_CERT and *_CLIENT_KEY variables."""
+    env = os.environ if environ is None else environ
+    skip = (_first_set(SKIP_VERIFY_VARIABLES, env) or "").lower() in ("1", "t", "true")
+    return TLSOptions(
+        ca_cert=_first_set(CACERT_VARIABLES, env) or "",
+        skip_verify=skip,
+        client_cert=_first_set(CLIENT_CERT_VARIABLES, env) or "",
+        client_key=_first_set(CLIENT_KEY_VARIABLES, env) or "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TLSOptions:
+    """How the client checks the server (a CA file, or no check at all) and proves itself (a client cert)."""
+
+    ca_cert: str = ""
+    skip_verify: bool = False
+    client_cert: str = ""
+    client_key: str = ""
+
+    def merged(self, other: TLSOptions) -> TLSOptions:
+        """`other`'s settings where it has them, else these."""
+        return TLSOptions(
+            ca_cert=other.ca_cert or self.ca_cert,
+            skip_verify=other.skip_verify or self.skip_verify,
+            client_cert=other.client_cert or self.client_cert,
+            client_key=other.client_key or self.client_key,
+        )
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx takes as `verify`."""
+        if self.skip_verify:
+            return False
+        if not (self.ca_cert or self.client_cert):
+            return True
+        context = ssl.create_default_context(cafile=self.ca_cert or None)
+        if self.client_cert:
+            context.load_cert_chain(self.client_cert, self.client_key or None)
+        return context
+
+
 class Client:
     """Talks to one server with one token. Paths are API paths without the `/v1/` prefix."""
 
@@ -60,6 +108,7 @@ class Client:
         timeout: float = 60.0,
         namespace: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        tls: TLSOptions | None = None,
     ) -> None:
         headers = {"X-Vault-Request": "true"}
         if token:
@@ -69,13 +118,18 @@ class Client:
         self.address = address.rstrip("/")
         self.namespace = namespace
         self._http = httpx.Client(
-            base_url=self.address, headers=headers, timeout=timeout, transport=transport
+            base_url=self.address,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=(tls or TLSOptions()).verify(),
         )
 
     @classmethod
     def from_env(cls, *, address: str | None = None, token: str | None = None, **kwargs: Any) -> Client:
         """A client configured from the environment, with explicit arguments taking precedence."""
         kwargs.setdefault("namespace", namespace_from_env())
+        kwargs["tls"] = tls_from_env().merged(kwargs.get("tls") or TLSOptions())
         return cls(address or address_from_env(), token or token_from_env(), **kwargs)
 
     def __repr__(self) -> str:
@@ -179,6 +233,13 @@ class Client:
 
 def _reason(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
+        cause = exc.__context__ or exc.__cause__
+        while cause is not None and not isinstance(cause, ssl.SSLError | ConnectionRefusedError):
+            cause = cause.__context__ or cause.__cause__
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"tls: failed to verify certificate: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"tls: {cause.reason or 'handshake failed'}"
         return "connection refused"
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
