@@ -1,0 +1,32 @@
+"""Dev mode: in memory by default; with -dev-data-dir, persistent and self-unsealing (development only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.servers import strongroom_dev_server
+
+
+def test_plain_dev_mode_forgets_everything(tmp_path: Path) -> None:
+    with strongroom_dev_server(tmp_path) as server, server.client() as client:
+        client.post("/v1/secret/data/x", json={"data": {"a": "1"}}).raise_for_status()
+        assert "Storage: inmem" in server.log.read_text()
+    with strongroom_dev_server(tmp_path) as server, server.client() as client:
+        assert client.get("/v1/secret/data/x").status_code == 404
+
+
+def test_dev_data_dir_keeps_data_and_unseals_itself(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with strongroom_dev_server(tmp_path, f"-dev-data-dir={data}") as server, server.client() as client:
+        client.post("/v1/secret/data/x", json={"data": {"a": "1"}}).raise_for_status()
+        banner = server.log.read_text()
+        assert "persistent dev mode" in banner
+        assert "Root Token: root" in banner
+    key_file = data / "unseal.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    with strongroom_dev_server(tmp_path, f"-dev-data-dir={data}") as server, server.client() as client:
+        assert httpx.get(f"{server.address}/v1/sys/seal-status").json()["sealed"] is False
+        assert client.get("/v1/secret/data/x").json()["data"]["data"] == {"a": "1"}
+        assert "Root Token: (made on first start)" in server.log.read_text()
