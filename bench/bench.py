@@ -1,9 +1,12 @@
 """Benchmark strongroom against OpenBao in one run: KV v2 reads and writes, token lookups, sys/health.
 
 Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connections 16] [--rounds 3]
-Needs `wrk` (Debian package wrk). Both servers run as dev servers (in memory) on loopback; each gets the same
-policy-bearing non-root token, the same requests from the same load generator, interleaved round by round.
-Prints throughput, p99 latency and server CPU time per request, with strongroom/OpenBao ratios.
+                           uv run python bench/bench.py --storage persistent --ops kv-write,kv-read
+Needs `wrk` (Debian package wrk). With `--storage memory` (the default) both run as dev servers in memory;
+with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage, both
+initialized and unsealed from a config file. Each gets the same policy-bearing non-root token, the same
+requests from the same load generator, interleaved round by round. Prints throughput, p99 latency and server
+CPU time per request, with strongroom/OpenBao ratios.
 """
 
 from __future__ import annotations
@@ -16,14 +19,26 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
+from tests.servers import (
+    ConfigServer,
+    RunningServer,
+    bao_dev_server,
+    bao_server,
+    free_port,
+    sqlite_config,
+    strongroom_config_server,
+    strongroom_dev_server,
+)
 
 POLICY = """
 path "secret/data/*" { capabilities = ["create", "read", "update"] }
@@ -95,6 +110,54 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def production(configured: ConfigServer) -> RunningServer:
+    """Initialize and unseal a config-file server, mount KV v2 at secret/, and wait until it serves."""
+    shares = {"secret_shares": 1, "secret_threshold": 1}
+    keys = httpx.put(f"{configured.address}/v1/sys/init", json=shares, timeout=120).json()
+    httpx.put(
+        f"{configured.address}/v1/sys/unseal", json={"key": keys["keys"][0]}, timeout=120
+    ).raise_for_status()
+    server = RunningServer(configured.address, keys["root_token"], configured.process, configured.log)
+    deadline = time.monotonic() + 90
+    with server.client() as client:
+        while True:
+            try:
+                if (
+                    client.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}, timeout=30).status_code
+                    == 204
+                ):
+                    break
+            except httpx.TimeoutException:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"{configured.address} never became active:\n{configured.log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        while client.get("/v1/secret/config").status_code != 200:
+            time.sleep(0.2)
+    return server
+
+
+def start_servers(stack: ExitStack, workdir: Path, storage: str) -> dict[str, RunningServer]:
+    """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft)."""
+    (workdir / "s").mkdir()
+    (workdir / "b").mkdir()
+    if storage == "memory":
+        return {
+            "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s")),
+            "openbao": stack.enter_context(bao_dev_server(workdir / "b")),
+        }
+    port = free_port()
+    raft = (
+        f'storage "raft" {{\n  path = "{workdir / "b"}"\n  node_id = "bench"\n}}\n'
+        f'cluster_addr = "http://127.0.0.1:{free_port()}"\napi_addr = "http://127.0.0.1:8200"\n'
+    )
+    ours = stack.enter_context(
+        strongroom_config_server(workdir / "s", sqlite_config(workdir / "s", port), port)
+    )
+    theirs = stack.enter_context(bao_server(workdir / "b", raft))
+    return {"strongroom": production(ours), "openbao": production(theirs)}
+
+
 def setup(server: RunningServer) -> str:
     """Write the policy, seed secrets to read, and return a non-root token bearing the policy."""
     with server.client() as client:
@@ -147,18 +210,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", default=",".join(LUA))
+    parser.add_argument("--storage", choices=("memory", "persistent"), default="memory")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
     ops = args.ops.split(",")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        (workdir / "s").mkdir()
-        (workdir / "b").mkdir()
-        servers = {
-            "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s")),
-            "openbao": stack.enter_context(bao_dev_server(workdir / "b")),
-        }
+        servers = start_servers(stack, workdir, args.storage)
         tokens = {name: setup(server) for name, server in servers.items()}
         samples: dict[tuple[str, str], list[Sample]] = {}
         for round_no, op, name in rounds(ops, args.rounds):

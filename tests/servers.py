@@ -172,7 +172,7 @@ def strongroom_config_server(
 
 
 _BAO_SERVER_CONFIG = """\
-storage "inmem" {}
+%s
 listener "tcp" {
   address = "127.0.0.1:%d"
   tls_disable = true
@@ -183,15 +183,16 @@ listener "tcp" {
 
 
 @contextmanager
-def bao_server(workdir: Path) -> Iterator[ConfigServer]:
+def bao_server(workdir: Path, storage: str = 'storage "inmem" {}') -> Iterator[ConfigServer]:
     """`bao server` (OpenBao) in production mode on a free port, uninitialized and sealed.
 
-    Storage is in memory (OpenBao no longer has "file" storage); the unauthenticated rekey and generate-root
-    endpoints, off by default since OpenBao 2.5, are switched on because Vault serves them.
+    Storage is in memory unless `storage` gives another stanza (OpenBao no longer has "file" storage); the
+    unauthenticated rekey and generate-root endpoints, off by default since OpenBao 2.5, are switched on
+    because Vault serves them.
     """
     port = free_port()
     config = workdir / "bao-server.hcl"
-    config.write_text(_BAO_SERVER_CONFIG % port)
+    config.write_text(_BAO_SERVER_CONFIG % (storage, port))
     log = workdir / "bao-server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)
