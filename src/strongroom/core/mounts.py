@@ -172,8 +172,17 @@ class MountManager:
         if entry is None:
             raise InvalidRequestError(f'tune of path "{_normalize(path)}" failed: no mount entry found')
         top = {k: changes.pop(k) for k in ("description", "options") if k in changes}
+        old_options = entry.options
         entry = replace(entry.tuned(**changes), **top)
-        self.router.replace_entry(entry)
+        if "options" in top and dict(top["options"] or {}) != dict(old_options or {}):
+            # A backend reads its options once, when it starts (a KV upgrade runs then): start a new one,
+            # which replaces the old in the router only once it is ready.
+            found = self.router.route(entry.api_path)
+            await self._start(entry)
+            if found:
+                await found.backend.cleanup()
+        else:
+            self.router.replace_entry(entry)
         await self._save(table)
         return entry
 

@@ -205,10 +205,13 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         if has_description:
             changes["description"] = description
         options, has_options = data.get_ok("options")
+        warning = ""
         if has_options:
             changes["options"] = {**(entry.options or {}), **options}
+            if entry.type == "kv" and "version" in options:
+                warning = _kv_version_change(entry.options or {}, options["version"])
         await manager.tune(table, path, **changes)
-        return None
+        return Response(warnings=(warning,)) if warning else None
 
     return [
         Path(
@@ -233,6 +236,27 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
             synopsis="Mount a new backend at a new path, read or remove it.",
         ),
     ]
+
+
+def _kv_version_change(current: Mapping[str, str], wanted: str) -> str:
+    """Vault's rules for tuning a KV mount's version: only 1 or 2, never down. The warning of an upgrade."""
+    try:
+        version = int(wanted or "0")
+    except ValueError:
+        raise InvalidRequestError(
+            f'unable to parse options: strconv.ParseInt: parsing "{wanted}": invalid syntax'
+        ) from None
+    if version not in (1, 2):
+        raise InvalidRequestError(f"invalid version provided: {version}")
+    old = int(current.get("version") or "1")
+    if version < old:
+        raise InvalidRequestError(f"cannot downgrade mount from version {old}")
+    if version == old:
+        return ""
+    return (
+        f"Upgrading mount from version {old} to version {version}. This mount will be unavailable for a "
+        "brief period and will resume service shortly."
+    )
 
 
 def _config_dict(config: MountConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from strongroom.builtin.secrets.kv import (
     paths_versions,
 )
 from strongroom.builtin.secrets.kv.store import KVEngine
+from strongroom.builtin.secrets.kv.upgrade import upgrade_v1_layout
 from strongroom.errors import ConfigError
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig
@@ -42,6 +43,10 @@ their version numbers.
 """
 
 
+async def _upgrade(config: BackendConfig) -> None:
+    await upgrade_v1_layout(config.storage, config.clock)
+
+
 async def kv_factory(config: BackendConfig) -> Backend:
     """A KV engine of the version in config.options["version"] ("1" when absent)."""
     version = str(config.options.get("version", "1") or "1")
@@ -59,5 +64,6 @@ async def kv_factory(config: BackendConfig) -> Backend:
                 *paths_invalid.paths(),
             ],
             help=V2_HELP,
+            on_initialize=lambda: _upgrade(config),
         )
     raise ConfigError(f"unsupported kv version {version!r}: expected 1 or 2")
