@@ -50,6 +50,7 @@ class Pipeline:
     def __init__(self, services: Services) -> None:
         self._services = services
         self.stages: tuple[Stage, ...] = (
+            self.refuse_wrapping,
             self.refuse_directory_writes,
             self.resolve_route,
             self.authenticate,
@@ -67,6 +68,15 @@ class Pipeline:
         for stage in self.stages:
             flow = await stage(flow)
         return flow.response
+
+    async def refuse_wrapping(self, flow: Flow) -> Flow:
+        """Response wrapping is not served yet: answering unwrapped would hand out a secret the client
+        meant to pass on wrapped, so the request is refused instead."""
+        if flow.request.wrap_ttl:
+            raise InvalidRequestError(
+                "response wrapping (X-Vault-Wrap-TTL) is not supported by this server yet"
+            )
+        return flow
 
     async def refuse_directory_writes(self, flow: Flow) -> Flow:
         """A write to "foo/" is ambiguous (a key named "foo/", or a forgotten key name?): Vault refuses it."""
