@@ -84,14 +84,21 @@ def _run(
 
 
 @contextmanager
-def strongroom_dev_server(workdir: Path, *extra: str) -> Iterator[RunningServer]:
-    """`strongroom server -dev` on a free port with root token "root"."""
+def strongroom_dev_server(
+    workdir: Path, *extra: str, env_extra: dict[str, str] | None = None, flags: bool = True
+) -> Iterator[RunningServer]:
+    """`strongroom server -dev` on a free port with root token "root" (by flags, or by `env_extra`).
+
+    HOME is `workdir`, so the root token the dev server hands the CLI lands there, not in the real home.
+    """
     port = free_port()
-    argv = [
-        sys.executable, "-m", "strongroom", "server", "-dev",
-        f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={ROOT_TOKEN}", *extra,
-    ]  # fmt: skip
+    argv = [sys.executable, "-m", "strongroom", "server", "-dev", *extra]
+    if flags:
+        argv += [f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={ROOT_TOKEN}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
+    env["HOME"] = str(workdir)
+    if env_extra:
+        env |= {k: v.replace("{port}", str(port)) for k, v in env_extra.items()}
     with _run(argv, f"http://127.0.0.1:{port}", workdir / "strongroom.log", env) as server:
         yield server
 

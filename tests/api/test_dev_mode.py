@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.servers import strongroom_dev_server
 
@@ -30,3 +31,16 @@ def test_dev_data_dir_keeps_data_and_unseals_itself(tmp_path: Path) -> None:
         assert httpx.get(f"{server.address}/v1/sys/seal-status").json()["sealed"] is False
         assert client.get("/v1/secret/data/x").json()["data"]["data"] == {"a": "1"}
         assert "Root Token: (made on first start)" in server.log.read_text()
+
+
+@pytest.mark.parametrize("prefix", ["STRONGROOM", "VAULT", "BAO"])
+def test_dev_settings_from_the_environment(tmp_path: Path, prefix: str) -> None:
+    env = {f"{prefix}_DEV_ROOT_TOKEN_ID": "from-env", f"{prefix}_DEV_LISTEN_ADDRESS": "127.0.0.1:{port}"}
+    with strongroom_dev_server(tmp_path, env_extra=env, flags=False) as server:
+        looked = httpx.get(
+            f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": "from-env"}
+        )
+        assert looked.json()["data"]["policies"] == ["root"]
+    token_file = tmp_path / ".strongroom-token"
+    assert token_file.read_text().strip() == "from-env"
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
