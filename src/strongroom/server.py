@@ -24,7 +24,7 @@ import orjson
 import uvicorn
 
 from strongroom import __version__
-from strongroom.builtin.registry import SECRETS_ENGINES
+from strongroom.builtin.registry import BACKENDS
 from strongroom.config.server import ListenerConfig, ServerConfig, load_server_config
 from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
@@ -93,7 +93,7 @@ async def start_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
     """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir."""
     if options.data_dir:
         return await _start_persistent_dev_core(options)
-    core = Core(InmemBackend(), SECRETS_ENGINES, storage_type="inmem")
+    core = Core(InmemBackend(), BACKENDS, storage_type="inmem")
     result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
     await core.unseal(result.keys[0])
     await _enable_dev_kv(core)
@@ -104,7 +104,7 @@ async def _start_persistent_dev_core(options: DevOptions) -> tuple[Core, DevStar
     directory = Path(options.data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     physical = await create_backend("sqlite", {"path": str(directory / DEV_DB_FILE)})
-    core = Core(physical, SECRETS_ENGINES, storage_type="sqlite")
+    core = Core(physical, BACKENDS, storage_type="sqlite")
     key_file = directory / DEV_KEY_FILE
     if not (await core.seal_status())["initialized"]:
         result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
@@ -351,9 +351,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             or min(defaults.default, config.max_lease_ttl or defaults.default),
             max=config.max_lease_ttl or defaults.max,
         )
-        core = Core(
-            physical, SECRETS_ENGINES, storage_type=config.storage.type, ttls=ttls, static_seal=static
-        )
+        core = Core(physical, BACKENDS, storage_type=config.storage.type, ttls=ttls, static_seal=static)
         try:
             await core.unseal_static()
         except (InvalidRequestError, StorageError) as exc:

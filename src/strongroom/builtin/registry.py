@@ -1,7 +1,8 @@
-"""The one table of built-in secrets engines: mount type -> factory. Layer: builtin.
+"""The tables of built-in backends: mount type -> factory, for secrets engines and auth methods.
 
-A new engine is one line here; nothing registers itself at import time. The mount layer resolves the
-"kv-v2" alias (KV_V2_ALIAS) to type "kv" with options {"version": "2"} before looking a type up.
+Layer: builtin. A new engine or auth method is one line here; nothing registers itself at import time.
+The mount layer resolves the "kv-v2" alias (KV_V2_ALIAS) to type "kv" with options {"version": "2"}
+before looking a type up.
 """
 
 from __future__ import annotations
@@ -17,4 +18,9 @@ SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "cubbyhole": cubbyhole_factory,
 }
 
-__all__ = ["KV_V2_ALIAS", "SECRETS_ENGINES"]
+AUTH_METHODS: Mapping[str, BackendFactory] = {}
+
+BACKENDS: Mapping[str, Mapping[str, BackendFactory]] = {"mounts": SECRETS_ENGINES, "auth": AUTH_METHODS}
+"""Both tables, keyed as the mount tables are: what the core is built with."""
+
+__all__ = ["AUTH_METHODS", "BACKENDS", "KV_V2_ALIAS", "SECRETS_ENGINES"]

@@ -58,7 +58,7 @@ class Core:
     def __init__(
         self,
         physical: PhysicalBackend,
-        factories: Mapping[str, BackendFactory],
+        factories: Mapping[str, Mapping[str, BackendFactory]],
         *,
         clock: Clock | None = None,
         storage_type: str = "inmem",

@@ -60,12 +60,15 @@ class MountSystemView:
 
 
 class MountManager:
-    """The mounts of both tables ("mounts" for secrets engines, "auth" for auth methods)."""
+    """The mounts of both tables ("mounts" for secrets engines, "auth" for auth methods).
+
+    `factories` maps each table to its mount types' factories (builtin/registry.py's BACKENDS).
+    """
 
     def __init__(
         self,
         barrier: Storage,
-        factories: Mapping[str, BackendFactory],
+        factories: Mapping[str, Mapping[str, BackendFactory]],
         internal: Mapping[str, InternalFactory],
         clock: Clock,
         ttls: SystemTTLs,
@@ -114,6 +117,10 @@ class MountManager:
         path = _normalize(path)
         return next((e for e in self.entries(table) if e.path == path), None)
 
+    def system_view(self, entry: MountEntry) -> MountSystemView:
+        """TTL defaults for `entry`: its tuned values, else the system's."""
+        return MountSystemView(self.router, entry.api_path, self.ttls)
+
     def storage_for(self, entry: MountEntry) -> BarrierView:
         """The storage view of a mount's own prefix."""
         return BarrierView(self._barrier, entry.storage_prefix)
@@ -138,7 +145,7 @@ class MountManager:
         if kind in _SINGLETONS:
             raise InvalidRequestError(f'mount type of "{kind}" is not mountable')
         kind, options = _resolve_type(kind, options)
-        if kind not in self._factories:
+        if kind not in self._factories.get(table, {}):
             raise InvalidRequestError(f"plugin not found in the catalog: {kind}")
         conflict = self.router.conflict(prefix + path)
         if conflict is not None:
@@ -195,11 +202,13 @@ class MountManager:
             mount_type=entry.type,
             mount_path=entry.api_path,
             options=dict(entry.options or {}),
-            system=MountSystemView(self.router, entry.api_path, self.ttls),
+            system=self.system_view(entry),
             clock=self._clock,
         )
         internal = self._internal.get(entry.type)
-        backend = internal(entry, config) if internal else await self._factories[entry.type](config)
+        backend = (
+            internal(entry, config) if internal else await self._factories[entry.table][entry.type](config)
+        )
         await backend.initialize()
         self.router.mount(entry, backend)
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from strongroom.barrier import BarrierView
+from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from strongroom.logical import Operation, Request, Response
@@ -59,6 +60,7 @@ class Pipeline:
             self.check_existence,
             self.authorize,
             self.dispatch,
+            self.issue_token,
             self.finish_token_use,
         )
 
@@ -95,7 +97,7 @@ class Pipeline:
             token = await self._services.tokens.lookup(request.client_token) if request.client_token else None
             return replace(flow, token=token)
         token = await self._services.tokens.use(request.client_token) if request.client_token else None
-        if token is None:
+        if token is None or not token.usable_from(request.connection.remote_address):
             raise PermissionDeniedError()
         return replace(flow, token=token)
 
@@ -166,6 +168,27 @@ class Pipeline:
         assert flow.routed is not None
         response = await flow.route.backend.handle(flow.routed)
         return replace(flow, response=response)
+
+    async def issue_token(self, flow: Flow) -> Flow:
+        """A login answered with an Auth: create the token from it.
+
+        Logins are an auth method's unauthenticated paths (as in Vault); an Auth anywhere else describes a
+        token that already exists (token create, renew) and is passed on as it is.
+        """
+        response, route, routed = flow.response, flow.route, flow.routed
+        if response is None or response.auth is None or response.auth.client_token:
+            return flow
+        assert route is not None
+        assert routed is not None
+        login = route.entry.table == "auth" and _matches(
+            route.backend.special_paths.unauthenticated, route.relative_path
+        )
+        if not login:
+            return flow
+        issued = await issue_login_token(self._services, route.entry, routed, response.auth)
+        return replace(
+            flow, response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings))
+        )
 
     async def finish_token_use(self, flow: Flow) -> Flow:
         """Revoke a limited-use token whose last use this request was."""

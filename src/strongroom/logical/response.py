@@ -43,6 +43,8 @@ class Auth:
     token_type: str = "service"
     orphan: bool = False
     entity_id: str = ""
+    # Client addresses (CIDR blocks) the issued token may be used from; empty means anywhere.
+    bound_cidrs: tuple[str, ...] = ()
     client_token: str = field(default="", repr=False)
     accessor: str = ""
     internal: Mapping[str, Any] = field(default_factory=dict)

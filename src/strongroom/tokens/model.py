@@ -8,6 +8,7 @@ reprs because it can revoke the token.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,6 +44,7 @@ class TokenParams:
     path: str = "auth/token/create"
     role: str = ""
     entity_id: str = ""
+    bound_cidrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class TokenEntry:
     role: str
     entity_id: str
     last_renewal_time: float | None = None
+    # CIDR blocks the token may be used from (from a login's token_bound_cidrs); empty means anywhere.
+    bound_cidrs: tuple[str, ...] = ()
 
     @property
     def orphan(self) -> bool:
@@ -95,6 +99,16 @@ class TokenEntry:
         if self.expire_time is None:
             return 0
         return max(0, int(self.expire_time - now))
+
+    def usable_from(self, address: str) -> bool:
+        """Whether a request from `address` may use the token (its bound CIDRs, if any, must hold it)."""
+        if not self.bound_cidrs:
+            return True
+        try:
+            client = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(client in ipaddress.ip_network(block, strict=False) for block in self.bound_cidrs)
 
     def caller(self) -> Caller:
         """The Caller a request authenticated by this token carries."""
@@ -131,6 +145,7 @@ class TokenEntry:
             "role": self.role,
             "entity_id": self.entity_id,
             "last_renewal_time": self.last_renewal_time,
+            "bound_cidrs": list(self.bound_cidrs),
         }
 
     @classmethod
@@ -157,4 +172,5 @@ class TokenEntry:
             role=raw["role"],
             entity_id=raw["entity_id"],
             last_renewal_time=raw.get("last_renewal_time"),
+            bound_cidrs=tuple(raw.get("bound_cidrs", ())),
         )

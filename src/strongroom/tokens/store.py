@@ -56,6 +56,11 @@ class TokenStore:
         return "TokenStore(<storage>)"
 
     @property
+    def clock(self) -> Clock:
+        """The clock token times are read from."""
+        return self._clock
+
+    @property
     def storage(self) -> Storage:
         """The store's view, shared with the token roles kept beside the tokens."""
         return self._storage
@@ -119,6 +124,7 @@ class TokenStore:
             path=params.path,
             role=params.role,
             entity_id=params.entity_id,
+            bound_cidrs=params.bound_cidrs,
         )
         # The parent index goes first: a dangling index is harmless, a child missing from it would escape
         # its parent's revocation.

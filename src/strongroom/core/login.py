@@ -1,0 +1,90 @@
+"""Turning a login's Auth into a token: the TTLs clamped by the auth mount and the system, the default
+policy added, the token stored, and the `auth` block of the response filled in.
+
+Layer: core. Imports tokens, router and logical.
+Invariant: the token ID appears only in the response to the login that created it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strongroom.core.services import Services
+from strongroom.logical import Auth, LeaseOptions, Request
+from strongroom.router import MountEntry
+from strongroom.tokens import TokenParams, TokenType
+from strongroom.tokens.ttl import calculate_ttl
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The completed Auth and the warnings its TTL arithmetic produced."""
+
+    auth: Auth
+    warnings: tuple[str, ...] = ()
+
+
+def sanitize_policies(policies: tuple[str, ...], *, add_default: bool) -> tuple[str, ...]:
+    """Vault's policyutil.SanitizePolicies: lower-cased, trimmed, de-duplicated, sorted; "default" added
+    unless asked not to (and never beside "root")."""
+    names = {p.strip().lower() for p in policies if p.strip()}
+    if add_default and "root" not in names:
+        names.add("default")
+    return tuple(sorted(names))
+
+
+def display_name(entry: MountEntry, given: str) -> str:
+    """Vault's display name for a login token: the mount path, dashed, then the backend's name for it."""
+    base = entry.path.strip("/").replace("/", "-")
+    return f"{base}-{given}" if given else base
+
+
+async def issue_login_token(services: Services, entry: MountEntry, request: Request, auth: Auth) -> Issued:
+    """Create the token a successful login earned, with the auth mount's TTL limits."""
+    system = services.mounts.system_view(entry)
+    now = services.tokens.clock.now()
+    period = auth.period
+    result = calculate_ttl(
+        now=now,
+        start_time=now,
+        increment=0,
+        backend_ttl=auth.lease.ttl,
+        period=period,
+        explicit_max_ttl=auth.explicit_max_ttl,
+        default_ttl=system.default_lease_ttl(),
+        max_ttl=min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl()),
+    )
+    policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
+    token_type = TokenType.BATCH if auth.token_type == "batch" else TokenType.SERVICE
+    token_id, token = await services.tokens.create(
+        TokenParams(
+            policies=policies,
+            meta=dict(auth.metadata) or None,
+            display_name=display_name(entry, auth.display_name),
+            num_uses=auth.num_uses,
+            ttl=result.ttl,
+            explicit_max_ttl=auth.explicit_max_ttl,
+            period=period,
+            renewable=auth.lease.renewable,
+            type=token_type,
+            path=request.mount_point + request.path,
+            entity_id=auth.entity_id,
+            bound_cidrs=auth.bound_cidrs,
+        )
+    )
+    issued = Auth(
+        policies=policies,
+        token_policies=policies,
+        metadata=dict(auth.metadata),
+        display_name=token.display_name,
+        lease=LeaseOptions(ttl=token.ttl, renewable=token.renewable),
+        explicit_max_ttl=token.explicit_max_ttl,
+        period=token.period,
+        num_uses=token.num_uses,
+        token_type=str(token.type),
+        orphan=True,
+        entity_id=token.entity_id,
+        client_token=token_id,
+        accessor=token.accessor,
+    )
+    return Issued(auth=issued, warnings=result.warnings)
