@@ -66,22 +66,13 @@ def paths(engine: KVEngine) -> list[Path]:
         return await store_for(request).metadata(fields.get("path")) is not None
 
     async def read(request: Request, fields: FieldData) -> Response | None:
-        key = fields.get("path")
-        store = store_for(request)
-        meta = await store.metadata(key)
-        if meta is None:
+        found = await store_for(request).read_version(
+            fields.get("path"), fields.get("version"), engine.clock.now()
+        )
+        if found is None:
             return None
-        number = fields.get("version") if fields.get("version") > 0 else meta.current_version
-        vm = meta.versions.get(number)
-        if vm is None:
-            return None
-        metadata = version_view(meta, number, vm)
-        if vm.is_deleted(engine.clock.now()) or vm.destroyed:
-            return Response(status=404, data={"data": None, "metadata": metadata})
-        data = await store.version_data(key, number)
-        if data is None:
-            raise InvalidRequestError("could not find version data")
-        return Response(data={"data": data, "metadata": metadata})
+        body = {"data": found.data, "metadata": found.metadata}
+        return Response(data=body) if found.data is not None else Response(status=404, data=body)
 
     async def write(request: Request, fields: FieldData) -> Response | None:
         key = fields.get("path")

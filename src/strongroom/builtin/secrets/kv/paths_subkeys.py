@@ -6,8 +6,7 @@ Layer: builtin. Imports framework, logical and the kv domain modules.
 from __future__ import annotations
 
 from strongroom.builtin.secrets.kv.store import KVEngine, store_for
-from strongroom.builtin.secrets.kv.versions import subkeys, version_view
-from strongroom.errors import InvalidRequestError
+from strongroom.builtin.secrets.kv.versions import subkeys
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 
@@ -33,21 +32,12 @@ def paths(engine: KVEngine) -> list[Path]:
         key = fields.get("path")
         # OpenBao reads a negative depth as unlimited, like 0.
         depth = max(fields.get("depth"), 0)
-        store = store_for(request)
-        meta = await store.metadata(key)
-        if meta is None:
+        found = await store_for(request).read_version(key, fields.get("version"), engine.clock.now())
+        if found is None:
             return None
-        number = fields.get("version") if fields.get("version") > 0 else meta.current_version
-        vm = meta.versions.get(number)
-        if vm is None:
-            return None
-        metadata = version_view(meta, number, vm)
-        if vm.is_deleted(engine.clock.now()) or vm.destroyed:
-            return Response(status=404, data={"metadata": metadata, "subkeys": None})
-        data = await store.version_data(key, number)
-        if data is None:
-            raise InvalidRequestError("could not find version data")
-        return Response(data={"metadata": metadata, "subkeys": subkeys(data, depth)})
+        if found.data is None:
+            return Response(status=404, data={"metadata": found.metadata, "subkeys": None})
+        return Response(data={"metadata": found.metadata, "subkeys": subkeys(found.data, depth)})
 
     return [
         Path(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom.builtin.secrets.kv.models import (
@@ -17,7 +18,8 @@ from strongroom.builtin.secrets.kv.models import (
     metadata_key,
     version_key,
 )
-from strongroom.errors import StorageError
+from strongroom.builtin.secrets.kv.versions import version_view
+from strongroom.errors import InvalidRequestError, StorageError
 from strongroom.logical.request import Request
 from strongroom.logical.storage import Storage, get_json, put_json
 from strongroom.util.clock import Clock
@@ -41,6 +43,14 @@ def store_for(request: Request) -> KVStore:
     if request.storage is None:
         raise StorageError("the request carries no storage view")
     return KVStore(request.storage)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRead:
+    """One version as a read finds it: `data` is None when the version is deleted or destroyed."""
+
+    metadata: dict[str, Any]
+    data: dict[str, Any] | None
 
 
 class KVStore:
@@ -75,6 +85,24 @@ class KVStore:
 
     async def delete_version(self, path: str, number: int) -> None:
         await self.storage.delete(version_key(path, number))
+
+    async def read_version(self, path: str, requested: int, now: float) -> VersionRead | None:
+        """The version a read asks for (0: the current one) with its metadata view; its data unless it is
+        deleted or destroyed. None when the secret or that version does not exist."""
+        meta = await self.metadata(path)
+        if meta is None:
+            return None
+        number = requested if requested > 0 else meta.current_version
+        vm = meta.versions.get(number)
+        if vm is None:
+            return None
+        view = version_view(meta, number, vm)
+        if vm.is_deleted(now) or vm.destroyed:
+            return VersionRead(metadata=view, data=None)
+        data = await self.version_data(path, number)
+        if data is None:
+            raise InvalidRequestError("could not find version data")
+        return VersionRead(metadata=view, data=data)
 
     async def list_keys(self, folder: str) -> list[str]:
         """Secrets and sub-folders directly under `folder` ("" or ending in "/")."""
