@@ -8,7 +8,8 @@ Invariant: everything is read and written through request.storage, never a mount
 
 from __future__ import annotations
 
-from strongroom.errors import InvalidRequestError, StorageError
+from strongroom.builtin.secrets import freeform
+from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, FrameworkBackend, Path
 from strongroom.logical import (
     Backend,
@@ -16,9 +17,7 @@ from strongroom.logical import (
     Operation,
     Request,
     Response,
-    Storage,
     get_json,
-    put_json,
 )
 
 SYNOPSIS = """Pass-through secret storage to a token-specific cubbyhole in the storage
@@ -45,45 +44,18 @@ token is also removed.
 """
 
 
-def _storage(request: Request) -> Storage:
-    if request.storage is None:
-        raise StorageError("the request carries no storage view")
-    return request.storage
-
-
-async def _exists(request: Request, fields: FieldData) -> bool:
-    return await _storage(request).get(fields.get("path")) is not None
-
-
 async def _read(request: Request, fields: FieldData) -> Response | None:
     path = fields.get("path")
     if path == "":
         raise InvalidRequestError("missing path")
-    data = await get_json(_storage(request), path)
+    data = await get_json(freeform.request_storage(request), path)
     return None if data is None else Response(data=data)
 
 
 async def _write(request: Request, fields: FieldData) -> Response | None:
-    if request.path.endswith("/"):
-        raise InvalidRequestError("cannot write to a path ending in '/'")
-    path = fields.get("path")
-    if path == "":
+    if fields.get("path") == "" and not request.path.endswith("/"):
         raise InvalidRequestError("missing path")
-    if not request.data:
-        raise InvalidRequestError("missing data fields")
-    await put_json(_storage(request), path, dict(request.data))
-    return None
-
-
-async def _delete(request: Request, fields: FieldData) -> Response | None:
-    await _storage(request).delete(fields.get("path"))
-    return None
-
-
-async def _list(request: Request, fields: FieldData) -> Response | None:
-    keys = await _storage(request).list(fields.get("path"))
-    # Like Vault's ListResponse: no "keys" when empty, which the HTTP layer answers with a 404.
-    return Response(data={"keys": keys} if keys else {})
+    return await freeform.write(request, fields)
 
 
 async def cubbyhole_factory(config: BackendConfig) -> Backend:
@@ -97,10 +69,10 @@ async def cubbyhole_factory(config: BackendConfig) -> Backend:
                     Operation.READ: _read,
                     Operation.CREATE: _write,
                     Operation.UPDATE: _write,
-                    Operation.DELETE: _delete,
-                    Operation.LIST: _list,
+                    Operation.DELETE: freeform.delete,
+                    Operation.LIST: freeform.list_keys,
                 },
-                existence_check=_exists,
+                existence_check=freeform.exists,
                 synopsis=SYNOPSIS,
                 description=DESCRIPTION,
                 any_data=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from strongroom.builtin.secrets.freeform import WRITE_TO_FOLDER
 from strongroom.builtin.secrets.kv.models import KeyMetadata, KVConfig
 from strongroom.builtin.secrets.kv.store import KVEngine, KVStore, store_for
 from strongroom.builtin.secrets.kv.versions import (
@@ -23,7 +24,6 @@ from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 
-WRITE_TO_FOLDER = "cannot write to a path ending in '/'"
 SYNOPSIS = "Write, Patch, Read, and Delete data in the Key-Value Store."
 DESCRIPTION = """
 This path takes a key name and based on the operation stores, retrieves or

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.builtin.secrets.kv.paths_data import WRITE_TO_FOLDER
-from strongroom.errors import InvalidRequestError, StorageError
+from strongroom.builtin.secrets import freeform
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.logical import Operation, Request, Response, Storage, SystemView, get_json, put_json
+from strongroom.logical import Operation, Request, Response, SystemView, get_json
 from strongroom.util.durations import parse_duration
 
 SYNOPSIS = """Pass-through secret storage to the storage backend, allowing you to
@@ -30,12 +29,6 @@ duration does not affect the provided data in any way.
 """
 
 
-def _storage(request: Request) -> Storage:
-    if request.storage is None:
-        raise StorageError("the request carries no storage view")
-    return request.storage
-
-
 def _lease_duration(data: dict[str, Any], system: SystemView) -> int:
     for name in ("ttl", "lease"):
         value = data.get(name)
@@ -50,31 +43,11 @@ def _lease_duration(data: dict[str, Any], system: SystemView) -> int:
 def paths(system: SystemView) -> list[Path]:
     """The single catch-all declaration of a KV v1 mount."""
 
-    async def exists(request: Request, fields: FieldData) -> bool:
-        return await _storage(request).get(fields.get("path")) is not None
-
     async def read(request: Request, fields: FieldData) -> Response | None:
-        data = await get_json(_storage(request), fields.get("path"))
+        data = await get_json(freeform.request_storage(request), fields.get("path"))
         if data is None:
             return None
         return Response(data=data, lease_duration=_lease_duration(data, system))
-
-    async def write(request: Request, fields: FieldData) -> Response | None:
-        if request.path.endswith("/"):
-            raise InvalidRequestError(WRITE_TO_FOLDER)
-        if not request.data:
-            raise InvalidRequestError("missing data fields")
-        await put_json(_storage(request), fields.get("path"), dict(request.data))
-        return None
-
-    async def delete(request: Request, fields: FieldData) -> Response | None:
-        await _storage(request).delete(fields.get("path"))
-        return None
-
-    async def list_keys(request: Request, fields: FieldData) -> Response | None:
-        keys = await _storage(request).list(fields.get("path"))
-        # Like Vault's ListResponse: no "keys" when empty, which the HTTP layer answers with a 404.
-        return Response(data={"keys": keys} if keys else {})
 
     return [
         Path(
@@ -82,12 +55,12 @@ def paths(system: SystemView) -> list[Path]:
             fields={"path": Field(FieldType.STRING, "Location of the secret.")},
             operations={
                 Operation.READ: read,
-                Operation.CREATE: write,
-                Operation.UPDATE: write,
-                Operation.DELETE: delete,
-                Operation.LIST: list_keys,
+                Operation.CREATE: freeform.write,
+                Operation.UPDATE: freeform.write,
+                Operation.DELETE: freeform.delete,
+                Operation.LIST: freeform.list_keys,
             },
-            existence_check=exists,
+            existence_check=freeform.exists,
             synopsis=SYNOPSIS,
             description=DESCRIPTION,
             any_data=True,

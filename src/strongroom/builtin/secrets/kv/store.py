@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom.builtin.secrets.freeform import request_storage
 from strongroom.builtin.secrets.kv.models import (
     CONFIG_KEY,
     METADATA_PREFIX,
@@ -19,7 +20,7 @@ from strongroom.builtin.secrets.kv.models import (
     version_key,
 )
 from strongroom.builtin.secrets.kv.versions import version_view
-from strongroom.errors import InvalidRequestError, StorageError
+from strongroom.errors import InvalidRequestError
 from strongroom.logical.request import Request
 from strongroom.logical.storage import Storage, get_json, put_json
 from strongroom.util.clock import Clock
@@ -40,9 +41,7 @@ class KeyLocks:
 
 def store_for(request: Request) -> KVStore:
     """The KV records of the request's mount (the core always passes the mount's storage view)."""
-    if request.storage is None:
-        raise StorageError("the request carries no storage view")
-    return KVStore(request.storage)
+    return KVStore(request_storage(request))
 
 
 @dataclass(frozen=True, slots=True)
