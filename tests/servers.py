@@ -35,6 +35,18 @@ class RunningServer:
         )
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a server process: SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
@@ -75,12 +87,7 @@ def _run(
         _wait_ready(address, process, log)
         yield RunningServer(address=address, root_token=ROOT_TOKEN, process=process, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextmanager
@@ -169,13 +176,7 @@ def strongroom_config_server(
             _wait_answering(address, process, log)
         yield ConfigServer(address=address, process=process, log=log, config=config)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 _BAO_SERVER_CONFIG = """\
@@ -212,9 +213,4 @@ def bao_server(workdir: Path, storage: str = 'storage "inmem" {}') -> Iterator[C
         _wait_answering(address, process, log)
         yield ConfigServer(address=address, process=process, log=log, config=config)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
