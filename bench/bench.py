@@ -1,6 +1,7 @@
 """Benchmark strongroom against OpenBao in one run: KV v2 reads and writes, token lookups, sys/health.
 
 Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connections 16] [--rounds 3]
+                           uv run python bench/bench.py --ops approle-login
                            uv run python bench/bench.py --storage persistent --ops kv-write,kv-read
 Needs `wrk` (Debian package wrk). With `--storage memory` (the default) both run as dev servers in memory;
 with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage, both
@@ -66,6 +67,12 @@ end
     "token-lookup-self": """
 request = function()
   return wrk.format("GET", "/v1/auth/token/lookup-self", {["X-Vault-Token"]=TOKEN})
+end
+""",
+    "approle-login": """
+request = function()
+  local body = '{"role_id":"' .. ROLE_ID .. '","secret_id":"' .. SECRET_ID .. '"}'
+  return wrk.format("POST", "/v1/auth/approle/login", {["Content-Type"]="application/json"}, body)
 end
 """,
     "sys-health": """
@@ -158,8 +165,9 @@ def start_servers(stack: ExitStack, workdir: Path, storage: str) -> dict[str, Ru
     return {"strongroom": production(ours), "openbao": production(theirs)}
 
 
-def setup(server: RunningServer) -> str:
-    """Write the policy, seed secrets to read, and return a non-root token bearing the policy."""
+def setup(server: RunningServer) -> dict[str, str]:
+    """Write the policy, seed secrets to read, make an AppRole; return the Lua variables: a non-root token
+    bearing the policy, and the role's role_id and secret_id."""
     with server.client() as client:
         client.put("/v1/sys/policies/acl/bench", json={"policy": POLICY}).raise_for_status()
         for i in range(100):
@@ -168,13 +176,20 @@ def setup(server: RunningServer) -> str:
             ).raise_for_status()
         answer = client.post("/v1/auth/token/create", json={"policies": ["bench"], "ttl": "2h"})
         answer.raise_for_status()
-        return str(answer.json()["auth"]["client_token"])
+        client.post("/v1/sys/auth/approle", json={"type": "approle"}).raise_for_status()
+        role = {"token_policies": ["bench"], "token_ttl": "20m"}
+        client.post("/v1/auth/approle/role/bench", json=role).raise_for_status()
+        role_id = client.get("/v1/auth/approle/role/bench/role-id").json()["data"]["role_id"]
+        secret_id = client.post("/v1/auth/approle/role/bench/secret-id").json()["data"]["secret_id"]
+        return {"TOKEN": answer.json()["auth"]["client_token"], "ROLE_ID": role_id, "SECRET_ID": secret_id}
 
 
-def run_wrk(server: RunningServer, token: str, op: str, seconds: int, connections: int) -> Sample:
+def run_wrk(
+    server: RunningServer, variables: dict[str, str], op: str, seconds: int, connections: int
+) -> Sample:
     """One wrk run; CPU time measured on the server process around it."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(f'TOKEN = "{token}"\n' + LUA[op] + DONE)
+        script.write("".join(f'{k} = "{v}"\n' for k, v in variables.items()) + LUA[op] + DONE)
     before = cpu_seconds(server.process.pid)
     result = subprocess.run(
         ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name, server.address],
