@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from strongroom.builtin.auth.approle.backend import approle_factory
+from strongroom.builtin.auth.jwt.backend import jwt_factory
+from strongroom.builtin.auth.userpass.backend import userpass_factory
 from strongroom.builtin.secrets.cubbyhole.backend import cubbyhole_factory
 from strongroom.builtin.secrets.kv.backend import KV_V2_ALIAS, kv_factory
 from strongroom.logical import BackendFactory
@@ -18,7 +21,12 @@ SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "cubbyhole": cubbyhole_factory,
 }
 
-AUTH_METHODS: Mapping[str, BackendFactory] = {}
+AUTH_METHODS: Mapping[str, BackendFactory] = {
+    "approle": approle_factory,
+    "userpass": userpass_factory,
+    "jwt": jwt_factory,
+    "oidc": jwt_factory,
+}
 
 BACKENDS: Mapping[str, Mapping[str, BackendFactory]] = {"mounts": SECRETS_ENGINES, "auth": AUTH_METHODS}
 """Both tables, keyed as the mount tables are: what the core is built with."""

@@ -1,0 +1,1 @@
+"""The AppRole auth method: roles, role IDs, secret IDs, and logins with both. Layer: builtin."""

@@ -1,0 +1,2 @@
+"""The jwt auth method (also mounted as "oidc"): log in with a JWT signed by a configured key, a JWKS URL or
+an OIDC provider's discovered keys. Layer: builtin (imports framework, logical, util; PyJWT, httpx)."""

@@ -1,0 +1,152 @@
+"""`login`: a signed JWT and a role in, an Auth out (the core issues the token); and the OIDC browser-flow
+endpoints, which this server refuses with a clear error.
+
+Layer: builtin. Imports framework, logical and the jwt package's modules.
+Order of checks and error texts follow Vault's jwt auth: config, role, role type, token present, bound
+CIDRs, key set, signature/algorithm/iss/sub/aud/time claims, audience presence, user claim, claim mappings,
+groups claim, bound claims.
+
+Invariant: the JWT never appears in an error message, a log line, or the response.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from strongroom.builtin.auth.jwt.claims import (
+    ClaimError,
+    extract_metadata,
+    get_claim,
+    group_names,
+    user_name,
+    validate_bound_claims,
+)
+from strongroom.builtin.auth.jwt.keysets import FetchError
+from strongroom.builtin.auth.jwt.models import JWTRole, load_config, load_role
+from strongroom.builtin.auth.jwt.source import KeySource
+from strongroom.builtin.auth.jwt.validator import Expected, TokenError, validate
+from strongroom.errors import InvalidRequestError, PermissionDeniedError
+from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.logical import Operation, Request, Response
+
+LOGIN_FIELDS = {
+    "role": Field(FieldType.LOWERCASE_STRING, "The role to log in against."),
+    "jwt": Field(FieldType.STRING, "The signed JWT to validate."),
+}
+
+
+def browser_flow_unsupported(mount_point: str) -> str:
+    """The refusal of the interactive OIDC endpoints, naming what to do instead."""
+    login = f"{mount_point}login" if mount_point else "login"
+    return (
+        "the interactive OIDC browser flow (oidc/auth_url, oidc/callback) is not supported by this server; "
+        f'log in with a signed JWT and a role of role_type "jwt" at {login}'
+    )
+
+
+def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(block, strict=False) for block in blocks)
+
+
+def expected_for(role: JWTRole, issuer: str, algorithms: tuple[str, ...]) -> Expected:
+    """What a token must assert to log in against `role`."""
+    return Expected(
+        issuer=issuer,
+        subject=role.bound_subject,
+        audiences=role.bound_audiences or (),
+        algorithms=algorithms,
+        not_before_leeway=role.not_before_leeway,
+        expiration_leeway=role.expiration_leeway,
+        clock_skew_leeway=role.clock_skew_leeway,
+    )
+
+
+async def login(source: KeySource, request: Request, fields: FieldData) -> Response | None:
+    assert request.storage is not None
+    config = await load_config(request.storage)
+    if config is None:
+        raise InvalidRequestError("could not load configuration")
+    role_name: str = fields.get("role") or config.default_role
+    if not role_name:
+        raise InvalidRequestError("missing role")
+    role = await load_role(request.storage, role_name)
+    if role is None:
+        raise InvalidRequestError(f'role "{role_name}" could not be found')
+    if role.role_type == "oidc":
+        raise InvalidRequestError("role with oidc role_type is not allowed")
+    token: str = fields.get("jwt")
+    if not token:
+        raise InvalidRequestError("missing token")
+    if role.token.bound_cidrs and not _address_allowed(
+        request.connection.remote_address, role.token.bound_cidrs
+    ):
+        raise PermissionDeniedError()
+    try:
+        key_set = await source.key_set(config)
+    except (FetchError, ValueError) as exc:
+        raise InvalidRequestError(f"error configuring token validator: {exc}") from None
+    expected = expected_for(role, config.bound_issuer, config.jwt_supported_algs)
+    try:
+        claims = await validate(token, key_set, expected, source.clock.now())
+    except TokenError as exc:
+        raise InvalidRequestError(f"error validating token: {exc}") from None
+    if get_claim(claims, "aud") and not role.bound_audiences:
+        raise InvalidRequestError("audience claim found in JWT but no audiences bound to the role")
+    try:
+        name = user_name(claims, role.user_claim, json_pointer=role.user_claim_json_pointer)
+        metadata = extract_metadata(claims, role.claim_mappings or {})
+        if role.groups_claim:
+            group_names(claims, role.groups_claim)
+    except ClaimError as exc:
+        raise InvalidRequestError(str(exc)) from None
+    try:
+        validate_bound_claims(role.bound_claims_type == "glob", role.bound_claims or {}, claims)
+    except ClaimError as exc:
+        raise InvalidRequestError(f"error validating claims: {exc}") from None
+    metadata["role"] = role_name
+    auth = role.token.to_auth(display_name=name, metadata=metadata, internal={"role": role_name})
+    return Response(auth=auth)
+
+
+async def refuse_browser_flow(request: Request, fields: FieldData) -> Response | None:
+    raise InvalidRequestError(browser_flow_unsupported(request.mount_point))
+
+
+def paths(source: KeySource) -> list[Path]:
+    """The `login` declaration and the refused OIDC browser-flow endpoints."""
+
+    async def handle_login(request: Request, fields: FieldData) -> Response | None:
+        return await login(source, request, fields)
+
+    refused = {Operation.READ: refuse_browser_flow, Operation.UPDATE: refuse_browser_flow}
+    return [
+        Path(
+            "login",
+            fields=LOGIN_FIELDS,
+            operations={Operation.UPDATE: handle_login},
+            synopsis="Authenticates to OpenBao using a JWT (or OIDC) token.",
+            description="Authenticates JWTs.",
+        ),
+        Path(
+            "oidc/auth_url",
+            operations=refused,
+            any_data=True,
+            synopsis="Request an authorization URL to start an OIDC login flow (not supported).",
+        ),
+        Path(
+            "oidc/callback",
+            operations=refused,
+            any_data=True,
+            synopsis="Callback endpoint to complete an OIDC login (not supported).",
+        ),
+        Path(
+            "oidc/poll",
+            operations=refused,
+            any_data=True,
+            synopsis="Poll endpoint to complete an OIDC device login (not supported).",
+        ),
+    ]
