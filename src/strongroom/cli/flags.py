@@ -26,6 +26,7 @@ import click
 
 from strongroom.cli.output import FORMATS
 from strongroom.client import Client, ClientError, TLSOptions
+from strongroom.util.durations import format_duration, parse_duration
 
 USAGE_EXIT = 1
 API_EXIT = 2
@@ -137,6 +138,42 @@ def api_options(func: F) -> F:
     )(func)
 
 
+def duration_flag(flag: str) -> Callable[[click.Context, click.Parameter, Any], int | None]:
+    """A click callback that reads a duration flag ("30s", "1h", or bare seconds) as whole seconds.
+
+    A bad value fails as Go's flag package fails it: `invalid value "x" for flag -NAME: ...`, exit 1.
+    """
+
+    def callback(_: click.Context, __: click.Parameter, value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise Failure(
+                f'invalid value "{value}" for flag -{flag}: time: invalid duration "{value}"', USAGE_EXIT
+            ) from None
+
+    return callback
+
+
+def _remember_wrap_ttl(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    seconds = duration_flag("wrap-ttl")(ctx, param, value)
+    ctx.meta["strongroom.wrap-ttl"] = format_duration(seconds) if seconds else None
+
+
+def wrap_option(func: F) -> F:
+    """-wrap-ttl=DURATION (or *_WRAP_TTL in the environment): ask the server to wrap the response in a
+    single-use token with this TTL; `strongroom unwrap` reads it back."""
+    return click.option(
+        "--wrap-ttl",
+        expose_value=False,
+        callback=_remember_wrap_ttl,
+        envvar=["STRONGROOM_WRAP_TTL", "VAULT_WRAP_TTL", "BAO_WRAP_TTL"],
+        help="Wrap the response in a token with this TTL.",
+    )(func)
+
+
 def format_option(func: F) -> F:
     """-format=table|json|yaml."""
     return click.option(
@@ -186,6 +223,8 @@ def client(token: str | None = None) -> Client:
         client_cert=ctx.meta.get("strongroom.client-cert") or "",
         client_key=ctx.meta.get("strongroom.client-key") or "",
     )
+    if ctx.meta.get("strongroom.wrap-ttl"):
+        kwargs["wrap_ttl"] = ctx.meta["strongroom.wrap-ttl"]
     made = Client.from_env(address=ctx.meta.get("strongroom.address"), token=token, **kwargs)
     if token is None:
         ctx.meta["strongroom.client"] = made

@@ -21,6 +21,7 @@ from strongroom.cli.flags import (
     output_field,
     output_format,
     parse_kv_args,
+    wrap_option,
 )
 from strongroom.cli.output import print_field, print_list, print_secret, render, secret_field
 
@@ -49,6 +50,7 @@ def _params(args: tuple[str, ...]) -> dict[str, str]:
 
 @click.command(cls=VaultCommand)
 @api_options
+@wrap_option
 @format_option
 @field_option
 @click.argument("path")
@@ -65,6 +67,7 @@ def read(path: str, params: tuple[str, ...]) -> None:
 
 @click.command(cls=VaultCommand)
 @api_options
+@wrap_option
 @format_option
 @field_option
 @click.option("-f", "--force", is_flag=True, help="Allow a write with no data.")
@@ -86,6 +89,7 @@ def write(path: str, data: tuple[str, ...], force: bool) -> None:
 
 @click.command("list", cls=VaultCommand)
 @api_options
+@wrap_option
 @format_option
 @click.argument("path")
 def list_(path: str) -> None:
@@ -93,6 +97,9 @@ def list_(path: str) -> None:
     path = clean_path(path)
     with api_errors(f"Error listing {path}"):
         secret = client().list(path)
+    if secret is not None and secret.get("wrap_info"):
+        show_secret(secret)
+        return
     keys = ((secret or {}).get("data") or {}).get("keys")
     if not keys:
         raise Failure(f"No value found at {path}")

@@ -27,8 +27,9 @@ from strongroom.cli.flags import (
     output_format,
     parse_kv_args,
     split_list,
+    wrap_option,
 )
-from strongroom.cli.generic import clean_path
+from strongroom.cli.generic import clean_path, show_secret
 from strongroom.cli.output import (
     key_value_table,
     map_header,
@@ -165,6 +166,7 @@ def patch(path: str, data: tuple[str, ...], mount: str | None, cas: int | None) 
 
 @kv.command()
 @api_options
+@wrap_option
 @format_option
 @field_option
 @mount_option
@@ -179,6 +181,9 @@ def get(path: str, mount: str | None, version: int | None) -> None:
         secret = client().read(api_path, params)
     if secret is None:
         raise Failure(f"No value found at {api_path}")
+    if secret.get("wrap_info"):
+        show_secret(secret)
+        return
     body = secret.get("data") or {}
     data = body.get("data") if target.version == 2 else body
     field = output_field()

@@ -14,7 +14,20 @@ from typing import Any
 import click
 
 from strongroom import __version__
-from strongroom.cli import generic, kv, login, operator, policy, secrets, status, token
+from strongroom.cli import (
+    audit,
+    auth,
+    generic,
+    kv,
+    lease,
+    login,
+    operator,
+    policy,
+    secrets,
+    status,
+    token,
+    unwrap,
+)
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand, VaultGroup
 
 
@@ -57,6 +70,10 @@ cli.add_command(secrets.secrets)
 cli.add_command(policy.policy)
 cli.add_command(token.token)
 cli.add_command(operator.operator)
+cli.add_command(auth.auth)
+cli.add_command(lease.lease)
+cli.add_command(unwrap.unwrap)
+cli.add_command(audit.audit)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

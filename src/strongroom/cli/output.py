@@ -22,6 +22,23 @@ from strongroom.util.durations import format_duration
 
 FORMATS = ("table", "json", "yaml")
 _SECRET_FIELDS = ("request_id", "lease_id", "lease_duration", "renewable", "data", "warnings")
+_WRAP_INFO_DEFAULTS: tuple[tuple[str, object], ...] = (
+    ("token", ""),
+    ("accessor", ""),
+    ("ttl", 0),
+    ("creation_time", ""),
+    ("creation_path", ""),
+    ("wrapped_accessor", ""),
+)
+"""The fields of wrap_info in the order the Vault CLI prints them, with the value it shows when absent."""
+_WRAP_FIELDS = {
+    "wrapping_token": "token",
+    "wrapping_accessor": "accessor",
+    "wrapping_token_ttl": "ttl",
+    "wrapping_token_creation_time": "creation_time",
+    "wrapping_token_creation_path": "creation_path",
+    "wrapped_accessor": "wrapped_accessor",
+}
 
 
 def go_value(value: object) -> str:
@@ -40,6 +57,25 @@ def go_value(value: object) -> str:
 def go_quoted_list(values: Sequence[object] | None) -> str:
     """A list of strings printed as Go's `%q` prints a []string: `["a" "b"]`."""
     return "[" + " ".join(json.dumps(str(item)) for item in values or ()) + "]"
+
+
+def go_time_string(timestamp: str) -> str:
+    """An RFC 3339 timestamp as Go's time.Time.String() prints it: "2024-01-02 03:04:05.5 +0000 UTC".
+
+    Text that is not such a timestamp is returned unchanged.
+    """
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", timestamp)
+    if not match:
+        return timestamp
+    day, clock, fraction, zone = match.groups()
+    fraction = (fraction or "").rstrip("0").rstrip(".")
+    offset = "+0000 UTC" if zone == "Z" else f"{zone.replace(':', '')} {zone.replace(':', '')}"
+    return f"{day} {clock}{fraction} {offset}"
+
+
+def rfc3339_nano(timestamp: str) -> str:
+    """An RFC 3339 timestamp as Go re-marshals a parsed time: trailing zeros of the fraction dropped."""
+    return re.sub(r"\.(\d*?)0+(?=\D|$)", lambda m: f".{m.group(1)}" if m.group(1) else "", timestamp, count=1)
 
 
 def looks_like_duration(key: str) -> bool:
@@ -120,9 +156,11 @@ def secret_rows(secret: Mapping[str, Any]) -> list[tuple[str, str]]:
             ("wrapping_token:", str(wrap.get("token", ""))),
             ("wrapping_accessor:", str(wrap.get("accessor", ""))),
             ("wrapping_token_ttl:", go_value(human_duration(wrap.get("ttl", 0)))),
-            ("wrapping_token_creation_time:", str(wrap.get("creation_time", ""))),
+            ("wrapping_token_creation_time:", go_time_string(str(wrap.get("creation_time", "")))),
             ("wrapping_token_creation_path:", str(wrap.get("creation_path", ""))),
         ]
+        if wrap.get("wrapped_accessor"):
+            rows.append(("wrapped_accessor:", str(wrap["wrapped_accessor"])))
     data = secret.get("data")
     if isinstance(data, dict):
         rows += map_rows(data)
@@ -148,12 +186,30 @@ def secret_field(secret: Mapping[str, Any], field: str) -> object:
         if field in auth_fields:
             return auth.get(auth_fields[field])
     wrap = secret.get("wrap_info")
-    if isinstance(wrap, dict) and field.startswith("wrapping_"):
-        return wrap[field.removeprefix("wrapping_").removeprefix("token_").removeprefix("token")]
+    if isinstance(wrap, dict) and field in _WRAP_FIELDS:
+        return wrap.get(_WRAP_FIELDS[field], "")
     data = secret.get("data")
     if isinstance(data, dict) and field in data:
         return data[field]
     raise KeyError(field)
+
+
+GoField = tuple[str, object, bool]
+"""One field of a Go struct the Vault CLI decodes a response into: (JSON name, zero value, omitempty)."""
+
+
+def go_struct(value: Mapping[str, Any], fields: Sequence[GoField]) -> dict[str, Any]:
+    """`value` as the Vault CLI re-encodes it after decoding it into a Go struct: only the struct's
+    fields, in the struct's order, zero values for missing ones, and omitempty fields left out when empty."""
+    document: dict[str, Any] = {}
+    for name, zero, omitempty in fields:
+        item = value.get(name, zero)
+        if item is None:
+            item = zero
+        if omitempty and not item:
+            continue
+        document[name] = _sorted_deep(item)
+    return document
 
 
 def _sorted_deep(value: object) -> object:
@@ -170,10 +226,14 @@ def secret_document(secret: Mapping[str, Any]) -> dict[str, Any]:
     document["lease_id"] = document["lease_id"] or ""
     document["lease_duration"] = document["lease_duration"] or 0
     document["renewable"] = bool(document["renewable"])
-    for name in ("wrap_info", "auth"):
-        value = secret.get(name)
-        if isinstance(value, dict):
-            document[name] = {key: _sorted_deep(item) for key, item in value.items()}
+    wrap = secret.get("wrap_info")
+    if isinstance(wrap, dict):
+        wrap_info = {key: wrap.get(key, default) for key, default in _WRAP_INFO_DEFAULTS}
+        wrap_info["creation_time"] = rfc3339_nano(str(wrap_info["creation_time"]))
+        document["wrap_info"] = wrap_info
+    auth = secret.get("auth")
+    if isinstance(auth, dict):
+        document["auth"] = {key: _sorted_deep(item) for key, item in auth.items()}
     return document
 
 

@@ -23,6 +23,7 @@ from strongroom.cli.flags import (
     output_format,
     parse_kv_args,
     split_list,
+    wrap_option,
 )
 from strongroom.cli.generic import show_secret
 from strongroom.cli.output import render
@@ -35,6 +36,7 @@ def token() -> None:
 
 @token.command()
 @api_options
+@wrap_option
 @format_option
 @field_option
 @click.option("--policy", "policies", multiple=True, help="A policy for the token, repeatable.")
@@ -96,6 +98,7 @@ def create(
 
 @token.command()
 @api_options
+@wrap_option
 @format_option
 @field_option
 @click.option("--accessor", is_flag=True, help="TOKEN is an accessor.")

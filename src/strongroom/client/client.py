@@ -109,6 +109,7 @@ class Client:
         namespace: str | None = None,
         transport: httpx.BaseTransport | None = None,
         tls: TLSOptions | None = None,
+        wrap_ttl: str | None = None,
     ) -> None:
         headers = {"X-Vault-Request": "true"}
         if token:
@@ -117,6 +118,8 @@ class Client:
             headers["X-Vault-Namespace"] = namespace
         self.address = address.rstrip("/")
         self.namespace = namespace
+        self.wrap_ttl = wrap_ttl
+        """When set, every request but the client's own lookups asks the server to wrap its response."""
         self._http = httpx.Client(
             base_url=self.address,
             headers=headers,
@@ -141,6 +144,10 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def clear_token(self) -> None:
+        """Send no token from now on: a login through an auth method must not carry a stale one."""
+        self._http.headers.pop("X-Vault-Token", None)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -153,9 +160,15 @@ class Client:
         params: Mapping[str, str] | None = None,
         json: object = None,
         headers: Mapping[str, str] | None = None,
+        wrap: bool = True,
     ) -> httpx.Response:
-        """Send one request and return the response whatever its status; raises TransportError."""
+        """Send one request and return the response whatever its status; raises TransportError.
+
+        `wrap=False` keeps the response unwrapped even when the client has a `wrap_ttl`.
+        """
         url = f"/v1/{path.lstrip('/')}"
+        if wrap and self.wrap_ttl:
+            headers = {**(headers or {}), "X-Vault-Wrap-TTL": self.wrap_ttl}
         try:
             return self._http.request(method, url, params=params, json=json, headers=headers)
         except httpx.HTTPError as exc:
@@ -170,9 +183,10 @@ class Client:
         params: Mapping[str, str] | None = None,
         json: object = None,
         headers: Mapping[str, str] | None = None,
+        wrap: bool = True,
     ) -> JSONObject | None:
         """Send one request; the decoded JSON body, or None for an empty body. Raises ClientError."""
-        response = self.send(method, path, params=params, json=json, headers=headers)
+        response = self.send(method, path, params=params, json=json, headers=headers, wrap=wrap)
         if response.status_code >= 400:
             raise _error_from(response)
         return _body(response)
@@ -207,7 +221,7 @@ class Client:
 
         A server without sys/internal/ui/mounts (404) is taken as KV version 1 with an unknown mount ("").
         """
-        response = self.send("GET", f"sys/internal/ui/mounts/{path.lstrip('/')}")
+        response = self.send("GET", f"sys/internal/ui/mounts/{path.lstrip('/')}", wrap=False)
         if response.status_code == 404:
             return "", 1
         if response.status_code >= 400:
