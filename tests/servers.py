@@ -111,12 +111,13 @@ def strongroom_dev_server(
 
 
 @contextmanager
-def bao_dev_server(workdir: Path) -> Iterator[RunningServer]:
-    """`bao server -dev` (OpenBao, the reference) on a free port with root token "root"."""
+def bao_dev_server(workdir: Path, *extra: str) -> Iterator[RunningServer]:
+    """`bao server -dev` (OpenBao, the reference) on a free port with root token "root"; `extra` are more
+    server flags (e.g. -config=FILE)."""
     port = free_port()
     argv = [
         bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
-        f"-dev-root-token-id={ROOT_TOKEN}",
+        f"-dev-root-token-id={ROOT_TOKEN}", *extra,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)

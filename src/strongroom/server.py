@@ -24,8 +24,9 @@ import orjson
 import uvicorn
 
 from strongroom import __version__
+from strongroom.audit import DeviceSpec, validate_spec
 from strongroom.builtin.registry import BACKENDS
-from strongroom.config.server import ListenerConfig, ServerConfig, load_server_config
+from strongroom.config.server import AuditStanza, ListenerConfig, ServerConfig, load_server_config
 from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError, InvalidRequestError, StorageError
@@ -33,6 +34,7 @@ from strongroom.http.app import VaultAPI
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
+from strongroom.telemetry import Telemetry
 
 log = logging.getLogger("strongroom.server")
 
@@ -93,7 +95,8 @@ async def start_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
     """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir."""
     if options.data_dir:
         return await _start_persistent_dev_core(options)
-    core = Core(InmemBackend(), BACKENDS, storage_type="inmem")
+    # Dev mode allows enabling audit devices through the API, as OpenBao's unsafe flag would.
+    core = Core(InmemBackend(), BACKENDS, storage_type="inmem", allow_api_audit_creation=True)
     result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
     await core.unseal(result.keys[0])
     await _enable_dev_kv(core)
@@ -104,7 +107,7 @@ async def _start_persistent_dev_core(options: DevOptions) -> tuple[Core, DevStar
     directory = Path(options.data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     physical = await create_backend("sqlite", {"path": str(directory / DEV_DB_FILE)})
-    core = Core(physical, BACKENDS, storage_type="sqlite")
+    core = Core(physical, BACKENDS, storage_type="sqlite", allow_api_audit_creation=True)
     key_file = directory / DEV_KEY_FILE
     if not (await core.seal_status())["initialized"]:
         result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
@@ -218,7 +221,11 @@ async def serve(
     for listener in listeners:
         context = _ssl_context(listener)
         config = uvicorn.Config(
-            VaultAPI(core, max_request_size=listener.max_request_size),
+            VaultAPI(
+                core,
+                max_request_size=listener.max_request_size,
+                unauthenticated_metrics=listener.unauthenticated_metrics_access,
+            ),
             # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
             http="h11",
             lifespan="off",
@@ -236,6 +243,7 @@ async def serve(
         for _, _, context, listener in servers:
             if context is not None:
                 _load_certificates(context, listener)
+        core.reopen_audit_devices()
         on_reload()
         log.info("reloaded TLS certificates and configuration")
 
@@ -314,7 +322,10 @@ def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> N
 
     async def main() -> None:
         core, start = await start_dev_core(options)
-        listener = ListenerConfig(address=options.listen_address, tls_disable=True)
+        # As Vault's dev listener, it serves sys/metrics without a token.
+        listener = ListenerConfig(
+            address=options.listen_address, tls_disable=True, unauthenticated_metrics_access=True
+        )
         await serve(core, [listener], lambda: on_ready(address, start))
 
     _run(main)
@@ -330,6 +341,20 @@ def _static_seal(config: ServerConfig) -> StaticKeys | None:
     return load_static_keys(config.seals[0].options)
 
 
+def audit_devices(stanzas: Sequence[AuditStanza]) -> tuple[DeviceSpec, ...]:
+    """The declared audit devices, checked now so a bad option stops the server before it serves."""
+    devices = tuple(
+        DeviceSpec(path=a.path, type=a.type, description=a.description, options=a.options, local=a.local)
+        for a in stanzas
+    )
+    for device in devices:
+        try:
+            validate_spec(device)
+        except InvalidRequestError as exc:
+            raise ConfigError(f"audit {device.path!r}: {exc}") from None
+    return devices
+
+
 def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -> None:
     """Serve from configuration files until SIGINT or SIGTERM."""
     config = load_server_config(paths)
@@ -338,6 +363,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
         log.info("%s", notice)
 
     static = _static_seal(config)
+    devices = audit_devices(config.audit)
 
     def reload_log_level() -> None:
         fresh = load_server_config(paths)
@@ -351,7 +377,19 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             or min(defaults.default, config.max_lease_ttl or defaults.default),
             max=config.max_lease_ttl or defaults.max,
         )
-        core = Core(physical, BACKENDS, storage_type=config.storage.type, ttls=ttls, static_seal=static)
+        core = Core(
+            physical,
+            BACKENDS,
+            storage_type=config.storage.type,
+            ttls=ttls,
+            static_seal=static,
+            allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
+            audit_devices=devices,
+            telemetry=Telemetry(
+                retention=config.telemetry.prometheus_retention_time,
+                usage_gauge_period=config.telemetry.usage_gauge_period,
+            ),
+        )
         try:
             await core.unseal_static()
         except (InvalidRequestError, StorageError) as exc:

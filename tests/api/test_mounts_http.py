@@ -68,3 +68,13 @@ def test_unknown_kv_versions_are_refused(root: httpx.Client, kv1: str, version: 
     assert response.status_code == 400
     assert response.json() == {"errors": [error]}
     assert root.get(f"/v1/sys/mounts/{kv1}").json()["data"]["options"] == {}
+
+
+def test_auth_methods_tune_through_the_legacy_mounts_path(server: RunningServer) -> None:
+    with server.client() as client:
+        client.post("/v1/sys/auth/tune-legacy", json={"type": "userpass"}).raise_for_status()
+        tuned = client.post("/v1/sys/mounts/auth/tune-legacy/tune", json={"default_lease_ttl": "45m"})
+        assert tuned.status_code == 204
+        assert client.get("/v1/sys/auth/tune-legacy/tune").json()["data"]["default_lease_ttl"] == 2700
+        assert client.get("/v1/sys/mounts/auth/tune-legacy/tune").json()["data"]["default_lease_ttl"] == 2700
+        client.delete("/v1/sys/auth/tune-legacy").raise_for_status()

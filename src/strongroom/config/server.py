@@ -36,11 +36,29 @@ _IGNORED_TOP = {
     "enable_response_header_hostname": "response headers carry no host name",
     "enable_response_header_raft_node_id": "strongroom does not use raft",
 }
+_ONLY_PROMETHEUS = "only the Prometheus format of sys/metrics is served"
+_DEFAULT_NAMES = "metrics keep Vault's default names and labels"
+_IGNORED_TELEMETRY = {
+    **dict.fromkeys(
+        ("statsite_address", "statsd_address", "dogstatsd_addr", "dogstatsd_tags", "stackdriver_project_id",
+         "stackdriver_location", "stackdriver_namespace", "stackdriver_debug_logs", "circonus_api_token",
+         "circonus_api_app", "circonus_api_url", "circonus_submission_interval", "circonus_submission_url",
+         "circonus_check_id", "circonus_check_force_metric_activation", "circonus_check_instance_id",
+         "circonus_check_search_tag", "circonus_check_tags", "circonus_check_display_name",
+         "circonus_broker_id", "circonus_broker_select_tag"),
+        _ONLY_PROMETHEUS,
+    ),
+    **dict.fromkeys(
+        ("enable_hostname_label", "metrics_prefix", "maximum_gauge_cardinality", "lease_metrics_epsilon",
+         "num_lease_metrics_buckets", "add_lease_metrics_namespace_labels", "filter_default",
+         "prefix_filter"),
+        _DEFAULT_NAMES,
+    ),
+}  # fmt: skip
 _IGNORED_LISTENER = {
     "cluster_address": "strongroom does not use request forwarding between nodes",
     "proxy_protocol_behavior": "the PROXY protocol is not supported",
     "x_forwarded_for_authorized_addrs": "X-Forwarded-For is not trusted",
-    "telemetry": "listener telemetry options are not used",
     "tls_prefer_server_cipher_suites": "Python's TLS stack chooses the cipher order",
     "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",
 }
@@ -66,6 +84,21 @@ class ListenerConfig:
     tls_client_ca_file: str = ""
     tls_require_and_verify_client_cert: bool = False
     max_request_size: int = 32 * 1024 * 1024
+    # The listener's `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
+    unauthenticated_metrics_access: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryConfig:
+    """The `telemetry { ... }` stanza, with Vault's defaults (durations in seconds).
+
+    disable_hostname is read and kept but changes nothing: Vault puts the host name in metric names only when
+    it feeds more than one sink, and the Prometheus sink is the only one here.
+    """
+
+    prometheus_retention_time: int = 24 * 3600
+    disable_hostname: bool = False
+    usage_gauge_period: int = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +110,25 @@ class SealStanza:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditStanza:
+    """An `audit "TYPE" "PATH" { description = "...", options = { ... } }` stanza (OpenBao 2.4's declared
+    audit devices): always enabled, never disabled through the API."""
+
+    type: str
+    path: str
+    description: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Everything `strongroom server -config=...` reads."""
 
     storage: StorageConfig
     listeners: tuple[ListenerConfig, ...]
     seals: tuple[SealStanza, ...] = ()
+    audit: tuple[AuditStanza, ...] = ()
     api_addr: str = ""
     default_lease_ttl: int = 0
     max_lease_ttl: int = 0
@@ -90,6 +136,7 @@ class ServerConfig:
     log_format: str = "standard"
     pid_file: str = ""
     unsafe_allow_api_audit_creation: bool = False
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     notices: tuple[str, ...] = ()
 
 
@@ -119,6 +166,7 @@ class _Reader:
         self.storage: StorageConfig | None = None
         self.listeners: list[ListenerConfig] = []
         self.seals: list[SealStanza] = []
+        self.audit: list[AuditStanza] = []
         self.values: dict[str, Any] = {}
         self.notices: list[str] = []
 
@@ -135,9 +183,14 @@ class _Reader:
             elif key == "listener":
                 for labels, body in _blocks(here, value, 1):
                     self.listeners.append(_listener(here, labels[0], body, self.notices))
+            elif key == "telemetry":
+                self.values["telemetry"] = _telemetry(here, value, self.notices)
             elif key == "seal":
                 for labels, body in _blocks(here, value, 1):
                     self.seals.append(SealStanza(type=labels[0], options=dict(body)))
+            elif key == "audit":
+                for labels, body in _blocks(here, value, 1):
+                    self._audit(here, labels[0], body)
             elif key in _SCALARS:
                 self.values[key] = _SCALARS[key](here.at(line), value)
             else:
@@ -164,6 +217,43 @@ class _Reader:
             raise here.error(hcl.block_line(body), 'storage "sqlite" needs a path')
         self.storage = StorageConfig(type=kind, options=options)
 
+    def _audit(self, here: _Where, label: str, body: Mapping[str, Any]) -> None:
+        # Two labels (`audit "file" "to-stdout" {...}`) nest one level deeper than the one-label form whose
+        # body names its type and path.
+        if _AUDIT_FIELDS.isdisjoint(body):
+            for path, inner in body.items():
+                if not isinstance(inner, dict):
+                    raise here.error(hcl.assignment_line(body, path), f"audit {label!r}: expected a block")
+                self._audit_device(here, label, path, inner)
+        else:
+            self._audit_device(here, label, "", body)
+
+    def _audit_device(self, here: _Where, kind: str, path: str, body: Mapping[str, Any]) -> None:
+        line = hcl.block_line(body)
+        for key in body:
+            if key not in _AUDIT_FIELDS:
+                raise here.error(hcl.assignment_line(body, key) or line, f"unknown audit key {key!r}")
+        kind = _string(here.at(line), body.get("type", kind))
+        path = _string(here.at(line), body.get("path", path)).strip("/")
+        if not kind or not path:
+            raise here.error(line, "an audit stanza needs a type and a path")
+        if any(a.path == path for a in self.audit):
+            raise here.error(line, f"audit path {path + '/'!r} is declared twice")
+        options = body.get("options") or {}
+        if isinstance(options, list):
+            options = {k: v for item in options for k, v in item.items()}
+        if not isinstance(options, dict) or any(isinstance(v, dict | list) for v in options.values()):
+            raise here.error(line, f"audit {path!r}: options must be a map of plain values")
+        self.audit.append(
+            AuditStanza(
+                type=kind,
+                path=path,
+                description=_string(here.at(line), body.get("description", "")),
+                options={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()},
+                local=_bool(here.at(line), body.get("local", False)),
+            )
+        )
+
     def result(self) -> ServerConfig:
         if self.storage is None:
             raise ConfigError('a storage stanza is required, such as storage "sqlite" { path = "..." }')
@@ -176,6 +266,7 @@ class _Reader:
             storage=self.storage,
             listeners=tuple(self.listeners),
             seals=tuple(self.seals),
+            audit=tuple(self.audit),
             notices=tuple(self.notices),
             **self.values,
         )
@@ -257,6 +348,8 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "unsafe_allow_api_audit_creation": _bool,
 }
 
+_AUDIT_FIELDS = frozenset({"type", "path", "description", "options", "local"})
+
 _LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "address": _string,
     "tls_disable": _bool,
@@ -279,6 +372,8 @@ def _listener(here: _Where, kind: str, body: Mapping[str, Any], notices: list[st
             notices.append(
                 f"{here.at(line)}: listener {key!r} is accepted and ignored: {_IGNORED_LISTENER[key]}"
             )
+        elif key == "telemetry":
+            values["unauthenticated_metrics_access"] = _listener_telemetry(here, value)
         elif key in _LISTENER_FIELDS:
             values[key] = _LISTENER_FIELDS[key](here.at(line), value)
         else:
@@ -292,3 +387,48 @@ def _listener(here: _Where, kind: str, body: Mapping[str, Any], notices: list[st
     if listener.max_request_size < 0:
         raise here.error(hcl.block_line(body), "max_request_size cannot be negative")
     return listener
+
+
+def _usage_period(where: str, value: Any) -> int:
+    return 0 if value == "none" else _duration(where, value)
+
+
+_TELEMETRY_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "prometheus_retention_time": _duration,
+    "disable_hostname": _bool,
+    "usage_gauge_period": _usage_period,
+}
+
+
+def _telemetry(here: _Where, value: Any, notices: list[str]) -> TelemetryConfig:
+    found = _blocks(here, value, 0)
+    if len(found) != 1:
+        raise here.error(_first_line(value), "only one 'telemetry' block is permitted")
+    body = found[0][1]
+    values: dict[str, Any] = {}
+    for key, option in body.items():
+        line = hcl.assignment_line(body, key)
+        if key in _IGNORED_TELEMETRY:
+            notices.append(
+                f"{here.at(line)}: telemetry {key!r} is accepted and ignored: {_IGNORED_TELEMETRY[key]}"
+            )
+        elif key in _TELEMETRY_FIELDS:
+            values[key] = _TELEMETRY_FIELDS[key](here.at(line), option)
+        else:
+            raise here.error(line or hcl.block_line(body), f"unknown telemetry key {key!r}")
+    return TelemetryConfig(**values)
+
+
+def _listener_telemetry(here: _Where, value: Any) -> bool:
+    unauthenticated = False
+    for _, body in _blocks(here, value, 0):
+        for key, option in body.items():
+            line = hcl.assignment_line(body, key)
+            if key == "unauthenticated_metrics_access":
+                unauthenticated = _bool(here.at(line), option)
+            elif key in ("metrics_only", "metrics_path"):
+                # Ignoring these would serve the whole API where the operator meant to expose metrics only.
+                raise here.error(line, f"listener telemetry {key!r} is not supported")
+            else:
+                raise here.error(line or hcl.block_line(body), f"unknown listener telemetry key {key!r}")
+    return unauthenticated

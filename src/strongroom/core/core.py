@@ -7,18 +7,22 @@ Invariant: while sealed, no request reaches the pipeline and no decrypted key or
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom.audit import AuditBroker, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.keyholders import GenerateRoot, Rekey
+from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.mounts import MountManager, SystemTTLs
 from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
 from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
-from strongroom.errors import PermissionDeniedError, ServiceUnavailableError
+from strongroom.core.wrapping import CubbyholeOf, Wrapping
+from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
+from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
     BackendConfig,
@@ -26,6 +30,7 @@ from strongroom.logical import (
     Operation,
     Request,
     Response,
+    Storage,
     get_json,
     put_json,
 )
@@ -34,6 +39,7 @@ from strongroom.policy import PolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
 from strongroom.seal.static import StaticKeys
+from strongroom.telemetry import MountOf, Sources, Telemetry
 from strongroom.tokens import TokenEntry, TokenParams, TokenStore
 from strongroom.util.clock import Clock, SystemClock
 from strongroom.util.ids import base62, new_uuid
@@ -64,7 +70,13 @@ class Core:
         storage_type: str = "inmem",
         ttls: SystemTTLs | None = None,
         static_seal: StaticKeys | None = None,
+        allow_api_audit_creation: bool = False,
+        audit_devices: Sequence[DeviceSpec] = (),
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or Telemetry()
+        self._allow_api_audit = allow_api_audit_creation
+        self._audit_devices = tuple(audit_devices)
         self._clock = clock or SystemClock()
         self._ttls = ttls or SystemTTLs()
         self._factories = factories
@@ -122,10 +134,13 @@ class Core:
         await self._start()
         # A chosen root token ID is the dev server's: Vault creates that one through auth/token/create.
         origin = ("token", "auth/token/create") if root_token_id else ("root", "auth/token/root")
-        root_token, _ = await self.services.tokens.create(
+        root_token, root = await self.services.tokens.create(
             TokenParams(policies=("root",), display_name=origin[0], renewable=False, path=origin[1]),
             token_id=root_token_id,
         )
+        if root_token_id:
+            # Made through auth/token/create in Vault, so it has a lease there (one that never expires).
+            await register_token_lease(self.services.leases, root)
         if self._seal.auto_unseal:
             return InitResult(keys=tuple(keys), root_token=root_token, recovery=True)
         await self.seal()
@@ -168,6 +183,11 @@ class Core:
         await self.require_sudo(token, "sys/seal")
         await self.seal()
 
+    def reopen_audit_devices(self) -> None:
+        """Reopen the audit devices' files and sockets (SIGHUP after log rotation); nothing while sealed."""
+        if self._services is not None:
+            self._services.audit.reopen()
+
     async def _new_root_token(self) -> str:
         token, _ = await self.services.tokens.create(
             TokenParams(policies=("root",), display_name="root", renewable=False, path="auth/token/root")
@@ -178,7 +198,10 @@ class Core:
         """Stop the services and drop every key from memory."""
         async with self._lock:
             services, self._services, self._pipeline = self._services, None, None
+            self.telemetry.detach()
             if services is not None:
+                await services.leases.stop()
+                services.audit.close()
                 await services.mounts.cleanup()
             self._seal.seal()
 
@@ -205,14 +228,43 @@ class Core:
                     policy_exists=_exists(policies),
                 )
 
+            audit = AuditBroker(
+                BarrierView(self._barrier, "audit/"),
+                clock=self._clock,
+                allow_api_creation=self._allow_api_audit,
+                declared=self._audit_devices,
+            )
+            await audit.load()
             internal = {"system": system, "token": token}
             mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
-            services = Services(mounts=mounts, policies=policies, tokens=tokens, keyring=self._barrier)
+            wrapping = Wrapping(tokens, _cubbyhole_of(mounts))
+            expire_view = BarrierView(self._barrier, "sys/expire/")
+            leases = LeaseManager(expire_view, self._clock, tokens, MountSecrets(mounts, self._clock))
+            services = Services(
+                mounts=mounts,
+                policies=policies,
+                tokens=tokens,
+                keyring=self._barrier,
+                audit=audit,
+                wrapping=wrapping,
+                leases=leases,
+                telemetry=self.telemetry,
+            )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
+            tokens.add_revocation_hook(lease_revoker(leases))
             await mounts.load()
+            await leases.start()
             self._services = services
             self._pipeline = Pipeline(services)
+            self.telemetry.attach(
+                Sources(
+                    mount_of=_mount_of(mounts),
+                    token_counts=tokens.count_by_type,
+                    lease_count=leases.count,
+                    audit_failures=lambda: {path: c.failures for path, c in audit.counters().items()},
+                )
+            )
 
     async def _cluster_identity(self) -> dict[str, str]:
         stored = await get_json(self._barrier, "core/cluster")
@@ -240,6 +292,28 @@ def _sudo(policies: PolicyStore) -> Any:
         return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
 
     return has_sudo
+
+
+def _cubbyhole_of(mounts: MountManager) -> CubbyholeOf:
+    """A token's view of the cubbyhole mount: where response wrapping keeps what it wraps."""
+
+    def view(token_hash: str) -> Storage:
+        for mount in mounts.entries("mounts"):
+            if mount.type == "cubbyhole":
+                return BarrierView(mounts.storage_for(mount), f"{token_hash}/")
+        raise StorageError("the cubbyhole mount is missing")
+
+    return view
+
+
+def _mount_of(mounts: MountManager) -> MountOf:
+    """The mount (path and type) serving an API path, for the request metrics' labels."""
+
+    def mount_of(path: str) -> tuple[str, str] | None:
+        route = mounts.router.route(path)
+        return None if route is None else (route.entry.api_path, route.entry.type)
+
+    return mount_of
 
 
 def _cubbyhole_cleaner(mounts: MountManager) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from strongroom.barrier import BarrierView
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Backend, BackendConfig, BackendFactory, Storage
+from strongroom.logical import Backend, BackendConfig, BackendFactory, Storage, UserLockoutConfig
 from strongroom.router import MountConfig, MountEntry, MountTable, Router
 from strongroom.util.clock import Clock
 from strongroom.util.ids import mount_accessor, new_uuid
@@ -57,6 +57,15 @@ class MountSystemView:
 
     def max_lease_ttl(self) -> int:
         return self._config().max_lease_ttl or self._ttls.max
+
+    def user_lockout(self) -> UserLockoutConfig:
+        config, default = self._config(), UserLockoutConfig()
+        return UserLockoutConfig(
+            threshold=config.user_lockout_threshold or default.threshold,
+            duration=config.user_lockout_duration or default.duration,
+            counter_reset=config.user_lockout_counter_reset or default.counter_reset,
+            disabled=config.user_lockout_disable,
+        )
 
 
 class MountManager:

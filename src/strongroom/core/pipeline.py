@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
+from strongroom.core.leasing import lease_secret, track_token
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
-from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from strongroom.core.wrapping import TOKEN_PATHS
+from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
 from strongroom.logical import Operation, Request, Response
 from strongroom.router import Route
+from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
+from strongroom.util.clock import rfc3339
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,8 @@ class Flow:
     token: TokenEntry | None = None
     routed: Request | None = None
     response: Response | None = None
+    # True once the request entry is in the audit log (so a later refusal logs only the response entry).
+    audited: bool = False
 
 
 Stage = Callable[[Flow], Awaitable[Flow]]
@@ -51,39 +58,47 @@ class Pipeline:
     def __init__(self, services: Services) -> None:
         self._services = services
         self.stages: tuple[Stage, ...] = (
-            self.refuse_wrapping,
             self.refuse_directory_writes,
+            self.check_wrapping_token,
             self.resolve_route,
             self.authenticate,
+            self.identify_client,
             self.require_route,
             self.bind,
             self.check_existence,
             self.authorize,
+            self.audit_request,
             self.dispatch,
+            self.register_lease,
             self.issue_token,
+            self.register_token_lease,
+            self.wrap_response,
             self.finish_token_use,
+            self.audit_response,
         )
 
     async def run(self, request: Request) -> Response | None:
         """Pass `request` through every stage; the last one leaves the response."""
         flow = Flow(request=request)
-        for stage in self.stages:
-            flow = await stage(flow)
+        try:
+            for stage in self.stages:
+                flow = await stage(flow)
+        except RequestError as refusal:
+            await self.audit_refusal(flow, refusal)
+            raise
         return flow.response
-
-    async def refuse_wrapping(self, flow: Flow) -> Flow:
-        """Response wrapping is not served yet: answering unwrapped would hand out a secret the client
-        meant to pass on wrapped, so the request is refused instead."""
-        if flow.request.wrap_ttl:
-            raise InvalidRequestError(
-                "response wrapping (X-Vault-Wrap-TTL) is not supported by this server yet"
-            )
-        return flow
 
     async def refuse_directory_writes(self, flow: Flow) -> Flow:
         """A write to "foo/" is ambiguous (a key named "foo/", or a forgotten key name?): Vault refuses it."""
         if flow.request.path.endswith("/") and flow.request.operation in _WRITES:
             raise InvalidRequestError("cannot write to a path ending in '/'")
+        return flow
+
+    async def check_wrapping_token(self, flow: Flow) -> Flow:
+        """sys/wrapping lookup, unwrap and rewrap must name a live wrapping token: Vault checks this before
+        anything else, so a bad one is refused as invalid rather than as unauthenticated."""
+        if flow.request.path in TOKEN_PATHS:
+            await self._services.wrapping.validate(flow.request)
         return flow
 
     async def resolve_route(self, flow: Flow) -> Flow:
@@ -100,6 +115,14 @@ class Pipeline:
         if token is None or not token.usable_from(request.connection.remote_address):
             raise PermissionDeniedError()
         return replace(flow, token=token)
+
+    async def identify_client(self, flow: Flow) -> Flow:
+        """Name the caller in the in-flight request table (sys/in-flight-req), by Vault's client ID."""
+        if flow.token is not None:
+            self._services.telemetry.in_flight.identify(
+                flow.request.id, client_id(flow.token.entity_id, flow.token.policies)
+            )
+        return flow
 
     async def require_route(self, flow: Flow) -> Flow:
         """Refuse a path no mount handles (after authentication, so routes do not leak to strangers)."""
@@ -162,6 +185,42 @@ class Pipeline:
             raise PermissionDeniedError(ACL_DENIED)
         return flow
 
+    async def audit_request(self, flow: Flow) -> Flow:
+        """Record the request before any backend sees it. Fails closed: when audit devices are enabled and
+        none records it, AuditFailedError ends the request here (500, as Vault) and nothing is dispatched."""
+        await self._services.audit.log_request(self._audit_input(flow))
+        return replace(flow, audited=True)
+
+    async def audit_response(self, flow: Flow) -> Flow:
+        """Record what was answered (a failure refuses the answer: the client gets a 500 instead)."""
+        await self._services.audit.log_response(self._audit_input(flow))
+        return flow
+
+    async def audit_refusal(self, flow: Flow, refusal: RequestError) -> None:
+        """A refused request is audited too, with its error: the request entry (unless already written)
+        and the response entry."""
+        error = "; ".join(refusal.errors)
+        audit = self._audit_input(flow, error)
+        if not flow.audited:
+            await self._services.audit.log_request(audit)
+        await self._services.audit.log_response(audit)
+
+    def _audit_input(self, flow: Flow, error: str = "") -> AuditInput:
+        request, route = flow.request, flow.route
+        if route is None:
+            return AuditInput(request, _audit_auth(flow.token), response=flow.response, error=error)
+        entry = route.entry
+        return AuditInput(
+            request=request.evolve(
+                mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
+            ),
+            auth=_audit_auth(flow.token),
+            response=flow.response,
+            error=error,
+            non_hmac_request_keys=entry.config.audit_non_hmac_request_keys,
+            non_hmac_response_keys=entry.config.audit_non_hmac_response_keys,
+        )
+
     async def dispatch(self, flow: Flow) -> Flow:
         """Hand the request to its backend."""
         assert flow.route is not None
@@ -190,8 +249,52 @@ class Pipeline:
             flow, response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings))
         )
 
+    async def register_lease(self, flow: Flow) -> Flow:
+        """A response carrying a secret gets a lease (TTL clamped by the mount and the system), shown in the
+        response as lease_id, lease_duration and renewable."""
+        response, route = flow.response, flow.route
+        if response is None or response.secret is None:
+            return flow
+        assert route is not None
+        services, path = self._services, flow.request.path
+        leased = await lease_secret(
+            services.leases, services.mounts, response, entry=route.entry, path=path, token=flow.token
+        )
+        return replace(flow, response=leased)
+
+    async def register_token_lease(self, flow: Flow) -> Flow:
+        """A response naming a service token (created, logged in, renewed) brings that token's lease in step,
+        so the lease manager expires it, and its children, on time."""
+        auth = flow.response.auth if flow.response is not None else None
+        if auth is not None and auth.accessor:
+            await track_token(self._services.leases, self._services.tokens, auth.accessor)
+        return flow
+
+    async def wrap_response(self, flow: Flow) -> Flow:
+        """With X-Vault-Wrap-TTL, the response (a login's with its token issued) goes into the cubbyhole of a
+        new single-use wrapping token, and the client gets only that token's wrap_info."""
+        wrapped = await self._services.wrapping.wrap_response(flow.request, flow.response)
+        return flow if wrapped is flow.response else replace(flow, response=wrapped)
+
     async def finish_token_use(self, flow: Flow) -> Flow:
         """Revoke a limited-use token whose last use this request was."""
         if flow.token is not None and flow.token.revocation_pending:
             await self._services.tokens.revoke(flow.token.id_hash)
         return flow
+
+
+def _audit_auth(token: TokenEntry | None) -> AuditAuth:
+    """What the audit log shows of the request's token (its ID is hashed from the request itself)."""
+    if token is None:
+        return AuditAuth()
+    return AuditAuth(
+        accessor=token.accessor,
+        display_name=token.display_name,
+        policies=token.policies,
+        token_policies=token.policies,
+        metadata=dict(token.meta or {}),
+        entity_id=token.entity_id,
+        token_type=str(token.type),
+        token_ttl=token.creation_ttl,
+        token_issue_time=rfc3339(int(token.creation_time)),
+    )

@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from strongroom.audit import AuditBroker
 from strongroom.barrier import KeyStatus
 from strongroom.core.mounts import MountManager
+from strongroom.core.wrapping import Wrapping
+from strongroom.leases import LeaseManager
 from strongroom.policy import PolicyStore
+from strongroom.telemetry import Telemetry
 from strongroom.tokens import TokenStore
 
 
@@ -34,3 +38,7 @@ class Services:
     policies: PolicyStore
     tokens: TokenStore
     keyring: Keyring
+    audit: AuditBroker
+    wrapping: Wrapping
+    leases: LeaseManager
+    telemetry: Telemetry

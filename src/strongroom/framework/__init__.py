@@ -7,5 +7,16 @@ create-versus-update existence check all come from them.
 from strongroom.framework.backend import FrameworkBackend
 from strongroom.framework.fields import Field, FieldType
 from strongroom.framework.path import ExistenceCheck, FieldData, Handler, Path
+from strongroom.framework.secret import SecretHandler, SecretType
 
-__all__ = ["ExistenceCheck", "Field", "FieldData", "FieldType", "FrameworkBackend", "Handler", "Path"]
+__all__ = [
+    "ExistenceCheck",
+    "Field",
+    "FieldData",
+    "FieldType",
+    "FrameworkBackend",
+    "Handler",
+    "Path",
+    "SecretHandler",
+    "SecretType",
+]

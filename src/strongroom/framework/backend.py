@@ -6,16 +6,17 @@ warnings and existence checks all come from the declarations; handlers only do t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from strongroom.errors import NotFoundError, UnsupportedOperationError
+from strongroom.errors import InvalidRequestError, NotFoundError, UnsupportedOperationError
 from strongroom.framework import openapi
 from strongroom.framework.path import Path
+from strongroom.framework.secret import SecretType, secret_type_of
 from strongroom.logical.backend import SpecialPaths
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Request
-from strongroom.logical.response import Response
+from strongroom.logical.response import Response, Secret
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -36,8 +37,11 @@ class FrameworkBackend:
         per_token_storage: bool = False,
         on_initialize: Hook | None = None,
         on_cleanup: Hook | None = None,
+        secrets: Sequence[SecretType] = (),
     ) -> None:
         self.paths = tuple(paths)
+        # The kinds of leased secret it issues, by name (Vault's Backend.Secrets).
+        self.secrets: Mapping[str, SecretType] = {kind.type: kind for kind in secrets}
         self.help = help
         self._special_paths = special_paths
         self._per_token_storage = per_token_storage
@@ -112,6 +116,15 @@ class FrameworkBackend:
         for declared in self.paths:
             result.setdefault(openapi.openapi_key(declared.pattern), openapi.path_item(declared))
         return result
+
+    async def renew_secret(self, request: Request, secret: Secret) -> Response | None:
+        kind = secret_type_of(self.secrets, secret)
+        if kind.renew is None:
+            raise InvalidRequestError("lease is not renewable")
+        return await kind.renew(request, secret)
+
+    async def revoke_secret(self, request: Request, secret: Secret) -> None:
+        await secret_type_of(self.secrets, secret).revoke(request, secret)
 
     async def initialize(self) -> None:
         if self._on_initialize is not None:

@@ -64,12 +64,23 @@ class TokenSettings:
 
     def validate(self) -> None:
         """InvalidRequestError for values Vault refuses."""
+        # Vault's wording and order (sdk/helper/tokenutil ParseTokenFields).
         if self.type not in TOKEN_TYPES:
-            raise InvalidRequestError(f'invalid "token_type" value "{self.type}"')
-        if self.num_uses < 0:
-            raise InvalidRequestError("token_num_uses cannot be negative")
+            raise InvalidRequestError(f"invalid 'token_type' value \"{self.type}\"")
+        if self.type in ("batch", "default-batch"):
+            if self.period:
+                raise InvalidRequestError(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens"
+                )
+            if self.num_uses:
+                raise InvalidRequestError(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with "
+                    "limited use count"
+                )
         if self.max_ttl and self.ttl > self.max_ttl:
-            raise InvalidRequestError('"token_ttl" value must be less than "token_max_ttl" value')
+            raise InvalidRequestError("'token_ttl' cannot be greater than 'token_max_ttl'")
+        if self.num_uses < 0:
+            raise InvalidRequestError("'token_num_uses' cannot be negative")
         for block in self.bound_cidrs:
             try:
                 ipaddress.ip_network(block, strict=False)

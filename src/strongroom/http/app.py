@@ -7,13 +7,24 @@ request data (which may hold secrets).
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
 from strongroom.http import lifecycle, sealed
-from strongroom.http.translate import build_request, error_body, parse_query, render, render_help, status_for
+from strongroom.http.translate import (
+    UnknownMethodError,
+    build_request,
+    error_body,
+    operation_for,
+    parse_query,
+    render,
+    render_help,
+    status_for,
+)
 from strongroom.logical import Operation, Request, Response
+from strongroom.telemetry import Telemetry, metrics_format
 from strongroom.util.ids import new_uuid
 
 Scope = MutableMapping[str, Any]
@@ -22,12 +33,17 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+JSON = "application/json"
+_NO_DETAIL = b'{"errors":[]}'
 
 log = logging.getLogger("strongroom.http")
 
 
 class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, Protocol):
-    """What the HTTP layer needs of the core: its status, its seal lifecycle, and request handling."""
+    """What the HTTP layer needs of the core: its status, its seal lifecycle, request handling, and the
+    telemetry that times requests and serves sys/metrics."""
+
+    telemetry: Telemetry
 
     async def handle(self, request: Request) -> Response | None:
         """Serve one logical request."""
@@ -37,9 +53,13 @@ class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, Protocol):
 class VaultAPI:
     """ASGI app serving /v1/ from a core."""
 
-    def __init__(self, core: CoreAPI, *, max_request_size: int = 0) -> None:
+    def __init__(
+        self, core: CoreAPI, *, max_request_size: int = 0, unauthenticated_metrics: bool = False
+    ) -> None:
         self._core = core
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
+        # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
+        self._unauthenticated_metrics = unauthenticated_metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -49,26 +69,45 @@ class VaultAPI:
             return
         request_id = new_uuid()
         method: str = scope["method"]
+        self._core.telemetry.request_started(
+            request_id, method=method, path=scope["path"], remote_address=_remote_address(scope.get("client"))
+        )
+        status, content_type = 500, JSON  # what a request cut short by cancellation counts as
         try:
-            status, body = await self._serve(scope, receive, request_id)
+            status, body, content_type = await self._serve(scope, receive, request_id)
         except Exception as exc:  # every failure becomes Vault's error shape
             status = status_for(exc)
             if status == 500:
-                log.error("internal error serving %s %s: %s", method, scope["path"], type(exc).__name__,
-                          exc_info=not isinstance(exc, errors.StrongroomError))  # fmt: skip
+                _log_fault(request_id, method, exc)
             body = error_body(exc)
-        await _send(send, status, b"" if method == "HEAD" or status == 204 else body)
+        finally:
+            self._finished(request_id, scope, status)
+        await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type)
 
-    async def _serve(self, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes]:
+    def _finished(self, request_id: str, scope: Scope, status: int) -> None:
+        """Count the request and log it at debug level: its mount and outcome, never its path or data."""
+        operation = _operation(scope)
+        finished = self._core.telemetry.request_finished(request_id, operation=operation, status=status)
+        if finished is not None:
+            log.debug("request %s: %s on mount %r answered %d in %.1fms", request_id, operation,
+                      finished.mount_point, status, finished.milliseconds)  # fmt: skip
+
+    async def _serve(self, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes, str]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = parse_query(scope.get("query_string", b""))
         path: str = scope["path"]
         body = await _read_body(receive, self._max, headers)
+        if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
+            if scope["method"] != "GET":
+                return 405, _NO_DETAIL, JSON
+            fmt = metrics_format(query.get("format", ""), headers.get("accept", ""))
+            rendered = await self._core.telemetry.render(fmt)
+            return rendered.status, rendered.body, rendered.content_type
         answer = await lifecycle.serve(self._core, scope["method"], path, body, headers)
         if answer is None:
             answer = await sealed.serve(self._core, scope["method"], path, query)
         if answer is not None:
-            return answer
+            return *answer, JSON
         request = build_request(
             method=scope["method"],
             raw_path=path,
@@ -80,16 +119,16 @@ class VaultAPI:
         )
         response = await self._core.handle(request)
         if request.operation is Operation.HELP and response is not None:
-            return render_help(response)
+            return *render_help(response), JSON
         if request.operation is Operation.LIST and (
-            response is None or not (response.data or {}).get("keys")
+            response is None or (response.wrap_info is None and not (response.data or {}).get("keys"))
         ):
-            return 404, b'{"errors":[]}'
+            return 404, _NO_DETAIL, JSON
         if response is None or _is_empty(response):
             if request.operation is Operation.READ and (response is None or response.status is None):
-                return 404, b'{"errors":[]}'
-            return (response.status if response and response.status else 204), b""
-        return render(response, request_id)
+                return 404, _NO_DETAIL, JSON
+            return (response.status if response and response.status else 204), b"", JSON
+        return *render(response, request_id), response.content_type
 
 
 def _is_empty(response: Response) -> bool:
@@ -98,6 +137,7 @@ def _is_empty(response: Response) -> bool:
         and response.auth is None
         and not response.warnings
         and response.wrap_info is None
+        and not response.lease_id
         and response.raw_body is None
         and response.status is None
     )
@@ -121,10 +161,37 @@ async def _read_body(receive: Receive, limit: int, headers: dict[str, str]) -> b
     return b"".join(chunks)
 
 
-async def _send(send: Send, status: int, body: bytes) -> None:
+def _remote_address(client: tuple[str, int] | None) -> str:
+    """HOST:PORT as Go joins them (IPv6 hosts in brackets); empty when the server does not know."""
+    if client is None:
+        return ""
+    host, port = client
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _operation(scope: Scope) -> str:
+    """The logical operation of a request, as a metric label ("unknown" for a method the API lacks)."""
+    try:
+        return operation_for(scope["method"], parse_query(scope.get("query_string", b""))).value
+    except UnknownMethodError:
+        return "unknown"
+
+
+def _log_fault(request_id: str, method: str, exc: BaseException) -> None:
+    """Log a server fault with its stack frames but without its message or the path: either may carry a
+    secret value (a failed conversion quotes its input)."""
+    frames = (
+        "" if isinstance(exc, errors.StrongroomError) else "".join(traceback.format_tb(exc.__traceback__))
+    )
+    log.error(
+        "internal error serving request %s (%s): %s\n%s", request_id, method, type(exc).__name__, frames
+    )
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: str = JSON) -> None:
     headers = [(b"cache-control", b"no-store")]
     if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

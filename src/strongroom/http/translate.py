@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 import orjson
 
 from strongroom import errors
-from strongroom.logical import Auth, Operation, Request, Response
+from strongroom.logical import Operation, Request, Response
+from strongroom.logical.envelope import envelope
 from strongroom.logical.request import Connection
 from strongroom.util.durations import parse_duration
 from strongroom.util.paths import is_safe_path
@@ -97,6 +98,8 @@ def decode_body(body: bytes) -> dict[str, Any]:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise errors.InvalidRequestError(f"failed to decode JSON input: {exc.msg}") from None
+    if value is None:  # Go decodes a JSON null into an empty map; clients such as `bao unwrap` send one
+        return {}
     if not isinstance(value, dict):
         raise errors.InvalidRequestError("failed to decode JSON input: the body must be a JSON object")
     return value
@@ -160,28 +163,13 @@ def build_request(
 def _wrap_ttl(value: str) -> int:
     if not value:
         return 0
+    prefix = "error parsing X-Vault-Wrap-TTL header: "
+    if value.strip().startswith("-"):
+        raise errors.InvalidRequestError(prefix + "requested wrap ttl cannot be negative")
     try:
         return parse_duration(value)
     except ValueError:
-        raise errors.InvalidRequestError("error parsing wrap TTL") from None
-
-
-def render_auth(auth: Auth) -> dict[str, Any]:
-    """The "auth" block of a login or token-create response."""
-    return {
-        "client_token": auth.client_token,
-        "accessor": auth.accessor,
-        "policies": list(auth.policies) or None,
-        "token_policies": list(auth.token_policies) or None,
-        "metadata": dict(auth.metadata) or None,
-        "lease_duration": auth.lease.ttl,
-        "renewable": auth.lease.renewable,
-        "entity_id": auth.entity_id,
-        "token_type": auth.token_type,
-        "orphan": auth.orphan,
-        "mfa_requirement": None,
-        "num_uses": auth.num_uses,
-    }
+        raise errors.InvalidRequestError(prefix + f'time: invalid duration "{value}"') from None
 
 
 def render_help(response: Response) -> tuple[int, bytes]:
@@ -193,15 +181,4 @@ def render(response: Response, request_id: str) -> tuple[int, bytes]:
     """Status and body for a backend's response, in Vault's envelope."""
     if response.raw_body is not None:
         return response.status or 200, response.raw_body
-    body: dict[str, Any] = dict(response.data or {}) if response.legacy_top_level else {}
-    body |= {
-        "request_id": request_id,
-        "lease_id": response.lease_id,
-        "renewable": response.renewable,
-        "lease_duration": response.lease_duration,
-        "data": None if response.data is None else dict(response.data),
-        "wrap_info": None if response.wrap_info is None else dict(response.wrap_info),
-        "warnings": list(response.warnings) or None,
-        "auth": None if response.auth is None else render_auth(response.auth),
-    }
-    return response.status or 200, orjson.dumps(body)
+    return response.status or 200, orjson.dumps(envelope(response, request_id))

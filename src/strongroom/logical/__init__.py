@@ -10,7 +10,16 @@ from strongroom.errors import (
     RequestError,
     UnsupportedOperationError,
 )
-from strongroom.logical.backend import Backend, BackendConfig, BackendFactory, SpecialPaths, SystemView
+from strongroom.logical.backend import (
+    Backend,
+    BackendConfig,
+    BackendFactory,
+    LockingBackend,
+    SecretBackend,
+    SpecialPaths,
+    SystemView,
+    UserLockoutConfig,
+)
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Caller, Connection, Request
 from strongroom.logical.response import Auth, LeaseOptions, Response, Secret
@@ -26,6 +35,7 @@ __all__ = [
     "InmemStorage",
     "InvalidRequestError",
     "LeaseOptions",
+    "LockingBackend",
     "NotFoundError",
     "Operation",
     "PermissionDeniedError",
@@ -33,10 +43,12 @@ __all__ = [
     "RequestError",
     "Response",
     "Secret",
+    "SecretBackend",
     "SpecialPaths",
     "Storage",
     "SystemView",
     "UnsupportedOperationError",
+    "UserLockoutConfig",
     "get_json",
     "put_json",
 ]

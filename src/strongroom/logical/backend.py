@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from strongroom.logical.request import Request
-from strongroom.logical.response import Response
+from strongroom.logical.response import Response, Secret
 from strongroom.logical.storage import Storage
 from strongroom.util.clock import Clock, SystemClock
 
@@ -36,19 +36,72 @@ class SystemView(Protocol):
         """The mount's maximum lease TTL in seconds, falling back to the system's."""
         ...
 
+    def user_lockout(self) -> UserLockoutConfig:
+        """The mount's user lockout settings (Vault's user_lockout_config), defaults filled in."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserLockoutConfig:
+    """Vault's user lockout for auth methods: after `threshold` failed logins, none separated by more than
+    `counter_reset` seconds, the user is refused for `duration` seconds. Defaults are Vault's."""
+
+    threshold: int = 5
+    duration: int = 15 * 60
+    counter_reset: int = 15 * 60
+    disabled: bool = False
+
+
+@runtime_checkable
+class LockingBackend(Protocol):
+    """An auth backend that locks users out after failed logins: what sys/locked-users asks of it."""
+
+    async def locked_users(self) -> list[str]:
+        """The names (alias identifiers) of the users locked out now, sorted."""
+        ...
+
+    async def unlock_user(self, name: str) -> None:
+        """Clear `name`'s failed logins, so it may log in again at once."""
+        ...
+
+
+@runtime_checkable
+class SecretBackend(Protocol):
+    """A backend that issues leased secrets: the lease manager renews and revokes them through these (not
+    through handle()). `request` is bound to the mount (its storage, the secret's mount-relative path;
+    UPDATE for a renewal, DELETE for a revocation); `secret` carries the lease's internal data, its current
+    TTL and, for a renewal, the increment asked for."""
+
+    async def renew_secret(self, request: Request, secret: Secret) -> Response | None:
+        """Extend the secret; answer with a Response whose `secret` has the TTL the backend grants."""
+        ...
+
+    async def revoke_secret(self, request: Request, secret: Secret) -> None:
+        """Revoke the secret (idempotent: revoking one already gone is not an error)."""
+        ...
+
 
 class StaticSystemView:
     """A SystemView with fixed values: the system defaults, and the twin for tests."""
 
-    def __init__(self, default_ttl: int = 32 * 24 * 3600, max_ttl: int = 32 * 24 * 3600) -> None:
+    def __init__(
+        self,
+        default_ttl: int = 32 * 24 * 3600,
+        max_ttl: int = 32 * 24 * 3600,
+        lockout: UserLockoutConfig | None = None,
+    ) -> None:
         self._default = default_ttl
         self._max = max_ttl
+        self._lockout = lockout or UserLockoutConfig()
 
     def default_lease_ttl(self) -> int:
         return self._default
 
     def max_lease_ttl(self) -> int:
         return self._max
+
+    def user_lockout(self) -> UserLockoutConfig:
+        return self._lockout
 
 
 @dataclass(frozen=True, slots=True)

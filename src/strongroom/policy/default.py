@@ -1,4 +1,4 @@
-"""OpenBao's default policy, verbatim (GET sys/policy/default on OpenBao 2.x). Layer: policy; no imports."""
+"""OpenBao's built-in policies, verbatim (GET sys/policy/<name> on OpenBao 2.x). Layer: policy; no imports."""
 
 DEFAULT_POLICY = """
 # Allow tokens to look up their own properties
@@ -83,5 +83,19 @@ path "sys/tools/hash/*" {
 # Allow a token to make requests to the Authorization Endpoint for OIDC providers.
 path "identity/oidc/provider/+/authorize" {
     capabilities = ["read", "update"]
+}
+"""
+
+RESPONSE_WRAPPING_POLICY = """
+path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+
+path "auth/token/revoke-self" {
+    capabilities = ["update"]
 }
 """

@@ -3,7 +3,8 @@
 Layer: policy. Imports logical.storage, util.clock, errors and the policy modules.
 Policies live in the storage given to the store, one JSON record per policy under "policy/<name>".
 
-Invariant: "root" is never stored and cannot be written or deleted; "default" cannot be deleted.
+Invariant: "root" is never stored and cannot be written or deleted; "default" cannot be deleted;
+"response-wrapping" is written only by `ensure_default`, as Vault's built-in text.
 Invariant: every write or delete drops the cached ACLs, so no decision is made on a replaced policy.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from strongroom.errors import InvalidRequestError
 from strongroom.logical.storage import Storage, get_json, put_json
 from strongroom.policy.acl import ACL
-from strongroom.policy.default import DEFAULT_POLICY
+from strongroom.policy.default import DEFAULT_POLICY, RESPONSE_WRAPPING_POLICY
 from strongroom.policy.model import Policy
 from strongroom.policy.parser import parse_policy
 from strongroom.util.clock import Clock, SystemClock
@@ -23,7 +24,8 @@ from strongroom.util.clock import Clock, SystemClock
 __all__ = ["PolicyStore"]
 
 _PREFIX = "policy/"
-# Vault's built-in policy for response-wrapping tokens: reserved, never stored.
+# Vault's built-in policy for response-wrapping tokens: stored by the store itself, never listed, and
+# neither written nor deleted through the API.
 _RESPONSE_WRAPPING = "response-wrapping"
 _ROOT = Policy(name="root", raw="")
 
@@ -111,7 +113,7 @@ class PolicyStore:
                     folders.append(folder + child)
                 else:
                     names.append(folder + child)
-        return [*names, "root"]
+        return [*(name for name in names if name != _RESPONSE_WRAPPING), "root"]
 
     async def acl(self, names: Sequence[str], *, identity: Mapping[str, str] | None = None) -> ACL:
         """The ACL for a token holding policies `names`; names without a stored policy grant nothing.
@@ -133,6 +135,14 @@ class PolicyStore:
         return acl
 
     async def ensure_default(self) -> None:
-        """Write OpenBao's default policy when no "default" policy is stored."""
+        """Write OpenBao's default policy when no "default" policy is stored, and the built-in
+        response-wrapping policy unless it is stored as Vault has it."""
         if await self.get("default") is None:
             await self.put("default", DEFAULT_POLICY)
+        wrapping = await self.get(_RESPONSE_WRAPPING)
+        if wrapping is None or wrapping.raw != RESPONSE_WRAPPING_POLICY:
+            record = {"name": _RESPONSE_WRAPPING, "raw": RESPONSE_WRAPPING_POLICY, "version": 1}
+            await put_json(
+                self._storage, _PREFIX + _RESPONSE_WRAPPING, record | {"modified": self._clock.now()}
+            )
+            self.invalidate()

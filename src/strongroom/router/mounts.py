@@ -25,6 +25,12 @@ class MountConfig:
     audit_non_hmac_response_keys: tuple[str, ...] = ()
     passthrough_request_headers: tuple[str, ...] = ()
     allowed_response_headers: tuple[str, ...] = ()
+    # Vault's user_lockout_config (auth methods only): 0 means "the default"; shown once ever tuned.
+    user_lockout_tuned: bool = False
+    user_lockout_threshold: int = 0
+    user_lockout_duration: int = 0
+    user_lockout_counter_reset: int = 0
+    user_lockout_disable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

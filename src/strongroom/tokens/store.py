@@ -180,6 +180,12 @@ class TokenStore:
                 accessors.append(orjson.loads(raw)["accessor"])
         return sorted(accessors)
 
+    async def count_by_type(self) -> dict[str, int]:
+        """Stored tokens by type, from the key listings alone (only service tokens have accessors)."""
+        stored = len(await self._storage.list("id/"))
+        service = len(await self._storage.list("accessor/"))
+        return {TokenType.SERVICE.value: service, TokenType.BATCH.value: max(stored - service, 0)}
+
     async def renew(
         self,
         entry: TokenEntry,

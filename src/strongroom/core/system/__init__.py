@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from strongroom.core.services import Services
-from strongroom.core.system import capabilities, internal, keys, mounts, policies
+from strongroom.core.system import (
+    audit,
+    capabilities,
+    internal,
+    keys,
+    leases,
+    locked_users,
+    metrics,
+    mounts,
+    policies,
+    wrapping,
+)
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import SpecialPaths
 
@@ -17,10 +28,15 @@ def system_backend(services: Services) -> FrameworkBackend:
             *capabilities.paths(services),
             *internal.paths(services),
             *keys.paths(services),
+            *locked_users.paths(services),
+            *audit.paths(services),
+            *wrapping.paths(services),
+            *metrics.paths(services),
+            *leases.paths(services),
         ],
         help="The system backend is built in and mounted at sys/; it controls mounts, policies and more.",
         special_paths=SpecialPaths(
-            unauthenticated=("internal/ui/mounts", "internal/ui/mounts/*"),
-            root=("remount", "rotate", "step-down", "auth/*"),
+            unauthenticated=("internal/ui/mounts", "internal/ui/mounts/*", "wrapping/lookup"),
+            root=("remount", "rotate", "step-down", "auth/*", "audit", "audit/*", *leases.ROOT_PATHS),
         ),
     )

@@ -25,7 +25,8 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
         "force_no_cache": entry.config.force_no_cache,
         "max_lease_ttl": entry.config.max_lease_ttl,
     }
-    if entry.type == "token":
+    # Every auth mount shows the token type its logins issue (Vault's default for all of them).
+    if entry.table == "auth":
         config["token_type"] = "default-service"
     for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
                  "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
@@ -34,6 +35,8 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
             config[name] = list(values)
     if entry.config.listing_visibility:
         config["listing_visibility"] = entry.config.listing_visibility
+    if entry.config.user_lockout_tuned:
+        config["user_lockout_config"] = _user_lockout_info(entry.config)
     info: dict[str, Any] = {
         "accessor": entry.accessor,
         "config": config,
@@ -62,9 +65,54 @@ def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
     }
     if entry.options:
         info["options"] = dict(entry.options)
-    if entry.type == "token":
+    if entry.table == "auth":
         info["token_type"] = "default-service"
+    if entry.config.user_lockout_tuned:
+        info.update(_user_lockout_info(entry.config))
     return info
+
+
+def _user_lockout_info(config: MountConfig) -> dict[str, Any]:
+    return {
+        "user_lockout_counter_reset_duration": config.user_lockout_counter_reset,
+        "user_lockout_disable": config.user_lockout_disable,
+        "user_lockout_duration": config.user_lockout_duration,
+        "user_lockout_threshold": config.user_lockout_threshold,
+    }
+
+
+# Vault's list of auth methods whose logins count failures (configutil.GetSupportedUserLockoutsAuthMethods).
+_LOCKOUT_TYPES = ("ldap", "approle", "userpass")
+
+
+def _user_lockout_changes(entry: MountEntry, raw: Any) -> dict[str, Any]:
+    """The MountConfig changes a tune's `user_lockout_config` map asks for (Vault's rules: each key given
+    replaces one setting; "system" or "" on a duration means the default)."""
+    if not raw:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InvalidRequestError("unable to convert given user lockout config information")
+    if entry.type.lower() not in _LOCKOUT_TYPES:
+        raise InvalidRequestError(
+            f'tuning of user lockout configuration for auth type "{entry.type}" not allowed'
+        )
+    changes: dict[str, Any] = {"user_lockout_tuned": True}
+    threshold = raw.get("lockout_threshold")
+    if threshold not in (None, ""):
+        text = str(threshold)
+        if not text.isdigit():
+            raise InvalidRequestError(
+                f'unable to parse user lockout threshold: strconv.ParseUint: parsing "{text}": invalid syntax'
+            )
+        changes["user_lockout_threshold"] = int(text)
+    for key, name in (("lockout_duration", "user_lockout_duration"),
+                      ("lockout_counter_reset_duration", "user_lockout_counter_reset")):  # fmt: skip
+        value = raw.get(key)
+        if value not in (None, ""):
+            changes[name] = _ttl(value, "", tuning=True)
+    if "lockout_disable" in raw:
+        changes["user_lockout_disable"] = bool(raw["lockout_disable"])
+    return changes
 
 
 _TTL_LABELS = {"default_lease_ttl": "default TTL", "max_lease_ttl": "max TTL"}
@@ -143,6 +191,7 @@ _TUNE_FIELDS = {
     "passthrough_request_headers": Field(FieldType.COMMA_STRING_LIST, "Headers passed to the backend."),
     "allowed_response_headers": Field(FieldType.COMMA_STRING_LIST, "Headers the backend may set."),
     "plugin_version": Field(FieldType.STRING, "The semantic version of the plugin to use."),
+    "user_lockout_config": Field(FieldType.MAP, "The user lockout configuration of an auth method."),
 }
 
 
@@ -188,18 +237,25 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         await manager.disable(table, data.get("path"))
         return None
 
+    def tuned_table(path: str) -> tuple[str, str]:
+        # Vault's CLI tunes auth methods through sys/mounts/auth/<path>/tune.
+        if table == "mounts" and path.startswith("auth/"):
+            return "auth", path.removeprefix("auth/")
+        return table, path
+
     async def read_tune(_request: Request, data: FieldData) -> Response:
-        entry = manager.get(table, data.get("path"))
+        entry = manager.get(*tuned_table(data.get("path")))
         if entry is None:
             raise InvalidRequestError(f'cannot fetch sysview for path "{data.get("path").strip("/")}/"')
         return Response(data=_tune_info(entry, manager.ttls), legacy_top_level=True)
 
     async def tune(request: Request, data: FieldData) -> Response | None:
-        path = data.get("path")
-        entry = manager.get(table, path)
+        target, path = tuned_table(data.get("path"))
+        entry = manager.get(target, path)
         if entry is None:
             raise InvalidRequestError(f'tune of path "{path.strip("/")}/" failed: no mount entry found')
         changes = _mount_config(request.data, tuning=True)
+        changes.update(_user_lockout_changes(entry, request.data.get("user_lockout_config")))
         _check_tune_ttls(MountConfig(**{**_config_dict(entry.config), **changes}), manager.ttls)
         description, has_description = data.get_ok("description")
         if has_description:
@@ -210,7 +266,7 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
             changes["options"] = {**(entry.options or {}), **options}
             if entry.type == "kv" and "version" in options:
                 warning = _kv_version_change(entry.options or {}, options["version"])
-        await manager.tune(table, path, **changes)
+        await manager.tune(target, path, **changes)
         return Response(warnings=(warning,)) if warning else None
 
     return [

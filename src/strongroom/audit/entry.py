@@ -1,0 +1,245 @@
+"""What an audit entry records, and how it is written: Vault's JSON audit format.
+
+Layer: audit (a service). Imports logical, util and errors; the core builds an AuditInput from its flow.
+
+One request yields two entries: a "request" entry before the backend runs and a "response" entry after.
+Field names, nesting and the omission of empty fields follow Vault's audit.AuditRequestEntry and
+AuditResponseEntry.
+
+Invariant: unless the device sets log_raw, every token, accessor and string value of request or response
+data leaves this module only as its salted HMAC; what stays readable (policies, display names, token
+metadata, errors, paths) is what Vault leaves readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from strongroom.audit.hashing import Hasher, hash_structure
+from strongroom.errors import InvalidRequestError
+from strongroom.logical import Auth, Operation, Request, Response
+from strongroom.util.clock import rfc3339
+
+FORMATS = ("json",)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditAuth:
+    """The token behind a request, as the audit log describes it."""
+
+    accessor: str = field(default="", repr=False)
+    display_name: str = ""
+    policies: tuple[str, ...] = ()
+    token_policies: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    entity_id: str = ""
+    token_type: str = "default"
+    token_ttl: int = 0
+    token_issue_time: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditInput:
+    """One request (full API path, with the mount it routed to) and, for a response entry, its outcome."""
+
+    request: Request
+    auth: AuditAuth = field(default_factory=AuditAuth)
+    response: Response | None = None
+    error: str = ""
+    non_hmac_request_keys: tuple[str, ...] = ()
+    non_hmac_response_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FormatOptions:
+    """The options every device shares (Vault's names and defaults)."""
+
+    hmac_accessor: bool = True
+    log_raw: bool = False
+    elide_list_responses: bool = False
+    format: str = "json"
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, options: Mapping[str, str]) -> FormatOptions:
+        """Read the shared options; InvalidRequestError names the first bad one."""
+        chosen = options.get("format", "json") or "json"
+        if chosen not in FORMATS:
+            raise InvalidRequestError(f'unknown format type {chosen!r}: only "json" is supported')
+        return cls(
+            hmac_accessor=_flag(options, "hmac_accessor", True),
+            log_raw=_flag(options, "log_raw", False),
+            elide_list_responses=_flag(options, "elide_list_responses", False),
+            format=chosen,
+            prefix=options.get("prefix", ""),
+        )
+
+
+def _flag(options: Mapping[str, str], name: str, default: bool) -> bool:
+    value = options.get(name, "")
+    if value == "":
+        return default
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise InvalidRequestError(f"unable to parse '{name}': invalid boolean value {value!r}")
+
+
+def encode(entry: Mapping[str, Any], options: FormatOptions) -> bytes:
+    """One log line: the prefix, the JSON entry, a newline."""
+    return options.prefix.encode() + orjson.dumps(entry) + b"\n"
+
+
+def request_entry(audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float) -> dict[str, Any]:
+    """The "request" entry."""
+    entry: dict[str, Any] = {
+        "time": rfc3339(now),
+        "type": "request",
+        "auth": _auth(audit, options, hasher),
+        "request": _request(audit, options, hasher),
+    }
+    if audit.error:
+        entry["error"] = audit.error
+    return entry
+
+
+def response_entry(audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float) -> dict[str, Any]:
+    """The "response" entry: the request again, then what was answered (or the error)."""
+    entry = request_entry(audit, options, hasher, now)
+    entry.pop("error", None)
+    entry["type"] = "response"
+    entry["response"] = _response(audit, options, hasher)
+    if audit.error:
+        entry["error"] = audit.error
+    return entry
+
+
+def _hash(options: FormatOptions, hasher: Hasher, value: str) -> str:
+    return value if options.log_raw or not value else hasher(value)
+
+
+def _hash_accessor(options: FormatOptions, hasher: Hasher, value: str) -> str:
+    return _hash(options, hasher, value) if options.hmac_accessor else value
+
+
+def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    auth = audit.auth
+    return _compact(
+        {
+            "client_token": _hash(options, hasher, audit.request.client_token) if auth.accessor else "",
+            "accessor": _hash_accessor(options, hasher, auth.accessor),
+            "display_name": auth.display_name,
+            "policies": list(auth.policies),
+            "token_policies": list(auth.token_policies),
+            "metadata": dict(auth.metadata),
+            "entity_id": auth.entity_id,
+            "token_type": auth.token_type,
+            "token_ttl": auth.token_ttl,
+            "token_issue_time": auth.token_issue_time,
+        }
+    )
+
+
+def _mount(request: Request) -> dict[str, Any]:
+    if not request.mount_point:
+        return {}
+    mount_class = "auth" if request.mount_point.startswith("auth/") else "secret"
+    return {
+        "mount_point": request.mount_point,
+        "mount_type": request.mount_type,
+        "mount_accessor": request.mount_accessor,
+        "mount_class": mount_class,
+    }
+
+
+def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    request = audit.request
+    data: Any = dict(request.data)
+    if data and not options.log_raw:
+        data = hash_structure(data, hasher, audit.non_hmac_request_keys)
+    entry: dict[str, Any] = {
+        "id": request.id,
+        "operation": str(request.operation),
+        **_mount(request),
+        "client_token": _hash(options, hasher, request.client_token),
+        "client_token_accessor": _hash_accessor(options, hasher, audit.auth.accessor),
+        "namespace": {"id": "root"},
+        "path": request.path,
+        "data": data,
+        "remote_address": request.connection.remote_address,
+        "remote_port": request.connection.remote_port,
+        "wrap_ttl": request.wrap_ttl,
+    }
+    return _compact(entry, keep=("namespace",))
+
+
+def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    response = audit.response
+    entry: dict[str, Any] = {}
+    if response is not None and response.auth is not None:
+        entry["auth"] = _response_auth(response.auth, options, hasher)
+    entry |= _mount(audit.request)
+    if response is not None and response.lease_id:
+        entry["secret"] = {"lease_id": response.lease_id}
+    data = _response_data(audit, options)
+    if data:
+        entry["data"] = (
+            data if options.log_raw else hash_structure(data, hasher, audit.non_hmac_response_keys)
+        )
+    if response is not None and response.warnings:
+        entry["warnings"] = list(response.warnings)
+    if response is not None and response.wrap_info:
+        entry["wrap_info"] = _wrap_info(response.wrap_info, options, hasher)
+    return entry
+
+
+def _response_data(audit: AuditInput, options: FormatOptions) -> dict[str, Any]:
+    response = audit.response
+    if response is None or response.raw_body is not None:
+        return {"error": audit.error} if audit.error else {}
+    data = dict(response.data or {})
+    if options.elide_list_responses and audit.request.operation is Operation.LIST:
+        # Vault keeps only the size of a listing, so huge key lists do not flood the log.
+        for name in ("keys", "key_info"):
+            if isinstance(data.get(name), list | dict):
+                data[name] = len(data[name])
+    return data
+
+
+def _response_auth(auth: Auth, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    return _compact(
+        {
+            "client_token": _hash(options, hasher, auth.client_token),
+            "accessor": _hash_accessor(options, hasher, auth.accessor),
+            "display_name": auth.display_name,
+            "policies": list(auth.policies),
+            "token_policies": list(auth.token_policies),
+            "identity_policies": list(auth.identity_policies),
+            "metadata": dict(auth.metadata),
+            "num_uses": auth.num_uses,
+            "entity_id": auth.entity_id,
+            "token_type": auth.token_type,
+            "token_ttl": auth.lease.ttl,
+        }
+    )
+
+
+def _wrap_info(info: Mapping[str, Any], options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    wrapped = dict(info)
+    for name in ("token", "accessor", "wrapped_accessor"):
+        if isinstance(wrapped.get(name), str):
+            hashing = _hash if name == "token" else _hash_accessor
+            wrapped[name] = hashing(options, hasher, wrapped[name])
+    return wrapped
+
+
+def _compact(values: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Go's omitempty: drop empty strings, zero numbers, empty lists and maps."""
+    return {k: v for k, v in values.items() if k in keep or v not in (None, "", 0, [], {})}

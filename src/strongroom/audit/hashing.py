@@ -1,0 +1,28 @@
+"""Vault's hashstructure rules: every string in a structure becomes its salted HMAC; nothing else changes.
+
+Layer: audit (a service). Imports crypto only.
+
+Rules (from Vault's audit/hashstructure.go): map keys are kept; strings (also inside lists and nested maps)
+are replaced by "hmac-sha256:<hex>"; numbers, booleans and null are kept; a string whose nearest enclosing
+map key is one of the exempt keys (a mount's audit_non_hmac_*_keys) is kept as it is.
+
+Invariant: with hashing on, no string of the input reaches the output unhashed unless its key is exempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+Hasher = Callable[[str], str]
+
+
+def hash_structure(value: Any, hasher: Hasher, exempt: Collection[str] = (), key: str = "") -> Any:
+    """A copy of `value` with every string hashed by `hasher`, except under an exempt map key."""
+    if isinstance(value, str):
+        return value if key in exempt else hasher(value)
+    if isinstance(value, Mapping):
+        return {k: hash_structure(v, hasher, exempt, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [hash_structure(v, hasher, exempt, key) for v in value]
+    return value

@@ -1,0 +1,96 @@
+"""The requests a server is serving right now (sys/in-flight-req), and Vault's client ID of a caller.
+
+Layer: telemetry (a service). Imports util and the stdlib only.
+
+Invariant: an entry holds where a request came from, its method and path, and a client ID derived from the
+token's policies; never a token, a header or a body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from strongroom.util.clock import rfc3339
+
+# Vault's separators when it hashes a token's policies into a client ID (TokenEntry.CreateClientID).
+_POLICY_SEPARATOR = "\x7f"
+_NAMESPACE_SEPARATOR = "\x00"
+ROOT_NAMESPACE_ID = "root"
+
+
+def client_id(entity_id: str, policies: Sequence[str]) -> str:
+    """Vault's client ID: the entity when there is one, else a hash of the sorted policies and namespace."""
+    if entity_id:
+        return entity_id
+    joined = (
+        "".join(_POLICY_SEPARATOR + p for p in sorted(policies)) + _NAMESPACE_SEPARATOR + ROOT_NAMESPACE_ID
+    )
+    return base64.b64encode(hashlib.sha256(joined[1:].encode()).digest()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightRequest:
+    """One request being served. `started` is on the monotonic clock, `start_time` on the wall clock."""
+
+    start_time: float
+    started: float
+    remote_address: str
+    path: str
+    method: str
+    client_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Vault's shape for one entry of sys/in-flight-req."""
+        return {
+            "start_time": rfc3339(self.start_time),
+            "client_remote_address": self.remote_address,
+            "request_path": self.path,
+            "request_method": self.method,
+            "client_id": self.client_id,
+        }
+
+
+class InFlightRequests:
+    """A table of the requests in flight, keyed by request ID."""
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._entries: dict[str, InFlightRequest] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, request_id: str, *, method: str, path: str, remote_address: str) -> None:
+        """A request has arrived."""
+        self._entries[request_id] = InFlightRequest(
+            start_time=self._wall_clock(),
+            started=self._clock(),
+            remote_address=remote_address,
+            path=path,
+            method=method,
+        )
+
+    def identify(self, request_id: str, client: str) -> None:
+        """The core has authenticated the request's caller: record its client ID."""
+        entry = self._entries.get(request_id)
+        if entry is not None:
+            self._entries[request_id] = replace(entry, client_id=client)
+
+    def end(self, request_id: str) -> tuple[InFlightRequest, float] | None:
+        """The request is answered: drop it; its entry and how long it took (seconds)."""
+        entry = self._entries.pop(request_id, None)
+        if entry is None:
+            return None
+        return entry, self._clock() - entry.started
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Vault's sys/in-flight-req body: request ID -> entry."""
+        return {request_id: entry.to_json() for request_id, entry in self._entries.items()}
