@@ -119,3 +119,15 @@ def test_lockout_tune_errors(server: RunningServer) -> None:
         assert client.post(f"/v1/auth/{path}/users/dan", json={"password": "pw"}).status_code == 204
     assert [login(server, path, "dan", "bad").status_code for _ in range(3)] == [400, 400, 400]
     assert login(server, path, "dan", "pw").status_code == 200
+
+
+def test_disabling_the_mount_revokes_the_tokens_it_issued(server: RunningServer) -> None:
+    with server.client() as client:
+        path = enable(client)
+        client.post(f"/v1/auth/{path}/users/bob", json={"password": "pw-bob-1"}).raise_for_status()
+        token = login(server, path, "bob", "pw-bob-1").json()["auth"]["client_token"]
+        lookup = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
+        assert lookup.status_code == 200
+        assert client.delete(f"/v1/sys/auth/{path}").status_code == 204
+        gone = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
+        assert gone.status_code == 403

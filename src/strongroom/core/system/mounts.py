@@ -234,6 +234,11 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         return None
 
     async def disable(_request: Request, data: FieldData) -> Response | None:
+        entry = manager.get(table, data.get("path"))
+        if entry is not None and entry.type not in _NOT_PLUGINS:
+            # As Vault: what the mount issued (secrets, login tokens) is revoked while its backend can still
+            # do it; a backend that cannot revoke makes the unmount fail until revoke-force is used.
+            await services.leases.revoke_prefix(entry.api_path)
         await manager.disable(table, data.get("path"))
         return None
 
