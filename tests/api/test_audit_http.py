@@ -205,3 +205,41 @@ def test_sighup_reopens_the_file_after_rotation(dev: RunningServer, tmp_path: Pa
     assert "sys/policies/acl" not in old
     assert "sys/policies/acl/" in new or "sys/policies/acl" in new
     assert os.stat(log).st_mode & 0o777 == 0o600
+
+
+def test_logins_leave_no_plaintext_password_or_token(dev: RunningServer, tmp_path: Path) -> None:
+    log = tmp_path / "login-audit.log"
+    password = "login-pass-" + os.urandom(6).hex()
+    with dev.client() as client:
+        client.post("/v1/sys/auth/audited-up", json={"type": "userpass"}).raise_for_status()
+        client.post("/v1/auth/audited-up/users/carol", json={"password": password}).raise_for_status()
+        client.post("/v1/sys/auth/audited-ar", json={"type": "approle"}).raise_for_status()
+        client.post("/v1/auth/audited-ar/role/r", json={"token_policies": "default"}).raise_for_status()
+        role_id = client.get("/v1/auth/audited-ar/role/r/role-id").json()["data"]["role_id"]
+        secret_id = client.post("/v1/auth/audited-ar/role/r/secret-id").json()["data"]["secret_id"]
+        enable(client, "logins", {"file_path": str(log)})
+        try:
+            up = httpx.post(f"{dev.address}/v1/auth/audited-up/login/carol", json={"password": password})
+            ar = httpx.post(
+                f"{dev.address}/v1/auth/audited-ar/login", json={"role_id": role_id, "secret_id": secret_id}
+            )
+            tokens = [up.json()["auth"]["client_token"], ar.json()["auth"]["client_token"]]
+            hashes = {
+                value: client.put("/v1/sys/audit-hash/logins", json={"input": value}).json()["data"]["hash"]
+                for value in (password, secret_id, *tokens)
+            }
+        finally:
+            assert client.delete("/v1/sys/audit/logins").status_code == 204
+            client.delete("/v1/sys/auth/audited-up")
+            client.delete("/v1/sys/auth/audited-ar")
+    text = log.read_text()
+    for value, hashed in hashes.items():
+        assert value not in text
+        assert hashed in text
+    login = next(
+        e
+        for e in entries(log)
+        if e["type"] == "response" and e["request"]["path"] == "auth/audited-up/login/carol"  # type: ignore[index]
+    )
+    assert login["response"]["auth"]["client_token"] == hashes[tokens[0]]  # type: ignore[index]
+    assert login["request"]["data"] == {"password": hashes[password]}  # type: ignore[index]
