@@ -3,6 +3,7 @@
 Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connections 16] [--rounds 3]
                            uv run python bench/bench.py --ops approle-login
                            uv run python bench/bench.py --storage persistent --ops kv-write,kv-read
+                           uv run python bench/bench.py --audit --ops kv-read
 Needs `wrk` (Debian package wrk). With `--storage memory` (the default) both run as dev servers in memory;
 with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage, both
 initialized and unsealed from a config file. Each gets the same policy-bearing non-root token, the same
@@ -144,15 +145,29 @@ def production(configured: ConfigServer) -> RunningServer:
     return server
 
 
-def start_servers(stack: ExitStack, workdir: Path, storage: str) -> dict[str, RunningServer]:
-    """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft)."""
+def start_servers(stack: ExitStack, workdir: Path, storage: str, audit: bool) -> dict[str, RunningServer]:
+    """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft); with `audit`, each
+    writes a file audit device (OpenBao refuses API-created devices, so its device comes from a config)."""
     (workdir / "s").mkdir()
     (workdir / "b").mkdir()
     if storage == "memory":
-        return {
+        bao_flags: list[str] = []
+        if audit:
+            config = workdir / "b" / "audit.hcl"
+            log = workdir / "b" / "audit.log"
+            config.write_text(f'audit "file" "file" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n')
+            bao_flags.append(f"-config={config}")
+        servers = {
             "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s")),
-            "openbao": stack.enter_context(bao_dev_server(workdir / "b")),
+            "openbao": stack.enter_context(bao_dev_server(workdir / "b", *bao_flags)),
         }
+        if audit:
+            with servers["strongroom"].client() as client:
+                device = {"type": "file", "options": {"file_path": str(workdir / "s" / "audit.log")}}
+                client.put("/v1/sys/audit/file", json=device).raise_for_status()
+        return servers
+    if audit:
+        sys.exit("--audit is measured on in-memory dev servers only")
     port = free_port()
     raft = (
         f'storage "raft" {{\n  path = "{workdir / "b"}"\n  node_id = "bench"\n}}\n'
@@ -226,13 +241,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", default=",".join(LUA))
     parser.add_argument("--storage", choices=("memory", "persistent"), default="memory")
+    parser.add_argument("--audit", action="store_true", help="one file audit device on each server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
     ops = args.ops.split(",")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        servers = start_servers(stack, workdir, args.storage)
+        servers = start_servers(stack, workdir, args.storage, args.audit)
         tokens = {name: setup(server) for name, server in servers.items()}
         samples: dict[tuple[str, str], list[Sample]] = {}
         for round_no, op, name in rounds(ops, args.rounds):
