@@ -366,6 +366,25 @@ def _metadata_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def _write_metadata(
+    path: str,
+    mount: str | None,
+    body_fields: tuple[int | None, bool | None, str | None, tuple[str, ...]],
+    *,
+    patch: bool,
+) -> None:
+    target = resolve(path, mount)
+    _require_v2(target, "Metadata not supported on KV Version 1")
+    api_path = target.api_path("metadata")
+    body = _metadata_body(*body_fields)
+    with api_errors(f"Error writing data to {api_path}"):
+        if patch:
+            client().patch(api_path, body)
+        else:
+            client().write(api_path, body)
+    click.echo(f"Success! Data written to: {api_path}")
+
+
 @metadata.command("put")
 @api_options
 @mount_option
@@ -381,13 +400,8 @@ def metadata_put(
     custom_metadata: tuple[str, ...],
 ) -> None:
     """Create or replace the metadata of the secret at PATH."""
-    target = resolve(path, mount)
-    _require_v2(target, "Metadata not supported on KV Version 1")
-    api_path = target.api_path("metadata")
-    body = _metadata_body(max_versions, cas_required, delete_version_after, custom_metadata)
-    with api_errors(f"Error writing data to {api_path}"):
-        client().write(api_path, body)
-    click.echo(f"Success! Data written to: {api_path}")
+    fields = (max_versions, cas_required, delete_version_after, custom_metadata)
+    _write_metadata(path, mount, fields, patch=False)
 
 
 @metadata.command("patch")
@@ -405,13 +419,8 @@ def metadata_patch(
     custom_metadata: tuple[str, ...],
 ) -> None:
     """Change only the given metadata fields of the secret at PATH."""
-    target = resolve(path, mount)
-    _require_v2(target, "Metadata not supported on KV Version 1")
-    api_path = target.api_path("metadata")
-    body = _metadata_body(max_versions, cas_required, delete_version_after, custom_metadata)
-    with api_errors(f"Error writing data to {api_path}"):
-        client().patch(api_path, body)
-    click.echo(f"Success! Data written to: {api_path}")
+    fields = (max_versions, cas_required, delete_version_after, custom_metadata)
+    _write_metadata(path, mount, fields, patch=True)
 
 
 @metadata.command("delete")

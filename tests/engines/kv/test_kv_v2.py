@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
 
-from strongroom.builtin.registry import SECRETS_ENGINES
-from strongroom.errors import InvalidRequestError, UnsupportedOperationError
+from strongroom.errors import UnsupportedOperationError
 from strongroom.framework.testing import BackendHarness
-from strongroom.logical import Response
 from strongroom.util.clock import ManualClock, rfc3339
-
-START = 1_700_000_000.0
-T0 = rfc3339(START)
-
-
-def body(response: Response | None) -> Mapping[str, Any]:
-    assert response is not None
-    assert response.data is not None
-    return response.data
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def kv(clock: ManualClock) -> BackendHarness:
-    return await BackendHarness.create(SECRETS_ENGINES["kv"], "kv", options={"version": "2"}, clock=clock)
-
-
-async def error_of(call: Any) -> tuple[str, ...]:
-    with pytest.raises(InvalidRequestError) as caught:
-        await call
-    return caught.value.errors
+from tests.engines.kv.support import START, T0, body, error_of
 
 
 async def test_write_then_read(kv: BackendHarness) -> None:
