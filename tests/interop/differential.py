@@ -204,6 +204,18 @@ def compare(steps: Sequence[Step], ours: Sequence[Answer], theirs: Sequence[Answ
     return found
 
 
+def assert_alike(
+    steps: Sequence[Step], ours: Sequence[Answer], theirs: Sequence[Answer], intended: Sequence[Intended]
+) -> None:
+    """Fail with a readable report on any difference `intended` does not explain, and on any entry of
+    `intended` that no longer happens (so the table never outlives the difference it excuses)."""
+    mismatches = compare(steps, ours, theirs)
+    unexpected = [m for m in mismatches if not any(i.covers(m) for i in intended)]
+    stale = [i for i in intended if not any(i.covers(m) for m in mismatches)]
+    assert not unexpected, report(unexpected, stale)
+    assert not stale, report(unexpected, stale)
+
+
 def report(unexpected: Sequence[Mismatch], stale: Sequence[Intended]) -> str:
     """A readable failure message."""
     lines = [f"{len(unexpected)} unexpected difference(s) between strongroom and OpenBao:"]
