@@ -330,12 +330,6 @@ INTENDED: list[Intended] = [
         "OpenBao stores a negative token_num_uses through this field path; we refuse it, as its role path "
         "does",
     ),
-    Intended(
-        "login-token-lookup",
-        "data.bound_cidrs",
-        "the token store's lookup does not show a token's bound CIDR blocks yet (the tokens layer, not "
-        "AppRole: the binding itself is enforced, see far-token-refused)",
-    ),
 ]
 
 

@@ -7,6 +7,7 @@ Invariant: a token ID reaches a response only where Vault returns it (create, lo
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,7 +110,15 @@ def lookup_data(entry: TokenEntry, token_id: str, now: float) -> dict[str, Any]:
         data["role"] = entry.role
     if entry.period:
         data["period"] = entry.period
+    if entry.bound_cidrs:
+        data["bound_cidrs"] = [_cidr_text(block) for block in entry.bound_cidrs]
     return data
+
+
+def _cidr_text(block: str) -> str:
+    """A CIDR block as Vault prints it: a single host as its bare address ("127.0.0.1", not ".../32")."""
+    network = ipaddress.ip_network(block, strict=False)
+    return str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
 
 
 def _timestamp(value: float, *, whole_seconds: bool) -> str:
