@@ -228,6 +228,8 @@ async def serve(
             ),
             # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
             http="h11",
+            # The event stream (sys/events/subscribe) is a WebSocket.
+            ws="websockets",
             lifespan="off",
             log_level="warning",
             access_log=False,

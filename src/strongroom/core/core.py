@@ -13,6 +13,7 @@ from typing import Any
 
 from strongroom.audit import AuditBroker, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
+from strongroom.core.event_gate import TokenGate
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.mounts import MountManager, SystemTTLs
@@ -22,6 +23,7 @@ from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
 from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
+from strongroom.events import EventBus, EventFeed
 from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
@@ -176,6 +178,15 @@ class Core:
         if not (verdict.allowed and verdict.sudo):
             raise PermissionDeniedError()
 
+    async def subscribe_events(self, token: str, pattern: str) -> EventFeed:
+        """A feed of the events `pattern` selects that `token` may read; PermissionDeniedError unless the
+        token may subscribe to `pattern` (sealed: ServiceUnavailable)."""
+        services = self.services
+        gate = TokenGate(services.tokens, services.policies)
+        if not await gate.may_subscribe(token, pattern):
+            raise PermissionDeniedError()
+        return EventFeed(services.events.subscribe(pattern), gate, token)
+
     async def seal_with_token(self, token: str) -> None:
         """Seal on behalf of a token, which needs update and sudo on sys/seal (Vault's rule)."""
         if self._services is None:
@@ -202,6 +213,7 @@ class Core:
             if services is not None:
                 await services.leases.stop()
                 services.audit.close()
+                services.events.close()
                 await services.mounts.cleanup()
             self._seal.seal()
 
@@ -249,6 +261,7 @@ class Core:
                 wrapping=wrapping,
                 leases=leases,
                 telemetry=self.telemetry,
+                events=EventBus(clock=self._clock),
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))

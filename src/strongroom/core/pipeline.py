@@ -19,6 +19,7 @@ from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
+from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Operation, Request, Response
 from strongroom.router import Route
 from strongroom.telemetry import client_id
@@ -72,6 +73,7 @@ class Pipeline:
             self.register_lease,
             self.issue_token,
             self.register_token_lease,
+            self.publish_event,
             self.wrap_response,
             self.finish_token_use,
             self.audit_response,
@@ -268,6 +270,33 @@ class Pipeline:
         auth = flow.response.auth if flow.response is not None else None
         if auth is not None and auth.accessor:
             await track_token(self._services.leases, self._services.tokens, auth.accessor)
+        return flow
+
+    async def publish_event(self, flow: Flow) -> Flow:
+        """Tell event subscribers what a successful request changed (paths and versions, never values).
+        Runs before wrapping, which hides the response data the event's version number comes from."""
+        route, routed, response = flow.route, flow.routed, flow.response
+        describe = SOURCES.get(route.entry.type) if route is not None else None
+        if describe is None or route is None or routed is None:
+            return flow
+        if response is not None and response.status is not None and response.status >= 400:
+            return flow
+        entry = route.entry
+        described = describe(
+            entry.api_path,
+            entry.options,
+            routed.path,
+            routed.operation,
+            response.data if response is not None else None,
+        )
+        if described is not None:
+            info = PluginInfo(
+                mount_class="secret" if entry.table == "mounts" else "auth",
+                mount_accessor=entry.accessor,
+                mount_path=entry.api_path,
+                plugin=entry.type,
+            )
+            self._services.events.emit(described.event_type, described.metadata, info, described.read_path)
         return flow
 
     async def wrap_response(self, flow: Flow) -> Flow:

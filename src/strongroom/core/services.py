@@ -12,6 +12,7 @@ from strongroom.audit import AuditBroker
 from strongroom.barrier import KeyStatus
 from strongroom.core.mounts import MountManager
 from strongroom.core.wrapping import Wrapping
+from strongroom.events import EventBus
 from strongroom.leases import LeaseManager
 from strongroom.policy import PolicyStore
 from strongroom.telemetry import Telemetry
@@ -42,3 +43,4 @@ class Services:
     wrapping: Wrapping
     leases: LeaseManager
     telemetry: Telemetry
+    events: EventBus

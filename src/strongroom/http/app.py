@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
-from strongroom.http import lifecycle, sealed
+from strongroom.http import events, lifecycle, sealed
 from strongroom.http.translate import (
     UnknownMethodError,
     build_request,
@@ -39,7 +39,7 @@ _NO_DETAIL = b'{"errors":[]}'
 log = logging.getLogger("strongroom.http")
 
 
-class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, Protocol):
+class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, Protocol):
     """What the HTTP layer needs of the core: its status, its seal lifecycle, request handling, and the
     telemetry that times requests and serves sys/metrics."""
 
@@ -64,6 +64,9 @@ class VaultAPI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            await events.serve(self._core, scope, receive, send)
             return
         if scope["type"] != "http":
             return
@@ -103,6 +106,9 @@ class VaultAPI:
             fmt = metrics_format(query.get("format", ""), headers.get("accept", ""))
             rendered = await self._core.telemetry.render(fmt)
             return rendered.status, rendered.body, rendered.content_type
+        if events.handles(path):
+            raw_query = scope.get("query_string", b"")
+            return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
         answer = await lifecycle.serve(self._core, scope["method"], path, body, headers)
         if answer is None:
             answer = await sealed.serve(self._core, scope["method"], path, query)
