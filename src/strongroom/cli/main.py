@@ -15,6 +15,7 @@ import click
 
 from strongroom import __version__
 from strongroom.cli import (
+    agent,
     audit,
     auth,
     generic,
@@ -74,6 +75,7 @@ cli.add_command(auth.auth)
 cli.add_command(lease.lease)
 cli.add_command(unwrap.unwrap)
 cli.add_command(audit.audit)
+cli.add_command(agent.agent)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
