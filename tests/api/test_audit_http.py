@@ -149,7 +149,15 @@ def test_fails_closed_on_a_full_disk_and_stores_nothing(dev: RunningServer, tmp_
                 accepted = client.put(f"/v1/secret/data/with-second{n}", json={"data": {"v": "2"}})
                 assert accepted.status_code == 200
             assert client.get("/v1/secret/data/with-second4").json()["data"]["data"] == {"v": "2"}
+            devices = client.get("/v1/sys/audit-status").json()["data"]["devices"]
+            assert devices["full/"]["healthy"] is False
+            assert devices["full/"]["consecutive_failures"] >= 5
+            assert devices["full/"]["last_failure"]
+            assert devices["working/"]["healthy"] is True
+            assert devices["working/"]["failures"] == 0
             (disk / "filler").unlink()
+            assert client.put("/v1/secret/data/recovered", json={"data": {"v": "3"}}).status_code == 200
+            assert client.get("/v1/sys/audit-status").json()["data"]["devices"]["full/"]["healthy"] is True
             assert client.delete("/v1/sys/audit/full").status_code == 204
             assert client.delete("/v1/sys/audit/working").status_code == 204
     finally:

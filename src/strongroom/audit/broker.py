@@ -67,10 +67,14 @@ class DeviceSpec:
 
 @dataclass(frozen=True, slots=True)
 class DeviceCounters:
-    """Writes and failures of one device since unseal (for metrics)."""
+    """Writes and failures of one device since unseal (for metrics and sys/audit-status)."""
 
     writes: int = 0
     failures: int = 0
+    # Failures since the last successful write: 0 means the device is recording now.
+    consecutive_failures: int = 0
+    last_failure_time: float | None = None
+    last_failure: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +228,16 @@ class AuditBroker:
         try:
             await asyncio.wait_for(enabled.device.write(line), enabled.device.timeout)
         except Exception as exc:  # any failure of one device is counted; the broker decides what it means
-            self._counters[path] = replace(counters, failures=counters.failures + 1)
+            self._counters[path] = replace(
+                counters,
+                failures=counters.failures + 1,
+                consecutive_failures=counters.consecutive_failures + 1,
+                last_failure_time=self._clock.now(),
+                last_failure=_kind(exc),
+            )
             log.error("audit device %s failed to record an entry: %s", path, _kind(exc))
             return False
-        self._counters[path] = replace(counters, writes=counters.writes + 1)
+        self._counters[path] = replace(counters, writes=counters.writes + 1, consecutive_failures=0)
         return True
 
     async def _build(self, spec: DeviceSpec, *, strict: bool) -> _Enabled:

@@ -12,6 +12,7 @@ from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
+from strongroom.util.clock import rfc3339
 
 _DEVICE_FIELDS = {
     "path": Field(FieldType.STRING, "The name of the audit device."),
@@ -51,6 +52,22 @@ def paths(services: Services) -> list[Path]:
     async def disable(_request: Request, data: FieldData) -> None:
         await broker.disable(data.get("path"))
 
+    async def status(_request: Request, _data: FieldData) -> Response:
+        devices = {
+            path: {
+                "healthy": counters.consecutive_failures == 0,
+                "writes": counters.writes,
+                "failures": counters.failures,
+                "consecutive_failures": counters.consecutive_failures,
+                "last_failure": counters.last_failure or None,
+                "last_failure_time": (
+                    rfc3339(counters.last_failure_time) if counters.last_failure_time is not None else None
+                ),
+            }
+            for path, counters in broker.counters().items()
+        }
+        return Response(data={"devices": devices}, status=200)
+
     async def audit_hash(_request: Request, data: FieldData) -> Response:
         value = data.get("input")
         if not value:
@@ -58,6 +75,11 @@ def paths(services: Services) -> list[Path]:
         return Response(data={"hash": broker.hash(data.get("path"), value)}, legacy_top_level=True)
 
     return [
+        Path(
+            "audit-status",
+            operations={Operation.READ: status},
+            synopsis="Whether each audit device is recording, with its write and failure counts.",
+        ),
         Path("audit/?", operations={Operation.READ: list_devices},
              synopsis="List the enabled audit devices."),
         Path("audit/{path*}", fields=_DEVICE_FIELDS,
