@@ -131,3 +131,25 @@ def test_disabling_the_mount_revokes_the_tokens_it_issued(server: RunningServer)
         assert client.delete(f"/v1/sys/auth/{path}").status_code == 204
         gone = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
         assert gone.status_code == 403
+
+
+def test_the_mount_token_type_decides_what_logins_get(server: RunningServer) -> None:
+    with server.client() as client:
+        path = f"up-tt-{uuid.uuid4().hex[:8]}"
+        bad = client.post(f"/v1/sys/auth/{path}", json={"type": "userpass", "config": {"token_type": "x"}})
+        assert (bad.status_code, bad.json()) == (400, {"errors": ["invalid value for 'token_type'"]})
+        enabled = client.post(
+            f"/v1/sys/auth/{path}", json={"type": "userpass", "config": {"token_type": "default-batch"}}
+        )
+        assert enabled.status_code == 204
+        assert client.get(f"/v1/sys/auth/{path}/tune").json()["data"]["token_type"] == "default-batch"
+        client.post(f"/v1/auth/{path}/users/b", json={"password": "pw-b"}).raise_for_status()
+        client.post(
+            f"/v1/auth/{path}/users/s", json={"password": "pw-s", "token_type": "service"}
+        ).raise_for_status()
+        batch = login(server, path, "b", "pw-b").json()["auth"]
+        assert (batch["token_type"], batch["client_token"][:2], batch["accessor"]) == ("batch", "b.", "")
+        assert login(server, path, "s", "pw-s").json()["auth"]["token_type"] == "service"
+        assert client.post(f"/v1/sys/auth/{path}/tune", json={"token_type": "service"}).status_code == 204
+        assert login(server, path, "b", "pw-b").json()["auth"]["token_type"] == "service"
+        client.delete(f"/v1/sys/auth/{path}")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from strongroom.core.services import Services
 from strongroom.logical import Auth, LeaseOptions, Request
 from strongroom.router import MountEntry
-from strongroom.tokens import TokenParams, TokenType
+from strongroom.tokens import TokenParams
 from strongroom.tokens.ttl import calculate_ttl
+from strongroom.tokens.types import resolve_token_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         max_ttl=min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl()),
     )
     policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
-    token_type = TokenType.BATCH if auth.token_type == "batch" else TokenType.SERVICE
+    token_type = resolve_token_type(entry.config.token_type, auth.token_type)
     token_id, token = await services.tokens.create(
         TokenParams(
             policies=policies,

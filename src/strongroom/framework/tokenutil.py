@@ -133,7 +133,8 @@ class TokenSettings:
             period=self.period,
             num_uses=self.num_uses,
             no_default_policy=self.no_default_policy,
-            token_type="batch" if self.type in ("batch", "default-batch") else "service",
+            # The core resolves "default" against the auth mount's token_type (tokens/types.py).
+            token_type=self.type,
             bound_cidrs=self.bound_cidrs,
             internal=dict(internal or {}),
         )

@@ -25,6 +25,9 @@ class MountConfig:
     audit_non_hmac_response_keys: tuple[str, ...] = ()
     passthrough_request_headers: tuple[str, ...] = ()
     allowed_response_headers: tuple[str, ...] = ()
+    # Auth methods only: the type of token logins get ("default-service", "default-batch", "service",
+    # "batch"); "" means "default-service".
+    token_type: str = ""
     # Vault's user_lockout_config (auth methods only): 0 means "the default"; shown once ever tuned.
     user_lockout_tuned: bool = False
     user_lockout_threshold: int = 0

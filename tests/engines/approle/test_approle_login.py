@@ -34,6 +34,8 @@ async def test_a_login_answers_the_auth_the_core_turns_into_a_token(harness: Bac
         display_name="",
         lease=LeaseOptions(ttl=600, max_ttl=3600, renewable=True),
         num_uses=5,
+        # The role leaves the type to the auth mount; the core resolves "default" when it issues the token.
+        token_type="default",
         internal={"role_name": "web"},
     )
     assert response.auth.client_token == ""

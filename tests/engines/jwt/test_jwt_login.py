@@ -77,7 +77,7 @@ async def test_a_good_token_earns_the_roles_auth(harness: BackendHarness) -> Non
             metadata={"mail": "a@example.com", "team": "blue", "role": "app"},
             display_name="alice",
             lease=LeaseOptions(ttl=3600, renewable=True),
-            token_type="service",
+            token_type="default",
             internal={"role": "app"},
         )
         assert auth.client_token == ""

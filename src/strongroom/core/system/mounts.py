@@ -12,6 +12,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 from strongroom.router import MountConfig, MountEntry
+from strongroom.tokens.types import MOUNT_TOKEN_TYPES
 from strongroom.util.durations import parse_duration
 
 _BUILTIN_VERSION = f"v{__version__}+builtin.strongroom"
@@ -27,7 +28,7 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
     }
     # Every auth mount shows the token type its logins issue (Vault's default for all of them).
     if entry.table == "auth":
-        config["token_type"] = "default-service"
+        config["token_type"] = entry.config.token_type or "default-service"
     for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
                  "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
         values = getattr(entry.config, name)
@@ -66,7 +67,7 @@ def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
     if entry.options:
         info["options"] = dict(entry.options)
     if entry.table == "auth":
-        info["token_type"] = "default-service"
+        info["token_type"] = entry.config.token_type or "default-service"
     if entry.config.user_lockout_tuned:
         info.update(_user_lockout_info(entry.config))
     return info
@@ -143,6 +144,10 @@ def _mount_config(raw: Mapping[str, Any], *, tuning: bool) -> dict[str, Any]:
         if visibility not in ("", "hidden", "unauth"):
             raise InvalidRequestError("listing_visibility can only be an empty string, 'hidden' or 'unauth'")
         changes["listing_visibility"] = visibility
+    if "token_type" in raw:
+        if raw["token_type"] not in MOUNT_TOKEN_TYPES:
+            raise InvalidRequestError("invalid value for 'token_type'")
+        changes["token_type"] = raw["token_type"]
     for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
                  "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
         if name in raw:
@@ -180,6 +185,7 @@ _MOUNT_FIELDS = {
 }
 _TUNE_FIELDS = {
     "path": Field(FieldType.STRING, "The path of the mount to tune."),
+    "token_type": Field(FieldType.STRING, "The type of token logins on this auth mount get."),
     "default_lease_ttl": Field(FieldType.STRING, "The default lease TTL for this mount."),
     "max_lease_ttl": Field(FieldType.STRING, "The max lease TTL for this mount."),
     "description": Field(FieldType.STRING, "User-friendly description for this mount."),
