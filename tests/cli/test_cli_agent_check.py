@@ -131,13 +131,13 @@ def test_missing_config_and_bad_flags_exit_1(tmp_path: Path) -> None:
     assert "flag provided but not defined: -lint" in unknown.stderr
 
 
-def test_without_check_the_missing_runner_is_stated(tmp_path: Path) -> None:
+def test_without_check_the_runner_refuses_a_missing_template_source(tmp_path: Path) -> None:
     config = write(tmp_path / "agent.hcl", ISSUE_EXAMPLE)
     result = agent(tmp_path, f"-config={config}")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        "strongroom agent: the agent runner is not available in this version; "
-        "only -check (validate a configuration) is\n"
+        "error: cannot read template source /etc/app/config.ctmpl: No such file or directory\n"
+        "strongroom agent: exiting after a failure (see the log above)\n"
     )
 
 

@@ -1,20 +1,30 @@
-"""`strongroom agent -config=F [-config=G | DIR] -check`: lint a Vault Agent configuration for CI.
+"""`strongroom agent -config=F [-config=G | DIR] [-check]`: run a Vault Agent sidecar, or lint its config.
 
-Layer: cli. Imports click, cli.flags and config.
+Layer: cli. Imports click, cli.flags, config and agent.runner.
 
 With -check the command reads the config files, applies every rule of `config.agent`, and exits 0
 printing only its notices (warnings, on stderr; nothing on stdout), or 1 printing each problem on its
 own line as `file:line: message`. It connects nowhere and touches no file the config names. Without
--check it says the agent runner is not available in this version and exits 1, so nobody takes a
-missing runner for a working one.
+-check it runs the agent (`strongroom.agent.runner`): logs go to stderr, SIGTERM and SIGINT stop it
+cleanly (exit 0), and `pid_file` holds its pid while it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
 import click
 
+from strongroom.agent.render import RenderError
+from strongroom.agent.runner import Agent
+from strongroom.agent.template import TemplateError
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
 from strongroom.config.agent import AgentConfigError, load_agent_config
+from strongroom.config.agent_model import AgentConfig
 
 
 @click.command(cls=VaultCommand)
@@ -22,12 +32,6 @@ from strongroom.config.agent import AgentConfigError, load_agent_config
 @click.option("--check", is_flag=True, help="Validate the configuration and exit; connects nowhere.")
 def agent(configs: tuple[str, ...], check: bool) -> None:
     """Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."""
-    if not check:
-        raise Failure(
-            "strongroom agent: the agent runner is not available in this version; "
-            "only -check (validate a configuration) is",
-            USAGE_EXIT,
-        )
     if not configs:
         raise Failure("No configuration files found. Use -config=FILE or -config=DIR.", USAGE_EXIT)
     try:
@@ -38,3 +42,35 @@ def agent(configs: tuple[str, ...], check: bool) -> None:
         raise Failure("\n".join(exc.reasons), USAGE_EXIT) from None
     for notice in config.notices:
         click.echo(f"warning: {notice}", err=True)
+    if check:
+        return
+    if config.auto_auth is None:
+        raise Failure("strongroom agent: the runner needs an auto_auth stanza", USAGE_EXIT)
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper(), logging.INFO),
+        format="%(asctime)s [%(levelname)s] %(name)s: %(message)s",
+    )
+    # httpx logs every request's URL at INFO; the agent's own lines say what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    code = asyncio.run(_run(config))
+    if code:
+        raise Failure("strongroom agent: exiting after a failure (see the log above)", code)
+
+
+async def _run(config: AgentConfig) -> int:
+    try:
+        agent_ = Agent(config)
+    except (TemplateError, RenderError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        return USAGE_EXIT
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent_.stop)
+    pid_file = Path(config.pid_file) if config.pid_file else None
+    if pid_file is not None:
+        pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        return await agent_.run()
+    finally:
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)

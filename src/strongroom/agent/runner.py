@@ -1,0 +1,216 @@
+"""The agent's main loop: authenticate, write sinks, render templates, then keep them current.
+
+Layer: agent. Imports httpx, stdlib, config.agent_model and the sibling agent modules; never the server.
+
+    code = await Agent(config).run()      # exit code; `stop()` ends a running agent cleanly
+
+Lifecycle: log in with the auto-auth method (retrying with backoff), write the token to every sink and
+render every template. With exit_after_auth that is all (exit 0, or 1 when any template failed).
+Otherwise the token is renewed at two thirds of its TTL; a failed renewal, a 403 from a template read or
+an event stream closed under a dead token means re-authenticating (with backoff) and rendering again.
+Templates re-render on a KV event touching one of their dependencies, and all of them every
+static_secret_render_interval seconds.
+
+Invariant: log lines name destinations, paths and statuses; never a token or a rendered value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+
+import httpx
+
+from strongroom.agent.auth import AgentToken, AuthError, call, login, renew_self
+from strongroom.agent.render import RenderError, TemplateRenderer
+from strongroom.agent.sinks import write_sinks
+from strongroom.agent.source import HttpSource, SourceError
+from strongroom.agent.template import Dependency, TemplateError
+from strongroom.agent.watch import EventsUnavailable, affected, subscribe
+from strongroom.config.agent_model import AgentConfig, VaultConnection
+
+log = logging.getLogger("strongroom.agent")
+
+DEFAULT_MIN_BACKOFF = 1.0
+DEFAULT_MAX_BACKOFF = 300.0
+# How long the event stream waits before reconnecting after it ends or fails.
+RECONNECT_DELAY = 1.0
+
+
+def tls_context(vault: VaultConnection) -> ssl.SSLContext | bool:
+    """What httpx takes as `verify` for the `vault { ... }` stanza."""
+    if vault.tls_skip_verify:
+        return False
+    if not (vault.ca_cert or vault.ca_path or vault.client_cert):
+        return True
+    context = ssl.create_default_context(cafile=vault.ca_cert or None, capath=vault.ca_path or None)
+    if vault.client_cert:
+        context.load_cert_chain(vault.client_cert, vault.client_key or None)
+    return context
+
+
+class Agent:
+    """One running agent for one configuration."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        if config.auto_auth is None:
+            raise ValueError("the agent runner needs an auto_auth stanza")
+        # Templates are parsed first: a bad one fails here, before any connection is opened.
+        self._renderers = [TemplateRenderer(t) for t in config.templates]
+        self._config = config
+        self._auto_auth = config.auto_auth
+        self._address = config.vault.address.rstrip("/") or "http://127.0.0.1:8200"
+        self._verify = tls_context(config.vault)
+        self._http = httpx.AsyncClient(base_url=self._address, verify=self._verify, timeout=30.0)
+        self._token = AgentToken("", 0, False)
+        self._source = HttpSource(self._http, lambda: self._token.token)
+        self._resolved: dict[int, frozenset[Dependency]] = {}
+        self._render_lock = asyncio.Lock()
+        self._reauth = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask a running agent to end; `run` then returns 0."""
+        self._stopped.set()
+
+    async def run(self) -> int:
+        """Run until stopped (or, with exit_after_auth, after the first render); the exit code."""
+        try:
+            if not await self._authenticate():
+                return 1
+            failures = await self._render(range(len(self._renderers)))
+            if self._config.exit_after_auth:
+                return 1 if failures else 0
+            tasks = [
+                asyncio.create_task(self._keep_token()),
+                asyncio.create_task(self._watch_events()),
+                asyncio.create_task(self._poll()),
+            ]
+            await self._stopped.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return 0
+        finally:
+            await self._http.aclose()
+
+    async def _authenticate(self) -> bool:
+        """Log in (retrying with backoff until stopped) and write the sinks; False when giving up."""
+        method = self._auto_auth.method
+        backoff = float(method.min_backoff) or DEFAULT_MIN_BACKOFF
+        ceiling = float(method.max_backoff) or DEFAULT_MAX_BACKOFF
+        while not self._stopped.is_set():
+            try:
+                self._token = await login(self._http, method)
+                await write_sinks(self._http, self._auto_auth.sinks, self._token)
+            except (AuthError, OSError) as exc:
+                log.error("auto-auth (%s) failed: %s", method.type, exc)
+                if method.exit_on_err or self._config.exit_after_auth:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), backoff)
+                backoff = min(backoff * 2, ceiling)
+                continue
+            self._reauth.clear()
+            log.info(
+                "authenticated with %s; token written to %d sink(s)", method.type, len(self._auto_auth.sinks)
+            )
+            return True
+        return False
+
+    async def _render(self, indexes: range | list[int]) -> int:
+        """Render the given templates; the number that failed. A 403 asks for re-authentication."""
+        failures = 0
+        async with self._render_lock:
+            for index in indexes:
+                renderer = self._renderers[index]
+                try:
+                    await renderer.render(self._source)
+                    self._resolved[index] = frozenset(
+                        [
+                            Dependency(d.kind, await self._source.api_path(d.path, _family(d)))
+                            for d in renderer.dependencies
+                        ]
+                    )
+                except SourceError as exc:
+                    failures += 1
+                    log.error("template %s: %s", renderer.config.destination, exc)
+                    if exc.status == 403:
+                        self._reauth.set()
+                except (TemplateError, RenderError) as exc:
+                    failures += 1
+                    log.error("template %s: %s", renderer.config.destination, exc)
+        return failures
+
+    async def _keep_token(self) -> None:
+        """Renew at two thirds of the TTL; re-authenticate and re-render when renewal fails or is asked."""
+        while True:
+            wait = self._token.ttl * 2 / 3 if self._token.renewable and self._token.ttl > 0 else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reauth.wait(), wait)
+            if not self._reauth.is_set():
+                try:
+                    self._token = await renew_self(self._http, self._token)
+                    continue
+                except AuthError as exc:
+                    log.warning("token renewal failed (%s); re-authenticating", exc.status or "no answer")
+            else:
+                log.warning("the token was refused; re-authenticating")
+            if not await self._authenticate():
+                self._stopped.set()
+                return
+            await self._render(range(len(self._renderers)))
+
+    async def _on_path(self, path: str) -> None:
+        hit = [i for i in range(len(self._renderers)) if affected(self._resolved.get(i, frozenset()), path)]
+        if hit:
+            await self._render(hit)
+
+    async def _watch_events(self) -> None:
+        """Follow the event stream, reconnecting when it ends; gives up (polling only) without an API."""
+        tls = self._verify if isinstance(self._verify, ssl.SSLContext) else None
+        if self._verify is False:
+            tls = ssl.create_default_context()
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+        connected_before = False
+
+        async def on_open() -> None:
+            nonlocal connected_before
+            # Changes made while the stream was down sent no event this agent saw: render them now.
+            if connected_before:
+                await self._render(range(len(self._renderers)))
+            connected_before = True
+
+        while True:
+            try:
+                await subscribe(self._address, self._token.token, self._on_path, on_open=on_open, tls=tls)
+            except EventsUnavailable as exc:
+                log.info(
+                    "%s; polling every %ds", exc, self._config.template_config.static_secret_render_interval
+                )
+                return
+            except Exception as exc:  # any connection failure: the loop retries after the delay
+                log.warning("event stream failed: %s", type(exc).__name__)
+            await self._check_token()
+            await asyncio.sleep(RECONNECT_DELAY)
+
+    async def _check_token(self) -> None:
+        """After the stream ends: a token the server no longer knows means re-authenticating."""
+        try:
+            await call(self._http, "GET", "auth/token/lookup-self", token=self._token.token)
+        except AuthError as exc:
+            if exc.status == 403:
+                self._reauth.set()
+
+    async def _poll(self) -> None:
+        interval = max(self._config.template_config.static_secret_render_interval, 1)
+        while True:
+            await asyncio.sleep(interval)
+            await self._render(range(len(self._renderers)))
+
+
+def _family(dependency: Dependency) -> str:
+    return "metadata" if dependency.kind == "list" else "data"
