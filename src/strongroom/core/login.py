@@ -45,6 +45,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     system = services.mounts.system_view(entry)
     now = services.tokens.clock.now()
     period = auth.period
+    max_ttl = min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl())
     result = calculate_ttl(
         now=now,
         start_time=now,
@@ -53,7 +54,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         period=period,
         explicit_max_ttl=auth.explicit_max_ttl,
         default_ttl=system.default_lease_ttl(),
-        max_ttl=min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl()),
+        max_ttl=max_ttl,
     )
     policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
@@ -65,6 +66,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
             num_uses=auth.num_uses,
             ttl=result.ttl,
             explicit_max_ttl=auth.explicit_max_ttl,
+            max_ttl=max_ttl,
             period=period,
             renewable=auth.lease.renewable,
             type=token_type,

@@ -38,6 +38,8 @@ class TokenParams:
     num_uses: int = 0
     ttl: int = 0
     explicit_max_ttl: int = 0
+    # The login's maximum TTL (its role's and mount's), which renewals may not pass; 0: the system's.
+    max_ttl: int = 0
     period: int = 0
     renewable: bool = True
     type: TokenType = TokenType.SERVICE
@@ -72,6 +74,8 @@ class TokenEntry:
     last_renewal_time: float | None = None
     # CIDR blocks the token may be used from (from a login's token_bound_cidrs); empty means anywhere.
     bound_cidrs: tuple[str, ...] = ()
+    # The issuing login's maximum TTL, which renewals may not pass; 0 for the system's.
+    max_ttl: int = 0
 
     @property
     def orphan(self) -> bool:
@@ -146,6 +150,7 @@ class TokenEntry:
             "entity_id": self.entity_id,
             "last_renewal_time": self.last_renewal_time,
             "bound_cidrs": list(self.bound_cidrs),
+            "max_ttl": self.max_ttl,
         }
 
     @classmethod
@@ -173,4 +178,5 @@ class TokenEntry:
             entity_id=raw["entity_id"],
             last_renewal_time=raw.get("last_renewal_time"),
             bound_cidrs=tuple(raw.get("bound_cidrs", ())),
+            max_ttl=int(raw.get("max_ttl", 0)),
         )

@@ -125,6 +125,7 @@ class TokenStore:
             role=params.role,
             entity_id=params.entity_id,
             bound_cidrs=params.bound_cidrs,
+            max_ttl=params.max_ttl,
         )
         # The parent index goes first: a dangling index is harmless, a child missing from it would escape
         # its parent's revocation.
@@ -206,15 +207,17 @@ class TokenStore:
         now = self._clock.now()
         if entry.expired(now):
             raise InvalidRequestError("lease expired")
+        # A login's token (it alone records a max_ttl) renews the way Vault's auth methods renew theirs: the
+        # login's own TTL and maximum again, not the last, possibly capped, TTL.
         result = calculate_ttl(
             now=now,
             start_time=entry.creation_time,
             increment=increment,
-            backend_ttl=entry.ttl,
+            backend_ttl=entry.creation_ttl if entry.max_ttl else entry.ttl,
             period=entry.period if period is None else period,
             explicit_max_ttl=entry.explicit_max_ttl if explicit_max_ttl is None else explicit_max_ttl,
             default_ttl=max_ttl_cap,
-            max_ttl=max_ttl_cap,
+            max_ttl=min(entry.max_ttl, max_ttl_cap) if entry.max_ttl else max_ttl_cap,
         )
         renewed = replace(entry, ttl=result.ttl, expire_time=now + result.ttl, last_renewal_time=now)
         await self._save(renewed)
