@@ -24,6 +24,8 @@ from strongroom.cli import (
     login,
     operator,
     policy,
+    run,
+    secret,
     secrets,
     status,
     token,
@@ -76,6 +78,8 @@ cli.add_command(lease.lease)
 cli.add_command(unwrap.unwrap)
 cli.add_command(audit.audit)
 cli.add_command(agent.agent)
+cli.add_command(secret.secret)
+cli.add_command(run.run)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
