@@ -338,10 +338,11 @@ def metadata_get(path: str, mount: str | None) -> None:
 
 
 def _metadata_body(
+    *,
     max_versions: int | None,
     cas_required: bool | None,
     delete_version_after: str | None,
-    custom: tuple[str, ...],
+    custom_metadata: tuple[str, ...],
 ) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if max_versions is not None:
@@ -350,12 +351,14 @@ def _metadata_body(
         body["cas_required"] = cas_required
     if delete_version_after is not None:
         body["delete_version_after"] = delete_version_after
-    if custom:
-        body["custom_metadata"] = parse_kv_args(custom)
+    if custom_metadata:
+        body["custom_metadata"] = parse_kv_args(custom_metadata)
     return body
 
 
 def _metadata_options(func: Callable[..., None]) -> Callable[..., None]:
+    """The metadata flags of `kv metadata put` and `patch`; they reach the command as _metadata_body's
+    keyword arguments."""
     for option in (
         click.option("--max-versions", type=int, help="Versions to keep (0: the mount's setting)."),
         click.option("--cas-required/--no-cas-required", default=None, help="Require check-and-set writes."),
@@ -366,17 +369,11 @@ def _metadata_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
-def _write_metadata(
-    path: str,
-    mount: str | None,
-    body_fields: tuple[int | None, bool | None, str | None, tuple[str, ...]],
-    *,
-    patch: bool,
-) -> None:
+def _write_metadata(path: str, mount: str | None, options: dict[str, Any], *, patch: bool) -> None:
     target = resolve(path, mount)
     _require_v2(target, "Metadata not supported on KV Version 1")
     api_path = target.api_path("metadata")
-    body = _metadata_body(*body_fields)
+    body = _metadata_body(**options)
     with api_errors(f"Error writing data to {api_path}"):
         if patch:
             client().patch(api_path, body)
@@ -390,18 +387,9 @@ def _write_metadata(
 @mount_option
 @_metadata_options
 @click.argument("path")
-def metadata_put(
-    *,
-    path: str,
-    mount: str | None,
-    max_versions: int | None,
-    cas_required: bool | None,
-    delete_version_after: str | None,
-    custom_metadata: tuple[str, ...],
-) -> None:
+def metadata_put(path: str, mount: str | None, **options: Any) -> None:
     """Create or replace the metadata of the secret at PATH."""
-    fields = (max_versions, cas_required, delete_version_after, custom_metadata)
-    _write_metadata(path, mount, fields, patch=False)
+    _write_metadata(path, mount, options, patch=False)
 
 
 @metadata.command("patch")
@@ -409,18 +397,9 @@ def metadata_put(
 @mount_option
 @_metadata_options
 @click.argument("path")
-def metadata_patch(
-    *,
-    path: str,
-    mount: str | None,
-    max_versions: int | None,
-    cas_required: bool | None,
-    delete_version_after: str | None,
-    custom_metadata: tuple[str, ...],
-) -> None:
+def metadata_patch(path: str, mount: str | None, **options: Any) -> None:
     """Change only the given metadata fields of the secret at PATH."""
-    fields = (max_versions, cas_required, delete_version_after, custom_metadata)
-    _write_metadata(path, mount, fields, patch=True)
+    _write_metadata(path, mount, options, patch=True)
 
 
 @metadata.command("delete")
