@@ -20,7 +20,7 @@ from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
 from strongroom.events import SOURCES, PluginInfo
-from strongroom.logical import Operation, Request, Response
+from strongroom.logical import Operation, Request, Response, refuse_directory_write
 from strongroom.router import Route
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
@@ -44,9 +44,6 @@ Stage = Callable[[Flow], Awaitable[Flow]]
 
 # Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
 ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
-
-
-_WRITES = frozenset({Operation.CREATE, Operation.UPDATE, Operation.PATCH})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
@@ -92,8 +89,7 @@ class Pipeline:
 
     async def refuse_directory_writes(self, flow: Flow) -> Flow:
         """A write to "foo/" is ambiguous (a key named "foo/", or a forgotten key name?): Vault refuses it."""
-        if flow.request.path.endswith("/") and flow.request.operation in _WRITES:
-            raise InvalidRequestError("cannot write to a path ending in '/'")
+        refuse_directory_write(flow.request)
         return flow
 
     async def check_wrapping_token(self, flow: Flow) -> Flow:

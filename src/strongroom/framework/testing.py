@@ -12,7 +12,7 @@ from typing import Any
 
 from strongroom.logical.backend import Backend, BackendConfig, BackendFactory, StaticSystemView
 from strongroom.logical.operation import Operation
-from strongroom.logical.request import Request
+from strongroom.logical.request import Request, refuse_directory_write
 from strongroom.logical.response import Response
 from strongroom.logical.storage import InmemStorage
 from strongroom.util.clock import Clock, ManualClock
@@ -81,6 +81,7 @@ class BackendHarness:
     ) -> Response | None:
         """Send one request; CREATE/UPDATE go through the existence check as in the core."""
         request = self.make_request(operation, path, data, query)
+        refuse_directory_write(request)
         if operation in (Operation.CREATE, Operation.UPDATE):
             exists = await self.backend.exists(request)
             flipped = Operation.CREATE if exists is False else Operation.UPDATE

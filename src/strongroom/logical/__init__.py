@@ -21,7 +21,7 @@ from strongroom.logical.backend import (
     UserLockoutConfig,
 )
 from strongroom.logical.operation import Operation
-from strongroom.logical.request import Caller, Connection, Request
+from strongroom.logical.request import Caller, Connection, Request, refuse_directory_write
 from strongroom.logical.response import Auth, LeaseOptions, Response, Secret
 from strongroom.logical.storage import InmemStorage, Storage, get_json, put_json
 
@@ -51,4 +51,5 @@ __all__ = [
     "UserLockoutConfig",
     "get_json",
     "put_json",
+    "refuse_directory_write",
 ]

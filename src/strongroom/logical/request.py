@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from strongroom.errors import InvalidRequestError
 from strongroom.logical.operation import Operation
 from strongroom.logical.storage import Storage
 
@@ -65,3 +66,13 @@ class Request:
     def evolve(self, **changes: Any) -> Request:
         """A copy with `changes` applied."""
         return replace(self, **changes)
+
+
+_WRITES = frozenset({Operation.CREATE, Operation.UPDATE, Operation.PATCH})
+
+
+def refuse_directory_write(request: Request) -> None:
+    """Vault's rule for every path: a write to "foo/" is ambiguous (a key named "foo/", or a forgotten key
+    name?), so it is refused. The core applies it before routing; the backend test harness does too."""
+    if request.path.endswith("/") and request.operation in _WRITES:
+        raise InvalidRequestError("cannot write to a path ending in '/'")

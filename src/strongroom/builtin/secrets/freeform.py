@@ -10,8 +10,6 @@ from strongroom.errors import InvalidRequestError, StorageError
 from strongroom.framework import FieldData
 from strongroom.logical import Request, Response, Storage, put_json
 
-WRITE_TO_FOLDER = "cannot write to a path ending in '/'"
-
 
 def request_storage(request: Request) -> Storage:
     """The storage view the core passed with the request."""
@@ -26,9 +24,7 @@ async def exists(request: Request, fields: FieldData) -> bool:
 
 
 async def write(request: Request, fields: FieldData) -> Response | None:
-    """Store the whole request body at the path."""
-    if request.path.endswith("/"):
-        raise InvalidRequestError(WRITE_TO_FOLDER)
+    """Store the whole request body at the path (the core has refused paths ending in "/")."""
     if not request.data:
         raise InvalidRequestError("missing data fields")
     await put_json(request_storage(request), fields.get("path"), dict(request.data))

@@ -53,7 +53,7 @@ async def _read(request: Request, fields: FieldData) -> Response | None:
 
 
 async def _write(request: Request, fields: FieldData) -> Response | None:
-    if fields.get("path") == "" and not request.path.endswith("/"):
+    if fields.get("path") == "":
         raise InvalidRequestError("missing path")
     return await freeform.write(request, fields)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.builtin.secrets.freeform import WRITE_TO_FOLDER
 from strongroom.builtin.secrets.kv.models import KeyMetadata, KVConfig
 from strongroom.builtin.secrets.kv.store import KVEngine, KVStore, store_for
 from strongroom.builtin.secrets.kv.versions import (
@@ -76,8 +75,6 @@ def paths(engine: KVEngine) -> list[Path]:
 
     async def write(request: Request, fields: FieldData) -> Response | None:
         key = fields.get("path")
-        if request.path.endswith("/"):
-            raise InvalidRequestError(WRITE_TO_FOLDER)
         data, supplied = fields.get_ok("data")
         if not supplied:
             raise InvalidRequestError("no data provided")
