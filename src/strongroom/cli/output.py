@@ -9,6 +9,7 @@ durations shown as Go durations ("1h", "59m59s"), so scripts that read Vault's o
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -237,12 +238,70 @@ def secret_document(secret: Mapping[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _go_yaml_key_less(a: str, b: str) -> bool:
+    """Go's yaml.v2 key order (its sorter.go), which the Vault CLI's YAML output uses: runs of digits
+    compare as numbers ("t9" before "t10"), a letter sorts after a non-letter, anything else by code point.
+    """
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x == y:
+            continue
+        x_letter, y_letter = x.isalpha(), y.isalpha()
+        if x_letter and y_letter:
+            return x < y
+        if x_letter or y_letter:
+            return y_letter
+        a_number = b_number = 0
+        if x == "0" or y == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    a_number = b_number = 1
+                    break
+                j -= 1
+        a_end = i
+        while a_end < len(a) and a[a_end].isdecimal():
+            a_number = _int64(a_number * 10 + ord(a[a_end]) - ord("0"))
+            a_end += 1
+        b_end = i
+        while b_end < len(b) and b[b_end].isdecimal():
+            b_number = _int64(b_number * 10 + ord(b[b_end]) - ord("0"))
+            b_end += 1
+        if a_number != b_number:
+            return a_number < b_number
+        if a_end != b_end:
+            return a_end < b_end
+        return x < y
+    return len(a) < len(b)
+
+
+def _int64(value: int) -> int:
+    """`value` wrapped to a signed 64-bit integer, as Go's arithmetic on int64 overflows."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def _go_yaml_compare(a: str, b: str) -> int:
+    return -1 if _go_yaml_key_less(a, b) else 1 if _go_yaml_key_less(b, a) else 0
+
+
+_go_yaml_key = functools.cmp_to_key(_go_yaml_compare)
+
+
 class _Dumper(yaml.SafeDumper):
-    """YAML as Go's yaml package writes it: strings that need quoting get double quotes, not single."""
+    """YAML as Go's yaml package writes it: maps in its key order, and strings that need quoting get
+    double quotes, not single."""
 
     def choose_scalar_style(self) -> str:
         style = super().choose_scalar_style()
         return '"' if style == "'" else style
+
+
+def _represent_map(dumper: yaml.SafeDumper, data: dict[str, object]) -> yaml.MappingNode:
+    return dumper.represent_mapping(
+        "tag:yaml.org,2002:map", sorted(data.items(), key=lambda item: _go_yaml_key(str(item[0])))
+    )
+
+
+_Dumper.add_representer(dict, _represent_map)
 
 
 def render(value: object, fmt: str) -> str:
@@ -250,7 +309,7 @@ def render(value: object, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(value, indent=2, ensure_ascii=False)
     return yaml.dump(
-        value, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
     ).rstrip("\n")
 
 
