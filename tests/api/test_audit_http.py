@@ -184,7 +184,7 @@ def test_a_socket_peer_that_never_reads_does_not_block_requests(dev: RunningServ
                     started = time.monotonic()
                     answer = client.put(f"/v1/secret/data/big{n}", json={"data": {"blob": blob}})
                     assert answer.status_code == 200
-                    assert time.monotonic() - started < 5
+                    assert time.monotonic() - started < 10  # without the timeout: blocked for good
             finally:
                 client.delete("/v1/sys/audit/sock")
                 client.delete("/v1/sys/audit/beside")

@@ -175,14 +175,12 @@ class Agent:
             tls = ssl.create_default_context()
             tls.check_hostname = False
             tls.verify_mode = ssl.CERT_NONE
-        connected_before = False
 
         async def on_open() -> None:
-            nonlocal connected_before
-            # Changes made while the stream was down sent no event this agent saw: render them now.
-            if connected_before:
-                await self._render(range(len(self._renderers)))
-            connected_before = True
+            log.info("subscribed to the server's events")
+            # Changes made before the stream was up (since the first render, or while it was down) sent no
+            # event this agent saw: render them now. Only changed files are written.
+            await self._render(range(len(self._renderers)))
 
         while True:
             try:

@@ -173,7 +173,7 @@ async def test_a_peer_that_never_reads_times_out_while_another_device_records(tm
         for _ in range(3):
             started = time.monotonic()
             await broker.log_request(big)
-            assert time.monotonic() - started < 2.5
+            assert time.monotonic() - started < 8  # without the 1 s timeout it would block for good
         assert broker.counters()["sock/"].failures >= 1
         assert broker.counters()["file/"].writes == 3
         broker.close()
