@@ -9,7 +9,8 @@ render every template. With exit_after_auth that is all (exit 0, or 1 when any t
 Otherwise the token is renewed at two thirds of its TTL; a failed renewal, a 403 from a template read or
 an event stream closed under a dead token means re-authenticating (with backoff) and rendering again.
 Templates re-render on a KV event touching one of their dependencies, and all of them every
-static_secret_render_interval seconds.
+static_secret_render_interval seconds. Listeners (the API proxy, agent.listen) start before the login,
+so a taken address stops the agent at once (exit 1); without auto_auth they are all the agent runs.
 
 Invariant: log lines name destinations, paths and statuses; never a token or a rendered value.
 """
@@ -20,13 +21,19 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
+from typing import Any
 
 import httpx
 
 from strongroom.agent.auth import AgentToken, AuthError, call, login, renew_self
-from strongroom.agent.render import RenderError, TemplateRenderer
+from strongroom.agent.leases import LeaseCache
+from strongroom.agent.listen import ListenerError, Listeners
+from strongroom.agent.render import Renderer, RenderError, TemplateRenderer
+from strongroom.agent.retry import Failures, RetryPolicy
 from strongroom.agent.sinks import write_sinks
 from strongroom.agent.source import HttpSource, SourceError
+from strongroom.agent.supervisor import Supervisor
 from strongroom.agent.template import Dependency, TemplateError
 from strongroom.agent.watch import EventsUnavailable, affected, subscribe
 from strongroom.config.agent_model import AgentConfig, VaultConnection
@@ -55,10 +62,18 @@ class Agent:
     """One running agent for one configuration."""
 
     def __init__(self, config: AgentConfig) -> None:
-        if config.auto_auth is None:
-            raise ValueError("the agent runner needs an auto_auth stanza")
+        if config.auto_auth is None and not config.listeners:
+            raise ValueError("the agent runner needs an auto_auth stanza or a listener")
         # Templates are parsed first: a bad one fails here, before any connection is opened.
-        self._renderers = [TemplateRenderer(t) for t in config.templates]
+        self._renderers: list[Renderer] = [
+            TemplateRenderer(t, self._deferred_failure) for t in config.templates
+        ]
+        # Process-supervisor mode: the env_templates render as one more renderer, feeding the exec child.
+        self._supervisor = (
+            Supervisor(config.exec, config.env_templates, on_exit=self.stop) if config.exec else None
+        )
+        if self._supervisor is not None:
+            self._renderers.append(self._supervisor.renderer)
         self._config = config
         self._auto_auth = config.auto_auth
         self._address = config.vault.address.rstrip("/") or "http://127.0.0.1:8200"
@@ -66,45 +81,78 @@ class Agent:
         self._http = httpx.AsyncClient(base_url=self._address, verify=self._verify, timeout=30.0)
         self._token = AgentToken("", 0, False)
         self._source = HttpSource(self._http, lambda: self._token.token)
+        self._listeners = (
+            Listeners(config, verify=self._verify, token=lambda: self._token.token)
+            if config.listeners
+            else None
+        )
+        self._leases = LeaseCache(self._source, fallback=config.template_config.static_secret_render_interval)
+        self._leases_held = asyncio.Event()
         self._resolved: dict[int, frozenset[Dependency]] = {}
         self._render_lock = asyncio.Lock()
         self._reauth = asyncio.Event()
         self._stopped = asyncio.Event()
+        # Templates whose last render failed, their pending retries, and the code `run` returns.
+        self._failures = Failures(RetryPolicy.from_config(config))
+        self._failing: set[int] = set()
+        self._retries: dict[int, asyncio.Task[None]] = {}
+        self._exit_code = 0
 
     def stop(self) -> None:
-        """Ask a running agent to end; `run` then returns 0."""
+        """Ask a running agent to end; `run` then returns 0 (or the exec child's own exit code)."""
         self._stopped.set()
 
     async def run(self) -> int:
         """Run until stopped (or, with exit_after_auth, after the first render); the exit code."""
         try:
+            if self._listeners is not None:
+                try:
+                    await self._listeners.start()
+                except ListenerError as exc:
+                    log.error("%s", exc)
+                    return 1
+            if self._auto_auth is None:  # the API proxy alone: it forwards until the agent is stopped
+                await self._stopped.wait()
+                return 0
             if not await self._authenticate():
                 return 1
-            failures = await self._render(range(len(self._renderers)))
+            await self._render(range(len(self._renderers)))
             if self._config.exit_after_auth:
-                return 1 if failures else 0
+                # Failed reads are retried first (num_retries); exit 1 if any template still fails.
+                while self._retries and not self._stopped.is_set():
+                    await asyncio.wait(list(self._retries.values()))
+                return 1 if self._failing else 0
             tasks = [
                 asyncio.create_task(self._keep_token()),
                 asyncio.create_task(self._watch_events()),
                 asyncio.create_task(self._poll()),
+                asyncio.create_task(self._keep_leases()),
             ]
             await self._stopped.wait()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            return 0
+            # In process-supervisor mode the agent mirrors its child: its exit code when it ended by itself.
+            code = await self._supervisor.close() if self._supervisor is not None else 0
+            # A fatal template failure (exit_on_retry_failure) or a final auth failure exits 1.
+            return self._exit_code or code
         finally:
+            if self._listeners is not None:
+                await self._listeners.close()
             await self._http.aclose()
 
     async def _authenticate(self) -> bool:
         """Log in (retrying with backoff until stopped) and write the sinks; False when giving up."""
-        method = self._auto_auth.method
+        auto_auth = self._auto_auth
+        if auto_auth is None:
+            return True
+        method = auto_auth.method
         backoff = float(method.min_backoff) or DEFAULT_MIN_BACKOFF
         ceiling = float(method.max_backoff) or DEFAULT_MAX_BACKOFF
         while not self._stopped.is_set():
             try:
                 self._token = await login(self._http, method)
-                await write_sinks(self._http, self._auto_auth.sinks, self._token)
+                await write_sinks(self._http, auto_auth.sinks, self._token)
             except (AuthError, OSError) as exc:
                 log.error("auto-auth (%s) failed: %s", method.type, exc)
                 if method.exit_on_err or self._config.exit_after_auth:
@@ -114,9 +162,8 @@ class Agent:
                 backoff = min(backoff * 2, ceiling)
                 continue
             self._reauth.clear()
-            log.info(
-                "authenticated with %s; token written to %d sink(s)", method.type, len(self._auto_auth.sinks)
-            )
+            self._leases.clear()
+            log.info("authenticated with %s; token written to %d sink(s)", method.type, len(auto_auth.sinks))
             return True
         return False
 
@@ -127,7 +174,7 @@ class Agent:
             for index in indexes:
                 renderer = self._renderers[index]
                 try:
-                    await renderer.render(self._source)
+                    await renderer.render(self._leases)
                     self._resolved[index] = frozenset(
                         [
                             Dependency(d.kind, await self._source.api_path(d.path, _family(d)))
@@ -136,13 +183,54 @@ class Agent:
                     )
                 except SourceError as exc:
                     failures += 1
-                    log.error("template %s: %s", renderer.config.destination, exc)
+                    log.error("template %s: %s", renderer.label, exc)
                     if exc.status == 403:
                         self._reauth.set()
+                    self._retry_later(index)
                 except (TemplateError, RenderError) as exc:
                     failures += 1
-                    log.error("template %s: %s", renderer.config.destination, exc)
+                    log.error("template %s: %s", renderer.label, exc)
+                    self._failing.add(index)
+                    self._template_failed(renderer)
+                else:
+                    self._failing.discard(index)
+                    self._failures.succeeded(index)
+        if len(self._leases):
+            self._leases_held.set()
         return failures
+
+    def _retry_later(self, index: int) -> None:
+        """A read of template `index` failed: render it again after the backoff, or give up."""
+        self._failing.add(index)
+        delay = self._failures.failed(index)
+        if delay is None:
+            log.error("template %s: retries exhausted", self._renderers[index].label)
+            if self._config.template_config.exit_on_retry_failure:
+                self._exit(self._renderers[index].label)
+            return
+        if index not in self._retries and not self._stopped.is_set():
+            self._retries[index] = asyncio.create_task(self._retry_after(index, delay))
+
+    async def _retry_after(self, index: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        del self._retries[index]
+        await self._render([index])
+
+    def _template_failed(self, renderer: Renderer) -> None:
+        """A template that failed to render or write: fatal (error_fatal, the default) only with
+        exit_on_retry_failure; otherwise the next event or poll tries again."""
+        fatal = renderer.config.error_fatal if isinstance(renderer, TemplateRenderer) else True
+        if fatal and self._config.template_config.exit_on_retry_failure:
+            self._exit(renderer.label)
+
+    def _deferred_failure(self, renderer: TemplateRenderer, exc: RenderError) -> None:
+        log.error("template %s: %s", renderer.label, exc)
+        self._template_failed(renderer)
+
+    def _exit(self, label: str) -> None:
+        log.error("template %s failed and exit_on_retry_failure is set: exiting", label)
+        self._exit_code = 1
+        self._stopped.set()
 
     async def _keep_token(self) -> None:
         """Renew at two thirds of the TTL; re-authenticate and re-render when renewal fails or is asked."""
@@ -159,12 +247,37 @@ class Agent:
             else:
                 log.warning("the token was refused; re-authenticating")
             if not await self._authenticate():
+                self._exit_code = 1
                 self._stopped.set()
                 return
             await self._render(range(len(self._renderers)))
 
+    async def _keep_leases(self) -> None:
+        """Renew held leases when due; render again the templates whose secret had to be dropped."""
+        while True:
+            due = self._leases.next_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._leases_held.wait(), None if due is None else max(due - time.monotonic(), 0)
+                )
+            self._leases_held.clear()
+            dropped = await self._leases.keep(self._renew_lease)
+            hit = [i for i, r in enumerate(self._renderers) if r.dependencies & dropped]
+            if hit:
+                log.info("%d leased secret(s) expire or were not renewed; fetching anew", len(dropped))
+                await self._render(hit)
+
+    async def _renew_lease(self, lease_id: str, increment: int) -> dict[str, Any]:
+        body = {"lease_id": lease_id, "increment": increment}
+        return await call(self._http, "PUT", "sys/leases/renew", token=self._token.token, body=body)
+
     async def _on_path(self, path: str) -> None:
-        hit = [i for i in range(len(self._renderers)) if affected(self._resolved.get(i, frozenset()), path)]
+        # A failing template may not know what it reads (its render stopped early): any change retries it.
+        hit = [
+            i
+            for i in range(len(self._renderers))
+            if i in self._failing or affected(self._resolved.get(i, frozenset()), path)
+        ]
         if hit:
             await self._render(hit)
 
@@ -186,10 +299,14 @@ class Agent:
             try:
                 await subscribe(self._address, self._token.token, self._on_path, on_open=on_open, tls=tls)
             except EventsUnavailable as exc:
-                log.info(
-                    "%s; polling every %ds", exc, self._config.template_config.static_secret_render_interval
-                )
-                return
+                # A 403 is a token that may not subscribe (OpenBao's answer to any non-root token) or a dead
+                # one: only a dead token is worth subscribing again for, after re-authenticating.
+                if exc.status == 403:
+                    await self._check_token()
+                if not self._reauth.is_set():
+                    interval = self._config.template_config.static_secret_render_interval
+                    log.info("%s; polling every %ds", exc, interval)
+                    return
             except Exception as exc:  # any connection failure: the loop retries after the delay
                 log.warning("event stream failed: %s", type(exc).__name__)
             await self._check_token()

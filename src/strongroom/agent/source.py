@@ -62,7 +62,8 @@ class HttpSource:
         mount, version = await self._mount_of(path)
         if version != 2 or not mount:
             return path
-        rest = path[len(mount) :] if path.startswith(mount) else path
+        # The mount itself (`secrets "secret/"`, stripped to "secret") lists the mount's root.
+        rest = path[len(mount) :] if path.startswith(mount) else "" if f"{path}/" == mount else path
         if rest.startswith((f"{family}/", "data/", "metadata/")) or rest in ("data", "metadata"):
             return path
         return f"{mount}{family}/{rest}".rstrip("/")

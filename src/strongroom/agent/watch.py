@@ -5,7 +5,8 @@ Layer: agent. Imports stdlib, orjson, websockets and the template engine's Depen
 The event stream is sys/events/subscribe/kv*?json=true over a WebSocket. Each event is reduced to the
 API path of the data it changed (secret/data/db for any KV v2 event on key db), and a template is
 affected when one of its dependencies names that path (or, for a list, a path under it). A server
-without the event API (404, 400 or 405 on subscribe) raises EventsUnavailable: the agent then polls.
+without the event API (404, 400 or 405 on subscribe) or a token that may not subscribe (403) raises
+EventsUnavailable: the agent then polls.
 
 Invariant: events carry paths and metadata only; nothing read here is a secret, and the token travels in
 the X-Vault-Token header of the upgrade request only.
@@ -24,7 +25,7 @@ from websockets.exceptions import InvalidStatus
 from strongroom.agent.template import Dependency
 
 EVENT_PATTERN = "kv*"
-_NO_EVENT_API = frozenset({400, 404, 405})
+_NO_EVENT_API = frozenset({400, 403, 404, 405})
 
 
 class EventsUnavailable(Exception):

@@ -44,8 +44,8 @@ def agent(configs: tuple[str, ...], check: bool) -> None:
         click.echo(f"warning: {notice}", err=True)
     if check:
         return
-    if config.auto_auth is None:
-        raise Failure("strongroom agent: the runner needs an auto_auth stanza", USAGE_EXIT)
+    if config.auto_auth is None and not config.listeners:
+        raise Failure("strongroom agent: the runner needs an auto_auth stanza or a listener", USAGE_EXIT)
     logging.basicConfig(
         level=getattr(logging, config.log_level.upper(), logging.INFO),
         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s",

@@ -312,6 +312,9 @@ class _Merged:
             self.fail(proxy.origin, "'api_proxy' cannot be specified with 'env_template' entries")
         if self.templates:
             self.fail(self.templates[0].origin, "'template' cannot be specified with 'env_template' entries")
+        if self.values.get("exit_after_auth"):
+            # The child would be killed as soon as it started: Vault Agent runs it, then exits at once.
+            self.fail(supervisor.origin, "'exit_after_auth' cannot be specified with 'exec'")
         seen: dict[str, str] = {}
         for env in self.env_templates:
             if env.name in seen:

@@ -449,6 +449,9 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
         (SINK_ONLY + 'env_template "A" {\n  contents = "x"\n}\n'
          'exec {\n  restart_on_secret_changes = "never"\n}\n',
          "agent.hcl:10: 'exec' requires a non-empty 'command' field"),
+        (SINK_ONLY + 'env_template "A" {\n  contents = "x"\n}\nexec {\n  command = ["./app"]\n}\n'
+         "exit_after_auth = true\n",
+         "agent.hcl:10: 'exit_after_auth' cannot be specified with 'exec'"),
         (SINK_ONLY + 'log_level = "loud"\n',
          "agent.hcl:7: 'log_level': 'loud' is not one of trace, debug, info, warn, warning, err, error"),
         (SINK_ONLY + "exit_after_auth = 3\n", "agent.hcl:7: 'exit_after_auth': expected a boolean"),
