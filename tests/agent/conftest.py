@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,11 @@ class Setup:
         body = response.json()
         return str(body["wrap_info"]["token"] if wrap else body["data"]["secret_id"])
 
-    def approle_config(self, body: str, *, secret_id: str | None = None, extra_method: str = "") -> Path:
+    def approle_config(
+        self, body: str, *, secret_id: str | None = None, extra_method: str = "", sink_mode: str = ""
+    ) -> Path:
         """Write role_id/secret_id files and an agent.hcl with the approle method, a sink and `body`."""
+        mode = f"      mode = {sink_mode}\n" if sink_mode else ""
         role_id = self.root.get(f"/v1/auth/{self.approle}/role/{self.role}/role-id").json()["data"]["role_id"]
         (self.dir / "role_id").write_text(role_id)
         (self.dir / "secret_id").write_text(secret_id if secret_id is not None else self.new_secret_id())
@@ -49,31 +53,41 @@ class Setup:
             f'auto_auth {{\n  method "approle" {{\n    mount_path = "auth/{self.approle}"\n'
             f'    config = {{\n      role_id_file_path = "{self.dir}/role_id"\n'
             f'      secret_id_file_path = "{self.dir}/secret_id"\n{extra_method}    }}\n  }}\n'
-            f'  sink "file" {{\n    config = {{\n      path = "{self.dir}/token"\n    }}\n  }}\n}}\n' + body
+            f'  sink "file" {{\n    config = {{\n      path = "{self.dir}/token"\n{mode}    }}\n  }}\n}}\n'
+            + body
         )
         return config
 
 
-@pytest.fixture
-def setup(server: RunningServer, tmp_path: Path) -> Iterator[Setup]:
+@contextmanager
+def agent_world(
+    server: RunningServer, directory: Path, *, events: bool = True, rules: str = ""
+) -> Iterator[Setup]:
+    """A KV v2 mount, an AppRole role and its policy (read and list on the mount, `rules`, and with
+    `events` the right to subscribe: OpenBao refuses that capability) on `server`, removed afterwards."""
     name = uuid.uuid4().hex[:8]
     kv, approle, policy = f"kv-{name}", f"approle-{name}", f"agent-{name}"
     with server.client() as root:
         root.post(f"/v1/sys/mounts/{kv}", json={"type": "kv", "options": {"version": "2"}}).raise_for_status()
         root.post(f"/v1/sys/auth/{approle}", json={"type": "approle"}).raise_for_status()
-        rules = (
-            f'path "{kv}/*" {{ capabilities = ["read", "list"] }}\n'
-            'path "sys/events/subscribe/*" { capabilities = ["read", "subscribe"] }\n'
-        )
+        rules = f'path "{kv}/*" {{ capabilities = ["read", "list"] }}\n' + rules
+        if events:
+            rules += 'path "sys/events/subscribe/*" { capabilities = ["read", "subscribe"] }\n'
         root.put(f"/v1/sys/policies/acl/{policy}", json={"policy": rules}).raise_for_status()
         root.post(
             f"/v1/auth/{approle}/role/app", json={"token_policies": [policy], "token_ttl": "1h"}
         ).raise_for_status()
-        yield Setup(server, root, kv, approle, "app", tmp_path)
-        # The server is shared: other suites compare its mount and auth tables with OpenBao's.
+        yield Setup(server, root, kv, approle, "app", directory)
+        # The servers are shared: other suites compare their mount and auth tables.
         root.delete(f"/v1/sys/auth/{approle}").raise_for_status()
         root.delete(f"/v1/sys/mounts/{kv}").raise_for_status()
         root.delete(f"/v1/sys/policies/acl/{policy}").raise_for_status()
+
+
+@pytest.fixture
+def setup(server: RunningServer, tmp_path: Path) -> Iterator[Setup]:
+    with agent_world(server, tmp_path) as world:
+        yield world
 
 
 Agent = Callable[[Path], subprocess.Popen[str]]

@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.agent.conftest import Agent, read, wait_for
+from tests.agent.conftest import Agent, agent_world, read, wait_for
 from tests.postgres import Postgres, postgres_server
 from tests.servers import RunningServer
 
+POLL_EVERY_SECOND = 'template_config {\n  static_secret_render_interval = "1s"\n}\n'
 CREATE_ROLE = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
 
 
@@ -23,26 +23,6 @@ CREATE_ROLE = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID
 def postgres() -> Iterator[Postgres]:
     with postgres_server() as running:
         yield running
-
-
-def _approle_agent(bao: RunningServer, root: httpx.Client, directory: Path, rules: str, body: str) -> Path:
-    """An AppRole on OpenBao whose token has `rules`, and an agent.hcl logging in with it, plus `body`."""
-    name = uuid.uuid4().hex[:8]
-    root.put(f"/v1/sys/policies/acl/leases-{name}", json={"policy": rules}).raise_for_status()
-    root.post(f"/v1/sys/auth/approle-{name}", json={"type": "approle"}).raise_for_status()
-    role = f"/v1/auth/approle-{name}/role/app"
-    root.post(role, json={"token_policies": [f"leases-{name}"], "token_ttl": "1h"}).raise_for_status()
-    (directory / "role_id").write_text(root.get(f"{role}/role-id").json()["data"]["role_id"])
-    (directory / "secret_id").write_text(root.post(f"{role}/secret-id").json()["data"]["secret_id"])
-    config = directory / "agent.hcl"
-    config.write_text(
-        f'vault {{\n  address = "{bao.address}"\n}}\n'
-        f'auto_auth {{\n  method "approle" {{\n    mount_path = "auth/approle-{name}"\n'
-        f'    config = {{\n      role_id_file_path = "{directory}/role_id"\n'
-        f'      secret_id_file_path = "{directory}/secret_id"\n    }}\n  }}\n}}\n'
-        'template_config {\n  static_secret_render_interval = "1s"\n}\n' + body
-    )
-    return config
 
 
 def _template(destination: Path, contents: str) -> str:
@@ -82,22 +62,25 @@ def test_database_credentials_are_renewed_then_replaced_at_max_ttl(
         # Polled every second: without holding the lease, each poll would mint a new user.
         template = f'{{{{ with secret "{mount}/creds/app" }}}}{{{{ .Data.username }}}}{{{{ end }}}}'
         body = _template(tmp_path / "user", template)
-        run_agent(_approle_agent(bao, root, tmp_path, rules, body))
-        wait_for(lambda: read(tmp_path / "user") != "", 15, "the first render", tmp_path / "agent.log")
-        first = read(tmp_path / "user")
-        began = time.monotonic()
-        leases = f"/v1/sys/leases/lookup/{mount}/creds/app/"
-        (lease,) = root.request("LIST", leases).json()["data"]["keys"]
-        time.sleep(max(4.5 - (time.monotonic() - began), 0))
-        # Past the 3 s TTL: still the same user, on the one lease, renewed by the agent.
-        assert read(tmp_path / "user") == first
-        assert root.request("LIST", leases).json()["data"]["keys"] == [lease]
-        looked_up = root.put("/v1/sys/leases/lookup", json={"lease_id": f"{mount}/creds/app/{lease}"})
-        assert looked_up.json()["data"]["last_renewal"] is not None
-        # The 8 s max TTL cannot be renewed past: a new user replaces the old one before it expires.
-        wait_for(
-            lambda: read(tmp_path / "user") not in ("", first), 10, "new credentials", tmp_path / "agent.log"
-        )
+        with agent_world(bao, tmp_path, events=False, rules=rules) as world:
+            run_agent(world.approle_config(body + POLL_EVERY_SECOND))
+            wait_for(lambda: read(tmp_path / "user") != "", 15, "the first render", tmp_path / "agent.log")
+            first = read(tmp_path / "user")
+            leases = f"/v1/sys/leases/lookup/{mount}/creds/app/"
+            (lease,) = root.request("LIST", leases).json()["data"]["keys"]
+            time.sleep(4.5)
+            # Past the 3 s TTL: still the same user, on the one lease, renewed by the agent.
+            assert read(tmp_path / "user") == first
+            assert root.request("LIST", leases).json()["data"]["keys"] == [lease]
+            looked_up = root.put("/v1/sys/leases/lookup", json={"lease_id": f"{mount}/creds/app/{lease}"})
+            assert looked_up.json()["data"]["last_renewal"] is not None
+            # The 8 s max TTL cannot be renewed past: a new user replaces the old one before it expires.
+            wait_for(
+                lambda: read(tmp_path / "user") not in ("", first),
+                10,
+                "new credentials",
+                tmp_path / "agent.log",
+            )
         root.delete(f"/v1/sys/mounts/{mount}")
 
 
@@ -118,11 +101,13 @@ def test_a_non_renewable_leased_certificate_is_replaced_before_it_expires(
             "{{ .Data.serial_number }}{{ end }}"
         )
         body = _template(tmp_path / "serial", template)
-        run_agent(_approle_agent(bao, root, tmp_path, rules, body))
-        wait_for(lambda: read(tmp_path / "serial") != "", 15, "the first certificate", tmp_path / "agent.log")
-        first = read(tmp_path / "serial")
-        time.sleep(2.5)
-        # Polled every second, yet the certificate is not issued again while its lease has time left.
-        assert read(tmp_path / "serial") == first
-        wait_for(lambda: read(tmp_path / "serial") != first, 5, "a new certificate", tmp_path / "agent.log")
+        with agent_world(bao, tmp_path, events=False, rules=rules) as world:
+            run_agent(world.approle_config(body + POLL_EVERY_SECOND))
+            log = tmp_path / "agent.log"
+            wait_for(lambda: read(tmp_path / "serial") != "", 15, "the first certificate", log)
+            first = read(tmp_path / "serial")
+            time.sleep(2.5)
+            # Polled every second, yet the certificate is not issued again while its lease has time left.
+            assert read(tmp_path / "serial") == first
+            wait_for(lambda: read(tmp_path / "serial") != first, 5, "a new certificate", log)
         root.delete(f"/v1/sys/mounts/{mount}")

@@ -95,7 +95,8 @@ def test_wait_min_holds_a_change_until_it_has_been_quiet(setup: Setup, run_agent
     assert read(destination) == "one\n"
     wait_for(lambda: read(destination) == "two\n", 5, "the held-back render", log)
     took = time.monotonic() - changed
-    assert 0.9 <= took < 2.0, took
+    # Not before `min` of quiet; the upper bound is loose, only a held-forever render must fail it.
+    assert 0.9 <= took < 4.0, took
 
 
 def test_wait_max_writes_a_change_that_never_goes_quiet(setup: Setup, run_agent: Agent) -> None:
@@ -115,7 +116,8 @@ def test_wait_max_writes_a_change_that_never_goes_quiet(setup: Setup, run_agent:
         if written_at is None and read(destination) != "v0\n":
             written_at = time.monotonic() - began
     assert written_at is not None, read(log)
-    assert 1.9 <= written_at < 3.0, written_at
+    # Without `max` nothing would be written before the changes stop (4.4 s) plus `min`.
+    assert 1.9 <= written_at < 4.0, written_at
     # After the changes stop, the last value is written `min` later.
     wait_for(lambda: read(destination) == "v11\n", 5, "the last value", log)
 

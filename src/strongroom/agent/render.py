@@ -26,6 +26,7 @@ from typing import Protocol
 
 from strongroom.agent.files import write_atomic
 from strongroom.agent.template import Dependency, SecretSource, Template
+from strongroom.config.agent_model import EnvTemplate
 from strongroom.config.agent_model import Template as TemplateConfig
 
 log = logging.getLogger("strongroom.agent")
@@ -36,6 +37,25 @@ DEFAULT_PERMS = 0o644
 
 class RenderError(Exception):
     """A template that could not be loaded, rendered or written; names the destination only."""
+
+
+def parse_template(config: TemplateConfig | EnvTemplate, name: str, what: str) -> Template:
+    """The parsed template of a `template` or `env_template` stanza: its contents, or its source file
+    (errors then name the file; otherwise `name`)."""
+    if config.contents is not None:
+        text = config.contents
+    else:
+        try:
+            text = Path(config.source).read_text()
+        except OSError as exc:
+            raise RenderError(f"cannot read {what} source {config.source}: {exc.strerror}") from None
+    return Template(
+        text,
+        name=config.source or name,
+        left_delim=config.left_delimiter,
+        right_delim=config.right_delimiter,
+        error_on_missing_key=config.error_on_missing_key,
+    )
 
 
 class Renderer(Protocol):
@@ -65,20 +85,7 @@ class TemplateRenderer:
         on_deferred_error: Callable[[TemplateRenderer, RenderError], None] | None = None,
     ) -> None:
         self.config = config
-        if config.contents is not None:
-            text = config.contents
-        else:
-            try:
-                text = Path(config.source).read_text()
-            except OSError as exc:
-                raise RenderError(f"cannot read template source {config.source}: {exc.strerror}") from None
-        self._template = Template(
-            text,
-            name=config.source or config.destination,
-            left_delim=config.left_delimiter,
-            right_delim=config.right_delimiter,
-            error_on_missing_key=config.error_on_missing_key,
-        )
+        self._template = parse_template(config, config.destination, "template")
         self.dependencies: frozenset[Dependency] = frozenset()
         self._last: bytes | None = None
         self._written_once = False

@@ -29,10 +29,9 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from strongroom.agent.render import RenderError
-from strongroom.agent.template import Dependency, SecretSource, Template
+from strongroom.agent.render import parse_template
+from strongroom.agent.template import Dependency, SecretSource
 from strongroom.config.agent_model import EnvTemplate, ExecSupervisor
 
 log = logging.getLogger("strongroom.agent")
@@ -48,7 +47,9 @@ class EnvironmentRenderer:
     label = "env_template"
 
     def __init__(self, templates: tuple[EnvTemplate, ...], supervisor: Supervisor) -> None:
-        self._templates = [(env.name, _parse(env)) for env in templates]
+        self._templates = [
+            (env.name, parse_template(env, f"env_template[{env.name}]", "env_template")) for env in templates
+        ]
         self._supervisor = supervisor
         self.dependencies: frozenset[Dependency] = frozenset()
         self._last: dict[str, str] | None = None
@@ -70,23 +71,6 @@ class EnvironmentRenderer:
         self._last = values
         await self._supervisor.apply(values)
         return True
-
-
-def _parse(env: EnvTemplate) -> Template:
-    if env.contents is not None:
-        text = env.contents
-    else:
-        try:
-            text = Path(env.source).read_text()
-        except OSError as exc:
-            raise RenderError(f"cannot read env_template source {env.source}: {exc.strerror}") from None
-    return Template(
-        text,
-        name=env.source or f"env_template[{env.name}]",
-        left_delim=env.left_delimiter,
-        right_delim=env.right_delimiter,
-        error_on_missing_key=env.error_on_missing_key,
-    )
 
 
 class Supervisor:
