@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.postgres import Postgres, postgres_server
 
 from strongroom.errors import StorageError
 from strongroom.physical.base import PhysicalBackend, Transactional
 from strongroom.physical.inmem import InmemBackend
+from strongroom.physical.postgresql import PostgreSQLBackend
 from strongroom.physical.registry import BACKENDS
 from strongroom.physical.sqlite import SQLiteBackend
 
 Opener = Callable[[], Awaitable[PhysicalBackend]]
 
 
-def _opener(name: str, tmp_path: Path) -> Opener:
-    """A function opening backend `name`; for a file backend, the same file every time."""
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL for the whole module; every test gets a table of its own."""
+    with postgres_server() as server:
+        yield server
 
-    async def open_backend() -> PhysicalBackend:
-        return await BACKENDS[name]({"path": str(tmp_path / "strongroom.db")})
 
-    return open_backend
+def _config(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    if name == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres")
+        return {"connection_url": server.url(), "table": f"kv_{uuid.uuid4().hex}"}
+    return {"path": str(tmp_path / "strongroom.db")}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
-    return _opener(request.param, tmp_path)
+    """A function opening the backend; for a file or a table, the same one every time."""
+    config = _config(request.param, request, tmp_path)
+
+    async def open_backend() -> PhysicalBackend:
+        return await BACKENDS[request.param](config)
+
+    return open_backend
 
 
 @pytest.fixture
@@ -43,13 +57,13 @@ async def _fill(backend: PhysicalBackend, *keys: str) -> None:
 
 
 def test_every_registered_backend_is_covered() -> None:
-    assert sorted(BACKENDS) == ["inmem", "sqlite"]
+    assert sorted(BACKENDS) == ["inmem", "postgresql", "sqlite"]
 
 
 async def test_implements_the_protocols(backend: PhysicalBackend) -> None:
     assert isinstance(backend, PhysicalBackend)
     assert isinstance(backend, Transactional)
-    assert isinstance(backend, InmemBackend | SQLiteBackend)
+    assert isinstance(backend, InmemBackend | SQLiteBackend | PostgreSQLBackend)
 
 
 async def test_get_missing_is_none(backend: PhysicalBackend) -> None:
@@ -109,6 +123,24 @@ async def test_list_reports_leaf_and_folder_of_the_same_name(backend: PhysicalBa
 async def test_list_does_not_leak_sibling_prefixes(backend: PhysicalBackend) -> None:
     await _fill(backend, "logical/abc/k", "logical/abcd/k", "logical/ab")
     assert await backend.list("logical/abc/") == ["k"]
+
+
+async def test_list_of_a_prefix_inside_a_name(backend: PhysicalBackend) -> None:
+    await _fill(backend, "p/x", "p/x/y", "p/x-1", "p/x0/z", "p/y", "top", "tops/a")
+    assert await backend.list("p/x") == ["-1", "/", "0/"]
+    assert await backend.list_page("p/x", "-1", 0) == ["/", "0/"]
+    assert await backend.list("top") == ["s/"]
+    assert await backend.list("p/q") == []
+
+
+async def test_keys_with_empty_segments_stay_distinct(backend: PhysicalBackend) -> None:
+    await _fill(backend, "x", "/x", "a//b", "a/b")
+    assert await backend.get("/x") == b"/x"
+    assert await backend.get("x") == b"x"
+    assert await backend.list("") == ["/", "a/", "x"]
+    assert await backend.list("/") == ["x"]
+    assert await backend.list("a/") == ["/", "b"]
+    assert await backend.list("a//") == ["b"]
 
 
 async def test_list_many_children_across_batches(backend: PhysicalBackend) -> None:

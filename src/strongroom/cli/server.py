@@ -13,7 +13,7 @@ from strongroom import __version__
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
 from strongroom.client.token_helper import store_token
 from strongroom.config.server import ServerConfig
-from strongroom.errors import ConfigError
+from strongroom.errors import ConfigError, StorageError
 from strongroom.server import DevOptions, DevStart, dev_banner, run_config, run_dev, split_address
 
 
@@ -50,6 +50,8 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
         run_config(configs, ready)
     except ConfigError as exc:
         raise Failure(f"Error loading configuration: {exc}", USAGE_EXIT) from None
+    except StorageError as exc:
+        raise Failure(f"Error initializing storage: {exc}", USAGE_EXIT) from None
     except OSError as exc:
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
 

@@ -1,15 +1,17 @@
 """The physical backends a server config can name: one literal table, no import-time discovery.
 
-Layer: physical (imports the backends of this package and errors only).
+Layer: physical (imports the backends of this package, errors, and os for the environment only).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
 
 from strongroom.errors import ConfigError
 from strongroom.physical.base import PhysicalBackend
 from strongroom.physical.inmem import InmemBackend
+from strongroom.physical.postgresql import open_postgresql
 from strongroom.physical.sqlite import SQLiteBackend
 
 PhysicalFactory = Callable[[Mapping[str, str]], Awaitable[PhysicalBackend]]
@@ -26,8 +28,13 @@ async def _sqlite(config: Mapping[str, str]) -> PhysicalBackend:
     return SQLiteBackend(path)
 
 
+async def _postgresql(config: Mapping[str, str]) -> PhysicalBackend:
+    return await open_postgresql(config, os.environ)
+
+
 BACKENDS: Mapping[str, PhysicalFactory] = {
     "inmem": _inmem,
+    "postgresql": _postgresql,
     "sqlite": _sqlite,
 }
 

@@ -33,5 +33,5 @@ async def test_sqlite_without_path_is_a_config_error() -> None:
 
 
 async def test_unknown_name_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown storage type 'consul'; known: inmem, sqlite"):
+    with pytest.raises(ConfigError, match="unknown storage type 'consul'; known: inmem, postgresql, sqlite"):
         await create_backend("consul", {})
