@@ -14,11 +14,13 @@ from strongroom.builtin.auth.jwt.backend import jwt_factory
 from strongroom.builtin.auth.userpass.backend import userpass_factory
 from strongroom.builtin.secrets.cubbyhole.backend import cubbyhole_factory
 from strongroom.builtin.secrets.kv.backend import KV_V2_ALIAS, kv_factory
+from strongroom.builtin.secrets.transit.backend import transit_factory
 from strongroom.logical import BackendFactory
 
 SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "kv": kv_factory,
     "cubbyhole": cubbyhole_factory,
+    "transit": transit_factory,
 }
 
 AUTH_METHODS: Mapping[str, BackendFactory] = {

@@ -34,6 +34,8 @@ class FieldType(StrEnum):
     MAP = "map"
     KV_PAIRS = "kv_pairs"
     LOWERCASE_STRING = "lowercase_string"
+    # Vault's TypeSlice: a list of any JSON values (transit's batch_input); a lone value becomes [value].
+    SLICE = "slice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ HELP_NAMES: Mapping[FieldType, str] = {
     FieldType.MAP: "map",
     FieldType.KV_PAIRS: "keypair",
     FieldType.LOWERCASE_STRING: "lowercase string",
+    FieldType.SLICE: "slice",
 }
 
 
@@ -82,7 +85,12 @@ def zero_value(field_type: FieldType) -> Any:
         return 0
     if field_type is FieldType.BOOL:
         return False
-    if field_type in (FieldType.COMMA_STRING_LIST, FieldType.COMMA_INT_LIST, FieldType.STRING_LIST):
+    if field_type in (
+        FieldType.COMMA_STRING_LIST,
+        FieldType.COMMA_INT_LIST,
+        FieldType.STRING_LIST,
+        FieldType.SLICE,
+    ):
         return []
     if field_type in (FieldType.MAP, FieldType.KV_PAIRS):
         return {}
@@ -259,6 +267,19 @@ def _kv_pairs(value: Any) -> dict[str, str]:
     return pairs
 
 
+def _slice(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _lowercase(value: Any) -> str:
     return _string(value).lower()
 
@@ -275,4 +296,5 @@ _COERCERS: Mapping[FieldType, Callable[[Any], Any]] = {
     FieldType.MAP: _map,
     FieldType.KV_PAIRS: _kv_pairs,
     FieldType.LOWERCASE_STRING: _lowercase,
+    FieldType.SLICE: _slice,
 }

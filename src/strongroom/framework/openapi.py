@@ -26,6 +26,7 @@ _SCHEMAS: dict[FieldType, dict[str, Any]] = {
     FieldType.STRING_LIST: {"type": "array", "items": {"type": "string"}},
     FieldType.MAP: {"type": "object"},
     FieldType.KV_PAIRS: {"type": "object", "format": "kvpairs"},
+    FieldType.SLICE: {"type": "array"},
 }
 
 # Operation -> (HTTP method, operationId verb); CREATE shares UPDATE's POST.
