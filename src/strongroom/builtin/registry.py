@@ -13,6 +13,7 @@ from strongroom.builtin.auth.approle.backend import approle_factory
 from strongroom.builtin.auth.jwt.backend import jwt_factory
 from strongroom.builtin.auth.userpass.backend import userpass_factory
 from strongroom.builtin.secrets.cubbyhole.backend import cubbyhole_factory
+from strongroom.builtin.secrets.database.backend import database_factory
 from strongroom.builtin.secrets.kv.backend import KV_V2_ALIAS, kv_factory
 from strongroom.builtin.secrets.transit.backend import transit_factory
 from strongroom.logical import BackendFactory
@@ -20,6 +21,7 @@ from strongroom.logical import BackendFactory
 SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "kv": kv_factory,
     "cubbyhole": cubbyhole_factory,
+    "database": database_factory,
     "transit": transit_factory,
 }
 

@@ -1,0 +1,1 @@
+"""The database secrets engine: dynamic PostgreSQL users behind leases (Vault's database backend)."""

@@ -1,0 +1,33 @@
+"""The "database" secrets engine factory (Vault's builtin database backend with its PostgreSQL plugin).
+
+Layer: builtin. Imports framework, logical and the engine's path modules. Connections are opened on first
+use and closed when the mount is disabled or the server seals.
+"""
+
+from __future__ import annotations
+
+from strongroom.builtin.secrets.database import paths_config, paths_creds, paths_roles
+from strongroom.builtin.secrets.database.store import DatabaseStore
+from strongroom.framework import FrameworkBackend
+from strongroom.logical import Backend, BackendConfig
+
+HELP = """
+The database backend supports using many different databases
+as secret backends, including but not limited to:
+cassandra, mssql, mysql, postgres
+
+After mounting this backend, configure it using the endpoints within
+the "database/config/" path.
+"""
+
+
+async def database_factory(config: BackendConfig) -> Backend:
+    """A database secrets engine over the mount's storage; PostgreSQL is its one plugin."""
+    store = DatabaseStore(config.storage)
+    creds_paths, creds = paths_creds.paths(store, config.system, config.clock)
+    return FrameworkBackend(
+        [*paths_config.paths(store), *paths_roles.paths(store), *creds_paths],
+        help=HELP,
+        secrets=[creds],
+        on_cleanup=store.close_all,
+    )

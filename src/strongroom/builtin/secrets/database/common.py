@@ -1,0 +1,21 @@
+"""What the database engine's path modules share: the name field and its check. Layer: builtin.
+
+Imports framework, errors and the engine's models.
+"""
+
+from __future__ import annotations
+
+from strongroom.builtin.secrets.database.models import NAME
+from strongroom.errors import NotFoundError
+from strongroom.framework import Field, FieldData, FieldType
+from strongroom.framework.backend import UNSUPPORTED_PATH
+
+NAME_FIELD = Field(FieldType.STRING, "Name of this connection or role.")
+
+
+def checked_name(data: FieldData) -> str:
+    """The request's name; one Vault's route pattern would not match is an unsupported path."""
+    name: str = data.get("name")
+    if not NAME.fullmatch(name):
+        raise NotFoundError(UNSUPPORTED_PATH)
+    return name

@@ -1,0 +1,115 @@
+"""The database engine's records and live connections for one mount. Layer: builtin.
+
+Imports logical (Storage), util and the engine's models and plugin. A connection follows its config: saving
+or deleting a config closes the old connection, so the next use connects with what is stored now.
+
+Invariant: writes that read-modify-write a record (config saves, root rotation) run under `lock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+
+from strongroom.builtin.secrets.database.models import CONFIG_PREFIX, ROLE_PREFIX, DatabaseConfig, Role
+from strongroom.builtin.secrets.database.postgresql import PostgreSQL
+from strongroom.errors import InvalidRequestError
+from strongroom.logical import Storage, get_json, put_json
+from strongroom.util import ids
+
+# Vault's default password policy for database credentials: 20 characters, at least one of each class.
+PASSWORD_LENGTH = 20
+PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-")
+# Vault's default username template for PostgreSQL, and PostgreSQL's identifier limit.
+USERNAME_LIMIT = 63
+
+
+def generate_password() -> str:
+    """A password from Vault's default policy."""
+    alphabet = "".join(PASSWORD_CLASSES)
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(PASSWORD_LENGTH))
+        if all(any(c in group for c in candidate) for group in PASSWORD_CLASSES):
+            return candidate
+
+
+def generate_username(display_name: str, role: str, now: float) -> str:
+    """Vault's `v-{{display_name|truncate 8}}-{{role|truncate 8}}-{{random 20}}-{{unix_time}}`, truncated
+    to PostgreSQL's identifier limit."""
+    return f"v-{display_name[:8]}-{role[:8]}-{ids.base62(20)}-{int(now)}"[:USERNAME_LIMIT]
+
+
+def missing_connection(name: str) -> str:
+    """Vault's words for a config that does not exist."""
+    return f'failed to find entry for connection with name: "{name}"'
+
+
+class DatabaseStore:
+    """One mount's configs and roles, and a live connection per config."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._connections: dict[str, PostgreSQL] = {}
+        self.lock = asyncio.Lock()
+
+    # Configs.
+
+    async def config(self, name: str) -> DatabaseConfig | None:
+        raw = await get_json(self._storage, CONFIG_PREFIX + name)
+        return None if raw is None else DatabaseConfig.from_json(raw)
+
+    async def required_config(self, name: str) -> DatabaseConfig:
+        """The config `name`, or InvalidRequestError with Vault's words."""
+        config = await self.config(name)
+        if config is None:
+            raise InvalidRequestError(missing_connection(name))
+        return config
+
+    async def save_config(self, config: DatabaseConfig, connection: PostgreSQL | None = None) -> None:
+        """Store `config`; `connection`, already open on it, replaces the old one (which is closed)."""
+        await put_json(self._storage, CONFIG_PREFIX + config.name, config.to_json())
+        await self.reset(config.name)
+        if connection is not None:
+            self._connections[config.name] = connection
+
+    async def delete_config(self, name: str) -> None:
+        await self._storage.delete(CONFIG_PREFIX + name)
+        await self.reset(name)
+
+    async def config_names(self) -> list[str]:
+        return await self._storage.list(CONFIG_PREFIX)
+
+    # Connections.
+
+    def connection(self, config: DatabaseConfig) -> PostgreSQL:
+        """The live connection of `config` (opened on first use)."""
+        found = self._connections.get(config.name)
+        if found is None:
+            found = self._connections[config.name] = PostgreSQL(config)
+        return found
+
+    async def reset(self, name: str) -> None:
+        """Close `name`'s connection; the next use opens a new one from the stored config."""
+        connection = self._connections.pop(name, None)
+        if connection is not None:
+            await connection.close()
+
+    async def close_all(self) -> None:
+        for name in list(self._connections):
+            await self.reset(name)
+
+    # Roles.
+
+    async def role(self, name: str) -> Role | None:
+        raw = await get_json(self._storage, ROLE_PREFIX + name)
+        return None if raw is None else Role.from_json(raw)
+
+    async def save_role(self, role: Role) -> None:
+        await put_json(self._storage, ROLE_PREFIX + role.name, role.to_json())
+
+    async def delete_role(self, name: str) -> None:
+        await self._storage.delete(ROLE_PREFIX + name)
+
+    async def role_names(self) -> list[str]:
+        return await self._storage.list(ROLE_PREFIX)
