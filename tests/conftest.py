@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.postgres import Postgres, postgres_server
 from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
 
 
@@ -20,4 +21,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One OpenBao dev server for the session: the reference for differential tests."""
     with bao_dev_server(tmp_path_factory.mktemp("bao")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session; tests that switch a database off or kill connections create a
+    database of their own for it."""
+    with postgres_server() as running:
         yield running

@@ -17,7 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import psycopg
+
 from tests.servers import free_port
+
+CREATE_ROLE = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
+"""The creation statement Vault's docs give for PostgreSQL database roles."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,30 @@ class Postgres:
 
     def url(self, user: str = "postgres", password: str = "unused") -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/postgres?sslmode=disable"
+
+    def query(self, query: str, *params: object) -> list[tuple[object, ...]]:
+        """Rows of `query` run as the superuser (none for a statement)."""
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            cursor = connection.execute(query.encode(), params or None)
+            return cursor.fetchall() if cursor.description is not None else []
+
+    def role_exists(self, name: str) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_roles WHERE rolname = %s", name))
+
+    def enable_database(self, root: httpx.Client, mount: str, **role: object) -> None:
+        """A `database` mount at `mount` on the server `root` talks to: connection "pg" to this PostgreSQL
+        and role "app" with CREATE_ROLE and `role`'s settings."""
+        root.post(f"/v1/sys/mounts/{mount}", json={"type": "database"}).raise_for_status()
+        config = {
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": self.url("{{username}}", "{{password}}"),
+            "username": "postgres",
+            "password": "unused",
+            "allowed_roles": "*",
+        }
+        root.post(f"/v1/{mount}/config/pg", json=config).raise_for_status()
+        body = {"db_name": "pg", "creation_statements": [CREATE_ROLE], **role}
+        root.post(f"/v1/{mount}/roles/app", json=body).raise_for_status()
 
 
 def _as_owner(argv: list[str]) -> list[str]:

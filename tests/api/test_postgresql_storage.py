@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.postgres import Postgres, postgres_server
+from tests.postgres import Postgres
 from tests.servers import free_port, strongroom_config_server
 
 PASSWORD = "pg-Pass-90210"
@@ -21,12 +21,14 @@ CANARY = "plaintext-canary-6c1f"
 _ENV = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with postgres_server() as server:
-        with psycopg.connect(server.url(), autocommit=True) as admin:
-            admin.execute("CREATE DATABASE vault")
-        yield server
+@pytest.fixture(scope="module", autouse=True)
+def vault_database(postgres: Postgres) -> Iterator[None]:
+    """The database `vault` these tests switch off and on, apart from the one other suites use."""
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute("CREATE DATABASE vault")
+    yield
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute("DROP DATABASE vault WITH (FORCE)")
 
 
 def _config(url: str, port: int) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from tests.postgres import Postgres, postgres_server
+from tests.postgres import Postgres
 
 from strongroom.errors import StorageError
 from strongroom.physical.base import PhysicalBackend, Transactional
@@ -17,13 +17,6 @@ from strongroom.physical.registry import BACKENDS
 from strongroom.physical.sqlite import SQLiteBackend
 
 Opener = Callable[[], Awaitable[PhysicalBackend]]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    """One PostgreSQL for the whole module; every test gets a table of its own."""
-    with postgres_server() as server:
-        yield server
 
 
 def _config(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:

@@ -6,19 +6,15 @@ purpose is in INTENDED with its reason."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from tests.interop.differential import Answer, Intended, Step, assert_alike, run
-from tests.postgres import Postgres, postgres_server
+from tests.postgres import CREATE_ROLE, Postgres
 from tests.servers import RunningServer
 
 M = "diffdb"
 PLUGIN = "postgresql-database-plugin"
-CREATE_ROLE = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
 USERNAME = re.compile(r"^v-(root|token)-app-[A-Za-z0-9]{20}-\d{10}$")
 PASSWORD = re.compile(r"^[A-Za-z0-9-]{20}$")
 LEASE = re.compile(rf"^{M}/creds/app/[A-Za-z0-9]{{24}}$")
@@ -120,12 +116,6 @@ def _masked(answer: Answer) -> Answer:
         assert LEASE.match(data["id"]), data["id"]
         body["data"] = {**data, "id": "<lease>"}
     return replace(answer, body=body)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with postgres_server() as running:
-        yield running
 
 
 def test_database_answers_as_openbao_does(

@@ -14,13 +14,10 @@ import psycopg
 import pytest
 
 from tests.engines.database.conftest import (
-    CREATE_ROLE,
     PLUGIN,
-    role_exists,
-    superuser_query,
     templated_url,
 )
-from tests.postgres import Postgres
+from tests.postgres import CREATE_ROLE, Postgres
 from tests.servers import RunningServer
 
 
@@ -45,7 +42,7 @@ def configure(vault: hvac.Client, mount: str, postgres: Postgres, **extra: objec
 
 
 def valid_until(postgres: Postgres, user: str) -> float:
-    ((when,),) = superuser_query(postgres, "SELECT rolvaliduntil FROM pg_roles WHERE rolname = %s", user)
+    ((when,),) = postgres.query("SELECT rolvaliduntil FROM pg_roles WHERE rolname = %s", user)
     assert isinstance(when, datetime)
     return when.timestamp()
 
@@ -117,7 +114,7 @@ def test_renew_moves_valid_until_within_max_ttl_and_revoke_drops_the_user(
     assert valid_until(postgres, username) <= first + 900
 
     vault.sys.revoke_lease(lease_id)
-    assert not role_exists(postgres, username)
+    assert not postgres.role_exists(username)
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(postgres.url(username, creds["data"]["password"])).close()
     with server.client() as root:
@@ -142,12 +139,12 @@ def test_custom_statements_run_and_a_deleted_role_still_revokes(
     creds = vault.secrets.database.generate_credentials("app2", mount_point=mount)
     username = creds["data"]["username"]
     comment = "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s"
-    assert superuser_query(postgres, comment, username) == [("made",)]
+    assert postgres.query(comment, username) == [("made",)]
     vault.sys.renew_lease(creds["lease_id"])
-    assert superuser_query(postgres, comment, username) == [("renewed",)]
+    assert postgres.query(comment, username) == [("renewed",)]
     vault.secrets.database.delete_role("app2", mount_point=mount)
     vault.sys.revoke_lease(creds["lease_id"])
-    assert not role_exists(postgres, username)
+    assert not postgres.role_exists(username)
 
 
 def test_refusals_are_400s_without_secrets(server: RunningServer, mount: str, postgres: Postgres) -> None:
@@ -197,10 +194,10 @@ def test_refusals_are_400s_without_secrets(server: RunningServer, mount: str, po
 def test_rotate_root_changes_the_stored_password_and_never_shows_it(
     server: RunningServer, mount: str, postgres: Postgres
 ) -> None:
-    superuser_query(postgres, "DROP ROLE IF EXISTS rotator")
-    superuser_query(postgres, "CREATE ROLE rotator WITH LOGIN SUPERUSER PASSWORD 'first-root-pw'")
+    postgres.query("DROP ROLE IF EXISTS rotator")
+    postgres.query("CREATE ROLE rotator WITH LOGIN SUPERUSER PASSWORD 'first-root-pw'")
     password_hash = "SELECT rolpassword FROM pg_authid WHERE rolname = 'rotator'"
-    before = superuser_query(postgres, password_hash)
+    before = postgres.query(password_hash)
     with server.client() as root:
         config = {
             "plugin_name": PLUGIN,
@@ -212,7 +209,7 @@ def test_rotate_root_changes_the_stored_password_and_never_shows_it(
         assert root.post(f"/v1/{mount}/config/pg", json=config).status_code == 204
         rotated = root.post(f"/v1/{mount}/rotate-root/pg")
         assert rotated.status_code == 204
-        assert superuser_query(postgres, password_hash) != before
+        assert postgres.query(password_hash) != before
         assert "password" not in root.get(f"/v1/{mount}/config/pg").json()["data"]["connection_details"]
         assert root.post(f"/v1/{mount}/reset/pg").status_code == 204
         root.post(f"/v1/{mount}/roles/app", json={"db_name": "pg", "creation_statements": CREATE_ROLE})
@@ -220,10 +217,10 @@ def test_rotate_root_changes_the_stored_password_and_never_shows_it(
         assert creds.status_code == 200
         # Revoked over the connection made with the rotated password, before the root user goes.
         root.put("/v1/sys/leases/revoke", json={"lease_id": creds.json()["lease_id"]}).raise_for_status()
-        assert not role_exists(postgres, creds.json()["data"]["username"])
+        assert not postgres.role_exists(creds.json()["data"]["username"])
         missing = root.post(f"/v1/{mount}/rotate-root/nope")
         assert missing.json() == {"errors": ['failed to find entry for connection with name: "nope"']}
-    superuser_query(postgres, "DROP ROLE IF EXISTS rotator")
+    postgres.query("DROP ROLE IF EXISTS rotator")
 
 
 def test_disabling_the_mount_revokes_its_users(server: RunningServer, postgres: Postgres) -> None:
@@ -233,6 +230,6 @@ def test_disabling_the_mount_revokes_its_users(server: RunningServer, postgres: 
         root.post("/v1/db-gone/config/pg", json={**config, "username": "postgres", "password": "x"})
         root.post("/v1/db-gone/roles/app", json={"db_name": "pg", "creation_statements": CREATE_ROLE})
         username = root.get("/v1/db-gone/creds/app").json()["data"]["username"]
-        assert role_exists(postgres, username)
+        assert postgres.role_exists(username)
         root.delete("/v1/sys/mounts/db-gone").raise_for_status()
-    assert not role_exists(postgres, username)
+    assert not postgres.role_exists(username)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from tests.postgres import Postgres, postgres_server
+from tests.postgres import Postgres
 from tests.servers import free_port
 
 from strongroom.errors import ConfigError, StorageError
@@ -24,12 +24,6 @@ from strongroom.physical.postgresql import (
 )
 
 PASSWORD = "pw-Sekrit-4711"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with postgres_server() as server:
-        yield server
 
 
 @pytest.fixture
