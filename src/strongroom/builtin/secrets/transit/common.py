@@ -12,8 +12,11 @@ from typing import Any
 from strongroom.builtin.secrets.transit import encoding
 from strongroom.builtin.secrets.transit.models import TransitError
 from strongroom.errors import InvalidRequestError
-from strongroom.framework import FieldData, Handler
+from strongroom.framework import Field, FieldData, FieldType, Handler
 from strongroom.logical import Request, Response, Storage
+
+NAME = Field(FieldType.STRING, "Name of the key")
+BATCH = Field(FieldType.SLICE, "A list of items, each processed as a request of its own")
 
 
 def storage_of(request: Request) -> Storage:

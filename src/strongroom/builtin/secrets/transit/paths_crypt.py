@@ -13,6 +13,8 @@ from typing import Any
 
 from strongroom.builtin.secrets.transit import encoding, operations
 from strongroom.builtin.secrets.transit.common import (
+    BATCH,
+    NAME,
     decode_context,
     integer,
     run_batch,
@@ -26,9 +28,7 @@ from strongroom.builtin.secrets.transit.store import KeyStore
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 
-NAME = Field(FieldType.STRING, "Name of the key")
 CONTEXT = Field(FieldType.STRING, "Base64 context for key derivation (required for derived keys)")
-BATCH = Field(FieldType.SLICE, "A list of items, each processed as a request of its own")
 KEY_NOT_FOUND = "encryption key not found"
 
 ENCRYPT_FIELDS = {

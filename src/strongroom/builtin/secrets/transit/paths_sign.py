@@ -10,6 +10,8 @@ from typing import Any
 
 from strongroom.builtin.secrets.transit import encoding, operations
 from strongroom.builtin.secrets.transit.common import (
+    BATCH,
+    NAME,
     decode_context,
     integer,
     run_batch,
@@ -22,10 +24,8 @@ from strongroom.builtin.secrets.transit.store import KeyStore
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 
-NAME = Field(FieldType.STRING, "Name of the key")
 INPUT = Field(FieldType.STRING, "The base64-encoded input data")
 ALGORITHM = Field(FieldType.STRING, "Hash algorithm: sha2-256 (default), sha2-224/384/512, sha3-*, sha1")
-BATCH = Field(FieldType.SLICE, "A list of items, each processed as a request of its own")
 
 HMAC_FIELDS = {
     "name": NAME,
