@@ -31,6 +31,7 @@ from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError, InvalidRequestError, StorageError
 from strongroom.http.app import VaultAPI
+from strongroom.physical.base import HABackend
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
@@ -218,14 +219,17 @@ async def serve(
 ) -> None:
     """Serve `core` on every listener until SIGINT or SIGTERM; then drain, seal and return."""
     servers: list[tuple[_Listener, socket.socket, ssl.SSLContext | None, ListenerConfig]] = []
+    apps: list[VaultAPI] = []
     for listener in listeners:
         context = _ssl_context(listener)
+        app = VaultAPI(
+            core,
+            max_request_size=listener.max_request_size,
+            unauthenticated_metrics=listener.unauthenticated_metrics_access,
+        )
+        apps.append(app)
         config = uvicorn.Config(
-            VaultAPI(
-                core,
-                max_request_size=listener.max_request_size,
-                unauthenticated_metrics=listener.unauthenticated_metrics_access,
-            ),
+            app,
             # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
             http="h11",
             # The event stream (sys/events/subscribe) is a WebSocket.
@@ -268,6 +272,8 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await core.seal()
+        for app in apps:
+            await app.aclose()
 
 
 def _guard(action: Callable[[], None]) -> Callable[[], None]:
@@ -373,6 +379,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
 
     async def main() -> None:
         physical = await create_backend(config.storage.type, config.storage.options)
+        ha = physical if isinstance(physical, HABackend) and physical.ha_enabled else None
         defaults = SystemTTLs()
         ttls = SystemTTLs(
             default=config.default_lease_ttl
@@ -391,6 +398,8 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
                 retention=config.telemetry.prometheus_retention_time,
                 usage_gauge_period=config.telemetry.usage_gauge_period,
             ),
+            ha_lock=None if ha is None else ha.ha_lock(config.api_addr),
+            api_addr=config.api_addr,
         )
         try:
             await core.unseal_static()

@@ -115,7 +115,7 @@ def test_an_unreachable_database_stops_startup_in_one_line(tmp_path: Path) -> No
     assert PASSWORD not in done.stderr
 
 
-def test_ha_enabled_is_refused_before_connecting(tmp_path: Path) -> None:
+def test_ha_enabled_without_api_addr_is_refused_before_connecting(tmp_path: Path) -> None:
     config = tmp_path / "server.hcl"
     text = _config(f"postgresql://bob:{PASSWORD}@127.0.0.1:1/vault", free_port())
     config.write_text(text.replace('table = "strongroom_kv"', 'ha_enabled = "true"'))
@@ -129,6 +129,6 @@ def test_ha_enabled_is_refused_before_connecting(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        'Error loading configuration: storage "postgresql": ha_enabled is not supported '
-        "(HA mode is not implemented)"
+        'Error loading configuration: storage "postgresql": ha_enabled needs api_addr, the address other '
+        'servers forward requests to (such as api_addr = "http://10.0.0.5:8200")'
     )

@@ -126,6 +126,19 @@ class AESGCMBarrier:
             self._load(keyring)
             self._encryptions = 0
 
+    async def reload_keyring(self) -> None:
+        """Load the stored keyring again: another server sharing the storage (HA) may have rotated it."""
+        async with self._lock:
+            root_key = self._unsealed().root_key
+            seals = self._seals
+            stored = await self._physical.get(KEYRING_PATH)
+            if stored is None:
+                raise BarrierError("barrier is not initialized")
+            keyring = Keyring.from_json(open_value(Cipher(root_key), KEYRING_PATH, stored))
+            if seals != self._seals:
+                raise SealedError()
+            self._load(keyring)
+
     def seal(self) -> None:
         """Drop every key from memory."""
         self._keyring = None

@@ -26,7 +26,7 @@ LOG_FORMATS = ("standard", "json")
 _IGNORED_TOP = {
     "disable_mlock": "strongroom does not lock memory; run it with swap disabled",
     "ui": "strongroom has no web UI",
-    "cluster_addr": "strongroom does not use request forwarding between nodes",
+    "cluster_addr": "standbys forward requests to the active server's api_addr over HTTP",
     "disable_clustering": "strongroom does not use request forwarding between nodes",
     "plugin_directory": "strongroom has no external plugins",
     "cluster_name": "the cluster name is generated and stored on initialization",
@@ -262,6 +262,13 @@ class _Reader:
         default_ttl, max_ttl = self.values.get("default_lease_ttl", 0), self.values.get("max_lease_ttl", 0)
         if default_ttl and max_ttl and default_ttl > max_ttl:
             raise ConfigError("default_lease_ttl cannot be longer than max_lease_ttl")
+        if self.storage.options.get("ha_enabled", "").lower() in ("true", "1", "t") and not self.values.get(
+            "api_addr"
+        ):
+            raise ConfigError(
+                f'storage "{self.storage.type}": ha_enabled needs api_addr, the address other servers '
+                'forward requests to (such as api_addr = "http://10.0.0.5:8200")'
+            )
         return ServerConfig(
             storage=self.storage,
             listeners=tuple(self.listeners),

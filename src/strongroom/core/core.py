@@ -1,7 +1,10 @@
-"""The core: lifecycle (uninitialized -> sealed -> unsealed) and the one entry point, Core.handle.
+"""The core: lifecycle (uninitialized -> sealed -> unsealed -> standby) and the one entry point, Core.handle.
 
-Layer: core. Builds the services on unseal and drops them on seal; it holds no service's logic itself.
+Layer: core. Builds the services on unseal and drops them on seal; it holds no service's logic itself. On an
+HA backend an unsealed server is a standby (barrier unsealed, no services) until core.ha's election makes
+it the active server; the HTTP layer forwards a standby's requests to the active one.
 Invariant: while sealed, no request reaches the pipeline and no decrypted key or service stays in memory.
+Invariant: on an HA backend, the services (mounts, lease expiry, ...) run only while the HA lock is held.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from strongroom.audit import AuditBroker, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.event_gate import TokenGate
+from strongroom.core.ha import LeaderElection, SingleNode
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.mounts import MountManager, SystemTTLs
@@ -36,15 +40,18 @@ from strongroom.logical import (
     get_json,
     put_json,
 )
-from strongroom.physical.base import PhysicalBackend
+from strongroom.physical.base import HALock, PhysicalBackend
 from strongroom.policy import PolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
 from strongroom.seal.static import StaticKeys
 from strongroom.telemetry import MountOf, Sources, Telemetry
 from strongroom.tokens import TokenEntry, TokenParams, TokenStore
-from strongroom.util.clock import Clock, SystemClock
+from strongroom.util.clock import ZERO_TIME, Clock, SystemClock, rfc3339
 from strongroom.util.ids import base62, new_uuid
+
+# How long a standing-down server waits for requests in flight: at most 10 s.
+_DRAIN_STEP, _DRAIN_STEPS = 0.01, 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +82,14 @@ class Core:
         allow_api_audit_creation: bool = False,
         audit_devices: Sequence[DeviceSpec] = (),
         telemetry: Telemetry | None = None,
+        ha_lock: HALock | None = None,
+        api_addr: str = "",
     ) -> None:
         self.telemetry = telemetry or Telemetry()
+        self._ha_lock = ha_lock
+        self._api_addr = api_addr
+        self._election: LeaderElection | None = None
+        self._in_flight = 0
         self._allow_api_audit = allow_api_audit_creation
         self._audit_devices = tuple(audit_devices)
         self._clock = clock or SystemClock()
@@ -100,9 +113,44 @@ class Core:
 
     async def handle(self, request: Request) -> Response | None:
         """Serve one request through the pipeline."""
-        if self._pipeline is None:
+        pipeline = self._pipeline
+        if pipeline is None:
+            raise ServiceUnavailableError("Vault is sealed" if self._barrier.sealed else "node is not active")
+        self._in_flight += 1
+        try:
+            return await pipeline.run(request)
+        finally:
+            self._in_flight -= 1
+
+    @property
+    def standby(self) -> bool:
+        """True on an HA backend while unsealed but not (yet) the active server."""
+        return self._election is not None and self._pipeline is None and not self._barrier.sealed
+
+    async def active_address(self) -> str | None:
+        """Where a standby forwards requests: the active server's api_addr; None while no other server is
+        known to be active (this one may be taking over)."""
+        election = self._election
+        address = None if election is None else await election.leader_address()
+        return None if address == self._api_addr else address
+
+    async def leader_status(self) -> dict[str, Any]:
+        """Vault's sys/leader body."""
+        if self._ha_lock is None:
+            return {"ha_enabled": False}
+        election = self._election
+        if election is None:
             raise ServiceUnavailableError("Vault is sealed")
-        return await self._pipeline.run(request)
+        since = election.active_since
+        return {
+            "ha_enabled": True,
+            "is_self": since is not None,
+            "active_time": ZERO_TIME if since is None else rfc3339(since),
+            "leader_address": await election.leader_address() or "",
+            "leader_cluster_address": "",
+            "performance_standby": False,
+            "performance_standby_last_remote_wal": 0,
+        }
 
     async def seal_status(self) -> dict[str, Any]:
         """Vault's sys/seal-status body."""
@@ -144,6 +192,10 @@ class Core:
             # Made through auth/token/create in Vault, so it has a lease there (one that never expires).
             await register_token_lease(self.services.leases, root)
         if self._seal.auto_unseal:
+            if self._ha_lock is not None:
+                # Initialization ran the services without the lock: from now on the election decides.
+                await self._stand_by()
+                await self._serve_unsealed()
             return InitResult(keys=tuple(keys), root_token=root_token, recovery=True)
         await self.seal()
         return InitResult(keys=tuple(keys), root_token=root_token)
@@ -156,12 +208,12 @@ class Core:
     async def unseal_static(self) -> None:
         """With a static seal, unseal now (a no-op before initialization or without one)."""
         await self._seal.unseal_static()
-        await self._start()
+        await self._serve_unsealed()
 
     async def unseal(self, key: bytes) -> dict[str, Any]:
         """Give one unseal key share; once enough are in, start the services."""
         await self._seal.unseal(key)
-        await self._start()
+        await self._serve_unsealed()
         return await self.seal_status()
 
     def reset_unseal(self) -> None:
@@ -170,10 +222,11 @@ class Core:
 
     async def require_sudo(self, token: str, path: str) -> None:
         """PermissionDeniedError unless `token` may update `path` with sudo (sealed: ServiceUnavailable)."""
-        entry = await self.services.tokens.lookup(token) if token else None
+        tokens, policies = self._token_authority()
+        entry = await tokens.lookup(token) if token else None
         if entry is None:
             raise PermissionDeniedError()
-        acl = await self.services.policies.acl(entry.policies)
+        acl = await policies.acl(entry.policies)
         verdict = acl.authorize(Operation.UPDATE, path, {})
         if not (verdict.allowed and verdict.sudo):
             raise PermissionDeniedError()
@@ -189,7 +242,7 @@ class Core:
 
     async def seal_with_token(self, token: str) -> None:
         """Seal on behalf of a token, which needs update and sudo on sys/seal (Vault's rule)."""
-        if self._services is None:
+        if self._services is None and not self.standby:
             return
         await self.require_sudo(token, "sys/seal")
         await self.seal()
@@ -205,17 +258,65 @@ class Core:
         )
         return token
 
+    def _token_authority(self) -> tuple[TokenStore, PolicyStore]:
+        """The token store and policies that judge a token: the running ones, or on a standby (which runs
+        none) fresh ones reading the storage the active server writes."""
+        if self._services is not None:
+            return self._services.tokens, self._services.policies
+        if not self.standby:
+            raise ServiceUnavailableError("Vault is sealed")
+        return (
+            TokenStore(BarrierView(self._barrier, "sys/token/"), self._clock),
+            PolicyStore(BarrierView(self._barrier, "sys/policy/"), clock=self._clock),
+        )
+
     async def seal(self) -> None:
-        """Stop the services and drop every key from memory."""
+        """Stop the services (giving the HA lock up) and drop every key from memory."""
+        election, self._election = self._election, None
+        if election is not None:
+            await election.stop()
         async with self._lock:
-            services, self._services, self._pipeline = self._services, None, None
-            self.telemetry.detach()
-            if services is not None:
-                await services.leases.stop()
-                services.audit.close()
-                services.events.close()
-                await services.mounts.cleanup()
+            await self._stop_services()
             self._seal.seal()
+
+    async def _stop_services(self) -> None:
+        """Drop the services; the caller holds self._lock."""
+        services, self._services, self._pipeline = self._services, None, None
+        self.telemetry.detach()
+        if services is not None:
+            await services.leases.stop()
+            services.audit.close()
+            services.events.close()
+            await services.mounts.cleanup()
+
+    async def _serve_unsealed(self) -> None:
+        """Once the barrier is unsealed: serve at once, or on an HA backend compete for the lock first."""
+        if self._ha_lock is None:
+            await self._start()
+            return
+        async with self._lock:
+            if self._barrier.sealed or self._election is not None:
+                return
+            self._cluster = await self._cluster_identity()
+            self._election = LeaderElection(
+                self._ha_lock, become_active=self._take_over, become_standby=self._stand_by, clock=self._clock
+            )
+            self._election.start()
+
+    async def _take_over(self) -> None:
+        """Become the active server: the previous one may have rotated the barrier key meanwhile."""
+        await self._barrier.reload_keyring()
+        await self._start()
+
+    async def _stand_by(self) -> None:
+        """Stop serving but stay unsealed; requests already in the pipeline finish first."""
+        self._pipeline = None
+        for _ in range(_DRAIN_STEPS):
+            if self._in_flight == 0:
+                break
+            await asyncio.sleep(_DRAIN_STEP)
+        async with self._lock:
+            await self._stop_services()
 
     async def _start(self) -> None:
         async with self._lock:
@@ -262,6 +363,7 @@ class Core:
                 leases=leases,
                 telemetry=self.telemetry,
                 events=EventBus(clock=self._clock),
+                leadership=self._election or SingleNode(),
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))

@@ -19,6 +19,14 @@ from strongroom.telemetry import Telemetry
 from strongroom.tokens import TokenStore
 
 
+class Leadership(Protocol):
+    """The HA role of this server, as sys/step-down sees it."""
+
+    async def step_down(self) -> None:
+        """Give up active status, so another server takes over (nothing without HA)."""
+        ...
+
+
 class Keyring(Protocol):
     """The barrier's key terms, as sys/key-status and sys/rotate see them."""
 
@@ -44,3 +52,4 @@ class Services:
     leases: LeaseManager
     telemetry: Telemetry
     events: EventBus
+    leadership: Leadership

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from strongroom import errors
 from strongroom.http import events, lifecycle, sealed
+from strongroom.http.forward import Forwarder, is_local
 from strongroom.http.translate import (
     UnknownMethodError,
     build_request,
@@ -49,6 +50,10 @@ class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, Prot
         """Serve one logical request."""
         ...
 
+    async def active_address(self) -> str | None:
+        """Where a standby forwards requests (the active server's api_addr), or None when unknown."""
+        ...
+
 
 class VaultAPI:
     """ASGI app serving /v1/ from a core."""
@@ -60,6 +65,11 @@ class VaultAPI:
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
         # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
         self._unauthenticated_metrics = unauthenticated_metrics
+        self._forwarder = Forwarder()
+
+    async def aclose(self) -> None:
+        """Close the connections a standby opened to forward requests."""
+        await self._forwarder.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -106,6 +116,8 @@ class VaultAPI:
             fmt = metrics_format(query.get("format", ""), headers.get("accept", ""))
             rendered = await self._core.telemetry.render(fmt)
             return rendered.status, rendered.body, rendered.content_type
+        if self._core.standby and not is_local(path):
+            return await self._forward(scope, headers, body)
         if events.handles(path):
             raw_query = scope.get("query_string", b"")
             return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
@@ -135,6 +147,20 @@ class VaultAPI:
                 return 404, _NO_DETAIL, JSON
             return (response.status if response and response.status else 204), b"", JSON
         return *render(response, request_id), response.content_type
+
+    async def _forward(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+        leader = await self._core.active_address()
+        if leader is None:
+            raise errors.ServiceUnavailableError("local node not active but active cluster node not found")
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        return await self._forwarder.forward(
+            leader,
+            scope["method"],
+            raw_path.decode("latin-1"),
+            query=scope.get("query_string", b""),
+            headers=headers,
+            body=body,
+        )
 
 
 def _is_empty(response: Response) -> bool:

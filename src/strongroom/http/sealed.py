@@ -26,6 +26,15 @@ class StatusSource(Protocol):
         """Vault's sys/seal-status body (type, initialized, sealed, t, n, progress, nonce, version, ...)."""
         ...
 
+    @property
+    def standby(self) -> bool:
+        """True while an HA server is unsealed but not the active one."""
+        ...
+
+    async def leader_status(self) -> dict[str, Any]:
+        """Vault's sys/leader body."""
+        ...
+
 
 async def serve(
     source: StatusSource, method: str, path: str, query: Mapping[str, str]
@@ -50,8 +59,8 @@ async def _init_status(source: StatusSource, _query: Mapping[str, str]) -> tuple
     return 200, {"initialized": status["initialized"]}
 
 
-async def _leader(_source: StatusSource, _query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-    return 200, {"ha_enabled": False}
+async def _leader(source: StatusSource, _query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    return 200, await source.leader_status()
 
 
 _BOOLS = _TRUE | {"0", "f", "F", "FALSE", "false", "False", ""}
@@ -72,22 +81,26 @@ def _code(query: Mapping[str, str], name: str, default: int) -> int:
 async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
     # Every flag is validated before the state is looked at (as OpenBao does), so a typo in a monitoring
     # probe shows at once rather than on the day the node seals.
-    if query.get("standbyok", "") not in _BOOLS:
+    standby_ok = query.get("standbyok", "")
+    if standby_ok not in _BOOLS:
         raise errors.InvalidRequestError()
     codes = {name: _code(query, name, default)
              for name, default in (("uninitcode", 501), ("sealedcode", 503), ("standbycode", 429),
                                    ("activecode", 200))}  # fmt: skip
     status = await source.seal_status()
+    standby = source.standby
     if not status["initialized"]:
         code = codes["uninitcode"]
     elif status["sealed"]:
         code = codes["sealedcode"]
+    elif standby and standby_ok not in _TRUE:
+        code = codes["standbycode"]
     else:
         code = codes["activecode"]
     body = {
         "initialized": status["initialized"],
         "sealed": status["sealed"],
-        "standby": False,
+        "standby": standby,
         "replication_performance_mode": "disabled",
         "replication_dr_mode": "disabled",
         "server_time_utc": int(time.time()),

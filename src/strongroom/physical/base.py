@@ -46,3 +46,44 @@ class Transactional(Protocol):
     async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
         """Apply all `puts` and `deletes` at once, or none of them."""
         ...
+
+
+@runtime_checkable
+class HALock(Protocol):
+    """The HA leader lock: at most one server holds it; held only while renewed within `ttl` seconds.
+
+    `value` (the holder's api_addr) is stored with the lock, so the others know where the leader is.
+    """
+
+    ttl: float
+    renew_interval: float
+
+    async def acquire(self) -> bool:
+        """One attempt to take the lock, or to renew it when held: True when this server holds it now."""
+        ...
+
+    async def release(self) -> None:
+        """Give the lock up at once, if held, so another server need not wait out the TTL."""
+        ...
+
+    async def holder(self) -> str | None:
+        """The value of the server holding the lock now, or None when nobody does."""
+        ...
+
+    async def close(self) -> None:
+        """Release the lock's own connection."""
+        ...
+
+
+@runtime_checkable
+class HABackend(Protocol):
+    """An optional extra: storage several servers share, with a lock electing the active one."""
+
+    @property
+    def ha_enabled(self) -> bool:
+        """True when the configuration switched HA on."""
+        ...
+
+    def ha_lock(self, value: str) -> HALock:
+        """A lock for this server, stored with `value`."""
+        ...

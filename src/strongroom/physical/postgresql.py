@@ -32,6 +32,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from strongroom.errors import ConfigError, StorageError
 from strongroom.physical.keys import check_key, check_prefix
+from strongroom.physical.postgresql_ha import (
+    DEFAULT_HA_TABLE,
+    DEFAULT_RENEW_INTERVAL,
+    DEFAULT_TTL,
+    PostgreSQLLock,
+    create_ha_table,
+)
 
 log = logging.getLogger("strongroom.physical.postgresql")
 
@@ -62,6 +69,8 @@ class PostgreSQLOptions:
     max_idle: int = _DEFAULT_IDLE
     skip_create_table: bool = False
     max_connect_retries: int = 1
+    ha_enabled: bool = False
+    ha_table: str = DEFAULT_HA_TABLE
 
 
 def parse_options(config: Mapping[str, str], environ: Mapping[str, str]) -> PostgreSQLOptions:
@@ -69,8 +78,6 @@ def parse_options(config: Mapping[str, str], environ: Mapping[str, str]) -> Post
     unknown = sorted(set(config) - _OPTIONS)
     if unknown:
         raise ConfigError(f'storage "postgresql": unknown option {unknown[0]!r}')
-    if _flag(config, "ha_enabled"):
-        raise ConfigError('storage "postgresql": ha_enabled is not supported (HA mode is not implemented)')
     # Checked but not used: transactions draw from the one pool that max_parallel bounds.
     _count(config, "transaction_max_parallel", 1, 1)
     url = next((environ[name] for name in ENV_URLS if environ.get(name)), config.get("connection_url", ""))
@@ -80,8 +87,10 @@ def parse_options(config: Mapping[str, str], environ: Mapping[str, str]) -> Post
         # The driver's message quotes the text it could not read, which may be the password.
         raise ConfigError('storage "postgresql": connection_url is not a valid connection string') from None
     table = config.get("table", DEFAULT_TABLE)
-    if not table or "\x00" in table:
-        raise ConfigError('storage "postgresql": table must be a non-empty name')
+    ha_table = config.get("ha_table", DEFAULT_HA_TABLE)
+    for name, value in (("table", table), ("ha_table", ha_table)):
+        if not value or "\x00" in value:
+            raise ConfigError(f'storage "postgresql": {name} must be a non-empty name')
     # A server that accepts TCP but never answers must not hang startup or a request forever.
     conninfo = url if "connect_timeout" in given else make_conninfo(url, connect_timeout=_CONNECT_TIMEOUT)
     return PostgreSQLOptions(
@@ -91,6 +100,8 @@ def parse_options(config: Mapping[str, str], environ: Mapping[str, str]) -> Post
         max_idle=_count(config, "max_idle_connections", _DEFAULT_IDLE, 0),
         skip_create_table=_flag(config, "skip_create_table"),
         max_connect_retries=_count(config, "max_connect_retries", 1, 0),
+        ha_enabled=_flag(config, "ha_enabled"),
+        ha_table=ha_table,
     )
 
 
@@ -171,7 +182,7 @@ class _Queries:
 
 
 class PostgreSQLBackend:
-    """PhysicalBackend and Transactional over one OpenBao-shaped table in PostgreSQL."""
+    """PhysicalBackend and Transactional over one OpenBao-shaped table in PostgreSQL; HABackend too."""
 
     def __init__(self, options: PostgreSQLOptions) -> None:
         self.table = options.table
@@ -199,6 +210,22 @@ class PostgreSQLBackend:
 
     def __repr__(self) -> str:
         return f"PostgreSQLBackend(table={self.table!r})"
+
+    @property
+    def ha_enabled(self) -> bool:
+        return self._options.ha_enabled
+
+    def ha_lock(
+        self, value: str, *, ttl: float = DEFAULT_TTL, renew_interval: float = DEFAULT_RENEW_INTERVAL
+    ) -> PostgreSQLLock:
+        return PostgreSQLLock(
+            self._options.conninfo,
+            self._options.ha_table,
+            value,
+            mask=self._secret.mask,
+            ttl=ttl,
+            renew_interval=renew_interval,
+        )
 
     async def get(self, key: str) -> bytes | None:
         _, path, name = split_key(check_key(key))
@@ -346,6 +373,9 @@ class PostgreSQLBackend:
             # Another server may create the table at the same moment: IF NOT EXISTS is not atomic.
             with suppress(psycopg.errors.UniqueViolation):
                 await connection.execute(self._queries.create)
+            if self._options.ha_enabled:
+                with suppress(psycopg.errors.UniqueViolation):
+                    await connection.execute(create_ha_table(self._options.ha_table))
             return
         found = await (
             await connection.execute(

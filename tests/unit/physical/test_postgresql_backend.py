@@ -94,10 +94,8 @@ def test_the_environment_overrides_the_config() -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (
-            {"ha_enabled": "true"},
-            'storage "postgresql": ha_enabled is not supported (HA mode is not implemented)',
-        ),
+        ({"ha_enabled": "yes"}, 'storage "postgresql": ha_enabled must be true or false'),
+        ({"ha_table": ""}, 'storage "postgresql": ha_table must be a non-empty name'),
         ({"max_parallel": "0"}, 'storage "postgresql": max_parallel must be a whole number of at least 1'),
         ({"max_parallel": "lots"}, 'storage "postgresql": max_parallel must be a whole number of at least 1'),
         ({"max_idle_connections": "-1"}, "max_idle_connections must be a whole number of at least 0"),
@@ -112,17 +110,18 @@ def test_bad_options_are_config_errors(config: dict[str, str], message: str) -> 
     assert message in str(caught.value)
 
 
-def test_ha_disabled_and_known_options_are_accepted() -> None:
+def test_ha_and_known_options_are_accepted() -> None:
     options = parse_options(
         {
-            "ha_enabled": "false",
+            "ha_enabled": "true",
             "ha_table": "locks",
             "max_idle_connections": "0",
             "transaction_max_parallel": "4",
         },
         {},
     )
-    assert options.max_idle == 0
+    assert (options.max_idle, options.ha_enabled, options.ha_table) == (0, True, "locks")
+    assert parse_options({}, {}).ha_table == "openbao_ha_locks"
 
 
 def test_an_unreadable_url_is_refused_without_echoing_it() -> None:

@@ -1,4 +1,4 @@
-"""sys/key-status, sys/rotate and sys/step-down: the barrier's key terms, and leadership on one node."""
+"""sys/key-status, sys/rotate and sys/step-down: the barrier's key terms, and giving up active status."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ def paths(services: Services) -> list[Path]:
         await services.keyring.rotate()
 
     async def step_down(_request: Request, _data: FieldData) -> None:
-        # A single node is always the active node: there is no standby to hand over to, so nothing changes.
-        return None
+        await services.leadership.step_down()
 
     return [
         Path("key-status", operations={Operation.READ: key_status},
@@ -33,5 +32,5 @@ def paths(services: Services) -> list[Path]:
         Path("rotate", operations={Operation.UPDATE: rotate},
              synopsis="Rotates the backend encryption key used to persist data."),
         Path("step-down", operations={Operation.UPDATE: step_down},
-             synopsis="Cause the node to give up active status (a single node stays active)."),
+             synopsis="Cause the node to give up active status."),
     ]  # fmt: skip

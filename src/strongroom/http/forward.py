@@ -1,0 +1,73 @@
+"""Request forwarding: a standby passes each request on, unchanged, to the active server's api_addr.
+
+Layer: http (imports httpx and errors only). A plain reverse proxy: method, path, query, headers (less the
+hop-by-hop ones) and body go to the active server; its status, content type and body come back. The
+endpoints every server answers for itself (health, leader, seal status, init, unseal, seal) never get here.
+Invariant: a forwarded request or answer is never logged (either may hold a token or a secret).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import httpx
+
+from strongroom import errors
+
+# Served by every node itself: its own health, seal state and HA view, and its own seal and unseal.
+LOCAL_PATHS = frozenset(
+    {
+        "/v1/sys/health",
+        "/v1/sys/leader",
+        "/v1/sys/seal-status",
+        "/v1/sys/init",
+        "/v1/sys/unseal",
+        "/v1/sys/seal",
+    }
+)
+_HOP_BY_HOP = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+     "proxy-authorization", "proxy-authenticate"}
+)  # fmt: skip
+# Long enough for the slowest request an active server serves (a database engine creating credentials).
+_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+
+
+def is_local(path: str) -> bool:
+    """True for the endpoints a standby answers itself."""
+    return path.rstrip("/") in LOCAL_PATHS
+
+
+class Forwarder:
+    """One connection pool to the active server, opened on the first forwarded request."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        # httpx logs every request's URL at info level, and a path may hold a token (auth/token/lookup/...).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    async def forward(
+        self, leader: str, method: str, path: str, *, query: bytes, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, bytes, str]:
+        """The active server's answer (status, body, content type); ServiceUnavailableError when it cannot
+        be reached, as Vault answers when a standby cannot forward."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False, trust_env=False)
+        url = (
+            httpx.URL(leader.rstrip("/") + path, query=query)
+            if query
+            else httpx.URL(leader.rstrip("/") + path)
+        )
+        passed = [(name, value) for name, value in headers.items() if name not in _HOP_BY_HOP]
+        try:
+            answer = await self._client.request(method, url, headers=passed, content=body)
+        except httpx.HTTPError:
+            raise errors.ServiceUnavailableError("error forwarding the request to the active node") from None
+        return answer.status_code, answer.content, answer.headers.get("content-type", "application/json")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -1,0 +1,168 @@
+"""High availability on `storage "postgresql"`: two production servers share one database; the one holding
+the lock is active, the other a standby that forwards requests to it and takes over when it stops or steps
+down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import hvac
+import psycopg
+import pytest
+
+from tests.postgres import Postgres
+from tests.servers import ConfigServer, free_port, strongroom_config_server
+
+DATABASE = "strongroom_ha"
+
+
+@pytest.fixture(scope="module")
+def database(postgres: Postgres) -> Iterator[str]:
+    """A database of this module's own, so the lock rows and data never meet other suites'."""
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    yield postgres.url().replace("/postgres?", f"/{DATABASE}?")
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {DATABASE} WITH (FORCE)")
+
+
+@dataclass
+class Cluster:
+    """Two servers on one table, initialized and unsealed; `root` is the root token."""
+
+    nodes: list[ConfigServer]
+    root: str
+
+    def leader(self, node: ConfigServer) -> dict[str, object]:
+        body: dict[str, object] = httpx.get(f"{node.address}/v1/sys/leader", timeout=10).json()
+        return body
+
+    def client(self, node: ConfigServer) -> httpx.Client:
+        return httpx.Client(base_url=node.address, headers={"X-Vault-Token": self.root}, timeout=30)
+
+
+def _config(url: str, table: str, port: int) -> str:
+    return (
+        f'storage "postgresql" {{\n  connection_url = "{url}"\n  table = "{table}"\n'
+        f'  ha_enabled = "true"\n  ha_table = "{table}_ha"\n}}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
+        f'api_addr = "http://127.0.0.1:{port}"\ncluster_addr = "https://127.0.0.1:{port + 1}"\n'
+    )
+
+
+def _wait_for(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def cluster(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    table = "kv_" + request.node.name.removeprefix("test_")[:40]
+    with ExitStack() as stack:
+        nodes = []
+        for index in range(2):
+            workdir = tmp_path / f"node{index}"
+            workdir.mkdir()
+            port = free_port()
+            nodes.append(
+                stack.enter_context(strongroom_config_server(workdir, _config(database, table, port), port))
+            )
+        init = httpx.put(
+            f"{nodes[0].address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30
+        ).json()
+        for node in nodes:
+            unsealed = httpx.put(f"{node.address}/v1/sys/unseal", json={"key": init["keys"][0]}, timeout=30)
+            assert unsealed.json()["sealed"] is False
+        running = Cluster(nodes=nodes, root=init["root_token"])
+        _wait_for("one active server", lambda: any(running.leader(n)["is_self"] for n in nodes))
+        yield running
+
+
+def _roles(cluster: Cluster) -> tuple[ConfigServer, ConfigServer]:
+    """(active, standby)."""
+    first, second = cluster.nodes
+    return (first, second) if cluster.leader(first)["is_self"] else (second, first)
+
+
+def test_one_active_one_standby_with_vaults_status_answers(cluster: Cluster) -> None:
+    active, standby = _roles(cluster)
+    seen_from_standby = cluster.leader(standby)
+    assert seen_from_standby["ha_enabled"] is True
+    assert seen_from_standby["is_self"] is False
+    assert seen_from_standby["leader_address"] == active.address
+    assert seen_from_standby["active_time"] == "0001-01-01T00:00:00Z"
+    seen_from_active = cluster.leader(active)
+    assert (seen_from_active["is_self"], seen_from_active["leader_address"]) == (True, active.address)
+    assert str(seen_from_active["active_time"]).endswith("Z")
+
+    health = httpx.get(f"{standby.address}/v1/sys/health", timeout=10)
+    assert health.status_code == 429
+    assert (health.json()["standby"], health.json()["sealed"]) == (True, False)
+    assert httpx.get(f"{standby.address}/v1/sys/health?standbyok=true", timeout=10).status_code == 200
+    assert httpx.get(f"{standby.address}/v1/sys/health?standbycode=472", timeout=10).status_code == 472
+    active_health = httpx.get(f"{active.address}/v1/sys/health", timeout=10)
+    assert (active_health.status_code, active_health.json()["standby"]) == (200, False)
+    status = httpx.get(f"{standby.address}/v1/sys/seal-status", timeout=10).json()
+    assert (status["sealed"], status["storage_type"]) == (False, "postgresql")
+
+
+def test_a_standby_forwards_and_a_stopped_active_is_replaced(cluster: Cluster) -> None:
+    active, standby = _roles(cluster)
+    with cluster.client(standby) as through_standby:
+        assert through_standby.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
+        written = through_standby.post("/v1/secret/data/app", json={"data": {"password": "s3cret"}})
+        assert written.status_code == 200
+        assert written.json()["data"]["version"] == 1
+        listed = through_standby.request("LIST", "/v1/secret/metadata")
+        assert listed.json()["data"]["keys"] == ["app"]
+        missing = through_standby.get("/v1/secret/data/nothing")
+        assert (missing.status_code, missing.json()) == (404, {"errors": []})
+        denied = httpx.get(
+            f"{standby.address}/v1/secret/data/app", headers={"X-Vault-Token": "bogus"}, timeout=10
+        )
+        assert (denied.status_code, denied.json()) == (403, {"errors": ["permission denied"]})
+    with cluster.client(active) as through_active:
+        assert through_active.get("/v1/secret/data/app").json()["data"]["data"] == {"password": "s3cret"}
+
+    # SIGTERM: the active server seals and gives the lock up; the standby takes over and has the data.
+    active.process.terminate()
+    active.process.wait(timeout=30)
+    _wait_for("the standby to take over", lambda: cluster.leader(standby)["is_self"] is True)
+    assert httpx.get(f"{standby.address}/v1/sys/health", timeout=10).status_code == 200
+    with cluster.client(standby) as survivor:
+        assert survivor.get("/v1/secret/data/app").json()["data"]["data"] == {"password": "s3cret"}
+        assert (
+            survivor.post("/v1/secret/data/app", json={"data": {"password": "n3w"}}).json()["data"]["version"]
+            == 2
+        )
+
+
+def test_step_down_moves_leadership_and_hvac_works_through_the_standby(cluster: Cluster) -> None:
+    active, standby = _roles(cluster)
+    with cluster.client(active) as through_active:
+        assert through_active.put("/v1/sys/step-down").status_code == 204
+    _wait_for("the other server to take over", lambda: cluster.leader(standby)["is_self"] is True)
+    _wait_for("the old active server to stand by", lambda: cluster.leader(active)["is_self"] is False)
+    assert cluster.leader(active)["leader_address"] == standby.address
+    assert httpx.get(f"{active.address}/v1/sys/health", timeout=10).status_code == 429
+
+    # hvac pointed at the new standby: every call is forwarded to the new active server.
+    client = hvac.Client(url=active.address, token=cluster.root, timeout=30)
+    assert client.is_authenticated()
+    client.sys.enable_secrets_engine("kv", path="kv", options={"version": "2"})
+    client.secrets.kv.v2.create_or_update_secret(path="db", secret={"user": "app"}, mount_point="kv")
+    read = client.secrets.kv.v2.read_secret_version(
+        path="db", mount_point="kv", raise_on_deleted_version=True
+    )
+    assert read["data"]["data"] == {"user": "app"}
+    assert client.sys.read_leader_status()["is_self"] is False
+    with cluster.client(standby) as through_new_active:
+        assert through_new_active.get("/v1/kv/data/db").json()["data"]["data"] == {"user": "app"}
