@@ -15,6 +15,7 @@ from strongroom.builtin.auth.userpass.backend import userpass_factory
 from strongroom.builtin.secrets.cubbyhole.backend import cubbyhole_factory
 from strongroom.builtin.secrets.database.backend import database_factory
 from strongroom.builtin.secrets.kv.backend import KV_V2_ALIAS, kv_factory
+from strongroom.builtin.secrets.pki.backend import pki_factory
 from strongroom.builtin.secrets.transit.backend import transit_factory
 from strongroom.logical import BackendFactory
 
@@ -23,6 +24,7 @@ SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "cubbyhole": cubbyhole_factory,
     "database": database_factory,
     "transit": transit_factory,
+    "pki": pki_factory,
 }
 
 AUTH_METHODS: Mapping[str, BackendFactory] = {

@@ -1,0 +1,1 @@
+"""The pki secrets engine: a certificate authority that issues X.509 certificates (Vault's pki backend)."""

@@ -1,0 +1,42 @@
+"""The "pki" secrets engine factory: a certificate authority, Vault/OpenBao-compatible.
+
+Layer: builtin. Imports framework, logical and the pki path modules. The X.509 work lives in keys.py,
+certs.py, names.py and issuing.py (no framework there); what is stored is in models.py; store.py reads and
+writes it through the mount's storage view, so the barrier encrypts every private key.
+"""
+
+from __future__ import annotations
+
+from strongroom.builtin.secrets.pki import paths_ca, paths_fetch, paths_issue, paths_revoke, paths_roles
+from strongroom.builtin.secrets.pki.store import PkiStore
+from strongroom.framework import FrameworkBackend
+from strongroom.logical import Backend, BackendConfig, SpecialPaths
+
+HELP = """
+The PKI backend dynamically generates X509 server and client certificates.
+
+After mounting this backend, create a CA with "root/generate/internal" (or an
+intermediate with "intermediate/generate/internal" and "intermediate/set-signed"),
+then issue certificates against roles with "issue/<role>" or "sign/<role>".
+"""
+
+# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
+UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl")
+
+
+async def pki_factory(config: BackendConfig) -> Backend:
+    """A pki engine over the mount's storage."""
+    store = PkiStore(config.storage, config.clock)
+    issue_paths, pki_secret = paths_issue.paths(store, config.system, config.clock)
+    return FrameworkBackend(
+        [
+            *paths_ca.paths(store, config.system, config.clock),
+            *paths_fetch.paths(store),
+            *paths_roles.paths(store),
+            *issue_paths,
+            *paths_revoke.paths(store, config.clock),
+        ],
+        help=HELP,
+        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
+        secrets=[pki_secret],
+    )

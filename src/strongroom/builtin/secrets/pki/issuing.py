@@ -1,0 +1,158 @@
+"""From a role and a request to a certificate template: names checked against the role, the TTL clamped,
+the validity kept inside the CA's (Vault's generateCreationBundle and getCertificateNotAfter).
+Layer: builtin (pure domain logic; imports stdlib, errors, util and the engine's models, names and certs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from strongroom.builtin.secrets.pki.certs import Template, Urls
+from strongroom.builtin.secrets.pki.models import Role
+from strongroom.builtin.secrets.pki.names import common_name_valid, glob_match, name_allowed
+from strongroom.errors import InvalidRequestError
+from strongroom.util.clock import rfc3339
+from strongroom.util.durations import format_duration
+
+OUTPUT_FORMATS = ("pem", "der", "pem_bundle")
+CN_REQUIRED = (
+    'the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, '
+    'unless "require_cn" is set to false'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameRequest:
+    """The names a certificate request asks for (from the request body, or a CSR)."""
+
+    common_name: str = ""
+    alt_names: tuple[str, ...] = ()
+    ip_sans: tuple[str, ...] = ()
+    uri_sans: tuple[str, ...] = ()
+    exclude_cn_from_sans: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When a certificate is valid (epoch seconds), and the warnings the clamping raised."""
+
+    not_before: float
+    not_after: float
+    warnings: tuple[str, ...] = field(default=())
+
+
+def check_format(output: str) -> None:
+    if output not in OUTPUT_FORMATS:
+        raise InvalidRequestError('the "format" path parameter must be "pem", "der", or "pem_bundle"')
+
+
+def validity(
+    *,
+    now: float,
+    requested_ttl: int,
+    role_ttl: int,
+    role_max_ttl: int,
+    default_ttl: int,
+    system_max_ttl: int,
+    not_before_duration: int,
+    ca_not_after: float | None,
+) -> Validity:
+    """Vault's getCertificateNotAfter: the request's TTL, else the role's, else the mount's default; clamped
+    to the role's maximum (else the mount's) with a warning; refused when it would outlive the CA."""
+    ttl = requested_ttl or role_ttl or default_ttl
+    max_ttl = role_max_ttl or system_max_ttl
+    warnings: tuple[str, ...] = ()
+    if ttl > max_ttl:
+        warnings = (
+            f'TTL "{format_duration(ttl)}" is longer than permitted maxTTL "{format_duration(max_ttl)}", '
+            "so maxTTL is being used",
+        )
+        ttl = max_ttl
+    not_after = now + ttl
+    if ca_not_after is not None and int(not_after) > int(ca_not_after):
+        raise InvalidRequestError(
+            f"cannot satisfy request, as TTL would result in notAfter of {rfc3339(not_after)} that is "
+            f"beyond the expiration of the CA certificate at {rfc3339(int(ca_not_after))}"
+        )
+    return Validity(now - not_before_duration, not_after, warnings)
+
+
+def leaf_template(role: Role, names: NameRequest, urls: Urls) -> Template:
+    """The leaf certificate `role` issues for `names` (its validity still unset), or 400 naming the first
+    name it refuses."""
+    common_name = names.common_name
+    if not common_name and role.require_cn:
+        raise InvalidRequestError(CN_REQUIRED)
+    if common_name and not (common_name_valid(role, common_name) and name_allowed(role, common_name)):
+        raise InvalidRequestError(f"common name {common_name} not allowed by this role")
+    dns: list[str] = []
+    emails: list[str] = []
+    if common_name and not names.exclude_cn_from_sans:
+        (emails if "@" in common_name else dns).append(common_name)
+    for name in names.alt_names:
+        if not name_allowed(role, name):
+            raise InvalidRequestError(f"subject alternate name {name} not allowed by this role")
+        target = emails if "@" in name else dns
+        if name not in target:
+            target.append(name)
+    return Template(
+        common_name=common_name,
+        not_before=0,
+        not_after=0,
+        dns_names=tuple(dns),
+        emails=tuple(emails),
+        ip_addresses=check_ip_sans(role, names.ip_sans),
+        uris=check_uri_sans(role, names.uri_sans),
+        subject_extra=role.subject_extra(),
+        key_usage=role.key_usage,
+        ext_key_usage=(*_flag_usages(role), *role.ext_key_usage),
+        ext_key_usage_oids=role.ext_key_usage_oids,
+        basic_constraints_for_non_ca=role.basic_constraints_valid_for_non_ca,
+        urls=urls,
+    )
+
+
+def _flag_usages(role: Role) -> tuple[str, ...]:
+    flags = (
+        (role.server_flag, "ServerAuth"),
+        (role.client_flag, "ClientAuth"),
+        (role.code_signing_flag, "CodeSigning"),
+        (role.email_protection_flag, "EmailProtection"),
+    )
+    return tuple(name for on, name in flags if on)
+
+
+def parse_ips(values: tuple[str, ...]) -> tuple[str, ...]:
+    """IP SANs as canonical text; 400 on the first that is not an address."""
+    parsed: list[str] = []
+    for value in values:
+        try:
+            parsed.append(str(ipaddress.ip_address(value.strip())))
+        except ValueError:
+            raise InvalidRequestError(f'the value "{value}" is not a valid IP address') from None
+    return tuple(parsed)
+
+
+def check_ip_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:
+    parsed = parse_ips(values)
+    if parsed and not role.allow_ip_sans:
+        raise InvalidRequestError(
+            "IP Subject Alternative Names are not allowed in this role, but was provided via the API"
+        )
+    return parsed
+
+
+def check_uri_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        return ()
+    if not role.allowed_uri_sans:
+        raise InvalidRequestError(
+            "URI Subject Alternative Names are not allowed in this role, but were provided via the API"
+        )
+    for uri in values:
+        if not any(glob_match(pattern, uri) for pattern in role.allowed_uri_sans):
+            raise InvalidRequestError(
+                "URI Subject Alternative Names were provided via the API which are not valid for this role"
+            )
+    return values
