@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import hvac
-import psycopg
 import pytest
 
 from tests.postgres import Postgres
@@ -24,11 +23,8 @@ DATABASE = "strongroom_ha"
 @pytest.fixture(scope="module")
 def database(postgres: Postgres) -> Iterator[str]:
     """A database of this module's own, so the lock rows and data never meet other suites'."""
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    yield postgres.url().replace("/postgres?", f"/{DATABASE}?")
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE {DATABASE} WITH (FORCE)")
+    with postgres.database(DATABASE) as url:
+        yield url
 
 
 @dataclass

@@ -24,11 +24,8 @@ _ENV = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_
 @pytest.fixture(scope="module", autouse=True)
 def vault_database(postgres: Postgres) -> Iterator[None]:
     """The database `vault` these tests switch off and on, apart from the one other suites use."""
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute("CREATE DATABASE vault")
-    yield
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute("DROP DATABASE vault WITH (FORCE)")
+    with postgres.database("vault"):
+        yield
 
 
 def _config(url: str, port: int) -> str:

@@ -19,11 +19,8 @@ TABLE = "election_locks"
 
 @pytest.fixture(scope="module")
 def url(postgres: Postgres) -> Iterator[str]:
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    yield postgres.url().replace("/postgres?", f"/{DATABASE}?")
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE {DATABASE} WITH (FORCE)")
+    with postgres.database(DATABASE) as url:
+        yield url
 
 
 @pytest.fixture

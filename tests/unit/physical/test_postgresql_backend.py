@@ -29,11 +29,8 @@ PASSWORD = "pw-Sekrit-4711"
 @pytest.fixture
 async def database(postgres: Postgres) -> AsyncIterator[str]:
     """The URL of a fresh database of this test's own (so it can be switched off without harm)."""
-    name = f"db_{uuid.uuid4().hex}"
-    async with await psycopg.AsyncConnection.connect(postgres.url(), autocommit=True) as admin:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield postgres.url(password=PASSWORD).replace("/postgres?", f"/{name}?")
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with postgres.database(f"db_{uuid.uuid4().hex}", password=PASSWORD) as url:
+        yield url
 
 
 async def _admin(database: str, statement: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
-import psycopg
 import pytest
 from tests.postgres import Postgres
 
@@ -19,11 +18,8 @@ DATABASE = "strongroom_lock"
 
 @pytest.fixture(scope="module")
 def url(postgres: Postgres) -> Iterator[str]:
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    yield postgres.url().replace("/postgres?", f"/{DATABASE}?")
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE {DATABASE} WITH (FORCE)")
+    with postgres.database(DATABASE) as url:
+        yield url
 
 
 @pytest.fixture
