@@ -4,6 +4,8 @@ Every error strongroom raises on purpose derives from `StrongroomError`::
 
     StrongroomError
     ├── StorageError                 the physical layer failed (I/O, a database error)
+    │   └── InvalidKeyError          a key cannot be stored (climbs, control characters); also an
+    │                                InvalidRequestError, since such keys come from request input: 400
     ├── BarrierError
     │   ├── SealedError              the barrier is sealed; nothing can be decrypted
     │   └── IntegrityError           a ciphertext failed authentication (tampered, moved, wrong key)
@@ -97,6 +99,10 @@ class PayloadTooLargeError(RequestError):
 
 class UnsupportedMediaTypeError(RequestError):
     """415: the request body's content type is not one the operation accepts."""
+
+
+class InvalidKeyError(StorageError, InvalidRequestError):
+    """400: a storage key or prefix is not storable; every such key is derived from a request's input."""
 
 
 class ServiceUnavailableError(RequestError):

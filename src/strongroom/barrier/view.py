@@ -3,7 +3,8 @@
 Imports logical.storage (the Storage protocol it implements), physical.keys and errors only.
 
 Invariant: a key with a ".." or "." segment is refused, so no key given to a view can reach outside its
-prefix; a sub-view only ever narrows the prefix.
+prefix; a sub-view only ever narrows the prefix. A key no backend can hold (control characters) is never
+passed down: reading or deleting it finds nothing, writing it is refused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import builtins
 
 from strongroom.errors import StorageError
 from strongroom.logical.storage import Storage
-from strongroom.physical.keys import check_key, check_prefix
+from strongroom.physical.keys import check_key, check_prefix, never_stored
 
 
 class BarrierView:
@@ -33,12 +34,16 @@ class BarrierView:
         return BarrierView(self._storage, self.prefix + check_prefix(prefix))
 
     async def get(self, key: str) -> bytes | None:
+        if never_stored(key):
+            return None
         return await self._storage.get(self.prefix + check_key(key))
 
     async def put(self, key: str, value: bytes) -> None:
         await self._storage.put(self.prefix + check_key(key), value)
 
     async def delete(self, key: str) -> None:
+        if never_stored(key):
+            return
         await self._storage.delete(self.prefix + check_key(key))
 
     async def list(self, prefix: str) -> builtins.list[str]:

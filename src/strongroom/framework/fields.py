@@ -168,12 +168,19 @@ def _bool(value: Any) -> bool:
     raise CoercionError(f"'' expected type 'bool', got unconvertible type '{_go_type(value)}'")
 
 
+# Go's time.Duration is int64 nanoseconds: Vault refuses a duration longer than this many seconds.
+MAX_DURATION_SECONDS = (2**63 - 1) // 1_000_000_000
+_OVERFLOW = "multiplication of durations resulted in overflow, one operand may be too large"
+
+
 def _signed_duration(value: Any) -> int:
     if value is None:
         return 0
     if isinstance(value, bool):
         raise CoercionError(f"'' expected type 'int', got unconvertible type '{_go_type(value)}'")
     if isinstance(value, int | float):
+        if abs(value) > MAX_DURATION_SECONDS:
+            raise CoercionError(_OVERFLOW)
         return int(value)
     if not isinstance(value, str):
         raise CoercionError(f"'' expected type 'int', got unconvertible type '{_go_type(value)}'")
@@ -183,6 +190,11 @@ def _signed_duration(value: Any) -> int:
         seconds = parse_duration(text[1:] if negative else text)
     except ValueError:
         raise CoercionError(f'time: invalid duration "{text}"') from None
+    if seconds > MAX_DURATION_SECONDS:
+        # Vault reads a bare number as seconds and multiplies (overflow); anything else Go's ParseDuration
+        # refuses as a whole.
+        bare = text.removeprefix("-").isdigit()
+        raise CoercionError(_OVERFLOW if bare else f'time: invalid duration "{text}"')
     return -seconds if negative else seconds
 
 

@@ -8,30 +8,47 @@ prefix handed to a view can be escaped at the bottom of the stack either.
 
 from __future__ import annotations
 
-from strongroom.errors import StorageError
+from strongroom.errors import InvalidKeyError
 from strongroom.util.paths import is_safe_path
 
+# Vault's logical.ErrRelativePath, which it answers with 400.
+RELATIVE_PATH = "relative paths not supported"
 
-def _is_storable(path: str) -> bool:
+
+def _refusal(path: str, kind: str) -> str | None:
+    """Why `path` may not be stored, or None. The text never quotes the path: it may come from a secret."""
+    if any(segment in {"..", "."} for segment in path.split("/")):
+        return RELATIVE_PATH
     # Backends order keys by their UTF-8 bytes, so a key must encode (a lone surrogate does not).
     try:
         path.encode()
     except UnicodeEncodeError:
-        return False
-    return is_safe_path(path)
+        return f"invalid storage {kind}: not valid UTF-8"
+    if not is_safe_path(path):
+        return f"invalid storage {kind}: control characters are not supported"
+    return None
+
+
+def never_stored(key: str) -> bool:
+    """Whether `key` is refused for characters alone (control characters, bad UTF-8), not for climbing:
+    nothing can be stored under it, so reading it finds nothing, as Vault finds nothing there."""
+    refusal = _refusal(key, "key")
+    return refusal is not None and refusal != RELATIVE_PATH
 
 
 def check_key(key: str) -> str:
-    """`key` itself if a backend may store it; StorageError otherwise (empty, climbing, control chars)."""
-    if key == "" or not _is_storable(key):
-        raise StorageError(f"invalid storage key {key!r}")
+    """`key` itself if a backend may store it; InvalidKeyError otherwise (empty, climbing, control chars)."""
+    refusal = "invalid storage key: empty" if key == "" else _refusal(key, "key")
+    if refusal is not None:
+        raise InvalidKeyError(refusal)
     return key
 
 
 def check_prefix(prefix: str) -> str:
-    """`prefix` itself if it may be listed (the empty prefix is the root); StorageError otherwise."""
-    if prefix != "" and not _is_storable(prefix):
-        raise StorageError(f"invalid storage prefix {prefix!r}")
+    """`prefix` itself if it may be listed (the empty prefix is the root); InvalidKeyError otherwise."""
+    refusal = None if prefix == "" else _refusal(prefix, "prefix")
+    if refusal is not None:
+        raise InvalidKeyError(refusal)
     return prefix
 
 

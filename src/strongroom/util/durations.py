@@ -5,6 +5,7 @@ Bottom layer: stdlib only.
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -36,7 +37,7 @@ def parse_duration(value: str | int | float) -> int:
             break
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
-    if pos != len(text) or pos == 0:
+    if pos != len(text) or pos == 0 or not math.isfinite(total):
         raise ValueError(f"time: invalid duration {text!r}")
     return int(total)
 

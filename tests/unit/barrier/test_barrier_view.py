@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from strongroom.barrier.view import BarrierView
-from strongroom.errors import StorageError
+from strongroom.errors import InvalidKeyError, InvalidRequestError, StorageError
 from strongroom.logical.storage import InmemStorage
 
 
@@ -43,14 +43,14 @@ async def test_sub_view_narrows(storage: InmemStorage) -> None:
     assert storage.data == {"logical/abc/token/xyz/k": b"v"}
 
 
-@pytest.mark.parametrize("key", ["../other/k", "a/../../k", "..", "./k", "a/./b", "", "a\x00"])
+@pytest.mark.parametrize("key", ["../other/k", "a/../../k", "..", "./k", "a/./b", ""])
 async def test_climbing_keys_are_refused(storage: InmemStorage, key: str) -> None:
     view = BarrierView(storage, "logical/abc/")
-    with pytest.raises(StorageError, match="invalid storage key"):
+    with pytest.raises(InvalidKeyError, match=r"relative paths not supported|invalid storage key"):
         await view.put(key, b"v")
-    with pytest.raises(StorageError, match="invalid storage key"):
+    with pytest.raises(InvalidKeyError, match=r"relative paths not supported|invalid storage key"):
         await view.get(key)
-    with pytest.raises(StorageError, match="invalid storage key"):
+    with pytest.raises(InvalidKeyError, match=r"relative paths not supported|invalid storage key"):
         await view.delete(key)
     assert storage.data == {}
 
@@ -58,9 +58,9 @@ async def test_climbing_keys_are_refused(storage: InmemStorage, key: str) -> Non
 @pytest.mark.parametrize("prefix", ["../", "a/../", "../../logical/"])
 async def test_climbing_prefixes_are_refused(storage: InmemStorage, prefix: str) -> None:
     view = BarrierView(storage, "logical/abc/")
-    with pytest.raises(StorageError, match="invalid storage prefix"):
+    with pytest.raises(InvalidKeyError, match="relative paths not supported"):
         await view.list(prefix)
-    with pytest.raises(StorageError, match="invalid storage prefix"):
+    with pytest.raises(InvalidKeyError, match="relative paths not supported"):
         view.sub_view(prefix)
 
 
@@ -81,3 +81,29 @@ async def test_clear_removes_everything_under_the_prefix_only(storage: InmemStor
     }
     await BarrierView(storage, "logical/abc/").clear()
     assert sorted(storage.data) == ["logical/abcd/keep", "logical/keep"]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("../k", "relative paths not supported"),
+        ("a\x00b", "invalid storage key: control characters are not supported"),
+        ("\ud800", "invalid storage key: not valid UTF-8"),
+        ("", "invalid storage key: empty"),
+    ],
+)
+async def test_refused_keys_are_bad_requests_that_do_not_quote_the_key(
+    storage: InmemStorage, key: str, message: str
+) -> None:
+    view = BarrierView(storage, "logical/abc/")
+    with pytest.raises(InvalidRequestError) as caught:
+        await view.put(key, b"v")
+    assert caught.value.errors == (message,)
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "k\n", "\ud800"])
+async def test_keys_no_backend_can_hold_are_absent(storage: InmemStorage, key: str) -> None:
+    view = BarrierView(storage, "logical/abc/")
+    assert await view.get(key) is None
+    await view.delete(key)
+    assert storage.data == {}

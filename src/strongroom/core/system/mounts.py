@@ -10,6 +10,7 @@ from strongroom.core.mounts import SystemTTLs
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.fields import CoercionError, coerce
 from strongroom.logical import Operation, Request, Response
 from strongroom.router import MountConfig, MountEntry
 from strongroom.tokens.types import MOUNT_TOKEN_TYPES
@@ -120,6 +121,10 @@ _TTL_LABELS = {"default_lease_ttl": "default TTL", "max_lease_ttl": "max TTL"}
 
 
 def _ttl(value: Any, name: str, *, tuning: bool) -> int:
+    if isinstance(value, list | dict):
+        # Vault's mapstructure decoding of the whole map fails; it names the map, not the field.
+        kind = "mount" if name else "user lockout"
+        raise InvalidRequestError(f"unable to convert given {kind} config information")
     if value in ("", None, "system"):
         return 0
     try:
@@ -151,9 +156,13 @@ def _mount_config(raw: Mapping[str, Any], *, tuning: bool) -> dict[str, Any]:
     for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
                  "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
         if name in raw:
-            value = raw[name]
-            items = value.split(",") if isinstance(value, str) else list(value or [])
-            changes[name] = tuple(str(v).strip() for v in items if str(v).strip())
+            # A lone value is a one-item list, as Vault's weak decoding reads it (5 -> ["5"]).
+            try:
+                changes[name] = tuple(coerce(FieldType.COMMA_STRING_LIST, raw[name]))
+            except CoercionError as exc:
+                raise InvalidRequestError(
+                    f'error converting input for field "{name}": {exc.detail}'
+                ) from None
     return changes
 
 

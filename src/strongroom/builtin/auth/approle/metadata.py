@@ -6,7 +6,6 @@ The value is a string: optionally base64, then either a JSON object of strings o
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import json
 
@@ -20,7 +19,8 @@ def parse_metadata(text: str) -> dict[str, str]:
     text = text.strip()
     if not text:
         return {}
-    with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+    # Not base64 (binascii.Error), not text once decoded (UnicodeDecodeError), or not ASCII at all.
+    with contextlib.suppress(ValueError):
         text = base64.b64decode(text, validate=True).decode()
     result = _json_object(text)
     if result is None:

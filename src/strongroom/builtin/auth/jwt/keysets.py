@@ -59,6 +59,8 @@ async def fetch_json(url: str, ca_pem: str) -> Any:
     try:
         async with httpx.AsyncClient(verify=verify, timeout=FETCH_TIMEOUT) as client:
             response = await client.get(url, headers={"Accept": "application/json"})
+    except httpx.InvalidURL as exc:  # not an HTTPError: httpx refuses the URL before any request
+        raise FetchError(f'parse "{url}": {exc}') from None
     except httpx.HTTPError as exc:
         raise FetchError(f'Get "{url}": {exc or type(exc).__name__}') from None
     if response.status_code != 200:

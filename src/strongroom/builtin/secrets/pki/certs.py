@@ -89,18 +89,28 @@ class Template:
 
 
 def _time(epoch: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    try:
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidRequestError(VALIDITY_OUT_OF_RANGE) from None
+
+
+VALIDITY_OUT_OF_RANGE = "the certificate's validity period is out of the range X.509 can encode"
 
 
 def subject_name(template: Template) -> x509.Name:
-    """The subject: the role's organization fields, then the common name (empty when none)."""
-    attributes = [
-        x509.NameAttribute(oid, value)
-        for name, oid in _SUBJECT_FIELDS
-        for value in template.subject_extra.get(name, ())
-    ]
-    if template.common_name:
-        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, template.common_name))
+    """The subject: the role's organization fields, then the common name (empty when none); 400 for a
+    value X.509 cannot hold (a country code that is not two letters, a common name over 64 characters)."""
+    try:
+        attributes = [
+            x509.NameAttribute(oid, value)
+            for name, oid in _SUBJECT_FIELDS
+            for value in template.subject_extra.get(name, ())
+        ]
+        if template.common_name:
+            attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, template.common_name))
+    except ValueError as exc:  # cryptography's text names the rule, never the value
+        raise InvalidRequestError(f"invalid certificate subject: {exc}") from None
     return x509.Name(attributes)
 
 
@@ -133,11 +143,24 @@ def _ext_key_usage(names: Sequence[str], oids: Sequence[str]) -> list[x509.Objec
     return found
 
 
+def _a_label(name: str) -> str:
+    """`name` as X.509 holds a DNS name: IDNA A-labels ("xn--..."), as Vault converts it."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidRequestError(f'idna: invalid label in DNS name "{name}"') from None
+
+
 def _alt_names(template: Template) -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = [x509.DNSName(name) for name in template.dns_names]
-    names += [x509.RFC822Name(email) for email in template.emails]
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in template.ip_addresses]
-    names += [x509.UniformResourceIdentifier(uri) for uri in template.uris]
+    try:
+        names: list[x509.GeneralName] = [x509.DNSName(_a_label(name)) for name in template.dns_names]
+        names += [x509.RFC822Name(email) for email in template.emails]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in template.ip_addresses]
+        names += [x509.UniformResourceIdentifier(uri) for uri in template.uris]
+    except ValueError as exc:  # cryptography's text names the rule, never the value
+        raise InvalidRequestError(f"invalid subject alternative name: {exc}") from None
     return names
 
 
@@ -155,9 +178,13 @@ def build_certificate(
         .issuer_name(subject if issuer is None else issuer.subject)
         .public_key(public_key)
         .serial_number(template.serial or x509.random_serial_number())
-        .not_valid_before(_time(template.not_before))
-        .not_valid_after(_time(template.not_after))
     )
+    try:
+        builder = builder.not_valid_before(_time(template.not_before)).not_valid_after(
+            _time(template.not_after)
+        )
+    except ValueError:  # cryptography refuses dates before 1950
+        raise InvalidRequestError(VALIDITY_OUT_OF_RANGE) from None
     usage = _key_usage(template.key_usage, template.is_ca)
     if usage is not None:
         builder = builder.add_extension(usage, critical=True)

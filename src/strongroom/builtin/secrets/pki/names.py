@@ -25,7 +25,8 @@ def _split_wildcard(name: str) -> tuple[str, str] | None:
     return label, rest
 
 
-def _is_hostname(name: str) -> bool:
+def is_hostname(name: str) -> bool:
+    """Whether `name`, converted to its IDNA A-label form, is a hostname (at most 253 characters)."""
     try:
         converted = name.encode("idna").decode("ascii")
     except UnicodeError:
@@ -55,7 +56,7 @@ def name_allowed(role: Role, name: str) -> bool:
     if is_email and is_wildcard:
         return False
     if role.enforce_hostnames:
-        if reduced and not _is_hostname(reduced):
+        if reduced and not is_hostname(reduced):
             return False
         if is_wildcard and not WILDCARD_LABEL.fullmatch(wildcard_label):
             return False
@@ -111,12 +112,12 @@ def common_name_valid(role: Role, common_name: str) -> bool:
         return True
     if "email" in checks and "@" in common_name:
         local, _, domain = common_name.partition("@")
-        if local and _is_hostname(domain):
+        if local and is_hostname(domain):
             return True
     if "hostname" in checks:
         if not role.enforce_hostnames:
             return True
         split = _split_wildcard(common_name) if "*" in common_name else None
         host = split[1] if split is not None else common_name
-        return "@" not in common_name and _is_hostname(host)
+        return "@" not in common_name and is_hostname(host)
     return False

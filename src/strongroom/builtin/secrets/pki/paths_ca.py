@@ -36,6 +36,7 @@ from strongroom.builtin.secrets.pki.keys import (
     pem_text,
     validate_key_params,
 )
+from strongroom.builtin.secrets.pki.names import is_hostname
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -57,7 +58,9 @@ def _exported(data: FieldData) -> bool:
 
 def _ca_template(data: FieldData, not_before: float, not_after_: float, urls: Urls) -> Template:
     names = common.name_request(data)
-    dns = [names.common_name] if names.common_name and not names.exclude_cn_from_sans else []
+    # Vault lists a CA's common name among its DNS names only when it is a hostname ("My Root CA" is not).
+    cn_is_dns = names.common_name and not names.exclude_cn_from_sans and is_hostname(names.common_name)
+    dns = [names.common_name] if cn_is_dns else []
     dns += [name for name in names.alt_names if name not in dns and "@" not in name]
     return Template(
         common_name=names.common_name,

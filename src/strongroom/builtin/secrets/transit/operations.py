@@ -84,7 +84,12 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
     if policy.type.rsa:
         public = keygen.private_key(policy.type, version.key).public_key()
         assert isinstance(public, rsa.RSAPublicKey)
-        sealed = public.encrypt(plaintext, _oaep())
+        try:
+            sealed = public.encrypt(plaintext, _oaep())
+        except ValueError:  # OAEP holds at most the key size less two hashes and two bytes
+            raise TransitError(
+                "failed to RSA encrypt the plaintext: crypto/rsa: message too long for RSA key size"
+            ) from None
     else:
         key = keygen.derive(version.key, context, policy.derived)
         if policy.convergent_encryption:
