@@ -6,7 +6,7 @@ Invariant: no value written through the barrier reaches physical storage unencry
 """
 
 from strongroom.barrier.aes_gcm import AESGCMBarrier, KeyStatus
-from strongroom.barrier.keyring import Keyring, TermKey
+from strongroom.barrier.keyring import Keyring, RotationConfig, TermKey
 from strongroom.barrier.view import BarrierView
 
-__all__ = ["AESGCMBarrier", "BarrierView", "KeyStatus", "Keyring", "TermKey"]
+__all__ = ["AESGCMBarrier", "BarrierView", "KeyStatus", "Keyring", "RotationConfig", "TermKey"]

@@ -19,9 +19,9 @@ import asyncio
 import builtins
 import hmac
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from strongroom.barrier.keyring import KEY_SIZE, Keyring
+from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
 from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
 from strongroom.physical.base import PhysicalBackend
@@ -148,16 +148,41 @@ class AESGCMBarrier:
     async def rotate(self) -> int:
         """Add a term with a fresh key and make it active; older terms stay readable. Returns the term."""
         async with self._lock:
-            seals = self._seals
-            keyring = self._unsealed().add_term(self._clock.now())
-            await self._store_keyring(keyring)
-            if seals != self._seals:
-                raise SealedError()
-            self._load(keyring)
-            return keyring.active_term
+            return await self._install(self._unsealed().add_term(self._clock.now()))
+
+    def rotation_config(self) -> RotationConfig:
+        """When the barrier rotates its key on its own."""
+        return self._unsealed().rotation
+
+    async def set_rotation_config(self, config: RotationConfig) -> None:
+        """Keep `config` in the keyring (so every server sharing the storage follows it)."""
+        async with self._lock:
+            await self._install(replace(self._unsealed(), rotation=config), new_term=False)
+
+    async def _install(self, keyring: Keyring, *, new_term: bool = True) -> int:
+        """Store `keyring` and load it; the caller holds the lock."""
+        seals = self._seals
+        await self._store_keyring(keyring)
+        if seals != self._seals:
+            raise SealedError()
+        self._load(keyring)
+        if new_term:
+            self._encryptions = 0
+        return keyring.active_term
+
+    async def _rotate_if_due(self, term: int) -> None:
+        """Rotate once the active `term` reached its rotation config's limit (writes call this; a server
+        that writes nothing encrypts nothing, so checking on writes alone is enough)."""
+        async with self._lock:
+            keyring = self._keyring
+            if keyring is None or keyring.active_term != term:
+                return
+            now = self._clock.now()
+            if keyring.rotation.due(self._encryptions, keyring.active.install_time, now):
+                await self._install(keyring.add_term(now))
 
     def key_status(self) -> KeyStatus:
-        """The active term, its install time, and how many values were encrypted since unseal."""
+        """The active term, its install time, and how many values it encrypted since unseal or rotation."""
         active = self._unsealed().active
         return KeyStatus(term=active.term, install_time=active.install_time, encryptions=self._encryptions)
 
@@ -179,6 +204,8 @@ class AESGCMBarrier:
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
         await self._physical.put(key, stored)
+        if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
+            await self._rotate_if_due(keyring.active_term)
 
     async def delete(self, key: str) -> None:
         self._unsealed()

@@ -1,4 +1,5 @@
-"""The barrier's keyring: the root key and one data-encryption key per term. Layer: barrier.
+"""The barrier's keyring: the root key, one data-encryption key per term, and when to rotate on its own.
+Layer: barrier.
 
 Imports the stdlib, orjson and errors only.
 
@@ -18,6 +19,28 @@ from strongroom.errors import IntegrityError
 
 KEY_SIZE = 32
 
+# Vault's bounds for automatic rotation: about 2^32 * 0.9 AES-GCM encryptions per key (NIST SP 800-38D's
+# limit for random nonces, with a margin), and never more often than daily by time.
+MAX_OPERATIONS = 3_865_470_566
+MIN_OPERATIONS = 1_000_000
+MIN_INTERVAL = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RotationConfig:
+    """When the barrier rotates its key on its own (Vault's KeyRotationConfig): after `max_operations`
+    encryptions with one term, or `interval` seconds after the term was installed (0: never by time)."""
+
+    max_operations: int = MAX_OPERATIONS
+    interval: int = 0
+    enabled: bool = True
+
+    def due(self, encryptions: int, install_time: float, now: float) -> bool:
+        """Whether a term installed at `install_time` that encrypted `encryptions` values must rotate."""
+        if not self.enabled:
+            return False
+        return encryptions >= self.max_operations or (0 < self.interval <= now - install_time)
+
 
 @dataclass(frozen=True, slots=True)
 class TermKey:
@@ -35,6 +58,7 @@ class Keyring:
     root_key: bytes = field(repr=False)
     keys: tuple[TermKey, ...]
     active_term: int
+    rotation: RotationConfig = field(default_factory=RotationConfig)
 
     @classmethod
     def create(cls, root_key: bytes, install_time: float) -> Keyring:
@@ -60,7 +84,7 @@ class Keyring:
         """A new keyring whose active term is one past the newest, with a fresh random key."""
         term = max(key.term for key in self.keys) + 1
         added = TermKey(term=term, value=secrets.token_bytes(KEY_SIZE), install_time=install_time)
-        return Keyring(root_key=self.root_key, keys=(*self.keys, added), active_term=term)
+        return Keyring(self.root_key, (*self.keys, added), term, self.rotation)
 
     def to_json(self) -> bytes:
         """The serialized keyring; the barrier encrypts it with the root key before it is stored."""
@@ -68,6 +92,11 @@ class Keyring:
             {
                 "root_key": _b64(self.root_key),
                 "active_term": self.active_term,
+                "rotation": {
+                    "max_operations": self.rotation.max_operations,
+                    "interval": self.rotation.interval,
+                    "enabled": self.rotation.enabled,
+                },
                 "keys": [
                     {"term": key.term, "value": _b64(key.value), "install_time": key.install_time}
                     for key in self.keys
@@ -88,10 +117,16 @@ class Keyring:
                 )
                 for item in data["keys"]
             )
+            rotation = data.get("rotation") or {}
             keyring = cls(
                 root_key=base64.b64decode(data["root_key"], validate=True),
                 keys=keys,
                 active_term=int(data["active_term"]),
+                rotation=RotationConfig(
+                    max_operations=int(rotation.get("max_operations", MAX_OPERATIONS)),
+                    interval=int(rotation.get("interval", 0)),
+                    enabled=bool(rotation.get("enabled", True)),
+                ),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise IntegrityError("stored keyring is malformed") from exc

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from strongroom.audit import AuditBroker
-from strongroom.barrier import KeyStatus
+from strongroom.barrier import KeyStatus, RotationConfig
 from strongroom.core.mounts import MountManager
 from strongroom.core.wrapping import Wrapping
 from strongroom.events import EventBus
@@ -28,7 +28,7 @@ class Leadership(Protocol):
 
 
 class Keyring(Protocol):
-    """The barrier's key terms, as sys/key-status and sys/rotate see them."""
+    """The barrier's key terms, as sys/key-status, sys/rotate and sys/rotate/keyring/config see them."""
 
     def key_status(self) -> KeyStatus:
         """The active term, when it was installed, and encryptions since unseal."""
@@ -36,6 +36,14 @@ class Keyring(Protocol):
 
     async def rotate(self) -> int:
         """Add a new term and make it active; older terms stay readable."""
+        ...
+
+    def rotation_config(self) -> RotationConfig:
+        """When the barrier rotates its key on its own."""
+        ...
+
+    async def set_rotation_config(self, config: RotationConfig) -> None:
+        """Keep a new automatic-rotation config."""
         ...
 
 

@@ -37,6 +37,15 @@ def system_backend(services: Services) -> FrameworkBackend:
         help="The system backend is built in and mounted at sys/; it controls mounts, policies and more.",
         special_paths=SpecialPaths(
             unauthenticated=("internal/ui/mounts", "internal/ui/mounts/*", "wrapping/lookup"),
-            root=("remount", "rotate", "step-down", "auth/*", "audit", "audit/*", *leases.ROOT_PATHS),
+            root=(
+                "remount",
+                "rotate",
+                "rotate/keyring",
+                "step-down",
+                "auth/*",
+                "audit",
+                "audit/*",
+                *leases.ROOT_PATHS,
+            ),
         ),
     )
