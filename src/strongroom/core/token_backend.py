@@ -13,6 +13,7 @@ Invariant: revoke-orphan needs sudo; batch tokens are neither renewed nor revoke
 from __future__ import annotations
 
 from strongroom.core.token_paths_common import (
+    LoginRenewal,
     PolicyExists,
     SudoCheck,
     TokenServices,
@@ -35,6 +36,9 @@ _TIDY_STARTED = (
     "strongroom's server logs."
 )
 
+# Tokens issued under this mount (create, roles, root) renew here; any other path names the login behind it.
+_TOKEN_MOUNT = "auth/token/"
+
 _TOKEN = {"token": Field(FieldType.STRING, "Token (request body)")}
 _ACCESSOR = {"accessor": Field(FieldType.STRING, "Accessor of the token (request body)")}
 _INCREMENT = {
@@ -52,8 +56,10 @@ def token_backend(
     clock: Clock | None = None,
     sudo_check: SudoCheck = root_only,
     policy_exists: PolicyExists | None = None,
+    logins: LoginRenewal | None = None,
 ) -> FrameworkBackend:
-    """The backend to mount at auth/token/. `roles` defaults to roles kept in the store's own storage."""
+    """The backend to mount at auth/token/. `roles` defaults to roles kept in the store's own storage;
+    `logins` has the auth methods re-check the logins whose tokens are renewed."""
     services = TokenServices(
         store=store,
         roles=roles if roles is not None else RoleStore(store.storage),
@@ -61,6 +67,7 @@ def token_backend(
         clock=clock if clock is not None else SystemClock(),
         sudo_check=sudo_check,
         policy_exists=policy_exists,
+        logins=logins,
     )
     return FrameworkBackend(
         [*role_paths(services), *_accessor_paths(services), *create_paths(services), *_token_paths(services)],
@@ -81,7 +88,7 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
         # Vault's lookup by accessor shows every field but the ID itself.
         return Response(data=lookup_data(entry, "", services.clock.now()))
 
-    async def renew_accessor(request: Request, data: FieldData) -> Response:
+    async def renew_accessor(request: Request, data: FieldData) -> Response | None:
         entry = await _by_accessor(services, data.get("accessor"))
         return await _renew(services, entry, "", data.get("increment"))
 
@@ -137,10 +144,10 @@ def _token_paths(services: TokenServices) -> list[Path]:
     async def lookup_self(request: Request, data: FieldData) -> Response:
         return await lookup(request, FieldData({}, _TOKEN))
 
-    async def renew(request: Request, data: FieldData) -> Response:
+    async def renew(request: Request, data: FieldData) -> Response | None:
         return await _renew_token(services, data.get("token"), data.get("increment"))
 
-    async def renew_self(request: Request, data: FieldData) -> Response:
+    async def renew_self(request: Request, data: FieldData) -> Response | None:
         return await _renew_token(services, request.client_token, data.get("increment"))
 
     async def revoke(request: Request, data: FieldData) -> None:
@@ -229,7 +236,7 @@ async def _by_accessor(services: TokenServices, accessor: str) -> TokenEntry:
     return entry
 
 
-async def _renew_token(services: TokenServices, token_id: str, increment: int) -> Response:
+async def _renew_token(services: TokenServices, token_id: str, increment: int) -> Response | None:
     if not token_id:
         raise InvalidRequestError("missing token ID")
     entry = await services.store.lookup(token_id)
@@ -238,10 +245,28 @@ async def _renew_token(services: TokenServices, token_id: str, increment: int) -
     return await _renew(services, entry, token_id, increment)
 
 
-async def _renew(services: TokenServices, entry: TokenEntry, token_id: str, increment: int) -> Response:
-    """Renew by Vault's rules; a token made against a role renews with the role's period and max."""
+async def _renew(
+    services: TokenServices, entry: TokenEntry, token_id: str, increment: int
+) -> Response | None:
+    """Renew by Vault's rules; a token made against a role renews with the role's period and max, a login's
+    token with the terms its auth method gives now (which may refuse, or decline and answer nothing)."""
     if entry.type is TokenType.BATCH:
         raise InvalidRequestError("batch tokens cannot be renewed")
+    if services.logins is not None and not entry.path.startswith(_TOKEN_MOUNT):
+        services.store.ensure_renewable(entry)
+        terms = await services.logins(entry)
+        if terms is not None:
+            if terms.declined:
+                return None
+            renewal = await services.store.renew(
+                entry,
+                increment,
+                services.system.max_lease_ttl(),
+                period=terms.period,
+                backend_ttl=terms.ttl,
+                max_ttl=terms.max_ttl,
+            )
+            return auth_response(renewal.entry, token_id, renewal.warnings)
     period: int | None = None
     explicit_max: int | None = None
     if entry.role:

@@ -27,6 +27,22 @@ PolicyExists = Callable[[str], Awaitable[bool]]
 """Whether an ACL policy of that name exists (for Vault's "Policy ... does not exist" warnings)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoginTerms:
+    """What the auth method that issued a token grants its renewal now (seconds, already clamped by the
+    auth mount); `declined`: the method answered nothing, so the token is left as it is."""
+
+    ttl: int = 0
+    max_ttl: int = 0
+    period: int = 0
+    declined: bool = False
+
+
+LoginRenewal = Callable[[TokenEntry], Awaitable[LoginTerms | None]]
+"""The issuing auth method's terms for renewing a login's token, after it re-checked the login (raising if
+it refuses); None when the method keeps no renewal hook, so the token renews on its own terms."""
+
+
 async def root_only(request: Request) -> bool:
     """The sudo check used until the core supplies one: only root tokens count as sudo."""
     return request.caller is not None and request.caller.is_root
@@ -42,6 +58,7 @@ class TokenServices:
     clock: Clock = field(default_factory=SystemClock)
     sudo_check: SudoCheck = root_only
     policy_exists: PolicyExists | None = None
+    logins: LoginRenewal | None = None
 
 
 def go_error(message: str) -> InvalidRequestError:

@@ -113,6 +113,12 @@ class TokenSettings:
         }
         return cls(**known)
 
+    def renewal(self, auth: Auth) -> Auth:
+        """The Auth a renewal of a login's token answers with (Vault's AuthRenew callbacks): `auth` with
+        these settings' current TTL, maximum TTL and period."""
+        lease = replace(auth.lease, ttl=self.ttl, max_ttl=self.max_ttl)
+        return replace(auth, lease=lease, period=self.period)
+
     def to_auth(
         self,
         *,
@@ -138,3 +144,9 @@ class TokenSettings:
             bound_cidrs=self.bound_cidrs,
             internal=dict(internal or {}),
         )
+
+
+def equivalent_policies(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Vault's policyutil.EquivalentPolicies: the same names, ignoring order, repeats and "default"
+    (case counts: "P1" and the token's "p1" differ, as in Vault)."""
+    return set(a) - {"default"} == set(b) - {"default"}

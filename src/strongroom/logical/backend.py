@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from strongroom.logical.request import Request
-from strongroom.logical.response import Response, Secret
+from strongroom.logical.response import Auth, Response, Secret
 from strongroom.logical.storage import Storage
 from strongroom.util.clock import Clock, SystemClock
 
@@ -78,6 +78,18 @@ class SecretBackend(Protocol):
 
     async def revoke_secret(self, request: Request, secret: Secret) -> None:
         """Revoke the secret (idempotent: revoking one already gone is not an error)."""
+        ...
+
+
+@runtime_checkable
+class LoginRenewer(Protocol):
+    """An auth method that re-checks a login when the token it issued is renewed (Vault's AuthRenew).
+    `request` is bound to the mount (its storage, the login's mount-relative path, UPDATE); `auth` is the
+    token as issued: its policies, metadata, TTL, max TTL and period."""
+
+    async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
+        """The login's terms now: `auth` with the role's or user's current TTL (`lease.ttl`, `lease.max_ttl`)
+        and `period`. None leaves the token as it is (the renewal answers nothing); raising refuses it."""
         ...
 
 

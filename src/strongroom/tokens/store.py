@@ -195,33 +195,42 @@ class TokenStore:
         *,
         period: int | None = None,
         explicit_max_ttl: int | None = None,
+        backend_ttl: int | None = None,
+        max_ttl: int | None = None,
     ) -> Renewal:
-        """Extend a token's lease by Vault's rules; `period`/`explicit_max_ttl` override the entry's (roles).
+        """Extend a token's lease by Vault's rules; `period`/`explicit_max_ttl` override the entry's (roles),
+        `backend_ttl`/`max_ttl` the login's (its auth method's terms now).
 
         Refused for batch tokens, non-expiring or non-renewable tokens, and tokens past their maximum.
         """
-        if entry.type is TokenType.BATCH:
-            raise InvalidRequestError("batch tokens cannot be renewed")
-        if entry.expire_time is None or not entry.renewable:
-            raise InvalidRequestError("lease is not renewable")
-        now = self._clock.now()
-        if entry.expired(now):
-            raise InvalidRequestError("lease expired")
+        self.ensure_renewable(entry)
         # A login's token (it alone records a max_ttl) renews the way Vault's auth methods renew theirs: the
         # login's own TTL and maximum again, not the last, possibly capped, TTL.
+        login_ttl = entry.creation_ttl if entry.max_ttl else entry.ttl
+        login_max = entry.max_ttl if max_ttl is None else max_ttl
+        now = self._clock.now()
         result = calculate_ttl(
             now=now,
             start_time=entry.creation_time,
             increment=increment,
-            backend_ttl=entry.creation_ttl if entry.max_ttl else entry.ttl,
+            backend_ttl=login_ttl if backend_ttl is None else backend_ttl,
             period=entry.period if period is None else period,
             explicit_max_ttl=entry.explicit_max_ttl if explicit_max_ttl is None else explicit_max_ttl,
             default_ttl=max_ttl_cap,
-            max_ttl=min(entry.max_ttl, max_ttl_cap) if entry.max_ttl else max_ttl_cap,
+            max_ttl=min(login_max, max_ttl_cap) if login_max else max_ttl_cap,
         )
         renewed = replace(entry, ttl=result.ttl, expire_time=now + result.ttl, last_renewal_time=now)
         await self._save(renewed)
         return Renewal(renewed, result.warnings)
+
+    def ensure_renewable(self, entry: TokenEntry) -> None:
+        """InvalidRequestError, in Vault's words, when `entry` cannot be renewed whatever its issuer says."""
+        if entry.type is TokenType.BATCH:
+            raise InvalidRequestError("batch tokens cannot be renewed")
+        if entry.expire_time is None or not entry.renewable:
+            raise InvalidRequestError("lease is not renewable")
+        if entry.expired(self._clock.now()):
+            raise InvalidRequestError("lease expired")
 
     async def revoke(self, id_hash: str) -> None:
         """Revoke the token and all its descendants, children before parents."""

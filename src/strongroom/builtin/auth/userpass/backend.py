@@ -12,8 +12,10 @@ from strongroom.builtin.auth.userpass import paths_login, paths_users
 from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.builtin.auth.userpass.models import UserStore
 from strongroom.builtin.auth.userpass.passwords import PRODUCTION_PARAMETERS, Passwords
+from strongroom.errors import InvalidRequestError
 from strongroom.framework import FrameworkBackend
-from strongroom.logical import Backend, BackendConfig, BackendFactory, SpecialPaths, SystemView
+from strongroom.framework.tokenutil import equivalent_policies
+from strongroom.logical import Auth, Backend, BackendConfig, BackendFactory, Request, SpecialPaths, SystemView
 from strongroom.util.clock import Clock
 
 _HELP = (
@@ -25,10 +27,12 @@ _HELP = (
 
 
 class UserpassBackend(FrameworkBackend):
-    """A userpass mount: a FrameworkBackend that also answers sys/locked-users (LockingBackend)."""
+    """A userpass mount: a FrameworkBackend that also answers sys/locked-users (LockingBackend) and re-checks
+    the user when a login's token is renewed (LoginRenewer)."""
 
     def __init__(self, config: BackendConfig, passwords: Passwords) -> None:
         users = UserStore(config.storage)
+        self._users = users
         self._lockouts = Lockouts(config.storage)
         self._system: SystemView = config.system
         self._clock: Clock = config.clock
@@ -40,6 +44,15 @@ class UserpassBackend(FrameworkBackend):
             help=_HELP,
             special_paths=SpecialPaths(unauthenticated=("login/*",)),
         )
+
+    async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
+        # Vault's userpass: a deleted user's token is quietly left to expire; changed policies refuse.
+        user = await self._users.get(auth.metadata.get("username", "").lower())
+        if user is None:
+            return None
+        if not equivalent_policies(user.token.policies, auth.token_policies):
+            raise InvalidRequestError("policies have changed, not renewing")
+        return user.token.renewal(auth)
 
     async def locked_users(self) -> list[str]:
         return await self._lockouts.locked_names(self._system.user_lockout(), self._clock.now())
