@@ -1,14 +1,26 @@
-"""Benchmark strongroom against OpenBao in one run: KV v2 reads and writes, token lookups, sys/health.
+"""Benchmark strongroom against OpenBao in one run: KV v2 reads and writes, token lookups, AppRole logins,
+sys/health, transit encryption and decryption, PKI issuing and dynamic PostgreSQL credentials.
 
 Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connections 16] [--rounds 3]
                            uv run python bench/bench.py --ops approle-login
+                           uv run python bench/bench.py --ops transit-encrypt,transit-decrypt,pki-issue
+                           uv run python bench/bench.py --ops database-creds
                            uv run python bench/bench.py --storage persistent --ops kv-write,kv-read
+                           uv run python bench/bench.py --storage postgresql --ops kv-write,kv-read
                            uv run python bench/bench.py --audit --ops kv-read
 Needs `wrk` (Debian package wrk). With `--storage memory` (the default) both run as dev servers in memory;
-with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage, both
-initialized and unsealed from a config file. Each gets the same policy-bearing non-root token, the same
-requests from the same load generator, interleaved round by round. Prints throughput, p99 latency and server
-CPU time per request, with strongroom/OpenBao ratios.
+with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage; with
+`--storage postgresql`, each runs on its own database of one local PostgreSQL (tests/postgres.py); the last
+two are initialized and unsealed from a config file (on PostgreSQL with both servers' default pools, which
+keep two idle connections). Each gets the same policy-bearing non-root token, the
+same requests from the same load generator, interleaved round by round. Prints throughput, p99 latency and
+server CPU time per request, with strongroom/OpenBao ratios.
+
+pki-issue issues P-256 EC certificates from an EC root: an RSA key costs a prime search that swamps the
+rest of the request and varies run to run. database-creds creates one PostgreSQL role per request against
+the one PostgreSQL both servers' database engines share; after each run (of at most DATABASE_SECONDS) and
+once the requests still in flight have finished, the leases are revoked, which drops the roles, and any
+role left over is reported.
 """
 
 from __future__ import annotations
@@ -28,9 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.postgres import Postgres, postgres_server
 from tests.servers import (
     ConfigServer,
     RunningServer,
@@ -45,6 +59,23 @@ from tests.servers import (
 POLICY = """
 path "secret/data/*" { capabilities = ["create", "read", "update"] }
 path "secret/metadata/*" { capabilities = ["list", "read"] }
+path "transit/encrypt/bench" { capabilities = ["update"] }
+path "transit/decrypt/bench" { capabilities = ["update"] }
+path "pki/issue/bench" { capabilities = ["update"] }
+path "database/creds/app" { capabilities = ["read"] }
+"""
+PLAINTEXT = "c2VjcmV0LXBheWxvYWQtZm9yLXRoZS1iZW5jaG1hcmstMDEyMzQ1Njc4OQ=="
+DATABASE_SECONDS = 3
+# OpenBao's storage "postgresql" table, created by hand from its documentation's SQL.
+BAO_TABLE = """
+CREATE TABLE openbao_kv_store (
+  parent_path TEXT COLLATE "C" NOT NULL,
+  path        TEXT COLLATE "C",
+  key         TEXT COLLATE "C",
+  value       BYTEA,
+  CONSTRAINT pkey PRIMARY KEY (path, key)
+);
+CREATE INDEX parent_path_idx ON openbao_kv_store (parent_path);
 """
 
 # wrk scripts: each request is built in Lua so paths and bodies vary; done() prints one JSON line.
@@ -79,6 +110,31 @@ end
     "sys-health": """
 request = function()
   return wrk.format("GET", "/v1/sys/health", {})
+end
+""",
+    "transit-encrypt": """
+request = function()
+  return wrk.format("POST", "/v1/transit/encrypt/bench", {["X-Vault-Token"]=TOKEN,
+    ["Content-Type"]="application/json"}, '{"plaintext":"' .. PLAINTEXT .. '"}')
+end
+""",
+    "transit-decrypt": """
+request = function()
+  return wrk.format("POST", "/v1/transit/decrypt/bench", {["X-Vault-Token"]=TOKEN,
+    ["Content-Type"]="application/json"}, '{"ciphertext":"' .. CIPHERTEXT .. '"}')
+end
+""",
+    "pki-issue": """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/pki/issue/bench", {["X-Vault-Token"]=TOKEN,
+    ["Content-Type"]="application/json"}, '{"common_name":"h' .. counter .. '.bench.example"}')
+end
+""",
+    "database-creds": """
+request = function()
+  return wrk.format("GET", "/v1/database/creds/app", {["X-Vault-Token"]=TOKEN})
 end
 """,
 }
@@ -145,9 +201,12 @@ def production(configured: ConfigServer) -> RunningServer:
     return server
 
 
-def start_servers(stack: ExitStack, workdir: Path, storage: str, audit: bool) -> dict[str, RunningServer]:
-    """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft); with `audit`, each
-    writes a file audit device (OpenBao refuses API-created devices, so its device comes from a config)."""
+def start_servers(
+    stack: ExitStack, workdir: Path, storage: str, audit: bool, postgres: Postgres | None
+) -> dict[str, RunningServer]:
+    """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft, or each on its own
+    database of `postgres`); with `audit`, each writes a file audit device (OpenBao refuses API-created
+    devices, so its device comes from a config)."""
     (workdir / "s").mkdir()
     (workdir / "b").mkdir()
     if storage == "memory":
@@ -169,20 +228,42 @@ def start_servers(stack: ExitStack, workdir: Path, storage: str, audit: bool) ->
     if audit:
         sys.exit("--audit is measured on in-memory dev servers only")
     port = free_port()
-    raft = (
-        f'storage "raft" {{\n  path = "{workdir / "b"}"\n  node_id = "bench"\n}}\n'
-        f'cluster_addr = "http://127.0.0.1:{free_port()}"\napi_addr = "http://127.0.0.1:8200"\n'
-    )
-    ours = stack.enter_context(
-        strongroom_config_server(workdir / "s", sqlite_config(workdir / "s", port), port)
-    )
-    theirs = stack.enter_context(bao_server(workdir / "b", raft))
+    if storage == "postgresql":
+        assert postgres is not None
+        ours_config = postgresql_storage(database(postgres, "strongroom")) + listener(port)
+        theirs_storage = postgresql_storage(database(postgres, "openbao"))
+        with psycopg.connect(database(postgres, "openbao"), autocommit=True) as connection:
+            connection.execute(BAO_TABLE.encode())
+    else:
+        ours_config = sqlite_config(workdir / "s", port)
+        theirs_storage = (
+            f'storage "raft" {{\n  path = "{workdir / "b"}"\n  node_id = "bench"\n}}\n'
+            f'cluster_addr = "http://127.0.0.1:{free_port()}"\napi_addr = "http://127.0.0.1:8200"\n'
+        )
+    ours = stack.enter_context(strongroom_config_server(workdir / "s", ours_config, port))
+    theirs = stack.enter_context(bao_server(workdir / "b", theirs_storage))
     return {"strongroom": production(ours), "openbao": production(theirs)}
 
 
-def setup(server: RunningServer) -> dict[str, str]:
-    """Write the policy, seed secrets to read, make an AppRole; return the Lua variables: a non-root token
-    bearing the policy, and the role's role_id and secret_id."""
+def database(postgres: Postgres, name: str) -> str:
+    """The URL of database `name` on `postgres`, created on first use."""
+    if not postgres.query("SELECT 1 FROM pg_database WHERE datname = %s", name):
+        postgres.query(f"CREATE DATABASE {name}")
+    return postgres.url().replace("/postgres?", f"/{name}?")
+
+
+def postgresql_storage(url: str) -> str:
+    return f'storage "postgresql" {{\n  connection_url = "{url}"\n}}\n'
+
+
+def listener(port: int) -> str:
+    return f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
+
+
+def setup(server: RunningServer, ops: list[str], postgres: Postgres | None) -> dict[str, str]:
+    """Write the policy, seed secrets to read, make an AppRole, and set up the engines `ops` use; return
+    the Lua variables: a non-root token bearing the policy, the role's role_id and secret_id, and a
+    ciphertext this server made with its transit key."""
     with server.client() as client:
         client.put("/v1/sys/policies/acl/bench", json={"policy": POLICY}).raise_for_status()
         for i in range(100):
@@ -196,7 +277,61 @@ def setup(server: RunningServer) -> dict[str, str]:
         client.post("/v1/auth/approle/role/bench", json=role).raise_for_status()
         role_id = client.get("/v1/auth/approle/role/bench/role-id").json()["data"]["role_id"]
         secret_id = client.post("/v1/auth/approle/role/bench/secret-id").json()["data"]["secret_id"]
-        return {"TOKEN": answer.json()["auth"]["client_token"], "ROLE_ID": role_id, "SECRET_ID": secret_id}
+        variables = {
+            "TOKEN": answer.json()["auth"]["client_token"], "ROLE_ID": role_id, "SECRET_ID": secret_id,
+            "PLAINTEXT": PLAINTEXT,
+        }  # fmt: skip
+        if any(op.startswith("transit-") for op in ops):
+            variables["CIPHERTEXT"] = setup_transit(client)
+        if "pki-issue" in ops:
+            setup_pki(client)
+        if "database-creds" in ops:
+            assert postgres is not None
+            postgres.enable_database(client, "database", default_ttl="1h")
+        return variables
+
+
+def setup_transit(client: httpx.Client) -> str:
+    """An aes256-gcm96 key "bench" at transit/; return a ciphertext of PLAINTEXT under it."""
+    client.post("/v1/sys/mounts/transit", json={"type": "transit"}).raise_for_status()
+    client.post("/v1/transit/keys/bench", json={"type": "aes256-gcm96"}).raise_for_status()
+    answer = client.post("/v1/transit/encrypt/bench", json={"plaintext": PLAINTEXT})
+    answer.raise_for_status()
+    return str(answer.json()["data"]["ciphertext"])
+
+
+def setup_pki(client: httpx.Client) -> None:
+    """An EC P-256 root CA at pki/ and a role "bench" issuing EC P-256 leaves for *.bench.example."""
+    mount = {"type": "pki", "config": {"max_lease_ttl": "720h"}}
+    client.post("/v1/sys/mounts/pki", json=mount).raise_for_status()
+    root = {"common_name": "bench root", "key_type": "ec", "key_bits": 256, "ttl": "720h"}
+    client.post("/v1/pki/root/generate/internal", json=root).raise_for_status()
+    role = {
+        "allowed_domains": ["bench.example"], "allow_subdomains": True, "key_type": "ec", "key_bits": 256,
+        "ttl": "1h", "max_ttl": "24h",
+    }  # fmt: skip
+    client.post("/v1/pki/roles/bench", json=role).raise_for_status()
+
+
+def revoke_database_leases(server: RunningServer, postgres: Postgres, baseline: int) -> str:
+    """Revoke every lease of database/creds/app, which drops its PostgreSQL roles; say how many roles beyond
+    `baseline` there were, how long revoking took, and how many are left (after up to 10 s)."""
+    time.sleep(2)  # requests wrk left in flight finish first: their roles would otherwise look leaked
+    created = role_count(postgres) - baseline
+    started = time.monotonic()
+    with server.client() as client:
+        client.put("/v1/sys/leases/revoke-prefix/database/creds/app", timeout=600).raise_for_status()
+    took = time.monotonic() - started
+    deadline = time.monotonic() + 10
+    while (left := role_count(postgres) - baseline) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return f"{created} roles revoked in {took:.1f} s, {left} left"
+
+
+def role_count(postgres: Postgres) -> int:
+    count = postgres.query("SELECT count(*) FROM pg_roles")[0][0]
+    assert isinstance(count, int)
+    return count
 
 
 def run_wrk(
@@ -240,23 +375,33 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", default=",".join(LUA))
-    parser.add_argument("--storage", choices=("memory", "persistent"), default="memory")
+    parser.add_argument("--storage", choices=("memory", "persistent", "postgresql"), default="memory")
     parser.add_argument("--audit", action="store_true", help="one file audit device on each server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
     ops = args.ops.split(",")
+    unknown = sorted(set(ops) - set(LUA))
+    if unknown:
+        sys.exit(f"unknown op {unknown[0]!r}: choose from {', '.join(LUA)}")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        servers = start_servers(stack, workdir, args.storage, args.audit)
-        tokens = {name: setup(server) for name, server in servers.items()}
+        postgres = None
+        if args.storage == "postgresql" or "database-creds" in ops:
+            postgres = stack.enter_context(postgres_server())
+        servers = start_servers(stack, workdir, args.storage, args.audit, postgres)
+        tokens = {name: setup(server, ops, postgres) for name, server in servers.items()}
         samples: dict[tuple[str, str], list[Sample]] = {}
         for round_no, op, name in rounds(ops, args.rounds):
-            sample = run_wrk(servers[name], tokens[name], op, args.seconds, args.connections)
+            seconds = min(args.seconds, DATABASE_SECONDS) if op == "database-creds" else args.seconds
+            baseline = role_count(postgres) if postgres is not None and op == "database-creds" else 0
+            sample = run_wrk(servers[name], tokens[name], op, seconds, args.connections)
             samples.setdefault((op, name), []).append(sample)
             print(f"round {round_no + 1} {op:18} {name:10} {sample.throughput:9.0f} req/s "
                   f"p99 {sample.p99_ms:7.2f} ms  cpu {sample.cpu_us_per_request:7.1f} us/req "
                   f"errors {sample.errors}", file=sys.stderr)  # fmt: skip
+            if postgres is not None and op == "database-creds":
+                print(f"{'':26}{revoke_database_leases(servers[name], postgres, baseline)}", file=sys.stderr)
     print(f"\n{'operation':18} {'server':10} {'req/s':>9} {'p99 ms':>8} {'cpu us/req':>11}")
     for op in ops:
         medians = {}

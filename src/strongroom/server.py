@@ -31,7 +31,8 @@ from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError, InvalidRequestError, StorageError
 from strongroom.http.app import VaultAPI
-from strongroom.physical.base import HABackend
+from strongroom.physical.base import HABackend, Transactional
+from strongroom.physical.cache import CachedBackend
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
@@ -380,6 +381,10 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
     async def main() -> None:
         physical = await create_backend(config.storage.type, config.storage.options)
         ha = physical if isinstance(physical, HABackend) and physical.ha_enabled else None
+        storage = physical
+        if not config.disable_cache and isinstance(physical, Transactional):
+            # An HA server caches only while active (Core turns it on when it takes the lock).
+            storage = CachedBackend(physical, config.cache_size, enabled=ha is None)
         defaults = SystemTTLs()
         ttls = SystemTTLs(
             default=config.default_lease_ttl
@@ -387,7 +392,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             max=config.max_lease_ttl or defaults.max,
         )
         core = Core(
-            physical,
+            storage,
             BACKENDS,
             storage_type=config.storage.type,
             ttls=ttls,

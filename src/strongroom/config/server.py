@@ -21,6 +21,8 @@ STORAGE_TYPES = ("inmem", "sqlite", "postgresql")
 TLS_VERSIONS = ("tls10", "tls11", "tls12", "tls13")
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
 LOG_FORMATS = ("standard", "json")
+# Vault's default cache_size: storage reads kept in memory, in entries.
+DEFAULT_CACHE_SIZE = 131072
 
 # Vault keys accepted and ignored, with why (what the notice says).
 _IGNORED_TOP = {
@@ -31,7 +33,6 @@ _IGNORED_TOP = {
     "plugin_directory": "strongroom has no external plugins",
     "cluster_name": "the cluster name is generated and stored on initialization",
     "raw_storage_endpoint": "sys/raw is not served",
-    "disable_cache": "strongroom does not cache storage reads",
     "introspection_endpoint": "sys/internal/inspect is not served",
     "enable_response_header_hostname": "response headers carry no host name",
     "enable_response_header_raft_node_id": "strongroom does not use raft",
@@ -136,6 +137,9 @@ class ServerConfig:
     log_format: str = "standard"
     pid_file: str = ""
     unsafe_allow_api_audit_creation: bool = False
+    # Vault's storage read cache: entries kept, and the switch to turn it off.
+    cache_size: int = DEFAULT_CACHE_SIZE
+    disable_cache: bool = False
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     notices: tuple[str, ...] = ()
 
@@ -345,6 +349,17 @@ def _size(where: str, value: Any) -> int:
     return int(value)
 
 
+def _count(where: str, value: Any) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).isdigit()
+        or int(value) < 1
+    ):
+        raise ConfigError(f"{where}: expected a whole number of at least 1")
+    return int(value)
+
+
 _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "api_addr": _string,
     "default_lease_ttl": _duration,
@@ -353,6 +368,8 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "log_format": _choice(LOG_FORMATS),
     "pid_file": _string,
     "unsafe_allow_api_audit_creation": _bool,
+    "cache_size": _count,
+    "disable_cache": _bool,
 }
 
 _AUDIT_FIELDS = frozenset({"type", "path", "description", "options", "local"})

@@ -20,6 +20,7 @@ from strongroom.core.event_gate import TokenGate
 from strongroom.core.ha import LeaderElection, SingleNode
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
+from strongroom.core.login_renewal import MountLogins
 from strongroom.core.mounts import MountManager, SystemTTLs
 from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
@@ -40,7 +41,7 @@ from strongroom.logical import (
     get_json,
     put_json,
 )
-from strongroom.physical.base import HALock, PhysicalBackend
+from strongroom.physical.base import HALock, PhysicalBackend, ReadCache
 from strongroom.policy import PolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
@@ -95,6 +96,7 @@ class Core:
         self._clock = clock or SystemClock()
         self._ttls = ttls or SystemTTLs()
         self._factories = factories
+        self._physical = physical
         self._barrier = AESGCMBarrier(physical, clock=self._clock)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
         self._services: Services | None = None
@@ -304,7 +306,10 @@ class Core:
             self._election.start()
 
     async def _take_over(self) -> None:
-        """Become the active server: the previous one may have rotated the barrier key meanwhile."""
+        """Become the active server: the previous one may have written (and rotated the barrier key)
+        meanwhile, so the storage cache starts empty."""
+        if isinstance(self._physical, ReadCache):
+            self._physical.start_caching()
         await self._barrier.reload_keyring()
         await self._start()
 
@@ -317,6 +322,8 @@ class Core:
             await asyncio.sleep(_DRAIN_STEP)
         async with self._lock:
             await self._stop_services()
+        if isinstance(self._physical, ReadCache):
+            self._physical.stop_caching()
 
     async def _start(self) -> None:
         async with self._lock:
@@ -339,6 +346,7 @@ class Core:
                     clock=self._clock,
                     sudo_check=_sudo(policies),
                     policy_exists=_exists(policies),
+                    logins=MountLogins(lambda: holder[0].mounts),
                 )
 
             audit = AuditBroker(

@@ -49,6 +49,19 @@ class Transactional(Protocol):
 
 
 @runtime_checkable
+class ReadCache(Protocol):
+    """An optional extra: a cache of reads, which must read through while another server may write."""
+
+    def start_caching(self) -> None:
+        """Cache from now on, starting empty."""
+        ...
+
+    def stop_caching(self) -> None:
+        """Read through from now on."""
+        ...
+
+
+@runtime_checkable
 class HALock(Protocol):
     """The HA leader lock: at most one server holds it; held only while renewed within `ttl` seconds.
 

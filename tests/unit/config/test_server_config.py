@@ -83,6 +83,10 @@ def test_a_directory_merges_hcl_and_json_in_name_order(tmp_path: Path) -> None:
             'storage "inmem" {}\nlistener "tcp" { tls_disable = true }\nlog_level = "loud"\n',
             r"server.hcl:3: 'loud' is not one of",
         ),
+        (
+            'storage "inmem" {}\nlistener "tcp" { tls_disable = true }\ncache_size = 0\n',
+            r"server.hcl:3: expected a whole number of at least 1",
+        ),
         ('storage "inmem" {}\n', r"at least one listener stanza is required"),
         ('listener "tcp" { tls_disable = true }\n', r"a storage stanza is required"),
         (
@@ -95,6 +99,14 @@ def test_a_directory_merges_hcl_and_json_in_name_order(tmp_path: Path) -> None:
 def test_bad_configs_are_refused_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_server_config([write(tmp_path, text)])
+
+
+def test_the_storage_cache_is_on_by_default_and_can_be_sized_or_turned_off(tmp_path: Path) -> None:
+    base = 'storage "inmem" {}\nlistener "tcp" { tls_disable = true }\n'
+    default = load_server_config([write(tmp_path, base)])
+    assert (default.cache_size, default.disable_cache, default.notices) == (131072, False, ())
+    tuned = load_server_config([write(tmp_path, base + "cache_size = 1000\ndisable_cache = true\n")])
+    assert (tuned.cache_size, tuned.disable_cache, tuned.notices) == (1000, True, ())
 
 
 def test_a_missing_path_is_refused(tmp_path: Path) -> None:
