@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.postgres import Postgres, postgres_server
@@ -30,3 +31,10 @@ def postgres() -> Iterator[Postgres]:
     database of their own for it."""
     with postgres_server() as running:
         yield running
+
+
+@pytest.fixture
+def root(server: RunningServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the strongroom server with its root token."""
+    with server.client() as client:
+        yield client

@@ -16,12 +16,6 @@ READER = 'path "secret/data/approle-http/*" { capabilities = ["read"] }'
 
 
 @pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
-@pytest.fixture
 def mount(root: httpx.Client) -> Iterator[str]:
     """A fresh AppRole mount ("auth/<path>"), disabled afterwards."""
     path = f"approle-{uuid.uuid4().hex[:8]}"

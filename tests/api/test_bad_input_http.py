@@ -13,14 +13,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.servers import RunningServer
-
-
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
 
 @pytest.fixture
 def mount(root: httpx.Client) -> Iterator[str]:

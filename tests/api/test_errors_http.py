@@ -20,12 +20,6 @@ def _name(prefix: str) -> str:
 
 
 @pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
-@pytest.fixture
 def anonymous(server: RunningServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.address, timeout=30) as client:
         yield client

@@ -17,12 +17,6 @@ def _name(prefix: str) -> str:
 
 
 @pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
-@pytest.fixture
 def reader(server: RunningServer, root: httpx.Client) -> Iterator[httpx.Client]:
     """A token that may read one folder of secret/ and nothing else."""
     policy = _name("reader")

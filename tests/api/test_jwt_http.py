@@ -26,12 +26,6 @@ def idp() -> Iterator[JWKSServer]:
 
 
 @pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
-@pytest.fixture
 def mount(root: httpx.Client) -> Iterator[str]:
     """A fresh jwt auth mount with a jwt role "app" (audience "api", subject "alice")."""
     path = f"jwt-{uuid.uuid4().hex[:8]}"

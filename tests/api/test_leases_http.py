@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,12 +22,6 @@ from tests.unit.leases.engine import MOUNT_TYPE, leasing_factory
 
 ACL_DENIED = {"errors": ["1 error occurred:\n\t* permission denied\n\n"]}
 LEASES_ONLY = 'path "sys/leases/*" { capabilities = ["create", "read", "update", "list", "delete"] }'
-
-
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def _name(prefix: str) -> str:

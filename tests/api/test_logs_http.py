@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from tests.servers import RunningServer
-
-
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def test_secrets_never_appear_in_the_server_log(server: RunningServer, root: httpx.Client) -> None:

@@ -38,12 +38,6 @@ def request_counts(text: str, mount: str) -> dict[tuple[str, str], float]:
     }
 
 
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
 def test_prometheus_counts_requests_by_mount_operation_and_status(root: httpx.Client) -> None:
     mount = f"metrics-{uuid.uuid4().hex[:8]}"
     assert (

@@ -12,12 +12,6 @@ from tests.servers import RunningServer
 
 
 @pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
-
-
-@pytest.fixture
 def kv1(root: httpx.Client) -> Iterator[str]:
     mount = f"kv1-{uuid.uuid4().hex[:8]}"
     assert root.post(f"/v1/sys/mounts/{mount}", json={"type": "kv"}).status_code == 204

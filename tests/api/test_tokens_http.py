@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from tests.servers import RunningServer
 
@@ -16,12 +14,6 @@ CREATOR = 'path "auth/token/create" { capabilities = ["update"] }'
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def _create(client: httpx.Client, path: str = "auth/token/create", **body: object) -> dict[str, object]:

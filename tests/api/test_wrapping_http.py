@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,12 +20,6 @@ ACL_DENIED = {"errors": ["1 error occurred:\n\t* permission denied\n\n"]}
 
 def _key() -> str:
     return f"wrap-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def root(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
 
 
 def _wrapped(response: httpx.Response) -> dict[str, Any]:
