@@ -299,6 +299,9 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(_LOG_LEVELS[level])
+    # httpx logs every request's URL at info level, and a forwarded path may hold a token
+    # (auth/token/lookup/...): its warnings and errors only, whatever the server's level.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class _JSONFormatter(logging.Formatter):

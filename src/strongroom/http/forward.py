@@ -8,7 +8,6 @@ Invariant: a forwarded request or answer is never logged (either may hold a toke
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 import httpx
@@ -44,8 +43,6 @@ class Forwarder:
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
-        # httpx logs every request's URL at info level, and a path may hold a token (auth/token/lookup/...).
-        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     async def forward(
         self, leader: str, method: str, path: str, *, query: bytes, headers: Mapping[str, str], body: bytes
