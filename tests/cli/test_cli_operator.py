@@ -4,43 +4,26 @@ with `bao operator ...` run on the same server state wherever the output is dete
 from __future__ import annotations
 
 import base64
-import io
+import functools
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from strongroom.cli.main import main
 from strongroom.cli.operator import _go_time
 from strongroom.cli.operator_keys import decode_token, wrap
+from tests.cli.dual import Run, run_bao, run_strongroom, same
 from tests.servers import (
     ConfigServer,
-    bao_binary,
     bao_server,
     free_port,
     sqlite_config,
     strongroom_config_server,
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one CLI run printed and how it exited."""
-
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Outcome]
 
 
 @pytest.fixture(params=["strongroom", "openbao"])
@@ -63,50 +46,19 @@ def strongroom(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Run:
-    """Run `strongroom ARGS...` in this process against the target (fast: no interpreter start-up)."""
-    for name in list(os.environ):
-        if name.startswith(("VAULT_", "BAO_", "STRONGROOM_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("STRONGROOM_ADDR", operator_target.address)
-
-    def run(*args: str, token: str = "", stdin: str = "") -> Outcome:
-        monkeypatch.setenv("STRONGROOM_TOKEN", token)
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run
+    """Run `strongroom ARGS...` in this process against the target (fast: no interpreter start-up);
+    without a token unless a call passes one."""
+    return functools.partial(run_strongroom(operator_target.address, monkeypatch, capsys, tmp_path), token="")
 
 
 @pytest.fixture
 def bao(operator_target: ConfigServer, tmp_path: Path) -> Run:
-    """Run `bao ARGS...` (the reference CLI) against the target.
+    """Run `bao ARGS...` (the reference CLI) against the target, without a token unless a call passes one.
 
     bao's generate-root uses OpenBao's authenticated sys/generate-root-token paths (ours uses Vault's
     sys/generate-root); both reach the same attempt, so those calls pass the root token.
     """
-
-    def run(*args: str, token: str = "", stdin: str = "") -> Outcome:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-        env |= {"BAO_ADDR": operator_target.address, "HOME": str(tmp_path), "BAO_TOKEN": token}
-        done = subprocess.run(
-            [bao_binary(), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=False,
-        )
-        return Outcome(done.returncode, done.stdout, done.stderr)
-
-    return run
+    return functools.partial(run_bao(operator_target.address, tmp_path), token="")
 
 
 def initialize(strongroom: Run, *, unseal: bool = True) -> dict[str, Any]:
@@ -118,10 +70,6 @@ def initialize(strongroom: Run, *, unseal: bool = True) -> dict[str, Any]:
         for key in init["unseal_keys_b64"][:2]:
             assert strongroom("operator", "unseal", key).code == 0
     return init
-
-
-def same(ours: Outcome, theirs: Outcome) -> None:
-    assert (ours.code, ours.out, ours.err) == (theirs.code, theirs.out, theirs.err)
 
 
 def field(table: str, name: str) -> str:
