@@ -149,11 +149,18 @@ def _wait_answering(address: str, process: subprocess.Popen[bytes], log: Path) -
     raise RuntimeError(f"server did not start answering:\n{log.read_text()}")
 
 
-def sqlite_config(workdir: Path, port: int, extra: str = "") -> str:
-    """A server config on SQLite in `workdir`, plain HTTP on loopback `port`."""
+UNAUTHED_KEYHOLDERS = (
+    "disable_unauthed_generate_root_endpoints = false\ndisable_unauthed_rekey_endpoints = false\n"
+)
+"""Listener lines that turn on the unauthenticated sys/generate-root/* and sys/rekey/* (off by default)."""
+
+
+def sqlite_config(workdir: Path, port: int, extra: str = "", *, listener: str = "") -> str:
+    """A server config on SQLite in `workdir`, plain HTTP on loopback `port`; `listener` adds lines to the
+    listener stanza, `extra` stanzas after it."""
     return (
         f'storage "sqlite" {{ path = "{workdir / "strongroom.db"}" }}\n'
-        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n{extra}'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n{listener}}}\n{extra}'
     )
 
 

@@ -227,6 +227,8 @@ async def serve(
             core,
             max_request_size=listener.max_request_size,
             unauthenticated_metrics=listener.unauthenticated_metrics_access,
+            unauthed_generate_root=not listener.disable_unauthed_generate_root_endpoints,
+            unauthed_rekey=not listener.disable_unauthed_rekey_endpoints,
         )
         apps.append(app)
         config = uvicorn.Config(

@@ -87,6 +87,10 @@ class ListenerConfig:
     max_request_size: int = 32 * 1024 * 1024
     # The listener's `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
     unauthenticated_metrics_access: bool = False
+    # OpenBao's defaults: the unauthenticated sys/generate-root/* and sys/rekey/* endpoints are off, so no
+    # caller without a token can start or cancel an attempt (HCSEC-2026-08, HCSEC-2025-11).
+    disable_unauthed_generate_root_endpoints: bool = True
+    disable_unauthed_rekey_endpoints: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +387,8 @@ _LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "tls_client_ca_file": _string,
     "tls_require_and_verify_client_cert": _bool,
     "max_request_size": _size,
+    "disable_unauthed_generate_root_endpoints": _bool,
+    "disable_unauthed_rekey_endpoints": _bool,
 }
 
 

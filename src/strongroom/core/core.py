@@ -372,6 +372,8 @@ class Core:
                 telemetry=self.telemetry,
                 events=EventBus(clock=self._clock),
                 leadership=self._election or SingleNode(),
+                rekey=self.rekey,
+                generate_root=self.generate_root,
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
