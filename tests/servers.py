@@ -192,23 +192,24 @@ _BAO_SERVER_CONFIG = """\
 listener "tcp" {
   address = "127.0.0.1:%d"
   tls_disable = true
-  disable_unauthed_rekey_endpoints = false
-  disable_unauthed_generate_root_endpoints = false
-}
+%s}
 """
 
 
 @contextmanager
-def bao_server(workdir: Path, storage: str = 'storage "inmem" {}') -> Iterator[ConfigServer]:
+def bao_server(
+    workdir: Path, storage: str = 'storage "inmem" {}', *, unauthed_keyholders: bool = True
+) -> Iterator[ConfigServer]:
     """`bao server` (OpenBao) in production mode on a free port, uninitialized and sealed.
 
     Storage is in memory unless `storage` gives another stanza (OpenBao no longer has "file" storage); the
     unauthenticated rekey and generate-root endpoints, off by default since OpenBao 2.5, are switched on
-    because Vault serves them.
+    because Vault serves them, unless `unauthed_keyholders` is False.
     """
     port = free_port()
     config = workdir / "bao-server.hcl"
-    config.write_text(_BAO_SERVER_CONFIG % (storage, port))
+    listener = UNAUTHED_KEYHOLDERS if unauthed_keyholders else ""
+    config.write_text(_BAO_SERVER_CONFIG % (storage, port, listener))
     log = workdir / "bao-server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)

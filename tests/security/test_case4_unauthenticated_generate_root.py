@@ -10,11 +10,12 @@ them. A vulnerable server answers 200/204 to the tokenless requests, and the tes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import RunningServer
+from tests.servers import RunningServer, bao_server, free_port, sqlite_config, strongroom_config_server
 
 UNSUPPORTED = {"errors": ["unsupported operation"]}
 DENIED = {"errors": ["permission denied"]}
@@ -148,3 +149,17 @@ def test_decode_token_needs_no_token_and_checks_its_inputs(anonymous: httpx.Clie
     )
     decoded = anonymous.put("/v1/sys/decode-token", json={"encoded_token": "AAAA", "otp": "abc"})
     assert decoded.json()["data"] == {"token": "abc"}
+
+
+@pytest.mark.parametrize("kind", ["strongroom", "openbao"])
+def test_a_sealed_server_answers_sealed(tmp_path: Path, kind: str) -> None:
+    port = free_port()
+    with (
+        strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port)
+        if kind == "strongroom"
+        else bao_server(tmp_path, unauthed_keyholders=False)
+    ) as server:
+        for method, path in [("PUT", "generate-root/attempt"), ("DELETE", "generate-root/attempt"),
+                             ("PUT", "rekey/init")]:  # fmt: skip
+            answer = httpx.request(method, f"{server.address}/v1/sys/{path}", json={})
+            assert (answer.status_code, answer.json()) == (503, {"errors": ["Vault is sealed"]})

@@ -127,6 +127,9 @@ async def serve(
     """The answer when `method path` is one of these endpoints, else None."""
     refusal = unauthed.refusal(method, path.rstrip("/"))
     if refusal is not None:
+        # Such a request reaches OpenBao's system backend, which a sealed server does not serve.
+        if (await core.seal_status()).get("sealed", True):
+            raise errors.ServiceUnavailableError("Vault is sealed")
         raise refusal
     handler = _ENDPOINTS.get((method, path.rstrip("/")))
     if handler is None:
