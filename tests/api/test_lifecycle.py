@@ -275,3 +275,36 @@ def test_config_lease_ttls_are_the_system_defaults(tmp_path: Path) -> None:
             assert token["lease_duration"] == 3600
             capped = client.post("/v1/auth/token/create", json={"policies": ["default"], "ttl": "5h"}).json()
             assert capped["auth"]["lease_duration"] == 7200
+
+
+def test_generate_root_token_needs_a_token_and_the_shares(tmp_path: Path) -> None:
+    """OpenBao's authenticated sys/generate-root-token/*, on a listener with the unauthenticated ones off."""
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+        keys = init(server.address, 3, 2)
+        shares, root = [str(k) for k in keys["keys"]], str(keys["root_token"])  # type: ignore[attr-defined]
+        unseal(server.address, shares[0])
+        unseal(server.address, shares[1])
+        base = f"{server.address}/v1/sys/generate-root-token"
+        assert httpx.put(f"{server.address}/v1/sys/generate-root/attempt", json={}).status_code == 405
+        assert httpx.put(f"{base}/attempt", json={}).status_code == 403
+        with httpx.Client(headers={"X-Vault-Token": root}) as client:
+            started = client.put(f"{base}/attempt", json={}).json()["data"]
+            otp, nonce = started["otp"], started["nonce"]
+            assert (started["started"], started["required"], len(otp)) == (True, 2, started["otp_length"])
+            step = client.put(f"{base}/update", json={"key": shares[2], "nonce": nonce}).json()["data"]
+            assert (step["progress"], step["complete"], step["encoded_token"]) == (1, False, "")
+            done = client.put(f"{base}/update", json={"key": shares[0], "nonce": nonce}).json()["data"]
+            assert (done["complete"], done["progress"], done["required"], done["nonce"]) == (
+                True,
+                2,
+                2,
+                nonce,
+            )
+            assert client.get(f"{base}/attempt").json()["data"]["started"] is False
+        decoded = httpx.put(
+            f"{server.address}/v1/sys/decode-token", json={"encoded_token": done["encoded_token"], "otp": otp}
+        )
+        token = decoded.json()["data"]["token"]
+        looked = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
+        assert looked.json()["data"]["policies"] == ["root"]
