@@ -163,3 +163,14 @@ def test_a_sealed_server_answers_sealed(tmp_path: Path, kind: str) -> None:
                              ("PUT", "rekey/init")]:  # fmt: skip
             answer = httpx.request(method, f"{server.address}/v1/sys/{path}", json={})
             assert (answer.status_code, answer.json()) == (503, {"errors": ["Vault is sealed"]})
+
+
+@pytest.mark.parametrize("path", ["generate-root/attempt/", "rekey/init/"])
+def test_a_trailing_slash_does_not_reopen_them(
+    anonymous: httpx.Client, root: httpx.Client, path: str
+) -> None:
+    for method in ("PUT", "DELETE"):
+        answer = anonymous.request(method, f"/v1/sys/{path}", json={})
+        assert answer.status_code in (400, 403, 405), (method, answer.text)
+    assert root.get("/v1/sys/generate-root-token/attempt").json()["data"]["started"] is False
+    assert root.get("/v1/sys/rotate/root/init").json()["data"]["started"] is False
