@@ -172,6 +172,7 @@ class VaultAPI:
             query=scope.get("query_string", b""),
             headers=headers,
             body=body,
+            client=(scope.get("client") or ("", 0))[0],
         )
 
 
