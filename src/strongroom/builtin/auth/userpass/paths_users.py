@@ -1,5 +1,5 @@
 """users/ endpoints of userpass: create, read, update, delete and list users; change a password or the
-policies. Layer: builtin (imports framework, logical and the package's own modules).
+policies. Layer: builtin (imports framework, logical, util and the package's own modules).
 
 Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user.
 Invariant: a read never returns the password nor its hash; a password is stored only as an argon2id hash.
@@ -19,6 +19,7 @@ from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.framework.tokenutil import TOKEN_FIELDS, TokenSettings
 from strongroom.logical import Operation, Request, Response
+from strongroom.util.policies import parse_policies
 
 MISSING_PASSWORD = "must provide either password or password_hash"
 NO_SUCH_USER = "username does not exist"
@@ -42,11 +43,6 @@ def username(data: FieldData) -> str:
     if not valid_username(name):
         raise NotFoundError(UNSUPPORTED_PATH)
     return name.lower()
-
-
-def parse_policies(policies: list[str]) -> tuple[str, ...]:
-    """Vault's policyutil.ParsePolicies for the legacy "policies" field: trimmed, lowercased, sorted."""
-    return tuple(sorted({p.strip().lower() for p in policies if p.strip()}))
 
 
 def format_cidrs(blocks: list[str]) -> tuple[str, ...]:
@@ -171,6 +167,9 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         if user is None:
             raise InvalidRequestError(NO_SUCH_USER)
         token, legacy = apply_token_fields(user.token, user.legacy, data)
+        if _given(data, "token_policies")[1]:
+            # Vault parses the policies this endpoint is given under either name, not only the legacy one.
+            token = replace(token, policies=parse_policies(token.policies))
         await users.put(name, replace(user, token=token, legacy=legacy))
         return None
 
