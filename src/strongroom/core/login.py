@@ -33,10 +33,12 @@ def login_policies(auth: Auth) -> tuple[str, ...]:
     to; InvalidRequestError (with OpenBao's wording) when they would include "root" or a policy the server
     keeps for itself, whatever the auth method or the case and spacing the name was stored with."""
     policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
-    if ROOT in policies:
+    # As OpenBao, the check covers the identity policies the token will also carry, not only its own.
+    every = sanitize_policies((*policies, *auth.identity_policies), add_default=False)
+    if ROOT in every:
         raise InvalidRequestError("auth methods cannot create root tokens")
     for policy in NON_ASSIGNABLE:
-        if policy in policies:
+        if policy in every:
             raise InvalidRequestError(f'cannot assign policy "{policy}"')
     return policies
 
