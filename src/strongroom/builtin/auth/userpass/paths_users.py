@@ -81,7 +81,8 @@ def _given(data: FieldData, name: str) -> tuple[Any, bool]:
 
 def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) -> tuple[TokenSettings, Legacy]:
     """The settings after a write: each token_* field given replaces its value and forgets the legacy name;
-    a legacy name given alone sets both (Vault's tokenutil.UpgradeValue). Validated once, at the end."""
+    a legacy name given alone sets both, legacy "policies" parsed as Vault's policyutil does (Vault's
+    tokenutil.UpgradeValue). Validated once, at the end."""
     changes: dict[str, Any] = {}
     for name in TOKEN_FIELDS:
         value, supplied = _given(data, name)
@@ -91,11 +92,10 @@ def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) ->
     for old, new, attribute in _UPGRADES:
         value, supplied = _given(data, old)
         if _given(data, new)[1]:
-            legacy_changes[old] = type(getattr(legacy, old))()
+            # Both names given: the legacy one echoes the new value; the new one alone: it is forgotten.
+            legacy_changes[old] = changes[attribute] if supplied else type(getattr(legacy, old))()
         elif supplied:
-            changes[attribute] = legacy_changes[old] = value
-    if legacy_changes.get("policies"):
-        changes["policies"] = legacy_changes["policies"] = parse_policies(list(changes["policies"]))
+            changes[attribute] = legacy_changes[old] = parse_policies(value) if old == "policies" else value
     if changes.get("bound_cidrs"):
         changes["bound_cidrs"] = format_cidrs(list(changes["bound_cidrs"]))
         if legacy_changes.get("bound_cidrs"):
