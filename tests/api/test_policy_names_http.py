@@ -1,8 +1,8 @@
 """Policy names as stored and read back, compared with OpenBao: the same writes to both servers, the same
 answers. Policies are keyed trimmed and lower-cased; token roles keep their lists sanitized; the legacy
-`policies` field of auth-method users and roles, and their `.../policies` endpoints, store what Vault's
-policyutil.ParsePolicies makes of them; `token_policies` written on a user or role is stored trimmed, with
-its case (every login lower-cases it again, and refuses root however spelled)."""
+`policies` field of auth-method users and roles (userpass, AppRole, jwt), and the `.../policies` endpoints,
+store what Vault's policyutil.ParsePolicies makes of them; `token_policies` written on a user or role is
+stored trimmed, with its case (every login lower-cases it again, and refuses root however spelled)."""
 
 from __future__ import annotations
 
@@ -60,12 +60,19 @@ def token_role_writes(client: httpx.Client, tag: str) -> list[tuple[int, Any]]:
     return answers
 
 
+# What a write of each method's user or role needs besides its policies.
+EXTRA: dict[str, dict[str, Any]] = {
+    "userpass": {"password": "pw"},
+    "jwt": {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["api"]},
+}
+
+
 def auth_method_writes(client: httpx.Client, tag: str) -> list[tuple[int, Any]]:
     answers = []
-    for kind, entry in (("userpass", "users/u"), ("approle", "role/r")):
+    for kind, entry in (("userpass", "users/u"), ("approle", "role/r"), ("jwt", "role/j")):
         mount = f"auth/{tag}-{kind}"
         client.post(f"/v1/sys/{mount}", json={"type": kind})
-        extra = {"password": "pw"} if kind == "userpass" else {}
+        extra = EXTRA.get(kind, {})
         for body in (
             {"token_policies": [" Dev", "Ops\t"]},
             {"token_policies": "A , b"},
@@ -76,7 +83,7 @@ def auth_method_writes(client: httpx.Client, tag: str) -> list[tuple[int, Any]]:
             answers.append(answer(client.post(f"/v1/{mount}/{entry}", json={**extra, **body})))
             read = client.get(f"/v1/{mount}/{entry}").json()["data"]
             answers.append((0, {k: read.get(k) for k in ("policies", "token_policies")}))
-        for body in ({"token_policies": [" Dev", "OPS"]}, {"policies": "Dev ,ops"}):
+        for body in ({"token_policies": [" Dev", "OPS"]}, {"policies": "Dev ,ops"}) if kind != "jwt" else ():
             answers.append(answer(client.post(f"/v1/{mount}/{entry}/policies", json=body)))
             read = client.get(f"/v1/{mount}/{entry}").json()["data"]
             answers.append((0, {k: read.get(k) for k in ("policies", "token_policies")}))

@@ -147,7 +147,7 @@ def test_root_in_a_comma_list_is_refused_too(
     assert answer(login(target, editor, mount)) == REFUSED
 
 
-@pytest.mark.parametrize("mount", ["userpass", "approle"], indirect=True)
+@METHODS
 @pytest.mark.parametrize("spelling", ROOT_SPELLINGS)
 def test_the_legacy_policies_field_stores_root_normalized_and_alone(
     target: RunningServer, admin: httpx.Client, editor: httpx.Client, mount: tuple[str, str], spelling: str
