@@ -102,8 +102,9 @@ def dev_config(options: DevOptions) -> ServerConfig:
     return ServerConfig(storage=StorageConfig(type="inmem"), listeners=())
 
 
-def _dev_core(physical: PhysicalBackend, storage_type: str, options: DevOptions) -> Core:
-    config = dev_config(options)
+def _dev_core(
+    physical: PhysicalBackend, storage_type: str, options: DevOptions, config: ServerConfig
+) -> Core:
     # As OpenBao's: no audit device through the API, nor a prefix, unless the config says so (dev mode too).
     return Core(
         physical,
@@ -117,22 +118,24 @@ def _dev_core(physical: PhysicalBackend, storage_type: str, options: DevOptions)
     )
 
 
-async def start_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
-    """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir."""
+async def start_dev_core(options: DevOptions, config: ServerConfig | None = None) -> tuple[Core, DevStart]:
+    """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir.
+    `config` is dev_config(options), when the caller has read it already."""
+    config = config or dev_config(options)
     if options.data_dir:
-        return await _start_persistent_dev_core(options)
-    core = _dev_core(InmemBackend(), "inmem", options)
+        return await _start_persistent_dev_core(options, config)
+    core = _dev_core(InmemBackend(), "inmem", options, config)
     result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
     await core.unseal(result.keys[0])
     await _enable_dev_kv(core)
     return core, DevStart(unseal_key=result.keys[0], root_token=result.root_token)
 
 
-async def _start_persistent_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
+async def _start_persistent_dev_core(options: DevOptions, config: ServerConfig) -> tuple[Core, DevStart]:
     directory = Path(options.data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     physical = await create_backend("sqlite", {"path": str(directory / DEV_DB_FILE)})
-    core = _dev_core(physical, "sqlite", options)
+    core = _dev_core(physical, "sqlite", options, config)
     key_file = directory / DEV_KEY_FILE
     if not (await core.seal_status())["initialized"]:
         result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
@@ -359,7 +362,7 @@ def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> N
     address = f"http://{options.listen_address}"
 
     async def main() -> None:
-        core, start = await start_dev_core(options)
+        core, start = await start_dev_core(options, config)
         # As Vault's dev listener, it serves sys/metrics without a token.
         listener = ListenerConfig(
             address=options.listen_address, tls_disable=True, unauthenticated_metrics_access=True
