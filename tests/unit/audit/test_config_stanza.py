@@ -46,3 +46,36 @@ def test_bad_stanzas(tmp_path: Path) -> None:
         load(tmp_path, 'audit "file" "a" {}\naudit "file" "a" {}\n')
     with pytest.raises(ConfigError, match="audit 'a': file_path is required"):
         audit_devices(load_config(tmp_path, 'audit "file" "a" {\n  options { mode = "0600" }\n}\n'))
+
+
+def test_declared_devices_follow_the_prefix_and_file_rules(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "audit.log"
+    prefixed = (
+        f'audit "file" "a" {{\n  options {{\n    file_path = "{log}"\n    prefix = "@cee: "\n  }}\n}}\n'
+    )
+    with pytest.raises(ConfigError, match=r"^audit 'a': audit log prefixing is not allowed$"):
+        audit_devices(load_config(tmp_path, prefixed))
+    allowed = load_config(tmp_path, prefixed + "allow_audit_log_prefixing = true\n")
+    assert allowed.allow_audit_log_prefixing is True
+    assert [d.options["prefix"] for d in audit_devices(allowed)] == ["@cee: "]
+    beside = f'audit "file" "a" {{\n  options {{\n    file_path = "{tmp_path / "audit.log"}"\n  }}\n}}\n'
+    with pytest.raises(ConfigError, match="where the server's code or configuration lives"):
+        audit_devices(load_config(tmp_path, beside), [str(tmp_path / "server.hcl")])
+    with pytest.raises(ConfigError, match="prefix cannot contain control characters"):
+        audit_devices(
+            load_config(
+                tmp_path, prefixed.replace("@cee: ", "#!/bin/sh\\n") + "allow_audit_log_prefixing = true\n"
+            )
+        )
+
+
+def test_a_dev_config_needs_no_storage_or_listener_and_keeps_to_memory(tmp_path: Path) -> None:
+    (tmp_path / "dev.hcl").write_text("unsafe_allow_api_audit_creation = true\n")
+    config = load_server_config([tmp_path / "dev.hcl"], dev=True)
+    assert (config.storage.type, config.listeners, config.unsafe_allow_api_audit_creation) == (
+        "inmem",
+        (),
+        True,
+    )
+    with pytest.raises(ConfigError, match="a storage stanza is required"):
+        load_server_config([tmp_path / "dev.hcl"])
