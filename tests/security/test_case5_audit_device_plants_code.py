@@ -132,11 +132,21 @@ def test_no_audit_file_appended_to_a_file_that_is_not_an_audit_log(
     prefixing: tuple[RunningServer, Path], tmp_path: Path
 ) -> None:
     server, _ = prefixing
-    profile = tmp_path / ".profile"
-    profile.write_text("export PATH=/usr/bin\n")
-    answer = enable(server, "profile", {"file_path": str(profile)})
+    notes = tmp_path / "notes.txt"
+    notes.write_text("export PATH=/usr/bin\n")
+    answer = enable(server, "notes", {"file_path": str(notes)})
     assert answer.status_code == 400, answer.text
-    assert profile.read_text() == "export PATH=/usr/bin\n"
+    assert notes.read_text() == "export PATH=/usr/bin\n"
+
+
+def test_no_dotfile_a_shell_or_ssh_would_read(prefixing: tuple[RunningServer, Path], tmp_path: Path) -> None:
+    # With a prefix such as "ssh-ed25519 AAAA... " every audit line would be an authorized key.
+    server, _ = prefixing
+    keys = tmp_path / ".ssh" / "authorized_keys"
+    keys.parent.mkdir()
+    answer = enable(server, "ssh", {"file_path": str(keys), "prefix": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 "})
+    assert answer.status_code == 400, answer.text
+    assert not keys.exists()
 
 
 def test_strongroom_writes_nothing_under_its_own_code(prefixing: tuple[RunningServer, Path]) -> None:
@@ -146,5 +156,5 @@ def test_strongroom_writes_nothing_under_its_own_code(prefixing: tuple[RunningSe
     target = Path(sys.prefix) / "bin" / "planted"
     answer = enable(server, "venv", {"file_path": str(target)})
     assert answer.status_code == 400, answer.text
-    assert "where the server's code or configuration lives" in answer.json()["errors"][0]
+    assert "which holds code or configuration" in answer.json()["errors"][0]
     assert not target.exists()

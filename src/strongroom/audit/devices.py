@@ -41,8 +41,12 @@ _FACILITIES = {
 }  # fmt: skip
 _INFO = 6
 _EXECUTE = 0o111
-# Where the operating system keeps programs, libraries and configuration: never an audit log's place.
-_SYSTEM_DIRS = ("/bin", "/sbin", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/boot")
+# Where the operating system keeps programs, libraries, configuration, kernel settings and scheduled jobs
+# (cron reads /var/spool/cron): never an audit log's place.
+_SYSTEM_DIRS = (
+    "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc", "/sys",
+    "/var/spool",
+)  # fmt: skip
 # An existing file is recognised as an audit log by its first line, read up to this many bytes.
 _FIRST_LINE_LIMIT = 1 << 20
 
@@ -308,13 +312,24 @@ def _check_file_path(path: str, protected: Sequence[str], prefix: str) -> None:
         root = Path(os.path.realpath(directory))
         if root != Path("/") and real.is_relative_to(root):
             raise InvalidRequestError(
-                f"file_path {path!r} lies under {directory}, where the server's code or configuration "
-                "lives; choose a directory of its own for audit logs, such as /var/log/strongroom"
+                f"file_path {path!r} lies under {directory}, which holds code or configuration that the "
+                "system or the server runs; choose a directory of its own for audit logs, such as "
+                "/var/log/strongroom"
             )
+    # Dotfiles and dot-directories are what shells, ssh and desktop sessions read as configuration
+    # (~/.bashrc, ~/.ssh/authorized_keys, ~/.config/autostart): a prefix could make a line of one.
+    parts = {*Path(path).parts, *real.parts} - {".", ".."}
+    if any(part.startswith(".") for part in parts):
+        raise InvalidRequestError(
+            f"file_path {path!r} is a hidden file or lies in a hidden directory, which programs read as "
+            "configuration; choose a directory of its own for audit logs, such as /var/log/strongroom"
+        )
     try:
         status = real.stat()
     except OSError:
         return
+    if stat.S_ISBLK(status.st_mode):
+        raise InvalidRequestError(f"file_path {path!r} is a block device: an audit log is a file")
     if stat.S_ISREG(status.st_mode) and status.st_size > 0 and not _is_audit_log(real, prefix):
         raise InvalidRequestError(
             f"file_path {path!r} exists and is not an audit log; an audit device only appends to its own "

@@ -59,7 +59,7 @@ def test_declared_devices_follow_the_prefix_and_file_rules(tmp_path: Path) -> No
     assert allowed.allow_audit_log_prefixing is True
     assert [d.options["prefix"] for d in audit_devices(allowed)] == ["@cee: "]
     beside = f'audit "file" "a" {{\n  options {{\n    file_path = "{tmp_path / "audit.log"}"\n  }}\n}}\n'
-    with pytest.raises(ConfigError, match="where the server's code or configuration lives"):
+    with pytest.raises(ConfigError, match="which holds code or configuration"):
         audit_devices(load_config(tmp_path, beside), [str(tmp_path / "server.hcl")])
     with pytest.raises(ConfigError, match="prefix cannot contain control characters"):
         audit_devices(

@@ -56,7 +56,7 @@ def test_an_existing_executable_log_loses_its_execute_bits_even_with_mode_0000(t
     ],
 )
 def test_no_file_under_the_servers_code(directory: str) -> None:
-    with pytest.raises(InvalidRequestError, match="where the server's code or configuration lives"):
+    with pytest.raises(InvalidRequestError, match="which holds code or configuration"):
         create_device("file", {"file_path": f"{directory}/evil"})
     assert not Path(f"{directory}/evil").exists()
 
@@ -68,8 +68,28 @@ def test_no_file_in_a_config_directory_nor_through_a_link_into_one(tmp_path: Pat
         create_device("file", {"file_path": str(config / "server.hcl")}, (str(config),))
     link = tmp_path / "link"
     link.symlink_to(Path(sys.prefix) / "bin")
-    with pytest.raises(InvalidRequestError, match="where the server's code"):
+    with pytest.raises(InvalidRequestError, match="which holds code or configuration"):
         create_device("file", {"file_path": str(link / "activate")})
+
+
+@pytest.mark.parametrize("name", [".bashrc", ".ssh/authorized_keys", ".config/autostart/x.desktop"])
+def test_no_hidden_file_nor_one_reached_through_a_hidden_link(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InvalidRequestError, match="hidden file or lies in a hidden directory"):
+        create_device("file", {"file_path": str(tmp_path / name)})
+    log = tmp_path / "audit.log"
+    (tmp_path / ".profile").symlink_to(log)
+    with pytest.raises(InvalidRequestError, match="hidden file"):
+        create_device("file", {"file_path": str(tmp_path / ".profile")})
+    # A ".." is not a hidden directory.
+    (tmp_path / "sub").mkdir()
+    open_device(create_device("file", {"file_path": str(tmp_path / "sub" / ".." / "audit.log")}))
+    assert log.exists()
+
+
+@pytest.mark.parametrize("target", ["/proc/sys/kernel/core_pattern", "/var/spool/cron/crontabs/root"])
+def test_no_kernel_setting_or_scheduled_job(target: str) -> None:
+    with pytest.raises(InvalidRequestError, match="which holds code or configuration"):
+        create_device("file", {"file_path": target})
 
 
 def test_an_existing_file_that_is_not_an_audit_log_is_refused_and_left_alone(tmp_path: Path) -> None:
