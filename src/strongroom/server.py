@@ -31,6 +31,7 @@ from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError, InvalidRequestError, StorageError
 from strongroom.http.app import VaultAPI
+from strongroom.http.forwarded import ForwardedFor
 from strongroom.physical.base import HABackend, PhysicalBackend, Transactional
 from strongroom.physical.cache import CachedBackend
 from strongroom.physical.inmem import InmemBackend
@@ -253,6 +254,12 @@ async def serve(
             core,
             max_request_size=listener.max_request_size,
             unauthenticated_metrics=listener.unauthenticated_metrics_access,
+            forwarded_for=ForwardedFor(
+                authorized_addrs=listener.x_forwarded_for_authorized_addrs,
+                hop_skips=listener.x_forwarded_for_hop_skips,
+                reject_not_authorized=listener.x_forwarded_for_reject_not_authorized,
+                reject_not_present=listener.x_forwarded_for_reject_not_present,
+            ),
         )
         apps.append(app)
         config = uvicorn.Config(
@@ -261,6 +268,9 @@ async def serve(
             http="h11",
             # The event stream (sys/events/subscribe) is a WebSocket.
             ws="websockets",
+            # The app takes the client address from X-Forwarded-For itself, and only from the proxies the
+            # listener names (http/forwarded.py); uvicorn's own handling would trust loopback.
+            proxy_headers=False,
             lifespan="off",
             log_level="warning",
             access_log=False,
