@@ -91,8 +91,7 @@ def _run(
 
 
 def dev_config_flag(workdir: Path, config: str) -> list[str]:
-    """`-config=FILE` for HCL text `config` (nothing when empty); the file is in a folder of its own, since
-    no audit log may be written where a server's config lives."""
+    """`-config=FILE` for HCL text `config` (nothing when empty), written to `workdir`/config/dev.hcl."""
     if not config:
         return []
     folder = workdir / "config"

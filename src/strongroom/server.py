@@ -114,7 +114,7 @@ def _dev_core(
         ttls=system_ttls(config),
         allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
         allow_audit_log_prefixing=config.allow_audit_log_prefixing,
-        audit_protected_dirs=config_dirs(options.configs),
+        audit_protected_paths=config_paths(options.configs),
         audit_devices=audit_devices(config, options.configs),
     )
 
@@ -392,9 +392,10 @@ def _static_seal(config: ServerConfig) -> StaticKeys | None:
     return load_static_keys(config.seals[0].options)
 
 
-def config_dirs(paths: Sequence[str]) -> tuple[str, ...]:
-    """The directories the config files live in (a directory given is one): no audit file goes there."""
-    return tuple(str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths)
+def config_paths(paths: Sequence[str]) -> tuple[str, ...]:
+    """The config files and directories as given to -config, resolved: no audit file goes in or over one
+    (every *.hcl or *.json in a directory given is read as config at the next start)."""
+    return tuple(str(Path(p).resolve()) for p in paths)
 
 
 def audit_devices(config: ServerConfig, paths: Sequence[str] = ()) -> tuple[DeviceSpec, ...]:
@@ -406,7 +407,7 @@ def audit_devices(config: ServerConfig, paths: Sequence[str] = ()) -> tuple[Devi
     for device in devices:
         try:
             validate_spec(
-                device, allow_prefixing=config.allow_audit_log_prefixing, protected=config_dirs(paths)
+                device, allow_prefixing=config.allow_audit_log_prefixing, protected=config_paths(paths)
             )
         except InvalidRequestError as exc:
             raise ConfigError(f"audit {device.path!r}: {exc}") from None
@@ -451,7 +452,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             static_seal=static,
             allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
             allow_audit_log_prefixing=config.allow_audit_log_prefixing,
-            audit_protected_dirs=config_dirs(paths),
+            audit_protected_paths=config_paths(paths),
             audit_devices=devices,
             telemetry=Telemetry(
                 retention=config.telemetry.prometheus_retention_time,

@@ -3,7 +3,7 @@ enable audit devices makes a file device write an executable shell script, `mode
 `prefix` of `#!/bin/sh` and the attacker's lines, or append to a file the system or server runs.
 
 Black-box over real HTTP, against strongroom and OpenBao side by side. Where strongroom is stricter than
-OpenBao 2.x (a prefix with a line break even when prefixing is allowed, a file in the config's directory,
+OpenBao 2.x (a prefix with a line break even when prefixing is allowed, a file over the server's config,
 an existing file that is not an audit log), the OpenBao run is a strict xfail: it records that OpenBao
 accepts the request, and fails the day it does not.
 """
@@ -120,12 +120,13 @@ def test_a_prefix_never_starts_a_line_of_its_own(
     assert not script.exists()
 
 
-def test_no_audit_file_where_the_servers_config_lives(prefixing: tuple[RunningServer, Path]) -> None:
+def test_no_audit_file_over_the_servers_config(prefixing: tuple[RunningServer, Path]) -> None:
     server, workdir = prefixing
-    target = workdir / "config" / "extra.hcl"
-    answer = enable(server, "config", {"file_path": str(target)})
+    config = workdir / "config" / "dev.hcl"
+    before = config.read_text()
+    answer = enable(server, "config", {"file_path": str(config)})
     assert answer.status_code == 400, answer.text
-    assert not target.exists()
+    assert config.read_text() == before
 
 
 def test_no_audit_file_appended_to_a_file_that_is_not_an_audit_log(

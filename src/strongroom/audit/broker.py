@@ -114,7 +114,7 @@ class AuditBroker:
         self._clock = clock or SystemClock()
         self.allow_api_creation = allow_api_creation
         self._allow_prefixing = allow_prefixing
-        # Directories no file device may write under beside the server's code (its config files' own).
+        # Config files and directories no file device may write in or over, beside the server's code.
         self._protected = tuple(protected)
         self._declared = tuple(replace(d, path=normalize_path(d.path), declared=True) for d in declared)
         self._enabled: tuple[_Enabled, ...] = ()

@@ -252,7 +252,7 @@ class RefusedDevice:
 
 def create_device(kind: str, options: Mapping[str, str], protected: Sequence[str] = ()) -> Device:
     """A device of type `kind` from its options; InvalidRequestError for bad options. A file device may not
-    write under `protected` (the directories of the server's config files) nor under server_code_dirs()."""
+    write in or over `protected` (the server's config files and directories) nor under server_code_dirs()."""
     if kind == "file":
         return _file_device(options, protected)
     if kind == "socket":

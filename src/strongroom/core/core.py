@@ -82,7 +82,7 @@ class Core:
         static_seal: StaticKeys | None = None,
         allow_api_audit_creation: bool = False,
         allow_audit_log_prefixing: bool = False,
-        audit_protected_dirs: Sequence[str] = (),
+        audit_protected_paths: Sequence[str] = (),
         audit_devices: Sequence[DeviceSpec] = (),
         telemetry: Telemetry | None = None,
         ha_lock: HALock | None = None,
@@ -95,7 +95,7 @@ class Core:
         self._in_flight = 0
         self._allow_api_audit = allow_api_audit_creation
         self._allow_audit_prefix = allow_audit_log_prefixing
-        self._audit_protected = tuple(audit_protected_dirs)
+        self._audit_protected = tuple(audit_protected_paths)
         self._audit_devices = tuple(audit_devices)
         self._clock = clock or SystemClock()
         self._ttls = ttls or SystemTTLs()

@@ -59,8 +59,13 @@ def test_declared_devices_follow_the_prefix_and_file_rules(tmp_path: Path) -> No
     assert allowed.allow_audit_log_prefixing is True
     assert [d.options["prefix"] for d in audit_devices(allowed)] == ["@cee: "]
     beside = f'audit "file" "a" {{\n  options {{\n    file_path = "{tmp_path / "audit.log"}"\n  }}\n}}\n'
+    # A directory given to -config is read whole: nothing goes in it. Beside a config file, yes; over it, no.
     with pytest.raises(ConfigError, match="which holds code or configuration"):
-        audit_devices(load_config(tmp_path, beside), [str(tmp_path / "server.hcl")])
+        audit_devices(load_config(tmp_path, beside), [str(tmp_path)])
+    assert audit_devices(load_config(tmp_path, beside), [str(tmp_path / "server.hcl")])
+    over = beside.replace("audit.log", "server.hcl")
+    with pytest.raises(ConfigError, match=f"lies under {tmp_path / 'server.hcl'}, which holds code"):
+        audit_devices(load_config(tmp_path, over), [str(tmp_path / "server.hcl")])
     with pytest.raises(ConfigError, match="prefix cannot contain control characters"):
         audit_devices(
             load_config(
