@@ -90,16 +90,36 @@ def _run(
         stop(process)
 
 
+def dev_config_flag(workdir: Path, config: str) -> list[str]:
+    """`-config=FILE` for HCL text `config` (nothing when empty), written to `workdir`/config/dev.hcl."""
+    if not config:
+        return []
+    folder = workdir / "config"
+    folder.mkdir(exist_ok=True)
+    (folder / "dev.hcl").write_text(config)
+    return [f"-config={folder / 'dev.hcl'}"]
+
+
+# The dev-server config of tests that enable audit devices through the API (refused by default since
+# HCSEC-2025-14, in dev mode too, by OpenBao and by strongroom).
+API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
+
+
 @contextmanager
 def strongroom_dev_server(
-    workdir: Path, *extra: str, env_extra: dict[str, str] | None = None, flags: bool = True
+    workdir: Path,
+    *extra: str,
+    env_extra: dict[str, str] | None = None,
+    flags: bool = True,
+    config: str = "",
 ) -> Iterator[RunningServer]:
-    """`strongroom server -dev` on a free port with root token "root" (by flags, or by `env_extra`).
+    """`strongroom server -dev` on a free port with root token "root" (by flags, or by `env_extra`);
+    `config` is HCL text for -config.
 
     HOME is `workdir`, so the root token the dev server hands the CLI lands there, not in the real home.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "strongroom", "server", "-dev", *extra]
+    argv = [sys.executable, "-m", "strongroom", "server", "-dev", *extra, *dev_config_flag(workdir, config)]
     if flags:
         argv += [f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={ROOT_TOKEN}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
@@ -111,13 +131,13 @@ def strongroom_dev_server(
 
 
 @contextmanager
-def bao_dev_server(workdir: Path, *extra: str) -> Iterator[RunningServer]:
+def bao_dev_server(workdir: Path, *extra: str, config: str = "") -> Iterator[RunningServer]:
     """`bao server -dev` (OpenBao, the reference) on a free port with root token "root"; `extra` are more
-    server flags (e.g. -config=FILE)."""
+    server flags, `config` HCL text for -config."""
     port = free_port()
     argv = [
         bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
-        f"-dev-root-token-id={ROOT_TOKEN}", *extra,
+        f"-dev-root-token-id={ROOT_TOKEN}", *extra, *dev_config_flag(workdir, config),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)
