@@ -228,17 +228,19 @@ class ACL:
         return False
 
     def _lookup(self, path: str, *, listing: bool) -> _Permissions | None:
+        """Vault's order: the exact rule, then (listing) the exact rule without the trailing slash, then
+        the best wildcard rule for the path as given, and only when none matches (listing) the best one
+        for the path without its slash. A list of "foo/" is "foo/"'s own request, so "foo/*" and "foo/+"
+        (whose "+" matches the empty last segment) decide it before any rule written for "foo" can."""
         exact = self._exact.get(path)
         if exact is None and listing:
             exact = self._exact.get(path.removesuffix("/"))
         if exact is not None:
             return exact
-        # A list of "foo/" must also see rules written for "foo" and "fo*".
-        if listing and path.endswith("/"):
+        found = self._non_exact(path)
+        if found is None and listing and path.endswith("/"):
             found = self._non_exact(path[:-1])
-            if found is not None:
-                return found
-        return self._non_exact(path)
+        return found
 
     def _non_exact(self, path: str) -> _Permissions | None:
         candidates: list[_Candidate] = []
