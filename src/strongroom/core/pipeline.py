@@ -5,6 +5,7 @@ Layer: core. Talks to the router, the token store and the policy store through w
 
 Invariant: no backend sees a request that was not authenticated and authorized, except on the paths it
 declares unauthenticated; a token's last use is revoked once its request is done.
+Invariant: a path no mount handles is refused only after the ACL check.
 """
 
 from __future__ import annotations
@@ -61,10 +62,10 @@ class Pipeline:
             self.resolve_route,
             self.authenticate,
             self.identify_client,
-            self.require_route,
             self.bind,
             self.check_existence,
             self.authorize,
+            self.require_route,
             self.audit_request,
             self.dispatch,
             self.register_lease,
@@ -123,7 +124,8 @@ class Pipeline:
         return flow
 
     async def require_route(self, flow: Flow) -> Flow:
-        """Refuse a path no mount handles (after authentication, so routes do not leak to strangers)."""
+        """Refuse a path no mount handles: after authorization, as Vault, so a token without rights on a
+        path cannot tell a mount that exists from one that does not."""
         if flow.route is None:
             raise NotFoundError(f'no handler for route "{flow.request.path}". route entry not found.')
         return flow
@@ -131,7 +133,8 @@ class Pipeline:
     async def bind(self, flow: Flow) -> Flow:
         """The request as the backend sees it: mount-relative path, its storage view, the caller."""
         route = flow.route
-        assert route is not None
+        if route is None:
+            return flow
         storage = self._services.mounts.storage_for(route.entry)
         caller = flow.token.caller() if flow.token else None
         if route.backend.per_token_storage:
@@ -153,11 +156,10 @@ class Pipeline:
         return replace(flow, routed=routed)
 
     async def check_existence(self, flow: Flow) -> Flow:
-        """A write to something that does not exist yet is a CREATE (which needs the create capability)."""
+        """A write to something that does not exist yet is a CREATE (which needs the create capability).
+        A write to a path no mount handles stays an UPDATE, as in Vault."""
         routed, route = flow.routed, flow.route
-        assert routed is not None
-        assert route is not None
-        if routed.operation is not Operation.UPDATE:
+        if routed is None or route is None or routed.operation is not Operation.UPDATE:
             return flow
         exists = await route.backend.exists(routed)
         if exists is False:
@@ -171,15 +173,16 @@ class Pipeline:
     async def authorize(self, flow: Flow) -> Flow:
         """The ACL of the token's policies must allow the operation (and sudo on root paths)."""
         route, token, request = flow.route, flow.token, flow.request
-        assert route is not None
+        special = route.backend.special_paths if route is not None else None
+        relative = route.relative_path if route is not None else ""
         # An unauthenticated path's handler decides what the caller may see; the token only informs it.
-        if token is None or _matches(route.backend.special_paths.unauthenticated, route.relative_path):
+        if token is None or (special is not None and _matches(special.unauthenticated, relative)):
             return flow
         acl = await self._services.policies.acl(token.policies)
         verdict = acl.authorize(request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl)
         if not verdict.allowed:
             raise PermissionDeniedError(ACL_DENIED)
-        if _matches(route.backend.special_paths.root, route.relative_path) and not verdict.sudo:
+        if special is not None and _matches(special.root, relative) and not verdict.sudo:
             raise PermissionDeniedError(ACL_DENIED)
         return flow
 
