@@ -5,7 +5,8 @@ Layer: core. Talks to the router, the token store and the policy store through w
 
 Invariant: no backend sees a request that was not authenticated and authorized, except on the paths it
 declares unauthenticated; a token's last use is revoked once its request is done.
-Invariant: a path no mount handles is refused only after the ACL check.
+Invariant: the request the authorize stage checks is the request the backend acts on (names the backend
+folds are folded before the check); a path no mount handles is refused only after the check.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Pipeline:
             self.refuse_directory_writes,
             self.check_wrapping_token,
             self.resolve_route,
+            self.canonicalize_path,
             self.authenticate,
             self.identify_client,
             self.bind,
@@ -103,6 +105,27 @@ class Pipeline:
     async def resolve_route(self, flow: Flow) -> Flow:
         """Find the mount by longest prefix (a missing route is refused after authentication)."""
         return replace(flow, route=self._services.mounts.router.route(flow.request.path))
+
+    async def canonicalize_path(self, flow: Flow) -> Flow:
+        """Fold the names the backend declares it folds (a userpass username, an AppRole role name, a
+        policy name), once, so that every later stage, the ACL check included, sees the request the
+        backend acts on: "users/ADMIN" is checked as "users/admin". Unauthenticated paths (logins) meet
+        no ACL and keep the path as written, as Vault keeps it in the token's path."""
+        route = flow.route
+        if route is None:
+            return flow
+        relative = route.relative_path
+        if _matches(route.backend.special_paths.unauthenticated, relative):
+            return flow
+        canonical = route.backend.canonical_path(relative)
+        if canonical == relative:
+            return flow
+        mount = flow.request.path[: len(flow.request.path) - len(relative)]
+        return replace(
+            flow,
+            request=flow.request.evolve(path=mount + canonical),
+            route=replace(route, relative_path=canonical),
+        )
 
     async def authenticate(self, flow: Flow) -> Flow:
         """Look the token up (taking one use). Paths a backend declares unauthenticated need none."""

@@ -111,6 +111,10 @@ class FrameworkBackend:
     def has_route(self, path: str) -> bool:
         return self.route(path) is not None
 
+    def canonical_path(self, path: str) -> str:
+        routed = self.route(path)
+        return path if routed is None else routed[0].canonical(path)
+
     def openapi_paths(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for declared in self.paths:

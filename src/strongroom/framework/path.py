@@ -4,6 +4,10 @@ Imports logical, errors and the framework's own fields module.
 
 Pattern syntax (mount-relative): literal text, `{name}` (one non-empty segment without "/"), `{name*}` (the
 rest, possibly empty, may contain "/"), and a trailing "/?" (the final slash is optional).
+
+A capture declared with a folding type (LOWERCASE_STRING, TRIMMED_LOWERCASE_STRING) names something the
+backend keys without case: the core folds it in the request path before the ACL check (`canonical`), so
+the path the ACL sees is the path the handler acts on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from strongroom.errors import InvalidRequestError
-from strongroom.framework.fields import CoercionError, Field, FieldType, coerce, zero_value
+from strongroom.framework.fields import FOLDING_TYPES, CoercionError, Field, FieldType, coerce, zero_value
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Request
 from strongroom.logical.response import Response
@@ -73,6 +77,26 @@ class Path:
         """The captured values when `path` matches the whole pattern, else None."""
         found = self.regex.match(path)
         return None if found is None else {k: v or "" for k, v in found.groupdict().items()}
+
+    def canonical(self, path: str) -> str:
+        """`path` with each folding capture folded; `path` itself when it does not match or nothing folds.
+
+        A capture that would fold to nothing is left as written, so folding never changes which
+        declaration a path reaches (the handler refuses the empty name)."""
+        found = self.regex.match(path)
+        if found is None:
+            return path
+        folded = path
+        # Right to left, so the spans of the captures still to fold stay valid.
+        for name in reversed(self.captures):
+            declared = self.schema[name]
+            start, end = found.span(name)
+            if declared.type not in FOLDING_TYPES or start < 0:
+                continue
+            value = coerce(declared.type, path[start:end])
+            if value:
+                folded = folded[:start] + value + folded[end:]
+        return folded
 
     def field_data(
         self, request: Request, captured: Mapping[str, str], *, existence_check: bool = False
