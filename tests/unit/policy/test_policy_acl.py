@@ -224,6 +224,37 @@ def test_parameter_rules(data: dict[str, Any], allowed: bool, reason: str) -> No
     assert "round" not in decision.reason
 
 
+NUMBERS = """
+path "a" {
+  capabilities = ["update"]
+  denied_parameters = { "n" = [5], "nested" = [[1, {"k" = 2}]] }
+  allowed_parameters = { "*" = [], "ratio" = [0.5, 2] }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "allowed"),
+    [
+        # Kept on purpose against OpenBao (which never matches a number): a number is the same number.
+        ({"n": 5}, False),
+        ({"n": 5.0}, False),
+        ({"n": 6}, True),
+        ({"n": "5"}, True),
+        ({"n": True}, True),
+        ({"nested": [1, {"k": 2}]}, False),
+        ({"nested": [1.0, {"k": 2.0}]}, False),
+        ({"nested": [True, {"k": 2}]}, True),
+        ({"ratio": 0.5}, True),
+        ({"ratio": 2.0}, True),
+        ({"ratio": 3}, False),
+        ({"ratio": None}, False),
+    ],
+)
+def test_numbers_match_the_same_number(data: dict[str, Any], allowed: bool) -> None:
+    assert acl(NUMBERS).authorize(Op.UPDATE, "a", data).allowed is allowed
+
+
 def test_parameters_are_not_checked_for_list_and_delete() -> None:
     text = 'path "a" { capabilities = ["list", "delete"] denied_parameters = { "*" = [] } }'
     assert acl(text).authorize(Op.LIST, "a", {"x": 1}).allowed
