@@ -46,6 +46,8 @@ Stage = Callable[[Flow], Awaitable[Flow]]
 
 # Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
 ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+# The operations Vault's existence check sees (a PATCH is not one).
+_WRITES = frozenset({Operation.CREATE, Operation.UPDATE})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
@@ -62,6 +64,7 @@ class Pipeline:
             self.check_wrapping_token,
             self.resolve_route,
             self.canonicalize_path,
+            self.address_mount_root_writes,
             self.authenticate,
             self.identify_client,
             self.bind,
@@ -126,6 +129,19 @@ class Pipeline:
             request=flow.request.evolve(path=mount + canonical),
             route=replace(route, relative_path=canonical),
         )
+
+    async def address_mount_root_writes(self, flow: Flow) -> Flow:
+        """A write to a mount's own path ("kv" for the mount "kv/") is checked as "kv/", the mount's path,
+        as Vault checks it (its router adds the slash for the existence check, and the ACL sees it)."""
+        route, request = flow.route, flow.request
+        if (
+            route is None
+            or route.relative_path
+            or request.path.endswith("/")
+            or request.operation not in _WRITES
+        ):
+            return flow
+        return replace(flow, request=request.evolve(path=request.path + "/"))
 
     async def authenticate(self, flow: Flow) -> Flow:
         """Look the token up (taking one use). Paths a backend declares unauthenticated need none."""

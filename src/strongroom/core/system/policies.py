@@ -79,7 +79,11 @@ def paths(services: Services) -> list[Path]:
         "rules": Field(FieldType.STRING, "The rules of the policy (deprecated: use policy)."),
     }
     return [
-        Path("policy/?", operations={Operation.READ: list_legacy}, synopsis="List the configured policies."),
+        Path(
+            "policy/?",
+            operations={Operation.READ: list_legacy, Operation.LIST: list_legacy},
+            synopsis="List the configured policies.",
+        ),
         Path(
             "policy/{name*}",
             fields=legacy_fields,
