@@ -34,6 +34,11 @@ SUFFIX = uuid.uuid4().hex[:6]
 KV2 = f"kv2-{SUFFIX}"
 KV1 = f"kv1-{SUFFIX}"
 NOWHERE = f"nowhere-{SUFFIX}"
+USERPASS = f"up-{SUFFIX}"
+APPROLE = f"ar-{SUFFIX}"
+# Names the userpass and AppRole backends fold: the ACL must see them folded, on both servers.
+FOLDED = ("admin", "ADMIN", "Admin", "bob", "BOB")
+GUARDED = f"guarded-{SUFFIX}"
 NAMES = ("a", "b", "ab", "private", "x")
 SEEDED = ("a", "a/b", "ab", "private/a", "private/b/c", "x")
 CAPABILITIES = ("create", "read", "update", "patch", "delete", "list", "sudo")
@@ -49,6 +54,20 @@ EXCUSED: tuple[tuple[str, int, int, str], ...] = (
         "trailing slash (404, unsupported path)",
     ),
     (r"(LIST|GET) /v1/sys/mounts(/|\?list=true|/\?list=true)?$", 405, 404, "the same, for LIST"),
+    (
+        r"GET /v1/sys/policies/acl/[^/?]+/$",
+        404,
+        200,
+        "the policy store: OpenBao reads sys/policies/acl/<name>/ as policy <name> (so there a deny on "
+        "sys/policies/acl/<name> is dodged by the slash); strongroom looks for a policy named '<name>/'",
+    ),
+    (
+        r"(LIST /v1/sys/policies/acl/[^/?]+/?|GET /v1/sys/policies/acl/[^/?]+/?\?list=true)$",
+        405,
+        404,
+        "the sys backend's routing: a LIST of a policy's own path is 405 (unsupported operation) here, "
+        "404 (unsupported path) in OpenBao",
+    ),
     (
         rf"GET /v1/{KV2}/metadata/.+/$",
         404,
@@ -79,15 +98,23 @@ class Call:
 
 def segments(rng: random.Random) -> list[str]:
     """A random path below the API root, as segments, over the mounts the test made and sys."""
-    kind = rng.choice(("kv2", "kv2", "kv1", "nowhere", "sys"))
+    kind = rng.choice(("kv2", "kv2", "kv1", "nowhere", "sys", "userpass", "approle"))
     names = [rng.choice(NAMES) for _ in range(rng.randint(0, 3))]
+    if kind == "userpass":
+        # Only users/<name>: OpenBao leaves users/<name>/password and /policies unfolded (tests/api/
+        # test_acl_http.py shows that strongroom folds them too).
+        return ["auth", USERPASS, "users", *[rng.choice(FOLDED)][: rng.randint(0, 1)]]
+    if kind == "approle":
+        more = rng.choice(([], [], ["role-id"], ["policies"], ["secret-id"]))
+        return ["auth", APPROLE, "role", rng.choice(FOLDED), *more]
     if kind == "kv2":
         return [KV2, rng.choice(("data", "metadata", "data", "metadata", "config")), *names]
     if kind == "kv1":
         return [KV1, *names]
     if kind == "nowhere":
         return [NOWHERE, *names[:2]]
-    return ["sys", *rng.choice((["policies", "acl"], ["policy"], ["mounts"], ["capabilities-self"]))]
+    policy = rng.choice((GUARDED, GUARDED.upper()))
+    return ["sys", *rng.choice((["policies", "acl"], ["policy"], ["mounts"], ["policies", "acl", policy]))]
 
 
 def random_path(rng: random.Random) -> str:
@@ -137,9 +164,20 @@ def random_call(rng: random.Random) -> Call:
         # Requests that could change the servers' shared state (mounts, policies) are never sent.
         return Call("GET", f"/v1/{path}")
     if kind < 0.85:
-        body = {"data": {"v": "1"}} if path.startswith(f"{KV2}/data/") else {"v": "1"}
-        return Call("POST", f"/v1/{path}", body)
+        return Call("POST", f"/v1/{path}", write_body(path))
     return Call("DELETE", f"/v1/{path}")
+
+
+def write_body(path: str) -> dict[str, Any]:
+    if path.startswith(f"{KV2}/data/"):
+        return {"data": {"v": "1"}}
+    if path.startswith(f"auth/{USERPASS}/"):
+        return {"password": "pw"}
+    if path.startswith(f"auth/{APPROLE}/") and path.endswith("/policies"):
+        return {"token_policies": "default"}
+    if path.startswith(f"auth/{APPROLE}/"):
+        return {} if path.endswith("/secret-id") else {"token_ttl": "1h"}
+    return {"v": "1"}
 
 
 def random_query_path(rng: random.Random) -> str:
@@ -189,6 +227,13 @@ def prepare(server: RunningServer) -> None:
         for key in SEEDED:
             assert root.post(f"/v1/{KV2}/data/{key}", json={"data": {"v": "0"}}).status_code == 200
             assert root.post(f"/v1/{KV1}/{key}", json={"v": "0"}).status_code == 204
+        for mount, kind in ((USERPASS, "userpass"), (APPROLE, "approle")):
+            assert root.post(f"/v1/sys/auth/{mount}", json={"type": kind}).status_code == 204
+        for name in ("admin", "bob"):
+            assert root.post(f"/v1/auth/{USERPASS}/users/{name}", json={"password": "pw"}).status_code == 204
+            assert root.post(f"/v1/auth/{APPROLE}/role/{name}", json={"token_ttl": "1h"}).status_code == 204
+        policy = {"policy": 'path "a" { capabilities = ["read"] }'}
+        assert root.put(f"/v1/sys/policies/acl/{GUARDED}", json=policy).status_code == 204
 
 
 def play(server: RunningServer, rounds: list[Round]) -> Answers:
@@ -238,6 +283,8 @@ def test_the_script_is_broad() -> None:
     assert any(c.method == "LIST" and not c.path.endswith("/") for c in calls)
     assert any(c.method == "LIST" and c.path.endswith("/") for c in calls)
     assert any(c.path.endswith("?list=true") for c in calls)
+    for folded in (f"{USERPASS}/users/ADMIN", f"{APPROLE}/role/Admin/", f"acl/{GUARDED.upper()}"):
+        assert any(folded in c.path for c in calls), folded
     assert sum(len(r.calls) + len(r.queried) for r in rounds) >= 3000
 
 
