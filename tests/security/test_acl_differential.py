@@ -3,8 +3,10 @@
 Each round writes one or two random policies (exact paths, "*" prefixes, "+" segments, trailing slashes,
 deny, and every capability) to both servers, gives a token those policies, and sends the same random
 requests with it to both: reads, writes, deletes, LIST with and without its trailing slash and as
-GET ?list=true, on a KV v2 and a KV v1 mount, on sys paths, and on paths that no mount handles. Every status
-code must be the same, and so must sys/capabilities' answer for random paths of every shape.
+GET ?list=true, on a KV v2 and a KV v1 mount, on userpass users and AppRole roles named in any case, on sys
+paths (policy names in any case), and on paths that no mount handles. Every status code must be the same
+(but for the few differences outside the ACL listed in EXCUSED), and so must sys/capabilities' answer for
+random paths of every shape.
 
 Both servers are the session's dev servers; the mounts and policies here carry a run-unique suffix, so the
 state the requests meet is the same on both. The seed is fixed (set ACL_DIFF_SEED to explore others).
