@@ -63,6 +63,8 @@ class Path:
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     captures: tuple[str, ...] = field(init=False, repr=False, compare=False)
     schema: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+    # True when a capture is declared with a folding type (see `canonical`).
+    folds: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regex, captures = compile_pattern(self.pattern)
@@ -72,6 +74,7 @@ class Path:
         schema = {name: Field(FieldType.STRING) for name in captures}
         schema.update(self.fields)
         object.__setattr__(self, "schema", MappingProxyType(schema))
+        object.__setattr__(self, "folds", any(schema[name].type in FOLDING_TYPES for name in captures))
 
     def match(self, path: str) -> dict[str, str] | None:
         """The captured values when `path` matches the whole pattern, else None."""
@@ -83,7 +86,7 @@ class Path:
 
         A capture that would fold to nothing is left as written, so folding never changes which
         declaration a path reaches (the handler refuses the empty name)."""
-        found = self.regex.match(path)
+        found = self.regex.match(path) if self.folds else None
         if found is None:
             return path
         folded = path
