@@ -106,7 +106,7 @@ class Pipeline:
         return flow
 
     async def resolve_route(self, flow: Flow) -> Flow:
-        """Find the mount by longest prefix (a missing route is refused after authentication)."""
+        """Find the mount by longest prefix (a missing route is refused after authorization)."""
         return replace(flow, route=self._services.mounts.router.route(flow.request.path))
 
     async def canonicalize_path(self, flow: Flow) -> Flow:
