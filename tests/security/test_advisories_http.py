@@ -3,7 +3,8 @@
 HCSEC-2023-34 / CVE-2023-6337: a request body larger than `max_request_size` was read into memory anyway.
 HCSEC-2025-24 / CVE-2025-6203, CVE-2025-59043 (OpenBao 2.4.1 `max_request_json_memory`; HCSEC-2025-31 and
 HCSEC-2025-32 the incomplete first fix): a JSON body within the size limit whose parse costs far more
-memory than its bytes (deep nesting, millions of tiny values) exhausted the server before any check.
+memory than its bytes (deep nesting, millions of tiny values), or holds so many strings that auditing it
+(one HMAC each) takes seconds, exhausted the server before any check.
 HCSEC-2025-09 / CVE-2025-4166 and CVE-2025-52893 (OpenBao 2.2.2, 2.3.1): an invalid request to KV v2 put
 the submitted (secret) value into the error answer and the server log.
 """
@@ -11,6 +12,7 @@ the submitted (secret) value into the error answer and the server log.
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
 from tests.security.advisories import BOTH, errors_of, target
@@ -75,6 +77,29 @@ def test_hcsec_2025_24_cve_2025_59043_json_memory_amplification_is_refused(
     with running.client() as root:
         assert root.get("/v1/secret/data/wide").status_code == 404
     assert _healthy(running.address)
+
+
+@BOTH
+def test_hcsec_2025_24_cve_2025_59043_json_string_count_is_bounded(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    running = target(request, which)
+    # Every string is one HMAC per audit device: 100,000 of them cost seconds of server time.
+    many = orjson.dumps({"data": {"k": ["a"] * 100_000}})
+    for token in ("", running.root_token):
+        answer = httpx.post(
+            f"{running.address}/v1/secret/data/strings",
+            content=many,
+            headers={"Content-Type": "application/json", "X-Vault-Token": token},
+            timeout=60,
+        )
+        assert answer.status_code == 400, answer.text[:200]
+        assert "complexity" in " ".join(errors_of(answer)), answer.text[:200]
+    with running.client() as root:
+        assert root.get("/v1/secret/data/strings").status_code == 404
+        # OpenBao's bound (1,000 strings, keys included) holds exactly.
+        assert root.post("/v1/secret/data/strings", json={"data": {"k": ["a"] * 998}}).status_code == 200
+        assert root.post("/v1/secret/data/strings", json={"data": {"k": ["a"] * 999}}).status_code == 400
 
 
 SENTINEL = "hunter2-sentinel-9f3c1e"
