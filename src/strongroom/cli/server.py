@@ -39,7 +39,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
 
     def ready(config: ServerConfig) -> None:
         click.echo("==> strongroom server configuration:\n")
-        click.echo(f"                 Storage: {config.storage.type}")
+        click.echo(f"                 Storage: {config.storage.type}{_durability(config)}")
         for listener in config.listeners:
             tls = "disabled" if listener.tls_disable else "enabled"
             click.echo(f"                Listener: tcp (addr: {listener.address!r}, tls: {tls!r})")
@@ -54,6 +54,14 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
         raise Failure(f"Error initializing storage: {exc}", USAGE_EXIT) from None
     except OSError as exc:
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
+
+
+def _durability(config: ServerConfig) -> str:
+    """A relaxed durability setting, shown beside the storage type so nobody runs it unawares."""
+    synchronous = config.storage.options.get("synchronous", "full").lower()
+    if config.storage.type != "sqlite" or synchronous == "full":
+        return ""
+    return f" (synchronous={synchronous}: writes acknowledged before a power loss may be lost)"
 
 
 def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:

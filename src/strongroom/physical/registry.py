@@ -12,7 +12,7 @@ from strongroom.errors import ConfigError
 from strongroom.physical.base import PhysicalBackend
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.postgresql import open_postgresql
-from strongroom.physical.sqlite import SQLiteBackend
+from strongroom.physical.sqlite import SYNCHRONOUS, SQLiteBackend
 
 PhysicalFactory = Callable[[Mapping[str, str]], Awaitable[PhysicalBackend]]
 
@@ -25,7 +25,10 @@ async def _sqlite(config: Mapping[str, str]) -> PhysicalBackend:
     path = config.get("path", "")
     if not path:
         raise ConfigError('storage "sqlite": "path" is required')
-    return SQLiteBackend(path)
+    synchronous = config.get("synchronous", "full").lower()
+    if synchronous not in SYNCHRONOUS:
+        raise ConfigError(f'storage "sqlite": "synchronous" must be one of {", ".join(SYNCHRONOUS)}')
+    return SQLiteBackend(path, synchronous)
 
 
 async def _postgresql(config: Mapping[str, str]) -> PhysicalBackend:
