@@ -1,7 +1,7 @@
 """The `strongroom` command: the root click group, its subcommands, and the process exit codes.
 
-Layer: cli. Imports click and the cli command modules; the `server` command is imported only when run, so
-the client side of the CLI never loads the server code.
+Layer: cli. Imports click and the cli command modules; the `server` and `agent` commands are imported only
+when run, so the client side of the CLI never loads the server or the agent, nor a server the agent.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import click
 
 from strongroom import __version__
 from strongroom.cli import (
-    agent,
     audit,
     auth,
     generic,
@@ -34,13 +33,19 @@ from strongroom.cli import (
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand, VaultGroup
 
 
-class _LazyServer(VaultCommand):
-    """Stands for `strongroom server` and hands every invocation to the real command, imported on use."""
+class _Lazy(VaultCommand):
+    """Stands for the command `target` ("module:attribute") and hands every invocation to it, imported on
+    use."""
+
+    def __init__(self, name: str, target: str, help_text: str) -> None:
+        super().__init__(name, help=help_text)
+        self._target = target
 
     def _real(self) -> click.Command:
-        command = getattr(importlib.import_module("strongroom.cli.server"), "server", None)
+        module, _, attribute = self._target.partition(":")
+        command = getattr(importlib.import_module(module), attribute, None)
         if not isinstance(command, click.Command):
-            raise Failure("the server command is not available in this installation", USAGE_EXIT)
+            raise Failure(f"the {self.name} command is not available in this installation", USAGE_EXIT)
         return command
 
     def make_context(
@@ -58,9 +63,7 @@ def cli() -> None:
     """strongroom: a secrets manager that speaks the Vault HTTP API."""
 
 
-cli.add_command(
-    _LazyServer("server", help="Start a strongroom server.", short_help="Start a strongroom server.")
-)
+cli.add_command(_Lazy("server", "strongroom.cli.server:server", "Start a strongroom server."))
 cli.add_command(status.status)
 cli.add_command(login.login)
 cli.add_command(generic.read)
@@ -77,7 +80,13 @@ cli.add_command(auth.auth)
 cli.add_command(lease.lease)
 cli.add_command(unwrap.unwrap)
 cli.add_command(audit.audit)
-cli.add_command(agent.agent)
+cli.add_command(
+    _Lazy(
+        "agent",
+        "strongroom.cli.agent:agent",
+        "Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files.",
+    )
+)
 cli.add_command(secret.secret)
 cli.add_command(run.run)
 
