@@ -5,16 +5,22 @@ Run by hand, never in CI:  uv run python bench/start.py [--rounds 5]
 Each round starts `strongroom server -dev` and `bao server -dev` on free loopback ports (alternating which
 goes first), times the spawn to the first 200 from sys/health (polled every 5 ms), then waits a second and
 reads the idle resident set size. Prints every sample and the medians.
+
+Python's compiled bytecode is kept in a temporary cache (PYTHONPYCACHEPREFIX), filled by one unmeasured
+start first, as an installed package has it; PYTHONDONTWRITEBYTECODE would otherwise make every start
+compile every module from source. `--no-bytecode-cache` measures that case.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,11 +56,13 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def sample(name: str) -> tuple[float, float]:
+def sample(name: str, env: dict[str, str]) -> tuple[float, float]:
     """Seconds from spawn to a healthy answer, and the idle RSS in MB a second later."""
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen(command(name, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command(name, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     try:
         while not healthy(port):
             if process.poll() is not None or time.perf_counter() - started > 30:
@@ -73,12 +81,21 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--no-bytecode-cache", action="store_true", help="compile every module at every start"
+    )
     args = parser.parse_args()
+    env = dict(os.environ)
+    cache = tempfile.TemporaryDirectory()
+    if not args.no_bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache.name
+        sample("strongroom", env)
     samples: dict[str, list[tuple[float, float]]] = {"strongroom": [], "openbao": []}
     for round_no in range(args.rounds):
         order = ("strongroom", "openbao") if round_no % 2 == 0 else ("openbao", "strongroom")
         for name in order:
-            ready, rss = sample(name)
+            ready, rss = sample(name, env)
             samples[name].append((ready, rss))
             print(
                 f"round {round_no + 1} {name:10} ready {ready:6.3f} s  idle rss {rss:6.1f} MB",
@@ -89,6 +106,7 @@ def main() -> None:
         ready = statistics.median(r for r, _ in runs)
         rss = statistics.median(m for _, m in runs)
         print(f"{name:10} {ready:8.3f} {rss:8.1f}")
+    cache.cleanup()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ LAZY = (
     "argon2",
     "cryptography.x509",
     "yaml",
+    "prometheus_client",
     "strongroom.agent.runner",
     "strongroom.physical.postgresql",
     "strongroom.builtin.secrets.kv.backend",
