@@ -12,6 +12,8 @@ LAZY = (
     "argon2",
     "cryptography.x509",
     "yaml",
+    "httpx",
+    "strongroom.client",
     "prometheus_client",
     "strongroom.agent.runner",
     "strongroom.physical.postgresql",

@@ -11,7 +11,6 @@ import click
 
 from strongroom import __version__
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
-from strongroom.client.token_helper import store_token
 from strongroom.config.server import ServerConfig
 from strongroom.errors import ConfigError, StorageError
 from strongroom.server import DevOptions, DevStart, dev_banner, run_config, run_dev, split_address
@@ -80,6 +79,9 @@ def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
 
     def ready(address: str, start: DevStart) -> None:
         if start.root_token:
+            # Imported once serving: the client package brings httpx, which a server does not need.
+            from strongroom.client.token_helper import store_token
+
             store_token(start.root_token)
         click.echo(dev_banner(address, start))
 
