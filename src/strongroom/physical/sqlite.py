@@ -17,6 +17,8 @@ of microseconds (a thread hop would cost more), and WAL lets it read the last co
 
 Invariant: a write is acknowledged only after the transaction holding it has committed.
 Invariant: `transaction` stays all-or-nothing inside a group (one savepoint for all its puts and deletes).
+Invariant: a database this backend creates is owner-only (0600) whatever the umask, and so are its -wal and
+-shm files (SQLite gives them the database file's mode); one found readable by others is logged at start.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -39,6 +43,7 @@ _DELETE = "DELETE FROM entries WHERE key = ?"
 _INSERT = "INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)"
 # Rows read per range query while listing; a folder ends a batch early by jumping past its subtree.
 _BATCH = 256
+_SIDE_FILES = ("", "-wal", "-shm")
 # The storage stanza's `synchronous` values, as SQLite's pragma takes them.
 SYNCHRONOUS = ("full", "normal")
 
@@ -54,6 +59,34 @@ def _storage_errors() -> Iterator[None]:
         raise StorageError(f"sqlite: {exc}") from exc
 
 
+def _create_owner_only(path: str) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would use 0644 less the umask)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        # Already there (its mode is its owner's choice), or not creatable: SQLite says why in its words.
+        return
+    os.close(fd)
+
+
+def _warn_if_exposed(path: str) -> None:
+    """Log each database file that users other than the owner may read or write."""
+    for suffix in _SIDE_FILES:
+        try:
+            mode = stat.S_IMODE(os.stat(path + suffix).st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            log.warning(
+                "storage file %s has mode %04o: other users may read every stored key and ciphertext; "
+                "make it owner-only (chmod 600)",
+                path + suffix,
+                mode,
+            )
+
+
 class SQLiteBackend:
     """PhysicalBackend and Transactional over one table `entries(key, value)` in the file at `path`."""
 
@@ -62,6 +95,7 @@ class SQLiteBackend:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
         self.path = path
         self.synchronous = synchronous
+        _create_owner_only(path)
         with _storage_errors():
             # Autocommit mode: the commit thread says BEGIN and COMMIT itself. Only that thread uses it.
             self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -74,6 +108,7 @@ class SQLiteBackend:
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA query_only=ON")
+        _warn_if_exposed(path)
         if synchronous != "full":
             log.warning(
                 'storage "sqlite": synchronous = "%s": writes acknowledged shortly before a power loss '
