@@ -11,7 +11,6 @@ import click
 
 from strongroom import __version__
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
-from strongroom.client.token_helper import store_token
 from strongroom.config.server import ServerConfig
 from strongroom.errors import ConfigError, StorageError
 from strongroom.server import DevOptions, DevStart, dev_banner, run_config, run_dev, split_address
@@ -39,7 +38,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
 
     def ready(config: ServerConfig) -> None:
         click.echo("==> strongroom server configuration:\n")
-        click.echo(f"                 Storage: {config.storage.type}")
+        click.echo(f"                 Storage: {config.storage.type}{_durability(config)}")
         for listener in config.listeners:
             tls = "disabled" if listener.tls_disable else "enabled"
             click.echo(f"                Listener: tcp (addr: {listener.address!r}, tls: {tls!r})")
@@ -54,6 +53,14 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
         raise Failure(f"Error initializing storage: {exc}", USAGE_EXIT) from None
     except OSError as exc:
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
+
+
+def _durability(config: ServerConfig) -> str:
+    """A relaxed durability setting, shown beside the storage type so nobody runs it unawares."""
+    synchronous = config.storage.options.get("synchronous", "full").lower()
+    if config.storage.type != "sqlite" or synchronous == "full":
+        return ""
+    return f" (synchronous={synchronous}: writes acknowledged before a power loss may be lost)"
 
 
 def _dev(root_token_id: str, listen_address: str, data_dir: str, configs: tuple[str, ...]) -> None:
@@ -73,6 +80,9 @@ def _dev(root_token_id: str, listen_address: str, data_dir: str, configs: tuple[
 
     def ready(address: str, start: DevStart) -> None:
         if start.root_token:
+            # Imported once serving: the client package brings httpx, which a server does not need.
+            from strongroom.client.token_helper import store_token
+
             store_token(start.root_token)
         click.echo(dev_banner(address, start))
 
