@@ -8,7 +8,6 @@ frames record zero), and fsyncs by running a writer under strace, which sees SQL
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 import struct
 import subprocess
@@ -154,7 +153,6 @@ def wal_fsyncs(tmp_path: Path, mode: str, count: int) -> int:
     return sum(1 for line in lines if "sync(" in line and f"{path.name}-wal>" in line)
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian package strace)")
 def test_fsyncs_at_least_one_per_write_alone_and_fewer_than_writes_together(tmp_path: Path) -> None:
     sequential = wal_fsyncs(tmp_path, "sequential", WRITES)
     concurrent = wal_fsyncs(tmp_path, "concurrent", WRITES)
