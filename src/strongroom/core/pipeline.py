@@ -10,7 +10,7 @@ declares unauthenticated; a token's last use is revoked once its request is done
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
@@ -25,6 +25,7 @@ from strongroom.router import Route
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
 from strongroom.util.clock import rfc3339
+from strongroom.util.frozen import replace
 
 
 @dataclass(frozen=True, slots=True)
