@@ -67,15 +67,14 @@ async def call(app: VaultAPI, method: str, path: str, token: str, body: Any = No
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def prepare(audit_log: Path) -> tuple[VaultAPI, str]:
+async def prepare(audit_log: Path | None) -> tuple[VaultAPI, str]:
     core, start = await start_dev_core(DevOptions(root_token_id="root"))
     app = VaultAPI(core)
     root = start.root_token
-    device = {"type": "file", "options": {"file_path": str(audit_log)}}
-    checks = [
-        await call(app, "PUT", "/v1/sys/policies/acl/bench", root, {"policy": POLICY}),
-        await call(app, "PUT", "/v1/sys/audit/file", root, device),
-    ]
+    checks = [await call(app, "PUT", "/v1/sys/policies/acl/bench", root, {"policy": POLICY})]
+    if audit_log is not None:
+        device = {"type": "file", "options": {"file_path": str(audit_log)}}
+        checks.append(await call(app, "PUT", "/v1/sys/audit/file", root, device))
     for i in range(KEYS):
         secret = {"data": {"password": f"pw-{i}"}}
         checks.append(await call(app, "PUT", f"/v1/secret/data/bench/r{i}", root, secret))
@@ -106,11 +105,12 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--op", choices=["kv-read", "token-lookup"], default="kv-read")
+    parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead of timing")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        app, token = await prepare(Path(workdir) / "audit.log")
+        app, token = await prepare(None if args.no_audit else Path(workdir) / "audit.log")
         await round_of(app, token, args.op, 500)  # warm caches and code paths
         if args.profile:
             profile = cProfile.Profile()

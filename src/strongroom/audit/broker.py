@@ -245,8 +245,12 @@ class AuditBroker:
     async def _write(self, enabled: _Enabled, line: bytes) -> bool:
         path = enabled.spec.path
         counters = self._counters.get(path, DeviceCounters())
+        timeout = enabled.device.timeout
         try:
-            async with asyncio.timeout(enabled.device.timeout):
+            if timeout:
+                async with asyncio.timeout(timeout):
+                    await enabled.device.write(line)
+            else:
                 await enabled.device.write(line)
         except Exception as exc:  # any failure of one device is counted; the broker decides what it means
             self._counters[path] = replace(
