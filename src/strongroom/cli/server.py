@@ -31,7 +31,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
            dev_data_dir: str) -> None:  # fmt: skip
     """Start a strongroom server."""
     if dev:
-        _dev(dev_root_token_id, dev_listen_address, dev_data_dir)
+        _dev(dev_root_token_id, dev_listen_address, dev_data_dir, configs)
         return
     if not configs:
         raise Failure("No configuration files found. Use -config=FILE, or -dev for a development server.",
@@ -56,7 +56,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
 
 
-def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
+def _dev(root_token_id: str, listen_address: str, data_dir: str, configs: tuple[str, ...]) -> None:
     options = DevOptions(
         listen_address=listen_address
         or _env("STRONGROOM_DEV_LISTEN_ADDRESS", "VAULT_DEV_LISTEN_ADDRESS", "BAO_DEV_LISTEN_ADDRESS")
@@ -64,6 +64,7 @@ def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
         root_token_id=root_token_id
         or _env("STRONGROOM_DEV_ROOT_TOKEN_ID", "VAULT_DEV_ROOT_TOKEN_ID", "BAO_DEV_ROOT_TOKEN_ID"),
         data_dir=data_dir,
+        configs=configs,
     )
     try:
         split_address(options.listen_address)

@@ -10,12 +10,18 @@ put on the development disk), and that fsync would block the event loop on every
 
 Calls are synchronous on the event loop thread: each is a single indexed statement of microseconds, so a
 thread hop would cost more than it saves (no aiosqlite).
+
+Invariant: a database this backend creates is owner-only (0600) whatever the umask, and so are its -wal and
+-shm files (SQLite gives them the database file's mode); one found readable by others is logged at start.
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +31,9 @@ from strongroom.physical.keys import check_key, check_prefix, child_of, folder_e
 _SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
 # Rows read per range query while listing; a folder ends a batch early by jumping past its subtree.
 _BATCH = 256
+_SIDE_FILES = ("", "-wal", "-shm")
+
+log = logging.getLogger("strongroom.physical.sqlite")
 
 
 @contextmanager
@@ -35,11 +44,40 @@ def _storage_errors() -> Iterator[None]:
         raise StorageError(f"sqlite: {exc}") from exc
 
 
+def _create_owner_only(path: str) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would use 0644 less the umask)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        # Already there (its mode is its owner's choice), or not creatable: SQLite says why in its words.
+        return
+    os.close(fd)
+
+
+def _warn_if_exposed(path: str) -> None:
+    """Log each database file that users other than the owner may read or write."""
+    for suffix in _SIDE_FILES:
+        try:
+            mode = stat.S_IMODE(os.stat(path + suffix).st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            log.warning(
+                "storage file %s has mode %04o: other users may read every stored key and ciphertext; "
+                "make it owner-only (chmod 600)",
+                path + suffix,
+                mode,
+            )
+
+
 class SQLiteBackend:
     """PhysicalBackend and Transactional over one table `entries(key, value)` in the file at `path`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        _create_owner_only(path)
         with _storage_errors():
             # Autocommit mode: single statements commit at once; transactions say BEGIN themselves.
             self._db = sqlite3.connect(path, isolation_level=None)
@@ -47,6 +85,7 @@ class SQLiteBackend:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute(_SCHEMA)
+        _warn_if_exposed(path)
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({self.path!r})"

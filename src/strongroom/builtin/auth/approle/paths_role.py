@@ -20,6 +20,7 @@ from strongroom.framework.tokenutil import TOKEN_FIELDS
 from strongroom.logical import Operation, Request, Response, SystemView
 from strongroom.util.durations import format_duration
 from strongroom.util.ids import new_uuid
+from strongroom.util.policies import parse_policies
 
 ROLE_FIELDS: dict[str, Field] = {
     "role_name": ROLE_NAME_FIELD,
@@ -205,7 +206,7 @@ def upgrade_legacy(role: Role, data: FieldData) -> Role:
             kept = current if old_supplied else type(current)()
             role = role.evolve(**{legacy: kept})
         elif old_supplied:
-            value: Any = tuple(old_value) if isinstance(old_value, list) else old_value
+            value: Any = parse_policies(old_value) if legacy == "policies" else old_value
             token = replace(role.token, **{new.removeprefix("token_"): value})
             role = role.evolve(**{legacy: value}, token=token)
     return role

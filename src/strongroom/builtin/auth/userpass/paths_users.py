@@ -1,5 +1,5 @@
 """users/ endpoints of userpass: create, read, update, delete and list users; change a password or the
-policies. Layer: builtin (imports framework, logical and the package's own modules).
+policies. Layer: builtin (imports framework, logical, util and the package's own modules).
 
 Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user.
 Invariant: a read never returns the password nor its hash; a password is stored only as an argon2id hash.
@@ -19,6 +19,7 @@ from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.framework.tokenutil import TOKEN_FIELDS, TokenSettings
 from strongroom.logical import Operation, Request, Response
+from strongroom.util.policies import parse_policies
 
 MISSING_PASSWORD = "must provide either password or password_hash"
 NO_SUCH_USER = "username does not exist"
@@ -42,11 +43,6 @@ def username(data: FieldData) -> str:
     if not valid_username(name):
         raise NotFoundError(UNSUPPORTED_PATH)
     return name.lower()
-
-
-def parse_policies(policies: list[str]) -> tuple[str, ...]:
-    """Vault's policyutil.ParsePolicies for the legacy "policies" field: trimmed, lowercased, sorted."""
-    return tuple(sorted({p.strip().lower() for p in policies if p.strip()}))
 
 
 def format_cidrs(blocks: list[str]) -> tuple[str, ...]:
@@ -85,7 +81,8 @@ def _given(data: FieldData, name: str) -> tuple[Any, bool]:
 
 def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) -> tuple[TokenSettings, Legacy]:
     """The settings after a write: each token_* field given replaces its value and forgets the legacy name;
-    a legacy name given alone sets both (Vault's tokenutil.UpgradeValue). Validated once, at the end."""
+    a legacy name given alone sets both, legacy "policies" parsed as Vault's policyutil does (Vault's
+    tokenutil.UpgradeValue). Validated once, at the end."""
     changes: dict[str, Any] = {}
     for name in TOKEN_FIELDS:
         value, supplied = _given(data, name)
@@ -95,11 +92,10 @@ def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) ->
     for old, new, attribute in _UPGRADES:
         value, supplied = _given(data, old)
         if _given(data, new)[1]:
-            legacy_changes[old] = type(getattr(legacy, old))()
+            # Both names given: the legacy one echoes the new value; the new one alone: it is forgotten.
+            legacy_changes[old] = changes[attribute] if supplied else type(getattr(legacy, old))()
         elif supplied:
-            changes[attribute] = legacy_changes[old] = value
-    if legacy_changes.get("policies"):
-        changes["policies"] = legacy_changes["policies"] = parse_policies(list(changes["policies"]))
+            changes[attribute] = legacy_changes[old] = parse_policies(value) if old == "policies" else value
     if changes.get("bound_cidrs"):
         changes["bound_cidrs"] = format_cidrs(list(changes["bound_cidrs"]))
         if legacy_changes.get("bound_cidrs"):
@@ -171,6 +167,9 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         if user is None:
             raise InvalidRequestError(NO_SUCH_USER)
         token, legacy = apply_token_fields(user.token, user.legacy, data)
+        if _given(data, "token_policies")[1]:
+            # Vault parses the policies this endpoint is given under either name, not only the legacy one.
+            token = replace(token, policies=parse_policies(token.policies))
         await users.put(name, replace(user, token=token, legacy=legacy))
         return None
 
