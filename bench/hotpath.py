@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from strongroom.config.server import ServerConfig, StorageConfig
 from strongroom.http.app import VaultAPI
 from strongroom.server import DevOptions, start_dev_core
 
@@ -68,7 +69,11 @@ async def call(app: VaultAPI, method: str, path: str, token: str, body: Any = No
 
 
 async def prepare(audit_log: Path | None) -> tuple[VaultAPI, str]:
-    core, start = await start_dev_core(DevOptions(root_token_id="root"))
+    # As bench/bench.py's dev server: audit devices may be enabled through the API.
+    config = ServerConfig(
+        storage=StorageConfig(type="inmem"), listeners=(), unsafe_allow_api_audit_creation=True
+    )
+    core, start = await start_dev_core(DevOptions(root_token_id="root"), config)
     app = VaultAPI(core)
     root = start.root_token
     checks = [await call(app, "PUT", "/v1/sys/policies/acl/bench", root, {"policy": POLICY})]
