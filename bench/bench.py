@@ -8,13 +8,15 @@ Run by hand, never in CI:  uv run python bench/bench.py [--seconds 5] [--connect
                            uv run python bench/bench.py --storage persistent --ops kv-write,kv-read
                            uv run python bench/bench.py --storage postgresql --ops kv-write,kv-read
                            uv run python bench/bench.py --audit --ops kv-read
+                           uv run python bench/bench.py --startup 5
 Needs `wrk` (Debian package wrk). With `--storage memory` (the default) both run as dev servers in memory;
 with `--storage persistent`, strongroom runs on SQLite and OpenBao on its integrated raft storage; with
 `--storage postgresql`, each runs on its own database of one local PostgreSQL (tests/postgres.py); the last
 two are initialized and unsealed from a config file (on PostgreSQL with both servers' default pools, which
 keep two idle connections). Each gets the same policy-bearing non-root token, the
 same requests from the same load generator, interleaved round by round. Prints throughput, p99 latency and
-server CPU time per request, with strongroom/OpenBao ratios.
+server CPU time per request, with strongroom/OpenBao ratios, and each server's RSS before and after the run.
+`--startup N` instead starts each dev server N times and prints the median start to ready and idle RSS.
 
 pki-issue issues P-256 EC certificates from an EC root: an RSA key costs a prime search that swamps the
 rest of the request and varies run to run. database-creds creates one PostgreSQL role per request against
@@ -172,6 +174,34 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(f) for f in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def startup(workdir: Path, count: int) -> None:
+    """Start each dev server `count` times, interleaved, and print the median time from launch to the first
+    200 on sys/health (polled every 50 ms, so figures are within that) and the idle RSS just after."""
+    starts = {"strongroom": strongroom_dev_server, "openbao": bao_dev_server}
+    took: dict[str, list[float]] = {name: [] for name in starts}
+    idle: dict[str, list[float]] = {name: [] for name in starts}
+    for attempt in range(count):
+        for name, start in starts.items():
+            folder = workdir / f"{name}-{attempt}"
+            folder.mkdir()
+            began = time.monotonic()
+            with start(folder) as server:
+                took[name].append(time.monotonic() - began)
+                time.sleep(1)
+                idle[name].append(rss_mb(server.process.pid))
+    print(f"\n{'server':10} {'start s (median of ' + str(count) + ')':>26} {'idle RSS MB':>12}")
+    for name in starts:
+        print(f"{name:10} {statistics.median(took[name]):26.2f} {statistics.median(idle[name]):12.1f}")
 
 
 def production(configured: ConfigServer) -> RunningServer:
@@ -372,7 +402,14 @@ def main() -> None:
     parser.add_argument("--ops", default=",".join(LUA))
     parser.add_argument("--storage", choices=("memory", "persistent", "postgresql"), default="memory")
     parser.add_argument("--audit", action="store_true", help="one file audit device on each server")
+    parser.add_argument(
+        "--startup", type=int, default=0, metavar="N", help="only start to ready and idle RSS, N starts each"
+    )
     args = parser.parse_args()
+    if args.startup:
+        with tempfile.TemporaryDirectory() as workdir:
+            startup(Path(workdir), args.startup)
+        return
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
     ops = args.ops.split(",")
@@ -385,6 +422,7 @@ def main() -> None:
         if args.storage == "postgresql" or "database-creds" in ops:
             postgres = stack.enter_context(postgres_server())
         servers = start_servers(stack, workdir, args.storage, args.audit, postgres)
+        idle = {name: rss_mb(server.process.pid) for name, server in servers.items()}
         tokens = {name: setup(server, ops, postgres) for name, server in servers.items()}
         samples: dict[tuple[str, str], list[Sample]] = {}
         for round_no, op, name in rounds(ops, args.rounds):
@@ -397,6 +435,7 @@ def main() -> None:
                   f"errors {sample.errors}", file=sys.stderr)  # fmt: skip
             if postgres is not None and op == "database-creds":
                 print(f"{'':26}{revoke_database_leases(servers[name], postgres, baseline)}", file=sys.stderr)
+        after = {name: rss_mb(server.process.pid) for name, server in servers.items()}
     print(f"\n{'operation':18} {'server':10} {'req/s':>9} {'p99 ms':>8} {'cpu us/req':>11}")
     for op in ops:
         medians = {}
@@ -411,6 +450,9 @@ def main() -> None:
             print(f"{op:18} {name:10} {rps:9.0f} {p99:8.2f} {cpu:11.1f}")
         (s_rps, s_p99, s_cpu), (b_rps, b_p99, b_cpu) = medians["strongroom"], medians["openbao"]
         print(f"{op:18} {'ratio s/b':10} {s_rps / b_rps:9.2f} {s_p99 / b_p99:8.2f} {s_cpu / b_cpu:11.2f}")
+    print(f"\n{'server':10} {'RSS MB before':>14} {'after the run':>14}")
+    for name in ("strongroom", "openbao"):
+        print(f"{name:10} {idle[name]:14.1f} {after[name]:14.1f}")
 
 
 if __name__ == "__main__":

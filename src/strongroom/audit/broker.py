@@ -81,15 +81,30 @@ class DeviceCounters:
     last_failure: str = ""
 
 
+# HMACs remembered per device: the same token, accessor and secret values come back request after request.
+# Bounded in entries and in value length, and dropped with the device (on seal).
+HMAC_MEMO_SIZE = 4096
+HMAC_MEMO_MAX_VALUE = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class _Enabled:
     spec: DeviceSpec
     device: Device
     options: FormatOptions
     salt: bytes = field(repr=False)
+    _memo: dict[str, str] = field(default_factory=dict, repr=False)
 
     def hash(self, value: str) -> str:
-        return identified_hmac(self.salt, value)
+        memo = self._memo
+        hashed = memo.get(value)
+        if hashed is None:
+            hashed = identified_hmac(self.salt, value)
+            if len(value) <= HMAC_MEMO_MAX_VALUE:
+                if len(memo) >= HMAC_MEMO_SIZE:
+                    del memo[next(iter(memo))]  # the oldest first: cheaper than an LRU on every hit
+                memo[value] = hashed
+        return hashed
 
 
 def normalize_path(path: str) -> str:
@@ -229,15 +244,25 @@ class AuditBroker:
         if not targets:
             return
         now = self._clock.now()
-        results = await asyncio.gather(*(self._write(e, encode(build(e, now), e.options)) for e in targets))
+        if len(targets) == 1:  # the common case needs no tasks to wait on
+            only = targets[0]
+            results = [await self._write(only, encode(build(only, now), only.options))]
+        else:
+            writes = (self._write(e, encode(build(e, now), e.options)) for e in targets)
+            results = await asyncio.gather(*writes)
         if not any(results):
             raise AuditFailedError("no audit device recorded the entry")
 
     async def _write(self, enabled: _Enabled, line: bytes) -> bool:
         path = enabled.spec.path
         counters = self._counters.get(path, DeviceCounters())
+        timeout = enabled.device.timeout
         try:
-            await asyncio.wait_for(enabled.device.write(line), enabled.device.timeout)
+            if timeout:
+                async with asyncio.timeout(timeout):
+                    await enabled.device.write(line)
+            else:
+                await enabled.device.write(line)
         except Exception as exc:  # any failure of one device is counted; the broker decides what it means
             self._counters[path] = replace(
                 counters,
@@ -248,7 +273,9 @@ class AuditBroker:
             )
             log.error("audit device %s failed to record an entry: %s", path, _kind(exc))
             return False
-        self._counters[path] = replace(counters, writes=counters.writes + 1, consecutive_failures=0)
+        self._counters[path] = DeviceCounters(
+            counters.writes + 1, counters.failures, 0, counters.last_failure_time, counters.last_failure
+        )
         return True
 
     async def _build(self, spec: DeviceSpec, *, strict: bool) -> _Enabled:

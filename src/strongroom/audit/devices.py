@@ -56,7 +56,8 @@ class Device(Protocol):
 
     @property
     def timeout(self) -> float:
-        """Seconds the broker waits for one write before counting it as failed."""
+        """Seconds the broker waits for one write before counting it as failed; 0 for a device whose
+        writes never wait (a synchronous write cannot be cut short, so timing it would only cost)."""
         ...
 
     async def write(self, line: bytes) -> None:
@@ -82,7 +83,7 @@ class FileDevice:
 
     @property
     def timeout(self) -> float:
-        return DEFAULT_TIMEOUT
+        return 0.0  # os.write: synchronous
 
     def open(self) -> None:
         """Open (creating with the device's mode) now, so a bad path is refused when the device is enabled."""
@@ -197,7 +198,7 @@ class SyslogDevice:
 
     @property
     def timeout(self) -> float:
-        return DEFAULT_TIMEOUT
+        return 0.0  # a datagram send: synchronous
 
     def open(self) -> None:
         """Connect to the syslog socket; OSError when there is no syslog daemon."""

@@ -249,4 +249,5 @@ def _wrap_info(info: Mapping[str, Any], options: FormatOptions, hasher: Hasher) 
 
 def _compact(values: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """Go's omitempty: drop empty strings, zero numbers, empty lists and maps."""
-    return {k: v for k, v in values.items() if k in keep or v not in (None, "", 0, [], {})}
+    # Falsy is exactly Go's empty here: None, "", 0, False, and empty lists and maps.
+    return {k: v for k, v in values.items() if v or k in keep}

@@ -7,8 +7,14 @@ the layout of Vault's barrier. The associated data is the storage path, so a cip
 key fails to decrypt. The keyring itself lives at "core/keyring", encrypted the same way with the root
 key under term 0.
 
+Plaintexts of recent reads are kept in memory while unsealed (most requests read the same token, policy
+and secret again), so a repeated read costs no decryption. Coherence is the physical cache's: while a
+server serves it is the only writer, every write passes here and drops the key, and a read that overlaps
+a write is not kept; an HA server keeps nothing while it stands by.
+
 Invariant: every value that leaves this module for physical storage is encrypted.
-Invariant: while sealed, no key is held in memory and every storage operation raises SealedError.
+Invariant: while sealed, no key and no plaintext is held in memory and every storage operation raises
+SealedError.
 Invariant: the records the layers below the seal keep themselves (keyring, root key, seal config) can
 neither be read nor overwritten through the barrier.
 """
@@ -19,6 +25,8 @@ import asyncio
 import builtins
 import hmac
 import struct
+from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
 from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
@@ -38,6 +46,10 @@ VERSION = 2
 ROOT_TERM = 0
 _HEADER = struct.Struct(">IB")
 _MIN_SIZE = _HEADER.size + NONCE_SIZE + TAG_SIZE
+# Plaintexts kept in memory: entries, and the largest value kept (a big value is rare and cheap to decrypt
+# compared with what holding many of them would cost).
+PLAINTEXT_CACHE_SIZE = 4096
+PLAINTEXT_CACHE_MAX_VALUE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +87,9 @@ def open_value(cipher: Cipher, path: str, stored: bytes) -> bytes:
 class AESGCMBarrier:
     """Storage (get/put/delete/list) over `physical`, encrypted with the keyring's terms."""
 
-    def __init__(self, physical: PhysicalBackend, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, physical: PhysicalBackend, *, clock: Clock | None = None, caching: bool = True
+    ) -> None:
         self._physical = physical
         self._clock = clock or SystemClock()
         self._keyring: Keyring | None = None
@@ -85,6 +99,10 @@ class AESGCMBarrier:
         # Bumped by every seal(), so an unseal or rotation in flight cannot load keys after a seal.
         self._seals = 0
         self._lock = asyncio.Lock()
+        self._caching = caching
+        self._plaintexts: OrderedDict[str, bytes] = OrderedDict()
+        # Bumped before and after every write and by every seal: a read that saw it change is not kept.
+        self._writes = 0
 
     def __repr__(self) -> str:
         return f"AESGCMBarrier(sealed={self.sealed})"
@@ -140,10 +158,24 @@ class AESGCMBarrier:
             self._load(keyring)
 
     def seal(self) -> None:
-        """Drop every key from memory."""
+        """Drop every key and every plaintext from memory."""
         self._keyring = None
         self._ciphers = {}
+        self._plaintexts.clear()
         self._seals += 1
+        self._writes += 1
+
+    def start_caching(self) -> None:
+        """Keep plaintexts from now on, starting empty (another server may have written meanwhile)."""
+        self._plaintexts.clear()
+        self._writes += 1
+        self._caching = True
+
+    def stop_caching(self) -> None:
+        """Keep no plaintext from now on: another server may write."""
+        self._caching = False
+        self._plaintexts.clear()
+        self._writes += 1
 
     async def rotate(self) -> int:
         """Add a term with a fresh key and make it active; older terms stay readable. Returns the term."""
@@ -188,7 +220,12 @@ class AESGCMBarrier:
 
     async def get(self, key: str) -> bytes | None:
         self._unsealed()
+        cached = self._plaintexts.get(key)
+        if cached is not None:
+            self._plaintexts.move_to_end(key)
+            return cached
         _check_not_reserved(key)
+        writes = self._writes
         stored = await self._physical.get(key)
         if stored is None:
             return None
@@ -196,21 +233,36 @@ class AESGCMBarrier:
         cipher = self._ciphers.get(term)
         if cipher is None:
             raise IntegrityError(f"stored value at {key!r} names unknown key term {term}")
-        return open_value(cipher, key, stored)
+        plaintext = open_value(cipher, key, stored)
+        if self._caching and writes == self._writes and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
+            self._plaintexts[key] = plaintext
+            if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
+                self._plaintexts.popitem(last=False)
+        return plaintext
 
     async def put(self, key: str, value: bytes) -> None:
         keyring = self._unsealed()
         _check_not_reserved(key)
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
-        await self._physical.put(key, stored)
+        await self._write(key, self._physical.put(key, stored))
         if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
             await self._rotate_if_due(keyring.active_term)
 
     async def delete(self, key: str) -> None:
         self._unsealed()
         _check_not_reserved(key)
-        await self._physical.delete(key)
+        await self._write(key, self._physical.delete(key))
+
+    async def _write(self, key: str, write: Awaitable[None]) -> None:
+        """Run `write` with `key` dropped from the plaintexts before and after it, whatever its outcome."""
+        self._writes += 1
+        self._plaintexts.pop(key, None)
+        try:
+            await write
+        finally:
+            self._writes += 1
+            self._plaintexts.pop(key, None)
 
     async def list(self, prefix: str) -> builtins.list[str]:
         self._unsealed()

@@ -101,7 +101,8 @@ class Core:
         self._ttls = ttls or SystemTTLs()
         self._factories = factories
         self._physical = physical
-        self._barrier = AESGCMBarrier(physical, clock=self._clock)
+        # An HA server keeps plaintexts only while active (another server may write while it stands by).
+        self._barrier = AESGCMBarrier(physical, clock=self._clock, caching=ha_lock is None)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
@@ -314,6 +315,7 @@ class Core:
         meanwhile, so the storage cache starts empty."""
         if isinstance(self._physical, ReadCache):
             self._physical.start_caching()
+        self._barrier.start_caching()
         await self._barrier.reload_keyring()
         await self._start()
 
@@ -328,6 +330,7 @@ class Core:
             await self._stop_services()
         if isinstance(self._physical, ReadCache):
             self._physical.stop_caching()
+        self._barrier.stop_caching()
 
     async def _start(self) -> None:
         async with self._lock:

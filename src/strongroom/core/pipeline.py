@@ -12,7 +12,7 @@ folds are folded before the check); a path no mount handles is refused only afte
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
@@ -27,6 +27,7 @@ from strongroom.router import Route
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
 from strongroom.util.clock import rfc3339
+from strongroom.util.frozen import replace
 
 
 @dataclass(frozen=True, slots=True)

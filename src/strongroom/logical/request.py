@@ -6,13 +6,14 @@ Invariant: `client_token` is never printed (excluded from repr) and never stored
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from strongroom.errors import InvalidRequestError
 from strongroom.logical.operation import Operation
 from strongroom.logical.storage import Storage
+from strongroom.util.frozen import replace
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -9,7 +9,7 @@ prefix handed to a view can be escaped at the bottom of the stack either.
 from __future__ import annotations
 
 from strongroom.errors import InvalidKeyError
-from strongroom.util.paths import is_safe_path
+from strongroom.util.paths import climbs, has_control_characters
 
 # Vault's logical.ErrRelativePath, which it answers with 400.
 RELATIVE_PATH = "relative paths not supported"
@@ -17,14 +17,15 @@ RELATIVE_PATH = "relative paths not supported"
 
 def _refusal(path: str, kind: str) -> str | None:
     """Why `path` may not be stored, or None. The text never quotes the path: it may come from a secret."""
-    if any(segment in {"..", "."} for segment in path.split("/")):
+    if climbs(path):
         return RELATIVE_PATH
     # Backends order keys by their UTF-8 bytes, so a key must encode (a lone surrogate does not).
-    try:
-        path.encode()
-    except UnicodeEncodeError:
-        return f"invalid storage {kind}: not valid UTF-8"
-    if not is_safe_path(path):
+    if not path.isascii():
+        try:
+            path.encode()
+        except UnicodeEncodeError:
+            return f"invalid storage {kind}: not valid UTF-8"
+    if has_control_characters(path):
         return f"invalid storage {kind}: control characters are not supported"
     return None
 

@@ -9,13 +9,15 @@ token's policies; never a token, a header or a body.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom.util.clock import rfc3339
+from strongroom.util.frozen import replace
 
 # Vault's separators when it hashes a token's policies into a client ID (TokenEntry.CreateClientID).
 _POLICY_SEPARATOR = "\x7f"
@@ -27,6 +29,11 @@ def client_id(entity_id: str, policies: Sequence[str]) -> str:
     """Vault's client ID: the entity when there is one, else a hash of the sorted policies and namespace."""
     if entity_id:
         return entity_id
+    return _policies_client_id(tuple(policies))
+
+
+@functools.lru_cache(maxsize=1024)  # every request names its caller; tokens share few policy sets
+def _policies_client_id(policies: tuple[str, ...]) -> str:
     joined = (
         "".join(_POLICY_SEPARATOR + p for p in sorted(policies)) + _NAMESPACE_SEPARATOR + ROOT_NAMESPACE_ID
     )

@@ -14,6 +14,7 @@ Invariant: revoking a token revokes all its descendants first (depth first); no 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -33,6 +34,8 @@ RevocationHook = Callable[[TokenEntry], Awaitable[None]]
 
 _SALT_KEY = "salt"
 _SALT_SIZE = 32
+# Decoded token entries remembered (see TokenStore._load).
+DECODED_ENTRIES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,11 @@ class TokenStore:
         self._clock = clock
         self._salt: bytes | None = None
         self._hooks: list[RevocationHook] = []
+        # Limited uses are taken one request at a time, so two requests never both take the same use.
+        self._uses = asyncio.Lock()
+        # The entry last decoded from each stored value: a token is read on every one of its requests.
+        # The stored bytes stay the truth; an entry is reused only while they are unchanged.
+        self._decoded: dict[str, tuple[bytes, TokenEntry]] = {}
 
     def __repr__(self) -> str:
         return "TokenStore(<storage>)"
@@ -79,7 +87,7 @@ class TokenStore:
         """The salted hash that keys `token_id` (or an accessor) in storage."""
         if self._salt is None:
             raise RuntimeError("TokenStore.initialize() has not run")
-        return "h" + hmac.new(self._salt, token_id.encode(), hashlib.sha256).hexdigest()
+        return "h" + hmac.digest(self._salt, token_id.encode(), hashlib.sha256).hex()
 
     def add_revocation_hook(self, hook: RevocationHook) -> None:
         """Run `hook` for every token just before it is deleted (the core drops its cubbyhole and leases)."""
@@ -157,10 +165,14 @@ class TokenStore:
         entry = await self.lookup(token_id)
         if entry is None or entry.num_uses == 0:
             return entry
-        remaining = REVOCATION_PENDING if entry.num_uses == 1 else entry.num_uses - 1
-        entry = replace(entry, num_uses=remaining)
-        await self._save(entry)
-        return entry
+        async with self._uses:
+            entry = await self.lookup(token_id)  # again: another request may have taken a use meanwhile
+            if entry is None or entry.num_uses == 0:
+                return entry
+            remaining = REVOCATION_PENDING if entry.num_uses == 1 else entry.num_uses - 1
+            entry = replace(entry, num_uses=remaining)
+            await self._save(entry)
+            return entry
 
     async def lookup_accessor(self, accessor: str) -> TokenEntry | None:
         """The live entry whose accessor is `accessor`, or None."""
@@ -308,7 +320,16 @@ class TokenStore:
 
     async def _load(self, id_hash: str) -> TokenEntry | None:
         raw = await self._storage.get(_id_key(id_hash))
-        return None if raw is None else TokenEntry.from_json(orjson.loads(raw))
+        if raw is None:
+            return None
+        known = self._decoded.get(id_hash)
+        if known is not None and known[0] == raw:
+            return known[1]
+        entry = TokenEntry.from_json(orjson.loads(raw))
+        if len(self._decoded) >= DECODED_ENTRIES:
+            del self._decoded[next(iter(self._decoded))]  # the oldest first
+        self._decoded[id_hash] = (raw, entry)
+        return entry
 
     async def _save(self, entry: TokenEntry) -> None:
         await self._storage.put(_id_key(entry.id_hash), orjson.dumps(entry.to_json()))

@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from strongroom.audit import API_CREATION_REFUSED, AuditBroker, AuditFailedError, AuditInput, DeviceSpec
-from strongroom.audit.broker import DECLARED_DISABLE_REFUSED
+from strongroom.audit.broker import DECLARED_DISABLE_REFUSED, HMAC_MEMO_MAX_VALUE, HMAC_MEMO_SIZE
+from strongroom.crypto.hmac import identified_hmac
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import InmemStorage, Operation, Request
 
@@ -86,6 +87,46 @@ async def test_salt_survives_reload_and_dies_with_the_device(tmp_path: Path) -> 
     with pytest.raises(InvalidRequestError, match='unknown audit backend "file/"'):
         again.hash("file", "value")
     assert [k for k in storage.data if k.endswith("/salt")] == []
+
+
+async def test_remembered_hmacs_match_fresh_ones_and_stay_bounded(tmp_path: Path) -> None:
+    storage = InmemStorage()
+    broker = AuditBroker(storage, allow_api_creation=True)
+    await broker.load()
+    await broker.enable(file_spec("file", tmp_path / "a.log"))
+    salt = next(value for key, value in storage.data.items() if key.endswith("/salt"))
+    values = ["s3cret", "s3cret", "x" * (HMAC_MEMO_MAX_VALUE + 1)] + [
+        f"v{i}" for i in range(HMAC_MEMO_SIZE + 5)
+    ]
+    for value in [*values, *values]:
+        assert broker.hash("file", value) == identified_hmac(salt, value)
+    await broker.disable("file")
+    await broker.enable(file_spec("file", tmp_path / "b.log"))  # a new salt: nothing remembered carries over
+    assert broker.hash("file", "s3cret") != identified_hmac(salt, "s3cret")
+
+
+async def test_a_lone_device_that_times_out_fails_the_request(tmp_path: Path) -> None:
+    peer = socket.socket()
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    peer.bind(("127.0.0.1", 0))
+    peer.listen(1)  # never accepted, never read: the kernel buffers fill and then the sender blocks
+    try:
+        broker = AuditBroker(InmemStorage(), allow_api_creation=True)
+        await broker.load()
+        options = {"address": f"127.0.0.1:{peer.getsockname()[1]}", "write_timeout": "1s", "log_raw": "true"}
+        await broker.enable(DeviceSpec(path="sock", type="socket", options=options))
+        big = AuditInput(request=AUDIT.request.evolve(data={"blob": "x" * 8_000_000}))
+        refusals = 0
+        for _ in range(3):  # the first line may still fit the kernel buffers
+            try:
+                await broker.log_request(big)
+            except AuditFailedError:
+                refusals += 1
+        assert refusals >= 1
+        assert broker.counters()["sock/"].last_failure == "write timed out"
+        broker.close()
+    finally:
+        peer.close()
 
 
 async def test_api_creation_refused_unless_allowed(tmp_path: Path) -> None:

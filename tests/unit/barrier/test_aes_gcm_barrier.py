@@ -265,3 +265,79 @@ async def test_seal_during_rotation_leaves_the_barrier_sealed() -> None:
     assert barrier.sealed
     await barrier.unseal(ROOT)
     assert barrier.key_status().term == 2
+
+
+async def _tamper(physical: InmemBackend, key: str) -> None:
+    stored = bytearray(await physical.get(key) or b"")
+    stored[-1] ^= 0x80
+    await physical.put(key, bytes(stored))
+
+
+async def test_repeated_reads_come_from_memory(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", SECRET)
+    assert await barrier.get("k") == SECRET
+    await _tamper(physical, "k")  # only a read that reaches storage can notice
+    assert await barrier.get("k") == SECRET
+
+
+async def test_seal_drops_the_plaintexts(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", SECRET)
+    assert await barrier.get("k") == SECRET
+    barrier.seal()
+    await _tamper(physical, "k")
+    await barrier.unseal(ROOT)
+    with pytest.raises(IntegrityError, match="failed to decrypt the value at 'k'"):
+        await barrier.get("k")
+
+
+async def test_writes_and_deletes_replace_what_is_kept(barrier: AESGCMBarrier) -> None:
+    await barrier.put("k", SECRET)
+    assert await barrier.get("k") == SECRET
+    await barrier.put("k", b"rotated")
+    assert await barrier.get("k") == b"rotated"
+    await barrier.delete("k")
+    assert await barrier.get("k") is None
+
+
+async def test_standing_by_keeps_nothing(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    active = AESGCMBarrier(physical)  # another server sharing the storage
+    await active.unseal(ROOT)
+    await barrier.put("k", SECRET)
+    assert await barrier.get("k") == SECRET
+    barrier.stop_caching()
+    await active.put("k", b"written by the active server")
+    assert await barrier.get("k") == b"written by the active server"
+    await active.put("k", b"and again")
+    assert await barrier.get("k") == b"and again"
+    barrier.start_caching()
+    assert await barrier.get("k") == b"and again"
+
+
+class _SlowReads(InmemBackend):
+    """Storage whose reads wait for `release`, so a write can overtake them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def get(self, key: str) -> bytes | None:
+        value = await super().get(key)
+        if key != KEYRING_PATH:
+            await self.release.wait()
+        return value
+
+
+async def test_a_read_overtaken_by_a_write_is_not_kept() -> None:
+    physical = _SlowReads()
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    physical.release.set()
+    await barrier.put("k", b"old")
+    physical.release.clear()
+    slow = asyncio.create_task(barrier.get("k"))
+    await asyncio.sleep(0)
+    await barrier.put("k", b"new")
+    physical.release.set()
+    assert await slow == b"old"
+    assert await barrier.get("k") == b"new"

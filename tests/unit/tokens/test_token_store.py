@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from strongroom.errors import InvalidRequestError
@@ -252,3 +254,36 @@ async def test_tidy_removes_dangling_indexes(env: tuple[TokenStore, InmemStorage
     assert await store.list_accessors() == [child.accessor]
     assert await store.tidy() == 0
     assert parent_id
+
+
+class _YieldingStorage(InmemStorage):
+    """Storage whose reads and writes give way to other tasks, as a real database does."""
+
+    async def get(self, key: str) -> bytes | None:
+        await asyncio.sleep(0)
+        return await super().get(key)
+
+    async def put(self, key: str, value: bytes) -> None:
+        await asyncio.sleep(0)
+        await super().put(key, value)
+
+
+async def test_concurrent_requests_take_exactly_the_uses_a_token_has() -> None:
+    store = TokenStore(_YieldingStorage(), ManualClock())
+    await store.initialize()
+    token_id, _ = await store.create(params(num_uses=3))
+    served = [entry for entry in await asyncio.gather(*(store.use(token_id) for _ in range(10))) if entry]
+    assert sorted(entry.num_uses for entry in served) == [REVOCATION_PENDING, 1, 2]
+
+
+async def test_a_remembered_entry_follows_what_is_stored(
+    env: tuple[TokenStore, InmemStorage, ManualClock],
+) -> None:
+    store, _, _ = env
+    token_id, entry = await store.create(params(num_uses=5))
+    assert await store.lookup(token_id) == entry
+    used = await store.use(token_id)
+    assert used is not None
+    assert (await store.lookup(token_id) or entry).num_uses == 4
+    await store.revoke(entry.id_hash)
+    assert await store.lookup(token_id) is None

@@ -1,0 +1,57 @@
+"""util.frozen.replace: the same copies as dataclasses.replace, by the fast path where that is safe."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import pytest
+
+from strongroom.util.frozen import replace
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    name: str
+    size: int = 0
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("negative size")
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    size: int
+    double: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "double", self.size * 2)
+
+
+def test_plain_copies_match_dataclasses_replace() -> None:
+    original = Plain("a", 1, ("x",))
+    for changes in ({}, {"size": 2}, {"name": "b", "tags": ()}):
+        copy = replace(original, **changes)
+        assert copy == dataclasses.replace(original, **changes)
+        assert type(copy) is Plain
+    assert original == Plain("a", 1, ("x",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        replace(original, size=3).size = 4  # type: ignore[misc]
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(TypeError):
+        replace(Plain("a"), colour="red")
+
+
+def test_classes_with_init_logic_still_run_it() -> None:
+    with pytest.raises(ValueError, match="negative size"):
+        replace(Checked(1), size=-1)
+    assert replace(Derived(2), size=5).double == 10
