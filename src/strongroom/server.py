@@ -211,7 +211,6 @@ async def serve(
     """Serve `core` on every listener until SIGINT or SIGTERM; then drain, seal and return."""
     served: list[tuple[HTTPServer, ListenerConfig]] = []
     apps: list[VaultAPI] = []
-    sockets: list[socket.socket] = []
     for listener in listeners:
         tls = _tls_files(listener)
         app = VaultAPI(
@@ -220,8 +219,7 @@ async def serve(
             unauthenticated_metrics=listener.unauthenticated_metrics_access,
         )
         apps.append(app)
-        sockets.append(_bind(listener.address))
-        served.append((HTTPServer(app, sockets[-1], tls), listener))
+        served.append((HTTPServer(app, _bind(listener.address), tls), listener))
         if tls is not None and listener.tls_min_version in ("tls10", "tls11"):
             log.warning(
                 "listener %s: TLS 1.0 and 1.1 are not offered; the minimum is TLS 1.2", listener.address
@@ -255,8 +253,6 @@ async def serve(
         await core.seal()
         for app in apps:
             await app.aclose()
-        for sock in sockets:
-            sock.close()
 
 
 async def _drain(servers: Sequence[HTTPServer]) -> None:

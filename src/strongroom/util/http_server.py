@@ -2,10 +2,10 @@
 
 Bottom layer: stdlib and granian only; the server's listeners and the agent's API proxy both use it.
 
-    server = HTTPServer(app, sock, tls=TLSFiles(cert, key))
+    server = HTTPServer(app, sock, tls=TLSFiles(cert, key))   # takes the bound socket over
     server.start()       # serves from now on; HTTP parsing and TLS run on a thread of granian's own
     server.reload()      # a fresh worker reads the certificate files again; the old one drains
-    server.stop()        # stops accepting; connections in flight finish
+    server.stop()        # stops accepting and closes the socket; connections in flight finish
     await server.wait()  # every worker has let go of every connection
 
 The worker runs in our own asyncio loop: granian parses requests and speaks TLS on its thread and hands
@@ -85,10 +85,13 @@ class HTTPServer:
             old.set()
 
     def stop(self) -> None:
-        """Stop accepting; requests in flight finish, idle keep-alive connections close."""
+        """Stop accepting and close the socket; requests in flight finish, idle keep-alive connections
+        close. New connections are refused as soon as the worker has left its accept loop (the socket
+        lives on only in the worker's duplicate until then)."""
         current, self._current = self._current, None
         if current is not None:
             current.set()
+        self._sock.close()
 
     async def wait(self) -> None:
         """Until every worker has ended (after `stop`)."""
