@@ -288,6 +288,8 @@ def configure_logging(level: str, log_format: str) -> None:
     # httpx logs every request's URL at info level, and a forwarded path may hold a token
     # (auth/token/lookup/...): its warnings and errors only, whatever the server's level.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The native HTTP server logs its workers' starts and stops and clients' transport errors at info.
+    logging.getLogger("_granian").setLevel(logging.WARNING)
 
 
 class _JSONFormatter(logging.Formatter):
