@@ -8,6 +8,7 @@ Keys that Vault's config has but that mean nothing to strongroom are accepted wi
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,6 @@ _IGNORED_TELEMETRY = {
 _IGNORED_LISTENER = {
     "cluster_address": "strongroom does not use request forwarding between nodes",
     "proxy_protocol_behavior": "the PROXY protocol is not supported",
-    "x_forwarded_for_authorized_addrs": "X-Forwarded-For is not trusted",
     "tls_prefer_server_cipher_suites": "Python's TLS stack chooses the cipher order",
     "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",
 }
@@ -87,6 +87,16 @@ class ListenerConfig:
     max_request_size: int = 32 * 1024 * 1024
     # The listener's `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
     unauthenticated_metrics_access: bool = False
+    # OpenBao's defaults: the unauthenticated sys/generate-root/* and sys/rekey/* endpoints are off, so no
+    # caller without a token can start or cancel an attempt (HCSEC-2026-08, HCSEC-2025-11).
+    disable_unauthed_generate_root_endpoints: bool = True
+    disable_unauthed_rekey_endpoints: bool = True
+    # X-Forwarded-For is believed only from peers in these networks (none: never). The reject flags take
+    # Vault's documented default, true.
+    x_forwarded_for_authorized_addrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    x_forwarded_for_hop_skips: int = 0
+    x_forwarded_for_reject_not_authorized: bool = True
+    x_forwarded_for_reject_not_present: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +147,7 @@ class ServerConfig:
     log_format: str = "standard"
     pid_file: str = ""
     unsafe_allow_api_audit_creation: bool = False
+    allow_audit_log_prefixing: bool = False
     # Vault's storage read cache: entries kept, and the switch to turn it off.
     cache_size: int = DEFAULT_CACHE_SIZE
     disable_cache: bool = False
@@ -144,8 +155,11 @@ class ServerConfig:
     notices: tuple[str, ...] = ()
 
 
-def load_server_config(paths: Sequence[str | Path]) -> ServerConfig:
-    """Read and merge the config files (a file, or a directory of *.hcl and *.json, in name order)."""
+def load_server_config(paths: Sequence[str | Path], *, dev: bool = False) -> ServerConfig:
+    """Read and merge the config files (a file, or a directory of *.hcl and *.json, in name order).
+
+    For a dev server (`dev`) the files add to the dev defaults, as OpenBao's do: storage and listeners are
+    optional, and storage can only be "inmem" (dev data lives in memory or in -dev-data-dir)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -160,7 +174,7 @@ def load_server_config(paths: Sequence[str | Path]) -> ServerConfig:
     reader = _Reader()
     for file in files:
         reader.read(str(file), hcl.load(file))
-    return reader.result()
+    return reader.result(dev)
 
 
 class _Reader:
@@ -258,10 +272,17 @@ class _Reader:
             )
         )
 
-    def result(self) -> ServerConfig:
+    def result(self, dev: bool) -> ServerConfig:
+        if dev:
+            if self.storage is not None and self.storage.type != "inmem":
+                raise ConfigError(
+                    f'storage "{self.storage.type}" is for `server -config` without -dev: a dev server '
+                    "keeps its data in memory or in -dev-data-dir"
+                )
+            self.storage = self.storage or StorageConfig(type="inmem")
         if self.storage is None:
             raise ConfigError('a storage stanza is required, such as storage "sqlite" { path = "..." }')
-        if not self.listeners:
+        if not self.listeners and not dev:
             raise ConfigError('at least one listener stanza is required, such as listener "tcp" { ... }')
         default_ttl, max_ttl = self.values.get("default_lease_ttl", 0), self.values.get("max_lease_ttl", 0)
         if default_ttl and max_ttl and default_ttl > max_ttl:
@@ -318,12 +339,21 @@ def _string(where: str, value: Any) -> str:
     return value
 
 
+# Go's strconv.ParseBool, which Vault's parseutil.ParseBool applies to strings.
+_TRUE_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE_WORDS = frozenset({"", "0", "f", "F", "FALSE", "false", "False"})
+
+
 def _bool(where: str, value: Any) -> bool:
+    """A boolean as Vault's parseutil.ParseBool takes it: true, 1 (any non-zero number), "1", "t", "TRUE",
+    "True", "true" and their false twins; the empty string is false."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise ConfigError(f"{where}: expected a boolean")
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str) and value in _TRUE_WORDS | _FALSE_WORDS:
+        return value in _TRUE_WORDS
+    raise ConfigError(f"{where}: expected a boolean, not {value!r}")
 
 
 def _duration(where: str, value: Any) -> int:
@@ -343,10 +373,48 @@ def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
     return check
 
 
+def _integer(where: str, value: Any) -> int:
+    """A whole number as Vault's parseutil.ParseInt takes it: a number, or a decimal string ("" is 0)."""
+    if value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.removeprefix("-").removeprefix("+").isdigit() and value.isascii():
+        return int(value)
+    raise ConfigError(f"{where}: expected a whole number, not {value!r}")
+
+
 def _size(where: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
-        raise ConfigError(f"{where}: expected a number of bytes")
-    return int(value)
+    try:
+        return _integer(where, value)
+    except ConfigError:
+        raise ConfigError(f"{where}: expected a number of bytes") from None
+
+
+def _hop_skips(where: str, value: Any) -> int:
+    skips = _integer(where, value)
+    if skips < 0:
+        raise ConfigError(f"{where}: x_forwarded_for_hop_skips cannot be negative but set to {skips}")
+    return skips
+
+
+def _networks(where: str, value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses and CIDRs as Vault's parseutil.ParseAddrs takes them: a comma-separated string or a list."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+        if items == [""]:
+            raise ConfigError(f"{where}: unable to parse addresses from {value!r}")
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = [item.strip() for item in value]
+    else:
+        raise ConfigError(f"{where}: expected a comma-separated string or a list of addresses")
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{where}: error parsing address {item!r}: not an IP address or CIDR") from None
+    return tuple(networks)
 
 
 def _count(where: str, value: Any) -> int:
@@ -368,6 +436,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "log_format": _choice(LOG_FORMATS),
     "pid_file": _string,
     "unsafe_allow_api_audit_creation": _bool,
+    "allow_audit_log_prefixing": _bool,
     "cache_size": _count,
     "disable_cache": _bool,
 }
@@ -383,6 +452,12 @@ _LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "tls_client_ca_file": _string,
     "tls_require_and_verify_client_cert": _bool,
     "max_request_size": _size,
+    "disable_unauthed_generate_root_endpoints": _bool,
+    "disable_unauthed_rekey_endpoints": _bool,
+    "x_forwarded_for_authorized_addrs": _networks,
+    "x_forwarded_for_hop_skips": _hop_skips,
+    "x_forwarded_for_reject_not_authorized": _bool,
+    "x_forwarded_for_reject_not_present": _bool,
 }
 
 

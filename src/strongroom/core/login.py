@@ -1,8 +1,9 @@
 """Turning a login's Auth into a token: the TTLs clamped by the auth mount and the system, the default
 policy added, the token stored, and the `auth` block of the response filled in.
 
-Layer: core. Imports tokens, router and logical.
+Layer: core. Imports tokens, router, logical, errors and util.
 Invariant: the token ID appears only in the response to the login that created it.
+Invariant: no login, through any auth method, yields a root token; a refused login stores nothing.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strongroom.core.services import Services
+from strongroom.errors import InvalidRequestError
 from strongroom.logical import Auth, LeaseOptions, Request
 from strongroom.router import MountEntry
 from strongroom.tokens import TokenParams
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.tokens.types import resolve_token_type
+from strongroom.util.policies import NON_ASSIGNABLE, ROOT, sanitize_policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +28,19 @@ class Issued:
     warnings: tuple[str, ...] = ()
 
 
-def sanitize_policies(policies: tuple[str, ...], *, add_default: bool) -> tuple[str, ...]:
-    """Vault's policyutil.SanitizePolicies: lower-cased, trimmed, de-duplicated, sorted; "default" added
-    unless asked not to (and never beside "root")."""
-    names = {p.strip().lower() for p in policies if p.strip()}
-    if add_default and "root" not in names:
-        names.add("default")
-    return tuple(sorted(names))
+def login_policies(auth: Auth) -> tuple[str, ...]:
+    """The policies a login's token gets: sanitized as Vault does, "default" added unless the Auth says not
+    to; InvalidRequestError (with OpenBao's wording) when they would include "root" or a policy the server
+    keeps for itself, whatever the auth method or the case and spacing the name was stored with."""
+    policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
+    # As OpenBao, the check covers the identity policies the token will also carry, not only its own.
+    every = sanitize_policies((*policies, *auth.identity_policies), add_default=False)
+    if ROOT in every:
+        raise InvalidRequestError("auth methods cannot create root tokens")
+    for policy in NON_ASSIGNABLE:
+        if policy in every:
+            raise InvalidRequestError(f'cannot assign policy "{policy}"')
+    return policies
 
 
 def display_name(entry: MountEntry, given: str) -> str:
@@ -56,7 +65,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         default_ttl=system.default_lease_ttl(),
         max_ttl=max_ttl,
     )
-    policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
+    policies = login_policies(auth)
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
     token_id, token = await services.tokens.create(
         TokenParams(

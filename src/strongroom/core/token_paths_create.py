@@ -1,6 +1,6 @@
 """auth/token/create, create-orphan and create/<role_name>: Vault's rules for minting a child token.
 
-Layer: core (the token backend). Imports framework, logical, tokens.
+Layer: core (the token backend). Imports framework, logical, tokens, util.
 
 Invariant: a caller without sudo gets only a subset of its own policies (unless a role says otherwise);
 only a root parent yields a root child; a batch or limited-use parent yields nothing.
@@ -14,8 +14,9 @@ from strongroom.core.token_paths_common import TokenServices, auth_response, dur
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
-from strongroom.tokens import TokenEntry, TokenParams, TokenRole, TokenType, calculate_ttl, sanitize_policies
-from strongroom.tokens.roles import matches_glob, remove_duplicates
+from strongroom.tokens import TokenEntry, TokenParams, TokenRole, TokenType, calculate_ttl
+from strongroom.tokens.roles import matches_glob
+from strongroom.util.policies import NON_ASSIGNABLE, remove_duplicates, sanitize_policies
 
 _DISPLAY_NAME_SANITIZE = re.compile(r"[^a-zA-Z0-9-]")
 
@@ -275,9 +276,9 @@ def _policies(
     final = sanitize_policies(policies, add_default=add_default)
     if no_default:
         final = tuple(p for p in final if p != "default")
-    if "response-wrapping" in final or "control-group" in final:
-        bad = "response-wrapping" if "response-wrapping" in final else "control-group"
-        raise InvalidRequestError(f'cannot assign policy "{bad}"')
+    for policy in NON_ASSIGNABLE:
+        if policy in final:
+            raise InvalidRequestError(f'cannot assign policy "{policy}"')
     return final
 
 

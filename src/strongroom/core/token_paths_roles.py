@@ -1,6 +1,6 @@
 """auth/token/roles and auth/token/roles/<role_name>: token roles, written and read as OpenBao does.
 
-Layer: core (the token backend). Imports framework, logical, tokens.
+Layer: core (the token backend). Imports framework, logical, tokens, util.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from strongroom.core.token_paths_common import TokenServices
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
-from strongroom.tokens import TokenRole, sanitize_policies
-from strongroom.tokens.roles import TOKEN_TYPES, remove_duplicates
+from strongroom.tokens import TokenRole
+from strongroom.tokens.roles import TOKEN_TYPES
+from strongroom.util.policies import remove_duplicates, sanitize_policies
 
 _PATH_SUFFIX = re.compile(r"\w[\w\-.]+\w")
 # How OpenBao spells the rule in its error message (Go accepts the unescaped hyphen).

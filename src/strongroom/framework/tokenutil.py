@@ -2,6 +2,7 @@
 
 Layer: framework. An auth backend declares TOKEN_FIELDS on its role path, keeps a TokenSettings in what it
 stores, and turns it into the `Auth` of a login response with `to_auth`; the core then issues the token.
+Imports errors, logical and util (policy names).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.framework.fields import Field, FieldType
 from strongroom.framework.path import FieldData
 from strongroom.logical import Auth, LeaseOptions
+from strongroom.util.policies import parse_policies
 
 TOKEN_TYPES = ("default", "service", "batch", "default-service", "default-batch")
 
@@ -144,6 +146,22 @@ class TokenSettings:
             bound_cidrs=self.bound_cidrs,
             internal=dict(internal or {}),
         )
+
+
+def upgrade_policies(
+    token: TokenSettings, legacy: tuple[str, ...], data: FieldData
+) -> tuple[TokenSettings, tuple[str, ...]]:
+    """Vault's tokenutil.UpgradeValue for the legacy "policies" field of a role or user, after `token` took
+    the request's token_* fields: "policies" alone sets both, parsed as policyutil.ParsePolicies does;
+    beside "token_policies" it echoes that value; "token_policies" alone forgets it. Returns the settings
+    and what the legacy field now holds (a read shows "policies" only while that is not empty)."""
+    given, legacy_supplied = data.get_ok("policies")
+    if data.get_ok("token_policies")[1]:
+        return token, token.policies if legacy_supplied else ()
+    if legacy_supplied:
+        parsed = parse_policies(given)
+        return replace(token, policies=parsed), parsed
+    return token, legacy
 
 
 def equivalent_policies(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

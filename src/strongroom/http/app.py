@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from strongroom import errors
 from strongroom.http import events, lifecycle, sealed
 from strongroom.http.forward import Forwarder, is_local
+from strongroom.http.forwarded import NOT_TRUSTED, ForwardedFor
 from strongroom.http.translate import (
     UnknownMethodError,
     build_request,
@@ -59,12 +60,22 @@ class VaultAPI:
     """ASGI app serving /v1/ from a core."""
 
     def __init__(
-        self, core: CoreAPI, *, max_request_size: int = 0, unauthenticated_metrics: bool = False
+        self,
+        core: CoreAPI,
+        *,
+        max_request_size: int = 0,
+        unauthenticated_metrics: bool = False,
+        unauthed_generate_root: bool = False,
+        unauthed_rekey: bool = False,
+        forwarded_for: ForwardedFor = NOT_TRUSTED,
     ) -> None:
         self._core = core
+        self._forwarded_for = forwarded_for
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
         # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
         self._unauthenticated_metrics = unauthenticated_metrics
+        # The listener's disable_unauthed_*_endpoints set to false: sys/generate-root/*, sys/rekey/* served.
+        self._unauthed = lifecycle.Unauthed(generate_root=unauthed_generate_root, rekey=unauthed_rekey)
         self._forwarder = Forwarder()
 
     async def aclose(self) -> None:
@@ -72,6 +83,11 @@ class VaultAPI:
         await self._forwarder.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            scope = self._forwarded_for.rewrite(scope)
+        except errors.InvalidRequestError as exc:
+            await _refuse(scope, send, exc)
+            return
         if scope["type"] == "websocket":
             await events.serve(self._core, scope, receive, send)
             return
@@ -118,7 +134,9 @@ class VaultAPI:
         if events.handles(path):
             raw_query = scope.get("query_string", b"")
             return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
-        answer = await lifecycle.serve(self._core, scope["method"], path, body, headers)
+        answer = await lifecycle.serve(
+            self._core, scope["method"], path, body, headers, unauthed=self._unauthed
+        )
         if answer is None:
             answer = await sealed.serve(self._core, scope["method"], path, query)
         if answer is not None:
@@ -157,6 +175,7 @@ class VaultAPI:
             query=scope.get("query_string", b""),
             headers=headers,
             body=body,
+            client=(scope.get("client") or ("", 0))[0],
         )
 
 
@@ -223,3 +242,12 @@ async def _send(send: Send, status: int, body: bytes, content_type: str = JSON) 
         headers += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(scope: Scope, send: Send, exc: errors.RequestError) -> None:
+    """Refuse a request before it reaches the API: a 400 in Vault's shape, or a WebSocket handshake
+    closed unaccepted."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+    else:
+        await _send(send, 400, error_body(exc))

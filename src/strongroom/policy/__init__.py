@@ -7,7 +7,7 @@ from strongroom.policy.acl import ACL, Authorization
 from strongroom.policy.default import DEFAULT_POLICY
 from strongroom.policy.model import Capability, PathRule, Policy
 from strongroom.policy.parser import PolicyParseError, parse_policy
-from strongroom.policy.store import PolicyStore, normalize_name
+from strongroom.policy.store import PolicyStore
 
 __all__ = [
     "ACL",
@@ -18,6 +18,5 @@ __all__ = [
     "Policy",
     "PolicyParseError",
     "PolicyStore",
-    "normalize_name",
     "parse_policy",
 ]

@@ -1,6 +1,6 @@
 """Policies at rest: read, write, delete and list them, and build (and cache) the ACL for a set of names.
 
-Layer: policy. Imports logical.storage, util.clock, errors and the policy modules.
+Layer: policy. Imports logical.storage, util (clock, policy names), errors and the policy modules.
 Policies live in the storage given to the store, one JSON record per policy under "policy/<name>".
 
 Invariant: "root" is never stored and cannot be written or deleted; "default" cannot be deleted;
@@ -20,6 +20,7 @@ from strongroom.policy.default import DEFAULT_POLICY, RESPONSE_WRAPPING_POLICY
 from strongroom.policy.model import Policy
 from strongroom.policy.parser import parse_policy
 from strongroom.util.clock import Clock, SystemClock
+from strongroom.util.policies import policy_name
 
 __all__ = ["PolicyStore"]
 
@@ -30,11 +31,6 @@ _RESPONSE_WRAPPING = "response-wrapping"
 _ROOT = Policy(name="root", raw="")
 
 _CacheKey = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
-
-
-def normalize_name(name: str) -> str:
-    """A policy name as Vault keys it: lower-cased, surrounding spaces removed."""
-    return name.strip(" ").lower()
 
 
 class PolicyStore:
@@ -54,7 +50,7 @@ class PolicyStore:
 
     async def get(self, name: str) -> Policy | None:
         """The policy called `name`, or None. "root" is answered with an empty policy, as Vault does."""
-        name = normalize_name(name)
+        name = policy_name(name)
         if name == "root":
             return _ROOT
         if name in self._policies:
@@ -75,7 +71,7 @@ class PolicyStore:
 
     async def put(self, name: str, text: str) -> Policy:
         """Validate `text` and store it as policy `name`; raise InvalidRequestError with Vault's message."""
-        name = normalize_name(name)
+        name = policy_name(name)
         if name in ("root", _RESPONSE_WRAPPING):
             raise InvalidRequestError(f'cannot update "{name}" policy')
         parsed = parse_policy(name, text)
@@ -94,7 +90,7 @@ class PolicyStore:
 
     async def delete(self, name: str) -> None:
         """Remove policy `name`; a missing policy is not an error. "root" and "default" cannot be removed."""
-        name = normalize_name(name)
+        name = policy_name(name)
         if name == "default":
             raise InvalidRequestError("cannot delete default policy")
         if name in ("root", _RESPONSE_WRAPPING):
@@ -120,7 +116,7 @@ class PolicyStore:
 
         `identity` fills templated paths (see `ACL`); it is part of the cache key.
         """
-        wanted = tuple(sorted({normalize_name(name) for name in names}))
+        wanted = tuple(sorted({policy_name(name) for name in names}))
         key: _CacheKey = (wanted, tuple(sorted((identity or {}).items())))
         now = self._clock.now()
         cached = self._acls.get(key)

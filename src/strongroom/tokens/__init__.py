@@ -6,7 +6,7 @@ The core wires it: the pipeline authenticates with `TokenStore.use`, and the aut
 """
 
 from strongroom.tokens.model import REVOCATION_PENDING, TokenEntry, TokenParams, TokenType
-from strongroom.tokens.roles import RoleStore, TokenRole, sanitize_policies
+from strongroom.tokens.roles import RoleStore, TokenRole
 from strongroom.tokens.store import Renewal, RevocationHook, TokenStore
 from strongroom.tokens.ttl import TTLResult, calculate_ttl
 
@@ -22,5 +22,4 @@ __all__ = [
     "TokenStore",
     "TokenType",
     "calculate_ttl",
-    "sanitize_policies",
 ]

@@ -1,4 +1,4 @@
-"""Token roles (auth/token/roles/<name>) and the policy-list rules Vault applies to tokens.
+"""Token roles (auth/token/roles/<name>) and the glob matching of their policy and alias lists.
 
 Layer: tokens (a service). Imports logical and the stdlib only.
 Storage: "roles/<name>" in the token store's view, JSON with OpenBao's field names.
@@ -103,24 +103,6 @@ class RoleStore:
     async def list(self) -> list[str]:
         """Role names, sorted."""
         return [key for key in await self._storage.list(_ROLES) if not key.endswith("/")]
-
-
-def remove_duplicates(items: Iterable[str], *, lowercase: bool) -> tuple[str, ...]:
-    """Go strutil.RemoveDuplicates: trimmed, optionally lowercased, empties dropped, sorted, unique."""
-    cleaned = {(item.strip().lower() if lowercase else item.strip()) for item in items}
-    cleaned.discard("")
-    return tuple(sorted(cleaned))
-
-
-def sanitize_policies(policies: Iterable[str], *, add_default: bool) -> tuple[str, ...]:
-    """Vault's policyutil.SanitizePolicies: lowercase, dedupe, sort; "root" alone wins; may add "default"."""
-    cleaned = [p.strip().lower() for p in policies]
-    cleaned = [p for p in cleaned if p]
-    if "root" in cleaned:
-        return ("root",)
-    if add_default and "default" not in cleaned:
-        cleaned.append("default")
-    return remove_duplicates(cleaned, lowercase=True)
 
 
 def matches_glob(patterns: Iterable[str], value: str) -> bool:

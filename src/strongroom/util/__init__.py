@@ -1,1 +1,1 @@
-"""Small pure helpers: durations, clock, identifiers, paths. Bottom layer: stdlib only."""
+"""Small pure helpers: durations, clock, identifiers, paths, policy names. Bottom layer: stdlib only."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,127 @@ def test_the_storage_cache_is_on_by_default_and_can_be_sized_or_turned_off(tmp_p
 def test_a_missing_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no such file or directory"):
         load_server_config([tmp_path / "nope.hcl"])
+
+
+def test_unauthenticated_keyholder_endpoints_are_off_unless_a_listener_turns_them_on(tmp_path: Path) -> None:
+    default = load_server_config([write(tmp_path, FULL)]).listeners[0]
+    assert default.disable_unauthed_generate_root_endpoints is True
+    assert default.disable_unauthed_rekey_endpoints is True
+    opened = FULL.replace(
+        'tls_min_version = "tls13"',
+        'tls_min_version = "tls13"\n  disable_unauthed_generate_root_endpoints = false\n'
+        '  disable_unauthed_rekey_endpoints = "false"',
+    )
+    listener = load_server_config([write(tmp_path, opened)]).listeners[0]
+    assert listener.disable_unauthed_generate_root_endpoints is False
+    assert listener.disable_unauthed_rekey_endpoints is False
+    bad = FULL.replace('tls_min_version = "tls13"', 'disable_unauthed_rekey_endpoints = "maybe"')
+    with pytest.raises(ConfigError, match="expected a boolean"):
+        load_server_config([write(tmp_path, bad)])
+
+
+def listener(tmp_path: Path, body: str) -> ListenerConfig:
+    text = f'storage "inmem" {{}}\nlistener "tcp" {{\n{body}\n}}\n'
+    (only,) = load_server_config([write(tmp_path, text)]).listeners
+    return only
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", True), ("1", True), ("2", True), ("1.5", True), ('"1"', True), ('"t"', True), ('"T"', True),
+        ('"TRUE"', True), ('"true"', True), ('"True"', True),
+        ("false", False), ("0", False), ('"0"', False), ('"f"', False), ('"F"', False), ('"FALSE"', False),
+        ('"false"', False), ('"False"', False), ('""', False),
+    ],
+)  # fmt: skip
+def test_listener_booleans_take_the_forms_vaults_parse_bool_takes(
+    tmp_path: Path, value: str, expected: bool
+) -> None:
+    tls = '\ntls_cert_file = "c.pem"\ntls_key_file = "k.pem"'
+    found = listener(tmp_path, f"tls_disable = {value}{tls}\ntls_require_and_verify_client_cert = {value}")
+    assert (found.tls_disable, found.tls_require_and_verify_client_cert) == (expected, expected)
+    metrics = listener(
+        tmp_path, f"tls_disable = 1\ntelemetry {{\n  unauthenticated_metrics_access = {value}\n}}"
+    )
+    assert metrics.unauthenticated_metrics_access is expected
+
+
+def test_node_vaults_example_server_config_loads(tmp_path: Path) -> None:
+    # node-vault's example/server.hcl: an integer where Vault takes a boolean.
+    text = 'backend "inmem" {}\nlistener "tcp" {\n  address = "127.0.0.1:8200"\n  tls_disable = 1\n}\n'
+    (only,) = load_server_config([write(tmp_path, text)]).listeners
+    assert only.tls_disable is True
+
+
+@pytest.mark.parametrize("value", ['"tRuE"', '"yes"', '"on"', "[true]", '" true"'])
+def test_other_boolean_forms_are_refused_with_file_and_line(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"server.hcl:3: expected a boolean"):
+        listener(tmp_path, f"tls_disable = {value}")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("2048", 2048), ('"2048"', 2048), ('"+7"', 7), ('""', 0)])
+def test_max_request_size_takes_a_number_or_a_decimal_string(
+    tmp_path: Path, value: str, expected: int
+) -> None:
+    assert listener(tmp_path, f"tls_disable = true\nmax_request_size = {value}").max_request_size == expected
+
+
+@pytest.mark.parametrize("value", ["1.5", '"0x10"', '"12 "', "true", '"١٢"'])
+def test_max_request_size_refuses_what_parse_int_refuses(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"server.hcl:4: expected a number of bytes"):
+        listener(tmp_path, f"tls_disable = true\nmax_request_size = {value}")
+
+
+def test_x_forwarded_for_options_default_to_ignoring_the_header(tmp_path: Path) -> None:
+    found = listener(tmp_path, "tls_disable = true")
+    assert found.x_forwarded_for_authorized_addrs == ()
+    assert (found.x_forwarded_for_hop_skips, found.x_forwarded_for_reject_not_authorized) == (0, True)
+    assert found.x_forwarded_for_reject_not_present is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['" 127.0.0.1 , 10.0.0.0/8,fd00::/8"', '["127.0.0.1", "10.0.0.0/8", "fd00::/8"]'],
+)
+def test_x_forwarded_for_options_read_vaults_forms(tmp_path: Path, value: str) -> None:
+    found = listener(
+        tmp_path,
+        f'tls_disable = true\nx_forwarded_for_authorized_addrs = {value}\nx_forwarded_for_hop_skips = "2"\n'
+        'x_forwarded_for_reject_not_authorized = "false"\nx_forwarded_for_reject_not_present = 0',
+    )
+    assert [str(n) for n in found.x_forwarded_for_authorized_addrs] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "fd00::/8",
+    ]
+    assert found.x_forwarded_for_hop_skips == 2
+    assert (found.x_forwarded_for_reject_not_authorized, found.x_forwarded_for_reject_not_present) == (
+        False,
+        False,
+    )
+    assert found.x_forwarded_for_authorized_addrs[0] == ipaddress.ip_network("127.0.0.1/32")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ('x_forwarded_for_authorized_addrs = ""', r"server.hcl:4: unable to parse addresses from ''"),
+        ('x_forwarded_for_authorized_addrs = "bogus"', r"server.hcl:4: error parsing address 'bogus'"),
+        ('x_forwarded_for_authorized_addrs = "10.0.0.0/8,,127.0.0.1"', r"error parsing address ''"),
+        (
+            "x_forwarded_for_authorized_addrs = 5",
+            r"server.hcl:4: expected a comma-separated string or a list",
+        ),
+        (
+            'x_forwarded_for_authorized_addrs = ["127.0.0.1", 5]',
+            r"expected a comma-separated string or a list",
+        ),
+        ("x_forwarded_for_hop_skips = -1", r"server.hcl:4: x_forwarded_for_hop_skips cannot be negative but"),
+        ('x_forwarded_for_hop_skips = "two"', r"server.hcl:4: expected a whole number, not 'two'"),
+        ('x_forwarded_for_reject_not_present = "maybe"', r"server.hcl:4: expected a boolean"),
+    ],
+)
+def test_bad_x_forwarded_for_options_are_refused(tmp_path: Path, option: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        listener(tmp_path, f"tls_disable = true\n{option}")

@@ -20,6 +20,7 @@ from strongroom.framework.tokenutil import TOKEN_FIELDS
 from strongroom.logical import Operation, Request, Response, SystemView
 from strongroom.util.durations import format_duration
 from strongroom.util.ids import new_uuid
+from strongroom.util.policies import parse_policies
 
 ROLE_FIELDS: dict[str, Field] = {
     "role_name": ROLE_NAME_FIELD,
@@ -62,7 +63,7 @@ def paths(store: AppRoleStore, system: SystemView) -> list[Path]:
         async with store.lock:
             role = await store.role(name)
             creating = role is None
-            current = role or Role(name=name.lower(), role_id="")
+            current = role or Role(name=name, role_id="")
             warnings: list[str] = []
             updated = apply_fields(current, data, creating, system, warnings)
             await store.save_role(updated, current.role_id)
@@ -205,7 +206,7 @@ def upgrade_legacy(role: Role, data: FieldData) -> Role:
             kept = current if old_supplied else type(current)()
             role = role.evolve(**{legacy: kept})
         elif old_supplied:
-            value: Any = tuple(old_value) if isinstance(old_value, list) else old_value
+            value: Any = parse_policies(old_value) if legacy == "policies" else old_value
             token = replace(role.token, **{new.removeprefix("token_"): value})
             role = role.evolve(**{legacy: value}, token=token)
     return role

@@ -1,7 +1,7 @@
 """role/<name>/<field>: Vault's per-field endpoints (policies, secret-id-ttl, token-ttl, period, ...).
 
-Layer: builtin. Imports framework, logical and the approle modules. Every field path is one FieldPath value
-(what it reads, how it updates, what deleting resets) turned into a Path by one factory.
+Layer: builtin. Imports framework, logical, util and the approle modules. Every field path is one FieldPath
+value (what it reads, how it updates, what deleting resets) turned into a Path by one factory.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from strongroom.framework import FieldData, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.framework.tokenutil import TOKEN_FIELDS
 from strongroom.logical import Operation, Request, Response, SystemView
+from strongroom.util.policies import parse_policies
 
 Update = Callable[[Role, FieldData, SystemView], Role]
 
@@ -53,7 +54,8 @@ def _token(role: Role, **changes: Any) -> Role:
 def _update_policies(role: Role, data: FieldData, system: SystemView) -> Role:
     name, value = _required(data, "token_policies", "policies")
     legacy_too = name == "policies" or data.get_ok("policies")[1]
-    policies = tuple(value)
+    # Vault parses the policies this endpoint is given under either name (policyutil.ParsePolicies).
+    policies = parse_policies(value)
     return _token(role, policies=policies).evolve(policies=policies if legacy_too else ())
 
 

@@ -92,6 +92,8 @@ class JWTRole:
     poll_interval: int = 0
     verbose_oidc_logging: bool = False
     max_age: int = 0
+    # The legacy "policies" field, kept only while a client sets it (framework.tokenutil.upgrade_policies).
+    policies: tuple[str, ...] = ()
 
     def view(self) -> dict[str, Any]:
         """The role as a read shows it."""
@@ -124,6 +126,8 @@ class JWTRole:
         }
         if self.poll_interval > 0:
             data["poll_interval"] = self.poll_interval
+        if self.policies:
+            data["policies"] = data["token_policies"]
         return data
 
     def to_json(self) -> dict[str, Any]:

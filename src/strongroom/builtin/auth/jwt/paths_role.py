@@ -15,7 +15,7 @@ from strongroom.builtin.auth.jwt.claims import ClaimError, check_glob_bound_clai
 from strongroom.builtin.auth.jwt.models import ROLE_PREFIX, JWTRole, load_role, save_role
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.framework.tokenutil import TOKEN_FIELDS
+from strongroom.framework.tokenutil import TOKEN_FIELDS, upgrade_policies
 from strongroom.logical import Operation, Request, Response, SystemView
 from strongroom.util.durations import format_duration
 
@@ -92,6 +92,7 @@ FIELDS: dict[str, Field] = {
         FieldType.BOOL, "Template token_policies from claims (not supported by this server)"
     ),
     **TOKEN_FIELDS,
+    "policies": Field(FieldType.COMMA_STRING_LIST, 'Use "token_policies" instead.'),
 }
 
 
@@ -201,14 +202,14 @@ def paths(system: SystemView) -> list[Path]:
         if fields.get("token_policies_template_claims"):
             raise InvalidRequestError("token_policies_template_claims is not supported by this server")
         base = existing if existing is not None else JWTRole(user_claim="")
-        token = base.token.updated(fields)
+        token, policies = upgrade_policies(base.token.updated(fields), base.policies, fields)
         max_lease = system.max_lease_ttl()
         if token.period > max_lease:
             raise InvalidRequestError(
                 f"'period' of '\"{format_duration(token.period)}\"' is greater than the backend's maximum "
                 f"lease TTL of '\"{format_duration(max_lease)}\"'"
             )
-        role = _bindings(fields, replace(base, role_type=role_type, token=token))
+        role = _bindings(fields, replace(base, role_type=role_type, token=token, policies=policies))
         _check(role)
         warnings: list[str] = []
         if role.token.max_ttl > max_lease:

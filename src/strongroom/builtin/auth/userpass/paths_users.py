@@ -1,7 +1,8 @@
 """users/ endpoints of userpass: create, read, update, delete and list users; change a password or the
-policies. Layer: builtin (imports framework, logical and the package's own modules).
+policies. Layer: builtin (imports framework, logical, util and the package's own modules).
 
-Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user.
+Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user: the username is declared a
+folding type, so the core checks the ACL on the folded path ("users/ALICE" is "users/alice").
 Invariant: a read never returns the password nor its hash; a password is stored only as an argon2id hash.
 """
 
@@ -19,11 +20,12 @@ from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.framework.tokenutil import TOKEN_FIELDS, TokenSettings
 from strongroom.logical import Operation, Request, Response
+from strongroom.util.policies import parse_policies
 
 MISSING_PASSWORD = "must provide either password or password_hash"
 NO_SUCH_USER = "username does not exist"
 
-_USERNAME = Field(FieldType.STRING, "Username for this user.")
+USERNAME = Field(FieldType.LOWERCASE_STRING, "Username for this user.")
 _PASSWORD = Field(FieldType.STRING, "Password for this user.")
 _PASSWORD_HASH = Field(FieldType.STRING, "Pre-hashed password (bcrypt); not supported by this server.")
 _POLICIES = Field(FieldType.COMMA_STRING_LIST, 'Use "token_policies" instead.')
@@ -37,16 +39,11 @@ _STRICTLY_BIND_IP = Field(FieldType.BOOL, "Bind tokens to the login's exact addr
 
 
 def username(data: FieldData) -> str:
-    """The lowercased username captured from the path; 404 for names Vault's path pattern would not match."""
+    """The (folded) username captured from the path; 404 for names Vault's path pattern would not match."""
     name: str = data.get("username")
     if not valid_username(name):
         raise NotFoundError(UNSUPPORTED_PATH)
-    return name.lower()
-
-
-def parse_policies(policies: list[str]) -> tuple[str, ...]:
-    """Vault's policyutil.ParsePolicies for the legacy "policies" field: trimmed, lowercased, sorted."""
-    return tuple(sorted({p.strip().lower() for p in policies if p.strip()}))
+    return name
 
 
 def format_cidrs(blocks: list[str]) -> tuple[str, ...]:
@@ -85,7 +82,8 @@ def _given(data: FieldData, name: str) -> tuple[Any, bool]:
 
 def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) -> tuple[TokenSettings, Legacy]:
     """The settings after a write: each token_* field given replaces its value and forgets the legacy name;
-    a legacy name given alone sets both (Vault's tokenutil.UpgradeValue). Validated once, at the end."""
+    a legacy name given alone sets both, legacy "policies" parsed as Vault's policyutil does (Vault's
+    tokenutil.UpgradeValue). Validated once, at the end."""
     changes: dict[str, Any] = {}
     for name in TOKEN_FIELDS:
         value, supplied = _given(data, name)
@@ -95,11 +93,10 @@ def apply_token_fields(token: TokenSettings, legacy: Legacy, data: FieldData) ->
     for old, new, attribute in _UPGRADES:
         value, supplied = _given(data, old)
         if _given(data, new)[1]:
-            legacy_changes[old] = type(getattr(legacy, old))()
+            # Both names given: the legacy one echoes the new value; the new one alone: it is forgotten.
+            legacy_changes[old] = changes[attribute] if supplied else type(getattr(legacy, old))()
         elif supplied:
-            changes[attribute] = legacy_changes[old] = value
-    if legacy_changes.get("policies"):
-        changes["policies"] = legacy_changes["policies"] = parse_policies(list(changes["policies"]))
+            changes[attribute] = legacy_changes[old] = parse_policies(value) if old == "policies" else value
     if changes.get("bound_cidrs"):
         changes["bound_cidrs"] = format_cidrs(list(changes["bound_cidrs"]))
         if legacy_changes.get("bound_cidrs"):
@@ -123,7 +120,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
 
     async def exists(_request: Request, data: FieldData) -> bool:
         name: str = data.get("username")
-        return valid_username(name) and await users.get(name.lower()) is not None
+        return valid_username(name) and await users.get(name) is not None
 
     async def list_users(_request: Request, _data: FieldData) -> Response:
         names = await users.names()
@@ -171,6 +168,9 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         if user is None:
             raise InvalidRequestError(NO_SUCH_USER)
         token, legacy = apply_token_fields(user.token, user.legacy, data)
+        if _given(data, "token_policies")[1]:
+            # Vault parses the policies this endpoint is given under either name, not only the legacy one.
+            token = replace(token, policies=parse_policies(token.policies))
         await users.put(name, replace(user, token=token, legacy=legacy))
         return None
 
@@ -184,7 +184,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}/password",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "password": _PASSWORD,
                 "password_hash": _PASSWORD_HASH,
             },
@@ -195,7 +195,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}/policies",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "policies": _POLICIES,
                 "token_policies": TOKEN_FIELDS["token_policies"],
             },
@@ -206,7 +206,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "password": _PASSWORD,
                 "password_hash": _PASSWORD_HASH,
                 **_LEGACY_FIELDS,
