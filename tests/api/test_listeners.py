@@ -19,6 +19,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from tests.servers import (
+    API_AUDIT,
     RunningServer,
     free_port,
     sqlite_config,
@@ -115,7 +116,7 @@ async def test_sighup_keeps_event_streams_on_plain_listeners(tmp_path: Path) -> 
 
 
 def test_the_audit_log_names_the_socket_peer_with_a_numeric_port(tmp_path: Path) -> None:
-    with strongroom_dev_server(tmp_path) as server:
+    with strongroom_dev_server(tmp_path, config=API_AUDIT) as server:
         log = tmp_path / "audit.log"
         with server.client() as client:
             enabled = client.put(
