@@ -1,4 +1,4 @@
-"""The composition root: config -> physical -> barrier -> seal -> Core -> ASGI app -> uvicorn listeners.
+"""The composition root: config -> physical -> barrier -> seal -> Core -> ASGI app -> native HTTP listeners.
 
 Layer: top. The only module that knows every layer; it wires them and serves until SIGINT or SIGTERM.
 SIGHUP reloads TLS certificates and the log level.
@@ -14,14 +14,12 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable, Coroutine, Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 
 from strongroom import __version__
 from strongroom.audit import DeviceSpec, validate_spec
@@ -38,15 +36,10 @@ from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
 from strongroom.telemetry import Telemetry
+from strongroom.util.http_server import HTTPServer, TLSFiles
 
 log = logging.getLogger("strongroom.server")
 
-_TLS_VERSIONS = {
-    "tls10": ssl.TLSVersion.TLSv1,
-    "tls11": ssl.TLSVersion.TLSv1_1,
-    "tls12": ssl.TLSVersion.TLSv1_2,
-    "tls13": ssl.TLSVersion.TLSv1_3,
-}
 _LOG_LEVELS = {
     "trace": logging.DEBUG,
     "debug": logging.DEBUG,
@@ -58,6 +51,8 @@ _LOG_LEVELS = {
 }
 DEV_KEY_FILE = "unseal.key"
 DEV_DB_FILE = "strongroom.db"
+# How long a stopping server lets requests in flight finish.
+DRAIN_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,33 +192,28 @@ Development mode should NOT be used in production installations!
 """
 
 
-class _Listener(uvicorn.Server):
-    """A uvicorn server whose signals are handled once, for every listener, by `serve`."""
-
-    @contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-def _ssl_context(listener: ListenerConfig) -> ssl.SSLContext | None:
+def _tls_files(listener: ListenerConfig) -> TLSFiles | None:
+    """The listener's TLS files, checked now: the native server reads them when a worker starts, and an
+    unreadable file must stop the server (or fail a reload) with a clear error instead."""
     if listener.tls_disable:
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = _TLS_VERSIONS[listener.tls_min_version]
-    _load_certificates(context, listener)
-    if listener.tls_client_ca_file:
-        context.load_verify_locations(cafile=listener.tls_client_ca_file)
-        context.verify_mode = (
-            ssl.CERT_REQUIRED if listener.tls_require_and_verify_client_cert else ssl.CERT_OPTIONAL
-        )
-    return context
-
-
-def _load_certificates(context: ssl.SSLContext, listener: ListenerConfig) -> None:
     try:
         context.load_cert_chain(listener.tls_cert_file, listener.tls_key_file)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"error loading TLS certificate {listener.tls_cert_file}: {exc}") from None
+    if listener.tls_client_ca_file:
+        try:
+            context.load_verify_locations(cafile=listener.tls_client_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"error loading client CA file {listener.tls_client_ca_file}: {exc}") from None
+    return TLSFiles(
+        cert_file=listener.tls_cert_file,
+        key_file=listener.tls_key_file,
+        min_version=listener.tls_min_version,
+        client_ca_file=listener.tls_client_ca_file,
+        require_client_cert=listener.tls_require_and_verify_client_cert,
+    )
 
 
 def _bind(address: str) -> socket.socket:
@@ -246,10 +236,10 @@ async def serve(
     on_reload: Callable[[], None] = lambda: None,
 ) -> None:
     """Serve `core` on every listener until SIGINT or SIGTERM; then drain, seal and return."""
-    servers: list[tuple[_Listener, socket.socket, ssl.SSLContext | None, ListenerConfig]] = []
+    served: list[tuple[HTTPServer, ListenerConfig]] = []
     apps: list[VaultAPI] = []
     for listener in listeners:
-        context = _ssl_context(listener)
+        tls = _tls_files(listener)
         app = VaultAPI(
             core,
             max_request_size=listener.max_request_size,
@@ -264,55 +254,48 @@ async def serve(
             ),
         )
         apps.append(app)
-        config = uvicorn.Config(
-            app,
-            # h11, not httptools: llhttp refuses the LIST method, which hvac and other Vault clients send.
-            http="h11",
-            # The event stream (sys/events/subscribe) is a WebSocket.
-            ws="websockets",
-            # The app takes the client address from X-Forwarded-For itself, and only from the proxies the
-            # listener names (http/forwarded.py); uvicorn's own handling would trust loopback.
-            proxy_headers=False,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            date_header=False,
-            timeout_graceful_shutdown=10,
-        )
-        config.load()
-        config.ssl = context
-        servers.append((_Listener(config), _bind(listener.address), context, listener))
+        served.append((HTTPServer(app, _bind(listener.address), tls), listener))
+        if tls is not None and listener.tls_min_version in ("tls10", "tls11"):
+            log.warning(
+                "listener %s: TLS 1.0 and 1.1 are not offered; the minimum is TLS 1.2", listener.address
+            )
 
     def reload() -> None:
-        for _, _, context, listener in servers:
-            if context is not None:
-                _load_certificates(context, listener)
+        # Every file is checked before any listener changes, so a bad file leaves them all as they were.
+        tls = [server for server, listener in served if _tls_files(listener) is not None]
+        for server in tls:
+            server.reload()
         core.reopen_audit_devices()
         on_reload()
         log.info("reloaded TLS certificates and configuration")
 
-    def stop() -> None:
-        for server, *_ in servers:
-            server.should_exit = True
-
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop)
-    loop.add_signal_handler(signal.SIGINT, stop)
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    loop.add_signal_handler(signal.SIGINT, stopping.set)
     loop.add_signal_handler(signal.SIGHUP, _guard(reload))
-    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock, _, _ in servers]
-    while not all(server.started for server, *_ in servers) and not any(t.done() for t in tasks):
-        await asyncio.sleep(0.01)
-    if all(server.started for server, *_ in servers):
-        on_ready()
     try:
-        await asyncio.gather(*tasks)
+        for server, _ in served:
+            server.start()
+        on_ready()
+        await stopping.wait()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+        for server, _ in served:
+            server.stop()
+        await _drain([server for server, _ in served])
         await core.seal()
         for app in apps:
             await app.aclose()
+
+
+async def _drain(servers: Sequence[HTTPServer]) -> None:
+    """Let requests in flight finish, for at most DRAIN_SECONDS."""
+    try:
+        await asyncio.wait_for(asyncio.gather(*(server.wait() for server in servers)), DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning("requests still in flight after %ds: stopping without them", DRAIN_SECONDS)
 
 
 def _guard(action: Callable[[], None]) -> Callable[[], None]:
@@ -340,6 +323,8 @@ def configure_logging(level: str, log_format: str) -> None:
     # httpx logs every request's URL at info level, and a forwarded path may hold a token
     # (auth/token/lookup/...): its warnings and errors only, whatever the server's level.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The native HTTP server logs its workers' starts and stops and clients' transport errors at info.
+    logging.getLogger("_granian").setLevel(logging.WARNING)
 
 
 class _JSONFormatter(logging.Formatter):

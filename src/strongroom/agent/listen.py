@@ -1,6 +1,7 @@
 """The agent's listeners: bind each `listener "tcp" | "unix"` stanza and serve the API proxy on it.
 
-Layer: agent. Imports uvicorn, httpx, stdlib, config.agent_model and agent.proxy; never the server.
+Layer: agent. Imports util.http_server (the native HTTP server), httpx, stdlib, config.agent_model and
+agent.proxy; never the server.
 
     listeners = Listeners(config, verify=tls, token=lambda: current_token)
     await listeners.start()        # ListenerError when an address is taken or a certificate unreadable
@@ -23,40 +24,28 @@ import os
 import socket
 import ssl
 import stat
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 
 from strongroom.agent.proxy import ProxyApp, Receive, Scope, Send
 from strongroom.config.agent_model import AgentConfig, Listener
+from strongroom.util.http_server import HTTPServer, TLSFiles
 
-_TLS_VERSIONS = {
-    "tls10": ssl.TLSVersion.TLSv1,
-    "tls11": ssl.TLSVersion.TLSv1_1,
-    "tls12": ssl.TLSVersion.TLSv1_2,
-    "tls13": ssl.TLSVersion.TLSv1_3,
-}
+# How long closing listeners let proxied requests in flight finish.
+_DRAIN = 5
 
 
 class ListenerError(Exception):
     """A listener that cannot be started; the message names it and the reason."""
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT and SIGTERM to the agent, which stops every listener itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None]:
-        yield
-
-
 @dataclass(frozen=True, slots=True)
 class _Bound:
     listener: Listener
     sock: socket.socket
-    tls: ssl.SSLContext | None
+    tls: TLSFiles | None
 
 
 def describe(listener: Listener) -> str:
@@ -110,18 +99,22 @@ def _unix(listener: Listener) -> socket.socket:
     return sock
 
 
-def _tls(listener: Listener) -> ssl.SSLContext | None:
+def _tls(listener: Listener) -> TLSFiles | None:
+    """The listener's TLS files, loaded once here so that an unreadable one is refused with its reason
+    (the native server reads them again itself)."""
     if listener.tls_disable:
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = _TLS_VERSIONS[listener.tls_min_version]
     context.load_cert_chain(listener.tls_cert_file, listener.tls_key_file)
     if listener.tls_client_ca_file:
         context.load_verify_locations(cafile=listener.tls_client_ca_file)
-        context.verify_mode = (
-            ssl.CERT_REQUIRED if listener.tls_require_and_verify_client_cert else ssl.CERT_OPTIONAL
-        )
-    return context
+    return TLSFiles(
+        cert_file=listener.tls_cert_file,
+        key_file=listener.tls_key_file,
+        min_version=listener.tls_min_version,
+        client_ca_file=listener.tls_client_ca_file,
+        require_client_cert=listener.tls_require_and_verify_client_cert,
+    )
 
 
 def _bind(listener: Listener) -> _Bound:
@@ -159,7 +152,7 @@ class Listeners:
             base_url=address, verify=verify, timeout=httpx.Timeout(None, connect=10.0)
         )
         self._app = ProxyApp(self._http, config.api_proxy, token)
-        self._served: list[tuple[_Server, asyncio.Task[None], _Bound]] = []
+        self._served: list[tuple[HTTPServer, _Bound]] = []
 
     async def start(self) -> None:
         """Bind every listener, then serve them all; ListenerError (nothing left open) if one cannot."""
@@ -174,32 +167,18 @@ class Listeners:
             raise
         for item in bound:
             app = _not_found if item.listener.role == "metrics_only" else self._app
-            config = uvicorn.Config(
-                app,
-                # h11, not httptools: llhttp refuses the LIST method that Vault clients send.
-                http="h11",
-                ws="none",
-                lifespan="off",
-                log_config=None,
-                log_level="warning",
-                access_log=False,
-                server_header=False,
-                date_header=False,
-                timeout_graceful_shutdown=5,
-            )
-            config.load()
-            config.ssl = item.tls
-            server = _Server(config)
-            self._served.append((server, asyncio.create_task(server.serve(sockets=[item.sock])), item))
-        while not all(server.started or task.done() for server, task, _ in self._served):
-            await asyncio.sleep(0.01)
+            # The proxy serves plain HTTP: an upgrade request is passed on as an ordinary request.
+            server = HTTPServer(app, item.sock, item.tls, websockets=False)
+            server.start()
+            self._served.append((server, item))
 
     async def close(self) -> None:
         """Stop serving (requests in flight may finish), remove unix sockets, close the upstream client."""
-        for server, _, _ in self._served:
-            server.should_exit = True
-        await asyncio.gather(*(task for _, task, _ in self._served), return_exceptions=True)
-        for _, _, item in self._served:
+        for server, _ in self._served:
+            server.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(server.wait() for server, _ in self._served)), _DRAIN)
+        for _, item in self._served:
             _release(item)
         self._served.clear()
         await self._http.aclose()

@@ -53,6 +53,8 @@ def agent(configs: tuple[str, ...], check: bool) -> None:
     )
     # httpx logs every request's URL at INFO; the agent's own lines say what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The native HTTP server (the API proxy's listeners) logs workers starting and stopping at INFO.
+    logging.getLogger("_granian").setLevel(logging.WARNING)
     code = asyncio.run(_run(config))
     if code:
         raise Failure("strongroom agent: exiting after a failure (see the log above)", code)

@@ -60,8 +60,8 @@ _IGNORED_TELEMETRY = {
 _IGNORED_LISTENER = {
     "cluster_address": "strongroom does not use request forwarding between nodes",
     "proxy_protocol_behavior": "the PROXY protocol is not supported",
-    "tls_prefer_server_cipher_suites": "Python's TLS stack chooses the cipher order",
-    "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",
+    "tls_prefer_server_cipher_suites": "the TLS stack (rustls) chooses the cipher order",
+    "tls_cipher_suites": "the TLS stack (rustls) chooses the cipher suites",
 }
 
 

@@ -83,9 +83,6 @@ class VaultAPI:
         await self._forwarder.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
         try:
             scope = self._forwarded_for.rewrite(scope)
         except errors.InvalidRequestError as exc:
@@ -254,13 +251,3 @@ async def _refuse(scope: Scope, send: Send, exc: errors.RequestError) -> None:
         await send({"type": "websocket.close", "code": 1008})
     else:
         await _send(send, 400, error_body(exc))
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

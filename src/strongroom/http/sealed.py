@@ -71,9 +71,9 @@ def _code(query: Mapping[str, str], name: str, default: int) -> int:
     value = query.get(name)
     if value is None:
         return default
-    # Go's Atoi: no blanks, no underscores, no empty string. Vault sends codes up to 999; uvicorn cannot
-    # send one past 599, so those are refused here rather than dropping the connection.
-    if not _CODE.fullmatch(value) or not 100 <= int(value) <= 599:
+    # Go's Atoi: no blanks, no underscores, no empty string. Vault sends any code from 100 to 999 and drops
+    # the connection for the others; a 400 says why instead.
+    if not _CODE.fullmatch(value) or not 100 <= int(value) <= 999:
         raise errors.InvalidRequestError()
     return int(value)
 
