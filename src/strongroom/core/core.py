@@ -18,6 +18,7 @@ from strongroom.audit import AuditBroker, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.event_gate import TokenGate
 from strongroom.core.ha import LeaderElection, SingleNode
+from strongroom.core.identity import identity_backend
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.login_renewal import MountLogins
@@ -29,6 +30,7 @@ from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
 from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
+from strongroom.identity import IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
@@ -356,8 +358,16 @@ class Core:
                 declared=self._audit_devices,
             )
             await audit.load()
-            internal = {"system": system, "token": token}
+
+            def identity(_entry: MountEntry, _config: BackendConfig) -> Backend:
+                return identity_backend(holder[0].identity)
+
+            internal = {"system": system, "token": token, "identity": identity}
             mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
+            identity_store = IdentityStore(
+                BarrierView(self._barrier, "sys/identity/"), self._clock, _AuthMountsOf(mounts)
+            )
+            await identity_store.load()
             wrapping = Wrapping(tokens, _cubbyhole_of(mounts))
             expire_view = BarrierView(self._barrier, "sys/expire/")
             leases = LeaseManager(expire_view, self._clock, tokens, MountSecrets(mounts, self._clock))
@@ -372,6 +382,7 @@ class Core:
                 telemetry=self.telemetry,
                 events=EventBus(clock=self._clock),
                 leadership=self._election or SingleNode(),
+                identity=identity_store,
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
@@ -415,6 +426,17 @@ def _sudo(policies: PolicyStore) -> Any:
         return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
 
     return has_sudo
+
+
+class _AuthMountsOf:
+    """The identity store's view of the auth mounts: an alias names its mount by accessor."""
+
+    def __init__(self, mounts: MountManager) -> None:
+        self._mounts = mounts
+
+    def auth_mount(self, accessor: str) -> tuple[str, str] | None:
+        entry = next((e for e in self._mounts.entries("auth") if e.accessor == accessor), None)
+        return None if entry is None else (entry.type, entry.api_path)
 
 
 def _cubbyhole_of(mounts: MountManager) -> CubbyholeOf:

@@ -13,6 +13,7 @@ from strongroom.barrier import KeyStatus, RotationConfig
 from strongroom.core.mounts import MountManager
 from strongroom.core.wrapping import Wrapping
 from strongroom.events import EventBus
+from strongroom.identity import IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.policy import PolicyStore
 from strongroom.telemetry import Telemetry
@@ -61,3 +62,4 @@ class Services:
     telemetry: Telemetry
     events: EventBus
     leadership: Leadership
+    identity: IdentityStore

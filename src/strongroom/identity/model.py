@@ -1,0 +1,87 @@
+"""What the identity store keeps: entities and the aliases that tie each to a login at one auth mount.
+
+Layer: identity (a sibling service of tokens and policy); stdlib only.
+Invariant: an entity is stored as one record holding its aliases, so an entity never exists without its
+aliases and no alias outlives (or points past) its entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One name an entity is known by at one auth mount (name + mount accessor is unique)."""
+
+    id: str
+    canonical_id: str
+    name: str
+    mount_accessor: str
+    mount_type: str
+    mount_path: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    custom_metadata: Mapping[str, str] = field(default_factory=dict)
+    creation_time: float = 0.0
+    last_update_time: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "canonical_id": self.canonical_id,
+            "name": self.name,
+            "mount_accessor": self.mount_accessor,
+            "mount_type": self.mount_type,
+            "mount_path": self.mount_path,
+            "metadata": dict(self.metadata),
+            "custom_metadata": dict(self.custom_metadata),
+            "creation_time": self.creation_time,
+            "last_update_time": self.last_update_time,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Alias:
+        return cls(
+            **{**raw, "metadata": dict(raw["metadata"]), "custom_metadata": dict(raw["custom_metadata"])}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A client known to the server, whatever auth method it logs in with."""
+
+    id: str
+    name: str
+    policies: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    disabled: bool = False
+    aliases: tuple[Alias, ...] = ()
+    creation_time: float = 0.0
+    last_update_time: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "policies": list(self.policies),
+            "metadata": dict(self.metadata),
+            "disabled": self.disabled,
+            "aliases": [alias.to_json() for alias in self.aliases],
+            "creation_time": self.creation_time,
+            "last_update_time": self.last_update_time,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Entity:
+        return cls(
+            id=raw["id"],
+            name=raw["name"],
+            policies=tuple(raw["policies"]),
+            metadata=dict(raw["metadata"]),
+            disabled=raw["disabled"],
+            aliases=tuple(Alias.from_json(a) for a in raw["aliases"]),
+            creation_time=raw["creation_time"],
+            last_update_time=raw["last_update_time"],
+        )

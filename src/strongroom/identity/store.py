@@ -1,0 +1,284 @@
+"""The identity store: entities and their aliases, kept behind the barrier and indexed in memory.
+
+Layer: identity (a sibling of tokens and policy); imports logical (Storage), errors and util. The core
+hands it a storage view and an AuthMounts that names the auth mount behind an accessor.
+Invariant: every write is one storage put or delete of one entity record (its aliases inside), so no
+crash leaves an entity without its aliases or an alias pointing at a deleted entity. The one change that
+touches two records, an alias moving to another entity, writes the new owner first; a crash between the
+two writes leaves the alias twice, and loading keeps the newer copy.
+Invariant: entity names are unique regardless of case, as are alias (mount accessor, name) pairs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Protocol
+
+from strongroom.errors import InvalidRequestError
+from strongroom.identity.model import Alias, Entity
+from strongroom.logical import Storage, get_json, put_json
+from strongroom.util.clock import Clock
+from strongroom.util.ids import new_uuid
+
+_ENTITIES = "entity/"
+
+
+class AuthMounts(Protocol):
+    """The auth mounts an alias may name, by accessor."""
+
+    def auth_mount(self, accessor: str) -> tuple[str, str] | None:
+        """(mount type, mount path such as "auth/userpass/") of the auth mount with `accessor`, or None."""
+        ...
+
+
+def clean_policies(policies: Iterable[str]) -> tuple[str, ...]:
+    """An entity's policies as Vault keeps them (trimmed, de-duplicated, sorted); "root" refused."""
+    cleaned = sorted({p.strip() for p in policies if p.strip()})
+    if any(p.lower() == "root" for p in cleaned):
+        raise InvalidRequestError("policies cannot contain root")
+    return tuple(cleaned)
+
+
+class IdentityStore:
+    """Entities and aliases: the records in storage and the indexes built from them."""
+
+    def __init__(self, storage: Storage, clock: Clock, mounts: AuthMounts) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._mounts = mounts
+        self._lock = asyncio.Lock()
+        self._entities: dict[str, Entity] = {}
+        self._names: dict[str, str] = {}
+        self._aliases: dict[str, Alias] = {}
+        self._factors: dict[tuple[str, str], str] = {}
+
+    async def load(self) -> None:
+        """Read every entity and build the indexes (on unseal)."""
+        self._entities.clear()
+        for key in await self._storage.list(_ENTITIES):
+            raw = await get_json(self._storage, _ENTITIES + key)
+            if raw is not None:
+                self._entities[key] = Entity.from_json(raw)
+        newest: dict[str, Alias] = {}
+        for entity in self._entities.values():
+            for alias in entity.aliases:
+                kept = newest.get(alias.id)
+                if kept is None or alias.last_update_time > kept.last_update_time:
+                    newest[alias.id] = alias
+        for entity_id, entity in list(self._entities.items()):
+            owned = tuple(a for a in entity.aliases if newest[a.id].canonical_id == entity_id)
+            if owned != entity.aliases:
+                self._entities[entity_id] = replace(entity, aliases=owned)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._names = {e.name.lower(): e.id for e in self._entities.values()}
+        self._aliases = {a.id: a for e in self._entities.values() for a in e.aliases}
+        self._factors = {(a.mount_accessor, a.name): a.id for a in self._aliases.values()}
+
+    async def _put(self, entity: Entity) -> None:
+        await put_json(self._storage, _ENTITIES + entity.id, entity.to_json())
+        self._entities[entity.id] = entity
+        self._reindex()
+
+    async def _delete(self, entity_id: str) -> None:
+        await self._storage.delete(_ENTITIES + entity_id)
+        self._entities.pop(entity_id, None)
+        self._reindex()
+
+    def entity(self, entity_id: str) -> Entity | None:
+        return self._entities.get(entity_id)
+
+    def entity_by_name(self, name: str) -> Entity | None:
+        entity_id = self._names.get(name.lower())
+        return None if entity_id is None else self._entities[entity_id]
+
+    def entities(self) -> list[Entity]:
+        """Every entity, by ID."""
+        return [self._entities[k] for k in sorted(self._entities)]
+
+    def alias(self, alias_id: str) -> Alias | None:
+        return self._aliases.get(alias_id)
+
+    def alias_by_factors(self, mount_accessor: str, name: str) -> Alias | None:
+        alias_id = self._factors.get((mount_accessor, name))
+        return None if alias_id is None else self._aliases[alias_id]
+
+    def aliases(self) -> list[Alias]:
+        """Every entity alias, by ID."""
+        return [self._aliases[k] for k in sorted(self._aliases)]
+
+    async def write_entity(
+        self,
+        *,
+        entity_id: str = "",
+        name: str | None = None,
+        policies: Iterable[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        disabled: bool | None = None,
+    ) -> tuple[Entity, bool]:
+        """Create an entity, or update the one `entity_id` names; (entity, created)."""
+        async with self._lock:
+            now = self._clock.now()
+            if entity_id:
+                current = self._entities.get(entity_id)
+                if current is None:
+                    raise InvalidRequestError("entity not found from id")
+            else:
+                current = Entity(id=new_uuid(), name="", creation_time=now)
+            changes: dict[str, object] = {"last_update_time": now}
+            if name:
+                holder = self._names.get(name.lower())
+                if holder is not None and holder != current.id:
+                    raise InvalidRequestError("entity name is already in use")
+                changes["name"] = name
+            elif not current.name:
+                changes["name"] = _generated_name()
+            if policies is not None:
+                changes["policies"] = clean_policies(policies)
+            if metadata is not None:
+                changes["metadata"] = dict(metadata)
+            if disabled is not None:
+                changes["disabled"] = disabled
+            entity = replace(current, **changes)  # type: ignore[arg-type]
+            await self._put(entity)
+            return entity, not entity_id
+
+    async def delete_entity(self, entity_id: str) -> None:
+        """Delete an entity with its aliases (one record); a missing one is not an error."""
+        async with self._lock:
+            if entity_id in self._entities:
+                await self._delete(entity_id)
+
+    async def write_alias(
+        self,
+        *,
+        alias_id: str = "",
+        name: str = "",
+        mount_accessor: str = "",
+        canonical_id: str = "",
+        custom_metadata: Mapping[str, str] | None = None,
+    ) -> tuple[Alias, bool]:
+        """Create an alias, or update the one `alias_id` (or its name and mount accessor) names; without a
+        canonical ID a new alias gets a new entity of its own. (alias, whether its entity is new to it)."""
+        async with self._lock:
+            current = self._aliases.get(alias_id) if alias_id else None
+            if alias_id and current is None:
+                raise InvalidRequestError("invalid alias ID provided")
+            if current is None:
+                if not (mount_accessor and name):
+                    raise InvalidRequestError("'id' or 'mount_accessor' and 'name' must be provided")
+                found = self._factors.get((mount_accessor, name))
+                current = self._aliases[found] if found else None
+            accessor = mount_accessor or (current.mount_accessor if current else "")
+            mount = self._mounts.auth_mount(accessor)
+            if mount is None:
+                raise InvalidRequestError(f'invalid mount accessor "{accessor}"')
+            if canonical_id and canonical_id not in self._entities:
+                raise InvalidRequestError("invalid canonical ID")
+            name = name or (current.name if current else "")
+            holder = self._factors.get((accessor, name))
+            if holder is not None and (current is None or holder != current.id):
+                raise InvalidRequestError("alias with combination of mount accessor and name already exists")
+            now = self._clock.now()
+            owner_id = canonical_id or (current.canonical_id if current else "")
+            if owner_id:
+                owner = self._entities[owner_id]
+            else:
+                owner = Entity(id=new_uuid(), name=self._free_name(), creation_time=now, last_update_time=now)
+            alias = Alias(
+                id=current.id if current else new_uuid(),
+                canonical_id=owner.id,
+                name=name,
+                mount_accessor=accessor,
+                mount_type=mount[0],
+                mount_path=mount[1],
+                metadata=current.metadata if current else {},
+                custom_metadata=(
+                    dict(custom_metadata)
+                    if custom_metadata is not None
+                    else (current.custom_metadata if current else {})
+                ),
+                creation_time=current.creation_time if current else now,
+                last_update_time=now,
+            )
+            await self._put(_with_alias(owner, alias))
+            moved = current is not None and current.canonical_id != owner.id
+            if moved and current is not None:
+                previous = self._entities[current.canonical_id]
+                await self._put(replace(previous, aliases=_without(previous.aliases, alias.id)))
+            return alias, current is None or moved
+
+    async def delete_alias(self, alias_id: str) -> None:
+        """Delete an alias (its entity stays); a missing one is not an error."""
+        async with self._lock:
+            alias = self._aliases.get(alias_id)
+            if alias is not None:
+                owner = self._entities[alias.canonical_id]
+                await self._put(replace(owner, aliases=_without(owner.aliases, alias_id)))
+
+    async def login_entity(
+        self,
+        mount_accessor: str,
+        mount_type: str,
+        mount_path: str,
+        alias_name: str,
+        metadata: Mapping[str, str],
+    ) -> Entity:
+        """The entity behind a login's alias: found by (mount accessor, name), else created together with its
+        alias in one record (Vault's CreateOrFetchEntity). The alias's metadata follows the auth method's."""
+        async with self._lock:
+            found = self._factors.get((mount_accessor, alias_name))
+            now = self._clock.now()
+            if found is not None:
+                alias = self._aliases[found]
+                owner = self._entities[alias.canonical_id]
+                if dict(alias.metadata) != dict(metadata):
+                    alias = replace(alias, metadata=dict(metadata), last_update_time=now)
+                    owner = _with_alias(owner, alias)
+                    await self._put(owner)
+                return owner
+            entity_id = new_uuid()
+            alias = Alias(
+                id=new_uuid(),
+                canonical_id=entity_id,
+                name=alias_name,
+                mount_accessor=mount_accessor,
+                mount_type=mount_type,
+                mount_path=mount_path,
+                metadata=dict(metadata),
+                creation_time=now,
+                last_update_time=now,
+            )
+            entity = Entity(
+                id=entity_id,
+                name=self._free_name(),
+                aliases=(alias,),
+                creation_time=now,
+                last_update_time=now,
+            )
+            await self._put(entity)
+            return entity
+
+    def _free_name(self) -> str:
+        while True:
+            name = _generated_name()
+            if name.lower() not in self._names:
+                return name
+
+
+def _generated_name() -> str:
+    """The name of an entity created without one (Vault's "entity_" and eight hex digits)."""
+    return f"entity_{secrets.token_hex(4)}"
+
+
+def _with_alias(entity: Entity, alias: Alias) -> Entity:
+    others = _without(entity.aliases, alias.id)
+    return replace(entity, aliases=(*others, alias))
+
+
+def _without(aliases: tuple[Alias, ...], alias_id: str) -> tuple[Alias, ...]:
+    return tuple(a for a in aliases if a.id != alias_id)
