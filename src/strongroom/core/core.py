@@ -349,6 +349,7 @@ class Core:
                     sudo_check=_sudo(policies),
                     policy_exists=_exists(policies),
                     logins=MountLogins(lambda: holder[0].mounts),
+                    identity_policies=lambda entity_id: holder[0].identity.grant(entity_id).policies,
                 )
 
             audit = AuditBroker(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from strongroom.errors import InvalidRequestError
@@ -40,6 +40,19 @@ def clean_policies(policies: Iterable[str]) -> tuple[str, ...]:
     if any(p.lower() == "root" for p in cleaned):
         raise InvalidRequestError("policies cannot contain root")
     return tuple(cleaned)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a token's entity adds at each request: its policies, the values of policy templates, and
+    whether the entity is disabled (its tokens then serve nothing)."""
+
+    policies: tuple[str, ...] = ()
+    template: Mapping[str, str] = field(default_factory=dict)
+    disabled: bool = False
+
+
+NO_GRANT = Grant()
 
 
 class IdentityStore:
@@ -110,6 +123,13 @@ class IdentityStore:
     def aliases(self) -> list[Alias]:
         """Every entity alias, by ID."""
         return [self._aliases[k] for k in sorted(self._aliases)]
+
+    def grant(self, entity_id: str) -> Grant:
+        """What the entity `entity_id` grants its tokens now (nothing for an unknown or deleted entity)."""
+        entity = self._entities.get(entity_id) if entity_id else None
+        if entity is None:
+            return NO_GRANT
+        return Grant(policies=entity.policies, template=_template(entity), disabled=entity.disabled)
 
     async def write_entity(
         self,
@@ -268,6 +288,18 @@ class IdentityStore:
             name = _generated_name()
             if name.lower() not in self._names:
                 return name
+
+
+def _template(entity: Entity) -> dict[str, str]:
+    """The values Vault's policy templates name (`identity.entity.id`, ...), for one entity."""
+    values = {"identity.entity.id": entity.id, "identity.entity.name": entity.name}
+    values |= {f"identity.entity.metadata.{k}": v for k, v in entity.metadata.items()}
+    for alias in entity.aliases:
+        prefix = f"identity.entity.aliases.{alias.mount_accessor}."
+        values |= {prefix + "id": alias.id, prefix + "name": alias.name}
+        values |= {f"{prefix}metadata.{k}": v for k, v in alias.metadata.items()}
+        values |= {f"{prefix}custom_metadata.{k}": v for k, v in alias.custom_metadata.items()}
+    return values
 
 
 def _generated_name() -> str:

@@ -1,0 +1,155 @@
+"""Every login gets its entity: the alias a login names finds (or creates) one entity, the token carries its
+ID, and the entity's policies (and templated ones) act on every request at once. Real HTTP, and the same
+requests against OpenBao where the answers can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.servers import RunningServer
+
+SECRET_POLICY = 'path "secret/data/ent-login/*" { capabilities = ["read"] }'
+TEMPLATED = 'path "secret/data/by-name/{{identity.entity.name}}/*" { capabilities = ["read"] }'
+
+
+@pytest.fixture
+def userpass(root: httpx.Client) -> Iterator[str]:
+    """A userpass mount with user "ann" (password "pw"); yields its accessor."""
+    root.post("/v1/sys/auth/ent-up", json={"type": "userpass"}).raise_for_status()
+    root.post("/v1/auth/ent-up/users/ann", json={"password": "pw"}).raise_for_status()
+    try:
+        yield root.get("/v1/sys/auth").json()["data"]["ent-up/"]["accessor"]
+    finally:
+        root.delete("/v1/sys/auth/ent-up").raise_for_status()
+
+
+def _login(server: RunningServer) -> dict[str, object]:
+    with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+        answer = anonymous.post("/v1/auth/ent-up/login/ann", json={"password": "pw"})
+    answer.raise_for_status()
+    auth: dict[str, object] = answer.json()["auth"]
+    return auth
+
+
+def test_login_creates_one_entity_with_its_alias(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    first, second = _login(server), _login(server)
+    entity_id = first["entity_id"]
+    assert entity_id
+    assert second["entity_id"] == entity_id
+    looked = root.post(
+        "/v1/identity/lookup/entity", json={"alias_name": "ann", "alias_mount_accessor": userpass}
+    ).json()["data"]
+    assert looked["id"] == entity_id
+    assert [(a["name"], a["mount_path"], a["mount_type"]) for a in looked["aliases"]] == [
+        ("ann", "auth/ent-up/", "userpass")
+    ]
+    lookup = root.post("/v1/auth/token/lookup", json={"token": first["client_token"]}).json()["data"]
+    assert lookup["entity_id"] == entity_id
+    assert "identity_policies" not in lookup
+    root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+
+
+def test_entity_policy_change_moves_access_at_once(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    root.put("/v1/sys/policies/acl/ent-login", json={"policy": SECRET_POLICY}).raise_for_status()
+    root.post("/v1/secret/data/ent-login/x", json={"data": {"v": "1"}}).raise_for_status()
+    auth = _login(server)
+    entity_id = auth["entity_id"]
+    with server.client(str(auth["client_token"])) as user:
+        assert user.get("/v1/secret/data/ent-login/x").status_code == 403
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": ["ent-login"]}).raise_for_status()
+        assert user.get("/v1/secret/data/ent-login/x").status_code == 200
+        lookup = user.get("/v1/auth/token/lookup-self").json()["data"]
+        assert (lookup["identity_policies"], lookup["policies"]) == (["ent-login"], ["default"])
+        assert _login(server)["identity_policies"] == ["ent-login"]
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": []}).raise_for_status()
+        assert user.get("/v1/secret/data/ent-login/x").status_code == 403
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"disabled": True}).raise_for_status()
+        assert user.get("/v1/auth/token/lookup-self").status_code == 403
+        with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+            refused = anonymous.post("/v1/auth/ent-up/login/ann", json={"password": "pw"})
+        assert (refused.status_code, refused.json()["errors"]) == (403, ["permission denied"])
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"disabled": False}).raise_for_status()
+        assert user.get("/v1/auth/token/lookup-self").status_code == 200
+    root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+    root.delete("/v1/sys/policies/acl/ent-login").raise_for_status()
+
+
+def test_templated_policy_follows_the_entity_name(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    root.put("/v1/sys/policies/acl/ent-tpl", json={"policy": TEMPLATED}).raise_for_status()
+    auth = _login(server)
+    entity_id = auth["entity_id"]
+    root.post(
+        f"/v1/identity/entity/id/{entity_id}", json={"name": "tpl-ann", "policies": ["ent-tpl"]}
+    ).raise_for_status()
+    for name in ("tpl-ann", "tpl-bob"):
+        root.post(f"/v1/secret/data/by-name/{name}/s", json={"data": {"v": name}}).raise_for_status()
+    with server.client(str(auth["client_token"])) as user:
+        assert user.get("/v1/secret/data/by-name/tpl-ann/s").status_code == 200
+        assert user.get("/v1/secret/data/by-name/tpl-bob/s").status_code == 403
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"name": "tpl-bob"}).raise_for_status()
+        assert user.get("/v1/secret/data/by-name/tpl-ann/s").status_code == 403
+        assert user.get("/v1/secret/data/by-name/tpl-bob/s").status_code == 200
+    root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+    root.delete("/v1/sys/policies/acl/ent-tpl").raise_for_status()
+
+
+def test_approle_alias_is_the_role_id(server: RunningServer, root: httpx.Client) -> None:
+    root.post("/v1/sys/auth/ent-ar", json={"type": "approle"}).raise_for_status()
+    try:
+        root.post(
+            "/v1/auth/ent-ar/role/r", json={"bind_secret_id": False, "token_bound_cidrs": "127.0.0.1/32"}
+        )
+        role_id = root.get("/v1/auth/ent-ar/role/r/role-id").json()["data"]["role_id"]
+        with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+            auth = anonymous.post("/v1/auth/ent-ar/login", json={"role_id": role_id}).json()["auth"]
+        entity = root.get(f"/v1/identity/entity/id/{auth['entity_id']}").json()["data"]
+        assert [(a["name"], a["metadata"]) for a in entity["aliases"]] == [(role_id, {"role_name": "r"})]
+        root.delete(f"/v1/identity/entity/id/{auth['entity_id']}").raise_for_status()
+    finally:
+        root.delete("/v1/sys/auth/ent-ar").raise_for_status()
+
+
+def _login_shapes(server: RunningServer) -> list[object]:
+    """Status and field names of a login, a lookup and an entity read, with and without entity policies."""
+    shapes: list[object] = []
+    with server.client() as admin:
+        admin.post("/v1/sys/auth/diff-login", json={"type": "userpass"}).raise_for_status()
+        admin.post("/v1/auth/diff-login/users/dl", json={"password": "pw"}).raise_for_status()
+        try:
+            with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+                first = anonymous.post("/v1/auth/diff-login/login/dl", json={"password": "pw"}).json()["auth"]
+                shapes.append(sorted(first))
+                token, entity_id = first["client_token"], first["entity_id"]
+                admin.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": ["p-dl"]})
+                second = anonymous.post("/v1/auth/diff-login/login/dl", json={"password": "pw"}).json()[
+                    "auth"
+                ]
+                shapes.append((sorted(second), second["policies"], second["identity_policies"]))
+            lookup = admin.post("/v1/auth/token/lookup", json={"token": token}).json()["data"]
+            shapes.append(
+                (sorted(lookup), lookup["identity_policies"], lookup["external_namespace_policies"])
+            )
+            entity = admin.get(f"/v1/identity/entity/id/{entity_id}").json()["data"]
+            shapes.append(sorted(entity["aliases"][0]))
+            admin.post(f"/v1/identity/entity/id/{entity_id}", json={"disabled": True})
+            with server.client(token) as user:
+                refused = user.get("/v1/auth/token/lookup-self")
+                shapes.append((refused.status_code, refused.json()))
+            admin.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+        finally:
+            admin.delete("/v1/sys/auth/diff-login").raise_for_status()
+    return shapes
+
+
+def test_login_identity_fields_as_openbao(server: RunningServer, bao: RunningServer) -> None:
+    assert _login_shapes(server) == _login_shapes(bao)
