@@ -153,3 +153,40 @@ def _login_shapes(server: RunningServer) -> list[object]:
 
 def test_login_identity_fields_as_openbao(server: RunningServer, bao: RunningServer) -> None:
     assert _login_shapes(server) == _login_shapes(bao)
+
+
+GROUP_TEMPLATED = 'path "secret/data/grp/{{identity.groups.names.tpl-team.id}}" { capabilities = ["read"] }'
+
+
+def test_group_policies_reach_members_through_nested_groups_at_once(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    root.put("/v1/sys/policies/acl/ent-login", json={"policy": SECRET_POLICY}).raise_for_status()
+    root.post("/v1/secret/data/ent-login/g", json={"data": {"v": "1"}}).raise_for_status()
+    auth = _login(server)
+    entity_id = auth["entity_id"]
+    inner = root.post("/v1/identity/group", json={"name": "tpl-team", "member_entity_ids": [entity_id]})
+    inner_id = inner.json()["data"]["id"]
+    outer = root.post("/v1/identity/group", json={"name": "tpl-outer", "member_group_ids": [inner_id]})
+    outer_id = outer.json()["data"]["id"]
+    root.post(f"/v1/secret/data/grp/{inner_id}", json={"data": {"v": "1"}}).raise_for_status()
+    with server.client(str(auth["client_token"])) as user:
+        assert user.get("/v1/secret/data/ent-login/g").status_code == 403
+        root.post(f"/v1/identity/group/id/{outer_id}", json={"policies": ["ent-login"]}).raise_for_status()
+        assert user.get("/v1/secret/data/ent-login/g").status_code == 200
+        assert user.get("/v1/auth/token/lookup-self").json()["data"]["identity_policies"] == ["ent-login"]
+        # Leaving the inner group leaves the outer one's policies behind too.
+        root.post(f"/v1/identity/group/id/{inner_id}", json={"member_entity_ids": []}).raise_for_status()
+        assert user.get("/v1/secret/data/ent-login/g").status_code == 403
+        root.put("/v1/sys/policies/acl/ent-grp", json={"policy": GROUP_TEMPLATED}).raise_for_status()
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": ["ent-grp"]}).raise_for_status()
+        assert user.get(f"/v1/secret/data/grp/{inner_id}").status_code == 403
+        root.post(
+            f"/v1/identity/group/id/{inner_id}", json={"member_entity_ids": [entity_id]}
+        ).raise_for_status()
+        assert user.get(f"/v1/secret/data/grp/{inner_id}").status_code == 200
+    for group in (outer_id, inner_id):
+        root.delete(f"/v1/identity/group/id/{group}").raise_for_status()
+    root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+    for policy in ("ent-login", "ent-grp"):
+        root.delete(f"/v1/sys/policies/acl/{policy}").raise_for_status()

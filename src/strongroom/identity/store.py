@@ -15,31 +15,16 @@ import asyncio
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from strongroom.errors import InvalidRequestError
+from strongroom.identity.common import AuthMounts, clean_policies
+from strongroom.identity.groups import GroupStore
 from strongroom.identity.model import Alias, Entity
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 from strongroom.util.ids import new_uuid
 
 _ENTITIES = "entity/"
-
-
-class AuthMounts(Protocol):
-    """The auth mounts an alias may name, by accessor."""
-
-    def auth_mount(self, accessor: str) -> tuple[str, str] | None:
-        """(mount type, mount path such as "auth/userpass/") of the auth mount with `accessor`, or None."""
-        ...
-
-
-def clean_policies(policies: Iterable[str]) -> tuple[str, ...]:
-    """An entity's policies as Vault keeps them (trimmed, de-duplicated, sorted); "root" refused."""
-    cleaned = sorted({p.strip() for p in policies if p.strip()})
-    if any(p.lower() == "root" for p in cleaned):
-        raise InvalidRequestError("policies cannot contain root")
-    return tuple(cleaned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +52,10 @@ class IdentityStore:
         self._names: dict[str, str] = {}
         self._aliases: dict[str, Alias] = {}
         self._factors: dict[tuple[str, str], str] = {}
+        self.groups = GroupStore(storage, clock, mounts, lambda entity_id: entity_id in self._entities)
 
     async def load(self) -> None:
-        """Read every entity and build the indexes (on unseal)."""
+        """Read every entity and group and build the indexes (on unseal)."""
         self._entities.clear()
         for key in await self._storage.list(_ENTITIES):
             raw = await get_json(self._storage, _ENTITIES + key)
@@ -86,6 +72,7 @@ class IdentityStore:
             if owned != entity.aliases:
                 self._entities[entity_id] = replace(entity, aliases=owned)
         self._reindex()
+        await self.groups.load()
 
     def _reindex(self) -> None:
         self._names = {e.name.lower(): e.id for e in self._entities.values()}
@@ -124,12 +111,30 @@ class IdentityStore:
         """Every entity alias, by ID."""
         return [self._aliases[k] for k in sorted(self._aliases)]
 
+    def memberships(self, entity_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the groups `entity_id` is a direct member of, the groups above those), by ID."""
+        direct = self.groups.direct_groups(entity_id)
+        return direct, self.groups.ancestors(direct)
+
     def grant(self, entity_id: str) -> Grant:
-        """What the entity `entity_id` grants its tokens now (nothing for an unknown or deleted entity)."""
+        """What the entity `entity_id` grants its tokens now: its policies and those of every group it is
+        in, directly or through nested groups (nothing for an unknown or deleted entity). "root" never
+        passes, whatever storage holds."""
         entity = self._entities.get(entity_id) if entity_id else None
         if entity is None:
             return NO_GRANT
-        return Grant(policies=entity.policies, template=_template(entity), disabled=entity.disabled)
+        direct, inherited = self.memberships(entity_id)
+        groups = [g for g in map(self.groups.group, (*direct, *inherited)) if g is not None]
+        policies = {*entity.policies, *(p for g in groups for p in g.policies)}
+        template = _template(entity)
+        for group in groups:
+            template[f"identity.groups.ids.{group.id}.name"] = group.name
+            template[f"identity.groups.names.{group.name}.id"] = group.id
+        return Grant(
+            policies=tuple(sorted(p for p in policies if p.strip().lower() != "root")),
+            template=template,
+            disabled=entity.disabled,
+        )
 
     async def write_entity(
         self,

@@ -76,11 +76,11 @@ def paths(store: IdentityStore) -> list[Path]:
 
     async def read_by_id(_request: Request, data: FieldData) -> Response | None:
         entity = store.entity(data.get("id"))
-        return None if entity is None else Response(data=entity_view(entity))
+        return None if entity is None else Response(data=entity_view(entity, *store.memberships(entity.id)))
 
     async def read_by_name(_request: Request, data: FieldData) -> Response | None:
         entity = store.entity_by_name(data.get("name"))
-        return None if entity is None else Response(data=entity_view(entity))
+        return None if entity is None else Response(data=entity_view(entity, *store.memberships(entity.id)))
 
     async def delete_by_id(_request: Request, data: FieldData) -> Response | None:
         await store.delete_entity(data.get("id"))
@@ -129,7 +129,7 @@ def paths(store: IdentityStore) -> list[Path]:
             else:
                 raise InvalidRequestError("both 'alias_name' and 'alias_mount_accessor' need to be set")
             entity = None if alias is None else store.entity(alias.canonical_id)
-        return None if entity is None else Response(data=entity_view(entity))
+        return None if entity is None else Response(data=entity_view(entity, *store.memberships(entity.id)))
 
     return [
         Path(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.identity import Alias, Entity
+from strongroom.identity import Alias, Entity, Group, GroupAlias, GroupStore
 from strongroom.util.clock import rfc3339
 
 
@@ -45,16 +45,16 @@ def alias_key_info(alias: Alias) -> dict[str, Any]:
     }
 
 
-def entity_view(entity: Entity) -> dict[str, Any]:
-    """An entity as entity/id/<id> reads it."""
+def entity_view(entity: Entity, direct: tuple[str, ...], inherited: tuple[str, ...]) -> dict[str, Any]:
+    """An entity as entity/id/<id> reads it, with the groups it is in directly and through others."""
     return {
         "aliases": [alias_view(a) for a in entity.aliases],
         "creation_time": rfc3339(entity.creation_time),
-        "direct_group_ids": [],
+        "direct_group_ids": list(direct),
         "disabled": entity.disabled,
-        "group_ids": [],
+        "group_ids": [*direct, *inherited],
         "id": entity.id,
-        "inherited_group_ids": [],
+        "inherited_group_ids": list(inherited),
         "last_update_time": rfc3339(entity.last_update_time),
         "merged_entity_ids": None,
         "metadata": _map(entity.metadata),
@@ -77,3 +77,75 @@ def entity_key_info(entity: Entity) -> dict[str, Any]:
         for a in entity.aliases
     ]
     return {"aliases": aliases, "name": entity.name}
+
+
+def _group_alias_short(alias: GroupAlias) -> dict[str, Any]:
+    return {
+        "id": alias.id,
+        "mount_accessor": alias.mount_accessor,
+        "mount_path": alias.mount_path,
+        "mount_type": alias.mount_type,
+        "name": alias.name,
+    }
+
+
+def group_alias_view(alias: GroupAlias) -> dict[str, Any]:
+    """A group alias as group-alias/id/<id> (and its group) reads it."""
+    return {
+        "canonical_id": alias.canonical_id,
+        "creation_time": rfc3339(alias.creation_time),
+        "id": alias.id,
+        "last_update_time": rfc3339(alias.last_update_time),
+        "merged_from_canonical_ids": None,
+        "metadata": None,
+        "mount_accessor": alias.mount_accessor,
+        "mount_path": alias.mount_path,
+        "mount_type": alias.mount_type,
+        "name": alias.name,
+    }
+
+
+def group_alias_key_info(alias: GroupAlias) -> dict[str, Any]:
+    """A group alias in the key_info of LIST group-alias/id."""
+    return {
+        "canonical_id": alias.canonical_id,
+        "custom_metadata": None,
+        "local": False,
+        "metadata": None,
+        "mount_accessor": alias.mount_accessor,
+        "mount_path": alias.mount_path,
+        "mount_type": alias.mount_type,
+        "name": alias.name,
+    }
+
+
+def group_view(group: Group, groups: GroupStore) -> dict[str, Any]:
+    """A group as group/id/<id> reads it (members that no longer exist left out)."""
+    return {
+        "alias": {} if group.alias is None else group_alias_view(group.alias),
+        "creation_time": rfc3339(group.creation_time),
+        "id": group.id,
+        "last_update_time": rfc3339(group.last_update_time),
+        # null until members were named, as Vault shows it; then the live ones (perhaps none left).
+        "member_entity_ids": list(groups.member_entities(group)) if group.member_entity_ids else None,
+        "member_group_ids": list(groups.member_groups(group)) if group.member_group_ids else None,
+        "metadata": _map(group.metadata),
+        "modify_index": group.modify_index,
+        "name": group.name,
+        "namespace_id": "root",
+        "parent_group_ids": list(groups.parents(group.id)) or None,
+        "policies": list(group.policies) or None,
+        "type": group.type,
+    }
+
+
+def group_key_info(group: Group, groups: GroupStore) -> dict[str, Any]:
+    """A group in the key_info of LIST group/id."""
+    info: dict[str, Any] = {
+        "name": group.name,
+        "num_member_entities": len(groups.member_entities(group)),
+        "num_parent_groups": len(groups.parents(group.id)),
+    }
+    if group.alias is not None:
+        info["alias"] = _group_alias_short(group.alias)
+    return info
