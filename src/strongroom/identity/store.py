@@ -212,6 +212,7 @@ class IdentityStore:
             owner_id = canonical_id or (current.canonical_id if current else "")
             if owner_id:
                 owner = self._entities[owner_id]
+                _refuse_second_alias(owner, accessor, current)
             else:
                 owner = Entity(id=new_uuid(), name=self._free_name(), creation_time=now, last_update_time=now)
             alias = Alias(
@@ -310,6 +311,17 @@ def _template(entity: Entity) -> dict[str, str]:
 def _generated_name() -> str:
     """The name of an entity created without one (Vault's "entity_" and eight hex digits)."""
     return f"entity_{secrets.token_hex(4)}"
+
+
+def _refuse_second_alias(owner: Entity, accessor: str, current: Alias | None) -> None:
+    """An entity has at most one alias per auth mount (Vault's fix for CVE-2021-41802: otherwise whoever may
+    write an alias could attach it to another entity and take that entity's policies at the next login)."""
+    if any(a.mount_accessor == accessor and (current is None or a.id != current.id) for a in owner.aliases):
+        if current is None:
+            raise InvalidRequestError("Alias already exists for requested entity and mount accessor")
+        raise InvalidRequestError(
+            "Alias cannot be updated as the given entity already has an alias for this mount "
+        )
 
 
 def _with_alias(entity: Entity, alias: Alias) -> Entity:
