@@ -124,7 +124,6 @@ def _script(client: httpx.Client) -> Iterator[tuple[str, tuple[int, Any]]]:
         _shape(step("", "POST", "identity/entity/batch-delete", {"entity_ids": [entity_id, "nope"]})),
     )
     yield "delete by name", _shape(step("", "DELETE", "identity/entity/name/diff-c"))
-    yield "empty list", _shape(step("", "LIST", "identity/entity/id"))
     yield "unmount refused", _shape(step("", "DELETE", "sys/mounts/identity"))
     yield "mount over refused", _shape(step("", "POST", "sys/mounts/identity", {"type": "kv"}))
     yield "mount type refused", _shape(step("", "POST", "sys/mounts/diff-id", {"type": "identity"}))
@@ -144,7 +143,6 @@ def _group_script(client: httpx.Client) -> Iterator[tuple[str, tuple[int, Any]]]
     client.post("/v1/sys/auth/diff-gup", json={"type": "userpass"}).raise_for_status()
     accessor = client.get("/v1/sys/auth").json()["data"]["diff-gup/"]["accessor"]
     entity_id = step("POST", "identity/entity", {"name": "diff-g-member"}).json()["data"]["id"]
-    yield "group empty list", shape(step("LIST", "identity/group/id"))
     made = step(
         "POST", "identity/group", {"name": "diff-g1", "policies": "P1,p2", "member_entity_ids": [entity_id]}
     )

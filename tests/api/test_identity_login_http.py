@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.jwks import claims, rsa_key
 from tests.servers import RunningServer
 
 SECRET_POLICY = 'path "secret/data/ent-login/*" { capabilities = ["read"] }'
@@ -190,3 +191,49 @@ def test_group_policies_reach_members_through_nested_groups_at_once(
     root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
     for policy in ("ent-login", "ent-grp"):
         root.delete(f"/v1/sys/policies/acl/{policy}").raise_for_status()
+
+
+def test_jwt_groups_claim_moves_external_group_membership(server: RunningServer, root: httpx.Client) -> None:
+    key = rsa_key("identity-groups")
+    root.post("/v1/sys/auth/ent-jwt", json={"type": "jwt"}).raise_for_status()
+    try:
+        root.post(
+            "/v1/auth/ent-jwt/config", json={"jwt_validation_pubkeys": [key.public_pem()]}
+        ).raise_for_status()
+        role = {"role_type": "jwt", "user_claim": "sub", "groups_claim": "groups", "bound_audiences": "api"}
+        root.post("/v1/auth/ent-jwt/role/app", json=role).raise_for_status()
+        accessor = root.get("/v1/sys/auth").json()["data"]["ent-jwt/"]["accessor"]
+        root.put("/v1/sys/policies/acl/ent-login", json={"policy": SECRET_POLICY}).raise_for_status()
+        root.post("/v1/secret/data/ent-login/j", json={"data": {"v": "1"}}).raise_for_status()
+        group = root.post(
+            "/v1/identity/group", json={"name": "jwt-devs", "type": "external", "policies": "ent-login"}
+        )
+        group_id = group.json()["data"]["id"]
+        root.post(
+            "/v1/identity/group-alias",
+            json={"name": "devs", "mount_accessor": accessor, "canonical_id": group_id},
+        ).raise_for_status()
+
+        def login(groups: list[str]) -> dict[str, object]:
+            token = key.sign(claims(subject="jay", aud="api", groups=groups))
+            with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+                answer = anonymous.post("/v1/auth/ent-jwt/login", json={"role": "app", "jwt": token})
+            assert answer.status_code == 200, answer.text
+            auth: dict[str, object] = answer.json()["auth"]
+            return auth
+
+        member = login(["devs", "other"])
+        assert member["identity_policies"] == ["ent-login"]
+        entity = root.get(f"/v1/identity/entity/id/{member['entity_id']}").json()["data"]
+        assert (entity["aliases"][0]["name"], entity["direct_group_ids"]) == ("jay", [group_id])
+        with server.client(str(member["client_token"])) as user:
+            assert user.get("/v1/secret/data/ent-login/j").status_code == 200
+            left = login(["other"])
+            assert "identity_policies" not in left
+            assert left["entity_id"] == member["entity_id"]
+            assert user.get("/v1/secret/data/ent-login/j").status_code == 403
+        root.delete(f"/v1/identity/group/id/{group_id}").raise_for_status()
+        root.delete(f"/v1/identity/entity/id/{member['entity_id']}").raise_for_status()
+        root.delete("/v1/sys/policies/acl/ent-login").raise_for_status()
+    finally:
+        root.delete("/v1/sys/auth/ent-jwt").raise_for_status()

@@ -73,8 +73,13 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     )
     identity = services.identity
     alias = auth.alias if auth.alias is not None and auth.alias.name else None
-    known = identity.alias_by_factors(entry.accessor, alias.name) if alias is not None else None
-    grant = identity.grant(known.canonical_id) if known is not None else NO_GRANT
+    # Checked as the entity will stand after this login (external groups from the auth method included),
+    # before anything is stored.
+    grant = (
+        identity.login_grant(entry.accessor, alias.name, auth.group_aliases)
+        if alias is not None
+        else NO_GRANT
+    )
     if grant.disabled:
         raise PermissionDeniedError()
     auth = replace(auth, identity_policies=grant.policies)
@@ -83,6 +88,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         entity = await identity.login_entity(
             entry.accessor, entry.type, entry.api_path, alias.name, alias.metadata
         )
+        await identity.groups.refresh_external(entity.id, entry.accessor, auth.group_aliases)
         auth = replace(auth, entity_id=entity.id)
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
     token_id, token = await services.tokens.create(

@@ -129,6 +129,7 @@ class TokenSettings:
         extra_policies: tuple[str, ...] = (),
         internal: Mapping[str, Any] | None = None,
         alias: LoginAlias | None = None,
+        group_aliases: tuple[str, ...] = (),
     ) -> Auth:
         """The Auth a successful login answers with; the core issues the token from it (and finds the
         entity behind `alias`)."""
@@ -148,6 +149,7 @@ class TokenSettings:
             bound_cidrs=self.bound_cidrs,
             internal=dict(internal or {}),
             alias=alias,
+            group_aliases=group_aliases,
         )
 
 

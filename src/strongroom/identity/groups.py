@@ -196,6 +196,30 @@ class GroupStore:
                     pending.append(member)
         return seen
 
+    async def refresh_external(self, entity_id: str, mount_accessor: str, names: Iterable[str]) -> None:
+        """Make `entity_id` a member of exactly those external groups of the mount whose alias `names`
+        lists (what the auth method reported at login); other groups are left as they are."""
+        wanted = set(names)
+        async with self._lock:
+            now = self._clock.now()
+            for group in self.groups():
+                alias = group.alias
+                if group.type != "external" or alias is None or alias.mount_accessor != mount_accessor:
+                    continue
+                member, belongs = entity_id in group.member_entity_ids, alias.name in wanted
+                if member == belongs:
+                    continue
+                others = tuple(e for e in group.member_entity_ids if e != entity_id)
+                members = (*others, entity_id) if belongs else others
+                await self._put(
+                    replace(
+                        group,
+                        member_entity_ids=members,
+                        last_update_time=now,
+                        modify_index=group.modify_index + 1,
+                    )
+                )
+
     async def delete_group(self, group_id: str) -> None:
         """Delete a group with its alias; a missing one is not an error."""
         async with self._lock:

@@ -123,7 +123,32 @@ class IdentityStore:
         entity = self._entities.get(entity_id) if entity_id else None
         if entity is None:
             return NO_GRANT
-        direct, inherited = self.memberships(entity_id)
+        return self._grant(entity, self.groups.direct_groups(entity_id))
+
+    def login_grant(self, mount_accessor: str, alias_name: str, group_names: Iterable[str]) -> Grant:
+        """What a login's entity will grant once the login is done: the entity its alias names (none yet
+        for a new alias), in the external groups of this mount whose aliases `group_names` lists."""
+        found = self._factors.get((mount_accessor, alias_name))
+        entity = self._entities[self._aliases[found].canonical_id] if found else None
+        entity_id = entity.id if entity else ""
+        names = set(group_names)
+        direct = []
+        for group in self.groups.groups():
+            alias = group.alias
+            reported = (
+                group.type == "external" and alias is not None and alias.mount_accessor == mount_accessor
+            )
+            # This mount's external groups follow what the login reports; every other group stays.
+            if (
+                (alias is not None and alias.name in names)
+                if reported
+                else entity_id in group.member_entity_ids
+            ):
+                direct.append(group.id)
+        return self._grant(entity or Entity(id="", name=""), tuple(direct))
+
+    def _grant(self, entity: Entity, direct: tuple[str, ...]) -> Grant:
+        inherited = self.groups.ancestors(direct)
         groups = [g for g in map(self.groups.group, (*direct, *inherited)) if g is not None]
         policies = {*entity.policies, *(p for g in groups for p in g.policies)}
         template = _template(entity)

@@ -53,6 +53,8 @@ class Auth:
     orphan: bool = False
     entity_id: str = ""
     alias: LoginAlias | None = None
+    # The names of the client's groups at the auth method (JWT groups_claim): external group aliases.
+    group_aliases: tuple[str, ...] = ()
     # Client addresses (CIDR blocks) the issued token may be used from; empty means anywhere.
     bound_cidrs: tuple[str, ...] = ()
     client_token: str = field(default="", repr=False)

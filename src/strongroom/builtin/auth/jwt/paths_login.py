@@ -99,8 +99,7 @@ async def login(source: KeySource, request: Request, fields: FieldData) -> Respo
     try:
         name = user_name(claims, role.user_claim, json_pointer=role.user_claim_json_pointer)
         metadata = extract_metadata(claims, role.claim_mappings or {})
-        if role.groups_claim:
-            group_names(claims, role.groups_claim)
+        groups = tuple(group_names(claims, role.groups_claim)) if role.groups_claim else ()
     except ClaimError as exc:
         raise InvalidRequestError(str(exc)) from None
     try:
@@ -110,7 +109,9 @@ async def login(source: KeySource, request: Request, fields: FieldData) -> Respo
     # As Vault: the alias carries the claim mappings; the token's metadata names the role too.
     alias = LoginAlias(name=name, metadata=dict(metadata))
     metadata["role"] = role_name
-    auth = role.token.to_auth(display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias)
+    auth = role.token.to_auth(
+        display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias, group_aliases=groups
+    )
     return Response(auth=auth)
 
 
