@@ -220,6 +220,25 @@ class GroupStore:
                     )
                 )
 
+    async def replace_member(self, old_entity_id: str, new_entity_id: str) -> None:
+        """Every group that has `old_entity_id` as a member gets `new_entity_id` in its place (a merge)."""
+        async with self._lock:
+            now = self._clock.now()
+            for group in self.groups():
+                if old_entity_id not in group.member_entity_ids:
+                    continue
+                members = tuple(
+                    dict.fromkeys(new_entity_id if e == old_entity_id else e for e in group.member_entity_ids)
+                )
+                await self._put(
+                    replace(
+                        group,
+                        member_entity_ids=members,
+                        last_update_time=now,
+                        modify_index=group.modify_index + 1,
+                    )
+                )
+
     async def delete_group(self, group_id: str) -> None:
         """Delete a group with its alias; a missing one is not an error."""
         async with self._lock:

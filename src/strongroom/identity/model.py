@@ -26,6 +26,8 @@ class Alias:
     custom_metadata: Mapping[str, str] = field(default_factory=dict)
     creation_time: float = 0.0
     last_update_time: float = 0.0
+    # The entities this alias belonged to before merges moved it here.
+    merged_from_canonical_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,12 +41,18 @@ class Alias:
             "custom_metadata": dict(self.custom_metadata),
             "creation_time": self.creation_time,
             "last_update_time": self.last_update_time,
+            "merged_from_canonical_ids": list(self.merged_from_canonical_ids),
         }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Alias:
         return cls(
-            **{**raw, "metadata": dict(raw["metadata"]), "custom_metadata": dict(raw["custom_metadata"])}
+            **{
+                **raw,
+                "metadata": dict(raw["metadata"]),
+                "custom_metadata": dict(raw["custom_metadata"]),
+                "merged_from_canonical_ids": tuple(raw.get("merged_from_canonical_ids", ())),
+            }
         )
 
 
@@ -60,6 +68,8 @@ class Entity:
     aliases: tuple[Alias, ...] = ()
     creation_time: float = 0.0
     last_update_time: float = 0.0
+    # The entities merged into this one.
+    merged_entity_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +81,7 @@ class Entity:
             "aliases": [alias.to_json() for alias in self.aliases],
             "creation_time": self.creation_time,
             "last_update_time": self.last_update_time,
+            "merged_entity_ids": list(self.merged_entity_ids),
         }
 
     @classmethod
@@ -84,6 +95,7 @@ class Entity:
             aliases=tuple(Alias.from_json(a) for a in raw["aliases"]),
             creation_time=raw["creation_time"],
             last_update_time=raw["last_update_time"],
+            merged_entity_ids=tuple(raw.get("merged_entity_ids", ())),
         )
 
 

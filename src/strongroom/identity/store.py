@@ -40,6 +40,14 @@ class Grant:
 NO_GRANT = Grant()
 
 
+@dataclass(frozen=True, slots=True)
+class MergeClash:
+    """A merge refused because both sides hold an alias of one mount: Vault answers this as data."""
+
+    error: str
+    clashes: tuple[Mapping[str, str], ...]
+
+
 class IdentityStore:
     """Entities and aliases: the records in storage and the indexes built from them."""
 
@@ -271,6 +279,102 @@ class IdentityStore:
                 owner = self._entities[alias.canonical_id]
                 await self._put(replace(owner, aliases=_without(owner.aliases, alias_id)))
 
+    async def merge(self, to_id: str, from_ids: Iterable[str], keep: Iterable[str] = ()) -> MergeClash | None:
+        """Merge the `from_ids` entities into `to_id` (Vault's entity/merge): their aliases move over (where
+        both hold an alias of one mount, `keep` names the alias that stays), their group memberships too,
+        and they are deleted; their policies are not merged. The merged entity is written first, so a crash
+        leaves at worst the old entities alongside, their aliases already counted as the merged one's."""
+        async with self._lock:
+            keep = tuple(keep)
+            target = self._entities.get(to_id)
+            if target is None:
+                raise InvalidRequestError("entity id to merge to is invalid")
+            sources = list(dict.fromkeys(from_ids))
+            if len(sources) > 1 and len(keep) > 1:
+                raise InvalidRequestError(
+                    "aliases conflicts cannot be resolved with multiple from entity ids - merge one entity "
+                    "at a time"
+                )
+            merged = []
+            for source_id in sources:
+                if source_id == to_id:
+                    raise InvalidRequestError("to_entity_id should not be present in from_entity_ids")
+                source = self._entities.get(source_id)
+                if source is None:
+                    raise InvalidRequestError("entity id to merge from is invalid")
+                merged.append(source)
+            if not keep:
+                clash = self._clashes(target, merged)
+                if clash is not None:
+                    return clash
+            now = self._clock.now()
+            aliases = list(target.aliases)
+            for source in merged:
+                for moving in source.aliases:
+                    clashing = [a for a in aliases if a.mount_accessor == moving.mount_accessor]
+                    if any(a.id in keep for a in clashing):
+                        continue
+                    for other in clashing:
+                        if moving.id not in keep:
+                            raise InvalidRequestError(
+                                "conflicting mount accessors in following alias IDs and neither were present "
+                                f"in conflicting_alias_ids_to_keep: {moving.id}, {other.id}"
+                            )
+                        aliases.remove(other)
+                    aliases.append(
+                        replace(
+                            moving,
+                            canonical_id=to_id,
+                            merged_from_canonical_ids=(*moving.merged_from_canonical_ids, source.id),
+                            last_update_time=now,
+                        )
+                    )
+            merged_ids = [i for source in merged for i in (*source.merged_entity_ids, source.id)]
+            await self._put(
+                replace(
+                    target,
+                    aliases=tuple(aliases),
+                    merged_entity_ids=(*target.merged_entity_ids, *merged_ids),
+                    last_update_time=now,
+                )
+            )
+            for source in merged:
+                await self.groups.replace_member(source.id, to_id)
+                await self._delete(source.id)
+            return None
+
+    def _clashes(self, target: Entity, sources: list[Entity]) -> MergeClash | None:
+        """Vault's report of aliases of one mount on both sides of a merge, or None."""
+        lines: list[str] = []
+        clashes: list[Mapping[str, str]] = []
+        owners: dict[str, str] = {}
+        for source in sources:
+            for theirs in source.aliases:
+                owner = owners.setdefault(theirs.mount_accessor, source.id)
+                if owner != source.id and target.aliases:
+                    raise InvalidRequestError(
+                        f"mount accessor {theirs.mount_accessor} found in multiple fromEntities, merge "
+                        "should be done with one fromEntity at a time"
+                    )
+                for ours in target.aliases:
+                    if ours.mount_accessor != theirs.mount_accessor:
+                        continue
+                    lines.append(
+                        f"mountAccessor: {ours.mount_accessor}, toEntity ID: {target.id}, fromEntity ID: "
+                        f"{source.id}, conflicting toEntity alias ID: {ours.id}, conflicting fromEntity "
+                        f"alias ID: {theirs.id}"
+                    )
+                    clashes += [_clash(target, ours), _clash(source, theirs)]
+        if not lines:
+            return None
+        head = (
+            "toEntity and at least one fromEntity have aliases with the same mount accessor, repeat the "
+            "merge request specifying exactly one fromEntity, clashes: "
+        )
+        items = [head, *lines]
+        error = f"{len(items)} errors occurred:\n" + "".join(f"\t* {item}\n" for item in items) + "\n"
+        return MergeClash(error=error, clashes=tuple(clashes))
+
     async def login_entity(
         self,
         mount_accessor: str,
@@ -336,6 +440,16 @@ def _template(entity: Entity) -> dict[str, str]:
 def _generated_name() -> str:
     """The name of an entity created without one (Vault's "entity_" and eight hex digits)."""
     return f"entity_{secrets.token_hex(4)}"
+
+
+def _clash(entity: Entity, alias: Alias) -> dict[str, str]:
+    return {
+        "alias": alias.name,
+        "entity": entity.name,
+        "entity_id": entity.id,
+        "mount": alias.mount_type,
+        "mount_path": alias.mount_path,
+    }
 
 
 def _refuse_second_alias(owner: Entity, accessor: str, current: Alias | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from strongroom.core.identity.views import entity_key_info, entity_view
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -106,6 +108,19 @@ def paths(store: IdentityStore) -> list[Path]:
             await store.delete_entity(entity_id)
         return None
 
+    async def merge(_request: Request, data: FieldData) -> Response | None:
+        to_id, from_ids = data.get("to_entity_id"), data.get("from_entity_ids")
+        if not to_id:
+            raise InvalidRequestError("missing entity id to merge to")
+        if not from_ids:
+            raise InvalidRequestError("missing entity ids to merge from")
+        clash = await store.merge(to_id, from_ids, data.get("conflicting_alias_ids_to_keep"))
+        if clash is None:
+            return None
+        # Vault's shape for an error that carries data: a 400 with "errors" beside "data".
+        body = {"errors": [clash.error], "data": [dict(c) for c in clash.clashes]}
+        return Response(raw_body=orjson.dumps(body), status=400)
+
     async def lookup(_request: Request, data: FieldData) -> Response | None:
         given = {k: v for k in ("name", "id", "alias_id", "alias_name", "alias_mount_accessor")
                  if (v := data.get(k))}  # fmt: skip
@@ -171,6 +186,24 @@ def paths(store: IdentityStore) -> list[Path]:
             {"entity_ids": Field(FieldType.COMMA_STRING_LIST, "Entity IDs to delete")},
             {Operation.UPDATE: batch_delete},
             synopsis="Delete all of the entities provided",
+        ),
+        Path(
+            "entity/merge/?",
+            {
+                "from_entity_ids": Field(FieldType.COMMA_STRING_LIST, "Entity IDs which need to get merged"),
+                "to_entity_id": Field(
+                    FieldType.STRING, "Entity ID into which all the other entities need to get merged"
+                ),
+                "force": Field(
+                    FieldType.BOOL, "Kept for Vault's API: without MFA secrets nothing needs forcing."
+                ),
+                "conflicting_alias_ids_to_keep": Field(
+                    FieldType.COMMA_STRING_LIST,
+                    "Alias IDs to keep where both sides hold an alias of one mount",
+                ),
+            },
+            {Operation.UPDATE: merge},
+            synopsis="Merge two or more entities together",
         ),
         Path(
             "lookup/entity",
