@@ -237,3 +237,25 @@ def test_jwt_groups_claim_moves_external_group_membership(server: RunningServer,
         root.delete("/v1/sys/policies/acl/ent-login").raise_for_status()
     finally:
         root.delete("/v1/sys/auth/ent-jwt").raise_for_status()
+
+
+SUDO_POLICY = 'path "auth/token/create" { capabilities = ["create", "update", "sudo"] }'
+
+
+def test_entity_policies_count_for_sudo_on_token_create(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    """Vault's token store asks for sudo with the token's and its entity's policies alike."""
+    root.put("/v1/sys/policies/acl/ent-sudo", json={"policy": SUDO_POLICY}).raise_for_status()
+    auth = _login(server)
+    entity_id = auth["entity_id"]
+    root.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": ["ent-sudo"]}).raise_for_status()
+    with server.client(str(auth["client_token"])) as user:
+        # An orphan token needs sudo on auth/token/create; the entity's policy grants it.
+        made = user.post("/v1/auth/token/create", json={"no_parent": True, "policies": ["default"]})
+        assert made.status_code == 200, made.text
+        root.post(f"/v1/identity/entity/id/{entity_id}", json={"policies": []}).raise_for_status()
+        refused = user.post("/v1/auth/token/create", json={"no_parent": True, "policies": ["default"]})
+        assert refused.status_code == 403
+    root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+    root.delete("/v1/sys/policies/acl/ent-sudo").raise_for_status()

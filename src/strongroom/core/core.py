@@ -10,7 +10,7 @@ Invariant: on an HA backend, the services (mounts, lease expiry, ...) run only w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
 from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
-from strongroom.identity import IdentityStore
+from strongroom.identity import Grant, IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
@@ -346,7 +346,7 @@ class Core:
                     tokens,
                     system=config.system,
                     clock=self._clock,
-                    sudo_check=_sudo(policies),
+                    sudo_check=_sudo(policies, holder[0].identity.grant),
                     policy_exists=_exists(policies),
                     logins=MountLogins(lambda: holder[0].mounts),
                     identity_policies=lambda entity_id: holder[0].identity.grant(entity_id).policies,
@@ -416,14 +416,16 @@ def _exists(policies: PolicyStore) -> Any:
     return exists
 
 
-def _sudo(policies: PolicyStore) -> Any:
-    """Whether the caller's policies grant sudo on the request's full path."""
+def _sudo(policies: PolicyStore, grant_of: Callable[[str], Grant]) -> Any:
+    """Whether the caller's policies (its token's and its entity's, as the pipeline counts them) grant sudo
+    on the request's full path."""
 
     async def has_sudo(request: Request) -> bool:
         caller = request.caller
         if caller is None:
             return False
-        acl = await policies.acl(caller.policies)
+        grant = grant_of(caller.entity_id)
+        acl = await policies.acl((*caller.policies, *grant.policies), identity=grant.template)
         return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
 
     return has_sudo
