@@ -259,3 +259,42 @@ def test_entity_policies_count_for_sudo_on_token_create(
         assert refused.status_code == 403
     root.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
     root.delete("/v1/sys/policies/acl/ent-sudo").raise_for_status()
+
+
+def _entity_alias_steps(server: RunningServer) -> list[object]:
+    """Token creation through a role's allowed_entity_aliases: status, errors, and what the entity holds."""
+    steps: list[object] = []
+    with server.client() as admin:
+        role = {"allowed_entity_aliases": ["app-*"], "orphan": True}
+        admin.post("/v1/auth/token/roles/ent-alias", json=role).raise_for_status()
+        accessor = admin.get("/v1/sys/auth").json()["data"]["token/"]["accessor"]
+
+        def create(body: dict[str, object], path: str = "auth/token/create/ent-alias") -> httpx.Response:
+            return admin.post(f"/v1/{path}", json=body)
+
+        first = create({"entity_alias": "App-One"})
+        steps.append((first.status_code, sorted(first.json()["auth"])))
+        entity_id = first.json()["auth"]["entity_id"]
+        steps.append(bool(entity_id))
+        steps.append(create({"entity_alias": "app-one"}).json()["auth"]["entity_id"] == entity_id)
+        looked = admin.post(
+            "/v1/identity/lookup/entity", json={"alias_name": "App-One", "alias_mount_accessor": accessor}
+        )
+        alias = looked.json()["data"]["aliases"][0]
+        steps.append((looked.json()["data"]["id"] == entity_id, alias["mount_type"], alias["mount_path"]))
+        for body, path in (
+            ({"entity_alias": "other"}, "auth/token/create/ent-alias"),
+            ({"entity_alias": "app-one"}, "auth/token/create"),
+        ):
+            refused = create(body, path)
+            steps.append((refused.status_code, refused.json()["errors"]))
+        admin.post(f"/v1/identity/entity/id/{entity_id}", json={"disabled": True}).raise_for_status()
+        disabled = create({"entity_alias": "App-One"})
+        steps.append((disabled.status_code, disabled.json()["errors"]))
+        admin.delete(f"/v1/identity/entity/id/{entity_id}").raise_for_status()
+        admin.delete("/v1/auth/token/roles/ent-alias").raise_for_status()
+    return steps
+
+
+def test_token_role_entity_alias_as_openbao(server: RunningServer, bao: RunningServer) -> None:
+    assert _entity_alias_steps(server) == _entity_alias_steps(bao)

@@ -350,6 +350,7 @@ class Core:
                     policy_exists=_exists(policies),
                     logins=MountLogins(lambda: holder[0].mounts),
                     identity_policies=lambda entity_id: holder[0].identity.grant(entity_id).policies,
+                    entity_of_alias=_entity_of_alias(holder),
                 )
 
             audit = AuditBroker(
@@ -429,6 +430,18 @@ def _sudo(policies: PolicyStore, grant_of: Callable[[str], Grant]) -> Any:
         return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
 
     return has_sudo
+
+
+def _entity_of_alias(holder: list[Services]) -> Any:
+    """The token store's way to an entity: the alias named at the token mount, found or created."""
+
+    async def entity_of_alias(mount_accessor: str, name: str) -> tuple[str, bool]:
+        services = holder[0]
+        entry = next(e for e in services.mounts.entries("auth") if e.accessor == mount_accessor)
+        entity = await services.identity.login_entity(mount_accessor, entry.type, entry.api_path, name, {})
+        return entity.id, entity.disabled
+
+    return entity_of_alias
 
 
 class _AuthMountsOf:

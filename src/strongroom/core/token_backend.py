@@ -13,6 +13,7 @@ Invariant: revoke-orphan needs sudo; batch tokens are neither renewed nor revoke
 from __future__ import annotations
 
 from strongroom.core.token_paths_common import (
+    EntityOfAlias,
     IdentityPolicies,
     LoginRenewal,
     PolicyExists,
@@ -60,6 +61,7 @@ def token_backend(
     policy_exists: PolicyExists | None = None,
     logins: LoginRenewal | None = None,
     identity_policies: IdentityPolicies = no_identity,
+    entity_of_alias: EntityOfAlias | None = None,
 ) -> FrameworkBackend:
     """The backend to mount at auth/token/. `roles` defaults to roles kept in the store's own storage;
     `logins` has the auth methods re-check the logins whose tokens are renewed."""
@@ -72,6 +74,7 @@ def token_backend(
         policy_exists=policy_exists,
         logins=logins,
         identity_policies=identity_policies,
+        entity_of_alias=entity_of_alias,
     )
     return FrameworkBackend(
         [*role_paths(services), *_accessor_paths(services), *create_paths(services), *_token_paths(services)],

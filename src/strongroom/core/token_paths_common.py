@@ -48,6 +48,11 @@ def no_identity(_entity_id: str) -> tuple[str, ...]:
     return ()
 
 
+# The entity (ID, disabled) behind an alias name at the token mount with this accessor, created if new:
+# how a token role's allowed_entity_aliases bind a created token to an entity.
+EntityOfAlias = Callable[[str, str], Awaitable[tuple[str, bool]]]
+
+
 """The issuing auth method's terms for renewing a login's token, after it re-checked the login (raising if
 it refuses); None when the method keeps no renewal hook, so the token renews on its own terms."""
 
@@ -69,6 +74,7 @@ class TokenServices:
     policy_exists: PolicyExists | None = None
     logins: LoginRenewal | None = None
     identity_policies: IdentityPolicies = no_identity
+    entity_of_alias: EntityOfAlias | None = None
 
 
 def go_error(message: str) -> InvalidRequestError:

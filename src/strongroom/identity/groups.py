@@ -55,7 +55,7 @@ class GroupStore:
     def _reindex(self) -> None:
         self._names = {g.name.lower(): g.id for g in self._groups.values()}
         self._aliases = {g.alias.id: g.alias for g in self._groups.values() if g.alias is not None}
-        self._factors = {(a.mount_accessor, a.name): a.id for a in self._aliases.values()}
+        self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
 
     async def _put(self, group: Group) -> None:
         await put_json(self._storage, _GROUPS + group.id, group.to_json())
@@ -77,7 +77,7 @@ class GroupStore:
         return self._aliases.get(alias_id)
 
     def alias_by_factors(self, mount_accessor: str, name: str) -> GroupAlias | None:
-        alias_id = self._factors.get((mount_accessor, name))
+        alias_id = self._factors.get((mount_accessor, name.lower()))
         return None if alias_id is None else self._aliases[alias_id]
 
     def aliases(self) -> list[GroupAlias]:
@@ -199,14 +199,14 @@ class GroupStore:
     async def refresh_external(self, entity_id: str, mount_accessor: str, names: Iterable[str]) -> None:
         """Make `entity_id` a member of exactly those external groups of the mount whose alias `names`
         lists (what the auth method reported at login); other groups are left as they are."""
-        wanted = set(names)
+        wanted = {name.lower() for name in names}
         async with self._lock:
             now = self._clock.now()
             for group in self.groups():
                 alias = group.alias
                 if group.type != "external" or alias is None or alias.mount_accessor != mount_accessor:
                     continue
-                member, belongs = entity_id in group.member_entity_ids, alias.name in wanted
+                member, belongs = entity_id in group.member_entity_ids, alias.name.lower() in wanted
                 if member == belongs:
                     continue
                 others = tuple(e for e in group.member_entity_ids if e != entity_id)
@@ -258,7 +258,7 @@ class GroupStore:
             if alias_id and current is None:
                 raise InvalidRequestError("invalid group alias ID")
             if current is None and name and mount_accessor:
-                found = self._factors.get((mount_accessor, name))
+                found = self._factors.get((mount_accessor, name.lower()))
                 current = self._aliases[found] if found else None
             name = name or (current.name if current else "")
             accessor = mount_accessor or (current.mount_accessor if current else "")
@@ -269,7 +269,7 @@ class GroupStore:
             mount = self._mounts.auth_mount(accessor)
             if mount is None:
                 raise InvalidRequestError("invalid mount accessor")
-            holder = self._factors.get((accessor, name))
+            holder = self._factors.get((accessor, name.lower()))
             if holder is not None and (current is None or holder != current.id):
                 raise InvalidRequestError("combination of mount and group alias name is already in use")
             now = self._clock.now()

@@ -6,7 +6,8 @@ Invariant: every write is one storage put or delete of one entity record (its al
 crash leaves an entity without its aliases or an alias pointing at a deleted entity. The one change that
 touches two records, an alias moving to another entity, writes the new owner first; a crash between the
 two writes leaves the alias twice, and loading keeps the newer copy.
-Invariant: entity names are unique regardless of case, as are alias (mount accessor, name) pairs.
+Invariant: entity names are unique regardless of case, as are alias (mount accessor, name) pairs (Vault's
+default: names keep their case but compare without it).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class IdentityStore:
     def _reindex(self) -> None:
         self._names = {e.name.lower(): e.id for e in self._entities.values()}
         self._aliases = {a.id: a for e in self._entities.values() for a in e.aliases}
-        self._factors = {(a.mount_accessor, a.name): a.id for a in self._aliases.values()}
+        self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
 
     async def _put(self, entity: Entity) -> None:
         await put_json(self._storage, _ENTITIES + entity.id, entity.to_json())
@@ -112,7 +113,7 @@ class IdentityStore:
         return self._aliases.get(alias_id)
 
     def alias_by_factors(self, mount_accessor: str, name: str) -> Alias | None:
-        alias_id = self._factors.get((mount_accessor, name))
+        alias_id = self._factors.get((mount_accessor, name.lower()))
         return None if alias_id is None else self._aliases[alias_id]
 
     def aliases(self) -> list[Alias]:
@@ -136,10 +137,10 @@ class IdentityStore:
     def login_grant(self, mount_accessor: str, alias_name: str, group_names: Iterable[str]) -> Grant:
         """What a login's entity will grant once the login is done: the entity its alias names (none yet
         for a new alias), in the external groups of this mount whose aliases `group_names` lists."""
-        found = self._factors.get((mount_accessor, alias_name))
+        found = self._factors.get((mount_accessor, alias_name.lower()))
         entity = self._entities[self._aliases[found].canonical_id] if found else None
         entity_id = entity.id if entity else ""
-        names = set(group_names)
+        names = {name.lower() for name in group_names}
         direct = []
         for group in self.groups.groups():
             alias = group.alias
@@ -148,7 +149,7 @@ class IdentityStore:
             )
             # This mount's external groups follow what the login reports; every other group stays.
             if (
-                (alias is not None and alias.name in names)
+                (alias is not None and alias.name.lower() in names)
                 if reported
                 else entity_id in group.member_entity_ids
             ):
@@ -229,7 +230,7 @@ class IdentityStore:
             if current is None:
                 if not (mount_accessor and name):
                     raise InvalidRequestError("'id' or 'mount_accessor' and 'name' must be provided")
-                found = self._factors.get((mount_accessor, name))
+                found = self._factors.get((mount_accessor, name.lower()))
                 current = self._aliases[found] if found else None
             accessor = mount_accessor or (current.mount_accessor if current else "")
             mount = self._mounts.auth_mount(accessor)
@@ -238,7 +239,7 @@ class IdentityStore:
             if canonical_id and canonical_id not in self._entities:
                 raise InvalidRequestError("invalid canonical ID")
             name = name or (current.name if current else "")
-            holder = self._factors.get((accessor, name))
+            holder = self._factors.get((accessor, name.lower()))
             if holder is not None and (current is None or holder != current.id):
                 raise InvalidRequestError("alias with combination of mount accessor and name already exists")
             now = self._clock.now()
@@ -386,7 +387,7 @@ class IdentityStore:
         """The entity behind a login's alias: found by (mount accessor, name), else created together with its
         alias in one record (Vault's CreateOrFetchEntity). The alias's metadata follows the auth method's."""
         async with self._lock:
-            found = self._factors.get((mount_accessor, alias_name))
+            found = self._factors.get((mount_accessor, alias_name.lower()))
             now = self._clock.now()
             if found is not None:
                 alias = self._aliases[found]
