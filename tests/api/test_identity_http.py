@@ -377,3 +377,30 @@ def test_alias_pair_is_unique(root: httpx.Client) -> None:
         root.post("/v1/identity/entity/batch-delete", json={"entity_ids": ids}).raise_for_status()
     finally:
         root.delete("/v1/sys/auth/uniq-up")
+
+
+def test_hvac_manages_groups_and_merges(vault: hvac.Client) -> None:
+    identity = vault.secrets.identity
+    vault.sys.enable_auth_method("userpass", path="hvac-gup")
+    try:
+        accessor = vault.sys.list_auth_methods()["data"]["hvac-gup/"]["accessor"]
+        first = identity.create_or_update_entity(name="hvac-m1")["data"]["id"]
+        second = identity.create_or_update_entity(name="hvac-m2")["data"]["id"]
+        group = identity.create_or_update_group(name="hvac-g", policies=["p"], member_entity_ids=[second])
+        group_id = group["data"]["id"]
+        external = identity.create_or_update_group(name="hvac-x", group_type="external")["data"]["id"]
+        alias = identity.create_or_update_group_alias(
+            name="team", mount_accessor=accessor, canonical_id=external
+        )
+        assert identity.read_group_alias(alias["data"]["id"])["data"]["canonical_id"] == external
+        assert identity.lookup_group(alias_id=alias["data"]["id"])["data"]["id"] == external
+        assert identity.read_group_by_name("hvac-g")["data"]["member_entity_ids"] == [second]
+        assert group_id in identity.list_groups()["data"]["keys"]
+        identity.merge_entities(from_entity_ids=[second], to_entity_id=first)
+        assert identity.read_group(group_id)["data"]["member_entity_ids"] == [first]
+        assert identity.read_entity(first)["data"]["merged_entity_ids"] == [second]
+        for doomed in (group_id, external):
+            identity.delete_group(doomed)
+        identity.delete_entity(first)
+    finally:
+        vault.sys.disable_auth_method("hvac-gup")
