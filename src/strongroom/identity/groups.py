@@ -15,6 +15,7 @@ import asyncio
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from strongroom.errors import InvalidRequestError
 from strongroom.identity.common import AuthMounts, clean_policies
@@ -134,7 +135,7 @@ class GroupStore:
                 current = self.group_by_name(name) if name else None
             created = current is None
             group = current or Group(id=new_uuid(), name="", type="", creation_time=now)
-            changes: dict[str, object] = {"last_update_time": now, "modify_index": group.modify_index + 1}
+            changes: dict[str, Any] = {"last_update_time": now, "modify_index": group.modify_index + 1}
             if policies is not None:
                 changes["policies"] = clean_policies(policies)
             if kind:
@@ -162,7 +163,7 @@ class GroupStore:
                 if final_type == "external":
                     raise InvalidRequestError("member groups can't be set for external groups")
                 changes["member_group_ids"] = self._checked_groups(group.id, member_group_ids)
-            updated = replace(group, **changes)  # type: ignore[arg-type]
+            updated = replace(group, **changes)
             await self._put(updated)
             return updated, created
 

@@ -16,6 +16,7 @@ import asyncio
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from strongroom.errors import InvalidRequestError
 from strongroom.identity.common import AuthMounts, clean_policies
@@ -188,7 +189,7 @@ class IdentityStore:
                     raise InvalidRequestError("entity not found from id")
             else:
                 current = Entity(id=new_uuid(), name="", creation_time=now)
-            changes: dict[str, object] = {"last_update_time": now}
+            changes: dict[str, Any] = {"last_update_time": now}
             if name:
                 holder = self._names.get(name.lower())
                 if holder is not None and holder != current.id:
@@ -202,7 +203,7 @@ class IdentityStore:
                 changes["metadata"] = dict(metadata)
             if disabled is not None:
                 changes["disabled"] = disabled
-            entity = replace(current, **changes)  # type: ignore[arg-type]
+            entity = replace(current, **changes)
             await self._put(entity)
             return entity, not entity_id
 
