@@ -43,6 +43,10 @@ class GroupStore:
         self._names: dict[str, str] = {}
         self._aliases: dict[str, GroupAlias] = {}
         self._factors: dict[tuple[str, str], str] = {}
+        self._member_of: dict[str, tuple[str, ...]] = {}
+        self._parents_of: dict[str, tuple[str, ...]] = {}
+        # Counts changes, so callers can cache what they derive from the groups.
+        self.generation = 0
 
     async def load(self) -> None:
         """Read every group and build the indexes (on unseal)."""
@@ -57,6 +61,16 @@ class GroupStore:
         self._names = {g.name.lower(): g.id for g in self._groups.values()}
         self._aliases = {g.alias.id: g.alias for g in self._groups.values() if g.alias is not None}
         self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
+        member_of: dict[str, list[str]] = {}
+        parents_of: dict[str, list[str]] = {}
+        for group in self.groups():
+            for entity_id in group.member_entity_ids:
+                member_of.setdefault(entity_id, []).append(group.id)
+            for child in group.member_group_ids:
+                parents_of.setdefault(child, []).append(group.id)
+        self._member_of = {k: tuple(v) for k, v in member_of.items()}
+        self._parents_of = {k: tuple(v) for k, v in parents_of.items()}
+        self.generation += 1
 
     async def _put(self, group: Group) -> None:
         await put_json(self._storage, _GROUPS + group.id, group.to_json())
@@ -95,11 +109,11 @@ class GroupStore:
 
     def parents(self, group_id: str) -> tuple[str, ...]:
         """The groups that name `group_id` as a member, by ID."""
-        return tuple(g.id for g in self.groups() if group_id in g.member_group_ids)
+        return self._parents_of.get(group_id, ())
 
     def direct_groups(self, entity_id: str) -> tuple[str, ...]:
         """The groups `entity_id` is a member of itself, by ID."""
-        return tuple(g.id for g in self.groups() if entity_id in g.member_entity_ids)
+        return self._member_of.get(entity_id, ())
 
     def ancestors(self, group_ids: Iterable[str]) -> tuple[str, ...]:
         """Every group above `group_ids` (parents, their parents, ...), not counting those given."""

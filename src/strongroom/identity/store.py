@@ -62,6 +62,10 @@ class IdentityStore:
         self._names: dict[str, str] = {}
         self._aliases: dict[str, Alias] = {}
         self._factors: dict[tuple[str, str], str] = {}
+        # Grants by entity, kept while neither entities nor groups change: every request asks for one.
+        self._grants: dict[str, Grant] = {}
+        self._grants_at = (0, 0)
+        self._generation = 0
         self.groups = GroupStore(storage, clock, mounts, lambda entity_id: entity_id in self._entities)
 
     async def load(self) -> None:
@@ -88,6 +92,7 @@ class IdentityStore:
         self._names = {e.name.lower(): e.id for e in self._entities.values()}
         self._aliases = {a.id: a for e in self._entities.values() for a in e.aliases}
         self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
+        self._generation += 1
 
     async def _put(self, entity: Entity) -> None:
         await put_json(self._storage, _ENTITIES + entity.id, entity.to_json())
@@ -133,7 +138,13 @@ class IdentityStore:
         entity = self._entities.get(entity_id) if entity_id else None
         if entity is None:
             return NO_GRANT
-        return self._grant(entity, self.groups.direct_groups(entity_id))
+        now_at = (self._generation, self.groups.generation)
+        if self._grants_at != now_at:
+            self._grants, self._grants_at = {}, now_at
+        grant = self._grants.get(entity_id)
+        if grant is None:
+            grant = self._grants[entity_id] = self._grant(entity, self.groups.direct_groups(entity_id))
+        return grant
 
     def login_grant(self, mount_accessor: str, alias_name: str, group_names: Iterable[str]) -> Grant:
         """What a login's entity will grant once the login is done: the entity its alias names (none yet
