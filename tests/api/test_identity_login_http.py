@@ -5,10 +5,14 @@ requests against OpenBao where the answers can be compared.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.jwks import claims, rsa_key
 from tests.servers import RunningServer
@@ -298,3 +302,30 @@ def _entity_alias_steps(server: RunningServer) -> list[object]:
 
 def test_token_role_entity_alias_as_openbao(server: RunningServer, bao: RunningServer) -> None:
     assert _entity_alias_steps(server) == _entity_alias_steps(bao)
+
+
+EVENTS_POLICY = """
+path "sys/events/subscribe/kv-v2/data-write" { capabilities = ["read", "subscribe"] }
+path "secret/data/ent-events/*" { capabilities = ["read"] }
+"""
+
+
+async def test_entity_policies_open_event_subscriptions(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    root.put("/v1/sys/policies/acl/ent-events", json={"policy": EVENTS_POLICY}).raise_for_status()
+    auth = _login(server)
+    url = server.address.replace("http://", "ws://") + "/v1/sys/events/subscribe/kv-v2/data-write?json=true"
+    headers = {"X-Vault-Token": str(auth["client_token"])}
+    with pytest.raises(InvalidStatus):
+        async with connect(url, additional_headers=headers):
+            pass
+    root.post(
+        f"/v1/identity/entity/id/{auth['entity_id']}", json={"policies": ["ent-events"]}
+    ).raise_for_status()
+    async with connect(url, additional_headers=headers) as ws:
+        root.post("/v1/secret/data/ent-events/k", json={"data": {"v": "1"}}).raise_for_status()
+        event = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
+        assert event["data"]["event"]["metadata"]["path"] == "secret/data/ent-events/k"
+    root.delete(f"/v1/identity/entity/id/{auth['entity_id']}").raise_for_status()
+    root.delete("/v1/sys/policies/acl/ent-events").raise_for_status()

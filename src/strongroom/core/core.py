@@ -239,7 +239,7 @@ class Core:
         """A feed of the events `pattern` selects that `token` may read; PermissionDeniedError unless the
         token may subscribe to `pattern` (sealed: ServiceUnavailable)."""
         services = self.services
-        gate = TokenGate(services.tokens, services.policies)
+        gate = TokenGate(services.tokens, services.policies, services.identity.grant)
         if not await gate.may_subscribe(token, pattern):
             raise PermissionDeniedError()
         return EventFeed(services.events.subscribe(pattern), gate, token)
