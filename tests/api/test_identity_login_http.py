@@ -329,3 +329,21 @@ async def test_entity_policies_open_event_subscriptions(
         assert event["data"]["event"]["metadata"]["path"] == "secret/data/ent-events/k"
     root.delete(f"/v1/identity/entity/id/{auth['entity_id']}").raise_for_status()
     root.delete("/v1/sys/policies/acl/ent-events").raise_for_status()
+
+
+REKEY_POLICY = 'path "sys/rekey/init" { capabilities = ["update", "sudo"] }'
+
+
+def test_entity_policies_count_for_the_lifecycle_sudo_checks(
+    server: RunningServer, root: httpx.Client, userpass: str
+) -> None:
+    root.put("/v1/sys/policies/acl/ent-rekey", json={"policy": REKEY_POLICY}).raise_for_status()
+    auth = _login(server)
+    with server.client(str(auth["client_token"])) as user:
+        assert user.get("/v1/sys/rekey/init").status_code == 403
+        root.post(f"/v1/identity/entity/id/{auth['entity_id']}", json={"policies": ["ent-rekey"]})
+        assert user.get("/v1/sys/rekey/init").status_code == 200
+        root.post(f"/v1/identity/entity/id/{auth['entity_id']}", json={"disabled": True})
+        assert user.get("/v1/sys/rekey/init").status_code == 403
+    root.delete(f"/v1/identity/entity/id/{auth['entity_id']}").raise_for_status()
+    root.delete("/v1/sys/policies/acl/ent-rekey").raise_for_status()

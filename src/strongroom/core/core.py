@@ -30,7 +30,7 @@ from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
 from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
-from strongroom.identity import Grant, IdentityStore
+from strongroom.identity import NO_GRANT, Grant, IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
@@ -230,7 +230,11 @@ class Core:
         entry = await tokens.lookup(token) if token else None
         if entry is None:
             raise PermissionDeniedError()
-        acl = await policies.acl(entry.policies)
+        # The entity's policies count as in the pipeline (a standby runs no identity store: its own only).
+        grant = self._services.identity.grant(entry.entity_id) if self._services is not None else NO_GRANT
+        if grant.disabled:
+            raise PermissionDeniedError()
+        acl = await policies.acl((*entry.policies, *grant.policies), identity=grant.template)
         verdict = acl.authorize(Operation.UPDATE, path, {})
         if not (verdict.allowed and verdict.sudo):
             raise PermissionDeniedError()
