@@ -205,26 +205,21 @@ def start_servers(
     stack: ExitStack, workdir: Path, storage: str, audit: bool, postgres: Postgres | None
 ) -> dict[str, RunningServer]:
     """Both servers, in memory (dev mode) or on persistent storage (SQLite against raft, or each on its own
-    database of `postgres`); with `audit`, each writes a file audit device (OpenBao refuses API-created
-    devices, so its device comes from a config)."""
+    database of `postgres`); with `audit`, each writes a file audit device declared in its dev config."""
     (workdir / "s").mkdir()
     (workdir / "b").mkdir()
     if storage == "memory":
-        bao_flags: list[str] = []
-        if audit:
-            config = workdir / "b" / "audit.hcl"
-            log = workdir / "b" / "audit.log"
-            config.write_text(f'audit "file" "file" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n')
-            bao_flags.append(f"-config={config}")
-        servers = {
-            "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s")),
-            "openbao": stack.enter_context(bao_dev_server(workdir / "b", *bao_flags)),
+
+        def config(name: str) -> str:
+            if not audit:
+                return ""
+            log = workdir / name / "audit.log"
+            return f'audit "file" "file" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n'
+
+        return {
+            "strongroom": stack.enter_context(strongroom_dev_server(workdir / "s", config=config("s"))),
+            "openbao": stack.enter_context(bao_dev_server(workdir / "b", config=config("b"))),
         }
-        if audit:
-            with servers["strongroom"].client() as client:
-                device = {"type": "file", "options": {"file_path": str(workdir / "s" / "audit.log")}}
-                client.put("/v1/sys/audit/file", json=device).raise_for_status()
-        return servers
     if audit:
         sys.exit("--audit is measured on in-memory dev servers only")
     port = free_port()

@@ -90,16 +90,36 @@ def _run(
         stop(process)
 
 
+def dev_config_flag(workdir: Path, config: str) -> list[str]:
+    """`-config=FILE` for HCL text `config` (nothing when empty), written to `workdir`/config/dev.hcl."""
+    if not config:
+        return []
+    folder = workdir / "config"
+    folder.mkdir(exist_ok=True)
+    (folder / "dev.hcl").write_text(config)
+    return [f"-config={folder / 'dev.hcl'}"]
+
+
+# The dev-server config of tests that enable audit devices through the API (refused by default since
+# HCSEC-2025-14, in dev mode too, by OpenBao and by strongroom).
+API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
+
+
 @contextmanager
 def strongroom_dev_server(
-    workdir: Path, *extra: str, env_extra: dict[str, str] | None = None, flags: bool = True
+    workdir: Path,
+    *extra: str,
+    env_extra: dict[str, str] | None = None,
+    flags: bool = True,
+    config: str = "",
 ) -> Iterator[RunningServer]:
-    """`strongroom server -dev` on a free port with root token "root" (by flags, or by `env_extra`).
+    """`strongroom server -dev` on a free port with root token "root" (by flags, or by `env_extra`);
+    `config` is HCL text for -config.
 
     HOME is `workdir`, so the root token the dev server hands the CLI lands there, not in the real home.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "strongroom", "server", "-dev", *extra]
+    argv = [sys.executable, "-m", "strongroom", "server", "-dev", *extra, *dev_config_flag(workdir, config)]
     if flags:
         argv += [f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={ROOT_TOKEN}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
@@ -111,13 +131,13 @@ def strongroom_dev_server(
 
 
 @contextmanager
-def bao_dev_server(workdir: Path, *extra: str) -> Iterator[RunningServer]:
+def bao_dev_server(workdir: Path, *extra: str, config: str = "") -> Iterator[RunningServer]:
     """`bao server -dev` (OpenBao, the reference) on a free port with root token "root"; `extra` are more
-    server flags (e.g. -config=FILE)."""
+    server flags, `config` HCL text for -config."""
     port = free_port()
     argv = [
         bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
-        f"-dev-root-token-id={ROOT_TOKEN}", *extra,
+        f"-dev-root-token-id={ROOT_TOKEN}", *extra, *dev_config_flag(workdir, config),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)
@@ -149,11 +169,18 @@ def _wait_answering(address: str, process: subprocess.Popen[bytes], log: Path) -
     raise RuntimeError(f"server did not start answering:\n{log.read_text()}")
 
 
-def sqlite_config(workdir: Path, port: int, extra: str = "") -> str:
-    """A server config on SQLite in `workdir`, plain HTTP on loopback `port`."""
+UNAUTHED_KEYHOLDERS = (
+    "disable_unauthed_generate_root_endpoints = false\ndisable_unauthed_rekey_endpoints = false\n"
+)
+"""Listener lines that turn on the unauthenticated sys/generate-root/* and sys/rekey/* (off by default)."""
+
+
+def sqlite_config(workdir: Path, port: int, extra: str = "", *, listener: str = "") -> str:
+    """A server config on SQLite in `workdir`, plain HTTP on loopback `port`; `listener` adds lines to the
+    listener stanza, `extra` stanzas after it."""
     return (
         f'storage "sqlite" {{ path = "{workdir / "strongroom.db"}" }}\n'
-        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n{extra}'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n{listener}}}\n{extra}'
     )
 
 
@@ -185,23 +212,24 @@ _BAO_SERVER_CONFIG = """\
 listener "tcp" {
   address = "127.0.0.1:%d"
   tls_disable = true
-  disable_unauthed_rekey_endpoints = false
-  disable_unauthed_generate_root_endpoints = false
-}
+%s}
 """
 
 
 @contextmanager
-def bao_server(workdir: Path, storage: str = 'storage "inmem" {}') -> Iterator[ConfigServer]:
+def bao_server(
+    workdir: Path, storage: str = 'storage "inmem" {}', *, unauthed_keyholders: bool = True
+) -> Iterator[ConfigServer]:
     """`bao server` (OpenBao) in production mode on a free port, uninitialized and sealed.
 
     Storage is in memory unless `storage` gives another stanza (OpenBao no longer has "file" storage); the
     unauthenticated rekey and generate-root endpoints, off by default since OpenBao 2.5, are switched on
-    because Vault serves them.
+    because Vault serves them, unless `unauthed_keyholders` is False.
     """
     port = free_port()
     config = workdir / "bao-server.hcl"
-    config.write_text(_BAO_SERVER_CONFIG % (storage, port))
+    listener = UNAUTHED_KEYHOLDERS if unauthed_keyholders else ""
+    config.write_text(_BAO_SERVER_CONFIG % (storage, port, listener))
     log = workdir / "bao-server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(workdir)

@@ -26,13 +26,13 @@ import uvicorn
 from strongroom import __version__
 from strongroom.audit import DeviceSpec, validate_spec
 from strongroom.builtin.registry import BACKENDS
-from strongroom.config.server import AuditStanza, ListenerConfig, ServerConfig, load_server_config
+from strongroom.config.server import ListenerConfig, ServerConfig, StorageConfig, load_server_config
 from strongroom.core.core import Core
 from strongroom.core.mounts import SystemTTLs
 from strongroom.errors import ConfigError, InvalidRequestError, StorageError
 from strongroom.http.app import VaultAPI
 from strongroom.http.forwarded import ForwardedFor
-from strongroom.physical.base import HABackend, Transactional
+from strongroom.physical.base import HABackend, PhysicalBackend, Transactional
 from strongroom.physical.cache import CachedBackend
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.registry import create_backend
@@ -68,6 +68,8 @@ class DevOptions:
     root_token_id: str = ""
     # With a data directory, dev mode keeps its data in SQLite there and unseals from a key file in it.
     data_dir: str = ""
+    # -config files, which add to the dev defaults as OpenBao's do: listeners, audit devices, options.
+    configs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +96,47 @@ async def _enable_dev_kv(core: Core) -> None:
     )
 
 
-async def start_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
-    """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir."""
+def dev_config(options: DevOptions) -> ServerConfig:
+    """The dev server's config: its -config files read as additions to the dev defaults."""
+    if options.configs:
+        return load_server_config(options.configs, dev=True)
+    return ServerConfig(storage=StorageConfig(type="inmem"), listeners=())
+
+
+def _dev_core(
+    physical: PhysicalBackend, storage_type: str, options: DevOptions, config: ServerConfig
+) -> Core:
+    # As OpenBao's: no audit device through the API, nor a prefix, unless the config says so (dev mode too).
+    return Core(
+        physical,
+        BACKENDS,
+        storage_type=storage_type,
+        ttls=system_ttls(config),
+        allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
+        allow_audit_log_prefixing=config.allow_audit_log_prefixing,
+        audit_protected_paths=config_paths(options.configs),
+        audit_devices=audit_devices(config, options.configs),
+    )
+
+
+async def start_dev_core(options: DevOptions, config: ServerConfig | None = None) -> tuple[Core, DevStart]:
+    """A dev core: initialized with one key share, unsealed, KV v2 at secret/; in memory unless data_dir.
+    `config` is dev_config(options), when the caller has read it already."""
+    config = config or dev_config(options)
     if options.data_dir:
-        return await _start_persistent_dev_core(options)
-    # Dev mode allows enabling audit devices through the API, as OpenBao's unsafe flag would.
-    core = Core(InmemBackend(), BACKENDS, storage_type="inmem", allow_api_audit_creation=True)
+        return await _start_persistent_dev_core(options, config)
+    core = _dev_core(InmemBackend(), "inmem", options, config)
     result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
     await core.unseal(result.keys[0])
     await _enable_dev_kv(core)
     return core, DevStart(unseal_key=result.keys[0], root_token=result.root_token)
 
 
-async def _start_persistent_dev_core(options: DevOptions) -> tuple[Core, DevStart]:
+async def _start_persistent_dev_core(options: DevOptions, config: ServerConfig) -> tuple[Core, DevStart]:
     directory = Path(options.data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     physical = await create_backend("sqlite", {"path": str(directory / DEV_DB_FILE)})
-    core = Core(physical, BACKENDS, storage_type="sqlite", allow_api_audit_creation=True)
+    core = _dev_core(physical, "sqlite", options, config)
     key_file = directory / DEV_KEY_FILE
     if not (await core.seal_status())["initialized"]:
         result = await core.initialize(1, 1, root_token_id=options.root_token_id or None)
@@ -228,6 +254,8 @@ async def serve(
             core,
             max_request_size=listener.max_request_size,
             unauthenticated_metrics=listener.unauthenticated_metrics_access,
+            unauthed_generate_root=not listener.disable_unauthed_generate_root_endpoints,
+            unauthed_rekey=not listener.disable_unauthed_rekey_endpoints,
             forwarded_for=ForwardedFor(
                 authorized_addrs=listener.x_forwarded_for_authorized_addrs,
                 hop_skips=listener.x_forwarded_for_hop_skips,
@@ -338,17 +366,20 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> None:
-    """Serve a dev server until SIGINT or SIGTERM."""
-    configure_logging("info", "standard")
+    """Serve a dev server until SIGINT or SIGTERM: the dev listener first, then the config's listeners."""
+    config = dev_config(options)
+    configure_logging(config.log_level, config.log_format)
+    for notice in config.notices:
+        log.info("%s", notice)
     address = f"http://{options.listen_address}"
 
     async def main() -> None:
-        core, start = await start_dev_core(options)
+        core, start = await start_dev_core(options, config)
         # As Vault's dev listener, it serves sys/metrics without a token.
         listener = ListenerConfig(
             address=options.listen_address, tls_disable=True, unauthenticated_metrics_access=True
         )
-        await serve(core, [listener], lambda: on_ready(address, start))
+        await serve(core, [listener, *config.listeners], lambda: on_ready(address, start))
 
     _run(main)
 
@@ -363,18 +394,35 @@ def _static_seal(config: ServerConfig) -> StaticKeys | None:
     return load_static_keys(config.seals[0].options)
 
 
-def audit_devices(stanzas: Sequence[AuditStanza]) -> tuple[DeviceSpec, ...]:
+def config_paths(paths: Sequence[str]) -> tuple[str, ...]:
+    """The config files and directories as given to -config, resolved: no audit file goes in or over one
+    (every *.hcl or *.json in a directory given is read as config at the next start)."""
+    return tuple(str(Path(p).resolve()) for p in paths)
+
+
+def audit_devices(config: ServerConfig, paths: Sequence[str] = ()) -> tuple[DeviceSpec, ...]:
     """The declared audit devices, checked now so a bad option stops the server before it serves."""
     devices = tuple(
         DeviceSpec(path=a.path, type=a.type, description=a.description, options=a.options, local=a.local)
-        for a in stanzas
+        for a in config.audit
     )
     for device in devices:
         try:
-            validate_spec(device)
+            validate_spec(
+                device, allow_prefixing=config.allow_audit_log_prefixing, protected=config_paths(paths)
+            )
         except InvalidRequestError as exc:
             raise ConfigError(f"audit {device.path!r}: {exc}") from None
     return devices
+
+
+def system_ttls(config: ServerConfig) -> SystemTTLs:
+    """The default and maximum lease TTLs: the config's, else Vault's."""
+    defaults = SystemTTLs()
+    return SystemTTLs(
+        default=config.default_lease_ttl or min(defaults.default, config.max_lease_ttl or defaults.default),
+        max=config.max_lease_ttl or defaults.max,
+    )
 
 
 def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -> None:
@@ -385,7 +433,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
         log.info("%s", notice)
 
     static = _static_seal(config)
-    devices = audit_devices(config.audit)
+    devices = audit_devices(config, paths)
 
     def reload_log_level() -> None:
         fresh = load_server_config(paths)
@@ -398,19 +446,15 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
         if not config.disable_cache and isinstance(physical, Transactional):
             # An HA server caches only while active (Core turns it on when it takes the lock).
             storage = CachedBackend(physical, config.cache_size, enabled=ha is None)
-        defaults = SystemTTLs()
-        ttls = SystemTTLs(
-            default=config.default_lease_ttl
-            or min(defaults.default, config.max_lease_ttl or defaults.default),
-            max=config.max_lease_ttl or defaults.max,
-        )
         core = Core(
             storage,
             BACKENDS,
             storage_type=config.storage.type,
-            ttls=ttls,
+            ttls=system_ttls(config),
             static_seal=static,
             allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
+            allow_audit_log_prefixing=config.allow_audit_log_prefixing,
+            audit_protected_paths=config_paths(paths),
             audit_devices=devices,
             telemetry=Telemetry(
                 retention=config.telemetry.prometheus_retention_time,

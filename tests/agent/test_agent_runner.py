@@ -168,6 +168,8 @@ def test_sigterm_stops_the_agent_cleanly_and_removes_the_pid_file(setup: Setup, 
     process = run_agent(config)
     wait_for(lambda: read(setup.dir / "db.txt") == "p\n", 10, "the first render", setup.dir / "agent.log")
     assert read(pid_file) == f"{process.pid}\n"
+    # Owner-only as OpenBao's agent writes it, whatever the umask (the test run's is 022).
+    assert stat.S_IMODE(pid_file.stat().st_mode) == 0o600
     process.terminate()
     assert process.wait(timeout=10) == 0
     assert not pid_file.exists()

@@ -14,12 +14,12 @@ import httpx
 import orjson
 import pytest
 
-from tests.servers import RunningServer, strongroom_dev_server
+from tests.servers import API_AUDIT, RunningServer, strongroom_dev_server
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with strongroom_dev_server(tmp_path_factory.mktemp("audit-dev")) as server:
+    with strongroom_dev_server(tmp_path_factory.mktemp("audit-dev"), config=API_AUDIT) as server:
         yield server
 
 

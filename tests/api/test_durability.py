@@ -21,7 +21,12 @@ WRITERS = 8
 
 
 def writer(
-    address: str, token: str, key: str, stop: threading.Event, acked: dict[str, tuple[int, str]]
+    address: str,
+    token: str,
+    key: str,
+    stop: threading.Event,
+    acked: dict[str, tuple[int, str]],
+    writing: threading.Event,
 ) -> None:
     """Write new versions of one key until stopped or the server dies; record each acknowledged write."""
     with httpx.Client(base_url=address, headers={"X-Vault-Token": token}, timeout=5) as client:
@@ -36,6 +41,7 @@ def writer(
             if answer.status_code != 200:
                 return
             acked[key] = (answer.json()["data"]["version"], value)
+            writing.set()
 
 
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
@@ -59,14 +65,20 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     for run in range(DURABILITY_RUNS):
         acked: dict[str, tuple[int, str]] = {}
         stop = threading.Event()
+        writing = threading.Event()
         with strongroom_config_server(tmp_path, config, port) as server:
             httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
             threads = [
-                threading.Thread(target=writer, args=(server.address, root, f"r{run}-k{i}", stop, acked))
+                threading.Thread(
+                    target=writer,
+                    args=(server.address, root, f"r{run}-k{i}", stop, acked, writing),
+                )
                 for i in range(WRITERS)
             ]
             for thread in threads:
                 thread.start()
+            # Eight clients take a while to start on a busy machine: the kill falls while writes flow.
+            writing.wait(timeout=30)
             time.sleep(rng.uniform(0.3, 1.0))
             server.process.send_signal(signal.SIGKILL)
             server.process.wait()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, sqlite_config, strongroom_config_server
+from tests.servers import UNAUTHED_KEYHOLDERS, free_port, sqlite_config, strongroom_config_server
 
 
 def init(address: str, shares: int = 3, threshold: int = 2) -> dict[str, object]:
@@ -194,7 +194,8 @@ def test_rotate_adds_a_term_and_old_values_stay_readable_across_restart(tmp_path
             assert client.get("/v1/secret/data/new").json()["data"]["data"] == {"v": "after"}
 
 
-def test_rekey_replaces_the_unseal_shares(tmp_path: Path) -> None:
+def test_rotate_root_replaces_the_unseal_shares(tmp_path: Path) -> None:
+    """OpenBao's authenticated sys/rotate/root/*: the token's ACL and a quorum of the current shares."""
     port = free_port()
     with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
         keys = init(server.address, 3, 2)
@@ -202,29 +203,24 @@ def test_rekey_replaces_the_unseal_shares(tmp_path: Path) -> None:
         unseal(server.address, old[0])
         unseal(server.address, old[1])
         sudo = {"X-Vault-Token": root}
-        assert httpx.put(f"{server.address}/v1/sys/rekey/init", json={"secret_shares": 2}).status_code == 403
+        base = f"{server.address}/v1/sys/rotate/root"
+        assert httpx.put(f"{base}/init", json={"secret_shares": 2}).status_code == 403
         started = httpx.put(
-            f"{server.address}/v1/sys/rekey/init",
+            f"{base}/init",
             json={"secret_shares": 2, "secret_threshold": 2},
             headers=sudo,
-        ).json()
+        ).json()["data"]
         assert (started["started"], started["n"], started["t"], started["required"]) == (True, 2, 2, 2)
         nonce = started["nonce"]
-        wrong_nonce = httpx.put(
-            f"{server.address}/v1/sys/rekey/update", json={"key": old[2], "nonce": "nope"}, headers=sudo
-        )
+        wrong_nonce = httpx.put(f"{base}/update", json={"key": old[2], "nonce": "nope"}, headers=sudo)
         assert wrong_nonce.json() == {"errors": ["incorrect nonce"]}
-        step = httpx.put(
-            f"{server.address}/v1/sys/rekey/update", json={"key": old[2], "nonce": nonce}, headers=sudo
-        ).json()
+        step = httpx.put(f"{base}/update", json={"key": old[2], "nonce": nonce}, headers=sudo).json()["data"]
         assert step["progress"] == 1
-        done = httpx.put(
-            f"{server.address}/v1/sys/rekey/update", json={"key": old[0], "nonce": nonce}, headers=sudo
-        ).json()
+        done = httpx.put(f"{base}/update", json={"key": old[0], "nonce": nonce}, headers=sudo).json()["data"]
         assert done["complete"] is True
         new = [str(k) for k in done["keys"]]
         assert len(new) == 2
-        assert httpx.get(f"{server.address}/v1/sys/rekey/init", headers=sudo).json()["started"] is False
+        assert httpx.get(f"{base}/init", headers=sudo).json()["data"]["started"] is False
         assert httpx.put(f"{server.address}/v1/sys/seal", headers=sudo).status_code == 204
         assert status(server.address)["n"] == 2
         assert unseal(server.address, old[0]).status_code == 200
@@ -235,7 +231,8 @@ def test_rekey_replaces_the_unseal_shares(tmp_path: Path) -> None:
 
 def test_generate_root_gives_a_new_root_token_encoded_with_the_otp(tmp_path: Path) -> None:
     port = free_port()
-    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+    config = sqlite_config(tmp_path, port, listener=UNAUTHED_KEYHOLDERS)
+    with strongroom_config_server(tmp_path, config, port) as server:
         keys = init(server.address, 3, 2)
         shares = [str(k) for k in keys["keys"]]  # type: ignore[attr-defined]
         unseal(server.address, shares[0])
@@ -278,3 +275,36 @@ def test_config_lease_ttls_are_the_system_defaults(tmp_path: Path) -> None:
             assert token["lease_duration"] == 3600
             capped = client.post("/v1/auth/token/create", json={"policies": ["default"], "ttl": "5h"}).json()
             assert capped["auth"]["lease_duration"] == 7200
+
+
+def test_generate_root_token_needs_a_token_and_the_shares(tmp_path: Path) -> None:
+    """OpenBao's authenticated sys/generate-root-token/*, on a listener with the unauthenticated ones off."""
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+        keys = init(server.address, 3, 2)
+        shares, root = [str(k) for k in keys["keys"]], str(keys["root_token"])  # type: ignore[attr-defined]
+        unseal(server.address, shares[0])
+        unseal(server.address, shares[1])
+        base = f"{server.address}/v1/sys/generate-root-token"
+        assert httpx.put(f"{server.address}/v1/sys/generate-root/attempt", json={}).status_code == 405
+        assert httpx.put(f"{base}/attempt", json={}).status_code == 403
+        with httpx.Client(headers={"X-Vault-Token": root}) as client:
+            started = client.put(f"{base}/attempt", json={}).json()["data"]
+            otp, nonce = started["otp"], started["nonce"]
+            assert (started["started"], started["required"], len(otp)) == (True, 2, started["otp_length"])
+            step = client.put(f"{base}/update", json={"key": shares[2], "nonce": nonce}).json()["data"]
+            assert (step["progress"], step["complete"], step["encoded_token"]) == (1, False, "")
+            done = client.put(f"{base}/update", json={"key": shares[0], "nonce": nonce}).json()["data"]
+            assert (done["complete"], done["progress"], done["required"], done["nonce"]) == (
+                True,
+                2,
+                2,
+                nonce,
+            )
+            assert client.get(f"{base}/attempt").json()["data"]["started"] is False
+        decoded = httpx.put(
+            f"{server.address}/v1/sys/decode-token", json={"encoded_token": done["encoded_token"], "otp": otp}
+        )
+        token = decoded.json()["data"]["token"]
+        looked = httpx.get(f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": token})
+        assert looked.json()["data"]["policies"] == ["root"]

@@ -1,8 +1,12 @@
-"""Server config settings seen from outside: request size limit, JSON logs, notices for ignored keys."""
+"""Server config settings seen from outside: request size limit, JSON logs, notices for ignored keys,
+SQLite durability."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -34,3 +38,37 @@ def test_the_default_request_limit_is_32_mib(tmp_path: Path) -> None:
     with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
         body = b'{"key":"' + b"a" * (32 * 1024 * 1024) + b'"}'
         assert httpx.put(f"{server.address}/v1/sys/unseal", content=body).status_code == 413
+
+
+def test_relaxed_sqlite_durability_is_announced_at_start(tmp_path: Path) -> None:
+    port = free_port()
+    config = sqlite_config(tmp_path, port).replace('" }\n', '"\n  synchronous = "normal"\n}\n', 1)
+    with strongroom_config_server(tmp_path, config, port) as server:
+        deadline = time.monotonic() + 10
+        while "Storage:" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = server.log.read_text()
+    assert "Storage: sqlite (synchronous=normal: writes acknowledged before a power loss may be lost)" in log
+    assert 'storage "sqlite": synchronous = "normal"' in log
+
+
+def test_durable_sqlite_is_the_default_and_says_nothing_more(tmp_path: Path) -> None:
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port), port) as server:
+        deadline = time.monotonic() + 10
+        while "Storage:" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = server.log.read_text()
+    assert "Storage: sqlite\n" in log
+    assert "synchronous" not in log
+
+
+def test_an_unknown_sqlite_synchronous_value_stops_the_server(tmp_path: Path) -> None:
+    config = sqlite_config(tmp_path, free_port()).replace('" }\n', '"\n  synchronous = "off"\n}\n', 1)
+    (tmp_path / "server.hcl").write_text(config)
+    result = subprocess.run(
+        [sys.executable, "-m", "strongroom", "server", f"-config={tmp_path / 'server.hcl'}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert 'storage "sqlite": "synchronous" must be one of full, normal' in result.stderr

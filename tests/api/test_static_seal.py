@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, sqlite_config, strongroom_config_server
+from tests.servers import UNAUTHED_KEYHOLDERS, free_port, sqlite_config, strongroom_config_server
 
 
 def static_stanza(current_id: str, current: str, previous_id: str = "", previous: str = "") -> str:
@@ -90,7 +90,12 @@ def test_a_wrong_key_leaves_the_server_up_and_sealed(tmp_path: Path) -> None:
 
 def test_recovery_shares_authorize_generate_root(tmp_path: Path) -> None:
     port = free_port()
-    config = sqlite_config(tmp_path, port, static_stanza("k1", f"file://{key_file(tmp_path, 'a.key')}"))
+    config = sqlite_config(
+        tmp_path,
+        port,
+        static_stanza("k1", f"file://{key_file(tmp_path, 'a.key')}"),
+        listener=UNAUTHED_KEYHOLDERS,
+    )
     with strongroom_config_server(tmp_path, config, port) as server:
         body = httpx.put(
             f"{server.address}/v1/sys/init", json={"recovery_shares": 3, "recovery_threshold": 2}

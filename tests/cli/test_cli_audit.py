@@ -1,7 +1,7 @@
 """`strongroom audit ...` against strongroom and OpenBao (each its own dev server, since audit devices
 change what every request does), compared byte for byte with `bao` wherever bao has the command.
 
-OpenBao refuses audit devices made through the API unless its config sets unsafe_allow_api_audit_creation.
+Both refuse audit devices made through the API unless their config sets unsafe_allow_api_audit_creation.
 Invariant checked here: the plaintext given to `audit hash` / `audit search` never reaches stdout or stderr.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.dual import Run, api, run_bao, run_strongroom, same
-from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
+from tests.servers import API_AUDIT, RunningServer, bao_dev_server, strongroom_dev_server
 
 SECRET = "correct horse battery staple"
 
@@ -25,13 +25,8 @@ def audit_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp(f"audit-{request.param}")
-    if request.param == "strongroom":
-        with strongroom_dev_server(workdir) as server:
-            yield server
-        return
-    config = workdir / "audit.hcl"
-    config.write_text("unsafe_allow_api_audit_creation = true\n")
-    with bao_dev_server(workdir, f"-config={config}") as server:
+    start = strongroom_dev_server if request.param == "strongroom" else bao_dev_server
+    with start(workdir, config=API_AUDIT) as server:
         yield server
 
 

@@ -1,65 +1,44 @@
 """The same requests against strongroom and OpenBao, each with a file audit device: the entries' key sets
 and which fields are HMAC'd must match, apart from the differences listed below.
 
-OpenBao refuses API-created devices, so it gets the device from its config (`audit "file" "file" {...}`);
-strongroom's dev server enables it through the API.
+Both get the device from their dev config (`audit "file" "file" {...}`): neither enables audit devices
+through the API unless told to.
 """
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
-from tests.servers import ROOT_TOKEN, RunningServer, bao_binary, free_port, stop, strongroom_dev_server
+from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
 
 # Fields OpenBao writes that strongroom does not: its plugin versions, the client ID (entity activity),
 # and the ACL's granting policies.
 BAO_ONLY = {"client_id", "mount_running_version", "mount_running_plugin_version", "policy_results"}
 
 
+def declared(log: Path) -> str:
+    """A dev-server config declaring one file audit device writing to `log`."""
+    return f'audit "file" "file" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n'
+
+
 @pytest.fixture(scope="module")
 def bao_audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
     workdir = tmp_path_factory.mktemp("bao-audit")
     log = workdir / "audit.log"
-    config = workdir / "audit.hcl"
-    config.write_text(f'audit "file" "file" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n')
-    port = free_port()
-    argv = [bao_binary(), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
-            f"-dev-root-token-id={ROOT_TOKEN}", f"-config={config}"]  # fmt: skip
-    out = (workdir / "bao.log").open("wb")
-    process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={"HOME": str(workdir)})
-    address = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{address}/v1/sys/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
-        yield (
-            RunningServer(address=address, root_token=ROOT_TOKEN, process=process, log=workdir / "bao.log"),
-            log,
-        )
-    finally:
-        stop(process)
-        out.close()
+    with bao_dev_server(workdir, config=declared(log)) as server:
+        yield server, log
 
 
 @pytest.fixture(scope="module")
 def strongroom_audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
     workdir = tmp_path_factory.mktemp("sr-audit")
     log = workdir / "audit.log"
-    with strongroom_dev_server(workdir) as server, server.client() as client:
-        answer = client.put("/v1/sys/audit/file", json={"type": "file", "options": {"file_path": str(log)}})
-        assert answer.status_code == 204, answer.text
+    with strongroom_dev_server(workdir, config=declared(log)) as server:
         yield server, log
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+
 from tests.servers import RunningServer, bao_dev_server, free_port, strongroom_config_server
 
 # Every flag is spelt out: OpenBao 2.7.2 defaults both reject flags to false, where Vault's documentation

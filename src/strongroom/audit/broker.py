@@ -7,6 +7,9 @@ The table of API-enabled devices and every device's salt are kept in the storage
 view), so they are encrypted and come back on unseal. Devices declared in the server config are always
 enabled; they are kept in the same table only so their salt survives restarts.
 
+Enabling through the API needs the server's `unsafe_allow_api_audit_creation`, and a `prefix` option needs
+`allow_audit_log_prefixing`, in dev mode too (OpenBao's answer to HCSEC-2025-14).
+
 Invariant: while any device is enabled, an entry that no device recorded raises AuditFailedError, and the
 caller must not serve the request; one device failing while another records is not a failure.
 Invariant: a failure is logged with the device path and the error's kind only, never the entry.
@@ -21,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from strongroom.audit.devices import Device, close_quietly, create_device, open_device
+from strongroom.audit.devices import Device, RefusedDevice, close_quietly, create_device, open_device
 from strongroom.audit.entry import AuditInput, FormatOptions, encode, request_entry, response_entry
 from strongroom.crypto.hmac import identified_hmac
 from strongroom.errors import InvalidRequestError, StrongroomError
@@ -36,6 +39,7 @@ API_CREATION_REFUSED = (
     "cannot enable audit device via API; use declarative, config-based audit device management instead"
 )
 DECLARED_DISABLE_REFUSED = "cannot disable configuration-managed audit device"
+PREFIX_REFUSED = "audit log prefixing is not allowed"
 
 
 class AuditFailedError(StrongroomError):
@@ -102,11 +106,16 @@ class AuditBroker:
         *,
         clock: Clock | None = None,
         allow_api_creation: bool = False,
+        allow_prefixing: bool = False,
+        protected: Sequence[str] = (),
         declared: Sequence[DeviceSpec] = (),
     ) -> None:
         self._storage = storage
         self._clock = clock or SystemClock()
         self.allow_api_creation = allow_api_creation
+        self._allow_prefixing = allow_prefixing
+        # Config files and directories no file device may write in or over, beside the server's code.
+        self._protected = tuple(protected)
         self._declared = tuple(replace(d, path=normalize_path(d.path), declared=True) for d in declared)
         self._enabled: tuple[_Enabled, ...] = ()
         self._counters: dict[str, DeviceCounters] = {}
@@ -152,6 +161,8 @@ class AuditBroker:
         """Enable a device through the API; InvalidRequestError when refused or misconfigured."""
         if not self.allow_api_creation:
             raise InvalidRequestError(API_CREATION_REFUSED)
+        if "prefix" in spec.options and not self._allow_prefixing:
+            raise InvalidRequestError(PREFIX_REFUSED)
         path = normalize_path(spec.path)
         if path == "/":
             raise InvalidRequestError("backend path must be specified")
@@ -242,8 +253,19 @@ class AuditBroker:
 
     async def _build(self, spec: DeviceSpec, *, strict: bool) -> _Enabled:
         options = {k: str(v) for k, v in spec.options.items()}
-        device = create_device(spec.type, options)
-        format_options = FormatOptions.parse(options)
+        device: Device
+        try:
+            if "prefix" in options and not self._allow_prefixing:
+                raise InvalidRequestError(PREFIX_REFUSED)
+            device = create_device(spec.type, options, self._protected)
+            format_options = FormatOptions.parse(options)
+        except InvalidRequestError as exc:
+            if strict:
+                raise
+            # A device stored by an older version with options refused now writes nothing and fails
+            # closed, rather than planting what it was made to plant or keeping the server sealed.
+            log.error("audit device %s is refused and records nothing: %s", spec.path, exc)
+            device, format_options = RefusedDevice(str(exc)), FormatOptions()
         try:
             open_device(device)
         except InvalidRequestError as exc:
@@ -274,10 +296,12 @@ class AuditBroker:
         await put_json(self._storage, TABLE_KEY, records)
 
 
-def validate_spec(spec: DeviceSpec) -> None:
-    """InvalidRequestError when a device's type or options are wrong (checked on config load)."""
+def validate_spec(spec: DeviceSpec, *, allow_prefixing: bool = False, protected: Sequence[str] = ()) -> None:
+    """InvalidRequestError when a declared device's type or options are wrong (checked on config load)."""
     options = {k: str(v) for k, v in spec.options.items()}
-    create_device(spec.type, options)
+    if "prefix" in options and not allow_prefixing:
+        raise InvalidRequestError(PREFIX_REFUSED)
+    create_device(spec.type, options, protected)
     FormatOptions.parse(options)
 
 

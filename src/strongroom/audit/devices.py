@@ -1,25 +1,33 @@
 """Audit devices: where formatted entries go. `file`, `socket` and `syslog`, with Vault's options.
 
-Layer: audit (a service). Stdlib only, plus errors.
+Layer: audit (a service). Stdlib, orjson (to recognise an audit log), and errors.
 
 A device only writes bytes; formatting, salts and the fail-closed rule belong to the broker. A write either
 delivers the whole line or raises OSError (or times out in the broker), never half-succeeds silently.
 
 Invariant: an audit file is created with mode 0600 unless the device's `mode` option says otherwise, and
 its content is whatever the formatter gave (already hashed).
+Invariant: a file device never makes a file executable, never appends to an existing file that is not an
+audit log, and never writes under a directory that holds the server's code or configuration (the class of
+HCSEC-2025-14 / CVE-2025-54997: an audit device made to write a script or overwrite the server's config).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import socket
 import stat
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+import orjson
+
+import strongroom
 from strongroom.errors import InvalidRequestError
 from strongroom.util.durations import parse_duration
 
@@ -32,6 +40,15 @@ _FACILITIES = {
     **{f"LOCAL{n}": 16 + n for n in range(8)},
 }  # fmt: skip
 _INFO = 6
+_EXECUTE = 0o111
+# Where the operating system keeps programs, libraries, configuration, kernel settings and scheduled jobs
+# (cron reads /var/spool/cron): never an audit log's place.
+_SYSTEM_DIRS = (
+    "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc", "/sys",
+    "/var/spool",
+)  # fmt: skip
+# An existing file is recognised as an audit log by its first line, read up to this many bytes.
+_FIRST_LINE_LIMIT = 1 << 20
 
 
 class Device(Protocol):
@@ -72,11 +89,14 @@ class FileDevice:
         if self._fd is not None or self._path in ("discard", "stdout"):
             return
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, self._mode or 0o600)
-        # An existing file keeps its mode through O_CREAT; Vault sets the asked one (0000: leave it).
+        # An existing file keeps its mode through O_CREAT; Vault sets the asked one (0000: leave it), and
+        # execute bits are taken away whichever it is.
         status = os.fstat(fd)
+        current = stat.S_IMODE(status.st_mode)
+        wanted = (self._mode or current) & ~_EXECUTE
         # Only a regular file is chmod'ed: a device node such as /dev/full belongs to the system.
-        if self._mode and stat.S_ISREG(status.st_mode) and stat.S_IMODE(status.st_mode) != self._mode:
-            os.fchmod(fd, self._mode)
+        if stat.S_ISREG(status.st_mode) and current != wanted:
+            os.fchmod(fd, wanted)
         self._fd = fd
 
     async def write(self, line: bytes) -> None:
@@ -209,10 +229,32 @@ class SyslogDevice:
             sock.close()
 
 
-def create_device(kind: str, options: Mapping[str, str]) -> Device:
-    """A device of type `kind` from its options; InvalidRequestError for bad options."""
+class RefusedDevice:
+    """Stands in for a stored device whose options this server refuses (enabled by an older version): every
+    write fails, so the broker fails closed instead of writing where it must not."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    @property
+    def timeout(self) -> float:
+        return DEFAULT_TIMEOUT
+
+    async def write(self, line: bytes) -> None:
+        raise PermissionError(errno.EPERM, self._reason)
+
+    def reopen(self) -> None:
+        """Nothing to reopen."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def create_device(kind: str, options: Mapping[str, str], protected: Sequence[str] = ()) -> Device:
+    """A device of type `kind` from its options; InvalidRequestError for bad options. A file device may not
+    write in or over `protected` (the server's config files and directories) nor under server_code_dirs()."""
     if kind == "file":
-        return _file_device(options)
+        return _file_device(options, protected)
     if kind == "socket":
         return _socket_device(options)
     if kind == "syslog":
@@ -231,14 +273,18 @@ def open_device(device: Device) -> None:
         ) from None
 
 
-def _file_device(options: Mapping[str, str]) -> FileDevice:
+def _file_device(options: Mapping[str, str], protected: Sequence[str]) -> FileDevice:
     path = options.get("file_path") or options.get("path") or ""
     if not path:
         raise InvalidRequestError("file_path is required")
-    if path == "/dev/stdout":
+    if path == "/dev/stdout" or path.lower() == "stdout":
         path = "stdout"
-    if path not in ("stdout", "discard") and not Path(path).is_absolute():
-        raise InvalidRequestError("file_path must be an absolute path")
+    if path.lower() == "discard":
+        path = "discard"
+    if path not in ("stdout", "discard"):
+        if not Path(path).is_absolute():
+            raise InvalidRequestError("file_path must be an absolute path")
+        _check_file_path(path, protected, options.get("prefix", ""))
     text = options.get("mode", "0600") or "0600"
     try:
         mode = int(text, 8)
@@ -246,7 +292,66 @@ def _file_device(options: Mapping[str, str]) -> FileDevice:
         raise InvalidRequestError(f"invalid mode {text!r}: expected an octal number such as 0600") from None
     if not 0 <= mode <= 0o777:
         raise InvalidRequestError(f"invalid mode {text!r}: expected an octal number such as 0600")
-    return FileDevice(path, mode)
+    # As OpenBao since HCSEC-2025-14: the execute bits of an asked mode are dropped, not obeyed.
+    return FileDevice(path, mode & ~_EXECUTE if mode else 0)
+
+
+def server_code_dirs() -> tuple[str, ...]:
+    """The directories holding the server's own code: the system's program and library directories, the
+    Python installation and virtual environment it runs from, and the strongroom package."""
+    found = [*_SYSTEM_DIRS, str(Path(strongroom.__file__).parent)]
+    found += [prefix for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix} if prefix]
+    return tuple(found)
+
+
+def _check_file_path(path: str, protected: Sequence[str], prefix: str) -> None:
+    """InvalidRequestError when an audit file at `path` could plant code or clobber a file the server or
+    the system needs (symbolic links are followed first, so a link cannot lead around the check)."""
+    real = Path(os.path.realpath(path))
+    for directory in (*protected, *server_code_dirs()):
+        root = Path(os.path.realpath(directory))
+        if root != Path("/") and real.is_relative_to(root):
+            raise InvalidRequestError(
+                f"file_path {path!r} lies under {directory}, which holds code or configuration that the "
+                "system or the server runs; choose a directory of its own for audit logs, such as "
+                "/var/log/strongroom"
+            )
+    # Dotfiles and dot-directories are what shells, ssh and desktop sessions read as configuration
+    # (~/.bashrc, ~/.ssh/authorized_keys, ~/.config/autostart): a prefix could make a line of one.
+    parts = {*Path(path).parts, *real.parts} - {".", ".."}
+    if any(part.startswith(".") for part in parts):
+        raise InvalidRequestError(
+            f"file_path {path!r} is a hidden file or lies in a hidden directory, which programs read as "
+            "configuration; choose a directory of its own for audit logs, such as /var/log/strongroom"
+        )
+    try:
+        status = real.stat()
+    except OSError:
+        return
+    if stat.S_ISBLK(status.st_mode):
+        raise InvalidRequestError(f"file_path {path!r} is a block device: an audit log is a file")
+    if stat.S_ISREG(status.st_mode) and status.st_size > 0 and not _is_audit_log(real, prefix):
+        raise InvalidRequestError(
+            f"file_path {path!r} exists and is not an audit log; an audit device only appends to its own "
+            "log: choose a new file"
+        )
+
+
+def _is_audit_log(path: Path, prefix: str) -> bool:
+    """Whether the file's first line is an audit entry (after the device's prefix, when it has one)."""
+    try:
+        with path.open("rb") as handle:
+            line = handle.readline(_FIRST_LINE_LIMIT)
+    except OSError:
+        return False
+    line = line.removeprefix(prefix.encode())
+    if not line.endswith(b"\n"):
+        return False
+    try:
+        entry = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(entry, dict) and entry.get("type") in ("request", "response") and "time" in entry
 
 
 def _socket_device(options: Mapping[str, str]) -> SocketDevice:

@@ -13,6 +13,7 @@ metadata, errors, paths) is what Vault leaves readable.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,6 +30,8 @@ FORMATS = ("json",)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
+# Unicode categories refused in a prefix: control and format characters, line and paragraph separators.
+_CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,16 @@ class FormatOptions:
         chosen = options.get("format", "json") or "json"
         if chosen not in FORMATS:
             raise InvalidRequestError(f'unknown format type {chosen!r}: only "json" is supported')
+        prefix = options.get("prefix", "")
+        if any(unicodedata.category(ch) in _CONTROL for ch in prefix):
+            # A line break in a prefix starts a line of the attacker's choosing (HCSEC-2025-14).
+            raise InvalidRequestError("audit log prefix cannot contain control characters or line breaks")
         return cls(
             hmac_accessor=_flag(options, "hmac_accessor", True),
             log_raw=_flag(options, "log_raw", False),
             elide_list_responses=_flag(options, "elide_list_responses", False),
             format=chosen,
-            prefix=options.get("prefix", ""),
+            prefix=prefix,
         )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from strongroom.agent.files import write_atomic
 from strongroom.agent.render import RenderError
 from strongroom.agent.runner import Agent
 from strongroom.agent.template import TemplateError
@@ -68,7 +69,8 @@ async def _run(config: AgentConfig) -> int:
         loop.add_signal_handler(sig, agent_.stop)
     pid_file = Path(config.pid_file) if config.pid_file else None
     if pid_file is not None:
-        pid_file.write_text(f"{os.getpid()}\n")
+        # Owner-only as OpenBao's agent writes it, whatever the umask.
+        write_atomic(str(pid_file), f"{os.getpid()}\n".encode(), 0o600)
     try:
         return await agent_.run()
     finally:

@@ -1,7 +1,7 @@
 """Vault-style command-line conventions on top of click: single-dash long flags, key=value arguments,
 the options every API command shares, and the exit codes.
 
-Layer: cli. Imports click and `strongroom.client`.
+Layer: cli. Imports click, and `strongroom.client` when a command makes a client.
 
 Single-dash long flags: click only knows `--name`. Every command here is a `VaultCommand`, which rewrites
 its own arguments before click parses them: `-name=value` and `-name value` become `--name...` when `name`
@@ -20,13 +20,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from strongroom.cli.output import FORMATS
-from strongroom.client import Client, ClientError, TLSOptions
 from strongroom.util.durations import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from strongroom.client import Client
 
 USAGE_EXIT = 1
 API_EXIT = 2
@@ -210,6 +212,9 @@ def client(token: str | None = None) -> Client:
 
     With `token`, a separate client that uses that token instead of the configured one.
     """
+    # Imported here: the client (and httpx) is not loaded by commands that never talk to a server.
+    from strongroom.client import Client, TLSOptions
+
     ctx = click.get_current_context()
     existing = ctx.meta.get("strongroom.client")
     if token is None and isinstance(existing, Client):
@@ -235,6 +240,8 @@ def client(token: str | None = None) -> Client:
 @contextmanager
 def api_errors(prefix: str = "") -> Iterator[None]:
     """Turn a ClientError into a Failure (exit 2) whose message starts with `prefix`, as Vault's does."""
+    from strongroom.client import ClientError
+
     try:
         yield
     except ClientError as exc:

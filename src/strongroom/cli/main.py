@@ -1,7 +1,7 @@
 """The `strongroom` command: the root click group, its subcommands, and the process exit codes.
 
-Layer: cli. Imports click and the cli command modules; the `server` command is imported only when run, so
-the client side of the CLI never loads the server code.
+Layer: cli. Imports click and cli.flags; each command's module is imported when that command runs (the
+COMMANDS table), so the client side of the CLI never loads the server, nor the server the client.
 """
 
 from __future__ import annotations
@@ -14,33 +14,58 @@ from typing import Any
 import click
 
 from strongroom import __version__
-from strongroom.cli import (
-    agent,
-    audit,
-    auth,
-    generic,
-    kv,
-    lease,
-    login,
-    operator,
-    policy,
-    run,
-    secret,
-    secrets,
-    status,
-    token,
-    unwrap,
-)
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand, VaultGroup
 
+# Every command: its name, where it lives ("module:attribute"), and its help line for the command list.
+# A command's module is imported only when that command runs, so `strongroom server` loads no client
+# code and `strongroom kv get` no server or agent code.
+COMMANDS = (
+    ("server", "strongroom.cli.server:server", "Start a strongroom server."),
+    ("status", "strongroom.cli.status:status", "Print the seal status of the server."),
+    ("login", "strongroom.cli.login:login", "Authenticate with TOKEN (or stdin for -, or a prompt), or with "
+     "-method and its KEY=VALUE credentials, and store the token for later commands."),
+    ("read", "strongroom.cli.generic:read",
+     "Read data at PATH (KEY=VALUE arguments are sent as query parameters)."),
+    ("write", "strongroom.cli.generic:write",
+     "Write KEY=VALUE data to PATH (KEY=@file reads a file, KEY=- stdin, a lone - a JSON object)."),
+    ("list", "strongroom.cli.generic:list_", "List the keys at PATH."),
+    ("delete", "strongroom.cli.generic:delete",
+     "Delete data at PATH (KEY=VALUE arguments are sent as query parameters)."),
+    ("path-help", "strongroom.cli.generic:path_help", "Print the help the server gives for PATH."),
+    ("kv", "strongroom.cli.kv:kv", "Read and write the KV secrets engine (versions 1 and 2)."),
+    ("secrets", "strongroom.cli.secrets:secrets", "Enable, disable, list and tune secrets engines."),
+    ("policy", "strongroom.cli.policy:policy", "Write, read, list and delete ACL policies."),
+    ("token", "strongroom.cli.token:token", "Create, look up, renew and revoke tokens."),
+    ("operator", "strongroom.cli.operator:operator",
+     "Perform operator-specific tasks: init, unseal, seal, rotate, rekey, generate-root, step-down."),
+    ("auth", "strongroom.cli.auth:auth", "Enable, disable, list and tune auth methods."),
+    ("lease", "strongroom.cli.lease:lease", "Renew, revoke and look up leases."),
+    ("unwrap", "strongroom.cli.unwrap:unwrap",
+     "Unwrap the wrapped response of TOKEN (the CLI's own token when absent) and print it."),
+    ("audit", "strongroom.cli.audit:audit",
+     "Enable, disable and list audit devices; hash values and search audit logs for them."),
+    ("agent", "strongroom.cli.agent:agent",
+     "Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."),
+    ("secret", "strongroom.cli.secret:secret",
+     "Manage Docker-style secrets, delivered to programs by `strongroom run`."),
+    ("run", "strongroom.cli.run:run",
+     "Run CMD in a private mount namespace with the secrets as files in /run/secrets."),
+)  # fmt: skip
 
-class _LazyServer(VaultCommand):
-    """Stands for `strongroom server` and hands every invocation to the real command, imported on use."""
+
+class _Lazy(VaultCommand):
+    """Stands for the command `target` ("module:attribute") and hands every invocation to it, imported on
+    use."""
+
+    def __init__(self, name: str, target: str, help_text: str) -> None:
+        super().__init__(name, help=help_text)
+        self._target = target
 
     def _real(self) -> click.Command:
-        command = getattr(importlib.import_module("strongroom.cli.server"), "server", None)
+        module, _, attribute = self._target.partition(":")
+        command = getattr(importlib.import_module(module), attribute, None)
         if not isinstance(command, click.Command):
-            raise Failure("the server command is not available in this installation", USAGE_EXIT)
+            raise Failure(f"the {self.name} command is not available in this installation", USAGE_EXIT)
         return command
 
     def make_context(
@@ -58,28 +83,8 @@ def cli() -> None:
     """strongroom: a secrets manager that speaks the Vault HTTP API."""
 
 
-cli.add_command(
-    _LazyServer("server", help="Start a strongroom server.", short_help="Start a strongroom server.")
-)
-cli.add_command(status.status)
-cli.add_command(login.login)
-cli.add_command(generic.read)
-cli.add_command(generic.write)
-cli.add_command(generic.list_)
-cli.add_command(generic.delete)
-cli.add_command(generic.path_help)
-cli.add_command(kv.kv)
-cli.add_command(secrets.secrets)
-cli.add_command(policy.policy)
-cli.add_command(token.token)
-cli.add_command(operator.operator)
-cli.add_command(auth.auth)
-cli.add_command(lease.lease)
-cli.add_command(unwrap.unwrap)
-cli.add_command(audit.audit)
-cli.add_command(agent.agent)
-cli.add_command(secret.secret)
-cli.add_command(run.run)
+for _name, _target, _help in COMMANDS:
+    cli.add_command(_Lazy(_name, _target, _help))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,6 +8,10 @@ Output copies `bao operator ...`: tables, JSON and YAML documents with the Go st
 fields omitted where Go omits them), advice wrapped as Vault wraps it, warnings on stderr. Exit codes: 0
 success, 1 a usage or local error, 2 an error from the server.
 
+Where the operations live: OpenBao's authenticated sys/generate-root-token/* and sys/rotate/root/* when the
+command has a token (and the server serves them), else Vault's unauthenticated sys/generate-root/* and
+sys/rekey/*, which servers now turn off by default; then one line says so and what to use instead.
+
 Invariant: a key share, OTP or token is sent only in a request body; a share typed at a terminal is never
 echoed, and none of them ever appears in an error message.
 """
@@ -19,6 +23,7 @@ import secrets
 import string
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -34,6 +39,7 @@ from strongroom.cli.flags import (
     output_format,
 )
 from strongroom.cli.output import columns, key_value_table, render
+from strongroom.client import ClientError
 
 DEFAULT_SHARES = 5
 DEFAULT_THRESHOLD = 3
@@ -127,6 +133,59 @@ def call(prefix: str, method: str, path: str, body: object = None) -> dict[str, 
         return client().request(method, path, json=body) or {}
 
 
+@dataclass(frozen=True, slots=True)
+class KeyholderPaths:
+    """Where one quorum operation lives on a server: OpenBao's authenticated paths, Vault's unauthenticated
+    ones, the listener option that turns the latter off, and which of the two bao 2.7.2 tries first."""
+
+    authenticated: str
+    unauthenticated: str
+    option: str
+    authenticated_first: bool
+
+    def call(self, prefix: str, method: str, step: str, body: object = None) -> dict[str, Any]:
+        """`method` on STEP under the paths the server allows; its answer with any `data` wrapper removed.
+
+        The authenticated path needs a token; a path the server lacks or has turned off (404 or 405) passes
+        to the other. A server error becomes "PREFIX: ..." with exit 2; without a token, unauthenticated
+        paths turned off get one line naming the option and the way out.
+        """
+        api = client()
+        bases = [self.unauthenticated]
+        if api.has_token:
+            bases.insert(0 if self.authenticated_first else 1, self.authenticated)
+        for base in bases:
+            try:
+                return _unwrapped(api.request(method, f"{base}/{step}", json=body))
+            except ClientError as exc:
+                unavailable = exc.status in (404, 405)
+                if not unavailable or (base == bases[-1] and api.has_token):
+                    raise Failure(f"{prefix}: {exc}") from None
+        raise Failure(
+            f"{prefix}: the server has turned off the unauthenticated {self.unauthenticated}/* endpoints "
+            f"({self.option}); run this with a token allowed {self.authenticated}/*"
+        )
+
+
+def _unwrapped(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The operation's fields: authenticated paths answer inside `data`, unauthenticated ones at the top."""
+    body = body or {}
+    inner = body.get("data")
+    return dict(inner) if isinstance(inner, Mapping) else dict(body)
+
+
+GENERATE_ROOT = KeyholderPaths(
+    "sys/generate-root-token", "sys/generate-root", "disable_unauthed_generate_root_endpoints", True
+)
+# bao 2.7.2's rekey still calls sys/rekey/* first; sys/rotate/* serves it where those are off.
+_REKEY = {
+    "barrier": KeyholderPaths("sys/rotate/root", "sys/rekey", "disable_unauthed_rekey_endpoints", False),
+    "recovery": KeyholderPaths(
+        "sys/rotate/recovery", "sys/rekey-recovery-key", "disable_unauthed_rekey_endpoints", False
+    ),
+}
+
+
 def read_key(prompt_lines: Sequence[str]) -> str:
     """A key share typed at a terminal without echo, or the first line of stdin when it is not one."""
     if not sys.stdin.isatty():
@@ -189,18 +248,18 @@ def rekey(
     kind = target.strip().lower()
     if kind not in ("barrier", "recovery", "hsm"):
         raise Failure(f"Unknown target: {target}", USAGE_EXIT)
-    base = "sys/rekey" if kind == "barrier" else "sys/rekey-recovery-key"
+    paths = _REKEY["barrier" if kind == "barrier" else "recovery"]
     key_type = "unseal" if kind == "barrier" else "recovery"
     fmt = output_format()
     if cancel:
-        call("Error canceling rekey", "DELETE", f"{base}/init")
+        paths.call("Error canceling rekey", "DELETE", "init")
         click.echo("Success! Canceled rekeying (if it was started)")
     elif start:
         body = {
             "secret_shares": shares, "secret_threshold": threshold, "pgp_keys": None, "backup": False,
             "require_verification": False,
         }  # fmt: skip
-        started = call("Error initializing rekey", "PUT", f"{base}/init", body)
+        started = paths.call("Error initializing rekey", "PUT", "init", body)
         if fmt == "table":
             click.echo(wrap(
                 "WARNING! If you lose the keys after they are returned, there is no recovery. Consider "
@@ -211,13 +270,13 @@ def rekey(
             click.echo("")
         _print_rekey_status(started)
     elif status:
-        _print_rekey_status(call("Error reading rekey status", "GET", f"{base}/init"))
+        _print_rekey_status(paths.call("Error reading rekey status", "GET", "init"))
     else:
-        _provide_rekey_key(base, args[0].strip() if args else "", nonce, kind)
+        _provide_rekey_key(paths, args[0].strip() if args else "", nonce, kind)
 
 
-def _provide_rekey_key(base: str, key: str, nonce: str | None, kind: str) -> None:
-    current = call("Error getting rekey status", "GET", f"{base}/init")
+def _provide_rekey_key(paths: KeyholderPaths, key: str, nonce: str | None, kind: str) -> None:
+    current = paths.call("Error getting rekey status", "GET", "init")
     if not current.get("started"):
         raise Failure(
             wrap(
@@ -227,9 +286,9 @@ def _provide_rekey_key(base: str, key: str, nonce: str | None, kind: str) -> Non
         )
     prompt = (f"Rekey operation nonce: {current.get('nonce', '')}",)
     key, nonce = _key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
-    result = call("Error posting unseal key", "PUT", f"{base}/update", {"key": key, "nonce": nonce})
+    result = paths.call("Error posting unseal key", "PUT", "update", {"key": key, "nonce": nonce})
     if not result.get("complete"):
-        _print_rekey_status(call("Error reading rekey status", "GET", f"{base}/init"))
+        _print_rekey_status(paths.call("Error reading rekey status", "GET", "init"))
         return
     fmt = output_format()
     if fmt != "table":
@@ -319,14 +378,14 @@ def generate_root(
     elif decode is not None:
         _decode(decode, otp, fmt)
     elif cancel:
-        call("Error canceling root token generation", "DELETE", "sys/generate-root/attempt")
+        GENERATE_ROOT.call("Error canceling root token generation", "DELETE", "attempt")
         click.echo("Success! Root token generation canceled (if it was started)")
     elif start:
         if otp and pgp_key:
             raise Failure("Error initializing: cannot specify both -otp and -pgp-key", USAGE_EXIT)
         body = {"otp": otp, "pgp_key": pgp_key}
         _print_generate_root_status(
-            call("Error initializing root generation", "PUT", "sys/generate-root/attempt", body)
+            GENERATE_ROOT.call("Error initializing root generation", "PUT", "attempt", body)
         )
     elif status:
         _print_generate_root_status(_generate_root_status())
@@ -335,7 +394,7 @@ def generate_root(
 
 
 def _generate_root_status() -> dict[str, Any]:
-    return call("Error getting root generation status", "GET", "sys/generate-root/attempt")
+    return GENERATE_ROOT.call("Error getting root generation status", "GET", "attempt")
 
 
 def _provide_root_key(key: str, nonce: str | None) -> None:
@@ -352,7 +411,7 @@ def _provide_root_key(key: str, nonce: str | None) -> None:
     prompt = (f"Operation nonce: {current.get('nonce', '')}",)
     key, nonce = _key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
     body = {"key": key, "nonce": nonce}
-    _print_generate_root_status(call("Error posting unseal key", "PUT", "sys/generate-root/update", body))
+    _print_generate_root_status(GENERATE_ROOT.call("Error posting unseal key", "PUT", "update", body))
 
 
 def _print_generate_root_status(body: Mapping[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """How the CLI prints API responses: Vault's table, JSON and YAML formats, and single fields.
 
-Layer: cli. Imports click, PyYAML and `strongroom.util`; knows nothing of HTTP.
+Layer: cli. Imports click, PyYAML (when YAML is asked for) and `strongroom.util`; knows nothing of HTTP.
 
 The table format copies the Vault CLI's: columns joined by four spaces, empty cells shown as "n/a", values
 printed the way Go's `%v` prints decoded JSON (`map[a:1]`, `[x y]`, `<nil>`), and fields that look like
@@ -14,12 +14,14 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from strongroom.util.durations import format_duration
+
+if TYPE_CHECKING:
+    import yaml
 
 FORMATS = ("table", "json", "yaml")
 _SECRET_FIELDS = ("request_id", "lease_id", "lease_duration", "renewable", "data", "warnings")
@@ -286,30 +288,34 @@ def _go_yaml_compare(a: str, b: str) -> int:
 _go_yaml_key = functools.cmp_to_key(_go_yaml_compare)
 
 
-class _Dumper(yaml.SafeDumper):
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
     """YAML as Go's yaml package writes it: maps in its key order, and strings that need quoting get
-    double quotes, not single."""
+    double quotes, not single. Built on first use, so commands that print no YAML never import PyYAML."""
+    import yaml
 
-    def choose_scalar_style(self) -> str:
-        style = super().choose_scalar_style()
-        return '"' if style == "'" else style
+    class Dumper(yaml.SafeDumper):
+        def choose_scalar_style(self) -> str:
+            style = super().choose_scalar_style()
+            return '"' if style == "'" else style
 
+    def represent_map(dumper: yaml.SafeDumper, data: dict[str, object]) -> yaml.MappingNode:
+        return dumper.represent_mapping(
+            "tag:yaml.org,2002:map", sorted(data.items(), key=lambda item: _go_yaml_key(str(item[0])))
+        )
 
-def _represent_map(dumper: yaml.SafeDumper, data: dict[str, object]) -> yaml.MappingNode:
-    return dumper.represent_mapping(
-        "tag:yaml.org,2002:map", sorted(data.items(), key=lambda item: _go_yaml_key(str(item[0])))
-    )
-
-
-_Dumper.add_representer(dict, _represent_map)
+    Dumper.add_representer(dict, represent_map)
+    return Dumper
 
 
 def render(value: object, fmt: str) -> str:
     """`value` as JSON (two-space indent) or YAML (sorted keys); JSON keeps the order it is given."""
     if fmt == "json":
         return json.dumps(value, indent=2, ensure_ascii=False)
+    import yaml
+
     return yaml.dump(
-        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+        value, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False
     ).rstrip("\n")
 
 

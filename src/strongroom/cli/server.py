@@ -11,7 +11,6 @@ import click
 
 from strongroom import __version__
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
-from strongroom.client.token_helper import store_token
 from strongroom.config.server import ServerConfig
 from strongroom.errors import ConfigError, StorageError
 from strongroom.server import DevOptions, DevStart, dev_banner, run_config, run_dev, split_address
@@ -31,7 +30,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
            dev_data_dir: str) -> None:  # fmt: skip
     """Start a strongroom server."""
     if dev:
-        _dev(dev_root_token_id, dev_listen_address, dev_data_dir)
+        _dev(dev_root_token_id, dev_listen_address, dev_data_dir, configs)
         return
     if not configs:
         raise Failure("No configuration files found. Use -config=FILE, or -dev for a development server.",
@@ -39,7 +38,7 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
 
     def ready(config: ServerConfig) -> None:
         click.echo("==> strongroom server configuration:\n")
-        click.echo(f"                 Storage: {config.storage.type}")
+        click.echo(f"                 Storage: {config.storage.type}{_durability(config)}")
         for listener in config.listeners:
             tls = "disabled" if listener.tls_disable else "enabled"
             click.echo(f"                Listener: tcp (addr: {listener.address!r}, tls: {tls!r})")
@@ -56,7 +55,15 @@ def server(configs: tuple[str, ...], dev: bool, dev_root_token_id: str, dev_list
         raise Failure(f"Error initializing listener: {exc}", USAGE_EXIT) from None
 
 
-def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
+def _durability(config: ServerConfig) -> str:
+    """A relaxed durability setting, shown beside the storage type so nobody runs it unawares."""
+    synchronous = config.storage.options.get("synchronous", "full").lower()
+    if config.storage.type != "sqlite" or synchronous == "full":
+        return ""
+    return f" (synchronous={synchronous}: writes acknowledged before a power loss may be lost)"
+
+
+def _dev(root_token_id: str, listen_address: str, data_dir: str, configs: tuple[str, ...]) -> None:
     options = DevOptions(
         listen_address=listen_address
         or _env("STRONGROOM_DEV_LISTEN_ADDRESS", "VAULT_DEV_LISTEN_ADDRESS", "BAO_DEV_LISTEN_ADDRESS")
@@ -64,6 +71,7 @@ def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
         root_token_id=root_token_id
         or _env("STRONGROOM_DEV_ROOT_TOKEN_ID", "VAULT_DEV_ROOT_TOKEN_ID", "BAO_DEV_ROOT_TOKEN_ID"),
         data_dir=data_dir,
+        configs=configs,
     )
     try:
         split_address(options.listen_address)
@@ -72,6 +80,9 @@ def _dev(root_token_id: str, listen_address: str, data_dir: str) -> None:
 
     def ready(address: str, start: DevStart) -> None:
         if start.root_token:
+            # Imported once serving: the client package brings httpx, which a server does not need.
+            from strongroom.client.token_helper import store_token
+
             store_token(start.root_token)
         click.echo(dev_banner(address, start))
 

@@ -144,6 +144,11 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    @property
+    def has_token(self) -> bool:
+        """True when requests carry a token (its value stays inside the client)."""
+        return "X-Vault-Token" in self._http.headers
+
     def clear_token(self) -> None:
         """Send no token from now on: a login through an auth method must not carry a stale one."""
         self._http.headers.pop("X-Vault-Token", None)

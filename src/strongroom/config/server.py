@@ -87,6 +87,10 @@ class ListenerConfig:
     max_request_size: int = 32 * 1024 * 1024
     # The listener's `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
     unauthenticated_metrics_access: bool = False
+    # OpenBao's defaults: the unauthenticated sys/generate-root/* and sys/rekey/* endpoints are off, so no
+    # caller without a token can start or cancel an attempt (HCSEC-2026-08, HCSEC-2025-11).
+    disable_unauthed_generate_root_endpoints: bool = True
+    disable_unauthed_rekey_endpoints: bool = True
     # X-Forwarded-For is believed only from peers in these networks (none: never). The reject flags take
     # Vault's documented default, true.
     x_forwarded_for_authorized_addrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -143,6 +147,7 @@ class ServerConfig:
     log_format: str = "standard"
     pid_file: str = ""
     unsafe_allow_api_audit_creation: bool = False
+    allow_audit_log_prefixing: bool = False
     # Vault's storage read cache: entries kept, and the switch to turn it off.
     cache_size: int = DEFAULT_CACHE_SIZE
     disable_cache: bool = False
@@ -150,8 +155,11 @@ class ServerConfig:
     notices: tuple[str, ...] = ()
 
 
-def load_server_config(paths: Sequence[str | Path]) -> ServerConfig:
-    """Read and merge the config files (a file, or a directory of *.hcl and *.json, in name order)."""
+def load_server_config(paths: Sequence[str | Path], *, dev: bool = False) -> ServerConfig:
+    """Read and merge the config files (a file, or a directory of *.hcl and *.json, in name order).
+
+    For a dev server (`dev`) the files add to the dev defaults, as OpenBao's do: storage and listeners are
+    optional, and storage can only be "inmem" (dev data lives in memory or in -dev-data-dir)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -166,7 +174,7 @@ def load_server_config(paths: Sequence[str | Path]) -> ServerConfig:
     reader = _Reader()
     for file in files:
         reader.read(str(file), hcl.load(file))
-    return reader.result()
+    return reader.result(dev)
 
 
 class _Reader:
@@ -264,10 +272,17 @@ class _Reader:
             )
         )
 
-    def result(self) -> ServerConfig:
+    def result(self, dev: bool) -> ServerConfig:
+        if dev:
+            if self.storage is not None and self.storage.type != "inmem":
+                raise ConfigError(
+                    f'storage "{self.storage.type}" is for `server -config` without -dev: a dev server '
+                    "keeps its data in memory or in -dev-data-dir"
+                )
+            self.storage = self.storage or StorageConfig(type="inmem")
         if self.storage is None:
             raise ConfigError('a storage stanza is required, such as storage "sqlite" { path = "..." }')
-        if not self.listeners:
+        if not self.listeners and not dev:
             raise ConfigError('at least one listener stanza is required, such as listener "tcp" { ... }')
         default_ttl, max_ttl = self.values.get("default_lease_ttl", 0), self.values.get("max_lease_ttl", 0)
         if default_ttl and max_ttl and default_ttl > max_ttl:
@@ -421,6 +436,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "log_format": _choice(LOG_FORMATS),
     "pid_file": _string,
     "unsafe_allow_api_audit_creation": _bool,
+    "allow_audit_log_prefixing": _bool,
     "cache_size": _count,
     "disable_cache": _bool,
 }
@@ -436,6 +452,8 @@ _LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "tls_client_ca_file": _string,
     "tls_require_and_verify_client_cert": _bool,
     "max_request_size": _size,
+    "disable_unauthed_generate_root_endpoints": _bool,
+    "disable_unauthed_rekey_endpoints": _bool,
     "x_forwarded_for_authorized_addrs": _networks,
     "x_forwarded_for_hop_skips": _hop_skips,
     "x_forwarded_for_reject_not_authorized": _bool,

@@ -83,6 +83,8 @@ class Core:
         ttls: SystemTTLs | None = None,
         static_seal: StaticKeys | None = None,
         allow_api_audit_creation: bool = False,
+        allow_audit_log_prefixing: bool = False,
+        audit_protected_paths: Sequence[str] = (),
         audit_devices: Sequence[DeviceSpec] = (),
         telemetry: Telemetry | None = None,
         ha_lock: HALock | None = None,
@@ -94,6 +96,8 @@ class Core:
         self._election: LeaderElection | None = None
         self._in_flight = 0
         self._allow_api_audit = allow_api_audit_creation
+        self._allow_audit_prefix = allow_audit_log_prefixing
+        self._audit_protected = tuple(audit_protected_paths)
         self._audit_devices = tuple(audit_devices)
         self._clock = clock or SystemClock()
         self._ttls = ttls or SystemTTLs()
@@ -361,6 +365,8 @@ class Core:
                 BarrierView(self._barrier, "audit/"),
                 clock=self._clock,
                 allow_api_creation=self._allow_api_audit,
+                allow_prefixing=self._allow_audit_prefix,
+                protected=self._audit_protected,
                 declared=self._audit_devices,
             )
             await audit.load()
@@ -388,6 +394,8 @@ class Core:
                 telemetry=self.telemetry,
                 events=EventBus(clock=self._clock),
                 leadership=self._election or SingleNode(),
+                rekey=self.rekey,
+                generate_root=self.generate_root,
                 identity=identity_store,
             )
             holder.append(services)

@@ -9,6 +9,7 @@ the root token leaves only XORed with the OTP the caller chose or was given.
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,35 @@ class _Attempt:
         return len(self.parts) >= self.required
 
 
+def decode_key(text: str) -> bytes:
+    """A key share given as hex or base64, as Vault accepts it."""
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError("'key' must be a valid hex or base64 string") from None
+
+
+def decode_token(encoded: str, otp: str) -> str:
+    """The root token in a generate-root answer: `encoded` (unpadded base64) XORed with the OTP.
+
+    Raises InvalidRequestError with OpenBao's wording (sys/decode-token) when the two do not fit together.
+    """
+    try:
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError("error decoding base64'd token: illegal base64 data") from None
+    pad = otp.encode()
+    if len(raw) != len(pad):
+        raise InvalidRequestError(
+            f"error xoring token: length of byte slices is not equivalent: {len(raw)} != {len(pad)}"
+        )
+    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).decode(errors="replace")
+
+
 class Rekey:
     """New unseal key shares (and threshold), authorized by a quorum of the current ones."""
 
@@ -61,6 +91,25 @@ class Rekey:
             "backup": False,
             "verification_required": False,
         }
+
+    @property
+    def in_progress(self) -> bool:
+        """True while a rekey gathers shares."""
+        return self._attempt is not None
+
+    async def rotation_status(self) -> dict[str, Any]:
+        """OpenBao's sys/rotate/root/init body: the seal's threshold as `required`, the attempt when one is
+        in progress."""
+        attempt = self._attempt
+        body: dict[str, Any] = {
+            "started": False, "t": 0, "n": 0, "required": await self._seal.threshold(),
+        }  # fmt: skip
+        if attempt is not None:
+            body |= {
+                "nonce": attempt.nonce, "started": True, "t": self._threshold, "n": self._shares,
+                "progress": len(attempt.parts), "verification_required": False, "verification_nonce": "",
+            }  # fmt: skip
+        return body
 
     async def start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
         """Begin a rekey to `secret_shares` shares with `secret_threshold` needed."""

@@ -5,6 +5,8 @@ Layer: core. Talks to the router, the token store and the policy store through w
 
 Invariant: no backend sees a request that was not authenticated and authorized, except on the paths it
 declares unauthenticated; a token's last use is revoked once its request is done.
+Invariant: the request the authorize stage checks is the request the backend acts on (names the backend
+folds are folded before the check); a path no mount handles is refused only after the check.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ Stage = Callable[[Flow], Awaitable[Flow]]
 
 # Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
 ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+# The operations Vault's existence check sees (a PATCH is not one).
+_WRITES = frozenset({Operation.CREATE, Operation.UPDATE})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
@@ -59,12 +63,14 @@ class Pipeline:
             self.refuse_directory_writes,
             self.check_wrapping_token,
             self.resolve_route,
+            self.canonicalize_path,
+            self.address_mount_root_writes,
             self.authenticate,
             self.identify_client,
-            self.require_route,
             self.bind,
             self.check_existence,
             self.authorize,
+            self.require_route,
             self.audit_request,
             self.dispatch,
             self.register_lease,
@@ -100,8 +106,42 @@ class Pipeline:
         return flow
 
     async def resolve_route(self, flow: Flow) -> Flow:
-        """Find the mount by longest prefix (a missing route is refused after authentication)."""
+        """Find the mount by longest prefix (a missing route is refused after authorization)."""
         return replace(flow, route=self._services.mounts.router.route(flow.request.path))
+
+    async def canonicalize_path(self, flow: Flow) -> Flow:
+        """Fold the names the backend declares it folds (a userpass username, an AppRole role name, a
+        policy name), once, so that every later stage, the ACL check included, sees the request the
+        backend acts on: "users/ADMIN" is checked as "users/admin". Unauthenticated paths (logins) meet
+        no ACL and keep the path as written, as Vault keeps it in the token's path."""
+        route = flow.route
+        if route is None:
+            return flow
+        relative = route.relative_path
+        if _matches(route.backend.special_paths.unauthenticated, relative):
+            return flow
+        canonical = route.backend.canonical_path(relative)
+        if canonical == relative:
+            return flow
+        mount = flow.request.path[: len(flow.request.path) - len(relative)]
+        return replace(
+            flow,
+            request=flow.request.evolve(path=mount + canonical),
+            route=replace(route, relative_path=canonical),
+        )
+
+    async def address_mount_root_writes(self, flow: Flow) -> Flow:
+        """A write to a mount's own path ("kv" for the mount "kv/") is checked as "kv/", the mount's path,
+        as Vault checks it (its router adds the slash for the existence check, and the ACL sees it)."""
+        route, request = flow.route, flow.request
+        if (
+            route is None
+            or route.relative_path
+            or request.path.endswith("/")
+            or request.operation not in _WRITES
+        ):
+            return flow
+        return replace(flow, request=request.evolve(path=request.path + "/"))
 
     async def authenticate(self, flow: Flow) -> Flow:
         """Look the token up (taking one use). Paths a backend declares unauthenticated need none."""
@@ -126,7 +166,8 @@ class Pipeline:
         return flow
 
     async def require_route(self, flow: Flow) -> Flow:
-        """Refuse a path no mount handles (after authentication, so routes do not leak to strangers)."""
+        """Refuse a path no mount handles: after authorization, as Vault, so a token without rights on a
+        path cannot tell a mount that exists from one that does not."""
         if flow.route is None:
             raise NotFoundError(f'no handler for route "{flow.request.path}". route entry not found.')
         return flow
@@ -134,7 +175,8 @@ class Pipeline:
     async def bind(self, flow: Flow) -> Flow:
         """The request as the backend sees it: mount-relative path, its storage view, the caller."""
         route = flow.route
-        assert route is not None
+        if route is None:
+            return flow
         storage = self._services.mounts.storage_for(route.entry)
         caller = flow.token.caller() if flow.token else None
         if route.backend.per_token_storage:
@@ -156,11 +198,10 @@ class Pipeline:
         return replace(flow, routed=routed)
 
     async def check_existence(self, flow: Flow) -> Flow:
-        """A write to something that does not exist yet is a CREATE (which needs the create capability)."""
+        """A write to something that does not exist yet is a CREATE (which needs the create capability).
+        A write to a path no mount handles stays an UPDATE, as in Vault."""
         routed, route = flow.routed, flow.route
-        assert routed is not None
-        assert route is not None
-        if routed.operation is not Operation.UPDATE:
+        if routed is None or route is None or routed.operation is not Operation.UPDATE:
             return flow
         exists = await route.backend.exists(routed)
         if exists is False:
@@ -174,9 +215,10 @@ class Pipeline:
     async def authorize(self, flow: Flow) -> Flow:
         """The ACL of the token's policies must allow the operation (and sudo on root paths)."""
         route, token, request = flow.route, flow.token, flow.request
-        assert route is not None
+        special = route.backend.special_paths if route is not None else None
+        relative = route.relative_path if route is not None else ""
         # An unauthenticated path's handler decides what the caller may see; the token only informs it.
-        if token is None or _matches(route.backend.special_paths.unauthenticated, route.relative_path):
+        if token is None or (special is not None and _matches(special.unauthenticated, relative)):
             return flow
         # The token's own policies and its entity's, as they are now (an entity change acts at once).
         grant = self._services.identity.grant(token.entity_id)
@@ -184,7 +226,7 @@ class Pipeline:
         verdict = acl.authorize(request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl)
         if not verdict.allowed:
             raise PermissionDeniedError(ACL_DENIED)
-        if _matches(route.backend.special_paths.root, route.relative_path) and not verdict.sudo:
+        if special is not None and _matches(special.root, relative) and not verdict.sudo:
             raise PermissionDeniedError(ACL_DENIED)
         return flow
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from strongroom.audit import AuditBroker
 from strongroom.barrier import KeyStatus, RotationConfig
+from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.mounts import MountManager
 from strongroom.core.wrapping import Wrapping
 from strongroom.events import EventBus
@@ -62,4 +63,6 @@ class Services:
     telemetry: Telemetry
     events: EventBus
     leadership: Leadership
+    rekey: Rekey
+    generate_root: GenerateRoot
     identity: IdentityStore

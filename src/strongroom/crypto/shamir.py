@@ -12,37 +12,39 @@ from __future__ import annotations
 
 import secrets
 
-_POLY = 0x11B
-
-
-def _build_tables() -> tuple[list[int], list[int]]:
-    exp = [0] * 510
-    log = [0] * 256
-    value = 1
-    for power in range(255):
-        exp[power] = value
-        log[value] = power
-        # Multiply by the generator 3 (x + 1).
-        value ^= value << 1
-        if value & 0x100:
-            value ^= _POLY
-    exp[255:510] = exp[:255]
-    return exp, log
-
-
-_EXP, _LOG = _build_tables()
+_REDUCE = 0x1B
+"""x^8 = x^4 + x^3 + x + 1 in the field: what a carry out of the top bit folds back in."""
 
 
 def _mul(a: int, b: int) -> int:
-    if a == 0 or b == 0:
-        return 0
-    return _EXP[_LOG[a] + _LOG[b]]
+    """a * b in GF(2^8): eight fixed rounds of shift-and-add, with masks instead of branches and no table.
+
+    Log/exp tables indexed by key bytes leak those bytes through the CPU cache, which is how unseal key
+    shares could be narrowed down in Vault (HCSEC-2023-10 / CVE-2023-25000); this is Vault's fix.
+    """
+    result = 0
+    for bit in range(7, -1, -1):
+        result = (-((b >> bit) & 1) & a) ^ (-(result >> 7) & _REDUCE) ^ ((result << 1) & 0xFF)
+    return result
+
+
+def _inverse(a: int) -> int:
+    """a^254, the inverse of a non-zero a (a^255 = 1), by a fixed chain of multiplications."""
+    b = _mul(a, a)
+    c = _mul(a, b)
+    b = _mul(c, c)
+    b = _mul(b, b)
+    c = _mul(b, c)
+    b = _mul(b, b)
+    b = _mul(b, b)
+    b = _mul(b, c)
+    b = _mul(b, b)
+    b = _mul(a, b)
+    return _mul(b, b)
 
 
 def _div(a: int, b: int) -> int:
-    if a == 0:
-        return 0
-    return _EXP[_LOG[a] + 255 - _LOG[b]]
+    return _mul(a, _inverse(b))
 
 
 def _evaluate(coefficients: list[int], x: int) -> int:

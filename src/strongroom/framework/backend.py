@@ -40,6 +40,8 @@ class FrameworkBackend:
         secrets: Sequence[SecretType] = (),
     ) -> None:
         self.paths = tuple(paths)
+        # Whether any declaration folds a name: most backends fold none, and skip the lookup.
+        self._folds = any(declared.folds for declared in self.paths)
         # The kinds of leased secret it issues, by name (Vault's Backend.Secrets).
         self.secrets: Mapping[str, SecretType] = {kind.type: kind for kind in secrets}
         self.help = help
@@ -110,6 +112,10 @@ class FrameworkBackend:
 
     def has_route(self, path: str) -> bool:
         return self.route(path) is not None
+
+    def canonical_path(self, path: str) -> str:
+        routed = self.route(path) if self._folds else None
+        return path if routed is None else routed[0].canonical(path)
 
     def openapi_paths(self) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -34,8 +34,15 @@ class FieldType(StrEnum):
     MAP = "map"
     KV_PAIRS = "kv_pairs"
     LOWERCASE_STRING = "lowercase_string"
+    # A name Vault keys without surrounding whitespace and case (policy names).
+    TRIMMED_LOWERCASE_STRING = "trimmed_lowercase_string"
     # Vault's TypeSlice: a list of any JSON values (transit's batch_input); a lone value becomes [value].
     SLICE = "slice"
+
+
+# Types whose coercion folds a name (case, surrounding whitespace): a path segment captured as one of them
+# is folded in the request path itself, before the ACL check (see Path.canonical).
+FOLDING_TYPES = frozenset({FieldType.LOWERCASE_STRING, FieldType.TRIMMED_LOWERCASE_STRING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,7 @@ HELP_NAMES: Mapping[FieldType, str] = {
     FieldType.MAP: "map",
     FieldType.KV_PAIRS: "keypair",
     FieldType.LOWERCASE_STRING: "lowercase string",
+    FieldType.TRIMMED_LOWERCASE_STRING: "lowercase string",
     FieldType.SLICE: "slice",
 }
 
@@ -296,6 +304,10 @@ def _lowercase(value: Any) -> str:
     return _string(value).lower()
 
 
+def _trimmed_lowercase(value: Any) -> str:
+    return _string(value).strip().lower()
+
+
 _COERCERS: Mapping[FieldType, Callable[[Any], Any]] = {
     FieldType.STRING: _string,
     FieldType.INT: _int,
@@ -308,5 +320,6 @@ _COERCERS: Mapping[FieldType, Callable[[Any], Any]] = {
     FieldType.MAP: _map,
     FieldType.KV_PAIRS: _kv_pairs,
     FieldType.LOWERCASE_STRING: _lowercase,
+    FieldType.TRIMMED_LOWERCASE_STRING: _trimmed_lowercase,
     FieldType.SLICE: _slice,
 }

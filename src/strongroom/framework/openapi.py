@@ -17,6 +17,7 @@ OPENAPI_VERSION = "3.0.2"
 _SCHEMAS: dict[FieldType, dict[str, Any]] = {
     FieldType.STRING: {"type": "string"},
     FieldType.LOWERCASE_STRING: {"type": "string"},
+    FieldType.TRIMMED_LOWERCASE_STRING: {"type": "string"},
     FieldType.INT: {"type": "integer"},
     FieldType.BOOL: {"type": "boolean"},
     FieldType.DURATION: {"type": "integer", "format": "seconds"},

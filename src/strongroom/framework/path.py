@@ -4,6 +4,10 @@ Imports logical, errors and the framework's own fields module.
 
 Pattern syntax (mount-relative): literal text, `{name}` (one non-empty segment without "/"), `{name*}` (the
 rest, possibly empty, may contain "/"), and a trailing "/?" (the final slash is optional).
+
+A capture declared with a folding type (LOWERCASE_STRING, TRIMMED_LOWERCASE_STRING) names something the
+backend keys without case: the core folds it in the request path before the ACL check (`canonical`), so
+the path the ACL sees is the path the handler acts on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from strongroom.errors import InvalidRequestError
-from strongroom.framework.fields import CoercionError, Field, FieldType, coerce, zero_value
+from strongroom.framework.fields import FOLDING_TYPES, CoercionError, Field, FieldType, coerce, zero_value
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Request
 from strongroom.logical.response import Response
@@ -59,6 +63,8 @@ class Path:
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     captures: tuple[str, ...] = field(init=False, repr=False, compare=False)
     schema: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+    # True when a capture is declared with a folding type (see `canonical`).
+    folds: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regex, captures = compile_pattern(self.pattern)
@@ -68,11 +74,32 @@ class Path:
         schema = {name: Field(FieldType.STRING) for name in captures}
         schema.update(self.fields)
         object.__setattr__(self, "schema", MappingProxyType(schema))
+        object.__setattr__(self, "folds", any(schema[name].type in FOLDING_TYPES for name in captures))
 
     def match(self, path: str) -> dict[str, str] | None:
         """The captured values when `path` matches the whole pattern, else None."""
         found = self.regex.match(path)
         return None if found is None else {k: v or "" for k, v in found.groupdict().items()}
+
+    def canonical(self, path: str) -> str:
+        """`path` with each folding capture folded; `path` itself when it does not match or nothing folds.
+
+        A capture that would fold to nothing is left as written, so folding never changes which
+        declaration a path reaches (the handler refuses the empty name)."""
+        found = self.regex.match(path) if self.folds else None
+        if found is None:
+            return path
+        folded = path
+        # Right to left, so the spans of the captures still to fold stay valid.
+        for name in reversed(self.captures):
+            declared = self.schema[name]
+            start, end = found.span(name)
+            if declared.type not in FOLDING_TYPES or start < 0:
+                continue
+            value = coerce(declared.type, path[start:end])
+            if value:
+                folded = folded[:start] + value + folded[end:]
+        return folded
 
     def field_data(
         self, request: Request, captured: Mapping[str, str], *, existence_check: bool = False

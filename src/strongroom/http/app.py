@@ -65,6 +65,8 @@ class VaultAPI:
         *,
         max_request_size: int = 0,
         unauthenticated_metrics: bool = False,
+        unauthed_generate_root: bool = False,
+        unauthed_rekey: bool = False,
         forwarded_for: ForwardedFor = NOT_TRUSTED,
     ) -> None:
         self._core = core
@@ -72,6 +74,8 @@ class VaultAPI:
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
         # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
         self._unauthenticated_metrics = unauthenticated_metrics
+        # The listener's disable_unauthed_*_endpoints set to false: sys/generate-root/*, sys/rekey/* served.
+        self._unauthed = lifecycle.Unauthed(generate_root=unauthed_generate_root, rekey=unauthed_rekey)
         self._forwarder = Forwarder()
 
     async def aclose(self) -> None:
@@ -133,7 +137,9 @@ class VaultAPI:
         if events.handles(path):
             raw_query = scope.get("query_string", b"")
             return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
-        answer = await lifecycle.serve(self._core, scope["method"], path, body, headers)
+        answer = await lifecycle.serve(
+            self._core, scope["method"], path, body, headers, unauthed=self._unauthed
+        )
         if answer is None:
             answer = await sealed.serve(self._core, scope["method"], path, query)
         if answer is not None:

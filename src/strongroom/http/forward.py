@@ -1,10 +1,11 @@
 """Request forwarding: a standby passes each request on, unchanged, to the active server's api_addr.
 
-Layer: http (imports httpx and errors only). A plain reverse proxy: method, path, query, headers (less the
-hop-by-hop ones) and body go to the active server; its status, content type and body come back. The
-endpoints every server answers for itself (health, leader, seal status, init, unseal, seal) never get here.
-The client address this standby settled on travels as the only X-Forwarded-For entry, which the active
-server believes only where its listener lists the standbys in x_forwarded_for_authorized_addrs.
+Layer: http (imports httpx, on the first forwarded request, and errors only). A plain reverse proxy:
+method, path, query, headers (less the hop-by-hop ones) and body go to the active server; its status,
+content type and body come back. The endpoints every server answers for itself (health, leader, seal
+status, init, unseal, seal) never get here. The client address this standby settled on travels as the
+only X-Forwarded-For entry, which the active server believes only where its listener lists the standbys
+in x_forwarded_for_authorized_addrs.
 Invariant: a forwarded request or answer is never logged (either may hold a token or a secret).
 Invariant: a client's own X-Forwarded-For header never reaches the active server.
 """
@@ -12,10 +13,12 @@ Invariant: a client's own X-Forwarded-For header never reaches the active server
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from strongroom import errors
+
+if TYPE_CHECKING:
+    import httpx
 
 # Served by every node itself: its own health, seal state and HA view, and its own seal and unseal.
 LOCAL_PATHS = frozenset(
@@ -35,7 +38,7 @@ _HOP_BY_HOP = frozenset(
 # The client's X-Forwarded-For is replaced by the address this server took from it (or from the socket).
 _NOT_PASSED = _HOP_BY_HOP | {"x-forwarded-for"}
 # Long enough for the slowest request an active server serves (a database engine creating credentials).
-_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+_TIMEOUT, _CONNECT_TIMEOUT = 60.0, 5.0
 
 
 def is_local(path: str) -> bool:
@@ -44,7 +47,8 @@ def is_local(path: str) -> bool:
 
 
 class Forwarder:
-    """One connection pool to the active server, opened on the first forwarded request."""
+    """One connection pool to the active server, opened (and httpx imported) on the first forwarded request:
+    only a standby of an HA cluster forwards."""
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None
@@ -62,8 +66,11 @@ class Forwarder:
     ) -> tuple[int, bytes, str]:
         """The active server's answer (status, body, content type); ServiceUnavailableError when it cannot
         be reached, as Vault answers when a standby cannot forward."""
+        import httpx
+
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False, trust_env=False)
+            timeout = httpx.Timeout(_TIMEOUT, connect=_CONNECT_TIMEOUT)
+            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
         url = (
             httpx.URL(leader.rstrip("/") + path, query=query)
             if query

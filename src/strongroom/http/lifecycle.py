@@ -3,20 +3,24 @@ sys/generate-root/*.
 
 They never pass through the request pipeline. sys/seal and sys/rekey check their token themselves (update
 and sudo); generate-root is unauthenticated, as in Vault, because it exists for when no root token is left.
+A listener serves sys/generate-root/* and sys/rekey/* only when its config turns them on
+(`disable_unauthed_generate_root_endpoints = false`, `disable_unauthed_rekey_endpoints = false`); otherwise
+they answer OpenBao's 405, and the authenticated sys/generate-root-token/* and sys/rotate/root/* of the
+system backend take their place.
 Invariant: unseal keys and the root token leave here only in the one init response; nothing is logged.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
 from strongroom import errors
-from strongroom.core.keyholders import GenerateRoot, Rekey
+from strongroom.core.keyholders import GenerateRoot, Rekey, decode_key
 from strongroom.http.translate import decode_body, token_from
 
 
@@ -76,29 +80,61 @@ class Lifecycle(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Unauthed:
+    """Which unauthenticated key-holder endpoint families a listener serves (OpenBao's default: neither)."""
+
+    generate_root: bool = False
+    rekey: bool = False
+
+    def refusal(self, method: str, path: str) -> errors.RequestError | None:
+        """OpenBao's answer when `path` belongs to a family this listener has turned off, else None.
+
+        OpenBao leaves those paths to its system backend, which lists sys/generate-root/* and sys/rekey/* as
+        unauthenticated but has no handler for them (405 whoever asks) and has no sys/rekey-recovery-key
+        paths at all (404). Other methods go on to the pipeline, as they do in OpenBao.
+        """
+        if method not in _METHODS:
+            return None
+        if (path in _GENERATE_ROOT_PATHS and not self.generate_root) or (
+            path in _REKEY_PATHS and not self.rekey
+        ):
+            return errors.UnsupportedOperationError("unsupported operation")
+        if path in _REKEY_RECOVERY_PATHS and not self.rekey:
+            return errors.NotFoundError("unsupported path")
+        return None
+
+
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE"})
+_GENERATE_ROOT_PATHS = frozenset({"/v1/sys/generate-root/attempt", "/v1/sys/generate-root/update"})
+_REKEY_PATHS = frozenset(f"/v1/sys/rekey/{step}" for step in ("init", "update", "verify"))
+_REKEY_RECOVERY_PATHS = frozenset(
+    f"/v1/sys/rekey-recovery-key/{step}" for step in ("init", "update", "verify")
+)
+
 Handler = Callable[[Lifecycle, Mapping[str, Any], Mapping[str, str]], Awaitable[tuple[int, bytes]]]
 
 
 async def serve(
-    core: Lifecycle, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    core: Lifecycle,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    unauthed: Unauthed,
 ) -> tuple[int, bytes] | None:
     """The answer when `method path` is one of these endpoints, else None."""
+    refusal = unauthed.refusal(method, path.rstrip("/"))
+    if refusal is not None:
+        # Such a request reaches OpenBao's system backend, which a sealed server does not serve.
+        if (await core.seal_status()).get("sealed", True):
+            raise errors.ServiceUnavailableError("Vault is sealed")
+        raise refusal
     handler = _ENDPOINTS.get((method, path.rstrip("/")))
     if handler is None:
         return None
     return await handler(core, decode_body(body), headers)
-
-
-def decode_key(text: str) -> bytes:
-    """An unseal key share given as hex or base64, as Vault accepts it."""
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        pass
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.InvalidRequestError("'key' must be a valid hex or base64 string") from None
 
 
 def _positive_int(data: Mapping[str, Any], name: str) -> int:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from strongroom import errors
+from strongroom.http.json_cost import complexity_error
 from strongroom.logical import Operation, Request, Response
 from strongroom.logical.envelope import envelope
 from strongroom.logical.request import Connection
@@ -94,6 +95,9 @@ def decode_body(body: bytes) -> dict[str, Any]:
     """The JSON object in a request body ({} when empty)."""
     if not body.strip():
         return {}
+    complexity = complexity_error(body)
+    if complexity:
+        raise errors.InvalidRequestError(complexity)
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -153,6 +153,11 @@ class Backend(Protocol):
         """Whether any path of the backend matches `path` (for 404 versus 405)."""
         ...
 
+    def canonical_path(self, path: str) -> str:
+        """`path` with the names the backend folds (case, surrounding whitespace) folded as its handlers
+        fold them: the path the ACL is checked on, so no spelling of a name dodges a rule for it."""
+        ...
+
     def openapi_paths(self) -> dict[str, Any]:
         """The OpenAPI 3 `paths` object for its declared paths, relative to the mount."""
         ...

@@ -228,17 +228,19 @@ class ACL:
         return False
 
     def _lookup(self, path: str, *, listing: bool) -> _Permissions | None:
+        """Vault's order: the exact rule, then (listing) the exact rule without the trailing slash, then
+        the best wildcard rule for the path as given, and only when none matches (listing) the best one
+        for the path without its slash. A list of "foo/" is "foo/"'s own request, so "foo/*" and "foo/+"
+        (whose "+" matches the empty last segment) decide it before any rule written for "foo" can."""
         exact = self._exact.get(path)
         if exact is None and listing:
             exact = self._exact.get(path.removesuffix("/"))
         if exact is not None:
             return exact
-        # A list of "foo/" must also see rules written for "foo" and "fo*".
-        if listing and path.endswith("/"):
+        found = self._non_exact(path)
+        if found is None and listing and path.endswith("/"):
             found = self._non_exact(path[:-1])
-            if found is not None:
-                return found
-        return self._non_exact(path)
+        return found
 
     def _non_exact(self, path: str) -> _Permissions | None:
         candidates: list[_Candidate] = []
@@ -322,19 +324,32 @@ def _check_parameters(permissions: _Permissions, data: Mapping[str, Any]) -> str
 
 
 def _value_in(value: Any, listed: list[Any]) -> bool:
-    """Vault's valueInParameterList: an empty list matches anything; strings match globs; else equality."""
+    """Vault's valueInParameterList: an empty list matches anything; strings match globs; else equality.
+
+    Unlike Vault, a number matches the same number (OpenBao decodes request numbers as json.Number, which
+    equals nothing in a policy, so its `denied_parameters = {"n" = [5]}` does not stop `{"n": 5}`)."""
     if not listed:
         return True
     for item in listed:
-        if item is None or value is None:
-            if item is value:
-                return True
-        elif isinstance(item, str) and isinstance(value, str):
+        if isinstance(item, str) and isinstance(value, str):
             if _glob_match(item, value):
                 return True
-        elif type(item) is type(value) and item == value:
+        elif _same(item, value):
             return True
     return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value (5 is 5.0), but a boolean is never a number, nor null anything else."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and bool(a == b)
 
 
 def _glob_match(pattern: str, value: str) -> bool:

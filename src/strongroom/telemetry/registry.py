@@ -1,6 +1,7 @@
 """A server's metrics: counters, gauges and histograms kept by label values, rendered two ways.
 
-Layer: telemetry (a service). Imports prometheus-client and the stdlib only.
+Layer: telemetry (a service). Imports the stdlib, and telemetry.exposition (prometheus-client) on the
+first Prometheus scrape.
 
 Metrics carry Vault's dotted names ("vault.core.handle_request"); the Prometheus exposition uses the same
 name with underscores (vault_core_handle_request), so dashboards built for Vault keep working. Each
@@ -21,11 +22,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -145,9 +145,7 @@ class MetricsRegistry:
         self._wall_clock = wall_clock
         self._started = clock()
         self._families: dict[str, Family] = {}
-        self._prometheus = CollectorRegistry(auto_describe=False)
-        self._prometheus.register(_FamiliesCollector(self._families))
-        ProcessCollector(registry=self._prometheus)
+        self._prometheus: CollectorRegistry | None = None
 
     def add(self, spec: MetricSpec) -> Family:
         """Declare a metric; its name must be new."""
@@ -166,7 +164,11 @@ class MetricsRegistry:
 
     def prometheus_text(self) -> bytes:
         """The Prometheus text exposition (format 0.0.4), process metrics included."""
+        from strongroom.telemetry.exposition import generate_latest, prometheus_registry
+
         self.expire()
+        if self._prometheus is None:
+            self._prometheus = prometheus_registry(self._families)
         return generate_latest(self._prometheus)
 
     def summary(self) -> dict[str, Any]:
@@ -210,44 +212,3 @@ def _aggregate(name: str, series: _Series, labels: Mapping[str, str], elapsed: f
         "Stddev": math.sqrt(max(spread, 0.0)),
         "Labels": dict(labels),
     }
-
-
-class _FamiliesCollector(Collector):
-    """Presents the registry's families to prometheus-client at scrape time."""
-
-    def __init__(self, families: Mapping[str, Family]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterator[Metric]:
-        for name in sorted(self._families):
-            family = self._families[name]
-            spec = family.spec
-            if spec.kind is MetricKind.GAUGE:
-                gauge = GaugeMetricFamily(spec.prometheus_name, spec.help, labels=spec.labels)
-                for labels, series in family.items():
-                    gauge.add_metric([labels[k] for k in spec.labels], series.value)
-                yield gauge
-            elif spec.kind is MetricKind.COUNTER:
-                counter = Metric(spec.prometheus_name, spec.help, "unknown")
-                for labels, series in family.items():
-                    counter.add_sample(spec.prometheus_name, labels, series.total)
-                yield counter
-            else:
-                yield _histogram(family)
-
-
-def _histogram(family: Family) -> HistogramMetricFamily:
-    spec = family.spec
-    histogram = HistogramMetricFamily(spec.prometheus_name, spec.help, labels=spec.labels)
-    for labels, series in family.items():
-        cumulative = 0
-        buckets: list[tuple[str, float]] = []
-        for bound, count in zip((*spec.buckets, math.inf), series.bucket_counts, strict=True):
-            cumulative += count
-            buckets.append(("+Inf" if bound == math.inf else _bound(bound), cumulative))
-        histogram.add_metric([labels[k] for k in spec.labels], buckets, series.total)
-    return histogram
-
-
-def _bound(bound: float) -> str:
-    return str(int(bound)) if bound == int(bound) else str(bound)

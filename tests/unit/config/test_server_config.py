@@ -115,6 +115,23 @@ def test_a_missing_path_is_refused(tmp_path: Path) -> None:
         load_server_config([tmp_path / "nope.hcl"])
 
 
+def test_unauthenticated_keyholder_endpoints_are_off_unless_a_listener_turns_them_on(tmp_path: Path) -> None:
+    default = load_server_config([write(tmp_path, FULL)]).listeners[0]
+    assert default.disable_unauthed_generate_root_endpoints is True
+    assert default.disable_unauthed_rekey_endpoints is True
+    opened = FULL.replace(
+        'tls_min_version = "tls13"',
+        'tls_min_version = "tls13"\n  disable_unauthed_generate_root_endpoints = false\n'
+        '  disable_unauthed_rekey_endpoints = "false"',
+    )
+    listener = load_server_config([write(tmp_path, opened)]).listeners[0]
+    assert listener.disable_unauthed_generate_root_endpoints is False
+    assert listener.disable_unauthed_rekey_endpoints is False
+    bad = FULL.replace('tls_min_version = "tls13"', 'disable_unauthed_rekey_endpoints = "maybe"')
+    with pytest.raises(ConfigError, match="expected a boolean"):
+        load_server_config([write(tmp_path, bad)])
+
+
 def listener(tmp_path: Path, body: str) -> ListenerConfig:
     text = f'storage "inmem" {{}}\nlistener "tcp" {{\n{body}\n}}\n'
     (only,) = load_server_config([write(tmp_path, text)]).listeners

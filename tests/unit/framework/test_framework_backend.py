@@ -269,3 +269,33 @@ async def test_initialize_and_cleanup_hooks() -> None:
     await backend.cleanup()
     assert calls == ["init", "clean"]
     assert backend.per_token_storage is True
+
+
+FOLDING = FrameworkBackend(
+    [
+        Path("users/{name}/keys/{key}", fields={"name": Field(FieldType.LOWERCASE_STRING)}, operations={}),
+        Path("users/{name}", fields={"name": Field(FieldType.LOWERCASE_STRING)}, operations={}),
+        Path("acl/{name*}", fields={"name": Field(FieldType.TRIMMED_LOWERCASE_STRING)}, operations={}),
+        Path("plain/{name}", operations={}),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("users/ADMIN", "users/admin"),
+        # Only the declared capture folds; the other segments stay as written.
+        ("users/Bob/keys/KEY", "users/bob/keys/KEY"),
+        ("acl/ Admin ", "acl/admin"),
+        ("acl/A/B", "acl/a/b"),
+        # A name that would fold to nothing is left for the handler to refuse.
+        ("acl/ ", "acl/ "),
+        ("plain/ADMIN", "plain/ADMIN"),
+        ("unknown/ADMIN", "unknown/ADMIN"),
+    ],
+)
+def test_canonical_path_folds_the_captures_declared_as_folding(path: str, canonical: str) -> None:
+    assert FOLDING.canonical_path(path) == canonical
+    # Folding is idempotent: the canonical path is its own canonical path.
+    assert FOLDING.canonical_path(canonical) == canonical

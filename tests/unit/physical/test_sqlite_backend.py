@@ -14,12 +14,29 @@ from strongroom.errors import StorageError
 from strongroom.physical.sqlite import SQLiteBackend
 
 
-async def test_wal_mode_and_normal_sync(tmp_path: Path) -> None:
+async def test_wal_mode_and_full_sync_by_default(tmp_path: Path) -> None:
     backend = SQLiteBackend(str(tmp_path / "s.db"))
     try:
-        db = backend._db
-        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # 1 = NORMAL
+        assert backend._writer.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert backend._writer.execute("PRAGMA synchronous").fetchone() == (2,)  # 2 = FULL
+        assert backend._db.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        await backend.close()
+
+
+async def test_normal_sync_when_asked(tmp_path: Path) -> None:
+    backend = SQLiteBackend(str(tmp_path / "s.db"), synchronous="normal")
+    try:
+        assert backend._writer.execute("PRAGMA synchronous").fetchone() == (1,)  # 1 = NORMAL
+    finally:
+        await backend.close()
+
+
+async def test_reads_go_through_a_read_only_connection(tmp_path: Path) -> None:
+    backend = SQLiteBackend(str(tmp_path / "s.db"))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            backend._db.execute("DELETE FROM entries")
     finally:
         await backend.close()
 
@@ -109,10 +126,7 @@ async def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     backend = SQLiteBackend(str(tmp_path / "s.db"))
     try:
         await backend.put("a", b"1")
-        backend._db.execute(
-            "CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.key = 'c' "
-            "BEGIN SELECT RAISE(ABORT, 'boom'); END"
-        )
+        _refuse(tmp_path / "s.db", "NEW.key = 'c'", "boom")
         with pytest.raises(StorageError, match="sqlite: boom"):
             await backend.transaction({"b": b"2", "c": b"3"}, ["a"])
         assert await backend.list("") == ["a"]
@@ -120,3 +134,16 @@ async def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
         assert await backend.list("") == ["a", "d"]
     finally:
         await backend.close()
+
+
+def _refuse(path: Path, condition: str, message: str) -> None:
+    """A trigger in the database file itself that makes every insert matching `condition` fail."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN {condition} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+        db.commit()
+    finally:
+        db.close()

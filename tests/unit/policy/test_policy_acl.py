@@ -140,6 +140,35 @@ def test_list_with_trailing_slash_finds_rules_without_it() -> None:
     assert not acl(rule("secret/metadata", "read")).authorize(Op.READ, "secret/metadata/", {}).allowed
 
 
+@pytest.mark.parametrize("deny", ["secret/metadata/private/*", "secret/metadata/private/+"])
+@pytest.mark.parametrize("path", ["secret/metadata/private/", "/secret/metadata/private/"])
+def test_list_is_checked_with_its_trailing_slash_before_wider_rules(deny: str, path: str) -> None:
+    """A folder's own listing is "dir/": "dir/*" and "dir/+" ("+" matching the empty last segment) decide
+    it, not the wider "secret/metadata/*" that "dir" without its slash falls under."""
+    rules = acl(rule("secret/metadata/*", "list") + rule(deny, "deny"))
+    assert not rules.authorize(Op.LIST, path, {}).allowed
+    assert rules.capabilities(path) == ["deny"]
+    # Without the slash it is a key of secret/metadata/, as Vault answers sys/capabilities for it.
+    assert rules.capabilities("secret/metadata/private") == ["list"]
+    assert rules.authorize(Op.LIST, "secret/metadata/", {}).allowed
+
+
+def test_list_falls_back_to_wildcards_without_the_slash_only_when_none_match_with_it() -> None:
+    # "a/+" cannot match "a/b/" (three segments), so the list of "a/b/" falls back to "a/b".
+    assert acl(rule("a/+", "list")).authorize(Op.LIST, "a/b/", {}).allowed
+    assert not acl(rule("a/+", "list") + rule("a/b/+", "deny")).authorize(Op.LIST, "a/b/", {}).allowed
+    # The exact rule without the slash still comes first, as in Vault.
+    listed = acl(rule("sys/policies/acl", "list") + rule("sys/policies/acl/+", "deny"))
+    assert listed.authorize(Op.LIST, "sys/policies/acl/", {}).allowed
+    assert (
+        not acl(rule("sys/policies/*", "list") + rule("sys/policies/acl/+", "deny"))
+        .authorize(Op.LIST, "sys/policies/acl/", {})
+        .allowed
+    )
+    # Operations other than LIST get no fallback at all.
+    assert not acl(rule("a/+", "read")).authorize(Op.READ, "a/b/", {}).allowed
+
+
 def test_root_allows_everything() -> None:
     root = ACL([Policy(name="root", raw="")])
     decision = root.authorize(Op.DELETE, "sys/raw/anything", {"x": 1})
@@ -193,6 +222,37 @@ def test_parameter_rules(data: dict[str, Any], allowed: bool, reason: str) -> No
     assert (decision.allowed, decision.reason) == (allowed, reason)
     assert "pink" not in decision.reason
     assert "round" not in decision.reason
+
+
+NUMBERS = """
+path "a" {
+  capabilities = ["update"]
+  denied_parameters = { "n" = [5], "nested" = [[1, {"k" = 2}]] }
+  allowed_parameters = { "*" = [], "ratio" = [0.5, 2] }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "allowed"),
+    [
+        # Kept on purpose against OpenBao (which never matches a number): a number is the same number.
+        ({"n": 5}, False),
+        ({"n": 5.0}, False),
+        ({"n": 6}, True),
+        ({"n": "5"}, True),
+        ({"n": True}, True),
+        ({"nested": [1, {"k": 2}]}, False),
+        ({"nested": [1.0, {"k": 2.0}]}, False),
+        ({"nested": [True, {"k": 2}]}, True),
+        ({"ratio": 0.5}, True),
+        ({"ratio": 2.0}, True),
+        ({"ratio": 3}, False),
+        ({"ratio": None}, False),
+    ],
+)
+def test_numbers_match_the_same_number(data: dict[str, Any], allowed: bool) -> None:
+    assert acl(NUMBERS).authorize(Op.UPDATE, "a", data).allowed is allowed
 
 
 def test_parameters_are_not_checked_for_list_and_delete() -> None:

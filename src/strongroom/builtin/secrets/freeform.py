@@ -19,12 +19,17 @@ def request_storage(request: Request) -> Storage:
 
 
 async def exists(request: Request, fields: FieldData) -> bool:
-    """Whether a value is stored at the path (CREATE versus UPDATE)."""
-    return await request_storage(request).get(fields.get("path")) is not None
+    """Whether a value is stored at the path (CREATE versus UPDATE). Nothing is ever stored at the mount's
+    own path, and saying so here (rather than refusing the empty key) leaves the refusal to the ACL check
+    first, then to `write`, as in Vault."""
+    path: str = fields.get("path")
+    return bool(path) and await request_storage(request).get(path) is not None
 
 
 async def write(request: Request, fields: FieldData) -> Response | None:
     """Store the whole request body at the path (the core has refused paths ending in "/")."""
+    if not fields.get("path"):
+        raise InvalidRequestError("missing path")
     if not request.data:
         raise InvalidRequestError("missing data fields")
     await put_json(request_storage(request), fields.get("path"), dict(request.data))

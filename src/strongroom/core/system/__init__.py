@@ -13,6 +13,7 @@ from strongroom.core.system import (
     metrics,
     mounts,
     policies,
+    quorum,
     wrapping,
 )
 from strongroom.framework import FrameworkBackend
@@ -33,10 +34,16 @@ def system_backend(services: Services) -> FrameworkBackend:
             *wrapping.paths(services),
             *metrics.paths(services),
             *leases.paths(services),
+            *quorum.paths(services),
         ],
         help="The system backend is built in and mounted at sys/; it controls mounts, policies and more.",
         special_paths=SpecialPaths(
-            unauthenticated=("internal/ui/mounts", "internal/ui/mounts/*", "wrapping/lookup"),
+            unauthenticated=(
+                "internal/ui/mounts",
+                "internal/ui/mounts/*",
+                "wrapping/lookup",
+                *quorum.UNAUTHENTICATED,
+            ),
             root=(
                 "remount",
                 "rotate",

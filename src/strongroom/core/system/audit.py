@@ -1,8 +1,8 @@
 """sys/audit (list), sys/audit/<path> (enable, disable) and sys/audit-hash/<path>: the audit devices.
 
 Layer: core (framework-declared paths over the audit broker).
-Enabling a device through the API is refused unless the server allows it (OpenBao's rule:
-unsafe_allow_api_audit_creation, or dev mode); devices declared in the config file cannot be disabled here.
+Enabling a device through the API is refused unless the server config sets unsafe_allow_api_audit_creation
+(OpenBao's rule, in dev mode too); devices declared in the config file cannot be disabled here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""sys/capabilities, sys/capabilities-self and sys/capabilities-accessor: what a token may do on paths."""
+"""sys/capabilities, sys/capabilities-self and sys/capabilities-accessor: what a token may do on paths.
+
+Layer: core (the sys backend). Every answer comes from ACL.capabilities, the ACL lookup that the authorize
+stage's decisions use, asked as Vault asks it (as a list, so a path ending in "/" is answered as its listing).
+"""
 
 from __future__ import annotations
 
@@ -20,13 +24,26 @@ def _multierror(message: str) -> str:
     return f"1 error occurred:\n\t* {message}\n\n"
 
 
+def _queried(data: FieldData) -> list[str]:
+    """The paths asked about: "paths", else the deprecated "path", as Vault reads its comma lists (split,
+    trimmed, empty entries kept so that they are refused as a missing path rather than dropped)."""
+    for name in ("paths", "path"):
+        raw = data.raw.get(name)
+        items = raw.split(",") if isinstance(raw, str) and raw else raw if isinstance(raw, list) else []
+        if items:
+            return [str(item).strip() for item in items]
+    return []
+
+
 def paths(services: Services) -> list[Path]:
     """The three capability queries."""
 
     async def answer(policies: Sequence[str] | None, data: FieldData) -> Response:
-        queried = [*data.get("paths"), *data.get("path")]
+        queried = _queried(data)
         if not queried:
             raise InvalidRequestError("paths must be supplied")
+        if "" in queried:
+            raise InvalidRequestError(_multierror("missing path"))
         if policies is None:
             per_path = {p: ["deny"] for p in queried}
         else:

@@ -11,7 +11,9 @@ from strongroom.logical import Operation, Request, Response
 from strongroom.policy import Policy
 from strongroom.util.clock import rfc3339
 
-_NAME = {"name": Field(FieldType.STRING, "The name of the policy.")}
+# Policy names are keyed trimmed and lower-cased: a folding type, so the ACL is checked on the folded path
+# ("sys/policies/acl/ Admin" is "sys/policies/acl/admin").
+_NAME = {"name": Field(FieldType.TRIMMED_LOWERCASE_STRING, "The name of the policy.")}
 
 
 def _describe(policy: Policy, text_key: str) -> dict[str, Any]:
@@ -77,7 +79,11 @@ def paths(services: Services) -> list[Path]:
         "rules": Field(FieldType.STRING, "The rules of the policy (deprecated: use policy)."),
     }
     return [
-        Path("policy/?", operations={Operation.READ: list_legacy}, synopsis="List the configured policies."),
+        Path(
+            "policy/?",
+            operations={Operation.READ: list_legacy, Operation.LIST: list_legacy},
+            synopsis="List the configured policies.",
+        ),
         Path(
             "policy/{name*}",
             fields=legacy_fields,

@@ -10,7 +10,11 @@ from strongroom.errors import InvalidRequestError, NotFoundError
 from strongroom.framework import Field, FieldData, FieldType
 from strongroom.framework.backend import UNSUPPORTED_PATH
 
-ROLE_NAME_FIELD = Field(FieldType.STRING, f"Name of the role. Must be less than {MAX_HMAC_INPUT} bytes.")
+# Role names are keyed without case: declared as a folding type, so the core checks the ACL on the folded
+# path ("role/ADMIN" is "role/admin") and every handler reads the folded name.
+ROLE_NAME_FIELD = Field(
+    FieldType.LOWERCASE_STRING, f"Name of the role. Must be less than {MAX_HMAC_INPUT} bytes."
+)
 
 
 def role_name(data: FieldData) -> str:

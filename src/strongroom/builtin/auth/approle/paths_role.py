@@ -63,7 +63,7 @@ def paths(store: AppRoleStore, system: SystemView) -> list[Path]:
         async with store.lock:
             role = await store.role(name)
             creating = role is None
-            current = role or Role(name=name.lower(), role_id="")
+            current = role or Role(name=name, role_id="")
             warnings: list[str] = []
             updated = apply_fields(current, data, creating, system, warnings)
             await store.save_role(updated, current.role_id)

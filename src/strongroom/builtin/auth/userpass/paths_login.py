@@ -16,7 +16,7 @@ from dataclasses import replace
 from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.builtin.auth.userpass.models import UserStore
 from strongroom.builtin.auth.userpass.passwords import Passwords
-from strongroom.builtin.auth.userpass.paths_users import username
+from strongroom.builtin.auth.userpass.paths_users import USERNAME, username
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import LoginAlias, Operation, Request, Response, SystemView
@@ -71,7 +71,7 @@ def paths(
         Path(
             "login/{username}",
             fields={
-                "username": Field(FieldType.STRING, "Username of the user."),
+                "username": USERNAME,
                 "password": Field(FieldType.STRING, "Password for this user."),
             },
             operations={Operation.UPDATE: login},

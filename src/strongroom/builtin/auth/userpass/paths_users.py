@@ -1,7 +1,8 @@
 """users/ endpoints of userpass: create, read, update, delete and list users; change a password or the
 policies. Layer: builtin (imports framework, logical, util and the package's own modules).
 
-Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user.
+Usernames are lowercased, as in Vault, so "Alice" and "alice" are one user: the username is declared a
+folding type, so the core checks the ACL on the folded path ("users/ALICE" is "users/alice").
 Invariant: a read never returns the password nor its hash; a password is stored only as an argon2id hash.
 """
 
@@ -24,7 +25,7 @@ from strongroom.util.policies import parse_policies
 MISSING_PASSWORD = "must provide either password or password_hash"
 NO_SUCH_USER = "username does not exist"
 
-_USERNAME = Field(FieldType.STRING, "Username for this user.")
+USERNAME = Field(FieldType.LOWERCASE_STRING, "Username for this user.")
 _PASSWORD = Field(FieldType.STRING, "Password for this user.")
 _PASSWORD_HASH = Field(FieldType.STRING, "Pre-hashed password (bcrypt); not supported by this server.")
 _POLICIES = Field(FieldType.COMMA_STRING_LIST, 'Use "token_policies" instead.')
@@ -38,11 +39,11 @@ _STRICTLY_BIND_IP = Field(FieldType.BOOL, "Bind tokens to the login's exact addr
 
 
 def username(data: FieldData) -> str:
-    """The lowercased username captured from the path; 404 for names Vault's path pattern would not match."""
+    """The (folded) username captured from the path; 404 for names Vault's path pattern would not match."""
     name: str = data.get("username")
     if not valid_username(name):
         raise NotFoundError(UNSUPPORTED_PATH)
-    return name.lower()
+    return name
 
 
 def format_cidrs(blocks: list[str]) -> tuple[str, ...]:
@@ -119,7 +120,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
 
     async def exists(_request: Request, data: FieldData) -> bool:
         name: str = data.get("username")
-        return valid_username(name) and await users.get(name.lower()) is not None
+        return valid_username(name) and await users.get(name) is not None
 
     async def list_users(_request: Request, _data: FieldData) -> Response:
         names = await users.names()
@@ -183,7 +184,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}/password",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "password": _PASSWORD,
                 "password_hash": _PASSWORD_HASH,
             },
@@ -194,7 +195,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}/policies",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "policies": _POLICIES,
                 "token_policies": TOKEN_FIELDS["token_policies"],
             },
@@ -205,7 +206,7 @@ def paths(users: UserStore, lockouts: Lockouts, passwords: Passwords) -> list[Pa
         Path(
             "users/{username}",
             fields={
-                "username": _USERNAME,
+                "username": USERNAME,
                 "password": _PASSWORD,
                 "password_hash": _PASSWORD_HASH,
                 **_LEGACY_FIELDS,

@@ -52,12 +52,6 @@ async def _read(request: Request, fields: FieldData) -> Response | None:
     return None if data is None else Response(data=data)
 
 
-async def _write(request: Request, fields: FieldData) -> Response | None:
-    if fields.get("path") == "":
-        raise InvalidRequestError("missing path")
-    return await freeform.write(request, fields)
-
-
 async def cubbyhole_factory(config: BackendConfig) -> Backend:
     """The cubbyhole backend; it keeps nothing of `config`, since all its state is per-token storage."""
     return FrameworkBackend(
@@ -67,8 +61,8 @@ async def cubbyhole_factory(config: BackendConfig) -> Backend:
                 fields={"path": Field(FieldType.STRING, "Specifies the path of the secret.")},
                 operations={
                     Operation.READ: _read,
-                    Operation.CREATE: _write,
-                    Operation.UPDATE: _write,
+                    Operation.CREATE: freeform.write,
+                    Operation.UPDATE: freeform.write,
                     Operation.DELETE: freeform.delete,
                     Operation.LIST: freeform.list_keys,
                 },

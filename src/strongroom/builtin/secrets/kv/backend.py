@@ -1,7 +1,7 @@
 """The "kv" secrets engine factory: version 1 (passthrough) or 2 (versioned) from the mount's options.
 
 Layer: builtin. Imports framework, logical and the kv path modules. The mount layer turns the "kv-v2" type
-into type "kv" with options {"version": "2"}; `KV_V2_ALIAS` names that alias for it.
+into type "kv" with options {"version": "2"} (builtin/registry.py's `KV_V2_ALIAS`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from strongroom.builtin.secrets.kv.upgrade import upgrade_v1_layout
 from strongroom.errors import ConfigError
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig
-
-KV_V2_ALIAS = ("kv-v2", "kv", {"version": "2"})
-"""(alias type, real type, options it implies)."""
 
 V1_HELP = """
 The kv backend reads and writes arbitrary secrets to the backend.

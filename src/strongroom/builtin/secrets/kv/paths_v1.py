@@ -44,10 +44,16 @@ def paths(system: SystemView) -> list[Path]:
     """The single catch-all declaration of a KV v1 mount."""
 
     async def read(request: Request, fields: FieldData) -> Response | None:
-        data = await get_json(freeform.request_storage(request), fields.get("path"))
+        path: str = fields.get("path")
+        # Nothing is stored at the mount's own path: Vault answers its read with a 404.
+        data = await get_json(freeform.request_storage(request), path) if path else None
         if data is None:
             return None
         return Response(data=data, lease_duration=_lease_duration(data, system))
+
+    async def delete(request: Request, fields: FieldData) -> Response | None:
+        # Deleting the mount's own path deletes nothing, as in Vault.
+        return await freeform.delete(request, fields) if fields.get("path") else None
 
     return [
         Path(
@@ -57,7 +63,7 @@ def paths(system: SystemView) -> list[Path]:
                 Operation.READ: read,
                 Operation.CREATE: freeform.write,
                 Operation.UPDATE: freeform.write,
-                Operation.DELETE: freeform.delete,
+                Operation.DELETE: delete,
                 Operation.LIST: freeform.list_keys,
             },
             existence_check=freeform.exists,

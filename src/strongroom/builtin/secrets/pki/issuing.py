@@ -135,12 +135,35 @@ def parse_ips(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def check_ip_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:
+    """The IP SANs, held to the role wherever they came from (the API or a CSR: GHSA-g892-p242-8g86)."""
     parsed = parse_ips(values)
     if parsed and not role.allow_ip_sans:
         raise InvalidRequestError(
             "IP Subject Alternative Names are not allowed in this role, but was provided via the API"
         )
+    if role.allowed_ip_sans_cidr:
+        networks = parse_cidrs(role.allowed_ip_sans_cidr)
+        for value in parsed:
+            address = ipaddress.ip_address(value)
+            if not any(address.version == net.version and address in net for net in networks):
+                raise InvalidRequestError(f'the IP address "{value}" is not allowed in this role')
     return parsed
+
+
+def parse_cidrs(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """`allowed_ip_sans_cidr` as networks; 400 on the first that is not an address/prefix (as Go's
+    ParseCIDR, host bits may be set)."""
+    networks = []
+    for value in values:
+        try:
+            if "/" not in value:
+                raise ValueError(value)
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise InvalidRequestError(
+                f"error parsing allowed_ip_sans_cidr: invalid CIDR address: {value}"
+            ) from None
+    return networks
 
 
 def check_uri_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from strongroom.builtin.secrets.pki.issuing import parse_cidrs
 from strongroom.builtin.secrets.pki.keys import validate_key_params
 from strongroom.builtin.secrets.pki.models import ROLE_SETTINGS, Role
 from strongroom.builtin.secrets.pki.store import PkiStore
@@ -78,6 +79,7 @@ def role_from(name: str, data: FieldData) -> Role:
     for setting in ROLE_SETTINGS:
         value = data.get(setting)
         values[setting] = tuple(value) if isinstance(value, list) else value
+    parse_cidrs(values["allowed_ip_sans_cidr"])
     key_type, key_bits = validate_key_params(values["key_type"], values["key_bits"], allow_any=True)
     values.update(key_type=key_type, key_bits=key_bits)
     return Role(name=name, **values)
