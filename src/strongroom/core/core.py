@@ -10,7 +10,7 @@ Invariant: on an HA backend, the services (mounts, lease expiry, ...) run only w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from strongroom.audit import AuditBroker, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.event_gate import TokenGate
 from strongroom.core.ha import LeaderElection, SingleNode
+from strongroom.core.identity import identity_backend
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.login_renewal import MountLogins
@@ -29,6 +30,7 @@ from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
 from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
+from strongroom.identity import NO_GRANT, Grant, IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.logical import (
     Backend,
@@ -233,7 +235,11 @@ class Core:
         entry = await tokens.lookup(token) if token else None
         if entry is None:
             raise PermissionDeniedError()
-        acl = await policies.acl(entry.policies)
+        # The entity's policies count as in the pipeline (a standby runs no identity store: its own only).
+        grant = self._services.identity.grant(entry.entity_id) if self._services is not None else NO_GRANT
+        if grant.disabled:
+            raise PermissionDeniedError()
+        acl = await policies.acl((*entry.policies, *grant.policies), identity=grant.template)
         verdict = acl.authorize(Operation.UPDATE, path, {})
         if not (verdict.allowed and verdict.sudo):
             raise PermissionDeniedError()
@@ -242,7 +248,7 @@ class Core:
         """A feed of the events `pattern` selects that `token` may read; PermissionDeniedError unless the
         token may subscribe to `pattern` (sealed: ServiceUnavailable)."""
         services = self.services
-        gate = TokenGate(services.tokens, services.policies)
+        gate = TokenGate(services.tokens, services.policies, services.identity.grant)
         if not await gate.may_subscribe(token, pattern):
             raise PermissionDeniedError()
         return EventFeed(services.events.subscribe(pattern), gate, token)
@@ -351,9 +357,11 @@ class Core:
                     tokens,
                     system=config.system,
                     clock=self._clock,
-                    sudo_check=_sudo(policies),
+                    sudo_check=_sudo(policies, holder[0].identity.grant),
                     policy_exists=_exists(policies),
                     logins=MountLogins(lambda: holder[0].mounts),
+                    identity_policies=lambda entity_id: holder[0].identity.grant(entity_id).policies,
+                    entity_of_alias=_entity_of_alias(holder),
                 )
 
             audit = AuditBroker(
@@ -365,8 +373,16 @@ class Core:
                 declared=self._audit_devices,
             )
             await audit.load()
-            internal = {"system": system, "token": token}
+
+            def identity(_entry: MountEntry, _config: BackendConfig) -> Backend:
+                return identity_backend(holder[0].identity)
+
+            internal = {"system": system, "token": token, "identity": identity}
             mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
+            identity_store = IdentityStore(
+                BarrierView(self._barrier, "sys/identity/"), self._clock, _AuthMountsOf(mounts)
+            )
+            await identity_store.load()
             wrapping = Wrapping(tokens, _cubbyhole_of(mounts))
             expire_view = BarrierView(self._barrier, "sys/expire/")
             leases = LeaseManager(expire_view, self._clock, tokens, MountSecrets(mounts, self._clock))
@@ -383,6 +399,7 @@ class Core:
                 leadership=self._election or SingleNode(),
                 rekey=self.rekey,
                 generate_root=self.generate_root,
+                identity=identity_store,
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
@@ -415,17 +432,42 @@ def _exists(policies: PolicyStore) -> Any:
     return exists
 
 
-def _sudo(policies: PolicyStore) -> Any:
-    """Whether the caller's policies grant sudo on the request's full path."""
+def _sudo(policies: PolicyStore, grant_of: Callable[[str], Grant]) -> Any:
+    """Whether the caller's policies (its token's and its entity's, as the pipeline counts them) grant sudo
+    on the request's full path."""
 
     async def has_sudo(request: Request) -> bool:
         caller = request.caller
         if caller is None:
             return False
-        acl = await policies.acl(caller.policies)
+        grant = grant_of(caller.entity_id)
+        acl = await policies.acl((*caller.policies, *grant.policies), identity=grant.template)
         return acl.authorize(request.operation, request.mount_point + request.path, {}).sudo
 
     return has_sudo
+
+
+def _entity_of_alias(holder: list[Services]) -> Any:
+    """The token store's way to an entity: the alias named at the token mount, found or created."""
+
+    async def entity_of_alias(mount_accessor: str, name: str) -> tuple[str, bool]:
+        services = holder[0]
+        entry = next(e for e in services.mounts.entries("auth") if e.accessor == mount_accessor)
+        entity = await services.identity.login_entity(mount_accessor, entry.type, entry.api_path, name, {})
+        return entity.id, entity.disabled
+
+    return entity_of_alias
+
+
+class _AuthMountsOf:
+    """The identity store's view of the auth mounts: an alias names its mount by accessor."""
+
+    def __init__(self, mounts: MountManager) -> None:
+        self._mounts = mounts
+
+    def auth_mount(self, accessor: str) -> tuple[str, str] | None:
+        entry = next((e for e in self._mounts.entries("auth") if e.accessor == accessor), None)
+        return None if entry is None else (entry.type, entry.api_path)
 
 
 def _cubbyhole_of(mounts: MountManager) -> CubbyholeOf:

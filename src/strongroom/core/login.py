@@ -1,17 +1,23 @@
 """Turning a login's Auth into a token: the TTLs clamped by the auth mount and the system, the default
 policy added, the token stored, and the `auth` block of the response filled in.
 
-Layer: core. Imports tokens, router, logical, errors and util.
+Every auth method's login passes here, so this is where a login's alias finds (or creates) its identity
+entity: one mechanism for every method, present and future.
+
+Layer: core. Imports tokens, identity, router, logical, errors and util.
 Invariant: the token ID appears only in the response to the login that created it.
-Invariant: no login, through any auth method, yields a root token; a refused login stores nothing.
+Invariant: no login, through any auth method, yields a root token; a refused login stores nothing (the
+entity of a new alias is created only once the login is known to succeed).
+Invariant: a disabled entity's logins are refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from strongroom.core.services import Services
-from strongroom.errors import InvalidRequestError
+from strongroom.errors import InvalidRequestError, PermissionDeniedError
+from strongroom.identity import NO_GRANT
 from strongroom.logical import Auth, LeaseOptions, Request
 from strongroom.router import MountEntry
 from strongroom.tokens import TokenParams
@@ -65,7 +71,25 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         default_ttl=system.default_lease_ttl(),
         max_ttl=max_ttl,
     )
+    identity = services.identity
+    alias = auth.alias if auth.alias is not None and auth.alias.name else None
+    # Checked as the entity will stand after this login (external groups from the auth method included),
+    # before anything is stored.
+    grant = (
+        identity.login_grant(entry.accessor, alias.name, auth.group_aliases)
+        if alias is not None
+        else NO_GRANT
+    )
+    if grant.disabled:
+        raise PermissionDeniedError()
+    auth = replace(auth, identity_policies=grant.policies)
     policies = login_policies(auth)
+    if alias is not None:
+        entity = await identity.login_entity(
+            entry.accessor, entry.type, entry.api_path, alias.name, alias.metadata
+        )
+        await identity.groups.refresh_external(entity.id, entry.accessor, auth.group_aliases)
+        auth = replace(auth, entity_id=entity.id)
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
     token_id, token = await services.tokens.create(
         TokenParams(
@@ -85,8 +109,9 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         )
     )
     issued = Auth(
-        policies=policies,
+        policies=tuple(sorted({*policies, *grant.policies})),
         token_policies=policies,
+        identity_policies=grant.policies,
         metadata=dict(auth.metadata),
         display_name=token.display_name,
         lease=LeaseOptions(ttl=token.ttl, renewable=token.renewable),

@@ -35,6 +35,7 @@ _DESCRIPTIONS = {
     "system": "system endpoints used for control, policy and debugging",
     "cubbyhole": "per-token private secret storage",
     "token": "token based credentials",
+    "identity": "identity store",
 }
 
 InternalFactory = Callable[[MountEntry, BackendConfig], Backend]
@@ -96,15 +97,22 @@ class MountManager:
     async def load(self) -> None:
         """Mount every stored entry; on first use, create the default mounts."""
         defaults = {
-            "mounts": [("cubbyhole/", "cubbyhole", True), ("sys/", "system", False)],
+            "mounts": [
+                ("cubbyhole/", "cubbyhole", True),
+                ("sys/", "system", False),
+                ("identity/", "identity", False),
+            ],
             "auth": [("token/", "token", False)],
         }
         for table, store in self._tables.items():
-            entries = await store.load()
-            if entries is None:
-                entries = [
+            entries = list(await store.load() or [])
+            # A new table gets every default mount; one written before a default existed (identity/)
+            # gains it, as Vault's mount table upgrade does.
+            missing = [d for d in defaults[table] if d[1] not in {e.type for e in entries}]
+            if missing:
+                entries += [
                     _required_settings(self._new_entry(table, path, kind, local=local))
-                    for path, kind, local in defaults[table]
+                    for path, kind, local in missing
                 ]
                 await store.save(entries)
             for entry in entries:
@@ -245,7 +253,10 @@ class MountManager:
 
 
 def _required_settings(entry: MountEntry) -> MountEntry:
-    """Vault's fixed settings of a default mount: sys/ is seal-wrapped and lets clients pass Accept."""
+    """Vault's fixed settings of a default mount: sys/ is seal-wrapped and lets clients pass Accept;
+    identity/ lets them pass Authorization (for its OIDC endpoints)."""
+    if entry.type == "identity":
+        return replace(entry, config=MountConfig(passthrough_request_headers=("Authorization",)))
     if entry.type != "system":
         return entry
     return replace(entry, seal_wrap=True, config=MountConfig(passthrough_request_headers=("Accept",)))

@@ -153,6 +153,9 @@ class Pipeline:
         token = await self._services.tokens.use(request.client_token) if request.client_token else None
         if token is None or not token.usable_from(request.connection.remote_address):
             raise PermissionDeniedError()
+        # A disabled entity's tokens serve nothing until it is enabled again.
+        if self._services.identity.grant(token.entity_id).disabled:
+            raise PermissionDeniedError()
         return replace(flow, token=token)
 
     async def identify_client(self, flow: Flow) -> Flow:
@@ -218,7 +221,9 @@ class Pipeline:
         # An unauthenticated path's handler decides what the caller may see; the token only informs it.
         if token is None or (special is not None and _matches(special.unauthenticated, relative)):
             return flow
-        acl = await self._services.policies.acl(token.policies)
+        # The token's own policies and its entity's, as they are now (an entity change acts at once).
+        grant = self._services.identity.grant(token.entity_id)
+        acl = await self._services.policies.acl((*token.policies, *grant.policies), identity=grant.template)
         verdict = acl.authorize(request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl)
         if not verdict.allowed:
             raise PermissionDeniedError(ACL_DENIED)

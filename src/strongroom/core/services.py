@@ -14,6 +14,7 @@ from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.mounts import MountManager
 from strongroom.core.wrapping import Wrapping
 from strongroom.events import EventBus
+from strongroom.identity import IdentityStore
 from strongroom.leases import LeaseManager
 from strongroom.policy import PolicyStore
 from strongroom.telemetry import Telemetry
@@ -64,3 +65,4 @@ class Services:
     leadership: Leadership
     rekey: Rekey
     generate_root: GenerateRoot
+    identity: IdentityStore

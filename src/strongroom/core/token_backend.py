@@ -13,6 +13,8 @@ Invariant: revoke-orphan needs sudo; batch tokens are neither renewed nor revoke
 from __future__ import annotations
 
 from strongroom.core.token_paths_common import (
+    EntityOfAlias,
+    IdentityPolicies,
     LoginRenewal,
     PolicyExists,
     SudoCheck,
@@ -20,6 +22,7 @@ from strongroom.core.token_paths_common import (
     auth_response,
     go_error,
     lookup_data,
+    no_identity,
     root_only,
 )
 from strongroom.core.token_paths_create import create_paths
@@ -57,6 +60,8 @@ def token_backend(
     sudo_check: SudoCheck = root_only,
     policy_exists: PolicyExists | None = None,
     logins: LoginRenewal | None = None,
+    identity_policies: IdentityPolicies = no_identity,
+    entity_of_alias: EntityOfAlias | None = None,
 ) -> FrameworkBackend:
     """The backend to mount at auth/token/. `roles` defaults to roles kept in the store's own storage;
     `logins` has the auth methods re-check the logins whose tokens are renewed."""
@@ -68,6 +73,8 @@ def token_backend(
         sudo_check=sudo_check,
         policy_exists=policy_exists,
         logins=logins,
+        identity_policies=identity_policies,
+        entity_of_alias=entity_of_alias,
     )
     return FrameworkBackend(
         [*role_paths(services), *_accessor_paths(services), *create_paths(services), *_token_paths(services)],
@@ -86,7 +93,9 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
     async def lookup_accessor(request: Request, data: FieldData) -> Response:
         entry = await _by_accessor(services, data.get("accessor"))
         # Vault's lookup by accessor shows every field but the ID itself.
-        return Response(data=lookup_data(entry, "", services.clock.now()))
+        return Response(
+            data=lookup_data(entry, "", services.clock.now(), services.identity_policies(entry.entity_id))
+        )
 
     async def renew_accessor(request: Request, data: FieldData) -> Response | None:
         entry = await _by_accessor(services, data.get("accessor"))
@@ -139,7 +148,11 @@ def _token_paths(services: TokenServices) -> list[Path]:
         entry = await store.lookup(token_id, include_pending=True)
         if entry is None:
             raise PermissionDeniedError("bad token")
-        return Response(data=lookup_data(entry, token_id, services.clock.now()))
+        return Response(
+            data=lookup_data(
+                entry, token_id, services.clock.now(), services.identity_policies(entry.entity_id)
+            )
+        )
 
     async def lookup_self(request: Request, data: FieldData) -> Response:
         return await lookup(request, FieldData({}, _TOKEN))

@@ -39,6 +39,20 @@ class LoginTerms:
 
 
 LoginRenewal = Callable[[TokenEntry], Awaitable[LoginTerms | None]]
+# The policies a token's entity (and its groups) add now, by entity ID; lookups show them.
+IdentityPolicies = Callable[[str], tuple[str, ...]]
+
+
+def no_identity(_entity_id: str) -> tuple[str, ...]:
+    """No identity store: entities add nothing."""
+    return ()
+
+
+# The entity (ID, disabled) behind an alias name at the token mount with this accessor, created if new:
+# how a token role's allowed_entity_aliases bind a created token to an entity.
+EntityOfAlias = Callable[[str, str], Awaitable[tuple[str, bool]]]
+
+
 """The issuing auth method's terms for renewing a login's token, after it re-checked the login (raising if
 it refuses); None when the method keeps no renewal hook, so the token renews on its own terms."""
 
@@ -59,6 +73,8 @@ class TokenServices:
     sudo_check: SudoCheck = root_only
     policy_exists: PolicyExists | None = None
     logins: LoginRenewal | None = None
+    identity_policies: IdentityPolicies = no_identity
+    entity_of_alias: EntityOfAlias | None = None
 
 
 def go_error(message: str) -> InvalidRequestError:
@@ -95,8 +111,11 @@ def auth_response(entry: TokenEntry, token_id: str, warnings: tuple[str, ...] = 
     return Response(auth=auth, warnings=warnings)
 
 
-def lookup_data(entry: TokenEntry, token_id: str, now: float) -> dict[str, Any]:
-    """The `data` of auth/token/lookup*, with Vault's fields (the parent is never disclosed)."""
+def lookup_data(
+    entry: TokenEntry, token_id: str, now: float, identity_policies: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The `data` of auth/token/lookup*, with Vault's fields (the parent is never disclosed); the entity's
+    policies, when it has any, as identity_policies."""
     batch = entry.type is TokenType.BATCH
     data: dict[str, Any] = {
         "accessor": entry.accessor,
@@ -120,6 +139,9 @@ def lookup_data(entry: TokenEntry, token_id: str, now: float) -> dict[str, Any]:
     if entry.expire_time is not None:
         data["expire_time"] = _timestamp(entry.expire_time, whole_seconds=batch)
         data["ttl"] = entry.remaining_ttl(now)
+    if identity_policies:
+        data["identity_policies"] = list(identity_policies)
+        data["external_namespace_policies"] = {}
     if entry.last_renewal_time is not None:
         data["last_renewal_time"] = int(entry.last_renewal_time)
         data["last_renewal"] = rfc3339(entry.last_renewal_time)

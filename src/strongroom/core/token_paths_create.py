@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from strongroom.core.token_paths_common import TokenServices, auth_response, duration_field
-from strongroom.errors import InvalidRequestError
+from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
 from strongroom.tokens import TokenEntry, TokenParams, TokenRole, TokenType, calculate_ttl
@@ -108,7 +108,7 @@ async def _create(
         renewable = False
     if num_uses < 0:
         raise InvalidRequestError("number of uses cannot be negative")
-    _check_entity_alias(data.get("entity_alias"), role)
+    explicit_entity = await _entity_of_alias(services, request, data.get("entity_alias"), role)
 
     meta, meta_given = data.get_ok("meta")
     path = f"auth/token/{request.path}"
@@ -209,7 +209,7 @@ async def _create(
         type=token_type,
         path=path,
         role=role.name if role is not None else "",
-        entity_id=parent.entity_id if parent_hash else "",
+        entity_id=explicit_entity or (parent.entity_id if parent_hash else ""),
     )
     token_id, entry = await store.create(params, custom_id or None)
     if services.policy_exists is not None:
@@ -242,16 +242,24 @@ def _check_batch(explicit_max_raw: str, num_uses: int, period_raw: str) -> None:
         raise InvalidRequestError('batch tokens cannot have "period" set')
 
 
-def _check_entity_alias(alias: str, role: TokenRole | None) -> None:
+async def _entity_of_alias(
+    services: TokenServices, request: Request, alias: str, role: TokenRole | None
+) -> str:
+    """The entity a token role's `entity_alias` names (created if new), or "" without one (Vault's
+    resolveEntityAlias: the alias keeps its case, checked against the role in lower case)."""
     if not alias:
-        return
+        return ""
     if role is None:
         raise InvalidRequestError("'entity_alias' is only allowed in combination with token role")
     allowed = role.allowed_entity_aliases or ()
     if alias.lower() not in allowed and not matches_glob(allowed, alias.lower()):
         raise InvalidRequestError("invalid 'entity_alias' value")
-    # Binding a token to an entity needs the identity store, which strongroom does not have.
-    raise InvalidRequestError("entity aliases are not supported by this server")
+    if services.entity_of_alias is None:
+        raise InvalidRequestError("entity aliases are not supported by this server")
+    entity_id, disabled = await services.entity_of_alias(request.mount_accessor, alias)
+    if disabled:
+        raise PermissionDeniedError("entity from given entity alias is disabled")
+    return entity_id
 
 
 def _policies(

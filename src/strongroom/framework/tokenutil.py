@@ -15,7 +15,7 @@ from typing import Any
 from strongroom.errors import InvalidRequestError
 from strongroom.framework.fields import Field, FieldType
 from strongroom.framework.path import FieldData
-from strongroom.logical import Auth, LeaseOptions
+from strongroom.logical import Auth, LeaseOptions, LoginAlias
 from strongroom.util.policies import parse_policies
 
 TOKEN_TYPES = ("default", "service", "batch", "default-service", "default-batch")
@@ -128,8 +128,11 @@ class TokenSettings:
         metadata: Mapping[str, str] | None = None,
         extra_policies: tuple[str, ...] = (),
         internal: Mapping[str, Any] | None = None,
+        alias: LoginAlias | None = None,
+        group_aliases: tuple[str, ...] = (),
     ) -> Auth:
-        """The Auth a successful login answers with; the core issues the token from it."""
+        """The Auth a successful login answers with; the core issues the token from it (and finds the
+        entity behind `alias`)."""
         policies = tuple(dict.fromkeys((*self.policies, *extra_policies)))
         return Auth(
             policies=policies,
@@ -145,6 +148,8 @@ class TokenSettings:
             token_type=self.type,
             bound_cidrs=self.bound_cidrs,
             internal=dict(internal or {}),
+            alias=alias,
+            group_aliases=group_aliases,
         )
 
 

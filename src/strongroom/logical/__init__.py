@@ -23,7 +23,7 @@ from strongroom.logical.backend import (
 )
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Caller, Connection, Request, refuse_directory_write
-from strongroom.logical.response import Auth, LeaseOptions, Response, Secret
+from strongroom.logical.response import Auth, LeaseOptions, LoginAlias, Response, Secret
 from strongroom.logical.storage import InmemStorage, Storage, get_json, put_json
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "InvalidRequestError",
     "LeaseOptions",
     "LockingBackend",
+    "LoginAlias",
     "LoginRenewer",
     "NotFoundError",
     "Operation",

@@ -13,11 +13,15 @@ from strongroom.logical.response import Auth, Response
 
 def render_auth(auth: Auth) -> dict[str, Any]:
     """The "auth" block of a login or token-create response."""
-    return {
+    rendered: dict[str, Any] = {
         "client_token": auth.client_token,
         "accessor": auth.accessor,
         "policies": list(auth.policies) or None,
         "token_policies": list(auth.token_policies) or None,
+    }
+    if auth.identity_policies:
+        rendered["identity_policies"] = list(auth.identity_policies)
+    return rendered | {
         "metadata": dict(auth.metadata) or None,
         "lease_duration": auth.lease.ttl,
         "renewable": auth.lease.renewable,

@@ -27,6 +27,15 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginAlias:
+    """Who a login says the client is at its auth mount (Vault's logical.Alias): the userpass username, the
+    AppRole role_id, the JWT user claim. The core maps it to an identity entity."""
+
+    name: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Auth:
     """The token a login (or token create) yields. The core issues the token unless `client_token` is set."""
 
@@ -43,6 +52,9 @@ class Auth:
     token_type: str = "service"
     orphan: bool = False
     entity_id: str = ""
+    alias: LoginAlias | None = None
+    # The names of the client's groups at the auth method (JWT groups_claim): external group aliases.
+    group_aliases: tuple[str, ...] = ()
     # Client addresses (CIDR blocks) the issued token may be used from; empty means anywhere.
     bound_cidrs: tuple[str, ...] = ()
     client_token: str = field(default="", repr=False)

@@ -7,7 +7,7 @@ from tests.engines.approle.conftest import login, role_id, secret_id
 
 from strongroom.errors import InvalidRequestError
 from strongroom.framework.testing import BackendHarness
-from strongroom.logical import Auth, LeaseOptions
+from strongroom.logical import Auth, LeaseOptions, LoginAlias
 from strongroom.util.clock import ManualClock
 
 INVALID = ("invalid role or secret ID",)
@@ -25,7 +25,8 @@ async def test_a_login_answers_the_auth_the_core_turns_into_a_token(harness: Bac
         {"token_policies": "dev,ops", "token_ttl": "10m", "token_max_ttl": "1h", "token_num_uses": 5},
     )
     secret, _ = await secret_id(harness, "web", metadata='{"env":"prod"}')
-    response = await login(harness, role_id=await role_id(harness, "web"), secret_id=secret)
+    the_role_id = await role_id(harness, "web")
+    response = await login(harness, role_id=the_role_id, secret_id=secret)
     assert response is not None
     assert response.auth == Auth(
         policies=("dev", "ops"),
@@ -37,6 +38,8 @@ async def test_a_login_answers_the_auth_the_core_turns_into_a_token(harness: Bac
         # The role leaves the type to the auth mount; the core resolves "default" when it issues the token.
         token_type="default",
         internal={"role_name": "web"},
+        # The core finds the entity by the role ID, as Vault's AppRole names its alias.
+        alias=LoginAlias(name=the_role_id, metadata={"env": "prod", "role_name": "web"}),
     )
     assert response.auth.client_token == ""
     assert harness.backend.special_paths.unauthenticated == ("login",)

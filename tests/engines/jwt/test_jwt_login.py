@@ -13,7 +13,7 @@ from strongroom.builtin.auth.jwt.backend import jwt_factory
 from strongroom.builtin.auth.jwt.keysets import MAX_KEY_AGE, MIN_REFETCH_INTERVAL
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework.testing import BackendHarness
-from strongroom.logical import Auth, LeaseOptions
+from strongroom.logical import Auth, LeaseOptions, LoginAlias
 from strongroom.util.clock import ManualClock
 
 RSA = rsa_key()
@@ -79,6 +79,8 @@ async def test_a_good_token_earns_the_roles_auth(harness: BackendHarness) -> Non
             lease=LeaseOptions(ttl=3600, renewable=True),
             token_type="default",
             internal={"role": "app"},
+            # The alias (the user claim) carries the claim mappings; only the token's metadata names the role.
+            alias=LoginAlias(name="alice", metadata={"mail": "a@example.com", "team": "blue"}),
         )
         assert auth.client_token == ""
 

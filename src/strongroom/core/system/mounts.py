@@ -270,6 +270,7 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
         return Response(data=_tune_info(entry, manager.ttls), legacy_top_level=True)
 
     async def tune(request: Request, data: FieldData) -> Response | None:
+        _refuse_untunable(request, data.get("path"))
         target, path = tuned_table(data.get("path"))
         entry = manager.get(target, path)
         if entry is None:
@@ -312,6 +313,20 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
             synopsis="Mount a new backend at a new path, read or remove it.",
         ),
     ]
+
+
+# Vault's untunableMounts: system paths whose settings only a few audit fields may change.
+_UNTUNABLE = ("cubbyhole/", "sys/", "audit/", "identity/")
+_TUNABLE_ON_UNTUNABLE = {"path", "audit_non_hmac_request_keys", "audit_non_hmac_response_keys"}
+
+
+def _refuse_untunable(request: Request, path: str) -> None:
+    path = path.strip("/") + "/"
+    if not path.startswith(_UNTUNABLE):
+        return
+    for name in request.data:
+        if name in _TUNE_FIELDS and name not in _TUNABLE_ON_UNTUNABLE:
+            raise InvalidRequestError(f"cannot tune parameter {name} of {path}")
 
 
 def _kv_version_change(current: Mapping[str, str], wanted: str) -> str:

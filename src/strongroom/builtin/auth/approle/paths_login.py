@@ -17,7 +17,7 @@ from strongroom.builtin.auth.approle.models import Role, SecretIDEntry
 from strongroom.builtin.auth.approle.store import AppRoleStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.logical import Operation, Request, Response
+from strongroom.logical import LoginAlias, Operation, Request, Response
 from strongroom.util.clock import Clock
 
 INVALID = "invalid role or secret ID"
@@ -44,7 +44,12 @@ def paths(store: AppRoleStore, clock: Clock) -> list[Path]:
         else:
             check_role_cidrs(role, address)
         metadata = {**(entry.metadata if entry else {}), "role_name": role.name}
-        auth = role.token.to_auth(display_name="", metadata=metadata, internal={"role_name": role.name})
+        auth = role.token.to_auth(
+            display_name="",
+            metadata=metadata,
+            internal={"role_name": role.name},
+            alias=LoginAlias(name=role.role_id, metadata=metadata),
+        )
         bound = entry.token_bound_cidrs if entry and entry.token_bound_cidrs else role.token.bound_cidrs
         if role.token_strictly_bind_ip and address:
             bound = (address,)

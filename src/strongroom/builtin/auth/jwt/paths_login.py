@@ -27,7 +27,7 @@ from strongroom.builtin.auth.jwt.source import KeySource
 from strongroom.builtin.auth.jwt.validator import Expected, TokenError, validate
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.logical import Operation, Request, Response
+from strongroom.logical import LoginAlias, Operation, Request, Response
 
 LOGIN_FIELDS = {
     "role": Field(FieldType.LOWERCASE_STRING, "The role to log in against."),
@@ -99,16 +99,19 @@ async def login(source: KeySource, request: Request, fields: FieldData) -> Respo
     try:
         name = user_name(claims, role.user_claim, json_pointer=role.user_claim_json_pointer)
         metadata = extract_metadata(claims, role.claim_mappings or {})
-        if role.groups_claim:
-            group_names(claims, role.groups_claim)
+        groups = tuple(group_names(claims, role.groups_claim)) if role.groups_claim else ()
     except ClaimError as exc:
         raise InvalidRequestError(str(exc)) from None
     try:
         validate_bound_claims(role.bound_claims_type == "glob", role.bound_claims or {}, claims)
     except ClaimError as exc:
         raise InvalidRequestError(f"error validating claims: {exc}") from None
+    # As Vault: the alias carries the claim mappings; the token's metadata names the role too.
+    alias = LoginAlias(name=name, metadata=dict(metadata))
     metadata["role"] = role_name
-    auth = role.token.to_auth(display_name=name, metadata=metadata, internal={"role": role_name})
+    auth = role.token.to_auth(
+        display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias, group_aliases=groups
+    )
     return Response(auth=auth)
 
 

@@ -19,7 +19,7 @@ from strongroom.builtin.auth.userpass.passwords import Passwords
 from strongroom.builtin.auth.userpass.paths_users import USERNAME, username
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.logical import Operation, Request, Response, SystemView
+from strongroom.logical import LoginAlias, Operation, Request, Response, SystemView
 from strongroom.util.clock import Clock
 
 log = logging.getLogger("strongroom.auth.userpass")
@@ -64,7 +64,7 @@ def paths(
             raise PermissionDeniedError()
         if passwords.needs_rehash(user.password_hash):
             await users.put(name, replace(user, password_hash=await passwords.hash(password)))
-        auth = user.token.to_auth(display_name=name, metadata={"username": name})
+        auth = user.token.to_auth(display_name=name, metadata={"username": name}, alias=LoginAlias(name=name))
         return Response(auth=auth)
 
     return [
