@@ -140,7 +140,7 @@ class GroupStore:
                 current = self.group_by_name(name) if name else None
             created = current is None
             group = current or Group(id=new_uuid(), name="", type="", creation_time=now)
-            changes: dict[str, Any] = {"last_update_time": now, "modify_index": group.modify_index + 1}
+            changes: dict[str, Any] = {}
             if policies is not None:
                 changes["policies"] = clean_policies(policies)
             if kind:
@@ -168,7 +168,7 @@ class GroupStore:
                 if final_type == "external":
                     raise InvalidRequestError("member groups can't be set for external groups")
                 changes["member_group_ids"] = self._checked_groups(group.id, member_group_ids)
-            updated = replace(group, **changes)
+            updated = _changed(group, now, **changes)
             await self._put(updated)
             return updated, created
 
@@ -217,14 +217,7 @@ class GroupStore:
                     continue
                 others = tuple(e for e in group.member_entity_ids if e != entity_id)
                 members = (*others, entity_id) if belongs else others
-                await self._put(
-                    replace(
-                        group,
-                        member_entity_ids=members,
-                        last_update_time=now,
-                        modify_index=group.modify_index + 1,
-                    )
-                )
+                await self._put(_changed(group, now, member_entity_ids=members))
 
     async def replace_member(self, old_entity_id: str, new_entity_id: str) -> None:
         """Every group that has `old_entity_id` as a member gets `new_entity_id` in its place (a merge)."""
@@ -236,14 +229,7 @@ class GroupStore:
                 members = tuple(
                     dict.fromkeys(new_entity_id if e == old_entity_id else e for e in group.member_entity_ids)
                 )
-                await self._put(
-                    replace(
-                        group,
-                        member_entity_ids=members,
-                        last_update_time=now,
-                        modify_index=group.modify_index + 1,
-                    )
-                )
+                await self._put(_changed(group, now, member_entity_ids=members))
 
     async def delete_group(self, group_id: str) -> None:
         """Delete a group with its alias; a missing one is not an error."""
@@ -299,9 +285,7 @@ class GroupStore:
             if current is not None and current.canonical_id != owner.id:
                 previous = self._records[current.canonical_id]
                 await self._put(replace(previous, alias=None))
-            await self._put(
-                replace(owner, alias=alias, last_update_time=now, modify_index=owner.modify_index + 1)
-            )
+            await self._put(_changed(owner, now, alias=alias))
             return alias
 
     async def delete_alias(self, alias_id: str) -> None:
@@ -316,3 +300,8 @@ class GroupStore:
             name = f"group_{secrets.token_hex(4)}"
             if self._records.name_holder(name) is None:
                 return name
+
+
+def _changed(group: Group, now: float, **changes: Any) -> Group:
+    """`group` with `changes`, stamped as a new version (Vault counts every change in modify_index)."""
+    return replace(group, last_update_time=now, modify_index=group.modify_index + 1, **changes)
