@@ -18,6 +18,7 @@ from typing import Any
 from strongroom.errors import InvalidRequestError
 from strongroom.seal import SealConfig, SealManager
 from strongroom.util.ids import base62, new_uuid, service_token_id
+from strongroom.util.keytext import hex_or_base64
 
 TOKEN_LENGTH = len(service_token_id())
 
@@ -41,14 +42,10 @@ class _Attempt:
 
 def decode_key(text: str) -> bytes:
     """A key share given as hex or base64, as Vault accepts it."""
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        pass
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidRequestError("'key' must be a valid hex or base64 string") from None
+    key = hex_or_base64(text)
+    if key is None:
+        raise InvalidRequestError("'key' must be a valid hex or base64 string")
+    return key
 
 
 def decode_token(encoded: str, otp: str) -> str:

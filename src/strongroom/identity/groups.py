@@ -20,7 +20,8 @@ from typing import Any
 from strongroom.errors import InvalidRequestError
 from strongroom.identity.common import AuthMounts, clean_policies
 from strongroom.identity.model import Group, GroupAlias
-from strongroom.logical import Storage, get_json, put_json
+from strongroom.identity.records import Records
+from strongroom.logical import Storage
 from strongroom.util.clock import Clock
 from strongroom.util.ids import new_uuid
 
@@ -34,33 +35,27 @@ class GroupStore:
     def __init__(
         self, storage: Storage, clock: Clock, mounts: AuthMounts, entity_exists: Callable[[str], bool]
     ) -> None:
-        self._storage = storage
         self._clock = clock
         self._mounts = mounts
         self._entity_exists = entity_exists
         self._lock = asyncio.Lock()
-        self._groups: dict[str, Group] = {}
-        self._names: dict[str, str] = {}
-        self._aliases: dict[str, GroupAlias] = {}
-        self._factors: dict[tuple[str, str], str] = {}
+        self._records: Records[Group, GroupAlias] = Records(
+            storage, _GROUPS, Group.from_json, lambda group: () if group.alias is None else (group.alias,)
+        )
         self._member_of: dict[str, tuple[str, ...]] = {}
         self._parents_of: dict[str, tuple[str, ...]] = {}
-        # Counts changes, so callers can cache what they derive from the groups.
-        self.generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Counts changes, so callers can cache what they derive from the groups."""
+        return self._records.generation
 
     async def load(self) -> None:
         """Read every group and build the indexes (on unseal)."""
-        self._groups.clear()
-        for key in await self._storage.list(_GROUPS):
-            raw = await get_json(self._storage, _GROUPS + key)
-            if raw is not None:
-                self._groups[key] = Group.from_json(raw)
-        self._reindex()
+        self._records.reset(await self._records.read())
+        self._index_members()
 
-    def _reindex(self) -> None:
-        self._names = {g.name.lower(): g.id for g in self._groups.values()}
-        self._aliases = {g.alias.id: g.alias for g in self._groups.values() if g.alias is not None}
-        self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
+    def _index_members(self) -> None:
         member_of: dict[str, list[str]] = {}
         parents_of: dict[str, list[str]] = {}
         for group in self.groups():
@@ -70,34 +65,30 @@ class GroupStore:
                 parents_of.setdefault(child, []).append(group.id)
         self._member_of = {k: tuple(v) for k, v in member_of.items()}
         self._parents_of = {k: tuple(v) for k, v in parents_of.items()}
-        self.generation += 1
 
     async def _put(self, group: Group) -> None:
-        await put_json(self._storage, _GROUPS + group.id, group.to_json())
-        self._groups[group.id] = group
-        self._reindex()
+        await self._records.put(group)
+        self._index_members()
 
     def group(self, group_id: str) -> Group | None:
-        return self._groups.get(group_id)
+        return self._records.get(group_id)
 
     def group_by_name(self, name: str) -> Group | None:
-        group_id = self._names.get(name.lower())
-        return None if group_id is None else self._groups[group_id]
+        return self._records.by_name(name)
 
     def groups(self) -> list[Group]:
         """Every group, by ID."""
-        return [self._groups[k] for k in sorted(self._groups)]
+        return self._records.all()
 
     def alias(self, alias_id: str) -> GroupAlias | None:
-        return self._aliases.get(alias_id)
+        return self._records.alias(alias_id)
 
     def alias_by_factors(self, mount_accessor: str, name: str) -> GroupAlias | None:
-        alias_id = self._factors.get((mount_accessor, name.lower()))
-        return None if alias_id is None else self._aliases[alias_id]
+        return self._records.alias_by_factors(mount_accessor, name)
 
     def aliases(self) -> list[GroupAlias]:
         """Every group alias, by ID."""
-        return [self._aliases[k] for k in sorted(self._aliases)]
+        return self._records.aliases()
 
     def member_entities(self, group: Group) -> tuple[str, ...]:
         """The group's member entities that still exist."""
@@ -105,7 +96,7 @@ class GroupStore:
 
     def member_groups(self, group: Group) -> tuple[str, ...]:
         """The group's member groups that still exist."""
-        return tuple(g for g in group.member_group_ids if g in self._groups)
+        return tuple(g for g in group.member_group_ids if g in self._records)
 
     def parents(self, group_id: str) -> tuple[str, ...]:
         """The groups that name `group_id` as a member, by ID."""
@@ -142,14 +133,14 @@ class GroupStore:
         async with self._lock:
             now = self._clock.now()
             if group_id:
-                current = self._groups.get(group_id)
+                current = self._records.get(group_id)
                 if current is None:
                     raise InvalidRequestError("invalid group ID")
             else:
                 current = self.group_by_name(name) if name else None
             created = current is None
             group = current or Group(id=new_uuid(), name="", type="", creation_time=now)
-            changes: dict[str, Any] = {"last_update_time": now, "modify_index": group.modify_index + 1}
+            changes: dict[str, Any] = {}
             if policies is not None:
                 changes["policies"] = clean_policies(policies)
             if kind:
@@ -161,7 +152,7 @@ class GroupStore:
                 raise InvalidRequestError(f'invalid group type "{final_type}"')
             changes["type"] = final_type
             if name:
-                holder = self._names.get(name.lower())
+                holder = self._records.name_holder(name)
                 if holder is not None and holder != group.id:
                     raise InvalidRequestError("group name is already in use")
                 changes["name"] = name
@@ -177,7 +168,7 @@ class GroupStore:
                 if final_type == "external":
                     raise InvalidRequestError("member groups can't be set for external groups")
                 changes["member_group_ids"] = self._checked_groups(group.id, member_group_ids)
-            updated = replace(group, **changes)
+            updated = _changed(group, now, **changes)
             await self._put(updated)
             return updated, created
 
@@ -192,11 +183,11 @@ class GroupStore:
         """Member group IDs that exist and close no cycle (Vault's wording for each refusal)."""
         wanted = tuple(dict.fromkeys(i for i in ids if i))
         for member in wanted:
-            if member not in self._groups:
+            if member not in self._records:
                 raise InvalidRequestError(f'invalid member group ID "{member}"')
             if member == group_id:
                 raise InvalidRequestError(f'member group ID "{group_id}" is same as the ID of the group')
-            if group_id in self._groups and group_id in self._descendants(member):
+            if group_id in self._records and group_id in self._descendants(member):
                 raise InvalidRequestError(f'cyclic relationship detected for member group ID "{member}"')
         return wanted
 
@@ -204,7 +195,7 @@ class GroupStore:
         seen: set[str] = set()
         pending = [group_id]
         while pending:
-            group = self._groups.get(pending.pop())
+            group = self._records.get(pending.pop())
             for member in group.member_group_ids if group else ():
                 if member not in seen:
                     seen.add(member)
@@ -226,14 +217,7 @@ class GroupStore:
                     continue
                 others = tuple(e for e in group.member_entity_ids if e != entity_id)
                 members = (*others, entity_id) if belongs else others
-                await self._put(
-                    replace(
-                        group,
-                        member_entity_ids=members,
-                        last_update_time=now,
-                        modify_index=group.modify_index + 1,
-                    )
-                )
+                await self._put(_changed(group, now, member_entity_ids=members))
 
     async def replace_member(self, old_entity_id: str, new_entity_id: str) -> None:
         """Every group that has `old_entity_id` as a member gets `new_entity_id` in its place (a merge)."""
@@ -245,22 +229,14 @@ class GroupStore:
                 members = tuple(
                     dict.fromkeys(new_entity_id if e == old_entity_id else e for e in group.member_entity_ids)
                 )
-                await self._put(
-                    replace(
-                        group,
-                        member_entity_ids=members,
-                        last_update_time=now,
-                        modify_index=group.modify_index + 1,
-                    )
-                )
+                await self._put(_changed(group, now, member_entity_ids=members))
 
     async def delete_group(self, group_id: str) -> None:
         """Delete a group with its alias; a missing one is not an error."""
         async with self._lock:
-            if group_id in self._groups:
-                await self._storage.delete(_GROUPS + group_id)
-                del self._groups[group_id]
-                self._reindex()
+            if group_id in self._records:
+                await self._records.delete(group_id)
+                self._index_members()
 
     async def write_alias(
         self, *, alias_id: str = "", name: str = "", mount_accessor: str = "", canonical_id: str = ""
@@ -269,12 +245,11 @@ class GroupStore:
         canonical ID a new external group is made for it. An external group has one alias: a new one
         replaces the old."""
         async with self._lock:
-            current = self._aliases.get(alias_id) if alias_id else None
+            current = self._records.alias(alias_id) if alias_id else None
             if alias_id and current is None:
                 raise InvalidRequestError("invalid group alias ID")
             if current is None and name and mount_accessor:
-                found = self._factors.get((mount_accessor, name.lower()))
-                current = self._aliases[found] if found else None
+                current = self._records.alias_by_factors(mount_accessor, name)
             name = name or (current.name if current else "")
             accessor = mount_accessor or (current.mount_accessor if current else "")
             if not name:
@@ -284,13 +259,13 @@ class GroupStore:
             mount = self._mounts.auth_mount(accessor)
             if mount is None:
                 raise InvalidRequestError("invalid mount accessor")
-            holder = self._factors.get((accessor, name.lower()))
+            holder = self._records.alias_holder(accessor, name)
             if holder is not None and (current is None or holder != current.id):
                 raise InvalidRequestError("combination of mount and group alias name is already in use")
             now = self._clock.now()
             owner_id = canonical_id or (current.canonical_id if current else "")
             if owner_id:
-                owner = self._groups.get(owner_id)
+                owner = self._records.get(owner_id)
                 if owner is None:
                     raise InvalidRequestError("invalid group ID given in 'canonical_id'")
                 if owner.type != "external":
@@ -308,22 +283,25 @@ class GroupStore:
                 last_update_time=now,
             )
             if current is not None and current.canonical_id != owner.id:
-                previous = self._groups[current.canonical_id]
+                previous = self._records[current.canonical_id]
                 await self._put(replace(previous, alias=None))
-            await self._put(
-                replace(owner, alias=alias, last_update_time=now, modify_index=owner.modify_index + 1)
-            )
+            await self._put(_changed(owner, now, alias=alias))
             return alias
 
     async def delete_alias(self, alias_id: str) -> None:
         """Delete a group alias (its group stays); a missing one is not an error."""
         async with self._lock:
-            alias = self._aliases.get(alias_id)
+            alias = self._records.alias(alias_id)
             if alias is not None:
-                await self._put(replace(self._groups[alias.canonical_id], alias=None))
+                await self._put(replace(self._records[alias.canonical_id], alias=None))
 
     def _free_name(self) -> str:
         while True:
             name = f"group_{secrets.token_hex(4)}"
-            if name.lower() not in self._names:
+            if self._records.name_holder(name) is None:
                 return name
+
+
+def _changed(group: Group, now: float, **changes: Any) -> Group:
+    """`group` with `changes`, stamped as a new version (Vault counts every change in modify_index)."""
+    return replace(group, last_update_time=now, modify_index=group.modify_index + 1, **changes)

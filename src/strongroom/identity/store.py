@@ -22,7 +22,8 @@ from strongroom.errors import InvalidRequestError
 from strongroom.identity.common import AuthMounts, clean_policies
 from strongroom.identity.groups import GroupStore
 from strongroom.identity.model import Alias, Entity
-from strongroom.logical import Storage, get_json, put_json
+from strongroom.identity.records import Records
+from strongroom.logical import Storage
 from strongroom.util.clock import Clock
 from strongroom.util.ids import new_uuid
 
@@ -54,77 +55,52 @@ class IdentityStore:
     """Entities and aliases: the records in storage and the indexes built from them."""
 
     def __init__(self, storage: Storage, clock: Clock, mounts: AuthMounts) -> None:
-        self._storage = storage
         self._clock = clock
         self._mounts = mounts
         self._lock = asyncio.Lock()
-        self._entities: dict[str, Entity] = {}
-        self._names: dict[str, str] = {}
-        self._aliases: dict[str, Alias] = {}
-        self._factors: dict[tuple[str, str], str] = {}
+        self._records: Records[Entity, Alias] = Records(
+            storage, _ENTITIES, Entity.from_json, lambda entity: entity.aliases
+        )
         # Grants by entity, kept while neither entities nor groups change: every request asks for one.
         self._grants: dict[str, Grant] = {}
         self._grants_at = (0, 0)
-        self._generation = 0
-        self.groups = GroupStore(storage, clock, mounts, lambda entity_id: entity_id in self._entities)
+        self.groups = GroupStore(storage, clock, mounts, lambda entity_id: entity_id in self._records)
 
     async def load(self) -> None:
         """Read every entity and group and build the indexes (on unseal)."""
-        self._entities.clear()
-        for key in await self._storage.list(_ENTITIES):
-            raw = await get_json(self._storage, _ENTITIES + key)
-            if raw is not None:
-                self._entities[key] = Entity.from_json(raw)
+        entities = await self._records.read()
         newest: dict[str, Alias] = {}
-        for entity in self._entities.values():
+        for entity in entities.values():
             for alias in entity.aliases:
                 kept = newest.get(alias.id)
                 if kept is None or alias.last_update_time > kept.last_update_time:
                     newest[alias.id] = alias
-        for entity_id, entity in list(self._entities.items()):
+        for entity_id, entity in list(entities.items()):
             owned = tuple(a for a in entity.aliases if newest[a.id].canonical_id == entity_id)
             if owned != entity.aliases:
-                self._entities[entity_id] = replace(entity, aliases=owned)
-        self._reindex()
+                entities[entity_id] = replace(entity, aliases=owned)
+        self._records.reset(entities)
         await self.groups.load()
 
-    def _reindex(self) -> None:
-        self._names = {e.name.lower(): e.id for e in self._entities.values()}
-        self._aliases = {a.id: a for e in self._entities.values() for a in e.aliases}
-        self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
-        self._generation += 1
-
-    async def _put(self, entity: Entity) -> None:
-        await put_json(self._storage, _ENTITIES + entity.id, entity.to_json())
-        self._entities[entity.id] = entity
-        self._reindex()
-
-    async def _delete(self, entity_id: str) -> None:
-        await self._storage.delete(_ENTITIES + entity_id)
-        self._entities.pop(entity_id, None)
-        self._reindex()
-
     def entity(self, entity_id: str) -> Entity | None:
-        return self._entities.get(entity_id)
+        return self._records.get(entity_id)
 
     def entity_by_name(self, name: str) -> Entity | None:
-        entity_id = self._names.get(name.lower())
-        return None if entity_id is None else self._entities[entity_id]
+        return self._records.by_name(name)
 
     def entities(self) -> list[Entity]:
         """Every entity, by ID."""
-        return [self._entities[k] for k in sorted(self._entities)]
+        return self._records.all()
 
     def alias(self, alias_id: str) -> Alias | None:
-        return self._aliases.get(alias_id)
+        return self._records.alias(alias_id)
 
     def alias_by_factors(self, mount_accessor: str, name: str) -> Alias | None:
-        alias_id = self._factors.get((mount_accessor, name.lower()))
-        return None if alias_id is None else self._aliases[alias_id]
+        return self._records.alias_by_factors(mount_accessor, name)
 
     def aliases(self) -> list[Alias]:
         """Every entity alias, by ID."""
-        return [self._aliases[k] for k in sorted(self._aliases)]
+        return self._records.aliases()
 
     def memberships(self, entity_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(the groups `entity_id` is a direct member of, the groups above those), by ID."""
@@ -135,10 +111,10 @@ class IdentityStore:
         """What the entity `entity_id` grants its tokens now: its policies and those of every group it is
         in, directly or through nested groups (nothing for an unknown or deleted entity). "root" never
         passes, whatever storage holds."""
-        entity = self._entities.get(entity_id) if entity_id else None
+        entity = self._records.get(entity_id) if entity_id else None
         if entity is None:
             return NO_GRANT
-        now_at = (self._generation, self.groups.generation)
+        now_at = (self._records.generation, self.groups.generation)
         if self._grants_at != now_at:
             self._grants, self._grants_at = {}, now_at
         grant = self._grants.get(entity_id)
@@ -149,8 +125,8 @@ class IdentityStore:
     def login_grant(self, mount_accessor: str, alias_name: str, group_names: Iterable[str]) -> Grant:
         """What a login's entity will grant once the login is done: the entity its alias names (none yet
         for a new alias), in the external groups of this mount whose aliases `group_names` lists."""
-        found = self._factors.get((mount_accessor, alias_name.lower()))
-        entity = self._entities[self._aliases[found].canonical_id] if found else None
+        found = self._records.alias_by_factors(mount_accessor, alias_name)
+        entity = self._records[found.canonical_id] if found else None
         entity_id = entity.id if entity else ""
         names = {name.lower() for name in group_names}
         direct = []
@@ -195,14 +171,14 @@ class IdentityStore:
         async with self._lock:
             now = self._clock.now()
             if entity_id:
-                current = self._entities.get(entity_id)
+                current = self._records.get(entity_id)
                 if current is None:
                     raise InvalidRequestError("entity not found from id")
             else:
                 current = Entity(id=new_uuid(), name="", creation_time=now)
             changes: dict[str, Any] = {"last_update_time": now}
             if name:
-                holder = self._names.get(name.lower())
+                holder = self._records.name_holder(name)
                 if holder is not None and holder != current.id:
                     raise InvalidRequestError("entity name is already in use")
                 changes["name"] = name
@@ -215,14 +191,14 @@ class IdentityStore:
             if disabled is not None:
                 changes["disabled"] = disabled
             entity = replace(current, **changes)
-            await self._put(entity)
+            await self._records.put(entity)
             return entity, not entity_id
 
     async def delete_entity(self, entity_id: str) -> None:
         """Delete an entity with its aliases (one record); a missing one is not an error."""
         async with self._lock:
-            if entity_id in self._entities:
-                await self._delete(entity_id)
+            if entity_id in self._records:
+                await self._records.delete(entity_id)
 
     async def write_alias(
         self,
@@ -236,28 +212,27 @@ class IdentityStore:
         """Create an alias, or update the one `alias_id` (or its name and mount accessor) names; without a
         canonical ID a new alias gets a new entity of its own. (alias, whether its entity is new to it)."""
         async with self._lock:
-            current = self._aliases.get(alias_id) if alias_id else None
+            current = self._records.alias(alias_id) if alias_id else None
             if alias_id and current is None:
                 raise InvalidRequestError("invalid alias ID provided")
             if current is None:
                 if not (mount_accessor and name):
                     raise InvalidRequestError("'id' or 'mount_accessor' and 'name' must be provided")
-                found = self._factors.get((mount_accessor, name.lower()))
-                current = self._aliases[found] if found else None
+                current = self._records.alias_by_factors(mount_accessor, name)
             accessor = mount_accessor or (current.mount_accessor if current else "")
             mount = self._mounts.auth_mount(accessor)
             if mount is None:
                 raise InvalidRequestError(f'invalid mount accessor "{accessor}"')
-            if canonical_id and canonical_id not in self._entities:
+            if canonical_id and canonical_id not in self._records:
                 raise InvalidRequestError("invalid canonical ID")
             name = name or (current.name if current else "")
-            holder = self._factors.get((accessor, name.lower()))
+            holder = self._records.alias_holder(accessor, name)
             if holder is not None and (current is None or holder != current.id):
                 raise InvalidRequestError("alias with combination of mount accessor and name already exists")
             now = self._clock.now()
             owner_id = canonical_id or (current.canonical_id if current else "")
             if owner_id:
-                owner = self._entities[owner_id]
+                owner = self._records[owner_id]
                 _refuse_second_alias(owner, accessor, current)
             else:
                 owner = Entity(id=new_uuid(), name=self._free_name(), creation_time=now, last_update_time=now)
@@ -277,20 +252,20 @@ class IdentityStore:
                 creation_time=current.creation_time if current else now,
                 last_update_time=now,
             )
-            await self._put(_with_alias(owner, alias))
+            await self._records.put(_with_alias(owner, alias))
             moved = current is not None and current.canonical_id != owner.id
             if moved and current is not None:
-                previous = self._entities[current.canonical_id]
-                await self._put(replace(previous, aliases=_without(previous.aliases, alias.id)))
+                previous = self._records[current.canonical_id]
+                await self._records.put(replace(previous, aliases=_without(previous.aliases, alias.id)))
             return alias, current is None or moved
 
     async def delete_alias(self, alias_id: str) -> None:
         """Delete an alias (its entity stays); a missing one is not an error."""
         async with self._lock:
-            alias = self._aliases.get(alias_id)
+            alias = self._records.alias(alias_id)
             if alias is not None:
-                owner = self._entities[alias.canonical_id]
-                await self._put(replace(owner, aliases=_without(owner.aliases, alias_id)))
+                owner = self._records[alias.canonical_id]
+                await self._records.put(replace(owner, aliases=_without(owner.aliases, alias_id)))
 
     async def merge(self, to_id: str, from_ids: Iterable[str], keep: Iterable[str] = ()) -> MergeClash | None:
         """Merge the `from_ids` entities into `to_id` (Vault's entity/merge): their aliases move over (where
@@ -299,7 +274,7 @@ class IdentityStore:
         leaves at worst the old entities alongside, their aliases already counted as the merged one's."""
         async with self._lock:
             keep = tuple(keep)
-            target = self._entities.get(to_id)
+            target = self._records.get(to_id)
             if target is None:
                 raise InvalidRequestError("entity id to merge to is invalid")
             sources = list(dict.fromkeys(from_ids))
@@ -312,7 +287,7 @@ class IdentityStore:
             for source_id in sources:
                 if source_id == to_id:
                     raise InvalidRequestError("to_entity_id should not be present in from_entity_ids")
-                source = self._entities.get(source_id)
+                source = self._records.get(source_id)
                 if source is None:
                     raise InvalidRequestError("entity id to merge from is invalid")
                 merged.append(source)
@@ -343,7 +318,7 @@ class IdentityStore:
                         )
                     )
             merged_ids = [i for source in merged for i in (*source.merged_entity_ids, source.id)]
-            await self._put(
+            await self._records.put(
                 replace(
                     target,
                     aliases=tuple(aliases),
@@ -353,7 +328,7 @@ class IdentityStore:
             )
             for source in merged:
                 await self.groups.replace_member(source.id, to_id)
-                await self._delete(source.id)
+                await self._records.delete(source.id)
             return None
 
     def _clashes(self, target: Entity, sources: list[Entity]) -> MergeClash | None:
@@ -399,15 +374,13 @@ class IdentityStore:
         """The entity behind a login's alias: found by (mount accessor, name), else created together with its
         alias in one record (Vault's CreateOrFetchEntity). The alias's metadata follows the auth method's."""
         async with self._lock:
-            found = self._factors.get((mount_accessor, alias_name.lower()))
+            found = self._records.alias_by_factors(mount_accessor, alias_name)
             now = self._clock.now()
             if found is not None:
-                alias = self._aliases[found]
-                owner = self._entities[alias.canonical_id]
-                if dict(alias.metadata) != dict(metadata):
-                    alias = replace(alias, metadata=dict(metadata), last_update_time=now)
-                    owner = _with_alias(owner, alias)
-                    await self._put(owner)
+                owner = self._records[found.canonical_id]
+                if dict(found.metadata) != dict(metadata):
+                    owner = _with_alias(owner, replace(found, metadata=dict(metadata), last_update_time=now))
+                    await self._records.put(owner)
                 return owner
             entity_id = new_uuid()
             alias = Alias(
@@ -428,13 +401,13 @@ class IdentityStore:
                 creation_time=now,
                 last_update_time=now,
             )
-            await self._put(entity)
+            await self._records.put(entity)
             return entity
 
     def _free_name(self) -> str:
         while True:
             name = _generated_name()
-            if name.lower() not in self._names:
+            if self._records.name_holder(name) is None:
                 return name
 
 

@@ -1,6 +1,6 @@
 """The static seal: auto-unseal from a key the environment provides (OpenBao 2.4's `seal "static"`).
 
-Layer: seal. Imports errors only. The key comes from the config as base64 or hex text, from a file
+Layer: seal. Imports errors and util only. The key comes from the config as base64 or hex text, from a file
 (`file:///run/secrets/unseal_key`, as a Docker secret mounts it) or from an environment variable
 (`env://UNSEAL_KEY`). A previous key (with its id) lets a restarted server re-wrap its root key after
 the operator rotates the static key.
@@ -10,8 +10,6 @@ Invariant: key material never appears in an error message or a repr.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.errors import ConfigError
+from strongroom.util.keytext import hex_or_base64
 
 KEY_BYTES = 32
 
@@ -90,20 +89,9 @@ def _resolve(source: str, name: str) -> bytes:
             raise ConfigError(f"{where}: the environment variable {variable} is not set")
     else:
         text = source.strip()
-    key = _decode(text)
+    key = hex_or_base64(text)
     if key is None or len(key) != KEY_BYTES:
         raise ConfigError(
             f"{where}: the key must be {KEY_BYTES} bytes, as raw bytes in a file, or hex or base64"
         )
     return key
-
-
-def _decode(text: str) -> bytes | None:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        pass
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None

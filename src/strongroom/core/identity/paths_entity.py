@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from strongroom.core.identity.common import given, lookup_record
 from strongroom.core.identity.views import entity_key_info, entity_view
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -27,11 +26,6 @@ _NAME_WARNING = (
 )
 
 
-def _given(data: FieldData, name: str) -> Any:
-    value, supplied = data.get_ok(name)
-    return value if supplied else None
-
-
 def _list(entities: list[Entity], *, by_name: bool) -> Response | None:
     if not entities:
         return None
@@ -49,9 +43,9 @@ def paths(store: IdentityStore) -> list[Path]:
         entity, created = await store.write_entity(
             entity_id=entity_id,
             name=name,
-            policies=_given(data, "policies"),
-            metadata=_given(data, "metadata"),
-            disabled=_given(data, "disabled"),
+            policies=given(data, "policies"),
+            metadata=given(data, "metadata"),
+            disabled=given(data, "disabled"),
         )
         if created:
             return Response(data={"aliases": None, "id": entity.id, "name": entity.name})
@@ -122,28 +116,7 @@ def paths(store: IdentityStore) -> list[Path]:
         return Response(raw_body=orjson.dumps(body), status=400)
 
     async def lookup(_request: Request, data: FieldData) -> Response | None:
-        given = {k: v for k in ("name", "id", "alias_id", "alias_name", "alias_mount_accessor")
-                 if (v := data.get(k))}  # fmt: skip
-        if not given:
-            raise InvalidRequestError("query parameter not supplied")
-        alias_pair = {"alias_name", "alias_mount_accessor"}
-        if len(given) > 1 and set(given) != alias_pair:
-            raise InvalidRequestError(
-                "query parameter conflict; please supply distinct set of query parameters"
-            )
-        entity: Entity | None
-        if "name" in given:
-            entity = store.entity_by_name(given["name"])
-        elif "id" in given:
-            entity = store.entity(given["id"])
-        else:
-            if "alias_id" in given:
-                alias = store.alias(given["alias_id"])
-            elif set(given) == alias_pair:
-                alias = store.alias_by_factors(given["alias_mount_accessor"], given["alias_name"])
-            else:
-                raise InvalidRequestError("both 'alias_name' and 'alias_mount_accessor' need to be set")
-            entity = None if alias is None else store.entity(alias.canonical_id)
+        entity = lookup_record(data, store.entity_by_name, store.entity, store.alias, store.alias_by_factors)
         return None if entity is None else Response(data=entity_view(entity, *store.memberships(entity.id)))
 
     return [

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from strongroom.core.identity.common import given, lookup_record
 from strongroom.core.identity.views import group_alias_key_info, group_alias_view, group_key_info, group_view
-from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.identity import Group, GroupStore
 from strongroom.logical import Operation, Request, Response
@@ -27,11 +25,6 @@ _ALIAS_FIELDS = {
 }
 
 
-def _given(data: FieldData, name: str) -> Any:
-    value, supplied = data.get_ok(name)
-    return value if supplied else None
-
-
 def paths(groups: GroupStore) -> list[Path]:
     """The group paths of the identity backend."""
 
@@ -43,10 +36,10 @@ def paths(groups: GroupStore) -> list[Path]:
             group_id=group_id,
             name=name,
             kind=data.get("type") or None,
-            policies=_given(data, "policies"),
-            metadata=_given(data, "metadata"),
-            member_entity_ids=_given(data, "member_entity_ids"),
-            member_group_ids=_given(data, "member_group_ids"),
+            policies=given(data, "policies"),
+            metadata=given(data, "metadata"),
+            member_entity_ids=given(data, "member_entity_ids"),
+            member_group_ids=given(data, "member_group_ids"),
         )
         return Response(data={"id": group.id, "name": group.name}) if created else None
 
@@ -122,26 +115,8 @@ def paths(groups: GroupStore) -> list[Path]:
         return Response(data={"keys": [a.id for a in every], "key_info": key_info})
 
     async def lookup(_request: Request, data: FieldData) -> Response | None:
-        given = {k: v for k in ("name", "id", "alias_id", "alias_name", "alias_mount_accessor")
-                 if (v := data.get(k))}  # fmt: skip
-        if not given:
-            raise InvalidRequestError("query parameter not supplied")
-        alias_pair = {"alias_name", "alias_mount_accessor"}
-        if len(given) > 1 and set(given) != alias_pair:
-            raise InvalidRequestError(
-                "query parameter conflict; please supply distinct set of query parameters"
-            )
-        if "name" in given:
-            return view(groups.group_by_name(given["name"]))
-        if "id" in given:
-            return view(groups.group(given["id"]))
-        if "alias_id" in given:
-            alias = groups.alias(given["alias_id"])
-        elif set(given) == alias_pair:
-            alias = groups.alias_by_factors(given["alias_mount_accessor"], given["alias_name"])
-        else:
-            raise InvalidRequestError("both 'alias_name' and 'alias_mount_accessor' need to be set")
-        return None if alias is None else view(groups.group(alias.canonical_id))
+        group = lookup_record(data, groups.group_by_name, groups.group, groups.alias, groups.alias_by_factors)
+        return view(group)
 
     by_id = {Operation.UPDATE: update_by_id, Operation.READ: read_by_id, Operation.DELETE: delete_by_id}
     by_name = {

@@ -66,20 +66,11 @@ def entity_view(entity: Entity, direct: tuple[str, ...], inherited: tuple[str, .
 
 def entity_key_info(entity: Entity) -> dict[str, Any]:
     """An entity in the key_info of LIST entity/id."""
-    aliases = [
-        {
-            "id": a.id,
-            "mount_accessor": a.mount_accessor,
-            "mount_path": a.mount_path,
-            "mount_type": a.mount_type,
-            "name": a.name,
-        }
-        for a in entity.aliases
-    ]
-    return {"aliases": aliases, "name": entity.name}
+    return {"aliases": [_alias_short(a) for a in entity.aliases], "name": entity.name}
 
 
-def _group_alias_short(alias: GroupAlias) -> dict[str, Any]:
+def _alias_short(alias: Alias | GroupAlias) -> dict[str, Any]:
+    """An entity's or group's alias as key_info lists it."""
     return {
         "id": alias.id,
         "mount_accessor": alias.mount_accessor,
@@ -147,5 +138,5 @@ def group_key_info(group: Group, groups: GroupStore) -> dict[str, Any]:
         "num_parent_groups": len(groups.parents(group.id)),
     }
     if group.alias is not None:
-        info["alias"] = _group_alias_short(group.alias)
+        info["alias"] = _alias_short(group.alias)
     return info
