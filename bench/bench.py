@@ -16,7 +16,8 @@ two are initialized and unsealed from a config file (on PostgreSQL with both ser
 keep two idle connections). Each gets the same policy-bearing non-root token, the
 same requests from the same load generator, interleaved round by round. Prints throughput, p99 latency and
 server CPU time per request, with strongroom/OpenBao ratios, and each server's RSS before and after the run.
-`--startup N` instead starts each dev server N times and prints the median start to ready and idle RSS.
+`--startup N` instead starts each dev server N times and prints the median start to ready and idle RSS
+(bench/start.py's measurement, with compiled bytecode cached as an installed package has it).
 
 pki-issue issues P-256 EC certificates from an EC root: an RSA key costs a prime search that swamps the
 rest of the request and varies run to run. database-creds creates one PostgreSQL role per request against
@@ -46,6 +47,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import start  # bench/start.py, beside this file
+from start import rss_mb
 from tests.postgres import Postgres, postgres_server
 from tests.servers import (
     ConfigServer,
@@ -174,34 +177,6 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(f) for f in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def startup(workdir: Path, count: int) -> None:
-    """Start each dev server `count` times, interleaved, and print the median time from launch to the first
-    200 on sys/health (polled every 50 ms, so figures are within that) and the idle RSS just after."""
-    starts = {"strongroom": strongroom_dev_server, "openbao": bao_dev_server}
-    took: dict[str, list[float]] = {name: [] for name in starts}
-    idle: dict[str, list[float]] = {name: [] for name in starts}
-    for attempt in range(count):
-        for name, start in starts.items():
-            folder = workdir / f"{name}-{attempt}"
-            folder.mkdir()
-            began = time.monotonic()
-            with start(folder) as server:
-                took[name].append(time.monotonic() - began)
-                time.sleep(1)
-                idle[name].append(rss_mb(server.process.pid))
-    print(f"\n{'server':10} {'start s (median of ' + str(count) + ')':>26} {'idle RSS MB':>12}")
-    for name in starts:
-        print(f"{name:10} {statistics.median(took[name]):26.2f} {statistics.median(idle[name]):12.1f}")
 
 
 def production(configured: ConfigServer) -> RunningServer:
@@ -407,8 +382,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.startup:
-        with tempfile.TemporaryDirectory() as workdir:
-            startup(Path(workdir), args.startup)
+        start.measure(args.startup)
         return
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")

@@ -76,6 +76,32 @@ def sample(name: str, env: dict[str, str]) -> tuple[float, float]:
         process.wait(timeout=30)
 
 
+def measure(rounds: int, *, bytecode_cache: bool = True) -> None:
+    """Start each dev server `rounds` times, interleaved; print every sample and the medians."""
+    env = dict(os.environ)
+    cache = tempfile.TemporaryDirectory()
+    if bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache.name
+        sample("strongroom", env)
+    samples: dict[str, list[tuple[float, float]]] = {"strongroom": [], "openbao": []}
+    for round_no in range(rounds):
+        order = ("strongroom", "openbao") if round_no % 2 == 0 else ("openbao", "strongroom")
+        for name in order:
+            ready, rss = sample(name, env)
+            samples[name].append((ready, rss))
+            print(
+                f"round {round_no + 1} {name:10} ready {ready:6.3f} s  idle rss {rss:6.1f} MB",
+                file=sys.stderr,
+            )
+    print(f"\n{'server':10} {'ready s':>8} {'idle MB':>8}   (medians of {rounds})")
+    for name, runs in samples.items():
+        ready = statistics.median(r for r, _ in runs)
+        rss = statistics.median(m for _, m in runs)
+        print(f"{name:10} {ready:8.3f} {rss:8.1f}")
+    cache.cleanup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,28 +111,7 @@ def main() -> None:
         "--no-bytecode-cache", action="store_true", help="compile every module at every start"
     )
     args = parser.parse_args()
-    env = dict(os.environ)
-    cache = tempfile.TemporaryDirectory()
-    if not args.no_bytecode_cache:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = cache.name
-        sample("strongroom", env)
-    samples: dict[str, list[tuple[float, float]]] = {"strongroom": [], "openbao": []}
-    for round_no in range(args.rounds):
-        order = ("strongroom", "openbao") if round_no % 2 == 0 else ("openbao", "strongroom")
-        for name in order:
-            ready, rss = sample(name, env)
-            samples[name].append((ready, rss))
-            print(
-                f"round {round_no + 1} {name:10} ready {ready:6.3f} s  idle rss {rss:6.1f} MB",
-                file=sys.stderr,
-            )
-    print(f"\n{'server':10} {'ready s':>8} {'idle MB':>8}   (medians of {args.rounds})")
-    for name, runs in samples.items():
-        ready = statistics.median(r for r, _ in runs)
-        rss = statistics.median(m for _, m in runs)
-        print(f"{name:10} {ready:8.3f} {rss:8.1f}")
-    cache.cleanup()
+    measure(args.rounds, bytecode_cache=not args.no_bytecode_cache)
 
 
 if __name__ == "__main__":
