@@ -39,6 +39,7 @@ JSON = "application/json"
 _NO_DETAIL = b'{"errors":[]}'
 _JSON_BYTES = JSON.encode()
 _NO_STORE = (b"cache-control", b"no-store")
+_HTTP1 = frozenset({"1.0", "1.1"})
 
 log = logging.getLogger("strongroom.http")
 
@@ -126,7 +127,7 @@ class VaultAPI:
     ) -> tuple[int, bytes, str]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
-        body = await _read_body(receive, self._max, headers)
+        body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
             if scope["method"] != "GET":
                 return 405, _NO_DETAIL, JSON
@@ -195,10 +196,14 @@ def _is_empty(response: Response) -> bool:
     )
 
 
-async def _read_body(receive: Receive, limit: int, headers: dict[str, str]) -> bytes:
+async def _read_body(receive: Receive, limit: int, headers: dict[str, str], http_version: str) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLargeError("http: request body too large")
+    # An HTTP/1 request with neither header has no body (RFC 9112 6.3); HTTP/2 may send one without a
+    # length. Not asking for it saves a trip through granian's thread (~15 µs of CPU), on every GET.
+    if declared == "0" or (not declared and http_version in _HTTP1 and "transfer-encoding" not in headers):
+        return b""
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):  # most requests: the whole body in one message
