@@ -1,7 +1,7 @@
 """CPU per request of the hot path: an authenticated, audited KV v2 read, measured in-process.
 
 Run by hand, never in CI:  uv run python bench/hotpath.py [--requests 5000] [--rounds 5] [--profile]
-                           uv run python bench/hotpath.py --op token-lookup
+                           uv run python bench/hotpath.py --op token-lookup  (or --op sys-health)
 Builds the ASGI app as server.py does (dev mode, in memory, unsealed, KV v2 at secret/), gives a token the
 same policy as bench/bench.py, enables one file audit device, writes 100 secrets and then drives the app
 directly with ASGI calls (no HTTP server, no sockets): the figure is the server's own CPU per request,
@@ -98,6 +98,8 @@ async def round_of(app: VaultAPI, token: str, op: str, requests: int) -> float:
     for i in range(requests):
         if op == "kv-read":
             status, _ = await call(app, "GET", f"/v1/secret/data/bench/r{i % KEYS}", token)
+        elif op == "sys-health":
+            status, _ = await call(app, "GET", "/v1/sys/health", token)
         else:
             status, _ = await call(app, "GET", "/v1/auth/token/lookup-self", token)
         if status != 200:
@@ -109,7 +111,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--op", choices=["kv-read", "token-lookup"], default="kv-read")
+    parser.add_argument("--op", choices=["kv-read", "token-lookup", "sys-health"], default="kv-read")
     parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead of timing")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")

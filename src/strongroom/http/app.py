@@ -37,6 +37,9 @@ Send = Callable[[Message], Awaitable[None]]
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 JSON = "application/json"
 _NO_DETAIL = b'{"errors":[]}'
+_JSON_BYTES = JSON.encode()
+_NO_STORE = (b"cache-control", b"no-store")
+_HTTP1 = frozenset({"1.0", "1.1"})
 
 log = logging.getLogger("strongroom.http")
 
@@ -98,31 +101,33 @@ class VaultAPI:
         self._core.telemetry.request_started(
             request_id, method=method, path=scope["path"], remote_address=_remote_address(scope.get("client"))
         )
+        query = parse_query(scope.get("query_string", b""))
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
         try:
-            status, body, content_type = await self._serve(scope, receive, request_id)
+            status, body, content_type = await self._serve(scope, query, receive, request_id)
         except Exception as exc:  # every failure becomes Vault's error shape
             status = status_for(exc)
             if status == 500:
                 _log_fault(request_id, method, exc)
             body = error_body(exc)
         finally:
-            self._finished(request_id, scope, status)
+            self._finished(request_id, method, query, status)
         await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type)
 
-    def _finished(self, request_id: str, scope: Scope, status: int) -> None:
+    def _finished(self, request_id: str, method: str, query: dict[str, str], status: int) -> None:
         """Count the request and log it at debug level: its mount and outcome, never its path or data."""
-        operation = _operation(scope)
+        operation = _operation(method, query)
         finished = self._core.telemetry.request_finished(request_id, operation=operation, status=status)
         if finished is not None:
             log.debug("request %s: %s on mount %r answered %d in %.1fms", request_id, operation,
                       finished.mount_point, status, finished.milliseconds)  # fmt: skip
 
-    async def _serve(self, scope: Scope, receive: Receive, request_id: str) -> tuple[int, bytes, str]:
+    async def _serve(
+        self, scope: Scope, query: dict[str, str], receive: Receive, request_id: str
+    ) -> tuple[int, bytes, str]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_query(scope.get("query_string", b""))
         path: str = scope["path"]
-        body = await _read_body(receive, self._max, headers)
+        body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
             if scope["method"] != "GET":
                 return 405, _NO_DETAIL, JSON
@@ -191,12 +196,22 @@ def _is_empty(response: Response) -> bool:
     )
 
 
-async def _read_body(receive: Receive, limit: int, headers: dict[str, str]) -> bytes:
+async def _read_body(receive: Receive, limit: int, headers: dict[str, str], http_version: str) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLargeError("http: request body too large")
-    chunks: list[bytes] = []
-    size = 0
+    # An HTTP/1 request with neither header has no body (RFC 9112 6.3); HTTP/2 may send one without a
+    # length. Not asking for it saves a trip through granian's thread (~15 µs of CPU), on every GET.
+    if declared == "0" or (not declared and http_version in _HTTP1 and "transfer-encoding" not in headers):
+        return b""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):  # most requests: the whole body in one message
+        if len(body) > limit:
+            raise errors.PayloadTooLargeError("http: request body too large")
+        return body
+    chunks = [body]
+    size = len(body)
     more = True
     while more:
         message = await receive()
@@ -217,10 +232,10 @@ def _remote_address(client: tuple[str, int] | None) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _operation(scope: Scope) -> str:
+def _operation(method: str, query: dict[str, str]) -> str:
     """The logical operation of a request, as a metric label ("unknown" for a method the API lacks)."""
     try:
-        return operation_for(scope["method"], parse_query(scope.get("query_string", b""))).value
+        return operation_for(method, query).value
     except UnknownMethodError:
         return "unknown"
 
@@ -237,9 +252,11 @@ def _log_fault(request_id: str, method: str, exc: BaseException) -> None:
 
 
 async def _send(send: Send, status: int, body: bytes, content_type: str = JSON) -> None:
-    headers = [(b"cache-control", b"no-store")]
     if body:
-        headers += [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        encoded = _JSON_BYTES if content_type == JSON else content_type.encode()
+        headers = [_NO_STORE, (b"content-type", encoded), (b"content-length", b"%d" % len(body))]
+    else:
+        headers = [_NO_STORE]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

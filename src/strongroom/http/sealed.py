@@ -63,6 +63,7 @@ async def _leader(source: StatusSource, _query: Mapping[str, str]) -> tuple[int,
     return 200, await source.leader_status()
 
 
+_DEFAULT_CODES = {"uninitcode": 501, "sealedcode": 503, "standbycode": 429, "activecode": 200}
 _BOOLS = _TRUE | {"0", "f", "F", "FALSE", "false", "False", ""}
 _CODE = re.compile(r"[+-]?[0-9]+")
 
@@ -84,9 +85,11 @@ async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, 
     standby_ok = query.get("standbyok", "")
     if standby_ok not in _BOOLS:
         raise errors.InvalidRequestError()
-    codes = {name: _code(query, name, default)
-             for name, default in (("uninitcode", 501), ("sealedcode", 503), ("standbycode", 429),
-                                   ("activecode", 200))}  # fmt: skip
+    codes = (
+        {name: _code(query, name, default) for name, default in _DEFAULT_CODES.items()}
+        if query
+        else _DEFAULT_CODES
+    )
     status = await source.seal_status()
     standby = source.standby
     if not status["initialized"]:

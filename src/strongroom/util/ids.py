@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import secrets
 import string
-import uuid
 
 _BASE62 = string.ascii_letters + string.digits
+# A version 4 UUID's variant digit is 10xx in binary: 8, 9, a or b, from two random bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def base62(length: int) -> str:
@@ -18,8 +19,10 @@ def base62(length: int) -> str:
 
 
 def new_uuid() -> str:
-    """A random UUID in its canonical form, as Vault uses for request IDs and mount UUIDs."""
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    """A random (version 4) UUID in its canonical form, as Vault uses for request IDs and mount UUIDs."""
+    # Formatted from hex directly: uuid.UUID costs three times as much, paid by every request.
+    h = secrets.token_hex(16)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def service_token_id() -> str:

@@ -84,6 +84,10 @@ def test_in_flight_table_shows_requests_until_they_end() -> None:
     assert ended[1] == 0.5
     assert table.snapshot() == {}
     assert table.end("req-1") is None
+    # The caller went with the entry: the same ID begun again (or identified late) has no client ID.
+    table.identify("req-1", "too-late")
+    table.begin("req-1", method="GET", path="/v1/sys/health", remote_address="127.0.0.1:5001")
+    assert table.snapshot()["req-1"]["client_id"] == ""
 
 
 async def test_requests_are_counted_by_mount_operation_and_status_class() -> None:

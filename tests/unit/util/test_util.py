@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration, parse_duration
+from strongroom.util.ids import new_uuid
 from strongroom.util.paths import is_safe_path
 
 
@@ -48,3 +51,14 @@ def test_rfc3339_trims_trailing_zeros_as_go_does(timestamp: float, text: str) ->
 )
 def test_is_safe_path(path: str, safe: bool) -> None:
     assert is_safe_path(path) is safe
+
+
+def test_new_uuid_is_a_random_version_4_uuid_in_canonical_form() -> None:
+    seen = {new_uuid() for _ in range(2000)}
+    assert len(seen) == 2000
+    for text in seen:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    # Every variant digit (8, 9, a, b) turns up: the two random bits are not lost.
+    assert {text[19] for text in seen} == set("89ab")
