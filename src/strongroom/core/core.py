@@ -375,7 +375,7 @@ class Core:
             await audit.load()
 
             def identity(_entry: MountEntry, _config: BackendConfig) -> Backend:
-                return identity_backend(holder[0].identity)
+                return identity_backend(holder[0].identity, api_addr=self._api_addr, clock=self._clock)
 
             internal = {"system": system, "token": token, "identity": identity}
             mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)

@@ -1,0 +1,187 @@
+"""Claims templates of identity tokens: Vault's JSON templating of `{{identity.entity.*}}`,
+`{{identity.groups.*}}` and `{{time.now...}}`, each directive replaced by a JSON value.
+
+Layer: identity; stdlib and the identity model only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from strongroom.identity.model import Entity, Group
+
+# Claims a template may not set: the token's own, which Vault fills.
+RESERVED_CLAIMS = ("iat", "aud", "exp", "iss", "sub", "namespace", "nonce", "auth_time", "at_hash", "c_hash")
+
+
+class TemplateError(ValueError):
+    """A template that cannot be filled; the message is Vault's."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a template may name: the entity (None when validating) and its groups, direct then inherited."""
+
+    entity: Entity | None
+    groups: Sequence[Group] = ()
+    now: float = 0.0
+
+
+_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def populate(template: str, subject: Subject) -> str:
+    """`template` with each `{{...}}` replaced by its value as JSON text."""
+    if not template:
+        return ""
+    pieces = template.split("{{")
+    if "}}" in pieces[0]:
+        raise TemplateError("unbalanced templating characters")
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        parts = piece.split("}}")
+        if len(parts) != 2:
+            raise TemplateError("unbalanced templating characters")
+        out.append(_directive(parts[0].strip(), subject))
+        out.append(parts[1])
+    return "".join(out)
+
+
+def _json(value: str | Sequence[str] | Mapping[str, str]) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value if isinstance(value, Mapping) else list(value))
+
+
+def _from_map(values: Mapping[str, str], rest: str) -> str | None:
+    if rest == "metadata":
+        return _json(dict(values))
+    if rest.startswith("metadata."):
+        return _json(values.get(rest.removeprefix("metadata."), ""))
+    return None
+
+
+def _directive(name: str, subject: Subject) -> str:
+    if name.startswith("identity.entity."):
+        if subject.entity is None:
+            raise TemplateError("string contains entity template directives but no entity was provided")
+        return _entity(name.removeprefix("identity.entity."), subject)
+    if name.startswith("identity.groups."):
+        if not subject.groups:
+            raise TemplateError("string contains groups template directives but no groups were provided")
+        return _group(name.removeprefix("identity.groups."), subject.groups)
+    if name.startswith("time."):
+        return _time(name.removeprefix("time."), subject.now)
+    raise TemplateError("no value could be found for one of the template directives")
+
+
+def _entity(rest: str, subject: Subject) -> str:
+    entity = subject.entity
+    assert entity is not None
+    if rest == "id":
+        return _json(entity.id)
+    if rest == "name":
+        return _json(entity.name)
+    if rest == "groups.ids":
+        return _json([g.id for g in subject.groups])
+    if rest == "groups.names":
+        return _json([g.name for g in subject.groups])
+    from_metadata = _from_map(entity.metadata, rest)
+    if from_metadata is not None:
+        return from_metadata
+    if rest.startswith("aliases."):
+        accessor, _, selector = rest.removeprefix("aliases.").partition(".")
+        if not selector:
+            raise TemplateError("invalid alias selector")
+        alias = next((a for a in entity.aliases if a.mount_accessor == accessor), None)
+        # An entity without an alias at that mount fills in empty values, as in Vault's JSON mode.
+        if selector == "id":
+            return _json(alias.id if alias else "")
+        if selector == "name":
+            return _json(alias.name if alias else "")
+        found = _from_map(alias.metadata if alias else {}, selector)
+        if found is None and selector.startswith("custom_"):
+            found = _from_map(alias.custom_metadata if alias else {}, selector.removeprefix("custom_"))
+        if found is not None:
+            return found
+    raise TemplateError("no value could be found for one of the template directives")
+
+
+def _group(rest: str, groups: Sequence[Group]) -> str:
+    kind, _, rest = rest.partition(".")
+    if kind not in ("ids", "names") or not rest:
+        raise TemplateError("invalid groups selector")
+    wanted, _, selector = rest.partition(".")
+    if not selector:
+        raise TemplateError("invalid groups accessor")
+    found = next((g for g in groups if (g.id if kind == "ids" else g.name) == wanted), None)
+    if found is None:
+        raise TemplateError(f'entity is not a member of group "{wanted}"')
+    # Vault writes these bare, not as JSON strings: the template supplies any quotes.
+    if selector == "id":
+        return found.id
+    if selector == "name" and found.name:
+        return found.name
+    if selector.startswith("metadata.") and selector.removeprefix("metadata.") in found.metadata:
+        return found.metadata[selector.removeprefix("metadata.")]
+    raise TemplateError("no value could be found for one of the template directives")
+
+
+def _time(rest: str, now: float) -> str:
+    parts = rest.split(".", 2)
+    if parts[0] != "now":
+        raise TemplateError(f'invalid time selector "{parts[0]}"')
+    if len(parts) == 1:
+        return str(int(now))
+    if len(parts) == 2:
+        raise TemplateError("missing time operand")
+    duration = _DURATION.match(parts[2])
+    if duration is None:
+        raise TemplateError(f'invalid duration: time: invalid duration "{parts[2]}"')
+    seconds = int(duration.group(1)) * _UNITS[duration.group(2)]
+    if parts[1] == "plus":
+        return str(int(now) + seconds)
+    if parts[1] == "minus":
+        return str(int(now) - seconds)
+    raise TemplateError(f'invalid time operator "{parts[1]}"')
+
+
+def claims(populated: str) -> dict[str, Any]:
+    """The claims a filled template adds: its top-level keys, the reserved ones left out."""
+    try:
+        parsed = json.loads(populated) if populated else {}
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: v for k, v in parsed.items() if k not in RESERVED_CLAIMS}
+
+
+def check(template: str) -> None:
+    """Vault's checks of a role's template, filled for an empty entity: it parses, it is a JSON object,
+    and it sets no reserved claim."""
+    if not template:
+        return
+    try:
+        populated = populate(template, Subject(Entity(id="", name="")))
+    except TemplateError as exc:
+        raise TemplateError(f"error parsing template: {exc}") from None
+    try:
+        parsed = json.loads(populated)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"error parsing template JSON: {exc.msg}") from None
+    if not isinstance(parsed, dict):
+        raise TemplateError(
+            f"error parsing template JSON: json: cannot unmarshal {type(parsed).__name__} into Go value "
+            "of type map[string]interface {}"
+        )
+    for key in parsed:
+        if key in RESERVED_CLAIMS:
+            raise TemplateError(
+                f'top level key "{key}" not allowed. Restricted keys: {", ".join(RESERVED_CLAIMS)}'
+            )
