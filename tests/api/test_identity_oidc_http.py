@@ -273,3 +273,89 @@ def test_differential_against_openbao(server: RunningServer, bao: RunningServer)
     assert [name for name, _ in mine] == [name for name, _ in reference]
     differing = [(name, a, b) for (name, a), (_, b) in zip(mine, reference, strict=True) if a != b]
     assert differing == [], repr(differing)
+
+
+def _provider_script(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, Any]]]:
+    """The provider side's requests of the differential test, in order, each with its answer's shape."""
+
+    def step(method: str, path: str, body: Any = None) -> httpx.Response:
+        return client.request(method, f"/v1/identity/oidc/{path}", json=body)
+
+    yield "list providers", _shape(step("LIST", "provider"))
+    yield "read default provider", _shape(step("GET", "provider/default"))
+    yield "list assignments", _shape(step("LIST", "assignment"))
+    yield "read allow_all", _shape(step("GET", "assignment/allow_all"))
+    yield "write allow_all", _shape(step("POST", "assignment/allow_all", {"entity_ids": "x"}))
+    yield "delete allow_all", _shape(step("DELETE", "assignment/allow_all"))
+    yield "assignment", _shape(step("POST", "assignment/p-a", {"entity_ids": "A,a,b", "group_ids": ["G"]}))
+    yield "read assignment", _shape(step("GET", "assignment/p-a"))
+    yield "scope openid", _shape(step("POST", "scope/openid", {"template": "{}"}))
+    yield "scope", _shape(step("POST", "scope/p-s", {"template": '{"name": {{identity.entity.name}}}'}))
+    yield "scope clash", _shape(step("POST", "scope/p-s2", {"template": '{"name": {{identity.entity.id}}}'}))
+    yield "scope reserved", _shape(step("POST", "scope/p-x", {"template": '{"iss": "x"}'}))
+    yield "read scope", _shape(step("GET", "scope/p-s"))
+    yield "list scopes", _shape(step("LIST", "scope"))
+    yield (
+        "client",
+        _shape(
+            step("POST", "client/p-c", {"redirect_uris": "http://127.0.0.1:8251/cb", "assignments": "p-a"})
+        ),
+    )
+    yield "read client", _shape(step("GET", "client/p-c"))
+    yield "public client", _shape(step("POST", "client/p-pub", {"client_type": "public", "key": "default"}))
+    yield "read public client", _shape(step("GET", "client/p-pub"))
+    yield "client type change", _shape(step("POST", "client/p-pub", {"client_type": "confidential"}))
+    yield "client bad type", _shape(step("POST", "client/p-bad", {"client_type": "secret"}))
+    yield "client unknown assignment", _shape(step("POST", "client/p-bad", {"assignments": "nope"}))
+    yield "client unknown key", _shape(step("POST", "client/p-bad", {"key": "nope"}))
+    yield "client key change", _shape(step("POST", "client/p-c", {"key": "other"}))
+    yield "client ttl", _shape(step("POST", "client/p-bad", {"id_token_ttl": "48h"}))
+    yield "list clients", _shape(step("LIST", "client"))
+    yield (
+        "provider",
+        _shape(step("POST", "provider/p-p", {"allowed_client_ids": "*", "scopes_supported": "p-s,p-s2"})),
+    )
+    yield "provider bad issuer", _shape(step("POST", "provider/p-q", {"issuer": "https://x/y"}))
+    yield "provider issuer", _shape(step("POST", "provider/p-q", {"issuer": "https://x.example"}))
+    yield "provider unknown scope", _shape(step("POST", "provider/p-q", {"scopes_supported": "nope"}))
+    yield "read provider", _shape(step("GET", "provider/p-p"))
+    yield (
+        "list providers filtered",
+        _shape(client.request("LIST", "/v1/identity/oidc/provider?allowed_client_id=zz")),
+    )
+    yield (
+        "discovery",
+        _shape(
+            httpx.get(f"{address}/v1/identity/oidc/provider/p-p/.well-known/openid-configuration", timeout=10)
+        ),
+    )
+    yield (
+        "provider keys",
+        _shape(httpx.get(f"{address}/v1/identity/oidc/provider/p-p/.well-known/keys", timeout=10)),
+    )
+    yield (
+        "unknown provider keys",
+        _shape(httpx.get(f"{address}/v1/identity/oidc/provider/nope/.well-known/keys", timeout=10)),
+    )
+    yield "delete used scope", _shape(step("DELETE", "scope/p-s"))
+    yield "delete used assignment", _shape(step("DELETE", "assignment/p-a"))
+    yield "delete default provider", _shape(step("DELETE", "provider/default"))
+    yield "delete key used by client", _shape(step("DELETE", "key/default"))
+    for path in (
+        "provider/p-p",
+        "provider/p-q",
+        "client/p-c",
+        "client/p-pub",
+        "scope/p-s",
+        "scope/p-s2",
+        "assignment/p-a",
+    ):
+        yield f"delete {path}", _shape(step("DELETE", path))
+
+
+def test_provider_differential_against_openbao(server: RunningServer, bao: RunningServer) -> None:
+    with server.client() as ours, bao.client() as theirs:
+        mine = list(_provider_script(ours, server.address))
+        reference = list(_provider_script(theirs, bao.address))
+    differing = [(name, a, b) for (name, a), (_, b) in zip(mine, reference, strict=True) if a != b]
+    assert differing == [], repr(differing)

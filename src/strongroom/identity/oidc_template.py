@@ -6,6 +6,8 @@ Layer: identity; stdlib and the identity model only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -185,3 +187,19 @@ def check(template: str) -> None:
             raise TemplateError(
                 f'top level key "{key}" not allowed. Restricted keys: {", ".join(RESERVED_CLAIMS)}'
             )
+
+
+def decoded(template: str) -> str:
+    """The template as given, or what it decodes to when it is base64 (Vault accepts either)."""
+    try:
+        return base64.b64decode(template, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return template
+
+
+def claim_names(template: str) -> list[str]:
+    """The top-level claims a (checked) template sets, filled for an empty entity."""
+    try:
+        return list(claims(populate(template, Subject(Entity(id="", name="")))))
+    except TemplateError:
+        return []

@@ -5,7 +5,14 @@ Layer: core (framework-declared paths over the identity service). Mounted always
 
 from __future__ import annotations
 
-from strongroom.core.identity import paths_alias, paths_entity, paths_group, paths_oidc_key, paths_oidc_token
+from strongroom.core.identity import (
+    paths_alias,
+    paths_entity,
+    paths_group,
+    paths_oidc_key,
+    paths_oidc_provider,
+    paths_oidc_token,
+)
 from strongroom.core.identity.oidc_common import OIDCState
 from strongroom.framework import FrameworkBackend
 from strongroom.identity import IdentityStore
@@ -23,6 +30,7 @@ def identity_backend(store: IdentityStore, *, api_addr: str, clock: Clock) -> Fr
             *paths_group.paths(store.groups),
             *paths_oidc_key.paths(oidc),
             *paths_oidc_token.paths(oidc, store),
+            *paths_oidc_provider.paths(oidc),
         ],
         help="Identity store: entities, aliases and groups, who a client is across auth methods.",
         special_paths=SpecialPaths(unauthenticated=paths_oidc_key.UNAUTHENTICATED),

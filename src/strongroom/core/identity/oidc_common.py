@@ -11,6 +11,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from strongroom.errors import InvalidRequestError
 from strongroom.identity import oidc_keys
@@ -20,6 +21,10 @@ from strongroom.logical.storage import get_json, put_json
 from strongroom.util.clock import Clock
 
 CONFIG = "oidc_tokens/config/"
+ASSIGNMENTS = "oidc_provider/assignment/"
+SCOPES = "oidc_provider/scope/"
+CLIENTS = "oidc_provider/client/"
+PROVIDERS = "oidc_provider/provider/"
 DEFAULT_KEY = "default"
 ISSUER_PATH = "/v1/identity/oidc"
 DAY = 24 * 3600
@@ -45,6 +50,27 @@ class OIDCState:
         self.api_addr = api_addr
         self.clock = clock
         self.lock = asyncio.Lock()
+        self._defaults_stored = False
+
+    async def defaults(self, storage: Storage) -> None:
+        """Vault's default resources: the provider "default" (every client, no scopes), the assignment
+        "allow_all" (every entity and group) and the key "default", stored once."""
+        if self._defaults_stored:
+            return
+        if await get_json(storage, PROVIDERS + "default") is None:
+            await put_json(
+                storage,
+                PROVIDERS + "default",
+                {"issuer": "", "allowed_client_ids": ["*"], "scopes_supported": []},
+            )
+        if await get_json(storage, ASSIGNMENTS + "allow_all") is None:
+            await put_json(storage, ASSIGNMENTS + "allow_all", {"entity_ids": ["*"], "group_ids": ["*"]})
+        await self.default_key(storage)
+        self._defaults_stored = True
+
+    def provider_issuer(self, name: str, record: dict[str, Any]) -> str:
+        """A provider's `iss`: its issuer, else the API address, then its path."""
+        return (record["issuer"] or self.api_addr) + ISSUER_PATH + "/provider/" + name
 
     async def configured_issuer(self, storage: Storage) -> str:
         raw = await get_json(storage, CONFIG)
@@ -86,6 +112,28 @@ class OIDCState:
             key = await oidc_keys.with_new_pairs(storage, key)
             await oidc_keys.store_key(storage, key)
         return key
+
+
+def valid_issuer(issuer: str) -> bool:
+    """Vault's rule for an issuer: a scheme (http or https), a host, an optional port, and nothing more."""
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:
+        return False
+    bare = not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and bare and not issuer.endswith("?")
+
+
+async def load(storage: Storage, prefix: str, name: str) -> dict[str, Any] | None:
+    """One stored provider-side record (assignment, scope, client, provider) by name."""
+    raw = await get_json(storage, prefix + name) if name else None
+    return None if raw is None else dict(raw)
+
+
+async def clients(storage: Storage) -> list[dict[str, Any]]:
+    """Every OIDC client record, by name."""
+    found = [await load(storage, CLIENTS, name) for name in await storage.list(CLIENTS)]
+    return [record for record in found if record is not None]
 
 
 def storage_of(request: Request) -> Storage:

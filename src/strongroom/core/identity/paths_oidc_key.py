@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
-from strongroom.core.identity.oidc_common import DEFAULT_KEY, OIDCState, raw_json, storage_of
+from strongroom.core.identity.oidc_common import (
+    DEFAULT_KEY,
+    OIDCState,
+    clients,
+    raw_json,
+    storage_of,
+    valid_issuer,
+)
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.identity import oidc_keys
@@ -32,17 +38,7 @@ _KEY_FIELDS = {
         'roles are allowed. If "*" all roles are allowed.',
     ),
 }
-UNAUTHENTICATED = ("oidc/.well-known/*",)
-
-
-def _valid_issuer(issuer: str) -> bool:
-    """Vault's rule: a scheme (http or https), a host, an optional port, and nothing more."""
-    try:
-        parts = urlsplit(issuer)
-    except ValueError:
-        return False
-    bare = not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and bare and not issuer.endswith("?")
+UNAUTHENTICATED = ("oidc/.well-known/*", "oidc/provider/+/.well-known/*", "oidc/provider/+/token")
 
 
 def paths(state: OIDCState) -> list[Path]:
@@ -62,7 +58,7 @@ def paths(state: OIDCState) -> list[Path]:
         issuer, supplied = data.get_ok("issuer")
         if not supplied:
             return None
-        if issuer and not _valid_issuer(issuer):
+        if issuer and not valid_issuer(issuer):
             raise InvalidRequestError(
                 "invalid issuer, which must include only a scheme, host, and optional port "
                 "(e.g. https://example.com:8200)"
@@ -78,7 +74,7 @@ def paths(state: OIDCState) -> list[Path]:
 
     async def key_exists(request: Request, data: FieldData) -> bool:
         storage = storage_of(request)
-        await state.default_key(storage)
+        await state.defaults(storage)
         return await oidc_keys.load_key(storage, data.get("name")) is not None
 
     async def write_key(request: Request, data: FieldData) -> Response | None:
@@ -109,11 +105,17 @@ def paths(state: OIDCState) -> list[Path]:
                             f'unable to update key "{name}" because it is currently referenced by one or '
                             f"more roles with a token ttl greater than {key.verification_ttl} seconds"
                         )
-            clients = chosen("allowed_client_ids", list(key.allowed_client_ids))
+                for client in await clients(storage):
+                    if client["key"] == name and client["id_token_ttl"] > key.verification_ttl:
+                        raise InvalidRequestError(
+                            f'unable to update key "{name}" because it is currently referenced by one or '
+                            f"more clients with an id_token_ttl greater than {key.verification_ttl} seconds"
+                        )
+            allowed = chosen("allowed_client_ids", list(key.allowed_client_ids))
             algorithm = str(chosen("algorithm", key.algorithm))
             if algorithm not in ALGORITHMS:
                 raise InvalidRequestError(f'unknown signing algorithm "{algorithm}"')
-            key = replace(key, allowed_client_ids=tuple(clients), algorithm=algorithm)
+            key = replace(key, allowed_client_ids=tuple(allowed), algorithm=algorithm)
             now = state.clock.now()
             if not key.next_rotation or now + key.rotation_period < key.next_rotation:
                 key = replace(key, next_rotation=now + key.rotation_period)
@@ -124,7 +126,7 @@ def paths(state: OIDCState) -> list[Path]:
 
     async def read_key(request: Request, data: FieldData) -> Response | None:
         storage = storage_of(request)
-        await state.default_key(storage)
+        await state.defaults(storage)
         key = await oidc_keys.load_key(storage, data.get("name"))
         if key is None:
             return None
@@ -149,13 +151,19 @@ def paths(state: OIDCState) -> list[Path]:
                     f'unable to delete key "{name}" because it is currently referenced by these roles: '
                     + ", ".join(users)
                 )
+            users = sorted(client["name"] for client in await clients(storage) if client["key"] == name)
+            if users:
+                raise InvalidRequestError(
+                    f'unable to delete key "{name}" because it is currently referenced by these clients: '
+                    + ", ".join(users)
+                )
             await storage.delete(oidc_keys.NAMED_KEYS + name)
             await oidc_keys.expire(storage, state.clock.now())
         return None
 
     async def list_keys(request: Request, _data: FieldData) -> Response | None:
         storage = storage_of(request)
-        await state.default_key(storage)
+        await state.defaults(storage)
         names = await storage.list(oidc_keys.NAMED_KEYS)
         return Response(data={"keys": names}) if names else None
 

@@ -7,8 +7,6 @@ template gives that entity and its groups now.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 import jwt
@@ -40,14 +38,6 @@ _ROLE_FIELDS = {
 _LEEWAY = 60
 
 
-def _decoded(template: str) -> str:
-    """The template as given, or what it decodes to when it is base64 (Vault accepts either)."""
-    try:
-        return base64.b64decode(template, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return template
-
-
 def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
     """The identity token paths about roles, issuing and introspection."""
 
@@ -70,7 +60,7 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
                 raise InvalidRequestError("the key parameter is required")
             if key_name == DEFAULT_KEY:
                 await state.default_key(storage, with_pairs=True)
-            template = _decoded(chosen("template", role.template))
+            template = oidc_template.decoded(chosen("template", role.template))
             try:
                 oidc_template.check(template)
             except TemplateError as exc:
