@@ -11,6 +11,8 @@ parser's own words after it are Python's, not Go's (compared up to the prefix).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -357,5 +359,151 @@ def test_provider_differential_against_openbao(server: RunningServer, bao: Runni
     with server.client() as ours, bao.client() as theirs:
         mine = list(_provider_script(ours, server.address))
         reference = list(_provider_script(theirs, bao.address))
+    differing = [(name, a, b) for (name, a), (_, b) in zip(mine, reference, strict=True) if a != b]
+    assert differing == [], repr(differing)
+
+
+REDIRECT = "http://127.0.0.1:8251/callback"
+PROFILE = '{"name": {{identity.entity.name}}, "groups": {{identity.entity.groups.names}}}'
+
+
+def _oauth(response: httpx.Response) -> tuple[int, Any]:
+    """An OAuth answer as the comparison sees it: the status, and the error in full or the field names."""
+    body = response.json()
+    if "error" in body:
+        return response.status_code, body
+    return response.status_code, sorted(body)
+
+
+def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, Any], dict[str, Any]]]:
+    """An OIDC provider's whole flow over HTTP: set up by the operator, a user's authorization code, the
+    client's token exchange (confidential with a secret, public with PKCE) and userinfo. Each step with
+    its answer's shape and its body."""
+    _user(client, "flow-up", "fay")
+    auth = _login(address, "flow-up", "fay")
+    entity_id = auth["entity_id"]
+    client.post(f"/v1/identity/entity/id/{entity_id}", json={"name": "fay-entity"}).raise_for_status()
+    team = {"member_entity_ids": [entity_id]}
+    client.post("/v1/identity/group/name/flow-team", json=team).raise_for_status()
+    group_id = client.get("/v1/identity/group/name/flow-team").json()["data"]["id"]
+    for path, body in (
+        ("key/flow-key", {"allowed_client_ids": "*", "algorithm": "ES256"}),
+        ("scope/profile", {"template": PROFILE}),
+        ("assignment/flow-team", {"group_ids": [group_id]}),
+        ("assignment/nobody", {"entity_ids": ["x"]}),
+        ("client/flow-app", {"redirect_uris": REDIRECT, "assignments": "flow-team", "key": "flow-key"}),
+        ("client/flow-spa", {"redirect_uris": REDIRECT, "assignments": "flow-team", "client_type": "public"}),
+        ("client/flow-other", {"redirect_uris": REDIRECT, "assignments": "nobody", "key": "flow-key"}),
+    ):
+        client.post(f"/v1/identity/oidc/{path}", json=body).raise_for_status()
+    app = client.get("/v1/identity/oidc/client/flow-app").json()["data"]
+    spa = client.get("/v1/identity/oidc/client/flow-spa").json()["data"]
+    other = client.get("/v1/identity/oidc/client/flow-other").json()["data"]
+    allowed = [app["client_id"], spa["client_id"], other["client_id"]]
+    client.post(
+        "/v1/identity/oidc/provider/flow", json={"allowed_client_ids": allowed, "scopes_supported": "profile"}
+    ).raise_for_status()
+    base = "/v1/identity/oidc/provider/flow"
+    user = httpx.Client(base_url=address, headers={"X-Vault-Token": auth["client_token"]}, timeout=10)
+    anonymous = httpx.Client(base_url=address, timeout=10)
+
+    def authorize(client_id: str, **extra: str) -> httpx.Response:
+        query = {
+            "client_id": client_id,
+            "scope": "openid profile",
+            "redirect_uri": REDIRECT.replace("8251", "9999"),  # a loopback redirect may use any port
+            "response_type": "code",
+            "state": "st",
+            "nonce": "nn",
+        }
+        return user.get(f"{base}/authorize", params={**query, **extra})
+
+    def exchange(code: str, secret: str | None = app["client_secret"], **extra: str) -> httpx.Response:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT.replace("8251", "9999"),
+        }
+        basic = (app["client_id"], secret) if secret is not None else None
+        return anonymous.post(f"{base}/token", data={**form, **extra}, auth=basic)
+
+    with user, anonymous:
+        granted = authorize(app["client_id"])
+        yield "authorize", _oauth(granted), granted.json()
+        code = granted.json()["code"]
+        tokens = exchange(code)
+        yield "token", _oauth(tokens), {**tokens.json(), "code": code, "client_id": app["client_id"]}
+        yield "code used twice", _oauth(exchange(code)), {}
+        yield "wrong secret", _oauth(exchange(authorize(app["client_id"]).json()["code"], "nope")), {}
+        yield "no openid scope", _oauth(authorize(app["client_id"], scope="profile")), {}
+        yield "bad redirect", _oauth(authorize(app["client_id"], redirect_uri="https://evil.example/cb")), {}
+        yield "unknown client", _oauth(authorize("nope")), {}
+        yield "not assigned", _oauth(authorize(other["client_id"])), {}
+        yield "public without pkce", _oauth(authorize(spa["client_id"])), {}
+        verifier = "v" * 50
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
+        public = {"client_id": spa["client_id"]}
+        code = authorize(spa["client_id"], **pkce).json()["code"]
+        yield "public no verifier", _oauth(exchange(code, None, **public)), {}
+        code = authorize(spa["client_id"], **pkce).json()["code"]
+        yield "public bad verifier", _oauth(exchange(code, None, **public, code_verifier="w" * 50)), {}
+        code = authorize(spa["client_id"], **pkce).json()["code"]
+        yield "public token", _oauth(exchange(code, None, **public, code_verifier=verifier)), {}
+        access = tokens.json()["access_token"]
+        info = anonymous.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {access}"})
+        yield "userinfo", _oauth(info), info.json()
+        refused = anonymous.get(f"{base}/userinfo", headers={"Authorization": "Bearer nope"})
+        yield "userinfo bad token", (refused.status_code, None), {}
+    yield "entity", (0, None), {"entity_id": entity_id, "group": "flow-team"}
+
+
+def _flow_cleanup(client: httpx.Client) -> None:
+    for path in (
+        "provider/flow",
+        "client/flow-app",
+        "client/flow-spa",
+        "client/flow-other",
+        "assignment/flow-team",
+        "assignment/nobody",
+        "scope/profile",
+        "key/flow-key",
+    ):
+        client.delete(f"/v1/identity/oidc/{path}").raise_for_status()
+
+
+def test_provider_flow_end_to_end(server: RunningServer) -> None:
+    with server.client() as root:
+        steps = {name: body for name, _, body in _flow(root, server.address)}
+    tokens = steps["token"]
+    assert steps["authorize"]["state"] == "st"
+    claims = _verified_by(
+        f"{server.address}/v1/identity/oidc/provider/flow", tokens["id_token"], tokens["client_id"]
+    )
+    assert claims["sub"] == steps["entity"]["entity_id"]
+    assert (claims["nonce"], claims["name"], claims["groups"]) == ("nn", "fay-entity", ["flow-team"])
+    half = hashlib.sha256(tokens["access_token"].encode()).digest()[:16]
+    assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+    assert tokens["token_type"] == "Bearer"
+    assert steps["userinfo"] == {"sub": claims["sub"], "name": "fay-entity", "groups": ["flow-team"]}
+    with server.client() as root:
+        _flow_cleanup(root)
+
+
+def _verified_by(issuer: str, token: str, audience: str) -> dict[str, Any]:
+    """The token's claims, verified against the provider's discovery document and key set over HTTP."""
+    discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    assert discovery["issuer"] == issuer
+    signing_key = jwt.PyJWKClient(discovery["jwks_uri"], cache_jwk_set=False).get_signing_key_from_jwt(token)
+    algorithms = discovery["id_token_signing_alg_values_supported"]
+    return dict(jwt.decode(token, signing_key.key, algorithms=algorithms, audience=audience, issuer=issuer))
+
+
+def test_provider_flow_differential_against_openbao(server: RunningServer, bao: RunningServer) -> None:
+    with server.client() as ours, bao.client() as theirs:
+        mine = [(name, shape) for name, shape, _ in _flow(ours, server.address)]
+        reference = [(name, shape) for name, shape, _ in _flow(theirs, bao.address)]
+        _flow_cleanup(ours)
+        _flow_cleanup(theirs)
     differing = [(name, a, b) for (name, a), (_, b) in zip(mine, reference, strict=True) if a != b]
     assert differing == [], repr(differing)

@@ -145,8 +145,10 @@ def build_request(
         raise errors.UnsupportedMediaTypeError(
             f"PATCH requires Content-Type of {MERGE_PATCH}, provided {content_type or 'none'}"
         )
-    if operation in (Operation.UPDATE, Operation.PATCH):
-        data: dict[str, Any] = decode_body(body)
+    if operation is Operation.UPDATE and content_type == "application/x-www-form-urlencoded":
+        data: dict[str, Any] = parse_query(body)  # as Vault: OAuth clients post forms (OIDC token endpoint)
+    elif operation in (Operation.UPDATE, Operation.PATCH):
+        data = decode_body(body)
     else:
         data = {k: v for k, v in query.items() if k not in ("list", "help")}
     if operation is Operation.LIST and not path.endswith("/"):

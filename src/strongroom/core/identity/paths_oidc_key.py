@@ -38,7 +38,13 @@ _KEY_FIELDS = {
         'roles are allowed. If "*" all roles are allowed.',
     ),
 }
-UNAUTHENTICATED = ("oidc/.well-known/*", "oidc/provider/+/.well-known/*", "oidc/provider/+/token")
+# Vault's, and userinfo: its access tokens are the identity store's own, not Vault tokens.
+UNAUTHENTICATED = (
+    "oidc/.well-known/*",
+    "oidc/provider/+/.well-known/*",
+    "oidc/provider/+/token",
+    "oidc/provider/+/userinfo",
+)
 
 
 def paths(state: OIDCState) -> list[Path]:
