@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +25,7 @@ import hvac
 import jwt
 import pytest
 
-from tests.servers import RunningServer
+from tests.servers import RunningServer, free_port, sqlite_config, strongroom_config_server
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_POLICY = 'path "identity/oidc/token/*" { capabilities = ["read"] }'
@@ -394,12 +396,14 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         ("client/flow-app", {"redirect_uris": REDIRECT, "assignments": "flow-team", "key": "flow-key"}),
         ("client/flow-spa", {"redirect_uris": REDIRECT, "assignments": "flow-team", "client_type": "public"}),
         ("client/flow-other", {"redirect_uris": REDIRECT, "assignments": "nobody", "key": "flow-key"}),
+        ("client/flow-m2m", {"key": "flow-key", "client_credentials": True, "authorization_code": False}),
     ):
         client.post(f"/v1/identity/oidc/{path}", json=body).raise_for_status()
     app = client.get("/v1/identity/oidc/client/flow-app").json()["data"]
     spa = client.get("/v1/identity/oidc/client/flow-spa").json()["data"]
     other = client.get("/v1/identity/oidc/client/flow-other").json()["data"]
-    allowed = [app["client_id"], spa["client_id"], other["client_id"]]
+    m2m = client.get("/v1/identity/oidc/client/flow-m2m").json()["data"]
+    allowed = [app["client_id"], spa["client_id"], other["client_id"], m2m["client_id"]]
     client.post(
         "/v1/identity/oidc/provider/flow", json={"allowed_client_ids": allowed, "scopes_supported": "profile"}
     ).raise_for_status()
@@ -450,6 +454,15 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         yield "public bad verifier", _oauth(exchange(code, None, **public, code_verifier="w" * 50)), {}
         code = authorize(spa["client_id"], **pkce).json()["code"]
         yield "public token", _oauth(exchange(code, None, **public, code_verifier=verifier)), {}
+        yield "m2m authorize", _oauth(authorize(m2m["client_id"])), {}
+        machine = {"grant_type": "client_credentials", "scope": "openid profile"}
+        basic = (m2m["client_id"], m2m["client_secret"])
+        issued = anonymous.post(f"{base}/token", data=machine, auth=basic)
+        yield "client credentials", _oauth(issued), {**issued.json(), "client_id": m2m["client_id"]}
+        wrong_flow = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT}
+        yield "m2m code flow", _oauth(anonymous.post(f"{base}/token", data=wrong_flow, auth=basic)), {}
+        unknown = anonymous.post(f"{base}/token", data={**machine, "grant_type": "password"}, auth=basic)
+        yield "unknown grant", _oauth(unknown), {}
         access = tokens.json()["access_token"]
         info = anonymous.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {access}"})
         yield "userinfo", _oauth(info), info.json()
@@ -464,6 +477,7 @@ def _flow_cleanup(client: httpx.Client) -> None:
         "client/flow-app",
         "client/flow-spa",
         "client/flow-other",
+        "client/flow-m2m",
         "assignment/flow-team",
         "assignment/nobody",
         "scope/profile",
@@ -486,6 +500,12 @@ def test_provider_flow_end_to_end(server: RunningServer) -> None:
     assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
     assert tokens["token_type"] == "Bearer"
     assert steps["userinfo"] == {"sub": claims["sub"], "name": "fay-entity", "groups": ["flow-team"]}
+    machine = steps["client credentials"]
+    access = _verified_by(
+        f"{server.address}/v1/identity/oidc/provider/flow", machine["access_token"], machine["client_id"]
+    )
+    assert access["sub"] == machine["client_id"]
+    assert "name" not in access  # no entity: the scope's entity claims are left out, as in Vault
     with server.client() as root:
         _flow_cleanup(root)
 
@@ -507,3 +527,39 @@ def test_provider_flow_differential_against_openbao(server: RunningServer, bao: 
         _flow_cleanup(theirs)
     differing = [(name, a, b) for (name, a), (_, b) in zip(mine, reference, strict=True) if a != b]
     assert differing == [], repr(differing)
+
+
+def test_signing_keys_survive_sigkill_encrypted(tmp_path: Path) -> None:
+    port = free_port()
+    config = sqlite_config(tmp_path, port)
+    with strongroom_config_server(tmp_path, config, port) as server:
+        keys = httpx.put(
+            f"{server.address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}
+        ).json()
+        unseal_key, token = keys["keys"][0], keys["root_token"]
+        httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        with httpx.Client(base_url=server.address, headers={"X-Vault-Token": token}, timeout=10) as root:
+            root.post("/v1/identity/oidc/key/kept", json={"allowed_client_ids": "*"}).raise_for_status()
+            root.post(
+                "/v1/identity/oidc/role/kept", json={"key": "kept", "client_id": "kept-app"}
+            ).raise_for_status()
+            _user(root, "keep-up", "kim")
+            user_token = _login(server.address, "keep-up", "kim")["client_token"]
+        with httpx.Client(base_url=server.address, headers={"X-Vault-Token": user_token}, timeout=10) as user:
+            before = user.get("/v1/identity/oidc/token/kept").json()["data"]["token"]
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("strongroom.db*"))
+    assert stored
+    assert b"PRIVATE KEY" not in stored
+    with strongroom_config_server(tmp_path, config, port) as server:
+        httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        keys_url = f"{server.address}/v1/identity/oidc/.well-known/keys"
+        signing_key = jwt.PyJWKClient(keys_url, cache_jwk_set=False).get_signing_key_from_jwt(before)
+        assert (
+            jwt.decode(before, signing_key.key, algorithms=["RS256"], audience="kept-app")["aud"]
+            == "kept-app"
+        )
+        with httpx.Client(base_url=server.address, headers={"X-Vault-Token": user_token}, timeout=10) as user:
+            after = user.get("/v1/identity/oidc/token/kept").json()["data"]["token"]
+        assert jwt.get_unverified_header(after)["kid"] == jwt.get_unverified_header(before)["kid"]
