@@ -5,6 +5,7 @@ Answers are OAuth's raw JSON documents with OAuth's error codes, as Vault sends 
 Invariant: an authorization code is used at most once and lives five minutes; it is bound to its client,
 provider, redirect URI and PKCE challenge.
 Invariant: access tokens are stored only as their SHA-256, and answer only userinfo of their provider.
+Expired access tokens are deleted by the hour of their expiry, at the next token exchange.
 Intended difference: Vault's access tokens are Vault batch tokens whose only policy reads userinfo; here
 they are opaque tokens of the identity store, sent as `Authorization: Bearer` to userinfo as OAuth says.
 """
@@ -326,15 +327,17 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
         if not await assigned(storage, entity, client["assignments"]):
             raise OAuthError("invalid_request", "identity entity not authorized by client assignment")
         _check_pkce(entry, data.get("code_verifier"), client["client_type"])
-        access = secrets.token_urlsafe(32)
+        expires = now + client["access_token_ttl"]
+        await sweep_access_tokens(storage, now)
+        access = f"{_bucket(expires)}.{secrets.token_urlsafe(32)}"
         record = {
             "client_id": client_id,
             "provider": name,
             "entity_id": entity.id,
             "scopes": list(entry.scopes),
-            "expires": now + client["access_token_ttl"],
+            "expires": expires,
         }
-        await put_json(storage, ACCESS_TOKENS + hashlib.sha256(access.encode()).hexdigest(), record)
+        await put_json(storage, access_token_key(access), record)
         claims = {
             "iss": issuer,
             "namespace": "root",
@@ -372,10 +375,10 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not bearer.strip():
             raise OAuthError("invalid_token", "access token must be sent as a Bearer token")
-        stored_at = ACCESS_TOKENS + hashlib.sha256(bearer.strip().encode()).hexdigest()
-        record = await get_json(storage, stored_at)
+        stored_at = access_token_key(bearer.strip())
+        record = await get_json(storage, stored_at) if stored_at else None
         if record is None or record["expires"] <= state.clock.now():
-            if record is not None:
+            if record is not None and stored_at:
                 await storage.delete(stored_at)
             raise OAuthError("invalid_token", "access token is expired")
         if record["provider"] != name:
@@ -445,6 +448,30 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
             synopsis="Provides the OIDC UserInfo Endpoint.",
         ),
     ]
+
+
+def _bucket(expires: float) -> int:
+    """The hour an access token expires in: tokens are stored by it, so expired ones go an hour at a time."""
+    return int(expires // 3600)
+
+
+def access_token_key(access: str) -> str:
+    """Where an access token's record is: under its expiry hour (which the token names), by its SHA-256;
+    "" for a token of another shape."""
+    bucket, _, _ = access.partition(".")
+    if not bucket.isdigit():
+        return ""
+    return f"{ACCESS_TOKENS}{bucket}/{hashlib.sha256(access.encode()).hexdigest()}"
+
+
+async def sweep_access_tokens(storage: Storage, now: float) -> None:
+    """Delete the records of access tokens whose expiry hour has passed (a listing of hours, most of the
+    time nothing to delete), so storage does not grow with every token ever issued."""
+    for bucket in await storage.list(ACCESS_TOKENS):
+        hour = bucket.rstrip("/")
+        if hour.isdigit() and int(hour) < _bucket(now):
+            for name in await storage.list(ACCESS_TOKENS + bucket):
+                await storage.delete(ACCESS_TOKENS + bucket + name)
 
 
 def _take_code(codes: dict[str, _Code], code: str, now: float) -> _Code:
