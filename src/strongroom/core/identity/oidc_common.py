@@ -143,12 +143,11 @@ def storage_of(request: Request) -> Storage:
     return request.storage
 
 
-def raw_json(value: Any, headers: dict[str, str] | None = None, *, status: int = 200) -> Response:
+def raw_json(value: Any, *, status: int = 200) -> Response:
     """An answer sent as the JSON document itself, not in Vault's envelope (discovery, keys, introspect,
     and OAuth's answers)."""
     return Response(
         raw_body=json.dumps(value, separators=(",", ":")).encode(),
         content_type="application/json",
-        headers=headers or {},
         status=status,
     )

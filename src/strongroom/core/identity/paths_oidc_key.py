@@ -193,8 +193,7 @@ def paths(state: OIDCState) -> list[Path]:
                 "response_types_supported": ["id_token"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": list(ALGORITHMS),
-            },
-            {"Cache-Control": "max-age=3600"},
+            }
         )
 
     async def public_keys(request: Request, _data: FieldData) -> Response | None:

@@ -334,8 +334,7 @@ def paths(state: OIDCState) -> list[Path]:
                     "client_secret_basic",
                     "client_secret_post",
                 ],
-            },
-            {"Cache-Control": "max-age=3600"},
+            }
         )
 
     async def public_keys(request: Request, data: FieldData) -> Response | None:
