@@ -174,10 +174,11 @@ def _shape(response: httpx.Response) -> tuple[int, Any]:
         return response.status_code, [_UUID.sub("<id>", error) for error in body["errors"]]
     data = body.get("data", body)
     if isinstance(data, dict) and isinstance(data.get("token"), str):
-        return response.status_code, (
-            sorted(data),
-            sorted(jwt.decode(data["token"], options={"verify_signature": False})),
-        )
+        claims = jwt.decode(data["token"], options={"verify_signature": False})
+        # Values that differ by nature (IDs, generated client IDs, times, the issuer's address, generated
+        # names) are left out.
+        same = {k: v for k, v in claims.items() if k in ("namespace", "meta", "team", "groups")}
+        return response.status_code, (sorted(data), sorted(claims), same, claims["exp"] - claims["iat"])
     if (
         isinstance(data, dict)
         and "keys" in data
@@ -377,6 +378,13 @@ def _oauth(response: httpx.Response) -> tuple[int, Any]:
     return response.status_code, sorted(body)
 
 
+def _claims(token: str) -> tuple[int, Any]:
+    """A token's claim names, and the values of those that do not differ by nature."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    same = {k: v for k, v in claims.items() if k in ("namespace", "nonce", "name", "groups")}
+    return 0, (sorted(claims), same, claims["exp"] - claims["iat"])
+
+
 def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, Any], dict[str, Any]]]:
     """An OIDC provider's whole flow over HTTP: set up by the operator, a user's authorization code, the
     client's token exchange (confidential with a secret, public with PKCE) and userinfo. Each step with
@@ -437,6 +445,7 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         code = granted.json()["code"]
         tokens = exchange(code)
         yield "token", _oauth(tokens), {**tokens.json(), "code": code, "client_id": app["client_id"]}
+        yield "id token claims", _claims(tokens.json()["id_token"]), {}
         yield "code used twice", _oauth(exchange(code)), {}
         yield "wrong secret", _oauth(exchange(authorize(app["client_id"]).json()["code"], "nope")), {}
         yield "no openid scope", _oauth(authorize(app["client_id"], scope="profile")), {}
@@ -459,6 +468,7 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         basic = (m2m["client_id"], m2m["client_secret"])
         issued = anonymous.post(f"{base}/token", data=machine, auth=basic)
         yield "client credentials", _oauth(issued), {**issued.json(), "client_id": m2m["client_id"]}
+        yield "access token claims", _claims(issued.json()["access_token"]), {}
         wrong_flow = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT}
         yield "m2m code flow", _oauth(anonymous.post(f"{base}/token", data=wrong_flow, auth=basic)), {}
         unknown = anonymous.post(f"{base}/token", data={**machine, "grant_type": "password"}, auth=basic)
@@ -466,6 +476,7 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         access = tokens.json()["access_token"]
         info = anonymous.get(f"{base}/userinfo", headers={"Authorization": f"Bearer {access}"})
         yield "userinfo", _oauth(info), info.json()
+        yield "userinfo claims", (0, {k: v for k, v in info.json().items() if k != "sub"}), {}
         refused = anonymous.get(f"{base}/userinfo", headers={"Authorization": "Bearer nope"})
         yield "userinfo bad token", (refused.status_code, None), {}
     yield "entity", (0, None), {"entity_id": entity_id, "group": "flow-team"}

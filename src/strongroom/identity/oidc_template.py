@@ -89,10 +89,11 @@ def _entity(rest: str, subject: Subject) -> str:
         return _json(entity.id)
     if rest == "name":
         return _json(entity.name)
+    # No groups is null, not [], as Vault (Go's nil slice) writes it.
     if rest == "groups.ids":
-        return _json([g.id for g in subject.groups])
+        return _json([g.id for g in subject.groups]) if subject.groups else "null"
     if rest == "groups.names":
-        return _json([g.name for g in subject.groups])
+        return _json([g.name for g in subject.groups]) if subject.groups else "null"
     from_metadata = _from_map(entity.metadata, rest)
     if from_metadata is not None:
         return from_metadata
