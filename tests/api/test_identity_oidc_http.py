@@ -574,3 +574,17 @@ def test_signing_keys_survive_sigkill_encrypted(tmp_path: Path) -> None:
         with httpx.Client(base_url=server.address, headers={"X-Vault-Token": user_token}, timeout=10) as user:
             after = user.get("/v1/identity/oidc/token/kept").json()["data"]["token"]
         assert jwt.get_unverified_header(after)["kid"] == jwt.get_unverified_header(before)["kid"]
+
+
+def test_form_bodies_as_openbao_reads_them(server: RunningServer, bao: RunningServer) -> None:
+    """OAuth clients post forms; Vault reads a form body as fields (a repeated one joined with commas)
+    unless it looks like JSON, which wins whatever the Content-Type says."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answers = []
+    for running in (server, bao):
+        with running.client() as client:
+            client.post("/v1/cubbyhole/form", content=b"a=1&a=2&b=x%20y", headers=form).raise_for_status()
+            as_form = client.get("/v1/cubbyhole/form").json()["data"]
+            client.post("/v1/cubbyhole/form", content=b' {"c": 3}', headers=form).raise_for_status()
+            answers.append((as_form, client.get("/v1/cubbyhole/form").json()["data"]))
+    assert answers[0] == answers[1] == ({"a": "1,2", "b": "x y"}, {"c": 3})

@@ -33,6 +33,8 @@ class Subject:
     now: float = 0.0
 
 
+# How Go's encoding/json names a JSON value's kind in its unmarshal errors.
+_GO_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "bool"}
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -178,9 +180,11 @@ def check(template: str) -> None:
         parsed = json.loads(populated)
     except json.JSONDecodeError as exc:
         raise TemplateError(f"error parsing template JSON: {exc.msg}") from None
+    if parsed is None:  # Go decodes null into an empty map: nothing to check
+        return
     if not isinstance(parsed, dict):
         raise TemplateError(
-            f"error parsing template JSON: json: cannot unmarshal {type(parsed).__name__} into Go value "
+            f"error parsing template JSON: json: cannot unmarshal {_GO_KINDS[type(parsed)]} into Go value "
             "of type map[string]interface {}"
         )
     for key in parsed:
@@ -193,9 +197,11 @@ def check(template: str) -> None:
 def decoded(template: str) -> str:
     """The template as given, or what it decodes to when it is base64 (Vault accepts either)."""
     try:
-        return base64.b64decode(template, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = base64.b64decode(template, validate=True)
+    except (binascii.Error, ValueError):
         return template
+    # As Go: whatever the bytes are ("null" is base64 too); what is not text then fails the JSON check.
+    return raw.decode("utf-8", errors="surrogateescape")
 
 
 def claim_names(template: str) -> list[str]:
