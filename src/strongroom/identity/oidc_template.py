@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from strongroom.identity.model import Entity, Group
+from strongroom.util.durations import parse_duration
 
 # Claims a template may not set: the token's own, which Vault fills.
 RESERVED_CLAIMS = ("iat", "aud", "exp", "iss", "sub", "namespace", "nonce", "auth_time", "at_hash", "c_hash")
@@ -35,8 +35,6 @@ class Subject:
 
 # How Go's encoding/json names a JSON value's kind in its unmarshal errors.
 _GO_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "bool"}
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def populate(template: str, subject: Subject) -> str:
@@ -145,10 +143,10 @@ def _time(rest: str, now: float) -> str:
         return str(int(now))
     if len(parts) == 2:
         raise TemplateError("missing time operand")
-    duration = _DURATION.match(parts[2])
-    if duration is None:
-        raise TemplateError(f'invalid duration: time: invalid duration "{parts[2]}"')
-    seconds = int(duration.group(1)) * _UNITS[duration.group(2)]
+    try:
+        seconds = parse_duration(parts[2])
+    except ValueError:
+        raise TemplateError(f'invalid duration: time: invalid duration "{parts[2]}"') from None
     if parts[1] == "plus":
         return str(int(now) + seconds)
     if parts[1] == "minus":
