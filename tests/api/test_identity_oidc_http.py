@@ -3,10 +3,11 @@ against OpenBao.
 
 Tokens are verified the way a relying party does it: the key set fetched over HTTP from the published
 `.well-known/keys` URL, the issuer from `.well-known/openid-configuration`.
-The differential test sends the same requests to strongroom and to `bao server -dev` and compares status
-codes, error texts, field sets, and the claim set of issued tokens. Intended differences: a template that
-is not JSON is refused with the same status and the same "error parsing template JSON: " prefix, but the
-parser's own words after it are Python's, not Go's (compared up to the prefix).
+The differential tests send the same requests to strongroom and to `bao server -dev` and compare status
+codes, error texts (OAuth's error bodies in full), field sets, and the claims of issued tokens (names, and
+the values that do not differ by nature). Intended difference, not visible here: OpenBao's provider access
+tokens are Vault batch tokens, strongroom's are the identity store's own (both work as OAuth Bearer
+tokens at userinfo).
 """
 
 from __future__ import annotations
@@ -227,9 +228,8 @@ def _script(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int
     yield "role on default key", _shape(step("POST", "role/d-def", {"key": "default"}))
     yield "role unknown key", _shape(step("POST", "role/d-x", {"key": "nokey"}))
     yield "role without key", _shape(step("POST", "role/d-x", {}))
-    not_json = step("POST", "role/d-x", {"key": "d-RS256", "template": "{not json"})
-    # The parser's words differ (Go's and Python's); the status and Vault's prefix are the same.
-    yield "template not json", (not_json.status_code, not_json.json()["errors"][0].split(":")[0])
+    yield "template not json", _shape(step("POST", "role/d-x", {"key": "d-RS256", "template": "{not json"}))
+    yield "template not object", _shape(step("POST", "role/d-x", {"key": "d-RS256", "template": "[1]"}))
     yield (
         "template reserved claim",
         _shape(step("POST", "role/d-x", {"key": "d-RS256", "template": '{"sub": "x"}'})),

@@ -15,6 +15,7 @@ from typing import Any
 
 from strongroom.identity.model import Entity, Group
 from strongroom.util.durations import parse_duration
+from strongroom.util.gojson import syntax_error
 
 # Claims a template may not set: the token's own, which Vault fills.
 RESERVED_CLAIMS = ("iat", "aud", "exp", "iss", "sub", "namespace", "nonce", "auth_time", "at_hash", "c_hash")
@@ -177,7 +178,8 @@ def check(template: str) -> None:
     try:
         parsed = json.loads(populated)
     except json.JSONDecodeError as exc:
-        raise TemplateError(f"error parsing template JSON: {exc.msg}") from None
+        # Go's words where its grammar and Python's agree on the fault; Python's where only it objects.
+        raise TemplateError(f"error parsing template JSON: {syntax_error(populated) or exc.msg}") from None
     if parsed is None:  # Go decodes null into an empty map: nothing to check
         return
     if not isinstance(parsed, dict):
