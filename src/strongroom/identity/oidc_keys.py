@@ -13,6 +13,7 @@ the same as if a timer had run at the moment of use.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -133,7 +134,8 @@ def public_jwk(key: PrivateKey, kid: str, algorithm: str) -> dict[str, Any]:
 
 async def new_pair(storage: Storage, algorithm: str) -> SigningKey:
     """A fresh key pair for `algorithm`, its public half stored for the key set."""
-    private = _generate(algorithm)
+    # RSA generation takes a tenth of a second or more: off the event loop, so other requests go on.
+    private = await asyncio.to_thread(_generate, algorithm)
     kid = new_uuid()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
