@@ -14,6 +14,7 @@ the same as if a timer had run at the moment of use.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,9 +49,7 @@ class SigningKey:
     pem: str
 
     def private(self) -> PrivateKey:
-        key = serialization.load_pem_private_key(self.pem.encode(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
-        return key
+        return _loaded(self.pem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +103,15 @@ class NamedKey:
             next_signing=pair(raw["next_signing"]),
             ring=tuple((kid, float(at)) for kid, at in raw["ring"]),
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(pem: str) -> PrivateKey:
+    """A private key from its PEM, kept: loading an RSA key checks it at length (tens of milliseconds),
+    and the same few keys sign every token."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
+    return key
 
 
 def _generate(algorithm: str) -> PrivateKey:
