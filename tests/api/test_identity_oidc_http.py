@@ -463,6 +463,12 @@ def _flow(client: httpx.Client, address: str) -> Iterator[tuple[str, tuple[int, 
         yield "public bad verifier", _oauth(exchange(code, None, **public, code_verifier="w" * 50)), {}
         code = authorize(spa["client_id"], **pkce).json()["code"]
         yield "public token", _oauth(exchange(code, None, **public, code_verifier=verifier)), {}
+        aged = authorize(app["client_id"], max_age="3600")
+        yield "max_age", _oauth(aged), {}
+        yield "max_age claims", _claims(exchange(aged.json()["code"]).json()["id_token"]), {}
+        yield "max_age zero", _oauth(authorize(app["client_id"], max_age="0")), {}
+        time.sleep(2.1)  # the user's token is now older than a max_age of one second
+        yield "max_age passed", _oauth(authorize(app["client_id"], max_age="1")), {}
         yield "m2m authorize", _oauth(authorize(m2m["client_id"])), {}
         machine = {"grant_type": "client_credentials", "scope": "openid profile"}
         basic = (m2m["client_id"], m2m["client_secret"])

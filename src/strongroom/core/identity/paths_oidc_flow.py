@@ -16,7 +16,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +40,7 @@ from strongroom.logical.storage import get_json, put_json
 from strongroom.util.ids import base62, new_uuid
 
 ACCESS_TOKENS = "oidc_provider/access_token/"
+TokenCreated = Callable[[str], Awaitable[float | None]]
 _CODE_TTL = 300
 _HALF_HASH: dict[str, Callable[[bytes], Any]] = {
     "RS256": hashlib.sha256,
@@ -69,6 +70,8 @@ class _Code:
     challenge: str
     method: str
     expires: float
+    # When the user's token was created, if the request asked for max_age (the ID token's auth_time).
+    auth_time: int | None
 
 
 class OAuthError(Exception):
@@ -125,8 +128,9 @@ def _requested_scopes(scope: str, provider: dict[str, Any]) -> tuple[str, ...] |
     return tuple(s for s in asked if s in provider["scopes_supported"] and s != "openid")
 
 
-def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
-    """The authorize, token and userinfo endpoints of every provider."""
+def paths(state: OIDCState, identity: IdentityStore, token_created: TokenCreated) -> list[Path]:
+    """The authorize, token and userinfo endpoints of every provider; `token_created` tells when the
+    token behind a request (by its hash) was created, for max_age."""
     codes: dict[str, _Code] = {}
 
     def groups_of(entity_id: str) -> list[Group]:
@@ -236,6 +240,20 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
             if not 43 <= len(challenge) <= 128:
                 raise OAuthError("invalid_request", "invalid code_challenge")
         now = state.clock.now()
+        auth_time = None
+        max_age, supplied = data.get_ok("max_age")
+        if supplied:
+            if max_age < 1:
+                raise OAuthError("invalid_request", "max_age must be greater than zero")
+            caller = request.caller
+            created = (
+                await token_created(caller.token_hash) if caller is not None and caller.token_hash else None
+            )
+            if created is None:
+                raise OAuthError("access_denied", "token associated with request not found")
+            if int(now - created) > max_age:
+                raise OAuthError("max_age_violation", "active re-authentication is required by max_age")
+            auth_time = int(created)
         for stale in [c for c, entry in codes.items() if entry.expires <= now]:
             del codes[stale]
         code = base62(32)
@@ -249,6 +267,7 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
             challenge,
             method,
             now + _CODE_TTL,
+            auth_time,
         )
         return code
 
@@ -350,6 +369,8 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
         }
         if entry.nonce:
             claims["nonce"] = entry.nonce
+        if entry.auth_time is not None:
+            claims["auth_time"] = entry.auth_time
         claims |= await scope_claims(storage, entry.scopes, entity)
         return {
             "token_type": "Bearer",
@@ -412,6 +433,9 @@ def paths(state: OIDCState, identity: IdentityStore) -> list[Path]:
                 "code_challenge_method",
             )
         },
+        "max_age": Field(
+            FieldType.INT, "The allowable elapsed time in seconds since the last authentication."
+        ),
     }
     token_fields = {
         **name_field,
