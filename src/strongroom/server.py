@@ -111,6 +111,8 @@ def _dev_core(
         allow_audit_log_prefixing=config.allow_audit_log_prefixing,
         audit_protected_paths=config_paths(options.configs),
         audit_devices=audit_devices(config, options.configs),
+        # As OpenBao's dev mode: the dev listener is the API address (identity tokens' issuer).
+        api_addr=config.api_addr or f"http://{options.listen_address}",
     )
 
 

@@ -375,7 +375,12 @@ class Core:
             await audit.load()
 
             def identity(_entry: MountEntry, _config: BackendConfig) -> Backend:
-                return identity_backend(holder[0].identity)
+                return identity_backend(
+                    holder[0].identity,
+                    api_addr=self._api_addr,
+                    clock=self._clock,
+                    token_created=_token_created(tokens),
+                )
 
             internal = {"system": system, "token": token, "identity": identity}
             mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
@@ -423,6 +428,16 @@ class Core:
             stored = {"name": f"vault-cluster-{base62(8).lower()}", "id": new_uuid()}
             await put_json(self._barrier, "core/cluster", stored)
         return dict(stored)
+
+
+def _token_created(tokens: TokenStore) -> Any:
+    """When the token stored under a hash was created (None when there is none): identity's max_age."""
+
+    async def created(token_hash: str) -> float | None:
+        entry = await tokens.lookup_hash(token_hash)
+        return None if entry is None else entry.creation_time
+
+    return created
 
 
 def _exists(policies: PolicyStore) -> Any:

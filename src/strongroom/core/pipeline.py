@@ -23,6 +23,7 @@ from strongroom.core.wrapping import TOKEN_PATHS
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
 from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Operation, Request, Response, refuse_directory_write
+from strongroom.logical.backend import special_path_matches
 from strongroom.router import Route
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
@@ -52,7 +53,7 @@ _WRITES = frozenset({Operation.CREATE, Operation.UPDATE})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
-    return any(path.startswith(p[:-1]) if p.endswith("*") else path == p for p in patterns)
+    return special_path_matches(patterns, path)
 
 
 class Pipeline:

@@ -109,6 +109,20 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return value
 
 
+def _is_form(body: bytes, content_type: str) -> bool:
+    """Vault's rule: a form body (OAuth clients post them to the OIDC token endpoint) is one sent as
+    application/x-www-form-urlencoded that does not look like JSON; JSON wins whatever the header says."""
+    return content_type == "application/x-www-form-urlencoded" and body.lstrip()[:1] not in (b"{", b"[")
+
+
+def _parse_form(body: bytes) -> dict[str, Any]:
+    """A form's fields; a repeated field's values joined with commas, as Vault does."""
+    values: dict[str, list[str]] = {}
+    for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+        values.setdefault(key, []).append(value)
+    return {key: ",".join(found) for key, found in values.items()}
+
+
 def token_from(headers: Mapping[str, str]) -> str:
     """The client token: X-Vault-Token, else an Authorization Bearer token."""
     token = headers.get("x-vault-token", "")
@@ -145,8 +159,10 @@ def build_request(
         raise errors.UnsupportedMediaTypeError(
             f"PATCH requires Content-Type of {MERGE_PATCH}, provided {content_type or 'none'}"
         )
-    if operation in (Operation.UPDATE, Operation.PATCH):
-        data: dict[str, Any] = decode_body(body)
+    if operation is Operation.UPDATE and _is_form(body, content_type):
+        data: dict[str, Any] = _parse_form(body)
+    elif operation in (Operation.UPDATE, Operation.PATCH):
+        data = decode_body(body)
     else:
         data = {k: v for k, v in query.items() if k not in ("list", "help")}
     if operation is Operation.LIST and not path.endswith("/"):

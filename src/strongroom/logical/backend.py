@@ -25,6 +25,31 @@ class SpecialPaths:
     root: tuple[str, ...] = ()
 
 
+def special_path_matches(patterns: tuple[str, ...], path: str) -> bool:
+    """Whether `path` is one of `patterns`, Vault's way: exact, a prefix ending in "*", and "+" standing
+    for any one path segment (identity's "oidc/provider/+/token")."""
+    return any(_special_match(pattern, path) for pattern in patterns)
+
+
+def _special_match(pattern: str, path: str) -> bool:
+    prefix = pattern.endswith("*")
+    wanted = (pattern[:-1] if prefix else pattern).split("/")
+    given = path.split("/")
+    if len(given) < len(wanted) or (not prefix and len(given) != len(wanted)):
+        return False
+    last = len(wanted) - 1
+    for index, part in enumerate(wanted):
+        segment = given[index]
+        if part == "+":
+            if not segment:
+                return False
+        elif index == last and prefix:
+            return segment.startswith(part)
+        elif part != segment:
+            return False
+    return True
+
+
 class SystemView(Protocol):
     """What a backend may ask of the system: lease TTL defaults for its mount."""
 
