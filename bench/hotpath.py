@@ -20,8 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -137,7 +137,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--op", choices=["kv-read", "token-lookup", "kv-write", "approle-login"], default="kv-read")
+    parser.add_argument(
+        "--op", choices=["kv-read", "token-lookup", "kv-write", "approle-login"], default="kv-read"
+    )
     parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead of timing")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
