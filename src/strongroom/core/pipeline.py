@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
-from strongroom.core.leasing import lease_secret, track_token
+from strongroom.core.leasing import lease_secret, register_token_lease, track_token
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
@@ -39,6 +39,8 @@ class Flow:
     token: TokenEntry | None = None
     routed: Request | None = None
     response: Response | None = None
+    # The token this request's login just created (its lease is registered from it, not re-read).
+    issued: TokenEntry | None = None
     # True once the request entry is in the audit log (so a later refusal logs only the response entry).
     audited: bool = False
 
@@ -292,7 +294,9 @@ class Pipeline:
             return flow
         issued = await issue_login_token(self._services, route.entry, routed, response.auth)
         return replace(
-            flow, response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings))
+            flow,
+            response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings)),
+            issued=issued.token,
         )
 
     async def register_lease(self, flow: Flow) -> Flow:
@@ -312,7 +316,11 @@ class Pipeline:
         """A response naming a service token (created, logged in, renewed) brings that token's lease in step,
         so the lease manager expires it, and its children, on time."""
         auth = flow.response.auth if flow.response is not None else None
-        if auth is not None and auth.accessor:
+        if auth is None or not auth.accessor:
+            return flow
+        if flow.issued is not None and flow.issued.accessor == auth.accessor:
+            await register_token_lease(self._services.leases, flow.issued)
+        else:
             await track_token(self._services.leases, self._services.tokens, auth.accessor)
         return flow
 
