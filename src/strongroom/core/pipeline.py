@@ -41,6 +41,8 @@ class Flow:
     response: Response | None = None
     # The token this request's login just created (its lease is registered from it, not re-read).
     issued: TokenEntry | None = None
+    # What the request entry recorded: the response entry shares its request and auth.
+    audit: AuditInput | None = None
     # True once the request entry is in the audit log (so a later refusal logs only the response entry).
     audited: bool = False
 
@@ -236,12 +238,15 @@ class Pipeline:
     async def audit_request(self, flow: Flow) -> Flow:
         """Record the request before any backend sees it. Fails closed: when audit devices are enabled and
         none records it, AuditFailedError ends the request here (500, as Vault) and nothing is dispatched."""
-        await self._services.audit.log_request(self._audit_input(flow))
-        return replace(flow, audited=True)
+        audit = self._audit_input(flow)
+        await self._services.audit.log_request(audit)
+        return replace(flow, audited=True, audit=audit)
 
     async def audit_response(self, flow: Flow) -> Flow:
-        """Record what was answered (a failure refuses the answer: the client gets a 500 instead)."""
-        await self._services.audit.log_response(self._audit_input(flow))
+        """Record what was answered (a failure refuses the answer: the client gets a 500 instead). No stage
+        after audit_request changes the request or the token, so the request entry's input is reused."""
+        audit = self._audit_input(flow) if flow.audit is None else replace(flow.audit, response=flow.response)
+        await self._services.audit.log_response(audit)
         return flow
 
     async def audit_refusal(self, flow: Flow, refusal: RequestError) -> None:
