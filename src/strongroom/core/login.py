@@ -13,7 +13,7 @@ Invariant: a disabled entity's logins are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
@@ -23,6 +23,7 @@ from strongroom.router import MountEntry
 from strongroom.tokens import TokenEntry, TokenParams
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.tokens.types import resolve_token_type
+from strongroom.util.frozen import replace
 from strongroom.util.policies import NON_ASSIGNABLE, ROOT, sanitize_policies
 
 
