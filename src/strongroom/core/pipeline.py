@@ -331,7 +331,10 @@ class Pipeline:
 
     async def publish_event(self, flow: Flow) -> Flow:
         """Tell event subscribers what a successful request changed (paths and versions, never values).
-        Runs before wrapping, which hides the response data the event's version number comes from."""
+        Runs before wrapping, which hides the response data the event's version number comes from. With no
+        subscriber an event would reach nobody, so none is described."""
+        if not self._services.events.subscriber_count:
+            return flow
         route, routed, response = flow.route, flow.routed, flow.response
         describe = SOURCES.get(route.entry.type) if route is not None else None
         if describe is None or route is None or routed is None:
