@@ -1,7 +1,8 @@
 """CPU per request of the hot path: an authenticated, audited KV v2 read, measured in-process.
 
 Run by hand, never in CI:  uv run python bench/hotpath.py [--requests 5000] [--rounds 5] [--profile]
-                           uv run python bench/hotpath.py --op token-lookup  (or --op sys-health)
+                           uv run python bench/hotpath.py --op token-lookup | kv-write | approle-login
+                           uv run python bench/hotpath.py --op sys-health
 Builds the ASGI app as server.py does (dev mode, in memory, unsealed, KV v2 at secret/), gives a token the
 same policy as bench/bench.py, enables one file audit device, writes 100 secrets and then drives the app
 directly with ASGI calls (no HTTP server, no sockets): the figure is the server's own CPU per request,
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,21 @@ path "auth/token/lookup-self" { capabilities = ["read"] }
 KEYS = 100
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the bench's requests present: the policy token and the AppRole's role_id and secret_id."""
+
+    token: str
+    role_id: str
+    secret_id: str
+
+
 async def call(app: VaultAPI, method: str, path: str, token: str, body: Any = None) -> tuple[int, bytes]:
     """One ASGI request to `app`; answers its status and body."""
     payload = b"" if body is None else orjson.dumps(body)
-    headers = [(b"host", b"127.0.0.1:8200"), (b"x-vault-token", token.encode())]
+    headers = [(b"host", b"127.0.0.1:8200")]
+    if token:
+        headers.append((b"x-vault-token", token.encode()))
     if payload:
         headers.append((b"content-length", str(len(payload)).encode()))
     scope = {
@@ -68,7 +81,7 @@ async def call(app: VaultAPI, method: str, path: str, token: str, body: Any = No
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def prepare(audit_log: Path | None) -> tuple[VaultAPI, str]:
+async def prepare(audit_log: Path | None) -> tuple[VaultAPI, Credentials]:
     # As bench/bench.py's dev server: audit devices may be enabled through the API.
     config = ServerConfig(
         storage=StorageConfig(type="inmem"), listeners=(), unsafe_allow_api_audit_creation=True
@@ -83,23 +96,39 @@ async def prepare(audit_log: Path | None) -> tuple[VaultAPI, str]:
     for i in range(KEYS):
         secret = {"data": {"password": f"pw-{i}"}}
         checks.append(await call(app, "PUT", f"/v1/secret/data/bench/r{i}", root, secret))
+    checks.append(await call(app, "POST", "/v1/sys/auth/approle", root, {"type": "approle"}))
+    role = {"token_policies": ["bench"], "token_ttl": "20m"}
+    checks.append(await call(app, "POST", "/v1/auth/approle/role/bench", root, role))
+    status, body = await call(app, "GET", "/v1/auth/approle/role/bench/role-id", root)
+    checks.append((status, body))
+    role_id = orjson.loads(body)["data"]["role_id"] if status == 200 else ""
+    status, body = await call(app, "POST", "/v1/auth/approle/role/bench/secret-id", root)
+    checks.append((status, body))
+    secret_id = orjson.loads(body)["data"]["secret_id"] if status == 200 else ""
     token = {"policies": ["bench"], "ttl": "2h"}
     status, body = await call(app, "POST", "/v1/auth/token/create", root, token)
     checks.append((status, body))
     for status, answer in checks:
         if status >= 300:
             sys.exit(f"setup failed: {status} {answer!r}")
-    return app, orjson.loads(body)["auth"]["client_token"]
+    return app, Credentials(orjson.loads(body)["auth"]["client_token"], role_id, secret_id)
 
 
-async def round_of(app: VaultAPI, token: str, op: str, requests: int) -> float:
+async def round_of(app: VaultAPI, creds: Credentials, op: str, requests: int) -> float:
     """Process CPU µs per request over `requests` requests."""
+    token = creds.token
+    login = {"role_id": creds.role_id, "secret_id": creds.secret_id}
     started = time.process_time()
     for i in range(requests):
         if op == "kv-read":
             status, _ = await call(app, "GET", f"/v1/secret/data/bench/r{i % KEYS}", token)
         elif op == "sys-health":
             status, _ = await call(app, "GET", "/v1/sys/health", token)
+        elif op == "kv-write":
+            secret = {"data": {"password": f"pw-{i}", "user": "app"}}
+            status, _ = await call(app, "POST", f"/v1/secret/data/bench/w{i % 1000}", token, secret)
+        elif op == "approle-login":
+            status, _ = await call(app, "POST", "/v1/auth/approle/login", "", login)
         else:
             status, _ = await call(app, "GET", "/v1/auth/token/lookup-self", token)
         if status != 200:
@@ -111,23 +140,27 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--op", choices=["kv-read", "token-lookup", "sys-health"], default="kv-read")
+    parser.add_argument(
+        "--op",
+        choices=["kv-read", "token-lookup", "kv-write", "approle-login", "sys-health"],
+        default="kv-read",
+    )
     parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead of timing")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        app, token = await prepare(None if args.no_audit else Path(workdir) / "audit.log")
-        await round_of(app, token, args.op, 500)  # warm caches and code paths
+        app, creds = await prepare(None if args.no_audit else Path(workdir) / "audit.log")
+        await round_of(app, creds, args.op, 500)  # warm caches and code paths
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
-            await round_of(app, token, args.op, args.requests)
+            await round_of(app, creds, args.op, args.requests)
             profile.disable()
             profile.dump_stats("/tmp/hotpath.prof")
             pstats.Stats(profile).sort_stats(args.sort).print_stats(60)
             return
-        figures = [await round_of(app, token, args.op, args.requests) for _ in range(args.rounds)]
+        figures = [await round_of(app, creds, args.op, args.requests) for _ in range(args.rounds)]
         rounds = ", ".join(f"{f:.1f}" for f in figures)
         low, middle = min(figures), statistics.median(figures)
         print(f"{args.op}: min {low:.1f}, median {middle:.1f} µs CPU/request (rounds: {rounds})")

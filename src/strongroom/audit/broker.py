@@ -25,7 +25,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strongroom.audit.devices import Device, RefusedDevice, close_quietly, create_device, open_device
-from strongroom.audit.entry import AuditInput, FormatOptions, encode, request_entry, response_entry
+from strongroom.audit.entry import (
+    AuditInput,
+    FormatOptions,
+    RequestParts,
+    encode,
+    request_entry,
+    request_parts,
+    response_entry,
+)
 from strongroom.crypto.hmac import identified_hmac
 from strongroom.errors import InvalidRequestError, StrongroomError
 from strongroom.logical import Storage, get_json, put_json
@@ -85,6 +93,9 @@ class DeviceCounters:
 # Bounded in entries and in value length, and dropped with the device (on seal).
 HMAC_MEMO_SIZE = 4096
 HMAC_MEMO_MAX_VALUE = 1024
+# Request parts built for a request entry and kept, by request ID, for its response entry. A request whose
+# response entry never comes (an internal error) is dropped once this many newer ones wait.
+PARTS_MEMO_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,20 @@ class _Enabled:
     options: FormatOptions
     salt: bytes = field(repr=False)
     _memo: dict[str, str] = field(default_factory=dict, repr=False)
+    _parts: dict[str, tuple[AuditInput, RequestParts]] = field(default_factory=dict, repr=False)
+
+    def parts(self, audit: AuditInput, *, response: bool) -> RequestParts:
+        """`audit`'s request parts: built for the request entry and kept until the response entry, which
+        reuses them only when it carries the very same request and auth (frozen, so unchanged)."""
+        kept = self._parts.pop(audit.request.id, None) if response else None
+        if kept is not None and kept[0].request is audit.request and kept[0].auth is audit.auth:
+            return kept[1]
+        parts = request_parts(audit, self.options, self.hash)
+        if not response:
+            if len(self._parts) >= PARTS_MEMO_SIZE:
+                del self._parts[next(iter(self._parts))]
+            self._parts[audit.request.id] = (audit, parts)
+        return parts
 
     def hash(self, value: str) -> str:
         memo = self._memo
@@ -215,11 +240,15 @@ class AuditBroker:
 
     async def log_request(self, audit: AuditInput) -> None:
         """Record the request entry; AuditFailedError when devices are enabled and none recorded it."""
-        await self._broadcast(lambda e, now: request_entry(audit, e.options, e.hash, now))
+        await self._broadcast(
+            lambda e, now: request_entry(audit, e.options, e.hash, now, e.parts(audit, response=False))
+        )
 
     async def log_response(self, audit: AuditInput) -> None:
         """Record the response entry; AuditFailedError when devices are enabled and none recorded it."""
-        await self._broadcast(lambda e, now: response_entry(audit, e.options, e.hash, now))
+        await self._broadcast(
+            lambda e, now: response_entry(audit, e.options, e.hash, now, e.parts(audit, response=True))
+        )
 
     def counters(self) -> dict[str, DeviceCounters]:
         """Writes and failures by device path since unseal (the metrics engineer's `audit.broker.*`)."""

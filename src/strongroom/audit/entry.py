@@ -104,22 +104,42 @@ def encode(entry: Mapping[str, Any], options: FormatOptions) -> bytes:
     return options.prefix.encode() + orjson.dumps(entry) + b"\n"
 
 
-def request_entry(audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float) -> dict[str, Any]:
-    """The "request" entry."""
+@dataclass(frozen=True, slots=True)
+class RequestParts:
+    """The "auth" and "request" blocks of an entry: the same in a request's two entries, so a device may
+    build them once for both (they are only ever encoded, never changed)."""
+
+    auth: dict[str, Any]
+    request: dict[str, Any]
+
+
+def request_parts(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> RequestParts:
+    """The "auth" and "request" blocks of `audit`'s entries."""
+    return RequestParts(auth=_auth(audit, options, hasher), request=_request(audit, options, hasher))
+
+
+def request_entry(
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
+) -> dict[str, Any]:
+    """The "request" entry (`parts`, when given, are `request_parts` of the same input and options)."""
+    if parts is None:
+        parts = request_parts(audit, options, hasher)
     entry: dict[str, Any] = {
         "time": rfc3339(now),
         "type": "request",
-        "auth": _auth(audit, options, hasher),
-        "request": _request(audit, options, hasher),
+        "auth": parts.auth,
+        "request": parts.request,
     }
     if audit.error:
         entry["error"] = audit.error
     return entry
 
 
-def response_entry(audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float) -> dict[str, Any]:
+def response_entry(
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
+) -> dict[str, Any]:
     """The "response" entry: the request again, then what was answered (or the error)."""
-    entry = request_entry(audit, options, hasher, now)
+    entry = request_entry(audit, options, hasher, now, parts)
     entry.pop("error", None)
     entry["type"] = "response"
     entry["response"] = _response(audit, options, hasher)

@@ -13,24 +13,26 @@ Invariant: a disabled entity's logins are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.identity import NO_GRANT
 from strongroom.logical import Auth, LeaseOptions, Request
 from strongroom.router import MountEntry
-from strongroom.tokens import TokenParams
+from strongroom.tokens import TokenEntry, TokenParams
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.tokens.types import resolve_token_type
+from strongroom.util.frozen import replace
 from strongroom.util.policies import NON_ASSIGNABLE, ROOT, sanitize_policies
 
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """The completed Auth and the warnings its TTL arithmetic produced."""
+    """The completed Auth, the stored token it names, and the warnings its TTL arithmetic produced."""
 
     auth: Auth
+    token: TokenEntry
     warnings: tuple[str, ...] = ()
 
 
@@ -124,4 +126,4 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
         client_token=token_id,
         accessor=token.accessor,
     )
-    return Issued(auth=issued, warnings=result.warnings)
+    return Issued(auth=issued, token=token, warnings=result.warnings)

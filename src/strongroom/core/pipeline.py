@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
-from strongroom.core.leasing import lease_secret, track_token
+from strongroom.core.leasing import lease_secret, register_token_lease, track_token
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
@@ -40,6 +40,10 @@ class Flow:
     token: TokenEntry | None = None
     routed: Request | None = None
     response: Response | None = None
+    # The token this request's login just created (its lease is registered from it, not re-read).
+    issued: TokenEntry | None = None
+    # What the request entry recorded: the response entry shares its request and auth.
+    audit: AuditInput | None = None
     # True once the request entry is in the audit log (so a later refusal logs only the response entry).
     audited: bool = False
 
@@ -235,12 +239,15 @@ class Pipeline:
     async def audit_request(self, flow: Flow) -> Flow:
         """Record the request before any backend sees it. Fails closed: when audit devices are enabled and
         none records it, AuditFailedError ends the request here (500, as Vault) and nothing is dispatched."""
-        await self._services.audit.log_request(self._audit_input(flow))
-        return replace(flow, audited=True)
+        audit = self._audit_input(flow)
+        await self._services.audit.log_request(audit)
+        return replace(flow, audited=True, audit=audit)
 
     async def audit_response(self, flow: Flow) -> Flow:
-        """Record what was answered (a failure refuses the answer: the client gets a 500 instead)."""
-        await self._services.audit.log_response(self._audit_input(flow))
+        """Record what was answered (a failure refuses the answer: the client gets a 500 instead). No stage
+        after audit_request changes the request or the token, so the request entry's input is reused."""
+        audit = self._audit_input(flow) if flow.audit is None else replace(flow.audit, response=flow.response)
+        await self._services.audit.log_response(audit)
         return flow
 
     async def audit_refusal(self, flow: Flow, refusal: RequestError) -> None:
@@ -293,7 +300,9 @@ class Pipeline:
             return flow
         issued = await issue_login_token(self._services, route.entry, routed, response.auth)
         return replace(
-            flow, response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings))
+            flow,
+            response=response.evolve(auth=issued.auth, warnings=(*response.warnings, *issued.warnings)),
+            issued=issued.token,
         )
 
     async def register_lease(self, flow: Flow) -> Flow:
@@ -313,13 +322,20 @@ class Pipeline:
         """A response naming a service token (created, logged in, renewed) brings that token's lease in step,
         so the lease manager expires it, and its children, on time."""
         auth = flow.response.auth if flow.response is not None else None
-        if auth is not None and auth.accessor:
+        if auth is None or not auth.accessor:
+            return flow
+        if flow.issued is not None and flow.issued.accessor == auth.accessor:
+            await register_token_lease(self._services.leases, flow.issued)
+        else:
             await track_token(self._services.leases, self._services.tokens, auth.accessor)
         return flow
 
     async def publish_event(self, flow: Flow) -> Flow:
         """Tell event subscribers what a successful request changed (paths and versions, never values).
-        Runs before wrapping, which hides the response data the event's version number comes from."""
+        Runs before wrapping, which hides the response data the event's version number comes from. With no
+        subscriber an event would reach nobody, so none is described."""
+        if not self._services.events.subscriber_count:
+            return flow
         route, routed, response = flow.route, flow.routed, flow.response
         describe = SOURCES.get(route.entry.type) if route is not None else None
         if describe is None or route is None or routed is None:

@@ -163,3 +163,18 @@ async def test_batch_roles_yield_batch_tokens(harness: BackendHarness) -> None:
     assert logged_in is not None
     assert logged_in.auth is not None
     assert logged_in.auth.token_type == "batch"
+
+
+async def test_a_role_changed_between_logins_acts_on_the_next_one(harness: BackendHarness) -> None:
+    await harness.write("role/web", {"token_policies": "dev", "token_ttl": "10m"})
+    secret, _ = await secret_id(harness, "web")
+    rid = await role_id(harness, "web")
+    first = await login(harness, role_id=rid, secret_id=secret)
+    await harness.write("role/web", {"token_policies": "ops", "token_ttl": "20m"})
+    second = await login(harness, role_id=rid, secret_id=secret)
+    assert first is not None
+    assert first.auth is not None
+    assert second is not None
+    assert second.auth is not None
+    assert (first.auth.policies, first.auth.lease.ttl) == (("dev",), 600)
+    assert (second.auth.policies, second.auth.lease.ttl) == (("ops",), 1200)

@@ -7,13 +7,19 @@ import os
 import socket
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
 from strongroom.audit import API_CREATION_REFUSED, AuditBroker, AuditFailedError, AuditInput, DeviceSpec
-from strongroom.audit.broker import DECLARED_DISABLE_REFUSED, HMAC_MEMO_MAX_VALUE, HMAC_MEMO_SIZE
+from strongroom.audit.broker import (
+    DECLARED_DISABLE_REFUSED,
+    HMAC_MEMO_MAX_VALUE,
+    HMAC_MEMO_SIZE,
+    PARTS_MEMO_SIZE,
+)
 from strongroom.crypto.hmac import identified_hmac
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import InmemStorage, Operation, Request
@@ -103,6 +109,26 @@ async def test_remembered_hmacs_match_fresh_ones_and_stay_bounded(tmp_path: Path
     await broker.disable("file")
     await broker.enable(file_spec("file", tmp_path / "b.log"))  # a new salt: nothing remembered carries over
     assert broker.hash("file", "s3cret") != identified_hmac(salt, "s3cret")
+
+
+async def test_response_entry_reuses_request_parts_only_for_the_same_request(tmp_path: Path) -> None:
+    broker = AuditBroker(InmemStorage(), allow_api_creation=True)
+    await broker.load()
+    await broker.enable(file_spec("file", tmp_path / "audit.log"))
+    await broker.log_request(AUDIT)
+    await broker.log_response(AUDIT)
+    # Same request ID, another request: its response entry shows its own data, not the kept parts.
+    changed = AuditInput(request=replace(AUDIT.request, data={"v": "other"}))
+    await broker.log_request(AUDIT)
+    await broker.log_response(changed)
+    # Request entries whose responses never come stay bounded; the latest one's parts are still reused.
+    for i in range(PARTS_MEMO_SIZE + 5):
+        await broker.log_request(AuditInput(request=replace(AUDIT.request, id=f"r{i}")))
+    entries = lines(tmp_path / "audit.log")
+    assert entries[1]["request"] == entries[0]["request"]
+    assert entries[3]["request"]["data"] == {"v": broker.hash("file", "other")}  # type: ignore[index]
+    assert entries[3]["auth"] == entries[2]["auth"]
+    assert len(broker._enabled[0]._parts) == PARTS_MEMO_SIZE
 
 
 async def test_a_lone_device_that_times_out_fails_the_request(tmp_path: Path) -> None:

@@ -10,8 +10,6 @@ Invariant: a refused login (CIDR rules) does not spend a use of the secret ID.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from strongroom.builtin.auth.approle import cidrs
 from strongroom.builtin.auth.approle.models import Role, SecretIDEntry
 from strongroom.builtin.auth.approle.store import AppRoleStore
@@ -19,6 +17,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import LoginAlias, Operation, Request, Response
 from strongroom.util.clock import Clock
+from strongroom.util.frozen import replace
 
 INVALID = "invalid role or secret ID"
 

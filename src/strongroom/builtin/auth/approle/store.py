@@ -15,6 +15,8 @@ import hmac
 import secrets
 from typing import Any
 
+import orjson
+
 from strongroom.builtin.auth.approle.models import (
     ACCESSOR_PREFIX,
     ROLE_ID_PREFIX,
@@ -29,6 +31,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 
 _SALT_SIZE = 32
+DECODED_ROLES = 1024
 
 
 class AppRoleStore:
@@ -38,6 +41,9 @@ class AppRoleStore:
         self._storage = storage
         self._salt: bytes | None = None
         self.lock = asyncio.Lock()
+        # Decoded roles by storage key: every login reads its role, and decoding one costs more than the
+        # rest of the lookup. The stored bytes stay the truth; a role is reused only while they are unchanged.
+        self._decoded: dict[str, tuple[bytes, Role]] = {}
 
     async def hash(self, value: str) -> str:
         """The salted hash of `value` (a role name, role ID, secret ID or accessor)."""
@@ -53,8 +59,18 @@ class AppRoleStore:
 
     async def role(self, name: str) -> Role | None:
         """The role called `name` (case-insensitively), or None."""
-        raw = await get_json(self._storage, ROLE_PREFIX + name.lower())
-        return None if raw is None else Role.from_json(raw)
+        key = ROLE_PREFIX + name.lower()
+        raw = await self._storage.get(key)
+        if raw is None:
+            return None
+        known = self._decoded.get(key)
+        if known is not None and known[0] == raw:
+            return known[1]
+        role = Role.from_json(orjson.loads(raw))
+        if len(self._decoded) >= DECODED_ROLES:
+            del self._decoded[next(iter(self._decoded))]  # the oldest first
+        self._decoded[key] = (raw, role)
+        return role
 
     async def role_names(self) -> list[str]:
         """Every role's name, sorted."""

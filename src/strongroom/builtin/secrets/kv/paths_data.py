@@ -62,10 +62,10 @@ def paths(engine: KVEngine) -> list[Path]:
     """The `data/` declaration of a KV v2 mount."""
 
     async def exists(request: Request, fields: FieldData) -> bool:
-        return await store_for(request).metadata(fields.get("path")) is not None
+        return await store_for(request, engine).metadata(fields.get("path")) is not None
 
     async def read(request: Request, fields: FieldData) -> Response | None:
-        found = await store_for(request).read_version(
+        found = await store_for(request, engine).read_version(
             fields.get("path"), fields.get("version"), engine.clock.now()
         )
         if found is None:
@@ -78,7 +78,7 @@ def paths(engine: KVEngine) -> list[Path]:
         data, supplied = fields.get_ok("data")
         if not supplied:
             raise InvalidRequestError("no data provided")
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             config = await store.config()
             meta = await store.metadata(key) or new_metadata(engine.clock.now())
@@ -87,7 +87,7 @@ def paths(engine: KVEngine) -> list[Path]:
 
     async def delete(request: Request, fields: FieldData) -> Response | None:
         key = fields.get("path")
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             meta = await store.metadata(key)
             if meta is None or meta.current_version not in meta.versions:
@@ -102,7 +102,7 @@ def paths(engine: KVEngine) -> list[Path]:
         patch_data, supplied = fields.get_ok("data")
         if not supplied:
             raise InvalidRequestError("no data provided")
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             meta = await store.metadata(key)
             if meta is None:

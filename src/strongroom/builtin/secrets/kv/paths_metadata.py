@@ -89,14 +89,14 @@ def paths(engine: KVEngine) -> list[Path]:
     """The `metadata/` declaration of a KV v2 mount."""
 
     async def exists(request: Request, fields: FieldData) -> bool:
-        return await store_for(request).metadata(fields.get("path")) is not None
+        return await store_for(request, engine).metadata(fields.get("path")) is not None
 
     async def read(request: Request, fields: FieldData) -> Response | None:
-        meta = await store_for(request).metadata(fields.get("path"))
+        meta = await store_for(request, engine).metadata(fields.get("path"))
         return None if meta is None else Response(data=metadata_view(meta))
 
     async def list_keys(request: Request, fields: FieldData) -> Response | None:
-        keys = await store_for(request).list_keys(fields.get("path"))
+        keys = await store_for(request, engine).list_keys(fields.get("path"))
         after = fields.get("after")
         if after:
             keys = [k for k in keys if k > after]
@@ -113,7 +113,7 @@ def paths(engine: KVEngine) -> list[Path]:
         if not any(fields.get_ok(name)[1] for name in _SETTINGS):
             return None
         custom = _custom_metadata(fields, drop_nulls=False)
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             config = await store.config()
             meta = await store.metadata(key)
@@ -128,7 +128,7 @@ def paths(engine: KVEngine) -> list[Path]:
         if key == "":
             raise InvalidRequestError("missing path")
         patch_custom = _custom_metadata(fields, drop_nulls=True)
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             config = await store.config()
             meta = await store.metadata(key)
@@ -150,7 +150,7 @@ def paths(engine: KVEngine) -> list[Path]:
 
     async def delete(request: Request, fields: FieldData) -> Response | None:
         key = fields.get("path")
-        store = store_for(request)
+        store = store_for(request, engine)
         async with engine.locks.for_key(key):
             meta = await store.metadata(key)
             if meta is None:

@@ -32,7 +32,7 @@ def paths(engine: KVEngine) -> list[Path]:
         key = fields.get("path")
         # OpenBao reads a negative depth as unlimited, like 0.
         depth = max(fields.get("depth"), 0)
-        found = await store_for(request).read_version(key, fields.get("version"), engine.clock.now())
+        found = await store_for(request, engine).read_version(key, fields.get("version"), engine.clock.now())
         if found is None:
             return None
         if found.data is None:

@@ -34,7 +34,7 @@ def paths(engine: KVEngine) -> list[Path]:
             numbers = fields.get("versions")
             if not numbers:
                 raise InvalidRequestError(missing_versions)
-            store = store_for(request)
+            store = store_for(request, engine)
             async with engine.locks.for_key(key):
                 meta = await store.metadata(key)
                 if meta is None:

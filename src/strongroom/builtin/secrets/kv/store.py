@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from strongroom.builtin.secrets.freeform import request_storage
 from strongroom.builtin.secrets.kv.models import (
     CONFIG_KEY,
@@ -26,6 +28,7 @@ from strongroom.logical.storage import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 
 _LOCK_COUNT = 256
+DECODED_METADATA = 4096
 
 
 class KeyLocks:
@@ -39,9 +42,30 @@ class KeyLocks:
         return self._locks[int.from_bytes(digest, "big") % _LOCK_COUNT]
 
 
-def store_for(request: Request) -> KVStore:
-    """The KV records of the request's mount (the core always passes the mount's storage view)."""
-    return KVStore(request_storage(request))
+def store_for(request: Request, engine: KVEngine | None = None) -> KVStore:
+    """The KV records of the request's mount (the core always passes the mount's storage view), with the
+    mount's decoded metadata when its engine is given."""
+    return KVStore(request_storage(request), None if engine is None else engine.decoded)
+
+
+class DecodedMetadata:
+    """Metadata records already decoded, by storage key: a write reads its key's metadata twice (existence
+    check, then the write) and a read once, and decoding a record with its versions costs more than the rest
+    of the lookup. The stored bytes stay the truth; a record is reused only while they are unchanged."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[bytes, KeyMetadata]] = {}
+
+    def get(self, key: str, raw: bytes) -> KeyMetadata:
+        """The metadata `raw` (stored at `key`) decodes to."""
+        known = self._entries.get(key)
+        if known is not None and known[0] == raw:
+            return known[1]
+        meta = KeyMetadata.from_json(orjson.loads(raw))
+        if len(self._entries) >= DECODED_METADATA:
+            del self._entries[next(iter(self._entries))]  # the oldest first
+        self._entries[key] = (raw, meta)
+        return meta
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +79,9 @@ class VersionRead:
 class KVStore:
     """Typed access to one mount's KV v2 records."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, decoded: DecodedMetadata | None = None) -> None:
         self.storage = storage
+        self._decoded = decoded
 
     async def config(self) -> KVConfig:
         raw = await get_json(self.storage, CONFIG_KEY)
@@ -66,8 +91,13 @@ class KVStore:
         await put_json(self.storage, CONFIG_KEY, config.to_json())
 
     async def metadata(self, path: str) -> KeyMetadata | None:
-        raw = await get_json(self.storage, metadata_key(path))
-        return None if raw is None else KeyMetadata.from_json(raw)
+        key = metadata_key(path)
+        raw = await self.storage.get(key)
+        if raw is None:
+            return None
+        if self._decoded is None:
+            return KeyMetadata.from_json(orjson.loads(raw))
+        return self._decoded.get(key, raw)
 
     async def put_metadata(self, path: str, meta: KeyMetadata) -> None:
         await put_json(self.storage, metadata_key(path), meta.to_json())
@@ -109,8 +139,10 @@ class KVStore:
 
 
 class KVEngine:
-    """What one mounted KV v2 engine shares across requests: its clock and its key locks."""
+    """What one mounted KV v2 engine shares across requests: its clock, its key locks and its decoded
+    metadata."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.locks = KeyLocks()
+        self.decoded = DecodedMetadata()
