@@ -216,6 +216,14 @@ listener "tcp" {
 """
 
 
+def init_and_unseal(address: str) -> tuple[str, str]:
+    """Initialize a fresh config-file server with one key share and unseal it: (unseal key, root token)."""
+    keys = httpx.put(f"{address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}).json()
+    unseal_key, root_token = keys["keys"][0], keys["root_token"]
+    httpx.put(f"{address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+    return unseal_key, root_token
+
+
 @contextmanager
 def bao_server(
     workdir: Path, storage: str = 'storage "inmem" {}', *, unauthed_keyholders: bool = True

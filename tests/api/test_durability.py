@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, sqlite_config, strongroom_config_server
+from tests.servers import free_port, init_and_unseal, sqlite_config, strongroom_config_server
 
 DURABILITY_RUNS = int(os.environ.get("STRONGROOM_DURABILITY_RUNS", "5"))
 WRITERS = 8
@@ -48,11 +48,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     port = free_port()
     config = sqlite_config(tmp_path, port)
     with strongroom_config_server(tmp_path, config, port) as server:
-        keys = httpx.put(
-            f"{server.address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}
-        ).json()
-        unseal_key, root = keys["keys"][0], keys["root_token"]
-        httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        unseal_key, root = init_and_unseal(server.address)
         httpx.post(
             f"{server.address}/v1/sys/mounts/secret", json={"type": "kv-v2"}, headers={"X-Vault-Token": root}
         ).raise_for_status()

@@ -26,7 +26,7 @@ import hvac
 import jwt
 import pytest
 
-from tests.servers import RunningServer, free_port, sqlite_config, strongroom_config_server
+from tests.servers import RunningServer, free_port, init_and_unseal, sqlite_config, strongroom_config_server
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_POLICY = 'path "identity/oidc/token/*" { capabilities = ["read"] }'
@@ -550,11 +550,7 @@ def test_signing_keys_survive_sigkill_encrypted(tmp_path: Path) -> None:
     port = free_port()
     config = sqlite_config(tmp_path, port)
     with strongroom_config_server(tmp_path, config, port) as server:
-        keys = httpx.put(
-            f"{server.address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}
-        ).json()
-        unseal_key, token = keys["keys"][0], keys["root_token"]
-        httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        unseal_key, token = init_and_unseal(server.address)
         with httpx.Client(base_url=server.address, headers={"X-Vault-Token": token}, timeout=10) as root:
             root.post("/v1/identity/oidc/key/kept", json={"allowed_client_ids": "*"}).raise_for_status()
             root.post(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, sqlite_config, strongroom_config_server
+from tests.servers import free_port, init_and_unseal, sqlite_config, strongroom_config_server
 
 # The alias name is left out of the plaintext check: userpass keys its user record by that name, and
 # storage keys (unlike values) are not encrypted, in Vault either. Identity keys its records by ID.
@@ -19,11 +19,7 @@ def test_identity_survives_sigkill_encrypted(tmp_path: Path) -> None:
     port = free_port()
     config = sqlite_config(tmp_path, port)
     with strongroom_config_server(tmp_path, config, port) as server:
-        keys = httpx.put(
-            f"{server.address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}
-        ).json()
-        unseal_key, token = keys["keys"][0], keys["root_token"]
-        httpx.put(f"{server.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        unseal_key, token = init_and_unseal(server.address)
         with httpx.Client(base_url=server.address, headers={"X-Vault-Token": token}, timeout=10) as root:
             root.post("/v1/sys/auth/userpass", json={"type": "userpass"}).raise_for_status()
             root.post(
