@@ -66,7 +66,13 @@ def story(server: RunningServer, tag: str) -> list[object]:
 def test_changes_take_effect_on_the_next_request(server: RunningServer, bao: RunningServer) -> None:
     tag = f"hot-{uuid.uuid4().hex[:8]}"
     ours, theirs = story(server, tag), story(bao, tag)
-    assert ours == theirs
+    assert ours[:-1] == theirs[:-1]
+    # The 3-use token read by 8 at once: exactly 3 succeed on both. OpenBao sometimes answers a request racing
+    # the token's revocation with a 500 instead of a 403 (seen in CI), so its refusals are compared as >= 400.
+    concurrent = theirs[-1]
+    assert isinstance(concurrent, list)
+    assert concurrent[:3] == [200, 200, 200]
+    assert all(status >= 400 for status in concurrent[3:]), concurrent
     assert ours == [
         {"v": "one"}, {"v": "one"}, 403, {"v": "one"}, 403, {"v": "one"}, {"v": "two"}, 403,
         [200, 200, 200, 403, 403, 403, 403, 403],
