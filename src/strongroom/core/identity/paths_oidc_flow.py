@@ -59,6 +59,15 @@ _STATUS = {
 }
 
 
+async def _oauth_answer(body: Awaitable[dict[str, Any]]) -> Response:
+    """An OAuth endpoint's answer: the JSON body, or the OAuthError it raised as RFC 6749's error object."""
+    try:
+        return raw_json(await body)
+    except OAuthError as error:
+        status = _STATUS.get(error.code, 400)
+        return raw_json({"error": error.code, "error_description": error.description}, status=status)
+
+
 @dataclass(frozen=True, slots=True)
 class _Code:
     provider: str
@@ -272,12 +281,7 @@ def paths(state: OIDCState, identity: IdentityStore, token_created: TokenCreated
         return code
 
     async def token(request: Request, data: FieldData) -> Response | None:
-        try:
-            body = await exchange(request, data)
-        except OAuthError as error:
-            status = _STATUS.get(error.code, 400)
-            return raw_json({"error": error.code, "error_description": error.description}, status=status)
-        return raw_json(body)
+        return await _oauth_answer(exchange(request, data))
 
     async def exchange(request: Request, data: FieldData) -> dict[str, Any]:
         storage = storage_of(request)
@@ -380,12 +384,7 @@ def paths(state: OIDCState, identity: IdentityStore, token_created: TokenCreated
         }
 
     async def userinfo(request: Request, data: FieldData) -> Response | None:
-        try:
-            body = await user_claims(request, data)
-        except OAuthError as error:
-            status = _STATUS.get(error.code, 400)
-            return raw_json({"error": error.code, "error_description": error.description}, status=status)
-        return raw_json(body)
+        return await _oauth_answer(user_claims(request, data))
 
     async def user_claims(request: Request, data: FieldData) -> dict[str, Any]:
         storage = storage_of(request)
