@@ -24,6 +24,8 @@ class JWTConfig:
 
     oidc_discovery_url: str = ""
     oidc_discovery_ca_pem: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
     jwks_url: str = ""
     jwks_ca_pem: str = ""
     jwt_validation_pubkeys: tuple[str, ...] = ()
@@ -33,6 +35,12 @@ class JWTConfig:
     oidc_response_mode: str = ""
     oidc_response_types: tuple[str, ...] = ()
     namespace_in_state: bool = True
+    provider_config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def oidc_flow(self) -> bool:
+        """Vault's OIDCFlow auth type: a discovery URL and a client ID (browser logins are possible)."""
+        return bool(self.oidc_discovery_url and self.oidc_client_id)
 
     def view(self) -> dict[str, Any]:
         """The config as a read shows it (without the "status" the path adds)."""
@@ -44,13 +52,13 @@ class JWTConfig:
             "jwt_supported_algs": list(self.jwt_supported_algs),
             "jwt_validation_pubkeys": list(self.jwt_validation_pubkeys),
             "namespace_in_state": self.namespace_in_state,
-            "oidc_client_id": "",
+            "oidc_client_id": self.oidc_client_id,
             "oidc_discovery_ca_pem": self.oidc_discovery_ca_pem,
             "oidc_discovery_url": self.oidc_discovery_url,
             "oidc_response_mode": self.oidc_response_mode,
             "oidc_response_types": list(self.oidc_response_types),
             "override_allowed_server_names": [],
-            "provider_config": {},
+            "provider_config": dict(self.provider_config),
         }
 
     def to_json(self) -> dict[str, Any]:
