@@ -211,7 +211,7 @@ class OIDCLogin:
                 now=self.source.clock.now(),
             )
             url = oidc_client.authorization_url(
-                discovery, config.oidc_client_id, flow, role.oidc_scopes or (), config.oidc_response_mode
+                discovery, config.oidc_client_id, flow, role.oidc_scopes or ()
             )
         except (FetchError, FlowError, ValueError) as exc:
             logger.warning("oidc auth_url: %s", exc)
