@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 
 from tests.servers import RunningServer
@@ -246,3 +247,35 @@ def test_auth_url_answers(server: RunningServer, oidc: Provider) -> None:
             {"errors": ['role "nope" could not be found']},
         )
         assert auth_url(role="person") == (400, {"errors": ["missing redirect_uri"]})
+
+
+def test_max_age_and_oauth2_metadata(server: RunningServer, oidc: Provider) -> None:
+    with server.client() as root:
+        role = {
+            "user_claim": "sub",
+            "allowed_redirect_uris": [CALLBACK],
+            "max_age": "1h",
+            "oauth2_metadata": "id_token",
+        }
+        root.post("/v1/auth/oidc/role/aged", json=role).raise_for_status()
+    with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+        body = {"role": "aged", "redirect_uri": CALLBACK, "client_nonce": "cn"}
+        auth_url = _auth_url(anonymous, **body).json()["data"]["auth_url"]
+        assert parse_qs(urlsplit(auth_url).query)["max_age"] == ["3600"]
+        granted = play_browser(server.address, auth_url, oidc.user_token)
+        params = {"state": granted["state"], "code": granted["code"], "client_nonce": "cn"}
+        answer = anonymous.get("/v1/auth/oidc/oidc/callback", params=params)
+    assert answer.status_code == 200, answer.text
+    metadata = answer.json()["auth"]["metadata"]
+    # The ID token the login was made with, as the provider signed it (auth_time: max_age was asked for).
+    discovery = httpx.get(f"{oidc.issuer}/.well-known/openid-configuration", timeout=10).json()
+    signing_key = jwt.PyJWKClient(discovery["jwks_uri"]).get_signing_key_from_jwt(metadata["oauth2_id_token"])
+    claims = jwt.decode(
+        metadata["oauth2_id_token"],
+        signing_key.key,
+        algorithms=["RS256"],
+        audience=oidc.client_id,
+        issuer=oidc.issuer,
+    )
+    assert claims["sub"] == oidc.user_entity
+    assert isinstance(claims["auth_time"], int)

@@ -93,7 +93,13 @@ class FlowRequests:
         self._pending: dict[str, FlowRequest] = {}
 
     def _sweep(self, now: float) -> None:
-        for state in [s for s, r in self._pending.items() if r.expires <= now]:
+        # Logins are kept in the order they started, so the expired ones are at the front.
+        expired = []
+        for state, request in self._pending.items():
+            if request.expires > now:
+                break
+            expired.append(state)
+        for state in expired:
             del self._pending[state]
 
     def start(
