@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import hvac
 
 from tests.api.test_oidc_login_http import CALLBACK, play_browser, setup_oidc_mount, setup_provider
 from tests.interop.differential import Answer, Intended, Step, assert_alike, run
@@ -240,3 +241,16 @@ def test_a_whole_login_as_openbao_does(server: RunningServer, bao: RunningServer
     assert ours == theirs
     assert ours["status"] == 200
     assert ours["policies"] == (["default"], [f"oidc-{name}-eng"], ["default", f"oidc-{name}-eng"])
+
+
+def test_hvac_oidc_login(server: RunningServer) -> None:
+    name = f"h{uuid.uuid4().hex[:8]}"
+    with server.client() as root:
+        provider = setup_provider(root, server.address, name, [CALLBACK])
+        setup_oidc_mount(root, f"oidc-{name}", provider, name)
+    vault = hvac.Client(url=server.address)
+    started = vault.auth.oidc.oidc_authorization_url_request("person", CALLBACK, path=f"oidc-{name}")
+    granted = play_browser(server.address, started["data"]["auth_url"], provider.user_token)
+    done = vault.auth.oidc.oidc_callback(granted["state"], "", granted["code"], path=f"oidc-{name}")
+    assert done["auth"]["identity_policies"] == [f"oidc-{name}-eng"]
+    assert hvac.Client(url=server.address, token=done["auth"]["client_token"]).is_authenticated()
