@@ -1,5 +1,7 @@
 """`config`: where the jwt auth method gets its keys (exactly one of jwt_validation_pubkeys, jwks_url and
-oidc_discovery_url), the issuer tokens must name, the default role and the accepted algorithms.
+oidc_discovery_url), the issuer tokens must name, the default role and the accepted algorithms, and the
+OIDC client (oidc_client_id and oidc_client_secret, with a discovery URL) of the browser login.
+Invariant: the client secret is stored behind the barrier and never read back.
 
 Layer: builtin. Imports framework, logical and the jwt package's modules. A remote key source is fetched on
 write, so a wrong URL or CA is a 400 now rather than a failed login later (skip_jwks_validation turns that
