@@ -36,7 +36,6 @@ from strongroom.cli.flags import (
     wrap_option,
 )
 from strongroom.cli.generic import show_secret
-from strongroom.cli.login_oidc import oidc_login
 from strongroom.cli.output import key_value_table, print_field, secret_rows
 from strongroom.client import store_token
 from strongroom.client.client import TOKEN_VARIABLES
@@ -148,6 +147,9 @@ def login(args: tuple[str, ...], method: str, mount: str | None, no_store: bool,
     if method == "token":
         secret = _token_login(args)
     elif method == "oidc":
+        # Imported here: the listener (http.server, webbrowser) is loaded only by the browser login.
+        from strongroom.cli.login_oidc import oidc_login
+
         settings = {key: str(value) for key, value in parse_kv_args(args).items()}
         secret = oidc_login((mount or method).strip("/"), settings)
     else:
