@@ -224,7 +224,11 @@ def _login(server: RunningServer, name: str) -> dict[str, Any]:
         replayed = callback(granted, "n1")
         wrong_nonce = callback(play_browser(server.address, start("n2"), provider.user_token), "other")
     auth = done.json()["auth"]
+    with server.client() as root:
+        entity = root.get(f"/v1/identity/entity/id/{auth['entity_id']}").json()["data"]
+    aliases = [(a["name"] == provider.user_entity, a["metadata"], a["mount_path"]) for a in entity["aliases"]]
     return {
+        "alias": aliases,
         "status": done.status_code,
         "auth keys": sorted(auth),
         "metadata": auth["metadata"],

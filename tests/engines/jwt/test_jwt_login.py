@@ -79,8 +79,8 @@ async def test_a_good_token_earns_the_roles_auth(harness: BackendHarness) -> Non
             lease=LeaseOptions(ttl=3600, renewable=True),
             token_type="default",
             internal={"role": "app"},
-            # The alias (the user claim) carries the claim mappings; only the token's metadata names the role.
-            alias=LoginAlias(name="alice", metadata={"mail": "a@example.com", "team": "blue"}),
+            # The alias (the user claim) carries the claim mappings and the role, as in OpenBao.
+            alias=LoginAlias(name="alice", metadata={"mail": "a@example.com", "team": "blue", "role": "app"}),
         )
         assert auth.client_token == ""
 

@@ -71,9 +71,10 @@ def login_auth(
         validate_bound_claims(role.bound_claims_type == "glob", role.bound_claims or {}, claims)
     except ClaimError as exc:
         raise ClaimError(f"error validating claims: {exc}") from None
-    # As Vault: the alias carries the claim mappings; the token's metadata names the role too.
-    alias = LoginAlias(name=name, metadata=dict(metadata))
+    # As OpenBao: the alias and the token carry the claim mappings and the role; the token the
+    # oauth2_metadata too.
     metadata["role"] = role_name
+    alias = LoginAlias(name=name, metadata=dict(metadata))
     metadata.update(extra_metadata or {})
     return role.token.to_auth(
         display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias, group_aliases=groups
