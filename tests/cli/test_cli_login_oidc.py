@@ -158,3 +158,50 @@ def test_an_unknown_redirect_is_refused_before_listening(
         'Error authenticating: Unable to authorize role "person" with redirect_uri '
         '"http://evil.example:8250/oidc/callback". Check the server logs for more information.'
     )
+
+
+@pytest.fixture(scope="module")
+def direct(server: RunningServer) -> tuple[str, Provider]:
+    """An oidc mount whose role uses callback_mode=direct (the browser comes back to the server)."""
+    name = f"d{uuid.uuid4().hex[:8]}"
+    server_callback = f"{server.address}/v1/auth/oidc-{name}/oidc/callback"
+    with server.client() as root:
+        idp = setup_provider(root, server.address, name, [server_callback])
+        role = {"callback_mode": "direct", "allowed_redirect_uris": [server_callback], "poll_interval": 1}
+        setup_oidc_mount(root, f"oidc-{name}", idp, name, **role)
+    return name, idp
+
+
+@pytest.mark.parametrize("cli", ["strongroom", "bao"])
+def test_login_method_oidc_in_direct_mode(
+    server: RunningServer, direct: tuple[str, Provider], tmp_path: Path, cli: str
+) -> None:
+    name, idp = direct
+    program = [sys.executable, "-m", "strongroom"] if cli == "strongroom" else [bao_binary()]
+    command = [*program, "login", "-method=oidc", f"-path=oidc-{name}", "-format=json"]
+    process = subprocess.Popen(
+        [*command, "role=person", "callbackmode=direct", "skip_browser=true"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(server, tmp_path),
+    )
+    try:
+        auth_url = _printed_url(process)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
+        assert query["redirect_uri"] == f"{server.address}/v1/auth/oidc-{name}/oidc/callback"
+        granted = play_browser(server.address, auth_url, idp.user_token)
+        # The browser arrives at the server, which asks the user to confirm; the user does.
+        params = {"code": granted["code"], "state": granted["state"]}
+        asked = httpx.get(query["redirect_uri"], params=params, timeout=10)
+        assert "Sign in confirmation required" in asked.text
+        confirmed = httpx.get(query["redirect_uri"], params={**params, "confirmation": "1"}, timeout=10)
+        assert confirmed.status_code == 200
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert f'"oidc-{name}-eng"' in stdout

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import hvac
+import pytest
 
 from tests.api.test_oidc_login_http import CALLBACK, play_browser, setup_oidc_mount, setup_provider
 from tests.interop.differential import Answer, Intended, Step, assert_alike, run
@@ -28,15 +29,10 @@ INTENDED = (
         "strongroom names the error as Python reports it",
     ),
     Intended(
-        "auth_url for a direct-mode role",
-        "*",
-        "strongroom refuses the direct and device callback modes (no server-side polling)",
-    ),
-    Intended(
         "read role", "data.token_strictly_bind_ip", "strongroom's token fields have no strictly-bind-ip yet"
     ),
 )
-SERVER_SPECIFIC = frozenset({"client_id", "client_secret", "oidc_client_id"})
+SERVER_SPECIFIC = frozenset({"client_id", "client_secret", "oidc_client_id", "state"})
 
 
 def _masked(value: Any, address: str, key: str = "") -> Any:
@@ -59,6 +55,10 @@ def _steps(mount: str, name: str) -> list[Step]:
 
     def auth_url(step: str, **body: str) -> Step:
         return Step(step, "POST", f"{base}/oidc/auth_url", body, token="")
+
+    def poll(step: str, client_nonce: str) -> Step:
+        body = {"state": "${state}", "client_nonce": client_nonce}
+        return Step(step, "POST", f"{base}/oidc/poll", body, token="")
 
     return [
         Step("enable oidc", "POST", f"/v1/sys/auth/{mount}", {"type": "oidc"}),
@@ -153,7 +153,19 @@ def _steps(mount: str, name: str) -> list[Step]:
         auth_url("auth_url with a foreign redirect", role="person", redirect_uri="https://evil.example/cb"),
         Step("direct role", "POST", f"{base}/role/direct", {**person, "callback_mode": "direct"}),
         auth_url("auth_url for a direct role without client_nonce", role="direct", redirect_uri=CALLBACK),
-        auth_url("auth_url for a direct-mode role", role="direct", redirect_uri=CALLBACK, client_nonce="n"),
+        Step(
+            "auth_url for a direct-mode role",
+            "POST",
+            f"{base}/oidc/auth_url",
+            {"role": "direct", "redirect_uri": CALLBACK, "client_nonce": "n"},
+            token="",
+            save={"state": "data.state"},
+        ),
+        poll("poll before the callback", "n"),
+        poll("poll with another client_nonce", "x"),
+        poll("poll after a wrong client_nonce", "n"),
+        Step("device role", "POST", f"{base}/role/device", {**person, "callback_mode": "device"}),
+        auth_url("auth_url for a device role without client_nonce", role="device", redirect_uri=CALLBACK),
         Step("callback with an unknown state", "GET", f"{base}/oidc/callback?state=nope&code=x", token=""),
         Step("callback without a state", "GET", f"{base}/oidc/callback", token=""),
         Step(
@@ -258,3 +270,48 @@ def test_hvac_oidc_login(server: RunningServer) -> None:
     done = vault.auth.oidc.oidc_callback(granted["state"], "", granted["code"], path=f"oidc-{name}")
     assert done["auth"]["identity_policies"] == [f"oidc-{name}-eng"]
     assert hvac.Client(url=server.address, token=done["auth"]["client_token"]).is_authenticated()
+
+
+def _direct_login(server: RunningServer, name: str, *, confirm: bool) -> dict[str, Any]:
+    """A callback_mode=direct login against `server`: the browser comes back to the server itself, the
+    user confirms (unless the role turns that off), and the client polls for its token."""
+    mount = f"oidc-{name}"
+    server_callback = f"{server.address}/v1/auth/{mount}/oidc/callback"
+    with server.client() as root:
+        provider = setup_provider(root, server.address, name, [server_callback])
+        role = {"callback_mode": "direct", "allowed_redirect_uris": [server_callback], "poll_interval": 2}
+        setup_oidc_mount(root, mount, provider, name, **role, oidc_disable_confirmation=not confirm)
+    found: dict[str, Any] = {}
+    with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+        start = {"role": "person", "redirect_uri": server_callback, "client_nonce": "cn"}
+        data = anonymous.post(f"/v1/auth/{mount}/oidc/auth_url", json=start).json()["data"]
+        found["poll_interval"] = data["poll_interval"]
+        granted = play_browser(server.address, data["auth_url"], provider.user_token)
+        callback = {"state": granted["state"], "code": granted["code"]}
+        if confirm:
+            asked = anonymous.get(server_callback, params=callback)
+            found["asked"] = (asked.status_code, "Sign in confirmation required" in asked.text)
+            callback["confirmation"] = "1"
+        visited = anonymous.get(server_callback, params=callback)
+        found["visited"] = (visited.status_code, visited.headers["content-type"].split(";")[0])
+        found["visited again"] = anonymous.get(server_callback, params=callback).json()
+        poll = {"state": data["state"], "client_nonce": "cn"}
+        polled = anonymous.post(f"/v1/auth/{mount}/oidc/poll", json=poll)
+        auth = polled.json()["auth"]
+        found["polled"] = (polled.status_code, auth["metadata"], auth["identity_policies"])
+        found["polled again"] = anonymous.post(f"/v1/auth/{mount}/oidc/poll", json=poll).json()
+        with server.client(auth["client_token"]) as user:
+            found["token works"] = user.get("/v1/auth/token/lookup-self").status_code
+    return found
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_a_direct_mode_login_as_openbao_does(
+    server: RunningServer, bao: RunningServer, confirm: bool
+) -> None:
+    name = f"m{uuid.uuid4().hex[:8]}"
+    ours, theirs = _direct_login(server, name, confirm=confirm), _direct_login(bao, name, confirm=confirm)
+    assert ours == theirs
+    assert ours["polled"] == (200, {"role": "person", "nickname": "olly"}, [f"oidc-{name}-eng"])
+    assert ours["poll_interval"] == "2"
+    assert ours["token works"] == 200

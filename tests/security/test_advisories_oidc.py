@@ -7,8 +7,9 @@ GHSA-cpj3-3r2f-xj59 / CVE-2026-33758 (OpenBao 2.5.2): the callback reflected the
 unescaped: reflected XSS on the server's origin.
 GHSA-7q7g-x6vg-xpc3 / CVE-2026-33757 (OpenBao 2.5.2): in `callback_mode=direct` the server completed the
 login when the victim's browser reached the callback, and handed the token to whoever polled with the
-state: an attacker who sent the victim the auth_url got the victim's token. OpenBao now asks the user to
-confirm first; strongroom has no direct mode (auth_url refuses it), so there is nothing to poll.
+state: an attacker who sent the victim the auth_url got the victim's token. Both servers now show the
+victim a confirmation page naming the address that started the login, and complete nothing until the
+user confirms.
 """
 
 from __future__ import annotations
@@ -132,23 +133,13 @@ def test_ghsa_7q7g_x6vg_xpc3_cve_2026_33757_direct_mode_gives_no_token_to_the_li
     with httpx.Client(base_url=running.address, timeout=10) as anonymous:
         # The attacker starts the login with a client_nonce of their own and sends the victim the link.
         start = {"role": "person", "redirect_uri": server_callback, "client_nonce": "attacker"}
-        started = anonymous.post(f"/v1/auth/{mount}/oidc/auth_url", json=start)
-        if started.status_code != 200:
-            # strongroom: no direct mode, so no login the attacker could poll for.
-            assert which == "strongroom"
-            assert started.json() == {"errors": ['callback_mode "direct" is not supported by this server']}
-            polled = anonymous.post(
-                f"/v1/auth/{mount}/oidc/poll", json={"state": "any", "client_nonce": "attacker"}
-            )
-            assert polled.status_code == 400
-            assert "auth" not in polled.json()
-            return
-        data = started.json()["data"]
+        data = ok(anonymous.post(f"/v1/auth/{mount}/oidc/auth_url", json=start)).json()["data"]
         # The victim follows the link: the provider authorizes them and their browser reaches the callback.
         granted = play_browser(running.address, data["auth_url"], victim.user_token)
         visited = anonymous.get(server_callback, params={"state": granted["state"], "code": granted["code"]})
         assert visited.status_code == 200
         assert "client_token" not in visited.text
+        assert "Sign in confirmation required" in visited.text
         polled = anonymous.post(
             f"/v1/auth/{mount}/oidc/poll", json={"state": data["state"], "client_nonce": "attacker"}
         )

@@ -1,7 +1,8 @@
 """`strongroom login -method=oidc`: the OIDC browser login as Vault's CLI does it. A local listener (default
 localhost:8250) waits at /oidc/callback; the server's auth_url (redirect_uri http://localhost:8250/oidc/callback,
 a fresh client_nonce) is opened in a browser or printed (skip_browser=true); the browser's redirect brings the
-code and state to the listener, which completes the login at the server's oidc/callback.
+code and state to the listener, which completes the login at the server's oidc/callback. With
+callbackmode=direct the browser goes back to the server itself and the CLI polls oidc/poll for the token.
 
 Layer: cli. Imports click, stdlib's http.server and webbrowser, `strongroom.cli.flags` and the client.
 
@@ -16,6 +17,7 @@ import secrets
 import string
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -29,13 +31,9 @@ from strongroom.cli.flags import USAGE_EXIT, Failure, api_errors, client
 if TYPE_CHECKING:
     from strongroom.client import Client
 
-DEFAULTS = {
-    "listenaddress": "localhost",
-    "port": "8250",
-    "callbackhost": "localhost",
-    "callbackmethod": "http",
-    "callbackmode": "client",
-}
+DEFAULTS = {"listenaddress": "localhost", "port": "8250", "callbackmode": "client"}
+CLIENT_DEFAULTS = {"callbackhost": "localhost", "callbackmethod": "http"}
+"""The redirect's host and scheme in client mode; in direct mode they are the server's."""
 WAIT_SECONDS = 120.0
 """How long the listener waits for the browser (Vault's two minutes)."""
 _BASE62 = string.ascii_letters + string.digits
@@ -137,26 +135,74 @@ def _handler(callback: _Callback) -> type[BaseHTTPRequestHandler]:
 def oidc_login(mount: str, settings: dict[str, str]) -> dict[str, Any]:
     """The login response of a completed browser login at the oidc mount `mount`."""
     settings = {**DEFAULTS, **settings}
-    if settings["callbackmode"] != "client":
-        raise Failure(
-            f'Error authenticating: callback mode "{settings["callbackmode"]}" is not supported', USAGE_EXIT
-        )
+    mode = settings["callbackmode"]
+    if mode not in ("client", "direct"):
+        raise Failure(f'Error authenticating: callback mode "{mode}" is not supported', USAGE_EXIT)
     skip_browser = _flag(settings, "skip_browser")
-    port = settings.get("callbackport") or settings["port"]
-    redirect_uri = f"{settings['callbackmethod']}://{settings['callbackhost']}:{port}/oidc/callback"
-    client_nonce = "".join(secrets.choice(_BASE62) for _ in range(20))
-    role = settings.get("role", "")
     http = client()
     http.clear_token()
+    redirect_uri = _redirect_uri(settings, http.address, mount)
+    client_nonce = "".join(secrets.choice(_BASE62) for _ in range(20))
+    role = settings.get("role", "")
     body = {"role": role, "redirect_uri": redirect_uri, "client_nonce": client_nonce}
     with api_errors("Error authenticating"):
         answer = http.request("PUT", f"auth/{mount}/oidc/auth_url", json=body, wrap=False) or {}
-    auth_url = str((answer.get("data") or {}).get("auth_url") or "")
+    data = answer.get("data") or {}
+    auth_url = str(data.get("auth_url") or "")
     if not auth_url:
         raise Failure(
             f'Error authenticating: Unable to authorize role "{role}" with redirect_uri "{redirect_uri}". '
             "Check the server logs for more information."
         )
+    state, interval = str(data.get("state") or ""), str(data.get("poll_interval") or "")
+    if mode == "direct":
+        if not state or not interval.isdigit():
+            raise Failure("Error authenticating: no state or poll_interval returned in direct callback mode")
+        _show(auth_url, skip_browser=skip_browser)
+        return _poll(http, mount, {"state": state, "client_nonce": client_nonce}, int(interval))
+    if state:
+        raise Failure("Error authenticating: state returned in client callback mode, try direct")
+    return _listen(http, mount, client_nonce, settings, auth_url, skip_browser=skip_browser)
+
+
+def _redirect_uri(settings: Mapping[str, str], address: str, mount: str) -> str:
+    """Where the provider sends the browser: the local listener, or in direct mode the server itself."""
+    if settings["callbackmode"] == "direct":
+        server = urlsplit(address)
+        host = settings.get("callbackhost", server.hostname or "")
+        method = settings.get("callbackmethod", server.scheme)
+        port = settings.get("callbackport", f"{server.port}/v1/auth/{mount}")
+        return f"{method}://{host}:{port}/oidc/callback"
+    client_settings = {**CLIENT_DEFAULTS, **settings}
+    port = client_settings.get("callbackport") or settings["port"]
+    return f"{client_settings['callbackmethod']}://{client_settings['callbackhost']}:{port}/oidc/callback"
+
+
+def _poll(http: Client, mount: str, body: Mapping[str, str], interval: int) -> dict[str, Any]:
+    """Direct mode: ask the server for the login's result until the user has completed it."""
+    from strongroom.client import ClientError
+
+    while True:
+        time.sleep(interval)
+        try:
+            return http.request("PUT", f"auth/{mount}/oidc/poll", json=dict(body), wrap=False) or {}
+        except ClientError as exc:
+            if exc.errors[-1:] == ["slow_down"]:
+                interval *= 2
+            elif exc.errors[-1:] != ["authorization_pending"]:
+                raise Failure(f"Error authenticating: {exc}") from None
+
+
+def _listen(
+    http: Client,
+    mount: str,
+    client_nonce: str,
+    settings: Mapping[str, str],
+    auth_url: str,
+    *,
+    skip_browser: bool,
+) -> dict[str, Any]:
+    """Client mode: wait on the local listener for the browser's redirect and complete the login."""
     callback = _Callback(http, mount, client_nonce)
     try:
         listener = HTTPServer((settings["listenaddress"], int(settings["port"])), _handler(callback))

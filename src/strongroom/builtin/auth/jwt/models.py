@@ -99,6 +99,7 @@ class JWTRole:
     callback_mode: str = "client"
     poll_interval: int = 0
     verbose_oidc_logging: bool = False
+    oidc_disable_confirmation: bool = False
     max_age: int = 0
     # The legacy "policies" field, kept only while a client sets it (framework.tokenutil.upgrade_policies).
     policies: tuple[str, ...] = ()
@@ -123,7 +124,7 @@ class JWTRole:
             "max_age": self.max_age,
             "not_before_leeway": self.not_before_leeway,
             "oauth2_metadata": listed(self.oauth2_metadata),
-            "oidc_disable_confirmation": False,
+            "oidc_disable_confirmation": self.oidc_disable_confirmation,
             "oidc_scopes": listed(self.oidc_scopes),
             "role_type": self.role_type,
             "token_policies_template_claims": False,

@@ -2,7 +2,8 @@
 pending logins (state, nonce, PKCE verifier), the authorization URL, the code exchange at the provider's
 token endpoint, the ID token's verification, and userinfo.
 
-Layer: builtin. Imports httpx, stdlib and the jwt package's keysets and validator; no framework.
+Layer: builtin. Imports httpx, stdlib, logical's Auth and the jwt package's keysets and validator; no
+framework.
 
 Invariant: a state is used once (taken out of the table when its callback arrives) and expires
 REQUEST_TIMEOUT after auth_url made it; at most MAX_PENDING logins wait at a time, so unauthenticated
@@ -32,6 +33,7 @@ from strongroom.builtin.auth.jwt.keysets import (
     tls_context,
 )
 from strongroom.builtin.auth.jwt.validator import KeySet, SignatureError, parse_compact
+from strongroom.logical import Auth
 
 REQUEST_TIMEOUT = 600.0
 """Seconds a login started by auth_url may take to come back to the callback (Vault's oidcRequestTimeout)."""
@@ -61,9 +63,13 @@ class FlowRequest:
     max_age: int
     expires: float
     implicit: bool = False
+    requester: str = ""
+    """The address that asked for the auth_url (shown on a direct-mode login's confirmation page)."""
     # What a form_post delivered, kept until the callback's GET completes the login.
     code: str = field(default="", repr=False)
     id_token: str = field(default="", repr=False)
+    auth: Auth | None = None
+    """A direct-mode login's result, kept until the client polls for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,7 @@ class FlowRequests:
         max_age: int,
         implicit: bool,
         now: float,
+        requester: str = "",
     ) -> FlowRequest:
         """A new login with a fresh state, nonce and (for the code flow) PKCE verifier."""
         self._sweep(now)
@@ -128,6 +135,7 @@ class FlowRequests:
             max_age=max_age,
             expires=now + REQUEST_TIMEOUT,
             implicit=implicit,
+            requester=requester,
         )
         self._pending[request.state] = request
         return request
@@ -146,6 +154,11 @@ class FlowRequests:
         """Store what a form_post delivered (the code or ID token) with the pending login."""
         if request.state in self._pending:
             self._pending[request.state] = replace(request, code=code, id_token=id_token)
+
+    def complete(self, request: FlowRequest, auth: Auth) -> None:
+        """Keep a direct-mode login's result for the client's poll."""
+        if request.state in self._pending:
+            self._pending[request.state] = replace(request, auth=auth)
 
 
 def challenge(verifier: str) -> str:

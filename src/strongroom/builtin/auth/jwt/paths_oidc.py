@@ -13,7 +13,10 @@ Invariant: auth_url answers an empty auth_url (not an error) for a redirect_uri 
 allowed_redirect_uris, so the unauthenticated endpoint does not tell which URIs are allowed.
 Invariant: nothing a client sends is echoed into an HTML page unescaped (OpenBao's GHSA-cpj3-3r2f-xj59); the
 provider's `error` parameter is named only when it is one of OAuth's codes.
-Intended difference: callback_mode "direct" and "device" (server-side polling) are refused at auth_url.
+Invariant: in callback_mode "direct" the browser's arrival completes the login only after the user confirms
+it on a page naming the address that started it (OpenBao's GHSA-7q7g-x6vg-xpc3), unless the role sets
+oidc_disable_confirmation; the result goes only to a poll with the state and the auth_url's client_nonce.
+Intended difference: callback_mode "device" (the provider's device flow) is refused at auth_url.
 """
 
 from __future__ import annotations
@@ -155,8 +158,43 @@ def parse_mount(redirect_uri: str) -> str:
     return ""
 
 
-def _failed(message: str) -> InvalidRequestError:
-    return InvalidRequestError(f"{LOGIN_FAILED} {message}")
+class LoginFailed(InvalidRequestError):
+    """OpenBao's loginFailedResponse: a JSON error, or in direct mode the browser's error page."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{LOGIN_FAILED} {detail}")
+        self.detail = detail
+
+
+def _failed(message: str) -> LoginFailed:
+    return LoginFailed(message)
+
+
+def confirmation_page(requester: str, role: str) -> Response:
+    """OpenBao's confirmHTML: the user confirms a direct-mode login they started, or closes the page."""
+    body = (
+        "<h1>Sign in confirmation required</h1>\n"
+        "<p>A sign-in request was initiated from the source IP address shown below. "
+        "<strong>Only confirm if you initiated this request yourself.</strong> If you didn't, close this "
+        "page immediately to prevent unauthorized access to your account.</p>\n"
+        f"<p><b>Source IP:</b> {html.escape(requester or 'unknown')}</p>\n"
+        f"<p><b>Role:</b> {html.escape(role or 'unknown')}</p>\n"
+        '<button id="confirm-button">Confirm sign-in</button>\n'
+        "<script>\n"
+        'document.getElementById("confirm-button").addEventListener("click", () => {\n'
+        "  let url = new URL(window.location.href);\n"
+        '  url.searchParams.set("confirmation", 1);\n'
+        "  window.location.href = url;\n"
+        "})\n"
+        "</script>"
+    )
+    return _page("Sign in confirmation required", body)
+
+
+def success_page() -> Response:
+    """OpenBao's successHTML: shown in the browser when a direct-mode login completed."""
+    body = "<h1>Signed in via your OIDC provider</h1>\n<p>You can now close this window.</p>"
+    return _page("OpenBao Authentication Succeeded", body)
 
 
 class OIDCLogin:
@@ -185,10 +223,10 @@ class OIDCLogin:
         if role is None:
             raise InvalidRequestError(f'role "{role_name}" could not be found')
         client_nonce: str = fields.get("client_nonce")
-        if role.callback_mode in ("direct", "device"):
-            if not client_nonce:
-                raise InvalidRequestError("missing client_nonce")
-            raise InvalidRequestError(f'callback_mode "{role.callback_mode}" is not supported by this server')
+        if not client_nonce and role.callback_mode in ("direct", "device"):
+            raise InvalidRequestError("missing client_nonce")
+        if role.callback_mode == "device":
+            raise InvalidRequestError('callback_mode "device" is not supported by this server')
         redirect_uri: str = fields.get("redirect_uri")
         if not redirect_uri:
             raise InvalidRequestError("missing redirect_uri")
@@ -209,6 +247,7 @@ class OIDCLogin:
                 max_age=role.max_age,
                 implicit="id_token" in config.oidc_response_types,
                 now=self.source.clock.now(),
+                requester=request.connection.remote_address,
             )
             url = oidc_client.authorization_url(
                 discovery, config.oidc_client_id, flow, role.oidc_scopes or ()
@@ -216,6 +255,9 @@ class OIDCLogin:
         except (FetchError, FlowError, ValueError) as exc:
             logger.warning("oidc auth_url: %s", exc)
             return empty
+        if role.callback_mode == "direct":
+            poll_interval = str(role.poll_interval or 5)
+            return Response(data={"auth_url": url, "state": flow.state, "poll_interval": poll_interval})
         return Response(data={"auth_url": url})
 
     async def callback_post(self, request: Request, fields: FieldData) -> Response | None:
@@ -240,12 +282,41 @@ class OIDCLogin:
         if config is None:
             raise _failed("Could not load configuration")
         now = self.source.clock.now()
-        flow = self.pending.take(fields.get("state"), now)
-        if flow is None:
+        flow = self.pending.peek(fields.get("state"), now)
+        if flow is None or flow.auth is not None:
             raise _failed("Expired or missing OAuth state.")
         role = await load_role(request.storage, flow.role)
+        direct = role is not None and role.callback_mode == "direct"
+        if not direct:
+            # One use: whatever happens next, this state completes nothing more.
+            self.pending.take(flow.state, now)
         if role is None:
             raise _failed("Role could not be found")
+        if direct and not role.oidc_disable_confirmation and not fields.get("confirmation"):
+            return confirmation_page(flow.requester, flow.role)
+        try:
+            auth = await self._complete(request, fields, flow, config=config, role=role, now=now)
+        except LoginFailed as exc:
+            if direct:
+                return error_page(LOGIN_FAILED, exc.detail)
+            raise
+        if direct:
+            self.pending.complete(flow, auth)
+            return success_page()
+        return Response(auth=auth)
+
+    async def _complete(
+        self,
+        request: Request,
+        fields: FieldData,
+        flow: FlowRequest,
+        *,
+        config: JWTConfig,
+        role: JWTRole,
+        now: float,
+    ) -> Auth:
+        """The login's Auth: provider errors, client_nonce, CIDRs, the code exchange or the form-posted ID
+        token, the ID token's checks, then the claims (Vault's order)."""
         provider_error = fields.get("error").strip().lower()
         if provider_error:
             # Named only when it is one of OAuth's codes: the text is the client's, not the provider's.
@@ -255,7 +326,12 @@ class OIDCLogin:
             raise _failed(
                 "An unknown error occurred during OIDC authentication. Check server logs for details"
             )
-        if flow.client_nonce and fields.get("client_nonce") != flow.client_nonce:
+        # A direct-mode login's client_nonce is checked when it polls.
+        if (
+            role.callback_mode != "direct"
+            and flow.client_nonce
+            and fields.get("client_nonce") != flow.client_nonce
+        ):
             raise InvalidRequestError("invalid client_nonce")
         if role.token.bound_cidrs and not address_allowed(
             request.connection.remote_address, role.token.bound_cidrs
@@ -292,7 +368,27 @@ class OIDCLogin:
                 )
             except FlowError as exc:
                 raise _failed(f"Error exchanging oidc code: {json.dumps(str(exc))}.") from None
-        return Response(auth=await self._auth(client, role, flow, claims, tokens))
+        return await self._auth(client, role, flow, claims, tokens)
+
+    async def poll(self, request: Request, fields: FieldData) -> Response | None:
+        """A direct-mode login's result, for the client that started it (state and client_nonce)."""
+        assert request.storage is not None
+        now = self.source.clock.now()
+        flow = self.pending.peek(fields.get("state"), now)
+        if flow is None:
+            raise _failed("Expired or missing OAuth state.")
+        if flow.client_nonce and fields.get("client_nonce") != flow.client_nonce:
+            # As Vault: a wrong client_nonce ends the login, so the state cannot be guessed at.
+            self.pending.take(flow.state, now)
+            raise InvalidRequestError("invalid client_nonce")
+        role = await load_role(request.storage, flow.role)
+        if role is None:
+            self.pending.take(flow.state, now)
+            raise _failed("Role could not be found")
+        if flow.auth is None:
+            raise InvalidRequestError("authorization_pending")
+        self.pending.take(flow.state, now)
+        return Response(auth=flow.auth)
 
     @staticmethod
     async def _auth(
@@ -324,11 +420,8 @@ class OIDCLogin:
 
 
 def paths(source: KeySource) -> list[Path]:
-    """The `oidc/auth_url` and `oidc/callback` declarations, and `oidc/poll` (refused: no direct mode)."""
+    """The `oidc/auth_url`, `oidc/callback` and `oidc/poll` declarations."""
     login = OIDCLogin(source)
-
-    async def refuse_poll(request: Request, fields: FieldData) -> Response | None:
-        raise _failed("Expired or missing OAuth state.")
 
     return [
         Path(
@@ -346,7 +439,7 @@ def paths(source: KeySource) -> list[Path]:
         Path(
             "oidc/poll",
             fields={"state": CALLBACK_FIELDS["state"], "client_nonce": CALLBACK_FIELDS["client_nonce"]},
-            operations={Operation.UPDATE: refuse_poll},
-            synopsis="Poll endpoint to complete an OIDC login (direct and device modes; none are pending).",
+            operations={Operation.UPDATE: login.poll},
+            synopsis="Poll endpoint to complete an OIDC login.",
         ),
     ]
