@@ -166,10 +166,6 @@ class LoginFailed(InvalidRequestError):
         self.detail = detail
 
 
-def _failed(message: str) -> LoginFailed:
-    return LoginFailed(message)
-
-
 def confirmation_page(requester: str, role: str) -> Response:
     """OpenBao's confirmHTML: the user confirms a direct-mode login they started, or closes the page."""
     body = (
@@ -264,7 +260,7 @@ class OIDCLogin:
         """form_post: keep the code or ID token with the pending login, then hand back to the page."""
         config = await self._config(request)
         if config is None:
-            raise _failed("Could not load configuration.")
+            raise LoginFailed("Could not load configuration.")
         if config.oidc_response_mode != "form_post":
             return Response(status=405, raw_body=b"")
         flow = self.pending.peek(fields.get("state"), self.source.clock.now())
@@ -280,18 +276,18 @@ class OIDCLogin:
         assert request.storage is not None
         config = await self._config(request)
         if config is None:
-            raise _failed("Could not load configuration")
+            raise LoginFailed("Could not load configuration")
         now = self.source.clock.now()
         flow = self.pending.peek(fields.get("state"), now)
         if flow is None or flow.auth is not None:
-            raise _failed("Expired or missing OAuth state.")
+            raise LoginFailed("Expired or missing OAuth state.")
         role = await load_role(request.storage, flow.role)
         direct = role is not None and role.callback_mode == "direct"
         if not direct:
             # One use: whatever happens next, this state completes nothing more.
             self.pending.take(flow.state, now)
         if role is None:
-            raise _failed("Role could not be found")
+            raise LoginFailed("Role could not be found")
         if direct and not role.oidc_disable_confirmation and not fields.get("confirmation"):
             return confirmation_page(flow.requester, flow.role)
         try:
@@ -322,8 +318,8 @@ class OIDCLogin:
             # Named only when it is one of OAuth's codes: the text is the client's, not the provider's.
             logger.warning("oidc callback: the provider answered with an error")
             if provider_error in OAUTH_ERRORS:
-                raise _failed(provider_error)
-            raise _failed(
+                raise LoginFailed(provider_error)
+            raise LoginFailed(
                 "An unknown error occurred during OIDC authentication. Check server logs for details"
             )
         # A direct-mode login's client_nonce is checked when it polls.
@@ -354,7 +350,7 @@ class OIDCLogin:
         tokens: oidc_client.Tokens
         if not code:
             if not flow.id_token:
-                raise _failed("No code or id_token received.")
+                raise LoginFailed("No code or id_token received.")
             try:
                 claims = await oidc_client.verify_id_token(client, key_set, flow.id_token, flow, now)
             except FlowError as exc:
@@ -367,7 +363,7 @@ class OIDCLogin:
                     client, key_set, tokens.id_token, flow, now, access_token=tokens.access_token
                 )
             except FlowError as exc:
-                raise _failed(f"Error exchanging oidc code: {json.dumps(str(exc))}.") from None
+                raise LoginFailed(f"Error exchanging oidc code: {json.dumps(str(exc))}.") from None
         return await self._auth(client, role, flow, claims, tokens)
 
     async def poll(self, request: Request, fields: FieldData) -> Response | None:
@@ -376,7 +372,7 @@ class OIDCLogin:
         now = self.source.clock.now()
         flow = self.pending.peek(fields.get("state"), now)
         if flow is None:
-            raise _failed("Expired or missing OAuth state.")
+            raise LoginFailed("Expired or missing OAuth state.")
         if flow.client_nonce and fields.get("client_nonce") != flow.client_nonce:
             # As Vault: a wrong client_nonce ends the login, so the state cannot be guessed at.
             self.pending.take(flow.state, now)
@@ -384,7 +380,7 @@ class OIDCLogin:
         role = await load_role(request.storage, flow.role)
         if role is None:
             self.pending.take(flow.state, now)
-            raise _failed("Role could not be found")
+            raise LoginFailed("Role could not be found")
         if flow.auth is None:
             raise InvalidRequestError("authorization_pending")
         self.pending.take(flow.state, now)
@@ -401,22 +397,19 @@ class OIDCLogin:
         claims.pop("nonce", None)
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else ""
         if role.bound_subject and role.bound_subject != subject:
-            raise _failed("sub claim does not match bound subject")
+            raise LoginFailed("sub claim does not match bound subject")
         if tokens.access_token:
             # As Vault: userinfo adds to (and overrides) the ID token's claims; its failure fails nothing.
             try:
                 claims.update(await oidc_client.userinfo(client, tokens.access_token, str(subject)))
             except FlowError as exc:
                 logger.info("oidc callback: userinfo not used: %s", exc)
-        oauth2 = {
-            f"oauth2_{name}": getattr(tokens, name)
-            for name in (role.oauth2_metadata or ())
-            if hasattr(tokens, name)
-        }
+        # The role's oauth2_metadata names (checked on write) are the Tokens fields.
+        oauth2 = {f"oauth2_{name}": str(getattr(tokens, name)) for name in role.oauth2_metadata or ()}
         try:
             return login_auth(claims, role, flow.role, oauth2)
         except ClaimError as exc:
-            raise _failed(str(exc)) from None
+            raise LoginFailed(str(exc)) from None
 
 
 def paths(source: KeySource) -> list[Path]:
