@@ -205,3 +205,49 @@ def test_login_method_oidc_in_direct_mode(
             process.wait()
     assert process.returncode == 0, stderr
     assert f'"oidc-{name}-eng"' in stdout
+
+
+@pytest.mark.parametrize("cli", ["strongroom", "bao"])
+def test_login_method_oidc_with_form_post(server: RunningServer, tmp_path: Path, cli: str) -> None:
+    name = f"f{uuid.uuid4().hex[:8]}"
+    mount = f"oidc-{name}"
+    with server.client() as root:
+        idp = setup_provider(root, server.address, name, [CALLBACK])
+        setup_oidc_mount(root, mount, idp, name)
+        config = {
+            "oidc_discovery_url": idp.issuer,
+            "oidc_client_id": idp.client_id,
+            "oidc_client_secret": idp.client_secret,
+            "oidc_response_mode": "form_post",
+        }
+        root.post(f"/v1/auth/{mount}/config", json=config).raise_for_status()
+    port = str(free_port())
+    program = [sys.executable, "-m", "strongroom"] if cli == "strongroom" else [bao_binary()]
+    command = [*program, "login", "-method=oidc", f"-path={mount}", "-format=json"]
+    process = subprocess.Popen(
+        [*command, "role=person", f"port={port}", "skip_browser=true"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(server, tmp_path),
+    )
+    try:
+        auth_url = _printed_url(process)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
+        granted = play_browser(server.address, auth_url, idp.user_token)
+        # The provider's form post, to the CLI's listener.
+        form = {"code": granted["code"], "state": granted["state"]}
+        try:
+            posted = httpx.post(query["redirect_uri"], data=form, timeout=10)
+        except httpx.RemoteProtocolError:
+            assert cli == "bao"  # bao's CLI may exit while its page is still being written
+        else:
+            assert "Signed in via your OIDC provider" in posted.text
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert f'"oidc-{name}-eng"' in stdout

@@ -87,7 +87,8 @@ class _Callback:
         try:
             if method == "POST":
                 # form_post: hand the server the code or ID token first, then complete as a redirect would.
-                http.request(
+                # As Vault's CLI, the answer (a page meant for the UI) is not read: the GET tells.
+                http.send(
                     "POST",
                     f"auth/{self.mount}/oidc/callback",
                     json={**data, "id_token": fields.get("id_token", "")},
