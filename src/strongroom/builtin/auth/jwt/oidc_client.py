@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 
@@ -223,7 +223,7 @@ async def exchange(client: Client, request: FlowRequest, code: str) -> Tokens:
     if request.code_verifier:
         form["code_verifier"] = request.code_verifier
     # OAuth 2.0 (RFC 6749 2.3.1) form-encodes the client credentials before Basic encoding them.
-    basic = (quote(client.client_id, safe=""), quote(client.client_secret, safe=""))
+    basic = (quote_plus(client.client_id), quote_plus(client.client_secret))
     response = await _post_form(discovery.token_endpoint, client.ca_pem, form, basic)
     body = _json_object(response)
     if response.status_code != 200 or body is None:
