@@ -168,6 +168,10 @@ def test_browser_login_end_to_end(server: RunningServer, oidc: Provider) -> None
     with server.client(auth["client_token"]) as user:
         # The external group's policy, which only the groups claim gives.
         assert user.get("/v1/sys/policies/acl/default").status_code == 200
+        # Renewed as a jwt login is: while its role exists.
+        renewed = user.post("/v1/auth/token/renew-self", json={})
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["auth"]["entity_id"] == auth["entity_id"]
 
 
 def _started(anonymous: httpx.Client, nonce: str = "cn") -> tuple[str, dict[str, str]]:
