@@ -38,6 +38,7 @@ SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "database": lazy("strongroom.builtin.secrets.database.backend:database_factory"),
     "transit": lazy("strongroom.builtin.secrets.transit.backend:transit_factory"),
     "pki": lazy("strongroom.builtin.secrets.pki.backend:pki_factory"),
+    "totp": lazy("strongroom.builtin.secrets.totp.backend:totp_factory"),
 }
 
 AUTH_METHODS: Mapping[str, BackendFactory] = {
