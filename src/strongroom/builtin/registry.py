@@ -39,6 +39,7 @@ SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "transit": lazy("strongroom.builtin.secrets.transit.backend:transit_factory"),
     "pki": lazy("strongroom.builtin.secrets.pki.backend:pki_factory"),
     "totp": lazy("strongroom.builtin.secrets.totp.backend:totp_factory"),
+    "ssh": lazy("strongroom.builtin.secrets.ssh.backend:ssh_factory"),
 }
 
 AUTH_METHODS: Mapping[str, BackendFactory] = {
