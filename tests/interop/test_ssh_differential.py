@@ -237,3 +237,65 @@ def test_ssh_matches_openbao(server: RunningServer, bao: RunningServer) -> None:
     ours = _masked(STEPS, run(server, STEPS))
     theirs = _masked(STEPS, run(bao, STEPS))
     assert_alike(STEPS, ours, theirs, INTENDED)
+
+
+T = "diffsshtpl"
+TEMPLATED_ROLE = {
+    "key_type": "ca",
+    "allow_user_certificates": True,
+    "allowed_users": "{{identity.entity.metadata.ssh_user}},admin",
+    "allowed_users_template": True,
+    "default_user": "{{identity.entity.metadata.ssh_user}}",
+    "default_user_template": True,
+    "default_extensions": {"permit-pty": "", "login@example.com": "{{identity.entity.name}}"},
+    "default_extensions_template": True,
+    "key_id_format": "{{token_display_name}}",
+}
+CA = {"public_key": CA_PUBLIC, "private_key": CA_PRIVATE}
+SIGN_POLICY = f'path "{T}/sign/*" {{ capabilities = ["update"] }}'
+
+
+def as_ann(name: str, body: dict[str, Any]) -> Step:
+    return Step(name, "POST", f"/v1/{T}/sign/tpl", body=body, token="${token}")
+
+
+TEMPLATE_STEPS: list[Step] = [
+    Step("enable ssh", "POST", f"/v1/sys/mounts/{T}", body={"type": "ssh"}),
+    Step("import ca", "POST", f"/v1/{T}/config/ca", body=CA),
+    Step("role", "POST", f"/v1/{T}/roles/tpl", body=TEMPLATED_ROLE),
+    Step("policy", "POST", "/v1/sys/policies/acl/diffsshtpl", body={"policy": SIGN_POLICY}),
+    Step("enable userpass", "POST", f"/v1/sys/auth/{T}-up", body={"type": "userpass"}),
+    Step("user", "POST", f"/v1/auth/{T}-up/users/ann", body={"password": "pw", "token_policies": [T]}),
+    Step("login", "POST", f"/v1/auth/{T}-up/login/ann", body={"password": "pw"}, token="",
+         save={"token": "auth.client_token", "entity": "auth.entity_id"}),
+    Step("entity metadata", "POST", "/v1/identity/entity/id/${entity}",
+         body={"name": "ann-entity", "metadata": {"ssh_user": "ann-unix"}}),
+    Step("sign as ann", "POST", f"/v1/{T}/sign/tpl", body=ED, token="${token}"),
+    as_ann("sign as ann for admin", {**ED, "valid_principals": "admin,ann-unix"}),
+    Step("sign as ann for bob", "POST", f"/v1/{T}/sign/tpl", body={**ED, "valid_principals": "bob"},
+         token="${token}"),
+    Step("sign as root keeps templates", "POST", f"/v1/{T}/sign/tpl", body=ED),
+    Step("comma in metadata", "POST", "/v1/identity/entity/id/${entity}",
+         body={"metadata": {"ssh_user": "ann,bob"}}),
+    Step("sign with comma refused", "POST", f"/v1/{T}/sign/tpl", body={**ED, "valid_principals": "ann"},
+         token="${token}"),
+    Step("no metadata", "POST", "/v1/identity/entity/id/${entity}", body={"metadata": {}}),
+    Step("sign without value refused", "POST", f"/v1/{T}/sign/tpl", body={**ED, "valid_principals": "admin"},
+         token="${token}"),
+    Step("delete entity", "DELETE", "/v1/identity/entity/id/${entity}"),
+    Step("disable userpass", "DELETE", f"/v1/sys/auth/{T}-up"),
+    Step("delete policy", "DELETE", "/v1/sys/policies/acl/diffsshtpl"),
+    Step("disable ssh", "DELETE", f"/v1/sys/mounts/{T}"),
+]  # fmt: skip
+
+
+TEMPLATE_INTENDED = [
+    Intended("sign * refused", "status", "a template that cannot be rendered: 400 here, 500 in OpenBao"),
+    Intended("sign * refused", "errors[0]", "the same words, without the 500's multierror wrapping"),
+]
+
+
+def test_ssh_identity_templates_match_openbao(server: RunningServer, bao: RunningServer) -> None:
+    ours = _masked(TEMPLATE_STEPS, run(server, TEMPLATE_STEPS))
+    theirs = _masked(TEMPLATE_STEPS, run(bao, TEMPLATE_STEPS))
+    assert_alike(TEMPLATE_STEPS, ours, theirs, TEMPLATE_INTENDED)

@@ -49,7 +49,8 @@ def paths(system: SystemView, clock: Clock) -> list[Path]:
 
     async def certify(request: Request, data: FieldData, role: SshRole, public: PublicKey) -> Response:
         """Vault's pathSignIssueCertificateHelper: the certificate of `public` under `role`."""
-        identity = None  # strongroom hands backends no entity data; Vault then keeps templates as written
+        # Without an entity, Vault leaves identity templates as written.
+        identity = request.caller.identity if request.caller and request.caller.entity_id else None
         name = role_name(data)
         key_id = signing.key_id(
             data.get("key_id"),

@@ -31,21 +31,26 @@ def split_list(text: str) -> list[str]:
     return sorted({item.strip() for item in text.split(",") if item.strip()})
 
 
-def render(
-    text: str, identity: Mapping[str, str] | None, *, allow_commas: bool = True, allow_wildcards: bool = True
-) -> str:
-    """`text` with its {{identity.*}} templates filled from the caller's identity; unchanged when the
-    caller has no entity (as Vault)."""
+def render(text: str, identity: Mapping[str, str] | None, blocked: tuple[str, ...] = ("*", "+")) -> str:
+    """`text` with its {{identity...}} templates filled from the caller's identity (Vault's ACL templating:
+    a missing value is an error, and so is a value holding one of `blocked`); unchanged when the caller
+    has no entity, as Vault leaves it."""
     if identity is None or not _TEMPLATE.search(text):
         return text
 
     def fill(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        value = identity.get(name)
-        if value is None:
-            raise SshRuleError(f"template '{text}' could not be rendered -> no entity found for {name}")
-        if (not allow_commas and "," in value) or (not allow_wildcards and "*" in value):
-            raise SshRuleError(f"template '{text}' could not be rendered -> substitution blocked")
+        value = identity.get(match.group(1).strip(), "")
+        if not value:
+            raise SshRuleError(
+                f"template '{text}' could not be rendered -> no value could be found for one of the template "
+                "directives"
+            )
+        for forbidden in blocked:
+            if forbidden in value:
+                raise SshRuleError(
+                    f"template '{text}' could not be rendered -> template substitution contains forbidden "
+                    f'value: "{forbidden}"'
+                )
         return value
 
     return _TEMPLATE.sub(fill, text)
@@ -69,22 +74,21 @@ def principals(
 ) -> list[str]:
     """The certificate's principals: those requested (else the role's default user), each allowed by the
     role's allowed_users (user certificates) or allowed_domains (host certificates)."""
+    # A rendered value is spliced into a comma list: a comma or "*" in it would widen the list.
+    blocked = tuple(
+        ("" if role.allow_commas_in_identity_templates else ",")
+        + ("" if role.allow_wildcards_in_identity_templates else "*")
+    )
     if host:
         default, allowed_text, templated = "", role.allowed_domains, role.allowed_domains_template
     else:
-        default = render(role.default_user, identity) if role.default_user_template else role.default_user
+        # Rendered first, even when the request names its principals (as Vault: its errors come first).
+        default = (
+            render(role.default_user, identity, blocked) if role.default_user_template else role.default_user
+        )
         allowed_text, templated = role.allowed_users, role.allowed_users_template
     wanted = split_list(default if requested is None else requested)
-    if templated:
-        rendered = render(
-            allowed_text,
-            identity,
-            allow_commas=role.allow_commas_in_identity_templates,
-            allow_wildcards=role.allow_wildcards_in_identity_templates,
-        )
-        allowed = split_list(rendered)
-    else:
-        allowed = split_list(allowed_text)
+    allowed = split_list(render(allowed_text, identity, blocked) if templated else allowed_text)
     if not wanted:
         if not role.allow_empty_principals and allowed_text != "*":
             raise SshRuleError(
