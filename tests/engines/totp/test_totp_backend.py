@@ -3,6 +3,7 @@ values too), skew, one use per code, and the otpauth URL and QR code of a genera
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import zlib
@@ -136,3 +137,14 @@ async def test_secrets_stay_out_of_reads_and_reprs(totp: BackendHarness) -> None
     await totp.write("keys/k", {"key": SECRET, "issuer": "I"})
     assert SECRET not in str(await data(totp.read("keys/k")))
     assert list(totp.storage.data) == ["key/k"]
+
+
+async def test_racing_validations_accept_a_code_once(totp: BackendHarness, clock: ManualClock) -> None:
+    await totp.write("keys/k", {"key": SECRET})
+    code = pyotp.TOTP(SECRET).at(clock.now())
+    answers = await asyncio.gather(
+        *(totp.write("code/k", {"code": code}) for _ in range(5)), return_exceptions=True
+    )
+    accepted = [a for a in answers if isinstance(a, Response) and a.data == {"valid": True}]
+    refused_ = [a for a in answers if isinstance(a, InvalidRequestError)]
+    assert (len(accepted), len(refused_)) == (1, 4)

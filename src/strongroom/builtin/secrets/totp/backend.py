@@ -220,6 +220,7 @@ def paths(clock: Clock) -> list[Path]:
             raise InvalidRequestError("the code value is required")
         if code.strip() != code or len(code) != key.digits:
             raise InvalidRequestError("invalid number of digits for the code")
+        # No await from this check to the mark below: a racing request for the same code sees the mark.
         if used.used(name, code):
             raise InvalidRequestError("code already used; wait until the next time period")
         try:
