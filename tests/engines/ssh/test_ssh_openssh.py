@@ -4,6 +4,7 @@ hvac and the bao CLI."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -96,7 +97,8 @@ def sshd(engine: Engine, server: RunningServer, tmp_path: Path) -> Iterator[Sshd
         "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
         "StrictModes no\nUsePAM no\nLogLevel VERBOSE\n"
     )
-    os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
+    with contextlib.suppress(PermissionError):  # sshd's privilege-separation directory (run as root)
+        os.makedirs("/run/sshd", exist_ok=True)
     log = (tmp_path / "sshd.log").open("wb")
     process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -121,8 +123,8 @@ def login(sshd: Sshd, key: Path, cert: Path, user: str = USER) -> subprocess.Com
     """`ssh user@127.0.0.1 true` with the key and its certificate, trusting only host certificates of the
     engine's CA."""
     return subprocess.run(
-        ["ssh", "-i", str(key), "-o", f"CertificateFile={cert}", "-o", "IdentitiesOnly=yes",
-         "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        ["ssh", "-F", "/dev/null", "-i", str(key), "-o", f"CertificateFile={cert}",
+         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
          "-o", f"UserKnownHostsFile={sshd.workdir}/known_hosts", "-o", "GlobalKnownHostsFile=/dev/null",
          "-p", str(sshd.port), f"{user}@127.0.0.1", "true"],
         capture_output=True, text=True, timeout=30, check=False,
