@@ -135,7 +135,12 @@ def test_ssh_keygen_reads_what_the_certificate_says(engine: Engine, tmp_path: Pa
     public = keygen(tmp_path / "id")
     signed = engine.write(
         "sign/user",
-        {"public_key": public, "ttl": "5m", "extensions": {"permit-pty": "", "permit-port-forwarding": ""}},
+        {
+            "public_key": public,
+            "ttl": "5m",
+            "extensions": {"permit-pty": "", "permit-port-forwarding": ""},
+            "critical_options": {"force-command": "/bin/true", "source-address": "127.0.0.1/32"},
+        },
     )
     cert = tmp_path / "id-cert.pub"
     cert.write_text(str(signed["signed_key"]))
@@ -145,11 +150,13 @@ def test_ssh_keygen_reads_what_the_certificate_says(engine: Engine, tmp_path: Pa
     assert 'Key ID: "vault-' in text
     principals = text.split("Principals:")[1].split("Critical Options:")[0].split()
     assert principals == [USER]
-    assert "Critical Options: (none)" in text
+    options = text.split("Critical Options:")[1].split("Extensions:")[0].split()
+    assert options == ["force-command", "/bin/true", "source-address", "127.0.0.1/32"]
     assert text.split("Extensions:")[1].split() == ["permit-port-forwarding", "permit-pty"]
     valid = text.split("Valid: from ")[1].split("\n")[0]
     start, end = (time.mktime(time.strptime(t, "%Y-%m-%dT%H:%M:%S")) for t in valid.split(" to "))
     assert end - start == 5 * 60 + 30  # the TTL, plus the role's not_before_duration back-dating
+    assert start <= time.time() - 30 < start + 5
 
 
 def test_rsa_ca_signs_with_the_roles_algorithm(engine: Engine, root: httpx.Client, tmp_path: Path) -> None:
