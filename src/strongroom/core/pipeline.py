@@ -185,6 +185,8 @@ class Pipeline:
             return flow
         storage = self._services.mounts.storage_for(route.entry)
         caller = flow.token.caller() if flow.token else None
+        if caller is not None and caller.entity_id:
+            caller = replace(caller, identity=self._services.identity.grant(caller.entity_id).template)
         if route.backend.per_token_storage:
             if caller is None:
                 raise PermissionDeniedError()
