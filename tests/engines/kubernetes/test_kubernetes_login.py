@@ -4,6 +4,9 @@ stand-in API server (tests/kubeapi.py, real HTTPS) for TokenReviews of service-a
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import hvac.exceptions
 import pytest
 from tests.jwks import rsa_key
 from tests.kubeapi import Account, KubeAPI
-from tests.servers import RunningServer
+from tests.servers import RunningServer, bao_binary
 from tests.tls import ScratchCA
 
 _mounts = itertools.count()
@@ -263,3 +266,38 @@ def test_token_renews_while_the_role_exists(
     with pytest.raises(hvac.exceptions.InvalidRequest) as caught:
         holder.auth.token.renew_self()
     assert "role app does not exist during renewal" in str(caught.value.errors)
+
+
+def _bao(server: RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env |= {"HOME": str(home), "BAO_ADDR": server.address, "BAO_TOKEN": server.root_token}
+    return subprocess.run(
+        [bao_binary(), *args], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_bao_cli_writes_config_role_and_logs_in(
+    server: RunningServer, kube: KubeAPI, tmp_path: Path, mount: str
+) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text(kube.ca_pem)
+    done = _bao(server, tmp_path, "write", f"auth/{mount}/config", f"kubernetes_host={kube.address}",
+                f"kubernetes_ca_cert=@{ca}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = _bao(server, tmp_path, "write", f"auth/{mount}/role/cli", "bound_service_account_names=billing",
+                "bound_service_account_namespaces=apps", "token_policies=cli")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    jwt = kube.issue(APP)
+    written = _bao(server, tmp_path, "write", "-format=json", f"auth/{mount}/login", "role=cli", f"jwt={jwt}")
+    assert written.returncode == 0, written.stderr
+    assert json.loads(written.stdout)["auth"]["policies"] == ["cli", "default"]
+    logged = _bao(server, tmp_path, "login", "-format=json", "-method=kubernetes", f"-path={mount}",
+                  "role=cli", f"jwt={jwt}")  # fmt: skip
+    assert logged.returncode == 0, logged.stderr
+    assert json.loads(logged.stdout)["auth"]["metadata"]["service_account_namespace"] == "apps"
+    stranger = kube.issue(Account("apps", "payroll"))
+    refused = _bao(server, tmp_path, "write", f"auth/{mount}/login", "role=cli", f"jwt={stranger}")
+    assert refused.returncode == 2
+    assert "Code: 403" in refused.stderr
+    assert "service account name not authorized" in refused.stderr
+    assert stranger not in refused.stderr
