@@ -1,0 +1,265 @@
+"""`strongroom injector` over HTTPS: real AdmissionReview v1 requests, the returned JSONPatch applied to the
+pod (tests/jsonpatch.py) and the result checked; what is not injected, and refusals of bad annotations."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.injector.conftest import AGENT_IMAGE, VAULT_ADDRESS, Injector
+from tests.jsonpatch import apply
+
+A = "vault.hashicorp.com/"
+SA_MOUNT = {
+    "name": "kube-api-access-7xk2p",
+    "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+    "readOnly": True,
+}
+
+
+def pod(annotations: dict[str, str] | None, **spec: Any) -> dict[str, Any]:
+    """A pod as the API server hands it to webhooks (the service-account admission already ran)."""
+    metadata: dict[str, Any] = {"name": "billing-5d8f9", "namespace": "apps"}
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    containers = [
+        {"name": "app", "image": "billing:1", "volumeMounts": [SA_MOUNT]},
+        {"name": "metrics", "image": "metrics:1"},
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "serviceAccountName": "billing",
+            "containers": containers,
+            "volumes": [{"name": "kube-api-access-7xk2p", "projected": {"sources": []}}],
+            **spec,
+        },
+    }
+
+
+DB_TEMPLATE = '{{ with secret "secret/data/db" }}{{ .Data.data.password }}{{ end }}'
+ANNOTATED = {
+    A + "agent-inject": "true",
+    A + "role": "billing",
+    A + "agent-inject-secret-db-password": "secret/data/db",
+    A + "agent-inject-template-db-password": DB_TEMPLATE,
+    A + "agent-inject-file-db-password": "db_password",
+    A + "agent-inject-perms-db-password": "0400",
+    A + "agent-inject-secret-config": "secret/data/config",
+}
+
+
+def mutated(injector: Injector, original: dict[str, Any], **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pod after the webhook's patch, and the AdmissionReview response."""
+    answer = injector.review(original, **kw)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["apiVersion"], body["kind"]) == ("admission.k8s.io/v1", "AdmissionReview")
+    response = body["response"]
+    if "patch" not in response:
+        return original, response
+    assert response["patchType"] == "JSONPatch"
+    return apply(original, json.loads(base64.b64decode(response["patch"]))), response
+
+
+def container(spec: dict[str, Any], name: str, kind: str = "containers") -> dict[str, Any]:
+    (found,) = [c for c in spec.get(kind, []) if c["name"] == name]
+    return found
+
+
+def agent_config(agent: dict[str, Any]) -> dict[str, Any]:
+    (env,) = agent["env"]
+    assert env["name"] == "VAULT_CONFIG"
+    config: dict[str, Any] = json.loads(base64.b64decode(env["value"]))
+    return config
+
+
+def test_an_annotated_pod_gets_init_sidecar_volumes_and_status(injector: Injector) -> None:
+    original = pod(ANNOTATED, initContainers=[{"name": "migrate", "image": "migrate:1"}])
+    result, response = mutated(injector, original)
+    assert response["allowed"] is True
+    spec = result["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == ["migrate", "vault-agent-init"]
+    assert [c["name"] for c in spec["containers"]] == ["app", "metrics", "vault-agent"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["vault-secrets"] == {"name": "vault-secrets", "emptyDir": {"medium": "Memory"}}
+    assert {"home-init", "home-sidecar", "kube-api-access-7xk2p"} <= volumes.keys()
+    secrets_mount = {"name": "vault-secrets", "mountPath": "/vault/secrets"}
+    assert container(spec, "app")["volumeMounts"] == [SA_MOUNT, secrets_mount]
+    assert container(spec, "metrics")["volumeMounts"] == [secrets_mount]
+    for agent in (container(spec, "vault-agent-init", "initContainers"), container(spec, "vault-agent")):
+        assert agent["image"] == AGENT_IMAGE
+        assert agent["command"] == ["/bin/sh"]
+        assert "strongroom agent -config=/home/vault/config.json" in agent["args"][1]
+        assert secrets_mount in agent["volumeMounts"]
+        assert SA_MOUNT in agent["volumeMounts"]
+        assert agent["securityContext"]["runAsNonRoot"] is True
+        assert agent["securityContext"]["readOnlyRootFilesystem"] is True
+    assert result["metadata"]["annotations"][A + "agent-inject-status"] == "injected"
+    init = agent_config(container(spec, "vault-agent-init", "initContainers"))
+    sidecar = agent_config(container(spec, "vault-agent"))
+    assert (init["exit_after_auth"], sidecar["exit_after_auth"]) == (True, False)
+    assert init["vault"] == {"address": VAULT_ADDRESS}
+    assert init["auto_auth"]["method"] == {
+        "type": "kubernetes",
+        "mount_path": "auth/kubernetes",
+        "config": {"role": "billing", "token_path": "/var/run/secrets/kubernetes.io/serviceaccount/token"},
+    }
+    templates = {t["destination"]: t for t in init["template"]}
+    assert templates.keys() == {"/vault/secrets/config", "/vault/secrets/db_password"}
+    assert templates["/vault/secrets/db_password"]["perms"] == "0400"
+    assert templates["/vault/secrets/config"]["contents"] == (
+        '{{ with secret "secret/data/config" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n'
+        "{{ end }}{{ end }}"
+    )
+
+
+def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Path) -> None:
+    result, _ = mutated(injector, pod(ANNOTATED | {A + "agent-inject-token": "true"}))
+    spec = result["spec"]
+    for agent in (container(spec, "vault-agent-init", "initContainers"), container(spec, "vault-agent")):
+        config = tmp_path / f"{agent['name']}.json"
+        config.write_text(json.dumps(agent_config(agent)))
+        checked = subprocess.run(
+            [sys.executable, "-m", "strongroom", "agent", "-check", f"-config={config}"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout == ""
+
+
+def test_pre_populate_only_and_no_pre_populate(injector: Injector) -> None:
+    only, _ = mutated(injector, pod(ANNOTATED | {A + "agent-pre-populate-only": "true"}))
+    assert [c["name"] for c in only["spec"]["initContainers"]] == ["vault-agent-init"]
+    assert [c["name"] for c in only["spec"]["containers"]] == ["app", "metrics"]
+    assert "home-sidecar" not in {v["name"] for v in only["spec"]["volumes"]}
+    sidecar_only, _ = mutated(injector, pod(ANNOTATED | {A + "agent-pre-populate": "false"}))
+    assert "initContainers" not in sidecar_only["spec"]
+    assert [c["name"] for c in sidecar_only["spec"]["containers"]] == ["app", "metrics", "vault-agent"]
+
+
+def test_annotations_choose_containers_order_service_and_paths(injector: Injector) -> None:
+    annotations = ANNOTATED | {
+        A + "agent-inject-containers": "app",
+        A + "agent-init-first": "true",
+        A + "service": "https://sr.example:8200",
+        A + "auth-path": "auth/k8s-prod",
+        A + "namespace": "team-a",
+        A + "secret-volume-path": "/etc/secrets",
+        A + "agent-inject-default-template": "json",
+        A + "agent-image": "registry.local/strongroom:2",
+        A + "agent-limits-mem": "256Mi",
+    }
+    result, _ = mutated(injector, pod(annotations, initContainers=[{"name": "migrate", "image": "m:1"}]))
+    spec = result["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == ["vault-agent-init", "migrate"]
+    assert container(spec, "app")["volumeMounts"][-1] == {
+        "name": "vault-secrets",
+        "mountPath": "/etc/secrets",
+    }
+    assert "volumeMounts" not in container(spec, "metrics")
+    sidecar = container(spec, "vault-agent")
+    assert sidecar["image"] == "registry.local/strongroom:2"
+    assert sidecar["resources"]["limits"]["memory"] == "256Mi"
+    config = agent_config(sidecar)
+    assert config["vault"]["address"] == "https://sr.example:8200"
+    assert config["auto_auth"]["method"]["mount_path"] == "auth/k8s-prod"
+    assert config["auto_auth"]["method"]["namespace"] == "team-a"
+    templates = {t["destination"]: t["contents"] for t in config["template"]}
+    assert (
+        templates["/etc/secrets/config"]
+        == '{{ with secret "secret/data/config" }}{{ .Data | toJSON }}\n{{ end }}'
+    )
+
+
+def test_a_configmap_replaces_the_generated_config(injector: Injector) -> None:
+    annotations = {A + "agent-inject": "true", A + "agent-configmap": "billing-agent"}
+    result, _ = mutated(injector, pod(annotations))
+    spec = result["spec"]
+    assert {"name": "vault-config", "configMap": {"name": "billing-agent"}} in spec["volumes"]
+    init = container(spec, "vault-agent-init", "initContainers")
+    assert init["command"] + init["args"] == ["strongroom", "agent", "-config=/vault/configs/config-init.hcl"]
+    assert init["env"] == []
+    sidecar = container(spec, "vault-agent")
+    assert sidecar["args"] == ["agent", "-config=/vault/configs/config.hcl"]
+
+
+@pytest.mark.parametrize(
+    ("annotations", "kw"),
+    [
+        (None, {}),
+        ({A + "agent-inject": "false", A + "role": "r"}, {}),
+        (ANNOTATED | {A + "agent-inject-status": "injected"}, {}),
+        (ANNOTATED, {"namespace": "kube-system"}),
+        (ANNOTATED, {"operation": "UPDATE"}),
+    ],
+    ids=["not annotated", "inject false", "already injected", "kube-system", "update"],
+)
+def test_pods_not_to_inject_are_allowed_unchanged(
+    injector: Injector, annotations: dict[str, str] | None, kw: dict[str, Any]
+) -> None:
+    original = pod(annotations)
+    result, response = mutated(injector, original, **kw)
+    assert response["allowed"] is True
+    assert "patch" not in response
+    assert result == original
+
+
+def test_status_update_injects_again(injector: Injector) -> None:
+    result, _ = mutated(injector, pod(ANNOTATED | {A + "agent-inject-status": "update"}))
+    assert result["metadata"]["annotations"][A + "agent-inject-status"] == "injected"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({A + "role": ""}, "vault.hashicorp.com/role: no Vault role given"),
+        (
+            {A + "agent-inject-perms-db-password": "rw"},
+            'agent-inject-perms-db-password: "rw" is not an octal',
+        ),
+        ({A + "agent-inject-file-db-password": "../../etc/passwd"}, "must be a relative path inside"),
+        ({A + "agent-inject-file-db-password": "/etc/passwd"}, "must be a relative path inside"),
+        ({A + "agent-pre-populate": "maybe"}, 'agent-pre-populate: "maybe" is not a boolean'),
+        ({A + "auth-type": "aws"}, 'auth-type: "aws" is not supported'),
+        ({A + "agent-run-as-user": "root"}, 'agent-run-as-user: "root" is not an integer'),
+    ],
+)
+def test_unusable_annotations_refuse_the_pod(
+    injector: Injector, change: dict[str, str], message: str
+) -> None:
+    _, response = mutated(injector, pod(ANNOTATED | change))
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 400
+    assert message in response["status"]["message"]
+
+
+def test_a_pod_without_a_token_mount_is_refused_unless_a_volume_is_named(injector: Injector) -> None:
+    bare = pod(ANNOTATED)
+    bare["spec"]["containers"][0]["volumeMounts"] = []
+    _, response = mutated(injector, bare)
+    assert response["allowed"] is False
+    assert "no service-account token mount" in response["status"]["message"]
+    named = pod(ANNOTATED | {A + "agent-service-account-token-volume-name": "sa-token"})
+    named["spec"]["containers"][0]["volumeMounts"] = []
+    result, _ = mutated(injector, named)
+    assert {"name": "sa-token", "mountPath": SA_MOUNT["mountPath"], "readOnly": True} in container(
+        result["spec"], "vault-agent"
+    )["volumeMounts"]
+
+
+def test_what_is_not_an_admission_review_is_a_400(injector: Injector) -> None:
+    for body in ({"kind": "Pod"}, {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}, []):
+        answer = httpx.post(f"{injector.address}/mutate", json=body, verify=injector.verify, timeout=10)
+        assert answer.status_code == 400
+    answer = httpx.post(f"{injector.address}/mutate", content=b"{", verify=injector.verify, timeout=10)
+    assert answer.status_code == 400
+    assert httpx.get(f"{injector.address}/nope", verify=injector.verify, timeout=10).status_code == 404
