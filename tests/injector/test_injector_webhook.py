@@ -15,6 +15,8 @@ import pytest
 from tests.injector.conftest import AGENT_IMAGE, VAULT_ADDRESS, Injector
 from tests.jsonpatch import apply
 
+from strongroom.config.agent import KubernetesLogin, load_agent_config
+
 A = "vault.hashicorp.com/"
 SA_MOUNT = {
     "name": "kube-api-access-7xk2p",
@@ -123,7 +125,18 @@ def test_an_annotated_pod_gets_init_sidecar_volumes_and_status(injector: Injecto
 
 
 def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Path) -> None:
-    result, _ = mutated(injector, pod(ANNOTATED | {A + "agent-inject-token": "true"}))
+    every_option = {
+        A + "agent-inject-token": "true",
+        A + "agent-inject-command-db-password": "kill -HUP 1",
+        A + "ca-cert": "/vault/tls/ca.crt",
+        A + "tls-skip-verify": "true",
+        A + "tls-server-name": "strongroom.strongroom.svc",
+        A + "namespace": "team-a",
+        A + "log-level": "debug",
+        A + "template-static-secret-render-interval": "2m",
+        A + "template-config-exit-on-retry-failure": "false",
+    }
+    result, _ = mutated(injector, pod(ANNOTATED | every_option))
     spec = result["spec"]
     for agent in (container(spec, "vault-agent-init", "initContainers"), container(spec, "vault-agent")):
         config = tmp_path / f"{agent['name']}.json"
@@ -134,6 +147,22 @@ def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Pa
         )  # fmt: skip
         assert checked.returncode == 0, checked.stderr
         assert checked.stdout == ""
+    loaded = load_agent_config([tmp_path / "vault-agent.json"])
+    assert (loaded.vault.ca_cert, loaded.vault.tls_skip_verify) == ("/vault/tls/ca.crt", True)
+    assert loaded.vault.tls_server_name == "strongroom.strongroom.svc"
+    assert loaded.auto_auth is not None
+    assert loaded.auto_auth.method.namespace == "team-a"
+    assert loaded.auto_auth.method.login == KubernetesLogin(role="billing")
+    assert [sink.path for sink in loaded.auto_auth.sinks] == [
+        "/home/vault/.vault-token",
+        "/vault/secrets/token",
+    ]
+    assert loaded.log_level == "debug"
+    assert loaded.template_config.static_secret_render_interval == 120
+    assert loaded.template_config.exit_on_retry_failure is False
+    by_destination = {t.destination: t for t in loaded.templates}
+    assert by_destination["/vault/secrets/db_password"].perms == 0o400
+    assert by_destination["/vault/secrets/db_password"].exec is not None
 
 
 def test_pre_populate_only_and_no_pre_populate(injector: Injector) -> None:
