@@ -133,6 +133,9 @@ def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Pa
         A + "tls-server-name": "strongroom.strongroom.svc",
         A + "namespace": "team-a",
         A + "log-level": "debug",
+        A + "log-format": "json",
+        A + "agent-auto-auth-exit-on-err": "true",
+        A + "error-on-missing-key-db-password": "true",
         A + "template-static-secret-render-interval": "2m",
         A + "template-config-exit-on-retry-failure": "false",
     }
@@ -157,12 +160,15 @@ def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Pa
         "/home/vault/.vault-token",
         "/vault/secrets/token",
     ]
-    assert loaded.log_level == "debug"
+    assert (loaded.log_level, loaded.log_format) == ("debug", "json")
+    assert loaded.auto_auth.method.exit_on_err is True
     assert loaded.template_config.static_secret_render_interval == 120
     assert loaded.template_config.exit_on_retry_failure is False
     by_destination = {t.destination: t for t in loaded.templates}
     assert by_destination["/vault/secrets/db_password"].perms == 0o400
     assert by_destination["/vault/secrets/db_password"].exec is not None
+    assert by_destination["/vault/secrets/db_password"].error_on_missing_key is True
+    assert by_destination["/vault/secrets/config"].error_on_missing_key is False
 
 
 def test_pre_populate_only_and_no_pre_populate(injector: Injector) -> None:
@@ -289,6 +295,11 @@ def test_what_is_not_an_admission_review_is_a_400(injector: Injector) -> None:
     for body in ({"kind": "Pod"}, {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}, []):
         answer = httpx.post(f"{injector.address}/mutate", json=body, verify=injector.verify, timeout=10)
         assert answer.status_code == 400
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}
+    for bad_pod in ({"metadata": {"annotations": ["x"]}, "spec": {"containers": []}}, {"metadata": {}}):
+        body = review | {"request": {"uid": "u", "operation": "CREATE", "object": bad_pod}}
+        answer = httpx.post(f"{injector.address}/mutate", json=body, verify=injector.verify, timeout=10)
+        assert answer.status_code == 400, answer.text
     answer = httpx.post(f"{injector.address}/mutate", content=b"{", verify=injector.verify, timeout=10)
     assert answer.status_code == 400
     assert httpx.get(f"{injector.address}/nope", verify=injector.verify, timeout=10).status_code == 404

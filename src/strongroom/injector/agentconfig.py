@@ -26,6 +26,8 @@ def agent_config(injection: Injection, *, init: bool) -> dict[str, Any]:
     }
     if injection.namespace:
         method["namespace"] = injection.namespace
+    if injection.exit_on_auth_error:
+        method["exit_on_err"] = True
     sinks: list[dict[str, Any]] = [{"type": "file", "config": {"path": f"{HOME}/.vault-token"}}]
     if injection.inject_token:
         sinks.append({"type": "file", "config": {"path": f"{injection.secret_volume_path}/token"}})
@@ -48,6 +50,8 @@ def agent_config(injection: Injection, *, init: bool) -> dict[str, Any]:
             template["perms"] = secret.perms
         if secret.command:
             template["command"] = secret.command
+        if secret.error_on_missing_key:
+            template["error_on_missing_key"] = True
         templates.append(template)
     template_config: dict[str, Any] = {"exit_on_retry_failure": injection.exit_on_retry_failure}
     if injection.static_secret_render_interval:
@@ -59,6 +63,7 @@ def agent_config(injection: Injection, *, init: bool) -> dict[str, Any]:
         "vault": vault,
         "template_config": template_config,
         "log_level": injection.log_level,
+        "log_format": injection.log_format,
     }
     if templates:
         config["template"] = templates

@@ -21,6 +21,7 @@ TEMPLATE = PREFIX + "agent-inject-template-"
 FILE = PREFIX + "agent-inject-file-"
 PERMS = PREFIX + "agent-inject-perms-"
 COMMAND = PREFIX + "agent-inject-command-"
+MISSING_KEY = PREFIX + "error-on-missing-key-"
 
 SKIPPED_NAMESPACES = ("kube-system", "kube-public")
 """Namespaces never injected, as vault-k8s does."""
@@ -61,6 +62,7 @@ class Secret:
     destination: str
     perms: str = ""
     command: str = ""
+    error_on_missing_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class Injection:
     tls_skip_verify: bool = False
     tls_server_name: str = ""
     log_level: str = "info"
+    log_format: str = "standard"
+    exit_on_auth_error: bool = False
     exit_on_retry_failure: bool = True
     static_secret_render_interval: str = ""
     run_as_user: int = 100
@@ -154,6 +158,7 @@ def _secrets(annotations: Mapping[str, str], volume: str, preserve_case: bool) -
                 destination=_destination(volume, annotations.get(FILE + raw_name) or name),
                 perms=perms,
                 command=annotations.get(COMMAND + raw_name, ""),
+                error_on_missing_key=_bool(annotations, MISSING_KEY.removeprefix(PREFIX) + raw_name, False),
             )
         )
     return tuple(sorted(found, key=lambda s: s.name))
@@ -195,6 +200,8 @@ def read_injection(annotations: Mapping[str, str], defaults: Defaults) -> Inject
         tls_skip_verify=_bool(annotations, "tls-skip-verify", False),
         tls_server_name=text("tls-server-name"),
         log_level=text("log-level", "info"),
+        log_format=text("log-format", "standard"),
+        exit_on_auth_error=_bool(annotations, "agent-auto-auth-exit-on-err", False),
         exit_on_retry_failure=_bool(annotations, "template-config-exit-on-retry-failure", True),
         static_secret_render_interval=text("template-static-secret-render-interval"),
         run_as_user=_int(annotations, "agent-run-as-user", defaults.run_as_user),

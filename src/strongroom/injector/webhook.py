@@ -56,15 +56,23 @@ def review(document: Any, defaults: Defaults) -> dict[str, Any]:
     pod = request.get("object")
     if not isinstance(pod, dict) or pod.get("kind", "Pod") != "Pod":
         raise ReviewError("the AdmissionReview's object is not a pod")
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    namespace = request.get("namespace") or (pod.get("metadata") or {}).get("namespace", "")
+    metadata = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    annotations = annotations or {}
+    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+        raise ReviewError("the pod's annotations are not a map of strings")
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+        raise ReviewError("the pod has no list of containers")
+    namespace = request.get("namespace") or metadata.get("namespace", "")
     try:
         wanted = wants_injection(annotations)
         if request.get("operation", "CREATE") != "CREATE" or namespace in SKIPPED_NAMESPACES or not wanted:
             return _answer(uid, {"allowed": True})
         operations = patch(pod, read_injection(annotations, defaults))
     except AnnotationError as exc:
-        log.info("refused pod %s/%s: %s", namespace, (pod.get("metadata") or {}).get("name", ""), exc)
+        log.info("refused pod %s/%s: %s", namespace, metadata.get("name", ""), exc)
         return _answer(uid, {"allowed": False, "status": {"code": 400, "message": f"error injecting: {exc}"}})
     encoded = base64.b64encode(json.dumps(operations).encode()).decode()
     return _answer(uid, {"allowed": True, "patchType": "JSONPatch", "patch": encoded})
