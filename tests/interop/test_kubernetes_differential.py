@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 
 from tests.interop.differential import Answer, Intended, Step, assert_alike, run
@@ -38,6 +39,9 @@ def steps(kube: KubeAPI) -> list[Step]:
     app = Account("apps", "billing", uid="4f1e6c2a-7a51-4c1e-9a7e-0b3f4d5e6a7b")
     config = {"kubernetes_host": kube.address, "kubernetes_ca_cert": kube.ca_pem}
     revoked = kube.issue(app)
+    claims = jwt.decode(kube.issue(app), options={"verify_signature": False})
+    hs256 = jwt.encode(claims, "a-shared-secret-of-32-bytes-or-more", algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
     kube.revoke(revoked)
     return [
         post("enable", f"sys/auth/{M}", {"type": "kubernetes"}),
@@ -87,6 +91,8 @@ def steps(kube: KubeAPI) -> list[Step]:
         post("login without jwt", LOGIN, {"role": "app"}, token=""),
         post("login unknown role", LOGIN, {"role": "nope", "jwt": "x"}, token=""),
         post("login garbage jwt", LOGIN, {"role": "app", "jwt": "x"}, token=""),
+        post("login hs256 jwt", LOGIN, {"role": "app", "jwt": hs256}, token=""),
+        post("login unsigned jwt", LOGIN, {"role": "app", "jwt": unsigned}, token=""),
         post("login", LOGIN, {"role": "app", "jwt": kube.issue(app)}, token="",
              save={"tok": "auth.client_token"}),
         get("lookup login token", "auth/token/lookup-self", token="${tok}"),
