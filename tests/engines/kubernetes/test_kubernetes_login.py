@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,24 @@ def test_bao_cli_writes_config_role_and_logs_in(
     assert "Code: 403" in refused.stderr
     assert "service account name not authorized" in refused.stderr
     assert stranger not in refused.stderr
+
+
+def test_strongroom_cli_login_method_kubernetes(
+    server: RunningServer, client: hvac.Client, kube: KubeAPI, tmp_path: Path, mount: str
+) -> None:
+    role(client, mount)
+    token_file = tmp_path / "token"
+    token_file.write_text(kube.issue(APP))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
+    env |= {"HOME": str(tmp_path), "VAULT_ADDR": server.address}
+
+    def strongroom(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "strongroom", "login", "-method=kubernetes", f"-path={mount}", *args]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
+
+    done = strongroom("-token-only", "role=app", f"jwt=@{token_file}")
+    assert done.returncode == 0, done.stderr
+    looked = hvac.Client(url=server.address, token=done.stdout.strip()).auth.token.lookup_self()["data"]
+    assert looked["meta"]["service_account_name"] == "billing"
+    missing = strongroom(f"jwt=@{token_file}")
+    assert (missing.returncode, missing.stderr) == (2, "Error authenticating: 'role' must be specified\n")
