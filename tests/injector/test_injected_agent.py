@@ -21,7 +21,7 @@ from tests.agent.conftest import read, wait_for
 from tests.injector.conftest import Injector
 from tests.injector.test_injector_webhook import A, container, mutated, pod
 from tests.kubeapi import Account, KubeAPI, kube_api_server
-from tests.servers import RunningServer
+from tests.servers import RunningServer, bao_binary
 
 POD = Account("apps", "billing")
 
@@ -125,3 +125,32 @@ def test_the_injected_agents_log_in_and_render(
     finally:
         sidecar.terminate()
         sidecar.wait(timeout=10)
+
+
+def test_the_generated_config_also_runs_bao_agent(
+    server: RunningServer, kube: KubeAPI, injector: Injector, world: dict[str, str], tmp_path: Path
+) -> None:
+    """The config is Vault Agent's JSON form: OpenBao's agent runs it unchanged against strongroom."""
+    annotations = {
+        A + "agent-inject": "true",
+        A + "role": "billing",
+        A + "service": server.address,
+        A + "auth-path": f"auth/{world['auth']}",
+        A + "agent-inject-secret-db": f"{world['kv']}/data/db",
+        A + "agent-inject-perms-db": "0440",
+    }
+    result, _ = mutated(injector, pod(annotations))
+    (tmp_path / "sa").mkdir()
+    (tmp_path / "sa" / "token").write_text(kube.issue(POD))
+    _, env = _localize(container(result["spec"], "vault-agent-init", "initContainers"), tmp_path)
+    config = tmp_path / "config.json"
+    config.write_bytes(base64.b64decode(env["VAULT_CONFIG"]))
+    done = subprocess.run(
+        [bao_binary(), "agent", f"-config={config}"],
+        env={k: v for k, v in env.items() if k != "VAULT_CONFIG"}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rendered = tmp_path / "secrets" / "db"
+    assert rendered.read_text().startswith("data: map[password:s3cr3t-1]\nmetadata: map[")
+    assert stat.S_IMODE(rendered.stat().st_mode) == 0o440
