@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.agent.conftest import read, wait_for
 from tests.injector.conftest import Injector
 from tests.injector.test_injector_webhook import A, container, mutated, pod
 from tests.kubeapi import Account, KubeAPI, kube_api_server
-from tests.servers import RunningServer, bao_binary
+from tests.servers import RunningServer, bao_binary, free_port
 
 POD = Account("apps", "billing")
 
@@ -87,6 +88,7 @@ def _localize(agent: dict[str, Any], root: Path) -> tuple[list[str], dict[str, s
 def test_the_injected_agents_log_in_and_render(
     server: RunningServer, kube: KubeAPI, injector: Injector, world: dict[str, str], tmp_path: Path
 ) -> None:
+    proxy_port = free_port()
     annotations = {
         A + "agent-inject": "true",
         A + "role": "billing",
@@ -98,6 +100,8 @@ def test_the_injected_agents_log_in_and_render(
         A + "agent-inject-file-db-password": "db_password",
         A + "agent-inject-perms-db-password": "0400",
         A + "agent-inject-secret-db": f"{world['kv']}/data/db",
+        A + "agent-cache-enable": "true",
+        A + "agent-cache-listener-port": str(proxy_port),
     }  # fmt: skip
     result, _ = mutated(injector, pod(annotations))
     (tmp_path / "sa").mkdir()
@@ -120,6 +124,9 @@ def test_the_injected_agents_log_in_and_render(
         with server.client() as root:
             root.put(f"/v1/{world['kv']}/data/db", json={"data": {"password": "s3cr3t-2"}}).raise_for_status()
         wait_for(lambda: read(secret) == "s3cr3t-2", 30, "the sidecar to render the new password", log)
+        # agent-cache-enable: the app may also ask the sidecar's API proxy, without a token of its own.
+        proxied = httpx.get(f"http://127.0.0.1:{proxy_port}/v1/{world['kv']}/data/db", timeout=10)
+        assert proxied.json()["data"]["data"] == {"password": "s3cr3t-2"}
         assert sidecar.poll() is None, read(log)
         assert "s3cr3t" not in read(log)
     finally:

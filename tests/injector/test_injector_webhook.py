@@ -136,6 +136,8 @@ def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Pa
         A + "log-format": "json",
         A + "agent-auto-auth-exit-on-err": "true",
         A + "error-on-missing-key-db-password": "true",
+        A + "agent-cache-enable": "true",
+        A + "agent-cache-listener-port": "8300",
         A + "template-static-secret-render-interval": "2m",
         A + "template-config-exit-on-retry-failure": "false",
     }
@@ -150,7 +152,12 @@ def test_the_generated_configs_pass_agent_check(injector: Injector, tmp_path: Pa
         )  # fmt: skip
         assert checked.returncode == 0, checked.stderr
         assert checked.stdout == ""
+    init = load_agent_config([tmp_path / "vault-agent-init.json"])
+    assert (init.listeners, init.api_proxy, init.exit_after_auth) == ((), None, True)
     loaded = load_agent_config([tmp_path / "vault-agent.json"])
+    (listener,) = loaded.listeners
+    assert listener.address == "127.0.0.1:8300"
+    assert loaded.api_proxy is not None
     assert (loaded.vault.ca_cert, loaded.vault.tls_skip_verify) == ("/vault/tls/ca.crt", True)
     assert loaded.vault.tls_server_name == "strongroom.strongroom.svc"
     assert loaded.auto_auth is not None
@@ -303,3 +310,38 @@ def test_what_is_not_an_admission_review_is_a_400(injector: Injector) -> None:
     answer = httpx.post(f"{injector.address}/mutate", content=b"{", verify=injector.verify, timeout=10)
     assert answer.status_code == 400
     assert httpx.get(f"{injector.address}/nope", verify=injector.verify, timeout=10).status_code == 404
+
+
+def test_security_context_process_namespace_and_extra_mounts(injector: Injector) -> None:
+    original = pod(
+        ANNOTATED | {
+            A + "agent-run-as-same-user": "true",
+            A + "agent-share-process-namespace": "true",
+            A + "agent-extra-secret": "billing-extra",
+            A + "agent-copy-volume-mounts": "app",
+        }
+    )  # fmt: skip
+    original["spec"]["containers"][0]["securityContext"] = {"runAsUser": 4242}
+    original["spec"]["containers"][0]["volumeMounts"].append({"name": "certs", "mountPath": "/etc/certs"})
+    result, _ = mutated(injector, original)
+    spec = result["spec"]
+    assert spec["shareProcessNamespace"] is True
+    assert {"name": "extra-secrets", "secret": {"secretName": "billing-extra"}} in spec["volumes"]
+    for agent in (container(spec, "vault-agent-init", "initContainers"), container(spec, "vault-agent")):
+        assert agent["securityContext"]["runAsUser"] == 4242
+        mounts = agent["volumeMounts"]
+        assert {"name": "extra-secrets", "mountPath": "/vault/custom", "readOnly": True} in mounts
+        assert {"name": "certs", "mountPath": "/etc/certs"} in mounts
+        assert [m["mountPath"] for m in mounts].count(SA_MOUNT["mountPath"]) == 1
+
+
+@pytest.mark.parametrize(("context", "message"), [({}, "has no securityContext.runAsUser"),
+                                                   ({"runAsUser": 0}, "runs as root")])  # fmt: skip
+def test_run_as_same_user_needs_a_non_root_uid(
+    injector: Injector, context: dict[str, int], message: str
+) -> None:
+    original = pod(ANNOTATED | {A + "agent-run-as-same-user": "true"})
+    original["spec"]["containers"][0]["securityContext"] = context
+    _, response = mutated(injector, original)
+    assert response["allowed"] is False
+    assert message in response["status"]["message"]

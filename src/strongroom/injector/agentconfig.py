@@ -3,7 +3,8 @@ kubernetes auto-auth method on the pod's service-account token, a token sink in 
 one template per requested secret in the shared secrets volume.
 
 Layer: injector, pure: stdlib and the package's annotations. The init container's config exits after the
-first render (exit_after_auth), the sidecar's keeps rendering.
+first render (exit_after_auth), the sidecar's keeps rendering (and, with agent-cache-enable, serves the API
+proxy on 127.0.0.1, authenticating requests with its own token).
 """
 
 from __future__ import annotations
@@ -67,4 +68,12 @@ def agent_config(injection: Injection, *, init: bool) -> dict[str, Any]:
     }
     if templates:
         config["template"] = templates
+    if injection.cache_enable and not init:
+        # The init container exits after its first render; only the sidecar serves the API proxy.
+        use_token: bool | str = {"true": True, "false": False}.get(
+            injection.cache_use_auto_auth_token, injection.cache_use_auto_auth_token
+        )
+        config["api_proxy"] = {"use_auto_auth_token": use_token}
+        address = f"127.0.0.1:{injection.cache_listener_port}"
+        config["listener"] = [{"tcp": {"address": address, "tls_disable": True}}]
     return config

@@ -98,6 +98,13 @@ class Injection:
     requests_cpu: str = "250m"
     requests_mem: str = "64Mi"
     service_account_token_volume: str = ""
+    run_as_same_user: bool = False
+    share_process_namespace: bool | None = None
+    cache_enable: bool = False
+    cache_listener_port: int = 8200
+    cache_use_auto_auth_token: str = "true"
+    extra_secret: str = ""
+    copy_volume_mounts: str = ""
 
 
 def _bool(annotations: Mapping[str, str], name: str, default: bool) -> bool:
@@ -120,6 +127,14 @@ def _int(annotations: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise AnnotationError(f'{PREFIX}{name}: "{raw}" is not an integer') from None
+
+
+def _auto_auth_token(value: str) -> str:
+    if value not in ("true", "false", "force"):
+        raise AnnotationError(
+            f'{PREFIX}agent-cache-use-auto-auth-token: "{value}" is not "true", "false" or "force"'
+        )
+    return value
 
 
 def wants_injection(annotations: Mapping[str, str]) -> bool:
@@ -212,4 +227,15 @@ def read_injection(annotations: Mapping[str, str], defaults: Defaults) -> Inject
         requests_cpu=text("agent-requests-cpu", defaults.requests_cpu),
         requests_mem=text("agent-requests-mem", defaults.requests_mem),
         service_account_token_volume=text("agent-service-account-token-volume-name"),
+        run_as_same_user=_bool(annotations, "agent-run-as-same-user", False),
+        share_process_namespace=(
+            _bool(annotations, "agent-share-process-namespace", False)
+            if PREFIX + "agent-share-process-namespace" in annotations
+            else None
+        ),
+        cache_enable=_bool(annotations, "agent-cache-enable", False),
+        cache_listener_port=_int(annotations, "agent-cache-listener-port", 8200),
+        cache_use_auto_auth_token=_auto_auth_token(text("agent-cache-use-auto-auth-token", "true")),
+        extra_secret=text("agent-extra-secret"),
+        copy_volume_mounts=text("agent-copy-volume-mounts"),
     )

@@ -22,6 +22,8 @@ from strongroom.injector.annotations import STATUS, AnnotationError, Injection
 SECRETS_VOLUME = "vault-secrets"
 CONFIG_VOLUME = "vault-config"
 CONFIG_DIR = "/vault/configs"
+EXTRA_VOLUME = "extra-secrets"
+EXTRA_DIR = "/vault/custom"
 INIT_NAME = "vault-agent-init"
 SIDECAR_NAME = "vault-agent"
 SA_DIR = TOKEN_PATH.rsplit("/", 1)[0]
@@ -59,6 +61,31 @@ def _token_mount(pod: Mapping[str, Any], injection: Injection) -> dict[str, Any]
     )
 
 
+def _same_user(pod: Mapping[str, Any]) -> int:
+    """The uid of the first app container (agent-run-as-same-user): it must be set, and not root."""
+    containers = pod.get("spec", {}).get("containers", [])
+    user = ((containers[0].get("securityContext") or {}) if containers else {}).get("runAsUser")
+    if not isinstance(user, int):
+        raise AnnotationError(
+            "vault.hashicorp.com/agent-run-as-same-user: the first container has no securityContext.runAsUser"
+        )
+    if user == 0:
+        raise AnnotationError("vault.hashicorp.com/agent-run-as-same-user: the first container runs as root")
+    return user
+
+
+def _copied_mounts(pod: Mapping[str, Any], injection: Injection, taken: set[str]) -> list[dict[str, Any]]:
+    """The volume mounts of the container agent-copy-volume-mounts names, except paths already mounted."""
+    if not injection.copy_volume_mounts:
+        return []
+    for container in pod.get("spec", {}).get("containers", []):
+        if container.get("name") == injection.copy_volume_mounts:
+            return [dict(m) for m in container.get("volumeMounts") or [] if m.get("mountPath") not in taken]
+    raise AnnotationError(
+        f'vault.hashicorp.com/agent-copy-volume-mounts: no container "{injection.copy_volume_mounts}"'
+    )
+
+
 def _command(injection: Injection, *, init: bool) -> tuple[list[str], list[dict[str, str]]]:
     """The agent container's argv and environment."""
     if injection.configmap:
@@ -83,6 +110,9 @@ def agent_container(pod: Mapping[str, Any], injection: Injection, *, init: bool)
     ]
     if injection.configmap:
         mounts.append({"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True})
+    if injection.extra_secret:
+        mounts.append({"name": EXTRA_VOLUME, "mountPath": EXTRA_DIR, "readOnly": True})
+    mounts += _copied_mounts(pod, injection, {m["mountPath"] for m in mounts})
     container: dict[str, Any] = {
         "name": INIT_NAME if init else SIDECAR_NAME,
         "image": injection.agent_image,
@@ -96,10 +126,11 @@ def agent_container(pod: Mapping[str, Any], injection: Injection, *, init: bool)
         },
     }
     if injection.set_security_context:
+        user = _same_user(pod) if injection.run_as_same_user else injection.run_as_user
         container["securityContext"] = {
-            "runAsUser": injection.run_as_user,
+            "runAsUser": user,
             "runAsGroup": injection.run_as_group,
-            "runAsNonRoot": injection.run_as_user != 0,
+            "runAsNonRoot": user != 0,
             "readOnlyRootFilesystem": True,
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
@@ -118,6 +149,8 @@ def patch(pod: Mapping[str, Any], injection: Injection) -> list[dict[str, Any]]:
         volumes.append({"name": "home-sidecar", "emptyDir": {"medium": "Memory"}})
     if injection.configmap:
         volumes.append({"name": CONFIG_VOLUME, "configMap": {"name": injection.configmap}})
+    if injection.extra_secret:
+        volumes.append({"name": EXTRA_VOLUME, "secret": {"secretName": injection.extra_secret}})
     _append(ops, "/spec/volumes", spec.get("volumes"), volumes)
     secrets_mount = {"name": SECRETS_VOLUME, "mountPath": injection.secret_volume_path}
     for index, container in enumerate(spec.get("containers", [])):
@@ -130,6 +163,10 @@ def patch(pod: Mapping[str, Any], injection: Injection) -> list[dict[str, Any]]:
     if not injection.pre_populate_only:
         _append(
             ops, "/spec/containers", spec.get("containers"), [agent_container(pod, injection, init=False)]
+        )
+    if injection.share_process_namespace is not None:
+        ops.append(
+            {"op": "add", "path": "/spec/shareProcessNamespace", "value": injection.share_process_namespace}
         )
     annotations_path = "/metadata/annotations"
     if pod.get("metadata", {}).get("annotations") is None:
