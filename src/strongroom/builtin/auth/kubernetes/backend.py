@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from strongroom.builtin.auth.kubernetes import paths_config, paths_login, paths_role
 from strongroom.builtin.auth.kubernetes.models import load_role
+from strongroom.builtin.auth.kubernetes.pod import PodFiles
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import FrameworkBackend
-from strongroom.logical import Auth, Backend, BackendConfig, Request, SpecialPaths
+from strongroom.logical import Auth, Backend, BackendConfig, BackendFactory, Request, SpecialPaths
 
 HELP = """
 The Kubernetes Auth Backend allows authentication for Kubernetes service accounts.
@@ -20,9 +21,13 @@ The Kubernetes Auth Backend allows authentication for Kubernetes service account
 class KubernetesBackend(FrameworkBackend):
     """A kubernetes mount: a FrameworkBackend whose logins' tokens renew on their role's terms."""
 
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(self, config: BackendConfig, pod: PodFiles) -> None:
         super().__init__(
-            [*paths_config.paths(), *paths_role.paths(config.system), *paths_login.paths(config.clock)],
+            [
+                *paths_config.paths(pod),
+                *paths_role.paths(config.system),
+                *paths_login.paths(config.clock, pod),
+            ],
             help=HELP,
             special_paths=SpecialPaths(unauthenticated=("login",)),
         )
@@ -39,6 +44,14 @@ class KubernetesBackend(FrameworkBackend):
         return role.token.renewal(auth)
 
 
-async def kubernetes_factory(config: BackendConfig) -> Backend:
-    """A kubernetes auth method."""
-    return KubernetesBackend(config)
+def make_kubernetes_factory(pod: PodFiles) -> BackendFactory:
+    """A factory whose mounts read the server's own pod files at `pod` (tests point it elsewhere)."""
+
+    async def factory(config: BackendConfig) -> Backend:
+        return KubernetesBackend(config, pod)
+
+    return factory
+
+
+kubernetes_factory = make_kubernetes_factory(PodFiles())
+"""The registry's factory: the kubelet's service-account paths."""

@@ -1,24 +1,19 @@
 """`config`: where the Kubernetes API server is, the CA to trust it with, the reviewer JWT, and the optional
 local checks of a login's JWT (pem_keys, issuer).
 
-Layer: builtin. Imports framework, logical, the jwt package's PEM reader and this package's models.
+Layer: builtin. Imports framework, logical, the jwt package's PEM reader and this package's models and pod.
 When the server itself runs in a pod, an unset CA and reviewer JWT default to the pod's own service-account
-files (unless disable_local_ca_jwt), read again at each login since kubelet rotates the token.
+files (unless disable_local_ca_jwt; see pod.py); as in Vault, a write without a CA needs the pod's CA file.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path as FilePath
-
 from strongroom.builtin.auth.jwt.validator import parse_public_key_pem
 from strongroom.builtin.auth.kubernetes.models import KubernetesConfig, load_config, save_config
+from strongroom.builtin.auth.kubernetes.pod import PodFiles
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
-
-LOCAL_CA_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
-LOCAL_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 SYNOPSIS = "Configures the JWT Public Key and Kubernetes API information."
 DESCRIPTION = """
@@ -58,40 +53,13 @@ FIELDS = {
 }
 
 
-def read_local(path: str) -> str:
-    """A pod-local service-account file, or InvalidRequestError in Go's words when it cannot be read."""
-    try:
-        return FilePath(path).read_text()
-    except OSError as exc:
-        reason = (exc.strerror or type(exc).__name__).lower()
-        raise InvalidRequestError(f"open {path}: {reason}") from None
-
-
-def with_local_files(config: KubernetesConfig) -> KubernetesConfig:
-    """The config a login uses: an unset reviewer JWT and CA taken from the pod's files when allowed.
-
-    As Vault: a missing local token is no error (the login's own JWT is then the bearer); a missing local
-    CA is.
-    """
-    if config.disable_local_ca_jwt:
-        return config
-    reviewer = config.token_reviewer_jwt
-    if not reviewer:
-        try:
-            reviewer = FilePath(LOCAL_JWT_PATH).read_text().strip()
-        except OSError:
-            reviewer = ""
-    ca = config.kubernetes_ca_cert or read_local(LOCAL_CA_PATH)
-    return replace(config, token_reviewer_jwt=reviewer, kubernetes_ca_cert=ca)
-
-
 async def read_config(request: Request, fields: FieldData) -> Response | None:
     assert request.storage is not None
     config = await load_config(request.storage)
     return None if config is None else Response(data=config.view())
 
 
-async def write_config(request: Request, fields: FieldData) -> Response | None:
+async def write_config(pod: PodFiles, request: Request, fields: FieldData) -> Response | None:
     assert request.storage is not None
     host: str = fields.get("kubernetes_host")
     if not host:
@@ -113,18 +81,22 @@ async def write_config(request: Request, fields: FieldData) -> Response | None:
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
     if not config.kubernetes_ca_cert and not config.disable_local_ca_jwt:
-        read_local(LOCAL_CA_PATH)
+        pod.read_ca()
     await save_config(request.storage, config)
     return None
 
 
-def paths() -> list[Path]:
+def paths(pod: PodFiles) -> list[Path]:
     """The `config` declaration."""
+
+    async def write(request: Request, fields: FieldData) -> Response | None:
+        return await write_config(pod, request, fields)
+
     return [
         Path(
             "config",
             fields=FIELDS,
-            operations={Operation.READ: read_config, Operation.UPDATE: write_config},
+            operations={Operation.READ: read_config, Operation.UPDATE: write},
             synopsis=SYNOPSIS,
             description=DESCRIPTION,
         )

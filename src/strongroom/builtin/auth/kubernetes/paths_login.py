@@ -41,7 +41,7 @@ from strongroom.builtin.auth.kubernetes.models import (
     load_config,
     load_role,
 )
-from strongroom.builtin.auth.kubernetes.paths_config import with_local_files
+from strongroom.builtin.auth.kubernetes.pod import PodFiles
 from strongroom.builtin.auth.kubernetes.review import KubernetesAPI, ReviewError, check_review
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -136,7 +136,7 @@ def alias_name(role: KubernetesRole, account: ServiceAccount) -> str:
     return account.uid
 
 
-async def login(clock: Clock, request: Request, fields: FieldData) -> Response | None:
+async def login(clock: Clock, pod: PodFiles, request: Request, fields: FieldData) -> Response | None:
     assert request.storage is not None
     role_name: str = fields.get("role")
     if not role_name:
@@ -154,7 +154,7 @@ async def login(clock: Clock, request: Request, fields: FieldData) -> Response |
     stored = await load_config(request.storage)
     if stored is None:
         raise InvalidRequestError("could not load backend configuration")
-    config = with_local_files(stored)
+    config = pod.complete(stored)
     claims = await _claims(token, config, role, clock.now())
     account = ServiceAccount.from_claims(claims)
     if not matches_any(role.bound_service_account_names, account.name):
@@ -178,11 +178,11 @@ async def login(clock: Clock, request: Request, fields: FieldData) -> Response |
     return Response(auth=auth)
 
 
-def paths(clock: Clock) -> list[Path]:
+def paths(clock: Clock, pod: PodFiles) -> list[Path]:
     """The `login` declaration."""
 
     async def handle_login(request: Request, fields: FieldData) -> Response | None:
-        return await login(clock, request, fields)
+        return await login(clock, pod, request, fields)
 
     return [
         Path(
