@@ -39,6 +39,10 @@ def steps(kube: KubeAPI) -> list[Step]:
     app = Account("apps", "billing", uid="4f1e6c2a-7a51-4c1e-9a7e-0b3f4d5e6a7b")
     config = {"kubernetes_host": kube.address, "kubernetes_ca_cert": kube.ca_pem}
     revoked = kube.issue(app)
+    team_a, team_b = Account("team-a", "web"), Account("team-b", "web")
+    kube.namespaces |= {"team-a": {"team": "a"}, "team-b": {"team": "b"}}
+    reviewer = kube.issue(Account("strongroom", "strongroom"))
+    kube.reviewers.add(reviewer)
     claims = jwt.decode(kube.issue(app), options={"verify_signature": False})
     hs256 = jwt.encode(claims, "a-shared-secret-of-32-bytes-or-more", algorithm="HS256")
     unsigned = jwt.encode(claims, None, algorithm="none")
@@ -107,6 +111,16 @@ def steps(kube: KubeAPI) -> list[Step]:
         post("login wrong audience", LOGIN, {"role": "legacy", "jwt": kube.issue(app)}, token=""),
         post("login right audience", LOGIN, {"role": "legacy", "jwt": kube.issue(app, audience="vault")},
              token=""),
+        post("role selector team a", f"{ROLE}/sel2", {"bound_service_account_names": "*",
+             "bound_service_account_namespace_selector": '{"matchLabels": {"team": "a"}}'}),
+        post("selector login without reviewer", LOGIN, {"role": "sel2", "jwt": kube.issue(team_a)}, token=""),
+        post("config with reviewer", f"auth/{M}/config", {**config, "token_reviewer_jwt": reviewer}),
+        get("read config with reviewer", f"auth/{M}/config"),
+        post("selector login labelled", LOGIN, {"role": "sel2", "jwt": kube.issue(team_a)}, token=""),
+        post("selector login other team", LOGIN, {"role": "sel2", "jwt": kube.issue(team_b)}, token=""),
+        post("selector login unknown namespace", LOGIN,
+             {"role": "sel2", "jwt": kube.issue(Account("nowhere", "web"))}, token=""),
+        post("reviewer login", LOGIN, {"role": "app", "jwt": kube.issue(app)}, token=""),
         Step("disable", "DELETE", f"/v1/sys/auth/{M}"),
     ]  # fmt: skip
 

@@ -111,7 +111,11 @@ class KubernetesAPI:
             )
         response = await self._send("GET", f"/api/v1/namespaces/{namespace}", bearer)
         if response.status_code != 200:
-            raise ReviewError(f"failed to get namespace (code {response.status_code})")
+            try:
+                message = str(response.json().get("message", ""))
+            except (ValueError, AttributeError):
+                raise ReviewError("failed to parse error status on namespace retrieval failure") from None
+            raise ReviewError(f"failed to get namespace (code {response.status_code} status {message})")
         try:
             labels = response.json().get("metadata", {}).get("labels") or {}
         except (ValueError, AttributeError):
