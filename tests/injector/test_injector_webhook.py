@@ -345,3 +345,47 @@ def test_run_as_same_user_needs_a_non_root_uid(
     _, response = mutated(injector, original)
     assert response["allowed"] is False
     assert message in response["status"]["message"]
+
+
+def test_json_patches_change_the_agent_containers(injector: Injector) -> None:
+    annotations = ANNOTATED | {
+        A + "agent-json-patch": json.dumps([
+            {"op": "replace", "path": "/name", "value": "strongroom-agent"},
+            {"op": "add", "path": "/env/-", "value": {"name": "TZ", "value": "UTC"}},
+            {"op": "remove", "path": "/resources/limits"},
+        ]),
+        A + "agent-init-json-patch": json.dumps([
+            {"op": "test", "path": "/name", "value": "vault-agent-init"},
+            {"op": "copy", "from": "/resources/requests", "path": "/resources/limits"},
+        ]),
+        A + "agent-inject-template-file-config": "/vault/custom/config.ctmpl",
+    }  # fmt: skip
+    result, _ = mutated(injector, pod(annotations))
+    spec = result["spec"]
+    sidecar = container(spec, "strongroom-agent")
+    assert sidecar["env"][-1] == {"name": "TZ", "value": "UTC"}
+    assert "limits" not in sidecar["resources"]
+    init = container(spec, "vault-agent-init", "initContainers")
+    assert init["resources"]["limits"] == init["resources"]["requests"]
+    templates = {t["destination"]: t for t in agent_config(init)["template"]}
+    assert templates["/vault/secrets/config"]["source"] == "/vault/custom/config.ctmpl"
+    assert "contents" not in templates["/vault/secrets/config"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{", "agent-json-patch: not JSON"),
+        ('{"op": "add"}', "a JSON patch is a list of operations"),
+        ('[{"op": "remove", "path": "/nope"}]', "operation 0 (remove /nope): no member 'nope'"),
+        ('[{"op": "test", "path": "/name", "value": "x"}]', "operation 0 (test /name): the test failed"),
+        ('[{"op": "jump", "path": "/name"}]', "unknown op 'jump'"),
+        ('[{"op": "add", "path": "", "value": 1}]', "the patched container is not an object"),
+    ],
+)
+def test_a_json_patch_that_does_not_apply_refuses_the_pod(
+    injector: Injector, value: str, message: str
+) -> None:
+    _, response = mutated(injector, pod(ANNOTATED | {A + "agent-json-patch": value}))
+    assert response["allowed"] is False
+    assert message in response["status"]["message"]

@@ -43,10 +43,14 @@ def agent_config(injection: Injection, *, init: bool) -> dict[str, Any]:
     for secret in injection.secrets:
         template: dict[str, Any] = {
             "destination": secret.destination,
-            "contents": secret.template,
             "left_delimiter": "{{",
             "right_delimiter": "}}",
         }
+        # A template file (typically from agent-extra-secret's /vault/custom) wins over inline contents.
+        if secret.template_file:
+            template["source"] = secret.template_file
+        else:
+            template["contents"] = secret.template
         if secret.perms:
             template["perms"] = secret.perms
         if secret.command:

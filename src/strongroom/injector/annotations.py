@@ -9,15 +9,18 @@ Invariant: a secret's destination stays inside the secrets volume (no absolute p
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "vault.hashicorp.com/"
 INJECT = PREFIX + "agent-inject"
 STATUS = PREFIX + "agent-inject-status"
 SECRET = PREFIX + "agent-inject-secret-"
 TEMPLATE = PREFIX + "agent-inject-template-"
+TEMPLATE_FILE = PREFIX + "agent-inject-template-file-"
 FILE = PREFIX + "agent-inject-file-"
 PERMS = PREFIX + "agent-inject-perms-"
 COMMAND = PREFIX + "agent-inject-command-"
@@ -63,6 +66,7 @@ class Secret:
     perms: str = ""
     command: str = ""
     error_on_missing_key: bool = False
+    template_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,8 @@ class Injection:
     cache_use_auto_auth_token: str = "true"
     extra_secret: str = ""
     copy_volume_mounts: str = ""
+    sidecar_patch: tuple[Any, ...] = ()
+    init_patch: tuple[Any, ...] = ()
 
 
 def _bool(annotations: Mapping[str, str], name: str, default: bool) -> bool:
@@ -127,6 +133,19 @@ def _int(annotations: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise AnnotationError(f'{PREFIX}{name}: "{raw}" is not an integer') from None
+
+
+def _patch(annotations: Mapping[str, str], name: str) -> tuple[Any, ...]:
+    raw = annotations.get(PREFIX + name)
+    if raw is None:
+        return ()
+    try:
+        operations = json.loads(raw)
+    except ValueError:
+        raise AnnotationError(f"{PREFIX}{name}: not JSON") from None
+    if not isinstance(operations, list):
+        raise AnnotationError(f"{PREFIX}{name}: a JSON patch is a list of operations")
+    return tuple(operations)
 
 
 def _auto_auth_token(value: str) -> str:
@@ -174,6 +193,7 @@ def _secrets(annotations: Mapping[str, str], volume: str, preserve_case: bool) -
                 perms=perms,
                 command=annotations.get(COMMAND + raw_name, ""),
                 error_on_missing_key=_bool(annotations, MISSING_KEY.removeprefix(PREFIX) + raw_name, False),
+                template_file=annotations.get(TEMPLATE_FILE + raw_name, ""),
             )
         )
     return tuple(sorted(found, key=lambda s: s.name))
@@ -238,4 +258,6 @@ def read_injection(annotations: Mapping[str, str], defaults: Defaults) -> Inject
         cache_use_auto_auth_token=_auto_auth_token(text("agent-cache-use-auto-auth-token", "true")),
         extra_secret=text("agent-extra-secret"),
         copy_volume_mounts=text("agent-copy-volume-mounts"),
+        sidecar_patch=_patch(annotations, "agent-json-patch"),
+        init_patch=_patch(annotations, "agent-init-json-patch"),
     )

@@ -6,7 +6,8 @@ secrets mounted into the app containers (all, or those agent-inject-containers n
 that renders once before the app starts (unless agent-pre-populate is false), a sidecar that keeps
 rendering (unless agent-pre-populate-only), each with an in-memory home and the pod's service-account token
 mount, the agent config passed base64 in VAULT_CONFIG (or read from agent-configmap), and the
-agent-inject-status annotation set to "injected" so the pod is not mutated twice.
+agent-inject-status annotation set to "injected" so the pod is not mutated twice. agent-json-patch and
+agent-init-json-patch then patch the sidecar and init container as their authors wish.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from strongroom.injector.agentconfig import HOME, TOKEN_PATH, agent_config
 from strongroom.injector.annotations import STATUS, AnnotationError, Injection
+from strongroom.injector.jsonpatch import PatchError, apply_patch
 
 SECRETS_VOLUME = "vault-secrets"
 CONFIG_VOLUME = "vault-config"
@@ -135,7 +137,17 @@ def agent_container(pod: Mapping[str, Any], injection: Injection, *, init: bool)
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
         }
-    return container
+    operations = injection.init_patch if init else injection.sidecar_patch
+    if not operations:
+        return container
+    name = "agent-init-json-patch" if init else "agent-json-patch"
+    try:
+        patched = apply_patch(container, list(operations))
+    except PatchError as exc:
+        raise AnnotationError(f"vault.hashicorp.com/{name}: {exc}") from None
+    if not isinstance(patched, dict):
+        raise AnnotationError(f"vault.hashicorp.com/{name}: the patched container is not an object")
+    return patched
 
 
 def patch(pod: Mapping[str, Any], injection: Injection) -> list[dict[str, Any]]:
