@@ -47,6 +47,7 @@ AUTH_METHODS: Mapping[str, BackendFactory] = {
     "userpass": lazy("strongroom.builtin.auth.userpass.backend:userpass_factory"),
     "jwt": lazy("strongroom.builtin.auth.jwt.backend:jwt_factory"),
     "oidc": lazy("strongroom.builtin.auth.jwt.backend:jwt_factory"),
+    "kubernetes": lazy("strongroom.builtin.auth.kubernetes.backend:kubernetes_factory"),
 }
 
 BACKENDS: Mapping[str, Mapping[str, BackendFactory]] = {"mounts": SECRETS_ENGINES, "auth": AUTH_METHODS}
