@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
 from strongroom.builtin.secrets.database.models import POSTGRESQL_PLUGIN, DatabaseConfig
 from strongroom.builtin.secrets.database.postgresql import PostgreSQL
-from strongroom.builtin.secrets.database.store import DatabaseStore, generate_password
+from strongroom.builtin.secrets.database.store import DatabaseStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
@@ -101,7 +101,7 @@ def paths(store: DatabaseStore) -> list[Path]:
             config = await store.required_config(name)
             if not config.username:
                 raise InvalidRequestError("unable to rotate root credentials: no username in configuration")
-            new_password = generate_password()
+            new_password = await store.new_password(config)
             await store.connection(config).rotate_root(config.root_rotation_statements, new_password)
             await store.save_config(config.evolve(password=new_password))
         return None
@@ -165,9 +165,6 @@ def _apply(
             f'error creating database object: plugin "{plugin}" is not available: only '
             f"{POSTGRESQL_PLUGIN} is supported"
         )
-    policy: str = data.get("password_policy")
-    if policy:
-        raise InvalidRequestError("password_policy is not supported: passwords follow the default policy")
     for detail in _UNSUPPORTED_DETAILS:
         if detail in request.data:
             raise InvalidRequestError(f"{detail} is not supported by this server")
@@ -197,13 +194,13 @@ def _apply(
         "password": password,
         "details": details,
     }
-    for field_name, attribute in (
-        ("allowed_roles", "allowed_roles"),
-        ("root_rotation_statements", "root_rotation_statements"),
-    ):
+    for field_name in ("allowed_roles", "root_rotation_statements"):
         value, supplied = data.get_ok(field_name)
         if supplied or creating:
-            changes[attribute] = tuple(value)
+            changes[field_name] = tuple(value)
+    policy, supplied = data.get_ok("password_policy")
+    if supplied or creating:
+        changes["password_policy"] = policy
     version, supplied = data.get_ok("plugin_version")
     if supplied:
         changes["plugin_version"] = version

@@ -47,6 +47,8 @@ def paths(store: DatabaseStore) -> list[Path]:
 
     async def write(request: Request, data: FieldData) -> Response | None:
         name = checked_name(data)
+        if await store.static_role(name) is not None:
+            raise InvalidRequestError("Role and Static Role names must be unique")
         creating = request.operation is Operation.CREATE
         role = await store.role(name) or Role(name=name, db_name="")
         changes: dict[str, Any] = {}

@@ -228,6 +228,13 @@ class PostgreSQL:
             raise failure
         await connection.execute(f"DROP ROLE IF EXISTS {user}".encode())
 
+    async def set_password(self, statements: Sequence[str], username: str, password: str) -> None:
+        """Give the existing user `username` the password `password` (a static role's rotation: its
+        rotation statements, else ALTER ROLE), in one transaction: a failure leaves the old one working."""
+        queries = split_statements(statements) or split_statements([DEFAULT_ROOT_ROTATION])
+        values = {"name": username, "username": username, "password": password}
+        await self._run("error setting credentials", queries, values)
+
     async def rotate_root(self, statements: Sequence[str], new_password: str) -> None:
         """Set the root user's password to `new_password`; the connection is then reopened with it."""
         username = self._config.username

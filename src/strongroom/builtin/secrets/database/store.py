@@ -12,10 +12,19 @@ import asyncio
 import secrets
 import string
 
-from strongroom.builtin.secrets.database.models import CONFIG_PREFIX, ROLE_PREFIX, DatabaseConfig, Role
+from strongroom.builtin.secrets.database.models import (
+    CONFIG_PREFIX,
+    ROLE_PREFIX,
+    STATIC_ROLE_PREFIX,
+    STATIC_WAL_PREFIX,
+    DatabaseConfig,
+    Role,
+    StaticRole,
+)
 from strongroom.builtin.secrets.database.postgresql import PostgreSQL
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Storage, get_json, put_json
+from strongroom.logical import Storage, SystemView, get_json, put_json
+from strongroom.logical.backend import StaticSystemView
 from strongroom.util import ids
 
 # Vault's default password policy for database credentials: 20 characters, at least one of each class.
@@ -48,8 +57,9 @@ def missing_connection(name: str) -> str:
 class DatabaseStore:
     """One mount's configs and roles, and a live connection per config."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, system: SystemView | None = None) -> None:
         self._storage = storage
+        self._system = system or StaticSystemView()
         self._connections: dict[str, PostgreSQL] = {}
         self.lock = asyncio.Lock()
 
@@ -113,3 +123,46 @@ class DatabaseStore:
 
     async def role_names(self) -> list[str]:
         return await self._storage.list(ROLE_PREFIX)
+
+    # Static roles, and the password a rotation is setting (written ahead of the database).
+
+    async def static_role(self, name: str) -> StaticRole | None:
+        raw = await get_json(self._storage, STATIC_ROLE_PREFIX + name)
+        return None if raw is None else StaticRole.from_json(raw)
+
+    async def save_static_role(self, role: StaticRole) -> None:
+        await put_json(self._storage, STATIC_ROLE_PREFIX + role.name, role.to_json())
+
+    async def delete_static_role(self, name: str) -> None:
+        await self._storage.delete(STATIC_ROLE_PREFIX + name)
+        await self.delete_pending(name)
+
+    async def static_role_names(self) -> list[str]:
+        return await self._storage.list(STATIC_ROLE_PREFIX)
+
+    async def pending_password(self, name: str) -> str | None:
+        """The password a rotation of `name` began setting and has not confirmed, if any."""
+        raw = await get_json(self._storage, STATIC_WAL_PREFIX + name)
+        return None if raw is None else str(raw["new_password"])
+
+    async def put_pending(self, name: str, password: str, started: float) -> None:
+        await put_json(
+            self._storage, STATIC_WAL_PREFIX + name, {"new_password": password, "started": started}
+        )
+
+    async def delete_pending(self, name: str) -> None:
+        await self._storage.delete(STATIC_WAL_PREFIX + name)
+
+    async def pending_names(self) -> list[str]:
+        return await self._storage.list(STATIC_WAL_PREFIX)
+
+    # Passwords.
+
+    async def new_password(self, config: DatabaseConfig) -> str:
+        """A password for a user of `config`: from its password_policy, else Vault's default policy."""
+        if not config.password_policy:
+            return generate_password()
+        try:
+            return await self._system.generate_password_from_policy(config.password_policy)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"failed to generate password: {exc}") from None

@@ -1,0 +1,273 @@
+"""Database static roles over real HTTP against a real PostgreSQL: creating one rotates the user's password
+at once, rotations run on schedule and on demand, the password hvac reads logs in and the old one no
+longer does, a failing rotation keeps the old password and shows its error on the role, a database that
+refuses connections is retried until it is back, and the connection's password policy shapes passwords."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import hvac
+import hvac.exceptions
+import psycopg
+import pytest
+
+from tests.engines.database.conftest import PLUGIN, templated_url
+from tests.postgres import Postgres
+from tests.servers import RunningServer
+
+
+@pytest.fixture
+def vault(server: RunningServer) -> Iterator[hvac.Client]:
+    client = hvac.Client(url=server.address, token=server.root_token)
+    yield client
+    client.adapter.close()
+
+
+CHECKED_GROUP = "password_checked"
+"""Members of this PostgreSQL role log in with their password: the session's server trusts everyone else."""
+
+
+def require_passwords(postgres: Postgres) -> None:
+    """Make PostgreSQL check the passwords of CHECKED_GROUP's members (a pg_hba.conf line ahead of the
+    trust lines, then a reload); idempotent."""
+    if not postgres.role_exists(CHECKED_GROUP):
+        postgres.query(f"CREATE ROLE {CHECKED_GROUP} NOLOGIN")
+    ((hba_file,),) = postgres.query("SHOW hba_file")
+    hba = Path(str(hba_file))
+    line = f"host all +{CHECKED_GROUP} 127.0.0.1/32 scram-sha-256\n"
+    text = hba.read_text()
+    if line not in text:
+        hba.write_text(line + text)
+        postgres.query("SELECT pg_reload_conf()")
+
+
+@pytest.fixture
+def user(postgres: Postgres) -> Iterator[str]:
+    """A PostgreSQL login role with the password "initial-pw" (checked), dropped afterwards."""
+    require_passwords(postgres)
+    name = f"static_{uuid.uuid4().hex[:8]}"
+    postgres.query(f"CREATE ROLE {name} WITH LOGIN PASSWORD 'initial-pw' IN ROLE {CHECKED_GROUP}")
+    yield name
+    postgres.query(f"DROP ROLE IF EXISTS {name}")
+
+
+def logs_in(postgres: Postgres, user: str, password: str, url: str = "") -> bool:
+    target = (url or postgres.url()).replace("postgres:unused@", f"{user}:{password}@", 1)
+    try:
+        with psycopg.connect(target, connect_timeout=5):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def configure(vault: hvac.Client, mount: str, url: str, **extra: object) -> None:
+    vault.secrets.database.configure(
+        name="pg",
+        plugin_name=PLUGIN,
+        allowed_roles=["*"],
+        connection_url=url,
+        username="postgres",
+        password="unused",
+        mount_point=mount,
+        **extra,
+    )
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def creds(vault: hvac.Client, mount: str, name: str = "app") -> dict[str, object]:
+    data: dict[str, object] = vault.secrets.database.get_static_credentials(name, mount_point=mount)["data"]
+    return data
+
+
+def test_creating_rotates_at_once_and_the_new_password_logs_in(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    configure(vault, mount, templated_url(postgres))
+    before = time.time()
+    vault.secrets.database.create_static_role(
+        "app", db_name="pg", username=user, rotation_statements=[], rotation_period="1h", mount_point=mount
+    )
+    got = creds(vault, mount)
+    assert set(got) == {"last_vault_rotation", "password", "rotation_period", "ttl", "username"}
+    assert got["username"] == user
+    assert got["rotation_period"] == 3600
+    assert 3590 <= int(got["ttl"]) <= 3600  # type: ignore[call-overload]
+    rotated = datetime.fromisoformat(str(got["last_vault_rotation"]).replace("Z", "+00:00")).timestamp()
+    assert before - 1 <= rotated <= time.time() + 1
+    password = str(got["password"])
+    assert len(password) == 20
+    assert logs_in(postgres, user, password)
+    assert not logs_in(postgres, user, "initial-pw")
+    role = vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+    assert role == {
+        "credential_type": "password",
+        "db_name": "pg",
+        "last_vault_rotation": got["last_vault_rotation"],
+        "rotation_period": 3600,
+        "rotation_statements": [],
+        "username": user,
+    }
+    assert vault.secrets.database.list_static_roles(mount_point=mount)["data"]["keys"] == ["app"]
+    assert creds(vault, mount)["password"] == password  # the same until it rotates
+
+    vault.secrets.database.rotate_static_role_credentials("app", mount_point=mount)
+    again = str(creds(vault, mount)["password"])
+    assert again != password
+    assert logs_in(postgres, user, again)
+    assert not logs_in(postgres, user, password)
+
+    vault.secrets.database.delete_static_role("app", mount_point=mount)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="unknown role: app"):
+        creds(vault, mount)
+    assert logs_in(postgres, user, again)  # deleting the role leaves the user as it was
+
+
+def test_rotations_run_on_schedule(vault: hvac.Client, mount: str, postgres: Postgres, user: str) -> None:
+    configure(vault, mount, templated_url(postgres))
+    vault.secrets.database.create_static_role(
+        "app", db_name="pg", username=user, rotation_statements=[], rotation_period=5, mount_point=mount
+    )
+    first = creds(vault, mount)
+    wait_for(lambda: creds(vault, mount)["password"] != first["password"], timeout=15)
+    second = creds(vault, mount)
+    assert str(second["last_vault_rotation"]) > str(first["last_vault_rotation"])
+    assert logs_in(postgres, user, str(second["password"]))
+    assert not logs_in(postgres, user, str(first["password"]))
+
+
+def test_a_failing_rotation_keeps_the_old_password_and_records_the_error(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    configure(vault, mount, templated_url(postgres))
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="error setting credentials"):
+        vault.secrets.database.create_static_role(
+            "broken", db_name="pg", username=user, rotation_period="1h",
+            rotation_statements=["ALTER ROLE nobody_here WITH PASSWORD '{{password}}'"],
+            mount_point=mount,
+        )  # fmt: skip
+    with pytest.raises(hvac.exceptions.InvalidPath):  # an empty list is a 404, as in Vault
+        vault.secrets.database.list_static_roles(mount_point=mount)
+    assert logs_in(postgres, user, "initial-pw")
+
+    vault.secrets.database.create_static_role(
+        "app", db_name="pg", username=user, rotation_statements=[], rotation_period="1h", mount_point=mount
+    )
+    password = str(creds(vault, mount)["password"])
+    vault.adapter.post(
+        f"/v1/{mount}/static-roles/app",
+        json={"rotation_statements": ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}'", "SELECT 1/0"]},
+    )
+    with pytest.raises(hvac.exceptions.InvalidRequest) as refused:
+        vault.secrets.database.rotate_static_role_credentials("app", mount_point=mount)
+    message = str(refused.value)
+    assert "unable to finish rotating credentials" in message
+    assert "division by zero" in message
+    assert password not in message
+    role = vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+    assert "division by zero" in role["last_rotation_error"]
+    assert creds(vault, mount)["password"] == password
+    assert logs_in(postgres, user, password)
+
+    vault.adapter.post(f"/v1/{mount}/static-roles/app", json={"rotation_statements": []})
+    vault.secrets.database.rotate_static_role_credentials("app", mount_point=mount)
+    fixed = str(creds(vault, mount)["password"])
+    assert fixed != password
+    assert logs_in(postgres, user, fixed)
+    assert (
+        "last_rotation_error" not in vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+    )
+
+
+def test_a_database_that_refuses_connections_is_retried_until_it_is_back(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    database = f"off_{uuid.uuid4().hex[:8]}"
+    with postgres.database(database, password="{{password}}") as url:
+        configure(vault, mount, url.replace("postgres:{{password}}@", "{{username}}:{{password}}@"))
+        vault.secrets.database.create_static_role(
+            "app", db_name="pg", username=user, rotation_statements=[], rotation_period=5, mount_point=mount
+        )
+        password = str(creds(vault, mount)["password"])
+        postgres.query(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+        postgres.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", database)
+
+        def failed() -> bool:
+            role = vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+            return "last_rotation_error" in role
+
+        wait_for(failed, timeout=15)
+        assert creds(vault, mount)["password"] == password
+        assert logs_in(postgres, user, password)
+        postgres.query(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        wait_for(lambda: not failed(), timeout=30)
+        recovered = str(creds(vault, mount)["password"])
+        assert recovered != password
+        assert logs_in(postgres, user, recovered)
+        assert not logs_in(postgres, user, password)
+        vault.secrets.database.delete_static_role("app", mount_point=mount)
+
+
+def test_the_connections_password_policy_shapes_static_and_dynamic_passwords(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    policy = f"digits-{uuid.uuid4().hex[:6]}"
+    vault.adapter.put(
+        f"/v1/sys/policies/password/{policy}",
+        json={"policy": 'length = 32\nrule "charset" {\n  charset = "0123456789"\n  min-chars = 1\n}\n'},
+    )
+    configure(vault, mount, templated_url(postgres), password_policy=policy)
+    connection = vault.secrets.database.read_connection("pg", mount_point=mount)["data"]
+    assert connection["password_policy"] == policy
+    vault.secrets.database.create_static_role(
+        "app", db_name="pg", username=user, rotation_statements=[], rotation_period="1h", mount_point=mount
+    )
+    password = str(creds(vault, mount)["password"])
+    assert len(password) == 32
+    assert password.isdigit()
+    assert logs_in(postgres, user, password)
+    vault.secrets.database.create_role(
+        "dyn", db_name="pg", mount_point=mount,
+        creation_statements=["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}'"],
+    )  # fmt: skip
+    dynamic = vault.secrets.database.generate_credentials("dyn", mount_point=mount)["data"]
+    assert len(dynamic["password"]) == 32
+    assert dynamic["password"].isdigit()
+    vault.adapter.delete(f"/v1/sys/policies/password/{policy}")
+    with pytest.raises(
+        hvac.exceptions.InvalidRequest, match="failed to generate password: no password policy"
+    ):
+        vault.secrets.database.rotate_static_role_credentials("app", mount_point=mount)
+    assert logs_in(postgres, user, password)
+
+
+def test_static_and_dynamic_roles_never_share_a_name(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    configure(vault, mount, templated_url(postgres))
+    vault.secrets.database.create_role("both", db_name="pg", creation_statements=[], mount_point=mount)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="Role and Static Role names must be unique"):
+        vault.secrets.database.create_static_role(
+            "both",
+            db_name="pg",
+            username=user,
+            rotation_statements=[],
+            rotation_period="1h",
+            mount_point=mount,
+        )
+    vault.secrets.database.create_static_role(
+        "app", db_name="pg", username=user, rotation_statements=[], rotation_period="1h", mount_point=mount
+    )
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="Role and Static Role names must be unique"):
+        vault.secrets.database.create_role("app", db_name="pg", creation_statements=[], mount_point=mount)
