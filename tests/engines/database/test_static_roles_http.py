@@ -5,10 +5,14 @@ refuses connections is retried until it is back, and the connection's password p
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import hvac
 import hvac.exceptions
@@ -16,7 +20,7 @@ import pytest
 
 from tests.engines.database.conftest import PLUGIN, logs_in, templated_url
 from tests.postgres import Postgres
-from tests.servers import RunningServer
+from tests.servers import RunningServer, bao_binary
 
 
 @pytest.fixture
@@ -232,3 +236,72 @@ def test_static_and_dynamic_roles_never_share_a_name(
     )
     with pytest.raises(hvac.exceptions.InvalidRequest, match="Role and Static Role names must be unique"):
         vault.secrets.database.create_role("app", db_name="pg", creation_statements=[], mount_point=mount)
+
+
+def test_a_cron_schedule_sets_the_ttl_and_its_rules_are_vaults(
+    vault: hvac.Client, mount: str, postgres: Postgres, user: str
+) -> None:
+    configure(vault, mount, templated_url(postgres))
+    url = f"/v1/{mount}/static-roles/app"
+    base = {"db_name": "pg", "username": user}
+    refusals = {
+        "one of rotation_schedule or rotation_period must be provided to create a static account": {},
+        "mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of "
+        "them can be provided": {"rotation_period": "1h", "rotation_schedule": "0 * * * *"},
+        "rotation_window is invalid with use of rotation_period": {
+            "rotation_period": "1h",
+            "rotation_window": "2h",
+        },
+        "could not parse rotation_schedule: expected exactly 5 fields, found 1: [hourly]": {
+            "rotation_schedule": "hourly"
+        },
+        "rotation_window is invalid: rotation_window must be 3600 seconds or more": {
+            "rotation_schedule": "0 * * * *",
+            "rotation_window": "10m",
+        },
+    }
+    for message, body in refusals.items():
+        refused = vault.adapter.post(url, json={**base, **body}, raise_exception=False)
+        assert (refused.status_code, refused.json()) == (400, {"errors": [message]})
+    vault.adapter.post(url, json={**base, "rotation_schedule": "*/5 * * * *", "rotation_window": "1h"})
+    got = creds(vault, mount)
+    assert set(got) == {
+        "last_vault_rotation",
+        "password",
+        "rotation_schedule",
+        "rotation_window",
+        "ttl",
+        "username",
+    }
+    assert (got["rotation_schedule"], got["rotation_window"]) == ("*/5 * * * *", 3600)
+    assert 0 <= int(got["ttl"]) <= 300  # type: ignore[call-overload]
+    assert logs_in(postgres, user, str(got["password"]))
+    vault.adapter.post(url, json={"rotation_period": "2h"})
+    role = vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+    assert role["rotation_period"] == 7200
+    assert "rotation_schedule" not in role
+    assert 7190 <= int(creds(vault, mount)["ttl"]) <= 7200  # type: ignore[call-overload]
+
+
+def test_the_bao_cli_reads_static_creds_and_rotates(
+    server: RunningServer, mount: str, postgres: Postgres, user: str, tmp_path: Path, vault: hvac.Client
+) -> None:
+    configure(vault, mount, templated_url(postgres))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env |= {"HOME": str(tmp_path), "BAO_ADDR": server.address, "BAO_TOKEN": server.root_token}
+
+    def bao(*args: str) -> str:
+        done = subprocess.run(
+            [bao_binary(), *args], env=env, capture_output=True, text=True, timeout=30, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    bao("write", f"{mount}/static-roles/app", "db_name=pg", f"username={user}", "rotation_period=1h")
+    got = json.loads(bao("read", "-format=json", f"{mount}/static-creds/app"))["data"]
+    assert got["username"] == user
+    assert logs_in(postgres, user, got["password"])
+    assert bao("read", "-field=password", f"{mount}/static-creds/app") == got["password"]
+    bao("write", "-f", f"{mount}/rotate-role/app")
+    assert bao("read", "-field=password", f"{mount}/static-creds/app") != got["password"]
+    assert bao("list", "-format=json", f"{mount}/static-roles").strip() == '[\n  "app"\n]'
