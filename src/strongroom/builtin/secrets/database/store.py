@@ -25,13 +25,10 @@ from strongroom.builtin.secrets.database.postgresql import PostgreSQL
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, SystemView, get_json, put_json
 from strongroom.logical.backend import StaticSystemView
-from strongroom.util import ids
 
 # Vault's default password policy for database credentials: 20 characters, at least one of each class.
 PASSWORD_LENGTH = 20
 PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-")
-# Vault's default username template for PostgreSQL, and PostgreSQL's identifier limit.
-USERNAME_LIMIT = 63
 
 
 def generate_password() -> str:
@@ -41,12 +38,6 @@ def generate_password() -> str:
         candidate = "".join(secrets.choice(alphabet) for _ in range(PASSWORD_LENGTH))
         if all(any(c in group for c in candidate) for group in PASSWORD_CLASSES):
             return candidate
-
-
-def generate_username(display_name: str, role: str, now: float) -> str:
-    """Vault's `v-{{display_name|truncate 8}}-{{role|truncate 8}}-{{random 20}}-{{unix_time}}`, truncated
-    to PostgreSQL's identifier limit."""
-    return f"v-{display_name[:8]}-{role[:8]}-{ids.base62(20)}-{int(now)}"[:USERNAME_LIMIT]
 
 
 def missing_connection(name: str) -> str:
