@@ -30,7 +30,8 @@ POSTGRESQL_PLUGIN = "postgresql-database-plugin"
 NAME = re.compile(r"\w(([\w.-]+)?\w)?")
 
 # Connection details that are settings of ours, not of the connection string; never echoed back.
-HIDDEN_DETAILS = frozenset({"password", "private_key"})
+# (Vault shows tls_certificate_key back; a private key is kept back here like the password.)
+HIDDEN_DETAILS = frozenset({"password", "private_key", "tls_certificate_key"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
-from strongroom.builtin.secrets.database.models import POSTGRESQL_PLUGIN, DatabaseConfig
-from strongroom.builtin.secrets.database.postgresql import PostgreSQL
+from strongroom.builtin.secrets.database.models import DatabaseConfig
+from strongroom.builtin.secrets.database.plugin import PLUGIN_NAMES, open_plugin
 from strongroom.builtin.secrets.database.store import DatabaseStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -49,7 +49,7 @@ _DETAIL_FIELDS: dict[str, Field] = {
     "max_connection_lifetime": Field(FieldType.DURATION, "Accepted for compatibility."),
 }
 # Connection details the plugin would use but this engine does not implement: refused, not ignored.
-_UNSUPPORTED_DETAILS = ("username_template", "private_key", "password_authentication")
+_UNSUPPORTED_DETAILS = ("username_template", "private_key", "password_authentication", "tls_server_name")
 PASSWORD_IN_URL = (
     "Password found in connection_url, use a templated url to enable root rotation and prevent read access "
     "to password information."
@@ -68,7 +68,7 @@ def paths(store: DatabaseStore) -> list[Path]:
         async with store.lock:
             config = await store.config(name)
             updated = _apply(config, name, request, data, creating)
-            connection = PostgreSQL(updated)
+            connection = open_plugin(updated)
             if data.get("verify_connection"):
                 await connection.verify()
             await store.save_config(updated, connection)
@@ -122,8 +122,10 @@ def paths(store: DatabaseStore) -> list[Path]:
             synopsis="Configure connection details to a database plugin.",
             description=(
                 "This path configures the connection details used to connect to a particular database. "
-                "Only postgresql-database-plugin is available; its connection_url may hold {{username}} "
-                "and {{password}} templates, filled from the username and password parameters."
+                "The plugins are postgresql-database-plugin (a libpq URL) and mysql-database-plugin with its "
+                "mysql-aurora, mysql-rds and mysql-legacy variants (a Go MySQL DSN; TLS from tls_ca, "
+                "tls_certificate_key and tls_skip_verify); connection_url may hold {{username}} and "
+                "{{password}} templates, filled from the username and password parameters."
             ),
         ),
         Path(
@@ -160,10 +162,10 @@ def _apply(
     plugin = plugin if supplied or config is None else config.plugin_name
     if not plugin:
         raise InvalidRequestError("empty plugin name")
-    if plugin != POSTGRESQL_PLUGIN:
+    if plugin not in PLUGIN_NAMES:
         raise InvalidRequestError(
             f'error creating database object: plugin "{plugin}" is not available: only '
-            f"{POSTGRESQL_PLUGIN} is supported"
+            f"{', '.join(PLUGIN_NAMES)} are supported"
         )
     for detail in _UNSUPPORTED_DETAILS:
         if detail in request.data:

@@ -21,7 +21,7 @@ from strongroom.builtin.secrets.database.models import (
     Role,
     StaticRole,
 )
-from strongroom.builtin.secrets.database.postgresql import PostgreSQL
+from strongroom.builtin.secrets.database.plugin import DatabasePlugin, open_plugin
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, SystemView, get_json, put_json
 from strongroom.logical.backend import StaticSystemView
@@ -51,7 +51,7 @@ class DatabaseStore:
     def __init__(self, storage: Storage, system: SystemView | None = None) -> None:
         self._storage = storage
         self._system = system or StaticSystemView()
-        self._connections: dict[str, PostgreSQL] = {}
+        self._connections: dict[str, DatabasePlugin] = {}
         self.lock = asyncio.Lock()
 
     # Configs.
@@ -67,7 +67,7 @@ class DatabaseStore:
             raise InvalidRequestError(missing_connection(name))
         return config
 
-    async def save_config(self, config: DatabaseConfig, connection: PostgreSQL | None = None) -> None:
+    async def save_config(self, config: DatabaseConfig, connection: DatabasePlugin | None = None) -> None:
         """Store `config`; `connection`, already open on it, replaces the old one (which is closed)."""
         await put_json(self._storage, CONFIG_PREFIX + config.name, config.to_json())
         await self.reset(config.name)
@@ -83,11 +83,11 @@ class DatabaseStore:
 
     # Connections.
 
-    def connection(self, config: DatabaseConfig) -> PostgreSQL:
+    def connection(self, config: DatabaseConfig) -> DatabasePlugin:
         """The live connection of `config` (opened on first use)."""
         found = self._connections.get(config.name)
         if found is None:
-            found = self._connections[config.name] = PostgreSQL(config)
+            found = self._connections[config.name] = open_plugin(config)
         return found
 
     async def reset(self, name: str) -> None:
