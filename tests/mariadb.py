@@ -21,6 +21,7 @@ from pathlib import Path
 import pymysql
 
 from tests.servers import free_port
+from tests.tls import ScratchCA
 
 ROOT_PASSWORD = "mariadb-root-pw"
 CREATE_USER = "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';"
@@ -29,9 +30,12 @@ CREATE_USER = "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';"
 
 @dataclass(frozen=True)
 class MariaDB:
-    """A running MariaDB: superuser `root` (password ROOT_PASSWORD) on 127.0.0.1:`port`."""
+    """A running MariaDB: superuser `root` (password ROOT_PASSWORD) on 127.0.0.1:`port`, serving TLS with a
+    certificate from the CA `ca` (PEM); `client` is a client certificate and key (PEM) from the same CA."""
 
     port: int
+    ca: str
+    client: str
 
     def dsn(self, user: str = "{{username}}", password: str = "{{password}}") -> str:
         """A connection_url in the Go driver's DSN form, as Vault's mysql plugins take it."""
@@ -70,6 +74,13 @@ def mariadb_server() -> Iterator[MariaDB]:
         os.chown(base, owner.pw_uid, owner.pw_gid)
     port = free_port()
     process = None
+    tls = base / "tls"
+    tls.mkdir()
+    authority = ScratchCA(tls)
+    server, client = authority.issue("mariadb"), authority.issue("client", server=False)
+    if os.geteuid() == 0:
+        for path in (tls, *tls.iterdir()):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
     try:
         subprocess.run(
             ["mariadb-install-db", "--no-defaults", f"--datadir={data}",
@@ -80,7 +91,8 @@ def mariadb_server() -> Iterator[MariaDB]:
             process = subprocess.Popen(
                 [shutil.which("mariadbd") or "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}",
                  f"--socket={socket}", f"--port={port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
-                 "--innodb-flush-log-at-trx-commit=0", f"--pid-file={base / 'mariadbd.pid'}", *user],
+                 "--innodb-flush-log-at-trx-commit=0", f"--pid-file={base / 'mariadbd.pid'}",
+                 f"--ssl-ca={authority.path}", f"--ssl-cert={server.cert}", f"--ssl-key={server.key}", *user],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -95,7 +107,7 @@ def mariadb_server() -> Iterator[MariaDB]:
              "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"],
             check=True, capture_output=True,
         )  # fmt: skip
-        yield MariaDB(port)
+        yield MariaDB(port, authority.path.read_text(), client.cert.read_text() + client.key.read_text())
     finally:
         if process is not None:
             process.terminate()

@@ -145,3 +145,38 @@ def test_refusals_are_400s_without_secrets(vault: hvac.Client, mount: str, maria
     assert ROOT_PASSWORD not in str(refused.value)
     read = vault.secrets.database.read_connection("my", mount_point=mount)["data"]
     assert read["connection_details"] == {"connection_url": mariadb.dsn(), "username": "root"}
+
+
+def test_tls_details_reach_a_user_that_requires_a_client_certificate(
+    vault: hvac.Client, mount: str, mariadb: MariaDB
+) -> None:
+    admin = f"tls_{uuid.uuid4().hex[:8]}"
+    mariadb.query(f"CREATE USER '{admin}'@'%' IDENTIFIED BY 'admin-pw' REQUIRE X509")
+    mariadb.query(f"GRANT ALL PRIVILEGES ON *.* TO '{admin}'@'%' WITH GRANT OPTION")
+    url = f"/v1/{mount}/config/my"
+    body = {
+        "plugin_name": "mysql-database-plugin", "allowed_roles": "*", "connection_url": mariadb.dsn(),
+        "username": admin, "password": "admin-pw",
+    }  # fmt: skip
+    try:
+        plain = vault.adapter.post(url, json=body, raise_exception=False)
+        assert plain.status_code == 400
+        assert "Access denied" in plain.json()["errors"][0]
+        untrusted = vault.adapter.post(
+            url, json={**body, "tls_certificate_key": mariadb.client}, raise_exception=False
+        )
+        assert untrusted.status_code == 400
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.json()["errors"][0]
+        vault.adapter.post(url, json={**body, "tls_ca": mariadb.ca, "tls_certificate_key": mariadb.client})
+        shown = vault.secrets.database.read_connection("my", mount_point=mount)["data"]["connection_details"]
+        assert shown["tls_ca"] == mariadb.ca
+        assert "tls_certificate_key" not in shown
+        vault.secrets.database.create_role(
+            "app", db_name="my", creation_statements=[CREATE_USER], mount_point=mount
+        )
+        creds = vault.secrets.database.generate_credentials("app", mount_point=mount)["data"]
+        assert mariadb.logs_in(creds["username"], creds["password"])
+        skip = {**body, "tls_skip_verify": True, "tls_certificate_key": mariadb.client}
+        assert vault.adapter.post(f"{url}2", json=skip).status_code == 204
+    finally:
+        mariadb.query(f"DROP USER IF EXISTS '{admin}'@'%'")
