@@ -51,6 +51,10 @@ DEFAULT_ROTATION = "ALTER USER '{{username}}'@'%' IDENTIFIED BY '{{password}}';"
 DEFAULT_PORT = 3306
 
 
+class DsnError(ValueError):
+    """A connection_url the Go driver could not parse (its words)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Dsn:
     """A Go MySQL DSN taken apart: who, where (host and port, or a unix socket), which database, options."""
@@ -69,7 +73,7 @@ def parse_dsn(dsn: str) -> Dsn:
     (the last "@" before the last "/" ends the credentials)."""
     slash = dsn.rfind("/")
     if slash < 0:
-        raise InvalidRequestError("invalid DSN: missing the slash separating the database name")
+        raise DsnError("invalid DSN: missing the slash separating the database name")
     head, tail = dsn[:slash], dsn[slash + 1 :]
     database, _, query = tail.partition("?")
     at = head.rfind("@")
@@ -80,18 +84,18 @@ def parse_dsn(dsn: str) -> Dsn:
     host, port, socket = "127.0.0.1", DEFAULT_PORT, ""
     if net == "unix":
         if not inner:
-            raise InvalidRequestError("invalid DSN: unix needs the socket's path: unix(/path/to/socket)")
+            raise DsnError("invalid DSN: unix needs the socket's path: unix(/path/to/socket)")
         socket = inner
     elif net in ("", "tcp"):
         if inner:
             host, _, port_text = inner.rpartition(":") if ":" in inner else (inner, "", "")
             if port_text:
                 if not port_text.isdigit():
-                    raise InvalidRequestError(f"invalid DSN: invalid port {port_text!r}")
+                    raise DsnError(f"invalid DSN: invalid port {port_text!r}")
                 port = int(port_text)
             host = host.strip("[]") or "127.0.0.1"
     else:
-        raise InvalidRequestError(f"invalid DSN: unknown network {net!r}")
+        raise DsnError(f"invalid DSN: unknown network {net!r}")
     params = {key: values[-1] for key, values in parse_qs(query).items()}
     return Dsn(user, password, host, port, socket, unquote(database), params)
 
@@ -113,12 +117,17 @@ class MySQL:
         return username_from_template(display_name, role, now, self._sizes)
 
     def _error(self, prefix: str, exc: BaseException, *secrets: str) -> InvalidRequestError:
+        """The Go driver's words for `exc` ("Error 1045 (28000): Access denied ..."), after `prefix`."""
         args: tuple[Any, ...] = exc.args
         if len(args) == 2 and isinstance(args[0], int):
-            detail = f"Error {args[0]}: {args[1]}"
+            state = getattr(exc, "sqlstate", None)
+            detail = f"Error {args[0]}{f' ({state})' if state else ''}: {args[1]}"
+        elif isinstance(exc, DsnError):
+            detail = f"unable to parse connectionURL: {exc}"
         else:
             detail = str(exc) or type(exc).__name__
-        return InvalidRequestError(f"{prefix}: {redact(detail.strip(), self._config.password, *secrets)}")
+        detail = redact(detail.strip(), self._config.password, *secrets)
+        return InvalidRequestError(f"{prefix}: {detail}" if prefix else detail)
 
     def _tls(self, dsn: Dsn) -> ssl.SSLContext | None:
         details = self._config.details
@@ -193,9 +202,7 @@ class MySQL:
         async with self._lock:
             try:
                 return await asyncio.to_thread(run)
-            except InvalidRequestError:
-                raise
-            except Exception as exc:  # PyMySQL's errors, OSError, ssl.SSLError: all a failed call
+            except Exception as exc:  # PyMySQL's errors, DsnError, OSError, ssl.SSLError: a failed call
                 await asyncio.to_thread(self._drop)
                 raise self._error(prefix, exc, *secrets) from None
 
@@ -205,7 +212,11 @@ class MySQL:
         def ping(connection: pymysql.connections.Connection[Any]) -> None:
             connection.ping(reconnect=False)
 
-        await self._call("error creating database object: error verifying - connection", ping)
+        try:
+            parse_dsn(self._config.connection_url)
+        except DsnError as exc:
+            raise self._error("error creating database object: error verifying - connection", exc) from None
+        await self._call("error creating database object: error verifying - ping", ping)
 
     async def _run(self, prefix: str, queries: Sequence[str], values: Mapping[str, str]) -> None:
         """Run `queries` (templated with `values`) in one transaction (MySQL commits DDL as it goes)."""
@@ -232,7 +243,7 @@ class MySQL:
             "password": password,
             "expiration": expiration_text(expiration),
         }
-        await self._run("failed to execute query", queries, values)
+        await self._run("", queries, values)
 
     async def renew_user(self, statements: Sequence[str], username: str, expiration: float) -> None:
         """Vault's MySQL plugin changes nothing on renewal (MySQL users have no expiry to move)."""
