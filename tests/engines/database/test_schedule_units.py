@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from strongroom.builtin.secrets.database.models import StaticRole, rfc3339_nano
+from strongroom.builtin.secrets.database.rotation import retry_at
 from strongroom.builtin.secrets.database.schedule import ScheduleError, next_rotation, parse_schedule
 
 
@@ -77,3 +78,14 @@ def test_a_static_role_shows_its_schedule_and_never_its_password() -> None:
     assert "s3cret" not in repr(role)
     assert StaticRole.from_json(role.to_json()) == role
     assert rfc3339_nano(at("2026-03-01T10:00:00")) == "2026-03-01T10:00:00Z"
+
+
+def test_failed_rotations_back_off_and_a_window_hands_over_to_the_schedule() -> None:
+    period = StaticRole(name="a", db_name="pg", username="u", rotation_period=60, last_vault_rotation=1.0)
+    assert [retry_at(period, n, 1000.0) - 1000.0 for n in (1, 2, 3, 6, 7, 20)] == [2, 4, 8, 60, 60, 60]
+    scheduled = StaticRole(
+        name="b", db_name="pg", username="u", rotation_schedule="0 * * * *", rotation_window=3600,
+        last_vault_rotation=at("2026-03-01T09:00:00"), next_vault_rotation=at("2026-03-01T10:00:00"),
+    )  # fmt: skip
+    assert retry_at(scheduled, 1, at("2026-03-01T10:30:00")) == at("2026-03-01T10:30:02")
+    assert retry_at(scheduled, 6, at("2026-03-01T10:59:30")) == at("2026-03-01T11:00:00")

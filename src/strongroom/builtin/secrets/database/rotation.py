@@ -137,12 +137,7 @@ class Rotator:
     async def _failed(self, role: StaticRole, error: str) -> None:
         failures = self._failures.get(role.name, 0) + 1
         now = self._clock.now()
-        retry = now + min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
-        if role.rotation_schedule and role.rotation_window and role.last_vault_rotation:
-            # Past the window the schedule's next time is the next try (Vault's rotation_window).
-            window_end = role.next_vault_rotation + role.rotation_window
-            if retry > window_end:
-                retry = next_rotation(0, role.rotation_schedule, now)
+        retry = retry_at(role, failures, now)
         stored = await self._store.static_role(role.name)
         if stored is not None:
             await self._store.save_static_role(stored.evolve(last_rotation_error=error))
@@ -154,3 +149,14 @@ class Rotator:
     def _publish(self, event_type: str, name: str) -> None:
         path = f"{self._mount_path}static-creds/{name}"
         self._events.send_event(event_type, {"name": name, "path": path}, path)
+
+
+def retry_at(role: StaticRole, failures: int, now: float) -> float:
+    """When to try again after `failures` failed rotations in a row: 2, 4, 8 ... seconds later (at most
+    RETRY_MAX); for a schedule with a rotation_window, a retry that would fall past the window waits for
+    the schedule's next time instead (Vault's rotation_window)."""
+    retry: float = now + min(RETRY_FIRST * 2.0 ** (failures - 1), RETRY_MAX)
+    windowed = role.rotation_schedule and role.rotation_window and role.last_vault_rotation
+    if windowed and retry > role.next_vault_rotation + role.rotation_window:
+        return next_rotation(0, role.rotation_schedule, now)
+    return retry
