@@ -139,10 +139,11 @@ class Rotator:
         now = self._clock.now()
         retry = retry_at(role, failures, now)
         stored = await self._store.static_role(role.name)
-        if stored is not None:
-            await self._store.save_static_role(stored.evolve(last_rotation_error=error))
-            self._failures[role.name] = failures
-            self._due[role.name] = retry
+        if stored is None:
+            return  # a role being created: the create fails, and nothing is retried
+        await self._store.save_static_role(stored.evolve(last_rotation_error=error))
+        self._failures[role.name] = failures
+        self._due[role.name] = retry
         log.warning("static role %s: rotation failed; retrying in %.0fs", role.name, retry - now)
         self._publish(ROTATE_FAIL_EVENT, role.name)
 
