@@ -10,7 +10,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.mariadb import MariaDB, mariadb_server
 from tests.postgres import Postgres
 from tests.servers import RunningServer
 
@@ -65,10 +64,3 @@ def logs_in(postgres: Postgres, user: str, password: str, url: str = "") -> bool
             return True
     except psycopg.OperationalError:
         return False
-
-
-@pytest.fixture(scope="session")
-def mariadb() -> Iterator[MariaDB]:
-    """One real MariaDB for the session (started only by the tests that ask for it)."""
-    with mariadb_server() as running:
-        yield running
