@@ -50,7 +50,8 @@ def answer(client: httpx.Client, method: str, path: str, body: object = None) ->
     if response.status_code == 204:
         return 204, None
     payload = response.json()
-    return response.status_code, payload.get("errors", sorted(payload.get("data") or {}))
+    data = payload.get("data") or {}
+    return response.status_code, payload.get("errors", [sorted(data), data.get("credential_config")])
 
 
 def test_bad_static_role_writes_and_reads_answer_as_openbao(pair: list[tuple[httpx.Client, str]]) -> None:
@@ -77,6 +78,8 @@ def test_bad_static_role_writes_and_reads_answer_as_openbao(pair: list[tuple[htt
             ("LIST", "static-roles", None),
             ("DELETE", "static-roles/r1", None),
             ("GET", "static-roles/r1", None),
+            ("POST", "roles/cc", {"db_name": "pg", "credential_config": {"password_policy": "p", "x": "y"}}),
+            ("GET", "roles/cc", None),
         ]
         results.append([answer(client, method, f"/v1/{mount}/{path}", body) for method, path, body in steps])
     ours, theirs = results

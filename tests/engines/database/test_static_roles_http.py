@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -209,7 +210,23 @@ def test_the_connections_password_policy_shapes_static_and_dynamic_passwords(
     dynamic = vault.secrets.database.generate_credentials("dyn", mount_point=mount)["data"]
     assert len(dynamic["password"]) == 32
     assert dynamic["password"].isdigit()
-    vault.adapter.delete(f"/v1/sys/policies/password/{policy}")
+    letters = f"letters-{uuid.uuid4().hex[:6]}"
+    vault.adapter.put(
+        f"/v1/sys/policies/password/{letters}",
+        json={"policy": 'length = 12\nrule "charset" {\n  charset = "abc"\n}\n'},
+    )
+    own = {"credential_config": {"password_policy": letters}}
+    vault.adapter.post(f"/v1/{mount}/static-roles/app", json=own)
+    vault.adapter.post(f"/v1/{mount}/roles/dyn", json=own)
+    vault.secrets.database.rotate_static_role_credentials("app", mount_point=mount)
+    password = str(creds(vault, mount)["password"])
+    assert re.fullmatch("[abc]{12}", password)
+    assert logs_in(postgres, user, password)
+    dynamic = vault.secrets.database.generate_credentials("dyn", mount_point=mount)["data"]
+    assert re.fullmatch("[abc]{12}", dynamic["password"])
+    role = vault.secrets.database.read_static_role("app", mount_point=mount)["data"]
+    assert role["credential_config"] == {"password_policy": letters}
+    vault.adapter.delete(f"/v1/sys/policies/password/{letters}")
     with pytest.raises(
         hvac.exceptions.InvalidRequest, match="failed to generate password: no password policy"
     ):

@@ -105,6 +105,8 @@ class Role:
     default_ttl: int = 0
     max_ttl: int = 0
     credential_type: str = "password"
+    # credential_config's password_policy: the role's own, ahead of its connection's.
+    password_policy: str = ""
 
     def evolve(self, **changes: Any) -> Role:
         return replace(self, **changes)
@@ -119,6 +121,7 @@ class Role:
             "renew_statements": list(self.renew_statements),
             "revocation_statements": list(self.revocation_statements),
             "rollback_statements": list(self.rollback_statements),
+            **credential_config(self.password_policy),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -139,7 +142,13 @@ class Role:
             default_ttl=int(raw.get("default_ttl", 0)),
             max_ttl=int(raw.get("max_ttl", 0)),
             credential_type=raw.get("credential_type", "password"),
+            password_policy=raw.get("password_policy", ""),
         )
+
+
+def credential_config(password_policy: str) -> dict[str, Any]:
+    """A role's credential_config as Vault shows it: only when it holds something."""
+    return {"credential_config": {"password_policy": password_policy}} if password_policy else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,7 @@ class StaticRole:
     rotation_window: int = 0
     rotation_statements: tuple[str, ...] = ()
     credential_type: str = "password"
+    password_policy: str = ""
     password: str = field(default="", repr=False)
     last_vault_rotation: float = 0.0
     # When the next scheduled rotation is due (a failed one leaves it in the past: it is retried).
@@ -182,6 +192,7 @@ class StaticRole:
             "rotation_statements": list(self.rotation_statements),
             "username": self.username,
             **self.schedule_data(),
+            **credential_config(self.password_policy),
         }
         if self.last_vault_rotation:
             data["last_vault_rotation"] = rfc3339_nano(self.last_vault_rotation)
@@ -203,6 +214,7 @@ class StaticRole:
             rotation_window=int(raw.get("rotation_window", 0)),
             rotation_statements=tuple(raw.get("rotation_statements", ())),
             credential_type=raw.get("credential_type", "password"),
+            password_policy=raw.get("password_policy", ""),
             password=raw.get("password", ""),
             last_vault_rotation=float(raw.get("last_vault_rotation", 0.0)),
             next_vault_rotation=float(raw.get("next_vault_rotation", 0.0)),

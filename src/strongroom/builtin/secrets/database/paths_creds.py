@@ -49,7 +49,7 @@ def paths(store: DatabaseStore, system: SystemView, clock: Clock) -> tuple[list[
         display_name = request.caller.display_name if request.caller is not None else ""
         connection = store.connection(config)
         username = connection.username(display_name, name, now)
-        password = await store.new_password(config)
+        password = await store.new_password(config, role.password_policy)
         await connection.new_user(role.creation_statements, username, password, now + ttl + EXPIRY_SLACK)
         internal = {
             "username": username,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
+from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name, password_policy_of
 from strongroom.builtin.secrets.database.models import StaticRole, rfc3339_nano
 from strongroom.builtin.secrets.database.rotation import Rotator
 from strongroom.builtin.secrets.database.schedule import (
@@ -49,6 +49,9 @@ STATIC_FIELDS: dict[str, Field] = {
     ),
     "credential_type": Field(
         FieldType.STRING, "The type of credential to manage: only password.", default="password"
+    ),
+    "credential_config": Field(
+        FieldType.KV_PAIRS, "The configuration for the given credential_type: password_policy."
     ),
 }
 _OTHER_CREDENTIAL_TYPES = ("rsa_private_key", "client_certificate")
@@ -203,6 +206,9 @@ def _apply(stored: StaticRole | None, name: str, data: FieldData) -> StaticRole:
     statements, supplied = data.get_ok("rotation_statements")
     if supplied or creating:
         changes["rotation_statements"] = tuple(statements)
+    policy, supplied = password_policy_of(data)
+    if supplied or creating:
+        changes["password_policy"] = policy
     credential_type, supplied = data.get_ok("credential_type")
     if supplied:
         if credential_type in _OTHER_CREDENTIAL_TYPES:

@@ -114,7 +114,7 @@ class Rotator:
                 raise InvalidRequestError(f'"{role.name}" is not an allowed role')
             password = await self._store.pending_password(role.name)
             if password is None:
-                password = await self._store.new_password(config)
+                password = await self._store.new_password(config, role.password_policy)
                 await self._store.put_pending(role.name, password, self._clock.now())
             connection = self._store.connection(config)
             await connection.set_password(role.rotation_statements, role.username, password)

@@ -149,11 +149,13 @@ class DatabaseStore:
 
     # Passwords.
 
-    async def new_password(self, config: DatabaseConfig) -> str:
-        """A password for a user of `config`: from its password_policy, else Vault's default policy."""
-        if not config.password_policy:
+    async def new_password(self, config: DatabaseConfig, role_policy: str = "") -> str:
+        """A password for a user of `config`: from the role's password policy, else the connection's,
+        else Vault's default policy."""
+        policy = role_policy or config.password_policy
+        if not policy:
             return generate_password()
         try:
-            return await self._system.generate_password_from_policy(config.password_policy)
+            return await self._system.generate_password_from_policy(policy)
         except InvalidRequestError as exc:
             raise InvalidRequestError(f"failed to generate password: {exc}") from None
