@@ -1,0 +1,60 @@
+"""The "ldap" auth method factory: config, local groups and users, and login by binding to the directory.
+
+Layer: builtin. Imports errors, framework, logical, util, the userpass lockout records and this package.
+A login's token renews on the config's current TTLs while its policies are unchanged; unlike Vault, the
+renewal does not bind to the directory again, because that would need the user's password kept with the
+token (Vault keeps it in the token's internal data; this server keeps no password anywhere).
+"""
+
+from __future__ import annotations
+
+from strongroom.builtin.auth.ldap import paths_config, paths_local, paths_login
+from strongroom.builtin.auth.ldap.models import load_config
+from strongroom.builtin.auth.userpass.lockout import Lockouts
+from strongroom.framework import FrameworkBackend
+from strongroom.logical import Auth, Backend, BackendConfig, Request, SpecialPaths, SystemView
+from strongroom.util.clock import Clock
+
+HELP = """
+The "ldap" credential provider allows authentication querying
+a LDAP server, checking username and password, and associating groups
+to set of policies.
+
+Configuration of the server is done through the "config" and "groups"
+endpoints by a user with root access. Authentication is then done
+by supplying the two fields for "login".
+"""
+
+
+class LdapBackend(FrameworkBackend):
+    """An LDAP mount: a FrameworkBackend that also answers sys/locked-users (LockingBackend) and renews its
+    logins' tokens on the config's terms (LoginRenewer)."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        self._lockouts = Lockouts(config.storage)
+        self._system: SystemView = config.system
+        self._clock: Clock = config.clock
+        super().__init__(
+            [
+                *paths_config.paths(),
+                *paths_local.paths(),
+                *paths_login.paths(self._lockouts, config.system, config.clock),
+            ],
+            help=HELP,
+            special_paths=SpecialPaths(unauthenticated=("login/*",)),
+        )
+
+    async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
+        assert request.storage is not None
+        return (await load_config(request.storage)).token.renewal(auth)
+
+    async def locked_users(self) -> list[str]:
+        return await self._lockouts.locked_names(self._system.user_lockout(), self._clock.now())
+
+    async def unlock_user(self, name: str) -> None:
+        await self._lockouts.clear(name)
+
+
+async def ldap_factory(config: BackendConfig) -> Backend:
+    """The registry's factory."""
+    return LdapBackend(config)
