@@ -208,3 +208,23 @@ def test_user_lockout(server: RunningServer, root: httpx.Client, mount: str, sla
     assert login(server, mount, "bob").status_code == 200
     assert ADMIN_PASSWORD not in server.log.read_text()
     assert "bob-pw" not in server.log.read_text()
+
+
+def test_acl_sees_the_folded_name(
+    server: RunningServer, root: httpx.Client, mount: str, slapd: Slapd
+) -> None:
+    configure(root, mount, slapd)
+    rules = f'path "auth/{mount}/users/*" {{ capabilities = ["update"] }}\n'
+    rules += f'path "auth/{mount}/users/alice" {{ capabilities = ["deny"] }}\n'
+    assert root.put(f"/v1/sys/policies/acl/{mount}-editor", json={"policy": rules}).status_code == 204
+    token = root.post("/v1/auth/token/create", json={"policies": [f"{mount}-editor"]}).json()["auth"]
+    with server.client(token=token["client_token"]) as editor:
+        denied = editor.post(f"/v1/auth/{mount}/users/ALICE", json={"policies": "root"})
+        assert denied.status_code == 403
+        assert editor.post(f"/v1/auth/{mount}/users/Bob", json={"policies": "p"}).status_code == 204
+    assert root.get(f"/v1/auth/{mount}/users/alice").status_code == 404
+    assert root.get(f"/v1/auth/{mount}/users/BOB").json()["data"]["policies"] == ["p"]
+    # With case-sensitive names nothing folds: "Bob" is another user than "bob".
+    configure(root, mount, slapd, case_sensitive_names=True)
+    assert root.post(f"/v1/auth/{mount}/users/Bob", json={"policies": "q"}).status_code == 204
+    assert root.request("LIST", f"/v1/auth/{mount}/users").json()["data"]["keys"] == ["Bob", "bob"]

@@ -4,15 +4,31 @@ Layer: builtin. Imports errors, framework, logical, util, the userpass lockout r
 A login's token renews on the config's current TTLs while its policies are unchanged; unlike Vault, the
 renewal does not bind to the directory again, because that would need the user's password kept with the
 token (Vault keeps it in the token's internal data; this server keeps no password anywhere).
+
+Invariant: the ACL sees the user or group name the handlers act on. Names fold to lower case unless the
+config sets case_sensitive_names, a stored setting, so the backend keeps it in memory (read at initialize,
+refreshed after each config write) to fold `users/<name>` and `groups/<name>` in canonical_path.
 """
 
 from __future__ import annotations
+
+import re
 
 from strongroom.builtin.auth.ldap import paths_config, paths_local, paths_login
 from strongroom.builtin.auth.ldap.models import load_config
 from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.framework import FrameworkBackend
-from strongroom.logical import Auth, Backend, BackendConfig, Request, SpecialPaths, SystemView
+from strongroom.logical import (
+    Auth,
+    Backend,
+    BackendConfig,
+    Operation,
+    Request,
+    Response,
+    SpecialPaths,
+    Storage,
+    SystemView,
+)
 from strongroom.util.clock import Clock
 
 HELP = """
@@ -25,12 +41,17 @@ endpoints by a user with root access. Authentication is then done
 by supplying the two fields for "login".
 """
 
+# The paths that name a local user or group (not their lists).
+_NAMED = re.compile(r"^(users|groups)/(.+)$")
+
 
 class LdapBackend(FrameworkBackend):
     """An LDAP mount: a FrameworkBackend that also answers sys/locked-users (LockingBackend) and renews its
     logins' tokens on the config's terms (LoginRenewer)."""
 
     def __init__(self, config: BackendConfig) -> None:
+        self._storage: Storage = config.storage
+        self._case_sensitive = False
         self._lockouts = Lockouts(config.storage)
         self._system: SystemView = config.system
         self._clock: Clock = config.clock
@@ -43,6 +64,22 @@ class LdapBackend(FrameworkBackend):
             help=HELP,
             special_paths=SpecialPaths(unauthenticated=("login/*",)),
         )
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        self._case_sensitive = (await load_config(self._storage)).case_sensitive_names
+
+    async def handle(self, request: Request) -> Response | None:
+        response = await super().handle(request)
+        if request.path == "config" and request.operation is Operation.UPDATE:
+            self._case_sensitive = (await load_config(self._storage)).case_sensitive_names
+        return response
+
+    def canonical_path(self, path: str) -> str:
+        named = _NAMED.match(path)
+        if named is None or self._case_sensitive:
+            return path
+        return f"{named.group(1)}/{named.group(2).lower()}"
 
     async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
         assert request.storage is not None

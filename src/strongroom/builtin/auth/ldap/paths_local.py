@@ -1,7 +1,8 @@
 """`groups/<name>` and `users/<name>`: policies for directory groups, extra groups and policies for users.
 
 Layer: builtin. Imports framework, logical, util and this package's models. Names are folded to lower case
-unless the config sets case_sensitive_names (as Vault: the stored key follows the config at write time).
+unless the config sets case_sensitive_names (as Vault: the stored key follows the config at write time);
+the backend folds the request path the same way before the ACL check (backend.py).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ async def write_group(request: Request, data: FieldData) -> None:
 
 
 async def delete_group(request: Request, data: FieldData) -> None:
-    # Vault deletes the name as given, not folded.
-    await _store(request, GROUP_PREFIX).delete(data.get("name"))
+    # Folded as the other operations fold it (Vault deletes the name as written, so "groups/Ops" is kept).
+    await _store(request, GROUP_PREFIX).delete(await _folded(request, data))
 
 
 async def list_users(request: Request, _data: FieldData) -> Response:
@@ -78,7 +79,7 @@ async def write_user(request: Request, data: FieldData) -> None:
 
 
 async def delete_user(request: Request, data: FieldData) -> None:
-    await _store(request, USER_PREFIX).delete(data.get("name"))
+    await _store(request, USER_PREFIX).delete(await _folded(request, data))
 
 
 def paths() -> list[Path]:
