@@ -44,11 +44,14 @@ def password(user: str) -> str:
 @dataclass(frozen=True)
 class Slapd:
     """A running slapd: plain LDAP (StartTLS offered) on `port`, LDAP over TLS on `tls_port`; `ca` is the PEM
-    of the CA that signed its certificate (for 127.0.0.1 and localhost)."""
+    of the CA that signed its certificate (for 127.0.0.1 and localhost), and of a client certificate and key
+    from the same CA (which a slapd started with `require_client_cert` demands of every TLS client)."""
 
     port: int
     tls_port: int
     ca: str
+    client_cert: str
+    client_key: str
 
     @property
     def url(self) -> str:
@@ -81,11 +84,12 @@ def _ldif() -> str:
     return "\n".join(entries)
 
 
-def _config(directory: Path, cert: Path, key: Path, ca: Path) -> str:
+def _config(directory: Path, cert: Path, key: Path, ca: Path, require_client_cert: bool) -> str:
     includes = "".join(f"include /etc/ldap/schema/{name}.schema\n" for name in SCHEMAS)
     return (
         f"{includes}"
-        f"pidfile {directory}/slapd.pid\n"
+        + ("TLSVerifyClient demand\n" if require_client_cert else "")
+        + f"pidfile {directory}/slapd.pid\n"
         "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
         f"TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n"
         "access to attrs=userPassword by anonymous auth by self read by * none\n"
@@ -109,7 +113,7 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
 
 
 @contextmanager
-def running_slapd() -> Iterator[Slapd]:
+def running_slapd(*, require_client_cert: bool = False) -> Iterator[Slapd]:
     """A fresh slapd with the directory above; stopped and removed on exit."""
     binary = slapd_binary()
     assert binary is not None, "slapd is not installed (scripts/test-tools installs it)"
@@ -117,9 +121,9 @@ def running_slapd() -> Iterator[Slapd]:
         directory = Path(name)
         (directory / "db").mkdir()
         ca = ScratchCA(directory, "slapd test CA")
-        issued = ca.issue("slapd")
+        issued, client = ca.issue("slapd"), ca.issue("ldap-client", server=False)
         conf = directory / "slapd.conf"
-        conf.write_text(_config(directory, issued.cert, issued.key, ca.path))
+        conf.write_text(_config(directory, issued.cert, issued.key, ca.path, require_client_cert))
         (directory / "data.ldif").write_text(_ldif())
         slapadd = str(Path(binary).with_name("slapadd"))
         subprocess.run([slapadd, "-f", str(conf), "-l", str(directory / "data.ldif")], check=True,
@@ -135,7 +139,13 @@ def running_slapd() -> Iterator[Slapd]:
         try:
             _wait_listening(port, process, log)
             _wait_listening(tls_port, process, log)
-            yield Slapd(port=port, tls_port=tls_port, ca=ca.path.read_text())
+            yield Slapd(
+                port=port,
+                tls_port=tls_port,
+                ca=ca.path.read_text(),
+                client_cert=client.cert.read_text(),
+                client_key=client.key.read_text(),
+            )
         finally:
             process.terminate()
             try:

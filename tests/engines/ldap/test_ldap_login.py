@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.servers import RunningServer
-from tests.slapd import ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, Slapd, password
+from tests.slapd import ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, Slapd, password, running_slapd
 
 BIND_FAILED = "ldap operation failed: failed to bind as user"
 
@@ -228,3 +228,32 @@ def test_acl_sees_the_folded_name(
     configure(root, mount, slapd, case_sensitive_names=True)
     assert root.post(f"/v1/auth/{mount}/users/Bob", json={"policies": "q"}).status_code == 204
     assert root.request("LIST", f"/v1/auth/{mount}/users").json()["data"]["keys"] == ["Bob", "bob"]
+
+
+def test_discoverdn_anonymous_group_search_and_paging(
+    server: RunningServer, root: httpx.Client, mount: str, slapd: Slapd
+) -> None:
+    root.post(f"/v1/auth/{mount}/groups/devs", json={"policies": "dev"})
+    # No bind DN: the user's DN is found by an anonymous search (this slapd lets anyone read).
+    configure(root, mount, slapd, discoverdn=True, userattr="cn", userfilter="(uid={{.Username}})")
+    answer = login(server, mount, "alice")
+    assert answer.json()["auth"]["policies"] == ["default", "dev"]
+    assert _alias_of(root, answer.json()["auth"]) == "Alice"  # the cn of the entry found
+    configure(root, mount, slapd, discoverdn=False, userattr="uid", userfilter="", binddn=ADMIN_DN,
+              bindpass=ADMIN_PASSWORD, anonymous_group_search=True, max_page_size=1)  # fmt: skip
+    assert login(server, mount, "bob").json()["auth"]["policies"] == ["default", "dev"]
+    # A filter that matches more than one entry is no user at all.
+    configure(root, mount, slapd, userfilter="(objectClass=inetOrgPerson)")
+    assert login(server, mount, "bob").json()["errors"] == [BIND_FAILED]
+
+
+def test_client_certificate(server: RunningServer, root: httpx.Client, mount: str) -> None:
+    with running_slapd(require_client_cert=True) as strict:
+        configure(root, mount, strict, url=strict.ldaps_url, certificate=strict.ca)
+        refused = login(server, mount, "alice")
+        assert "error connecting to host" in refused.json()["errors"][0]
+        configure(root, mount, strict, client_tls_cert=strict.client_cert, client_tls_key=strict.client_key)
+        assert login(server, mount, "alice").status_code == 200
+        data = root.get(f"/v1/auth/{mount}/config").json()["data"]
+        assert data["client_tls_cert"] == strict.client_cert
+        assert "client_tls_key" not in data

@@ -22,10 +22,16 @@ from urllib.parse import urlsplit
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
-from ldap3.utils.dn import parse_dn
 
-DEFAULT_USERFILTER = "({{.UserAttr}}={{.Username}})"
-DEFAULT_GROUPFILTER = "(|(memberUid={{.Username}})(member={{.UserDN}})(uniqueMember={{.UserDN}}))"
+from strongroom.builtin.auth.ldap.filters import (
+    DEFAULT_GROUPFILTER,
+    DEFAULT_USERFILTER,
+    DirectoryError,
+    escape_dn_value,
+    escape_filter,
+    group_cn,
+    render,
+)
 
 USER_BIND_FAILED = "ldap operation failed: failed to bind as user"
 REBIND_FAILED = "ldap operation failed: failed to re-bind with the BindDN user"
@@ -42,9 +48,6 @@ DEREF_ALIASES: Mapping[str, Literal["NEVER", "SEARCH", "FINDING_BASE", "ALWAYS"]
     "searching": ldap3.DEREF_SEARCH,
     "always": ldap3.DEREF_ALWAYS,
 }
-
-# A Go text/template action as these filters use it: {{.Field}} (spaces allowed inside the braces).
-_ACTION = re.compile(r"\{\{-?\s*\.([A-Za-z_]\w*)\s*-?\}\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,79 +88,6 @@ class DirectoryLogin:
     alias_name: str
     user_dn: str
     groups: tuple[str, ...]
-
-
-class DirectoryError(Exception):
-    """Login failed at the directory; `invalid_credentials` marks a failed user bind (counted for lockout)."""
-
-    def __init__(self, message: str, *, invalid_credentials: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.invalid_credentials = invalid_credentials
-
-
-def check_template(template: str) -> str | None:
-    """Why `template` is not a filter template Vault would parse, or None when it is."""
-    rest = _ACTION.sub("", template)
-    if "{{" in rest:
-        return 'template: queryTemplate:1: unexpected "{{" in filter: only {{.Field}} actions are supported'
-    if "}}" in rest:
-        return 'template: queryTemplate:1: unexpected "}}" in operand'
-    return None
-
-
-def render(template: str, values: Mapping[str, str]) -> str:
-    """The filter `template` with each {{.Field}} replaced by its (already escaped) value."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise DirectoryError(
-                "LDAP search failed due to template parsing error: template: queryTemplate:1: "
-                f"can't evaluate field {name}"
-            )
-        return values[name]
-
-    return _ACTION.sub(value, template)
-
-
-def escape_filter(value: str) -> str:
-    """go-ldap's EscapeFilter: NUL, parentheses, "*", backslash and every non-ASCII byte as \\xx."""
-    out = []
-    for byte in value.encode():
-        if byte in b"\x00()*\\" or byte > 0x7F:
-            out.append(f"\\{byte:02x}")
-        else:
-            out.append(chr(byte))
-    return "".join(out)
-
-
-def escape_dn_value(value: str) -> str:
-    """Vault's EscapeLDAPValue (RFC 4514 escaping of a username placed in a DN), quirks included."""
-    out = []
-    data = value.encode()
-    for i, byte in enumerate(data):
-        char = chr(byte)
-        at_edge = (i == 0 or i == len(data) - 1) and char == " "
-        if at_edge or char == "#" or char in '"+,;<>\\':
-            out.append("\\" + char)
-        elif byte < 0x20 or byte > 0x7E:
-            out.append(f"\\{byte:02x}")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def group_cn(settings: DirectorySettings, dn: str) -> str:
-    """The CN of a group's DN (or the value as it is, when it is not a DN), as Vault's getCN."""
-    try:
-        rdns = parse_dn(dn, escape=False, strip=True)
-    except LDAPException:
-        return dn
-    for attribute, value, _separator in rdns:
-        if attribute == "CN" if settings.use_pre111_group_cn_behavior else attribute.lower() == "cn":
-            return str(value)
-    return dn
 
 
 @contextmanager
@@ -206,14 +136,29 @@ def dial(settings: DirectorySettings) -> ldap3.Connection:
             return _dial_one(settings, url)
         except _DialError as exc:
             errors.append(str(exc))
-        except (LDAPException, OSError, ssl.SSLError) as exc:
-            errors.append(f'error connecting to host "{url}": {exc}')
+        except (LDAPException, OSError) as exc:
+            errors.append(f'error connecting to host "{url}": {_reason(exc)}')
     listed = "".join(f"\n\t* {error}" for error in errors)
     raise DirectoryError(f"{len(errors)} error{'s' if len(errors) > 1 else ''} occurred:{listed}\n\n")
 
 
 class _DialError(Exception):
     pass
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of an ldap3 error, which wraps its cause in one-element tuples."""
+    value: object = exc
+    while True:
+        if isinstance(value, BaseException) and len(value.args) == 1:
+            value = value.args[0]
+        elif isinstance(value, tuple) and len(value) == 1:
+            value = value[0]
+        else:
+            text = str(value)
+            # Some of its errors carry such a tuple already turned into text: "('message',)".
+            quoted = re.fullmatch(r"\('(.*)',\)", text, re.DOTALL)
+            return quoted.group(1) if quoted else text
 
 
 def _dial_one(settings: DirectorySettings, url: str) -> ldap3.Connection:
@@ -283,7 +228,7 @@ def _search(
                 )
             found = list(connection.response or [])
     except LDAPException as exc:
-        raise DirectoryError(str(exc)) from None
+        raise DirectoryError(f"LDAP search failed: {_reason(exc)}") from None
     return [entry for entry in found if entry.get("type") == "searchResEntry"]
 
 
@@ -341,12 +286,13 @@ def _groups(
         settings.groupfilter, {"UserDN": escape_filter(user_dn), "Username": escape_filter(username)}
     )
     names: dict[str, None] = {}
+    exact = settings.use_pre111_group_cn_behavior
     for entry in _search(settings, connection, settings.groupdn, query, [settings.groupattr]):
         values = entry.get("attributes", {}).get(settings.groupattr) or []
         for value in values if isinstance(values, list) else [values]:
-            names[group_cn(settings, str(value))] = None
+            names[group_cn(str(value), exact_case=exact)] = None
         if not values:
-            names[group_cn(settings, str(entry["dn"]))] = None
+            names[group_cn(str(entry["dn"]), exact_case=exact)] = None
     return list(names)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from strongroom.builtin.auth.ldap.directory import DEREF_ALIASES, TLS_VERSIONS, check_template
+from strongroom.builtin.auth.ldap.directory import DEREF_ALIASES, TLS_VERSIONS
+from strongroom.builtin.auth.ldap.filters import check_template
 from strongroom.builtin.auth.ldap.models import LdapConfig, load_config, save_config
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path

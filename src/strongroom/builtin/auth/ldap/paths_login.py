@@ -16,7 +16,8 @@ import asyncio
 import ipaddress
 import logging
 
-from strongroom.builtin.auth.ldap.directory import DirectoryError, authenticate
+from strongroom.builtin.auth.ldap.directory import authenticate
+from strongroom.builtin.auth.ldap.filters import DirectoryError
 from strongroom.builtin.auth.ldap.models import group_policies, load_config, local_user
 from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
