@@ -124,6 +124,7 @@ def test_wrong_password_and_unknown_user(
     for user, secret in (("alice", "nope"), ("nobody", "x"), ("alice", "bob-pw")):
         answer = login(server, mount, user, secret)
         assert (answer.status_code, answer.json()) == (400, {"errors": [BIND_FAILED]})
+    assert login(server, mount, "%20", "x").status_code == 404
     empty = login(server, mount, "alice", "")
     assert empty.json()["errors"] == [
         "password cannot be of zero length when passwordless binds are being denied"

@@ -20,8 +20,9 @@ from strongroom.builtin.auth.ldap.directory import authenticate
 from strongroom.builtin.auth.ldap.filters import DirectoryError
 from strongroom.builtin.auth.ldap.models import group_policies, load_config, local_user
 from strongroom.builtin.auth.userpass.lockout import Lockouts
-from strongroom.errors import InvalidRequestError, PermissionDeniedError
+from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.logical import LoginAlias, Operation, Request, Response, SystemView
 from strongroom.util.clock import Clock
 
@@ -48,6 +49,8 @@ def paths(lockouts: Lockouts, system: SystemView, clock: Clock) -> list[Path]:
             raise PermissionDeniedError()
         # Vault trims the name (some directories ignore surrounding spaces, which would dodge the lockout).
         username = config.fold(str(data.get("username")).strip())
+        if not username:
+            raise NotFoundError(UNSUPPORTED_PATH)
         password: str = data.get("password") or ""
         lockout = system.user_lockout()
         if await lockouts.is_locked(username, lockout, clock.now()):
