@@ -1,4 +1,4 @@
-"""Fixtures for the LDAP auth tests: one real slapd (tests/slapd.py) for the module."""
+"""Fixtures for the LDAP auth tests: one real slapd (tests/slapd.py) for the session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from tests.slapd import Slapd, running_slapd
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def slapd() -> Iterator[Slapd]:
     with running_slapd() as running:
         yield running

@@ -3,6 +3,8 @@ groups and users, logins (constructed DN, search with a bind DN, StartTLS, ldaps
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -256,5 +258,21 @@ def test_client_certificate(server: RunningServer, root: httpx.Client, mount: st
         configure(root, mount, strict, client_tls_cert=strict.client_cert, client_tls_key=strict.client_key)
         assert login(server, mount, "alice").status_code == 200
         data = root.get(f"/v1/auth/{mount}/config").json()["data"]
-        assert data["client_tls_cert"] == strict.client_cert
         assert "client_tls_key" not in data
+        assert "client_tls_cert" not in data  # as Vault's read, which shows neither
+
+
+def test_silent_directory_times_out_as_an_error(
+    server: RunningServer, root: httpx.Client, mount: str
+) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
+        body = {"url": url, "userdn": PEOPLE, "userattr": "uid", "request_timeout": "1s"}
+        assert root.post(f"/v1/auth/{mount}/config", json=body).status_code == 204
+        started = time.monotonic()
+        answer = login(server, mount, "alice")
+        assert answer.status_code == 400
+        assert answer.json()["errors"] == [BIND_FAILED]
+        assert time.monotonic() - started < 5

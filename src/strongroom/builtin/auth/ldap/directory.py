@@ -14,7 +14,7 @@ import re
 import ssl
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -348,7 +348,16 @@ def authenticate(
         if not alias:
             raise DirectoryError("missing entity alias attribute value")
         return DirectoryLogin(alias_name=alias, user_dn=user_dn, groups=tuple(groups))
+    except (LDAPException, OSError) as exc:
+        # A connection lost or timed out mid-login: an error answer, never a server error.
+        raise DirectoryError(f"ldap operation failed: {_reason(exc)}") from None
     finally:
-        connection.unbind()
+        _close(connection)
         if group_connection is not None:
-            group_connection.unbind()
+            _close(group_connection)
+
+
+def _close(connection: ldap3.Connection) -> None:
+    # The server may have gone away first: then there is nothing left to close.
+    with suppress(LDAPException, OSError):
+        connection.unbind()

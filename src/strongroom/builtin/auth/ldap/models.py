@@ -19,7 +19,8 @@ CONFIG_KEY = "config"
 GROUP_PREFIX = "group/"
 USER_PREFIX = "user/"
 
-_SECRET_SETTINGS = ("bindpass", "client_tls_key")
+# Left out of reads: the secrets, and (as Vault's PasswordlessMap does) the client certificate too.
+_UNREAD_SETTINGS = ("bindpass", "client_tls_key", "client_tls_cert")
 _DIRECTORY_NAMES = frozenset(f.name for f in fields(DirectorySettings))
 
 
@@ -56,7 +57,7 @@ class LdapConfig:
 
     def view(self) -> dict[str, Any]:
         """The config as a read shows it (Vault's PasswordlessMap plus the token fields)."""
-        data = {k: v for k, v in asdict(self.directory).items() if k not in _SECRET_SETTINGS}
+        data = {k: v for k, v in asdict(self.directory).items() if k not in _UNREAD_SETTINGS}
         data["case_sensitive_names"] = self.case_sensitive_names
         data["username_as_alias"] = self.username_as_alias
         data["use_token_groups"] = False
