@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from tests.servers import RunningServer
 from tests.slapd import ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, Slapd, password, running_slapd
 
@@ -57,6 +59,11 @@ def test_config_defaults_and_no_secrets_in_read(root: httpx.Client, mount: str, 
     )
     data = root.get(f"/v1/auth/{mount}/config").json()["data"]
     assert "bindpass" not in data
+    assert (data["request_timeout"], data["connection_timeout"], data["dereference_aliases"]) == (
+        90,
+        30,
+        "never",
+    )
     assert ADMIN_PASSWORD not in str(data)
     assert (data["binddn"], data["userattr"], data["token_ttl"], data["case_sensitive_names"]) == (
         ADMIN_DN,
@@ -255,6 +262,11 @@ def test_client_certificate(server: RunningServer, root: httpx.Client, mount: st
         configure(root, mount, strict, url=strict.ldaps_url, certificate=strict.ca)
         refused = login(server, mount, "alice")
         assert "error connecting to host" in refused.json()["errors"][0]
+        mismatched = {"client_tls_cert": strict.client_cert, "client_tls_key": _other_key()}
+        answer = root.post(f"/v1/auth/{mount}/config", json=mismatched)
+        assert answer.json()["errors"] == [
+            "failed to parse client X509 key pair: tls: private key does not match public key"
+        ]
         configure(root, mount, strict, client_tls_cert=strict.client_cert, client_tls_key=strict.client_key)
         assert login(server, mount, "alice").status_code == 200
         data = root.get(f"/v1/auth/{mount}/config").json()["data"]
@@ -276,3 +288,10 @@ def test_silent_directory_times_out_as_an_error(
         assert answer.status_code == 400
         assert answer.json()["errors"] == [BIND_FAILED]
         assert time.monotonic() - started < 5
+
+
+def _other_key() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from strongroom.builtin.auth.ldap.directory import DEREF_ALIASES, TLS_VERSIONS
 from strongroom.builtin.auth.ldap.filters import check_template
-from strongroom.builtin.auth.ldap.models import LdapConfig, load_config, save_config
+from strongroom.builtin.auth.ldap.models import CONFIG_KEY, LdapConfig, load_config, save_config
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.tokenutil import TOKEN_FIELDS
@@ -146,10 +146,14 @@ def _check(config: LdapConfig) -> None:
             ) from None
     if directory.client_tls_cert and directory.client_tls_key:
         try:
-            x509.load_pem_x509_certificate(directory.client_tls_cert.encode())
-            load_pem_private_key(directory.client_tls_key.encode(), password=None)
+            certificate = x509.load_pem_x509_certificate(directory.client_tls_cert.encode())
+            key = load_pem_private_key(directory.client_tls_key.encode(), password=None)
         except (ValueError, TypeError):
             raise InvalidRequestError("failed to parse client X509 key pair") from None
+        if certificate.public_key() != key.public_key():
+            raise InvalidRequestError(
+                "failed to parse client X509 key pair: tls: private key does not match public key"
+            )
     elif directory.client_tls_cert or directory.client_tls_key:
         raise InvalidRequestError("both client_tls_cert and client_tls_key must be set")
     for name in ("tls_min_version", "tls_max_version"):
@@ -180,9 +184,8 @@ async def write_config(request: Request, data: FieldData) -> Response | None:
     assert request.storage is not None
     if data.get("use_token_groups"):
         raise InvalidRequestError("use_token_groups (Active Directory's tokenGroups) is not supported")
-    stored = await request.storage.get("config")
+    first = await request.storage.get(CONFIG_KEY) is None
     config = await load_config(request.storage)
-    first = stored is None
     changes: dict[str, Any] = {}
     for name in _DIRECTORY_FIELDS:
         value, supplied = _supplied(data, name, first)
