@@ -4,6 +4,7 @@ groups and users, logins (constructed DN, search with a bind DN, StartTLS, ldaps
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -295,3 +296,32 @@ def _other_key() -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
+
+
+def _ldap_modify(slapd: Slapd, tool: str, ldif: str) -> None:
+    subprocess.run(
+        [tool, "-x", "-H", slapd.url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD],
+        input=ldif, text=True, capture_output=True, check=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_renewal_rechecks_directory_groups_with_the_service_account(
+    server: RunningServer, root: httpx.Client, mount: str, slapd: Slapd
+) -> None:
+    configure(root, mount, slapd, binddn=ADMIN_DN, bindpass=ADMIN_PASSWORD, token_ttl="5m")
+    root.post(f"/v1/auth/{mount}/groups/temp", json={"policies": "tmp"})
+    token = login(server, mount, "carol").json()["auth"]["client_token"]
+    with server.client(token=token) as carol:
+        assert carol.post("/v1/auth/token/renew-self", json={}).json()["auth"]["lease_duration"] == 300
+        _ldap_modify(slapd, "ldapadd", f"dn: cn=temp,{GROUPS}\nobjectClass: groupOfNames\ncn: temp\n"
+                     f"member: uid=carol,{PEOPLE}\n")  # fmt: skip
+        try:
+            refused = carol.post("/v1/auth/token/renew-self", json={})
+            assert refused.status_code == 400
+            # Vault's words, wrapped by the token store as Vault wraps them.
+            assert refused.json()["errors"] == [
+                "1 error occurred:\n\t* failed to renew entry: policies have changed, not renewing\n\n"
+            ]
+        finally:
+            _ldap_modify(slapd, "ldapdelete", f"cn=temp,{GROUPS}\n")
+        assert carol.post("/v1/auth/token/renew-self", json={}).status_code == 200

@@ -1,9 +1,10 @@
 """The "ldap" auth method factory: config, local groups and users, and login by binding to the directory.
 
 Layer: builtin. Imports errors, framework, logical, util, the userpass lockout records and this package.
-A login's token renews on the config's current TTLs while its policies are unchanged; unlike Vault, the
-renewal does not bind to the directory again, because that would need the user's password kept with the
-token (Vault keeps it in the token's internal data; this server keeps no password anywhere).
+A login's token renews on the config's current TTLs while its policies are unchanged. Vault re-runs the
+whole login, with the user's password kept in the token's internal data; this server keeps no password, so
+a renewal looks the user's groups up with the service account (binddn/bindpass) instead, and, without one,
+renews on the config's TTLs without re-checking the policies.
 
 Invariant: the ACL sees the user or group name the handlers act on. Names fold to lower case unless the
 config sets case_sensitive_names, a stored setting, so the backend keeps it in memory (read at initialize,
@@ -12,12 +13,17 @@ refreshed after each config write) to fold `users/<name>` and `groups/<name>` in
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from strongroom.builtin.auth.ldap import paths_config, paths_local, paths_login
+from strongroom.builtin.auth.ldap.directory import current_groups
+from strongroom.builtin.auth.ldap.filters import DirectoryError
 from strongroom.builtin.auth.ldap.models import load_config
 from strongroom.builtin.auth.userpass.lockout import Lockouts
+from strongroom.errors import InvalidRequestError
 from strongroom.framework import FrameworkBackend
+from strongroom.framework.tokenutil import equivalent_policies
 from strongroom.logical import (
     Auth,
     Backend,
@@ -83,7 +89,19 @@ class LdapBackend(FrameworkBackend):
 
     async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
         assert request.storage is not None
-        return (await load_config(request.storage)).token.renewal(auth)
+        config = await load_config(request.storage)
+        username = auth.metadata.get("username", "")
+        try:
+            found = await asyncio.to_thread(current_groups, config.directory, username)
+        except DirectoryError as exc:
+            raise InvalidRequestError(exc.message) from None
+        if found is None:
+            # No service account: the directory groups cannot be read again, so nothing is re-checked.
+            return config.token.renewal(auth)
+        _groups, granted = await paths_login.grants(request.storage, config, username, found)
+        if not equivalent_policies((*config.token.policies, *granted), auth.token_policies):
+            raise InvalidRequestError("policies have changed, not renewing")
+        return config.token.renewal(auth)
 
     async def locked_users(self) -> list[str]:
         return await self._lockouts.locked_names(self._system.user_lockout(), self._clock.now())

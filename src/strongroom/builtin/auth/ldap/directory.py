@@ -357,6 +357,27 @@ def authenticate(
             _close(group_connection)
 
 
+def current_groups(settings: DirectorySettings, username: str) -> tuple[str, ...] | None:
+    """The user's directory groups now, looked up with the service account (binddn and bindpass) without
+    the user's password; None when no service account is configured. DirectoryError when the user is gone."""
+    if not (settings.binddn and settings.bindpass):
+        return None
+    connection = dial(settings)
+    group_connection: ldap3.Connection | None = None
+    try:
+        user_dn = _user_dn(settings, connection, _user_bind_dn(settings, connection, username), username)
+        searcher = connection
+        if settings.anonymous_group_search:
+            group_connection = searcher = dial(settings)
+        return tuple(_groups(settings, searcher, user_dn, username))
+    except (LDAPException, OSError) as exc:
+        raise DirectoryError(f"ldap operation failed: {_reason(exc)}") from None
+    finally:
+        _close(connection)
+        if group_connection is not None:
+            _close(group_connection)
+
+
 def _close(connection: ldap3.Connection) -> None:
     # The server may have gone away first: then there is nothing left to close.
     with suppress(LDAPException, OSError):

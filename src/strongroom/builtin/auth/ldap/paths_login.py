@@ -18,12 +18,12 @@ import logging
 
 from strongroom.builtin.auth.ldap.directory import authenticate
 from strongroom.builtin.auth.ldap.filters import DirectoryError
-from strongroom.builtin.auth.ldap.models import group_policies, load_config, local_user
+from strongroom.builtin.auth.ldap.models import LdapConfig, group_policies, load_config, local_user
 from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
-from strongroom.logical import LoginAlias, Operation, Request, Response, SystemView
+from strongroom.logical import LoginAlias, Operation, Request, Response, Storage, SystemView
 from strongroom.util.clock import Clock
 
 log = logging.getLogger("strongroom.auth.ldap")
@@ -37,6 +37,22 @@ def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
     except ValueError:
         return False
     return any(ip in ipaddress.ip_network(block, strict=False) for block in blocks)
+
+
+async def grants(
+    storage: Storage, config: LdapConfig, username: str, directory_groups: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(groups, policies) of a user: its local extra groups then its directory groups, and the policies of
+    every such group known under groups/ followed by the local user's own."""
+    user = await local_user(storage, username)
+    groups = (*(user.groups if user else ()), *directory_groups)
+    policies: list[str] = []
+    for group in groups:
+        policies.extend(await group_policies(storage, config.fold(group)))
+    if user is not None:
+        policies.extend(user.policies)
+    # Vault's strutil.RemoveDuplicates(policies, true): lower-cased, unique, sorted.
+    return groups, tuple(sorted({policy.lower() for policy in policies if policy.strip()}))
 
 
 def paths(lockouts: Lockouts, system: SystemView, clock: Clock) -> list[Path]:
@@ -66,15 +82,7 @@ def paths(lockouts: Lockouts, system: SystemView, clock: Clock) -> list[Path]:
             raise InvalidRequestError(exc.message) from None
         await lockouts.clear(username)
 
-        user = await local_user(request.storage, username)
-        groups = (*(user.groups if user else ()), *found.groups)
-        policies: list[str] = []
-        for group in groups:
-            policies.extend(await group_policies(request.storage, config.fold(group)))
-        if user is not None:
-            policies.extend(user.policies)
-        # Vault's strutil.RemoveDuplicates(policies, true): lower-cased, unique, sorted.
-        granted = tuple(sorted({policy.lower() for policy in policies if policy.strip()}))
+        groups, granted = await grants(request.storage, config, username, found.groups)
         auth = config.token.to_auth(
             display_name=username,
             metadata={"username": username},
