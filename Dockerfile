@@ -21,7 +21,7 @@ RUN groupadd --gid 1000 strongroom \
     && useradd --uid 1000 --gid strongroom --home-dir /strongroom --no-create-home \
         --shell /usr/sbin/nologin strongroom \
     && mkdir -p /strongroom/config /strongroom/data /strongroom/logs \
-    && chown strongroom:strongroom /strongroom /strongroom/data /strongroom/logs
+    && chown strongroom:strongroom /strongroom /strongroom/config /strongroom/data /strongroom/logs
 COPY --from=builder /opt/strongroom /opt/strongroom
 COPY docker/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/opt/strongroom/bin:$PATH \

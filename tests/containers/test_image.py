@@ -110,3 +110,22 @@ def test_server_without_dev_is_production_mode_on_the_config_directory(image: st
     empty = podman("run", "--rm", image, "server", check=False)
     assert empty.returncode != 0
     assert "no configuration files found" in empty.stdout + empty.stderr
+
+
+def test_vault_local_config_is_the_servers_config(image: str) -> None:
+    name, port = f"srtest-local-{uuid.uuid4().hex[:8]}", free_port()
+    config = {"storage": {"inmem": {}}, "listener": {"tcp": {"address": "0.0.0.0:8200", "tls_disable": True}}}
+    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8200",
+           "-e", f"VAULT_LOCAL_CONFIG={json.dumps(config)}", image, "server")  # fmt: skip
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/v1/sys/health", timeout=1).status_code == 501
+            except httpx.HTTPError:
+                return False
+
+        # 501: a production server on that config, not yet initialized.
+        wait_for(answers, 60, "the server on VAULT_LOCAL_CONFIG", lambda: logs(name))
+    finally:
+        podman("rm", "-f", "-v", name, check=False)
