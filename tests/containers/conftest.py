@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.containers.podman import MEASURED, build_image
+from tests.containers.podman import MEASURED, build_image, podman
 
 
 @pytest.fixture(scope="session")
-def image() -> str:
-    """The image built from the Dockerfile on the Debian base (see tests/containers/podman.py)."""
-    return build_image()
+def image() -> Iterator[str]:
+    """The image built from the Dockerfile on the Debian base (see tests/containers/podman.py); its tag is
+    removed afterwards."""
+    built = build_image()
+    yield built
+    podman("rmi", built, check=False)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

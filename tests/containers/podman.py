@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE = "localhost/strongroom:test"
 PODMAN_COMPOSE = str(Path(sys.executable).parent / "podman-compose")
 # What the summary at the end of the run reports: what was measured -> how much.
 MEASURED: dict[str, str] = {}
@@ -41,7 +40,8 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 
 def build_image() -> str:
-    """Build the image on the Debian base; returns its name."""
+    """Build the image on the Debian base; returns its name, one of this session's own (a run beside this
+    one builds from its own tree). The layers stay cached in podman's storage for the next build."""
     began = time.monotonic()
     base = subprocess.run(
         ["bash", str(REPO / "scripts" / "container-base")],
@@ -50,13 +50,14 @@ def build_image() -> str:
     if base.returncode != 0:
         pytest.fail(f"scripts/container-base failed:\n{base.stdout}\n{base.stderr}")
     MEASURED["base image (debootstrap once per machine, else a lookup)"] = seconds(time.monotonic() - began)
+    image = f"localhost/strongroom:test-{uuid.uuid4().hex[:8]}"
     began = time.monotonic()
     podman(
-        "build", "--format", "docker", "--build-arg", f"BASE={base.stdout.strip()}", "-t", IMAGE, str(REPO),
+        "build", "--format", "docker", "--build-arg", f"BASE={base.stdout.strip()}", "-t", image, str(REPO),
         timeout=1200,
     )  # fmt: skip
     MEASURED["image build"] = seconds(time.monotonic() - began)
-    return IMAGE
+    return image
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, detail: Callable[[], str]) -> float:
@@ -95,17 +96,21 @@ class Project:
 
 @contextmanager
 def compose_project(
-    example: str, tmp_path: Path, env: dict[str, str], prepare: Callable[[Path], None] = lambda _: None
+    example: str,
+    image: str,
+    tmp_path: Path,
+    env: dict[str, str],
+    prepare: Callable[[Path], None] = lambda _: None,
 ) -> Iterator[tuple[Project, float]]:
-    """Copy examples/EXAMPLE to `tmp_path`, run `prepare` on it, `podman-compose up -d` it; yields the
-    project and the seconds `up -d` took. Torn down afterwards, whatever happened."""
+    """Copy examples/EXAMPLE to `tmp_path`, run `prepare` on it, `podman-compose up -d` it with `image`;
+    yields the project and the seconds `up -d` took. Torn down afterwards, whatever happened."""
     directory = tmp_path / example
     shutil.copytree(REPO / "examples" / example, directory)
     prepare(directory)
     project = Project(f"srtest{uuid.uuid4().hex[:8]}", directory)
     compose = [PODMAN_COMPOSE, "-p", project.name]
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "STRONGROOM_"))}
-    environ |= {"STRONGROOM_IMAGE": IMAGE, **env}
+    environ |= {"STRONGROOM_IMAGE": image, **env}
     try:
         began = time.monotonic()
         up = subprocess.run([*compose, "up", "-d"], cwd=directory, env=environ, capture_output=True,

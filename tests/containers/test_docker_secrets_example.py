@@ -21,7 +21,7 @@ LINE = re.compile(r"app: uid=(\d+) DB_PASSWORD_FILE=(\S+) sha256=([0-9a-f]{64})"
 def test_strongroom_run_delivers_the_secret_as_a_file_to_the_app_alone(image: str, tmp_path: Path) -> None:
     port = free_port()
     env = {"STRONGROOM_PORT": str(port), "STRONGROOM_DEV_ROOT_TOKEN_ID": "ds-root"}
-    with compose_project("docker-secrets", tmp_path, env) as (project, _):
+    with compose_project("docker-secrets", image, tmp_path, env) as (project, _):
         wait_for(lambda: bool(LINE.search(project.logs("app"))), 60, "the app", project.all_logs)
         found = LINE.search(project.logs("app"))
         assert found is not None

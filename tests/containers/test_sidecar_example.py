@@ -43,7 +43,7 @@ def test_the_sidecar_example_delivers_the_secret_and_its_changes(image: str, tmp
     port = free_port()
     address = f"http://127.0.0.1:{port}"
     began = time.monotonic()
-    with compose_project("sidecar", tmp_path, {"STRONGROOM_PORT": str(port)}, with_unseal_key) as (
+    with compose_project("sidecar", image, tmp_path, {"STRONGROOM_PORT": str(port)}, with_unseal_key) as (
         project,
         up,
     ):
