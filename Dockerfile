@@ -32,7 +32,7 @@ VOLUME ["/strongroom/config", "/strongroom/data", "/strongroom/logs"]
 WORKDIR /strongroom
 EXPOSE 8200
 USER strongroom
-# Healthy when active or a standby (200 or 429); sealed, uninitialized or unreachable is unhealthy. Python's
+# Healthy when active or a standby (standbyok); sealed, uninitialized or unreachable is unhealthy. Python's
 # own urllib, so the image needs no curl. TLS listeners: set STRONGROOM_HEALTH_ADDR=https://...
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["python3", "-c", "import os, ssl, sys, urllib.error, urllib.request as r\nurl = os.environ['STRONGROOM_HEALTH_ADDR'] + '/v1/sys/health?standbyok=true'\ntry:\n    r.urlopen(url, timeout=2, context=ssl._create_unverified_context())\nexcept (urllib.error.URLError, OSError):\n    sys.exit(1)"]
 ENTRYPOINT ["docker-entrypoint.sh"]

@@ -36,7 +36,7 @@ if [ "$1" = server ]; then
     done
     if [ -n "$dev" ]; then
         # In a container, the dev server must listen beyond loopback to be reachable through -p.
-        if [ -z "${STRONGROOM_DEV_LISTEN_ADDRESS:-}${VAULT_DEV_LISTEN_ADDRESS:-}" ]; then
+        if [ -z "${STRONGROOM_DEV_LISTEN_ADDRESS:-}${VAULT_DEV_LISTEN_ADDRESS:-}${BAO_DEV_LISTEN_ADDRESS:-}" ]; then
             export STRONGROOM_DEV_LISTEN_ADDRESS=0.0.0.0:8200
         fi
         if [ -n "$(ls -A "$config_dir" 2>/dev/null)" ]; then

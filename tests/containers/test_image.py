@@ -129,3 +129,23 @@ def test_vault_local_config_is_the_servers_config(image: str) -> None:
         wait_for(answers, 60, "the server on VAULT_LOCAL_CONFIG", lambda: logs(name))
     finally:
         podman("rm", "-f", "-v", name, check=False)
+
+
+def test_no_arguments_is_a_dev_server_reachable_from_the_host(image: str) -> None:
+    """No VAULT_DEV_LISTEN_ADDRESS: the entrypoint still listens beyond the container's loopback; the root
+    token comes from the STRONGROOM_ spelling."""
+    name, port = f"srtest-plain-{uuid.uuid4().hex[:8]}", free_port()
+    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8200",
+           "-e", "STRONGROOM_DEV_ROOT_TOKEN_ID=plain-root", image)  # fmt: skip
+    try:
+        client = hvac.Client(url=f"http://127.0.0.1:{port}", token="plain-root")
+
+        def authenticated() -> bool:
+            try:
+                return bool(client.is_authenticated())
+            except Exception:
+                return False
+
+        wait_for(authenticated, 60, "the dev server with plain-root", lambda: logs(name))
+    finally:
+        podman("rm", "-f", "-v", name, check=False)
