@@ -43,6 +43,7 @@ from strongroom.config.agent_model import (
     ExecSupervisor,
     FileSink,
     JWTLogin,
+    KubernetesLogin,
     Listener,
     LoginConfig,
     Template,
@@ -53,7 +54,7 @@ from strongroom.config.agent_model import (
     Wait,
 )
 
-LOGIN_METHODS = ("approle", "jwt", "token_file")
+LOGIN_METHODS = ("approle", "jwt", "kubernetes", "token_file")
 TLS_VERSIONS = ("tls10", "tls11", "tls12", "tls13")
 
 
@@ -112,13 +113,20 @@ _LOGIN_TABLES: dict[str, dict[str, Converter]] = {
         "remove_jwt_after_reading": boolean,
         "remove_jwt_follows_symlinks": boolean,
     },
+    "kubernetes": {"role": string, "token_path": string},
 }
 _LOGIN_REQUIRED = {
     "approle": ("role_id_file_path",),
     "token_file": ("token_file_path",),
     "jwt": ("role", "path"),
+    "kubernetes": ("role",),
 }
-_LOGIN_VALUES = {"approle": AppRoleLogin, "token_file": TokenFileLogin, "jwt": JWTLogin}
+_LOGIN_VALUES = {
+    "approle": AppRoleLogin,
+    "token_file": TokenFileLogin,
+    "jwt": JWTLogin,
+    "kubernetes": KubernetesLogin,
+}
 
 
 def _login(place: Place, line: int, kind: str, value: Any) -> LoginConfig:

@@ -61,7 +61,16 @@ class JWTLogin:
     remove_jwt_follows_symlinks: bool = False
 
 
-LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin
+@dataclass(frozen=True, slots=True)
+class KubernetesLogin:
+    """`method "kubernetes"`'s config: the role, and the service-account token file, read anew at every
+    login because kubelet rotates it."""
+
+    role: str
+    token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | KubernetesLogin
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,10 +372,10 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
          "agent.hcl:2: retry 'num_retries' must be -1 (no retries), 0 (the default) or more"),
         ('vault {\n  tls_skip_verify = "maybe"\n}\n' + SINK_ONLY,
          "agent.hcl:2: vault 'tls_skip_verify': expected a boolean"),
-        ('auto_auth {\n  method "kubernetes" {\n    config = { role = "x" }\n  }\n  sink "file" {\n'
+        ('auto_auth {\n  method "aws" {\n    config = { role = "x" }\n  }\n  sink "file" {\n'
          '    config = { path = "/t" }\n  }\n}\n',
-         "agent.hcl:2: auth method 'kubernetes' is not supported by strongroom's agent "
-         "(supported: approle, jwt, token_file)"),
+         "agent.hcl:2: auth method 'aws' is not supported by strongroom's agent "
+         "(supported: approle, jwt, kubernetes, token_file)"),
         ('auto_auth {\n  sink "file" {\n    config = { path = "/t" }\n  }\n}\n',
          "agent.hcl:1: auto_auth: no 'method' block found"),
         (AUTH + '  method "jwt" { config = { role = "r", path = "/j" } }\n}\n',
