@@ -15,7 +15,7 @@ from tests.servers import free_port
 
 pytestmark = pytest.mark.containers
 
-LINE = re.compile(r"app: uid=(\d+) DB_PASSWORD_FILE=(\S+) sha256=([0-9a-f]{64})")
+LINE = re.compile(r"app: uid=(\d+) DB_PASSWORD_FILE=(\S+) mode=(\d+ \d+) sha256=([0-9a-f]{64})")
 
 
 def test_strongroom_run_delivers_the_secret_as_a_file_to_the_app_alone(image: str, tmp_path: Path) -> None:
@@ -30,11 +30,8 @@ def test_strongroom_run_delivers_the_secret_as_a_file_to_the_app_alone(image: st
             path="db_password", mount_point="docker-secrets", raise_on_deleted_version=True
         )
         value = stored["data"]["data"]["value"]
-        assert found.groups() == (
-            "1000",
-            "/run/secrets/db_password",
-            hashlib.sha256(value.encode()).hexdigest(),
-        )
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        assert found.groups() == ("1000", "/run/secrets/db_password", "400 1000", digest)
 
         app = project.container("app")
         # Outside the app's own mount namespace there is no secret, and no process's environment holds it.
