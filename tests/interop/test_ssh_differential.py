@@ -269,7 +269,7 @@ TEMPLATE_STEPS: list[Step] = [
     Step("login", "POST", f"/v1/auth/{T}-up/login/ann", body={"password": "pw"}, token="",
          save={"token": "auth.client_token", "entity": "auth.entity_id"}),
     Step("entity metadata", "POST", "/v1/identity/entity/id/${entity}",
-         body={"name": "ann-entity", "metadata": {"ssh_user": "ann-unix"}}),
+         body={"name": f"{T}-entity", "metadata": {"ssh_user": "ann-unix"}}),
     Step("sign as ann", "POST", f"/v1/{T}/sign/tpl", body=ED, token="${token}"),
     as_ann("sign as ann for admin", {**ED, "valid_principals": "admin,ann-unix"}),
     Step("sign as ann for bob", "POST", f"/v1/{T}/sign/tpl", body={**ED, "valid_principals": "bob"},
