@@ -69,8 +69,9 @@ def read_fields(
     table: Mapping[str, Converter],
     ignored: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The converted values of `body`'s keys; a key in `ignored` only adds a notice, an unknown key or a
-    bad value raises ConfigError at its line."""
+    """The converted values of `body`'s keys; a bad value raises ConfigError at its line. A key in
+    `ignored` only adds a notice, and so does an unknown key: Vault Agent's HCL decoding skips keys it does
+    not know, so a config it loads must load here too (the notice still points at a misspelling)."""
     values: dict[str, Any] = {}
     for key, value in body.items():
         line = key_line(body, key)
@@ -79,7 +80,8 @@ def read_fields(
             continue
         converter = table.get(key)
         if converter is None:
-            raise place.error(line, f"unknown key {key!r} in {what}")
+            place.notice(line, f"unknown key {key!r} in {what} is ignored, as Vault Agent ignores it")
+            continue
         if isinstance(converter, Nested):
             values[key] = converter.convert(place, line, value)
             continue
