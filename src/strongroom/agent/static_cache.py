@@ -83,6 +83,11 @@ class _TokenView:
     epoch: int = 0
     refused_until: float = 0.0
     task: asyncio.Task[None] | None = None
+    # Reads and access checks in flight, shared by concurrent requests for the same key.
+    fetching: dict[tuple[str, str, bytes], tuple[tuple[int, int], asyncio.Future[Answer]]] = field(
+        default_factory=dict
+    )
+    checking: dict[tuple[str, str, bytes], asyncio.Future[bool]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -138,11 +143,7 @@ class StaticCache:
         if entry is not None and view.live:
             current = self._clock() - entry.checked < self._settings.capability_refresh
             # An event may drop the entry while its token's access is confirmed: it must still be there.
-            if (
-                not current
-                and await self._may_read(token, namespace, path)
-                and view.entries.get(key) is entry
-            ):
+            if not current and await self._confirm(view, token, key) and view.entries.get(key) is entry:
                 entry.checked = self._clock()
                 current = view.live
             if current:
@@ -154,12 +155,39 @@ class StaticCache:
             self._drop(view, path)
         self.counters.misses += 1
         ticket = (view.epoch, view.generations.get(path, 0))
-        answer = await fetch()
+        # Concurrent misses of one key share one server read, if no event came since it was sent.
+        flight = view.fetching.get(key)
+        if flight is not None and flight[0] == ticket:
+            return await asyncio.shield(flight[1])
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        view.fetching[key] = (ticket, future)
+        try:
+            answer = await fetch()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved here: a miss nobody shared must not warn
+            raise
+        finally:
+            if view.fetching.get(key, (None, None))[1] is future:
+                del view.fetching[key]
+        future.set_result(answer)
         if answer.status == 200 and view.live and ticket == (view.epoch, view.generations.get(path, 0)):
             now = self._clock()
             headers = [(k, v) for k, v in answer.headers if k not in _NOT_STORED]
             view.entries[key] = _Entry(Answer(200, headers, answer.body), now, now)
         return answer
+
+    async def _confirm(self, view: _TokenView, token: str, key: tuple[str, str, bytes]) -> bool:
+        """Whether the token may still read the entry's path; concurrent hits share one check."""
+        check = view.checking.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._may_read(token, key[0], key[1]))
+            view.checking[key] = check
+            check.add_done_callback(lambda _: view.checking.pop(key, None))
+        return await asyncio.shield(check)
 
     def clear(self, kind: str, value: str, namespace: str = "") -> int:
         """Drop entries as /agent/v1/cache-clear asks (`token`, `request_path`, `all`); how many."""
