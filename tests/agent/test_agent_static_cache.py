@@ -147,6 +147,24 @@ def test_concurrent_readers_share_one_server_read_after_a_change(setup: Setup, r
         assert 1 <= _server_reads(audit, path) - before <= 4
 
 
+def test_kv_v1_reads_are_cached_and_invalidated_too(setup: Setup, run_agent: Agent) -> None:
+    mount = f"kv1-{uuid.uuid4().hex[:8]}"
+    setup.root.post(f"/v1/sys/mounts/{mount}", json={"type": "kv"}).raise_for_status()
+    url, _ = _agent(setup, run_agent)
+    try:
+        setup.root.put(f"/v1/{mount}/db", json={"v": "1"}).raise_for_status()
+        headers = {"X-Vault-Token": setup.server.root_token}
+        with httpx.Client(base_url=url, timeout=5, headers=headers) as http:
+            wait_for(lambda: "age" in http.get(f"/v1/{mount}/db").headers, 10, "a cached answer")
+            setup.root.put(f"/v1/{mount}/db", json={"v": "2"}).raise_for_status()
+            took = wait_for(lambda: http.get(f"/v1/{mount}/db").json()["data"]["v"] == "2", 5, "the change")
+            assert took < 1.0
+            # Not KV: forwarded every time, never answered from memory.
+            assert all("age" not in http.get("/v1/sys/mounts").headers for _ in range(3))
+    finally:
+        setup.root.delete(f"/v1/sys/mounts/{mount}").raise_for_status()
+
+
 def test_tokens_never_share_entries(setup: Setup, run_agent: Agent) -> None:
     setup.put("db", {"v": "secret"})
     url, _ = _agent(setup, run_agent)

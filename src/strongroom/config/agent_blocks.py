@@ -451,6 +451,7 @@ def _persist(place: Place, line: int, value: Any) -> str:
         raise place.error(line, "error parsing persist: persist type must be specified")
     kind, body = kinds[0]
     read_fields(place, body, f'persist "{kind}"', _PERSIST)
+    place.notice(line, f'cache persist "{kind}" is accepted: the cache is kept in memory only')
     return kind
 
 
