@@ -310,7 +310,7 @@ listener {
     assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
         'agent.hcl:7: cache persist "kubernetes" is accepted: the cache is kept in memory only',
         "agent.hcl:11: cache 'force_auto_auth_token' is accepted and ignored: not a key of Vault Agent's "
-        'cache: use_auto_auth_token = "force" is'
+        'cache: use_auto_auth_token = "force" is',
     ]
 
 
