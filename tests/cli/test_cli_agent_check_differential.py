@@ -31,9 +31,20 @@ TEMPLATE = 'template {\n  contents = "x"\n  destination = "ROOT/out"\n}\n'
 ENV = 'env_template "A" {\n  contents = "x"\n}\n'
 EXEC = 'exec {\n  command = ["sleep", "30"]\n}\n'
 
-# One deliberate difference, checked on its own below: a TLS listener without tls_cert_file/tls_key_file,
-# which OpenBao's agent starts (and then fails every handshake on), is refused.
-TLS_WITHOUT_FILES = AUTO_AUTH + 'listener "tcp" {\n  address = "127.0.0.1:0"\n}\n'
+# Deliberate differences, checked on their own below: configs OpenBao's agent starts and strongroom's
+# refuses, each with the reason.
+DIFFERENCES: list[tuple[str, str]] = [
+    # OpenBao starts it and then fails every TLS handshake.
+    ("tls listener without files", AUTO_AUTH + 'listener "tcp" {\n  address = "127.0.0.1:0"\n}\n'),
+    # Diffie-Hellman sink encryption is not implemented; response wrapping is the supported way.
+    (
+        "sink dh_type",
+        "auto_auth {\n"
+        + APPROLE
+        + 'sink "file" {\n  dh_type = "curve25519"\n  dh_path = "ROOT/dh"\n'
+        + '  config = { path = "ROOT/t" }\n}\n}\n',
+    ),
+]
 # `persist "kubernetes"` reads the service-account token when the agent starts; -check opens no file a
 # config names, so these are judged by OpenBao's config validation alone.
 VALIDATION_ONLY = ("cache persist labelled", "cache persist with type inside")
@@ -67,6 +78,11 @@ CASES: list[tuple[str, str, bool]] = [
         True,
     ),
     ("two auto_auth", AUTO_AUTH + AUTO_AUTH, False),
+    (
+        "kerberos method without its settings",
+        'auto_auth {\n  method "kerberos" {\n  }\n' + SINK + "}\n",
+        False,
+    ),
     (
         "sink with type inside",
         "auto_auth {\n" + APPROLE + 'sink {\n  type = "file"\n  config = { path = "ROOT/t" }\n}\n}\n',
@@ -290,6 +306,94 @@ CASES: list[tuple[str, str, bool]] = [
         AUTO_AUTH + EXEC + 'env_template "A" {\n  contents = "x"\n  source = "/x"\n}\n',
         False,
     ),
+    (
+        "template with two exec blocks",
+        AUTO_AUTH
+        + (
+            'template {\n  contents = "x"\n  destination = "ROOT/o"\n  exec {\n    command = ["a"]\n'
+            '  }\n  exec {\n    command = ["b"]\n  }\n}\n'
+        ),
+        True,
+    ),
+    (
+        "vault with two retry blocks",
+        'vault {\n  address = "http://127.0.0.1:1"\n  retry {\n  }\n  retry {\n  }\n}\n' + AUTO_AUTH,
+        False,
+    ),
+    ("exit_after_auth with a template", AUTO_AUTH + TEMPLATE + "exit_after_auth = true\n", True),
+    (
+        "method backoff and namespace",
+        (
+            'auto_auth {\n  method "approle" {\n    min_backoff = "2s"\n    max_backoff = "1m"\n'
+            '    namespace = "/ns1/"\n    config = { role_id_file_path = "ROOT/r" }\n  }\n'
+        )
+        + SINK
+        + "}\n",
+        True,
+    ),
+    (
+        "method wrap_ttl not a duration",
+        (
+            'auto_auth {\n  method "approle" {\n    wrap_ttl = "soon"\n'
+            '    config = { role_id_file_path = "ROOT/r" }\n  }\n'
+        )
+        + SINK
+        + "}\n",
+        False,
+    ),
+    (
+        "wrapping on method and sink",
+        (
+            'auto_auth {\n  method "approle" {\n    wrap_ttl = "5m"\n'
+            '    config = { role_id_file_path = "ROOT/r" }\n  }\n  sink "file" {\n'
+            '    wrap_ttl = "5m"\n    config = { path = "ROOT/t" }\n  }\n}\n'
+        ),
+        False,
+    ),
+    (
+        "sink file without path",
+        "auto_auth {\n" + APPROLE + 'sink "file" {\n  config = { mode = 0600 }\n}\n}\n',
+        False,
+    ),
+    (
+        "sink of an unknown type",
+        "auto_auth {\n" + APPROLE + 'sink "socket" {\n  config = { path = "ROOT/t" }\n}\n}\n',
+        False,
+    ),
+    (
+        "sink mode as a number",
+        "auto_auth {\n"
+        + APPROLE
+        + 'sink "file" {\n  config = {\n    path = "ROOT/t"\n    mode = 0600\n  }\n}\n}\n',
+        True,
+    ),
+    (
+        "unix listener",
+        AUTO_AUTH
+        + (
+            'listener "unix" {\n  address = "ROOT/agent.sock"\n  tls_disable = true\n'
+            '  socket_mode = "0600"\n}\n'
+        ),
+        True,
+    ),
+    ("telemetry with unknown key", AUTO_AUTH + 'telemetry {\n  colour = "blue"\n}\n', True),
+    (
+        "template_config bad interval",
+        AUTO_AUTH + TEMPLATE + 'template_config {\n  static_secret_render_interval = "often"\n}\n',
+        False,
+    ),
+    ("log_level bogus", AUTO_AUTH + 'log_level = "loud"\n', False),
+    ("pid_file", AUTO_AUTH + 'pid_file = "ROOT/pid"\n', True),
+    (
+        "exec stop signal",
+        AUTO_AUTH + 'exec {\n  command = ["sleep", "30"]\n  restart_stop_signal = "SIGINT"\n}\n' + ENV,
+        True,
+    ),
+    (
+        "api_proxy use_auto_auth_token bad",
+        AUTO_AUTH + LISTENER + 'api_proxy {\n  use_auto_auth_token = "often"\n}\n',
+        False,
+    ),
 ]
 
 
@@ -370,7 +474,10 @@ def test_strongroom_judges_each_config_as_openbao_does(
     assert strongroom == openbao, f"strongroom {'accepts' if strongroom else 'refuses'} {name!r}"
 
 
-def test_a_tls_listener_without_its_files_is_refused_where_openbao_starts_it(tmp_path: Path) -> None:
-    config = _config(tmp_path, "tls", TLS_WITHOUT_FILES)
+@pytest.mark.parametrize(("name", "text"), DIFFERENCES)
+def test_the_deliberate_differences_are_refused_where_openbao_starts_them(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    config = _config(tmp_path, name, text)
     assert openbao_accepts(config)
     assert not strongroom_accepts(config)

@@ -280,8 +280,9 @@ def _wait(place: Place, line: int, value: Any) -> Wait:
 
 
 def _exec(place: Place, line: int, value: Any) -> TemplateExec:
-    found = read_fields(place, single(place, line, value, "exec"), "template exec",
-                        {"command": command, "timeout": duration})  # fmt: skip
+    # Repeated, the last block counts, as with `wait`.
+    body = _blocks(place, line, value, 0)[-1][1]
+    found = read_fields(place, body, "template exec", {"command": command, "timeout": duration})
     if "command" not in found:
         raise place.error(line, "template exec needs a 'command'")
     args, shell = found["command"]
