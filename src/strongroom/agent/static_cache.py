@@ -16,7 +16,8 @@ How it stays current: each token with cached entries has its own event subscript
 may read. An event for a path drops that token's entries for it; a read that was in flight when the event
 came is not stored (a per-path generation counter), nor is anything read while the subscription is not
 open. When the stream ends (a revoked token's feed ends at its next event) the token's entries are
-dropped. A token that may not subscribe (403) has its reads forwarded, uncached.
+dropped. A token that may not subscribe (403) has its reads forwarded, uncached. At most MAX_TOKENS
+tokens hold entries (and subscriptions); the least recently used one makes way for a new one.
 
 How permission is re-checked: an entry whose token's access was confirmed more than `capability_refresh`
 seconds ago is confirmed again with sys/capabilities-self before it is served (one request per token and
@@ -47,6 +48,8 @@ from strongroom.config.agent_model import CacheSettings
 log = logging.getLogger("strongroom.agent.cache")
 
 Headers = list[tuple[bytes, bytes]]
+# Tokens with entries (each holds an event subscription open); past this the least recently used goes.
+MAX_TOKENS = 256
 # How long a token refused a subscription has its reads forwarded before subscribing is tried again.
 _REFUSED_RETRY = 30.0
 _RECONNECT_DELAY = 1.0
@@ -285,12 +288,22 @@ class StaticCache:
 
     def _view(self, token: str) -> _TokenView:
         key = _key_of(token)
-        view = self._views.get(key)
+        view = self._views.pop(key, None)
         if view is None:
-            view = self._views[key] = _TokenView(token)
+            view = _TokenView(token)
+            if len(self._views) >= MAX_TOKENS:
+                self._evict(next(iter(self._views)))
+        # Re-inserted at each use: the dict's order is least recently used first.
+        self._views[key] = view
         if view.task is None or view.task.done():
             view.task = asyncio.create_task(self._follow(key, view))
         return view
+
+    def _evict(self, key: str) -> None:
+        view = self._views.pop(key)
+        if view.task is not None:
+            view.task.cancel()
+        self.counters.evictions += len(view.entries)
 
     def _drop(self, view: _TokenView, path: str) -> None:
         doomed = [key for key in view.entries if key[1] == path]
