@@ -422,12 +422,21 @@ def openbao_accepts(config: Path, *, start: bool = True) -> bool:
     )  # fmt: skip
     if verify.returncode != 0 or not start:
         return verify.returncode == 0
-    with subprocess.Popen(
-        [bao_binary(), "agent", f"-config={config}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    ) as started:  # fmt: skip
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and started.poll() is None:
+    log = config.with_suffix(".log")
+    with (
+        log.open("wb") as out,
+        subprocess.Popen(
+            [bao_binary(), "agent", f"-config={config}"], stdout=out, stderr=subprocess.STDOUT, env=env
+        ) as started,
+    ):
+        # Whatever it refuses at startup it refuses within a moment of saying it started (a loaded
+        # machine can take seconds to get there); an accepted config keeps it running against the dead
+        # address.
+        limit = time.monotonic() + 60
+        settled: float | None = None
+        while started.poll() is None and time.monotonic() < (settled or limit):
+            if settled is None and b"Agent started" in log.read_bytes():
+                settled = time.monotonic() + 2
             time.sleep(0.05)
         running = started.poll() is None
         if running:

@@ -271,7 +271,7 @@ def _wait(place: Place, line: int, value: Any) -> Wait:
     else:
         # Repeated, the last block counts, as in Vault Agent's decoding of the template stanza.
         body = _blocks(place, line, value, 0)[-1][1]
-        found = read_fields(place, body, "template wait", {"min": duration, "max": duration})
+        found = read_fields(place, body, "template wait", {"min": duration, "max": duration}, strict=True)
         wait_min = found.get("min", 0)
         wait = Wait(min=wait_min, max=found.get("max", wait_min * 4))
     if wait.max < wait.min:
@@ -282,7 +282,7 @@ def _wait(place: Place, line: int, value: Any) -> Wait:
 def _exec(place: Place, line: int, value: Any) -> TemplateExec:
     # Repeated, the last block counts, as with `wait`.
     body = _blocks(place, line, value, 0)[-1][1]
-    found = read_fields(place, body, "template exec", {"command": command, "timeout": duration})
+    found = read_fields(place, body, "template exec", {"command": command, "timeout": duration}, strict=True)
     if "command" not in found:
         raise place.error(line, "template exec needs a 'command'")
     args, shell = found["command"]
@@ -327,7 +327,7 @@ def _source_or_contents(place: Place, line: int, what: str, found: dict[str, Any
 
 def read_template(place: Place, body: Mapping[str, Any]) -> Template:
     line = hcl.block_line(body)
-    found = read_fields(place, body, "template", _TEMPLATE)
+    found = read_fields(place, body, "template", _TEMPLATE, strict=True)
     _source_or_contents(place, line, "template", found)
     if not found.get("destination"):
         raise place.error(line, "template: 'destination' must be specified")
@@ -369,7 +369,7 @@ def read_env_templates(place: Place, line: int, value: Any) -> list[EnvTemplate]
         for key in body:
             if key in _ENV_NOT_ALLOWED:
                 raise place.error(hcl.assignment_line(body, key) or where, f"{what}: {key!r} is not allowed")
-        found = read_fields(place, body, what, _TEMPLATE_COMMON)
+        found = read_fields(place, body, what, _TEMPLATE_COMMON, strict=True)
         _source_or_contents(place, where, what, found)
         found_all.append(EnvTemplate(name=name, **found, origin=place.at(where)))
     return found_all
@@ -407,7 +407,7 @@ def read_exec(place: Place, line: int, value: Any) -> ExecSupervisor:
         "restart_on_secret_changes": choice("always", "never"),
         "restart_stop_signal": _signal,
     }
-    found = read_fields(place, body, "exec", table)
+    found = read_fields(place, body, "exec", table, strict=True)
     if "command" not in found:
         raise place.error(line, "'exec' requires a non-empty 'command' field")
     args, shell = found.pop("command")

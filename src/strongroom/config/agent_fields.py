@@ -68,10 +68,14 @@ def read_fields(
     what: str,
     table: Mapping[str, Converter],
     ignored: Mapping[str, str] | None = None,
+    *,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The converted values of `body`'s keys; a bad value raises ConfigError at its line. A key in
     `ignored` only adds a notice, and so does an unknown key: Vault Agent's HCL decoding skips keys it does
-    not know, so a config it loads must load here too (the notice still points at a misspelling)."""
+    not know, so a config it loads must load here too (the notice still points at a misspelling). With
+    `strict` an unknown key is refused, as Vault Agent's strict decoding of template, env_template and
+    exec stanzas refuses it."""
     values: dict[str, Any] = {}
     for key, value in body.items():
         line = key_line(body, key)
@@ -79,6 +83,8 @@ def read_fields(
             place.notice(line, f"{what} {key!r} is accepted and ignored: {ignored[key]}")
             continue
         converter = table.get(key)
+        if converter is None and strict:
+            raise place.error(line, f"unknown key {key!r} in {what}")
         if converter is None:
             place.notice(line, f"unknown key {key!r} in {what} is ignored, as Vault Agent ignores it")
             continue
