@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.config.agent_blocks import LOGIN_METHODS
 from tests.servers import bao_binary
 
 DEAD = 'vault {\n  address = "http://127.0.0.1:1"\n}\n'
@@ -475,8 +474,6 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool, 
 def test_strongroom_judges_each_config_as_openbao_does(
     verdicts: dict[str, tuple[bool, bool]], name: str, expected: bool
 ) -> None:
-    if name == "kubernetes method" and "kubernetes" not in LOGIN_METHODS:
-        pytest.skip("kubernetes auto-auth is not in this build")
     openbao, strongroom = verdicts[name]
     # The table's own column is checked against OpenBao too, so a table entry cannot drift from it.
     assert openbao == expected, f"OpenBao {'accepts' if openbao else 'refuses'} {name!r}"

@@ -3,8 +3,9 @@
 Layer: agent. Imports httpx, stdlib and config.agent_model (the method settings); never the server.
 
 Methods: approle (role ID and secret ID files; a secret ID file may hold a response-wrapping token,
-unwrapped through sys/wrapping/unwrap), token_file (a token used as it is), jwt (a JWT file) and cert (a
-client certificate presented over TLS: the method's own, else the `vault` stanza's).
+unwrapped through sys/wrapping/unwrap), token_file (a token used as it is), jwt (a JWT file),
+kubernetes (the pod's service-account token file, read again at every login) and cert (a client
+certificate presented over TLS: the method's own, else the `vault` stanza's).
 Files marked for removal after reading are removed only after a successful login, as Vault Agent does,
 so a failed attempt can be retried with the same credential.
 
@@ -22,7 +23,14 @@ from typing import Any
 
 import httpx
 
-from strongroom.config.agent_model import AppRoleLogin, AutoAuthMethod, CertLogin, JWTLogin, TokenFileLogin
+from strongroom.config.agent_model import (
+    AppRoleLogin,
+    AutoAuthMethod,
+    CertLogin,
+    JWTLogin,
+    KubernetesLogin,
+    TokenFileLogin,
+)
 
 
 class AuthError(Exception):
@@ -130,6 +138,13 @@ async def _jwt(http: httpx.AsyncClient, mount: str, login: JWTLogin) -> AgentTok
     return token
 
 
+async def _kubernetes(http: httpx.AsyncClient, mount: str, login: KubernetesLogin) -> AgentToken:
+    # Read at every login, never cached: kubelet replaces the projected token before it expires.
+    jwt = _read_secret_file(login.token_path, "service account token")
+    body = {"role": login.role, "jwt": jwt}
+    return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "kubernetes login")
+
+
 async def _token_file(http: httpx.AsyncClient, login: TokenFileLogin) -> AgentToken:
     token = _read_secret_file(login.token_file_path, "token")
     data = (await call(http, "GET", "auth/token/lookup-self", token=token)).get("data") or {}
@@ -158,6 +173,8 @@ async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
         return await _approle(http, mount, config)
     if isinstance(config, JWTLogin):
         return await _jwt(http, mount, config)
+    if isinstance(config, KubernetesLogin):
+        return await _kubernetes(http, mount, config)
     if isinstance(config, CertLogin):
         return await _cert(http, mount, config)
     return await _token_file(http, config)

@@ -46,6 +46,8 @@ COMMANDS = (
      "Enable, disable and list audit devices; hash values and search audit logs for them."),
     ("agent", "strongroom.cli.agent:agent",
      "Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."),
+    ("injector", "strongroom.cli.injector:injector",
+     "Run the Kubernetes agent injector: a mutating admission webhook adding agent containers to pods."),
     ("secret", "strongroom.cli.secret:secret",
      "Manage Docker-style secrets, delivered to programs by `strongroom run`."),
     ("run", "strongroom.cli.run:run",

@@ -46,6 +46,7 @@ from strongroom.config.agent_model import (
     ExecSupervisor,
     FileSink,
     JWTLogin,
+    KubernetesLogin,
     Listener,
     LoginConfig,
     Template,
@@ -56,12 +57,7 @@ from strongroom.config.agent_model import (
     Wait,
 )
 
-LOGIN_METHODS = (
-    "approle",
-    "cert",
-    "jwt",
-    "token_file",
-)
+LOGIN_METHODS = ("approle", "cert", "jwt", "kubernetes", "token_file")
 TLS_VERSIONS = ("tls10", "tls11", "tls12", "tls13")
 
 
@@ -120,6 +116,7 @@ _LOGIN_TABLES: dict[str, dict[str, Converter]] = {
         "remove_jwt_after_reading": boolean,
         "remove_jwt_follows_symlinks": boolean,
     },
+    "kubernetes": {"role": string, "token_path": string},
     "cert": {
         "name": string,
         "ca_cert": string,
@@ -132,9 +129,16 @@ _LOGIN_REQUIRED = {
     "approle": ("role_id_file_path",),
     "token_file": ("token_file_path",),
     "jwt": ("role", "path"),
+    "kubernetes": ("role",),
     "cert": (),
 }
-_LOGIN_VALUES = {"approle": AppRoleLogin, "token_file": TokenFileLogin, "jwt": JWTLogin, "cert": CertLogin}
+_LOGIN_VALUES = {
+    "approle": AppRoleLogin,
+    "token_file": TokenFileLogin,
+    "jwt": JWTLogin,
+    "kubernetes": KubernetesLogin,
+    "cert": CertLogin,
+}
 
 
 def _login(place: Place, line: int, kind: str, value: Any) -> LoginConfig:

@@ -62,6 +62,15 @@ class JWTLogin:
 
 
 @dataclass(frozen=True, slots=True)
+class KubernetesLogin:
+    """`method "kubernetes"`'s config: the role, and the service-account token file, read anew at every
+    login because kubelet rotates it."""
+
+    role: str
+    token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+@dataclass(frozen=True, slots=True)
 class CertLogin:
     """`method "cert"`'s config: the role to log in as, and the client certificate presented over TLS
     (the `vault` stanza's when these are empty)."""
@@ -73,7 +82,7 @@ class CertLogin:
     reload: bool = False
 
 
-LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | CertLogin
+LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | KubernetesLogin | CertLogin
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,7 +284,9 @@ class Core:
         )
 
     async def seal(self) -> None:
-        """Stop the services (giving the HA lock up) and drop every key from memory."""
+        """Stop the services (giving the HA lock up) and drop every key from memory, and any rekey with
+        them: new shares awaiting verification are discarded, the current ones stay valid (as in Vault)."""
+        self.rekey.cancel()
         election, self._election = self._election, None
         if election is not None:
             await election.stop()

@@ -29,8 +29,10 @@ class SystemTTLs:
 # Mount paths that belong to the system (Vault's protectedMounts / singletonMounts).
 _PROTECTED = ("sys/", "auth/", "cubbyhole/", "identity/", "audit/")
 _SINGLETONS = {"system", "cubbyhole", "token", "identity"}
-# Types the user names that resolve to another type with options (Vault's "kv-v2").
-_ALIASES = {"kv-v2": ("kv", {"version": "2"})}
+# Types the user names that resolve to another type with options (Vault's "kv-v1" and "kv-v2").
+_ALIASES = {"kv-v1": ("kv", {"version": "1"}), "kv-v2": ("kv", {"version": "2"})}
+# Types whose version an option may choose; any other refuses one (as Vault: "generic" is KV v1 only).
+_VERSIONED = frozenset({"kv"})
 _DESCRIPTIONS = {
     "system": "system endpoints used for control, policy and debugging",
     "cubbyhole": "per-token private secret storage",
@@ -161,7 +163,7 @@ class MountManager:
             raise InvalidRequestError(f'cannot mount "{path}"')
         if kind in _SINGLETONS:
             raise InvalidRequestError(f'mount type of "{kind}" is not mountable')
-        kind, options = _resolve_type(kind, options)
+        kind, options = _resolve_type(table, kind, options)
         if kind not in self._factories.get(table, {}):
             raise InvalidRequestError(f"plugin not found in the catalog: {kind}")
         conflict = self.router.conflict(prefix + path)
@@ -269,11 +271,13 @@ def _normalize(path: str) -> str:
     return path + "/"
 
 
-def _resolve_type(kind: str, options: Mapping[str, str] | None) -> tuple[str, Mapping[str, str] | None]:
-    alias = _ALIASES.get(kind)
+def _resolve_type(
+    table: str, kind: str, options: Mapping[str, str] | None
+) -> tuple[str, Mapping[str, str] | None]:
+    alias = _ALIASES.get(kind) if table == "mounts" else None
     if alias is None:
-        if kind == "kv" and options is None:
-            return kind, {}
+        if table == "mounts" and kind not in _VERSIONED and (options or {}).get("version"):
+            raise InvalidRequestError(f'secrets engine "{kind}" does not allow setting a version')
         return kind, options
     real, forced = alias
     return real, {**(options or {}), **forced}

@@ -24,7 +24,7 @@ from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeni
 from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Operation, Request, Response, refuse_directory_write
 from strongroom.logical.backend import special_path_matches
-from strongroom.router import Route
+from strongroom.router import Route, passthrough_headers
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
 from strongroom.util.clock import rfc3339
@@ -185,6 +185,8 @@ class Pipeline:
             return flow
         storage = self._services.mounts.storage_for(route.entry)
         caller = flow.token.caller() if flow.token else None
+        if caller is not None and caller.entity_id:
+            caller = replace(caller, identity=self._services.identity.grant(caller.entity_id).template)
         if route.backend.per_token_storage:
             if caller is None:
                 raise PermissionDeniedError()
@@ -200,6 +202,7 @@ class Pipeline:
             mount_point=route.entry.api_path,
             mount_type=route.entry.type,
             mount_accessor=route.entry.accessor,
+            headers=passthrough_headers(flow.request.headers, route.entry.config.passthrough_request_headers),
         )
         return replace(flow, routed=routed)
 
