@@ -161,6 +161,11 @@ def test_kv_v1_reads_are_cached_and_invalidated_too(setup: Setup, run_agent: Age
             assert took < 1.0
             # Not KV: forwarded every time, never answered from memory.
             assert all("age" not in http.get("/v1/sys/mounts").headers for _ in range(3))
+            wait_for(lambda: "age" in http.get(f"/v1/{mount}/db").headers, 10, "a cached answer")
+            # Disabling the mount sends no event: the next access check finds the mount gone.
+            setup.root.delete(f"/v1/sys/mounts/{mount}").raise_for_status()
+            took = wait_for(lambda: http.get(f"/v1/{mount}/db").status_code != 200, 5, "the mount gone")
+            assert took < 2.0
     finally:
         setup.root.delete(f"/v1/sys/mounts/{mount}").raise_for_status()
 

@@ -20,9 +20,11 @@ dropped. A token that may not subscribe (403) has its reads forwarded, uncached.
 tokens hold entries (and subscriptions); the least recently used one makes way for a new one.
 
 How permission is re-checked: an entry whose token's access was confirmed more than `capability_refresh`
-seconds ago is confirmed again with sys/capabilities-self before it is served (one request per token and
-path per interval, only while it is being read); a token that lost `read` gets the server's own answer
-(the entry is dropped and the request forwarded). So a lost permission shows within that interval.
+seconds ago is confirmed again with sys/capabilities-self before it is served, and its path's mount with
+sys/internal/ui/mounts (two requests per token and path per interval, only while it is being read); a
+token that lost `read` gets the server's own answer (the entry is dropped and the request forwarded), and
+a mount disabled or replaced (same path, new UUID) drops every entry under it. So a lost permission or a
+removed mount shows within that interval.
 
 Invariant: entries live in memory only, under a key that includes the token; log lines name paths and
 statuses, never tokens or values.
@@ -128,8 +130,8 @@ class StaticCache:
         self._tls = tls
         self._clock = clock
         self._views: dict[str, _TokenView] = {}
-        # mount path ("secret/") -> KV version (0 for a mount of another type).
-        self._mounts: dict[str, int] = {}
+        # mount path ("secret/") -> (KV version, 0 for a mount of another type; the mount's UUID).
+        self._mounts: dict[str, tuple[int, str]] = {}
         self.counters = Counters()
 
     @property
@@ -252,37 +254,64 @@ class StaticCache:
         if namespace:
             # Mounts inside namespaces are not tracked: their reads are forwarded.
             return 0
-        for mount, version in self._mounts.items():
+        for mount, (version, _) in self._mounts.items():
             if path.startswith(mount):
                 return version
-        response = await self._http.get(
-            f"/v1/sys/internal/ui/mounts/{path}", headers={"X-Vault-Token": token}
-        )
-        if response.status_code != 200:
+        found = await self._lookup_mount(token, path)
+        if found is None:
             return 0
+        mount, version, uuid = found
+        self._mounts[mount] = (version, uuid)
+        return version
+
+    async def _lookup_mount(self, token: str, path: str) -> tuple[str, int, str] | None:
+        """The mount holding `path`: its path, KV version (0 for another type) and UUID."""
+        try:
+            response = await self._http.get(
+                f"/v1/sys/internal/ui/mounts/{path}", headers={"X-Vault-Token": token}
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
         data = response.json().get("data") or {}
         mount = str(data.get("path", ""))
         if not mount:
-            return 0
-        kind = str(data.get("type", ""))
+            return None
         version = 0
-        if kind in ("kv", "generic"):
+        if str(data.get("type", "")) in ("kv", "generic"):
             version = 2 if str((data.get("options") or {}).get("version", "")) == "2" else 1
-        self._mounts[mount] = version
-        return version
+        return mount, version, str(data.get("uuid", ""))
 
     async def _may_read(self, token: str, namespace: str, path: str) -> bool:
+        """Whether `token` still has read on `path`, and `path` is still on the mount its entry came from
+        (a KV mount disabled or replaced sends no event)."""
         headers = {"X-Vault-Token": token, **({"X-Vault-Namespace": namespace} if namespace else {})}
         try:
-            response = await self._http.post(
-                "/v1/sys/capabilities-self", headers=headers, content=orjson.dumps({"paths": [path]})
+            response, mount = await asyncio.gather(
+                self._http.post(
+                    "/v1/sys/capabilities-self", headers=headers, content=orjson.dumps({"paths": [path]})
+                ),
+                self._lookup_mount(token, path),
             )
         except httpx.HTTPError:
+            return False
+        known = next(((m, v) for m, v in self._mounts.items() if path.startswith(m)), None)
+        if known is not None and (mount is None or (mount[0], mount[1:]) != (known[0], known[1])):
+            self._forget_mount(known[0])
             return False
         if response.status_code != 200:
             return False
         capabilities = (response.json().get("data") or {}).get(path) or response.json().get(path) or []
         return "root" in capabilities or "read" in capabilities
+
+    def _forget_mount(self, mount: str) -> None:
+        self._mounts.pop(mount, None)
+        for view in self._views.values():
+            doomed = [key for key in view.entries if key[1].startswith(mount)]
+            for key in doomed:
+                del view.entries[key]
+            self.counters.evictions += len(doomed)
 
     # --- the subscriptions ------------------------------------------------------------------------------
 
