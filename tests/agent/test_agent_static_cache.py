@@ -46,7 +46,8 @@ def _agent(setup: Setup, run_agent: Agent, extra: str = "", listener: str = "") 
 
     def up() -> bool:
         try:
-            return httpx.get(f"{url}/agent/v1/metrics", timeout=1).status_code == 200
+            answer = httpx.get(f"{url}/agent/v1/metrics", headers={"X-Vault-Request": "true"}, timeout=1)
+            return answer.status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -244,18 +245,21 @@ def _up(url: str) -> bool:
     return True
 
 
-def test_quit_is_404_unless_enabled_and_require_request_header_is_enforced(
+def test_quit_is_404_unless_enabled_and_require_request_header_guards_every_path(
     setup: Setup, run_agent: Agent
 ) -> None:
     url, _ = _agent(setup, run_agent, listener="  require_request_header = true\n")
     with httpx.Client(base_url=url, timeout=5) as http:
+        for path in ("/v1/sys/health", "/agent/v1/metrics", "/agent/v1/quit"):
+            missing = http.get(path)
+            assert (missing.status_code, missing.json()) == (
+                412,
+                {"errors": ['missing "X-Vault-Request" header']},
+            )
+            assert http.get(path, headers={"X-Vault-Request": "True"}).status_code == 412
+        http.headers["X-Vault-Request"] = "true"
         assert http.post("/agent/v1/quit").status_code == 404
-        missing = http.get("/v1/sys/health")
-        assert (missing.status_code, missing.json()) == (
-            412,
-            {"errors": ["missing 'X-Vault-Request' header"]},
-        )
-        assert http.get("/v1/sys/health", headers={"X-Vault-Request": "true"}).status_code == 200
+        assert http.get("/v1/sys/health").status_code == 200
         assert http.get("/agent/v1/metrics").status_code == 200
     assert _up(url)
 

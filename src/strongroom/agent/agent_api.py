@@ -8,8 +8,8 @@ As in Vault Agent: a `role = "metrics_only"` listener serves the metrics and ans
 /agent/v1/quit is 404 unless the listener's `agent_api { enable_quit = true }`, 405 for any method but
 POST, and stops the agent; /agent/v1/cache-clear takes POST or PUT with {"type", "value", "namespace"}
 (type token, token_accessor, lease, request_path or all) and answers 200 with no body, 400 for input it
-cannot use. `require_request_header` refuses proxied requests without `X-Vault-Request: true` with 412,
-a guard against requests a browser can be made to send.
+cannot use. `require_request_header` refuses every request without `X-Vault-Request: true` with 412 (the
+agent's endpoints too, as OpenBao Agent does), a guard against requests a browser can be made to send.
 
 Invariant: these endpoints take no token and hand out none: metrics are counts, cache-clear only drops.
 """
@@ -88,6 +88,11 @@ class ListenerApp:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        # OpenBao Agent guards every path of such a listener, its own endpoints too.
+        required = self._listener.require_request_header and self._listener.role != "metrics_only"
+        if required and not _has_request_header(scope):
+            await _error(send, 412, 'missing "X-Vault-Request" header')
+            return
         if path == "/agent/v1/metrics":
             if method != "GET":
                 await _respond(send, 405, b"")
@@ -102,9 +107,6 @@ class ListenerApp:
             return
         if path == "/agent/v1/cache-clear":
             await self._cache_clear(method, receive, send)
-            return
-        if self._listener.require_request_header and not _has_request_header(scope):
-            await _error(send, 412, "missing 'X-Vault-Request' header")
             return
         status: list[int] = []
 
@@ -162,7 +164,9 @@ class ListenerApp:
 
 
 def _has_request_header(scope: Scope) -> bool:
-    return any(k == b"x-vault-request" and v.strip().lower() == b"true" for k, v in scope["headers"])
+    """Exactly one X-Vault-Request header, and it says "true"."""
+    values = [v for k, v in scope["headers"] if k == b"x-vault-request"]
+    return values == [b"true"]
 
 
 async def _body(receive: Receive) -> bytes:
