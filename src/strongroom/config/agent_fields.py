@@ -126,7 +126,10 @@ def labelled(place: Place, line: int, value: Any, what: str) -> list[tuple[str, 
     for _, body in blocks(place, line, value, 0):
         if "type" not in body and not isinstance(body, hcl.HCLObject):
             for labels, labelled_body in blocks(place, line, body, 1):
-                found.append((labels[0].lower(), labelled_body))
+                # A `type` inside wins over the label, as in Vault Agent.
+                inside = labelled_body.get("type")
+                kind = inside if isinstance(inside, str) and inside else labels[0]
+                found.append((kind.lower(), labelled_body))
             continue
         kind = body.get("type", "")
         if not isinstance(kind, str) or not kind:

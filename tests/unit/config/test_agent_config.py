@@ -528,3 +528,25 @@ def test_missing_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(AgentConfigError) as caught:
         load_agent_config([tmp_path])
     assert caught.value.reasons == ("no configuration files found",)
+
+
+def test_a_type_inside_a_labelled_block_wins_and_the_static_cache_can_be_turned_off(tmp_path: Path) -> None:
+    text = """\
+auto_auth {
+  method "approle" {
+    type = "token_file"
+    config = { token_file_path = "/t" }
+  }
+  sink "file" { config = { path = "/s" } }
+}
+cache {
+  cache_static_secrets = false
+}
+listener "tcp" {
+  tls_disable = true
+}
+"""
+    config = load_agent_config([write(tmp_path, text)])
+    assert config.auto_auth is not None
+    assert config.auto_auth.method.login == TokenFileLogin(token_file_path="/t")
+    assert config.cache == CacheSettings(static_secrets=False)
