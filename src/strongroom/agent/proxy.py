@@ -185,14 +185,14 @@ class ProxyApp:
         target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
         # Identity encoding: the body is relayed as its bytes, and a stripped response can be re-encoded.
         headers = [*forward.headers, (b"accept-encoding", b"identity")]
-        request = self._http.build_request(scope["method"], target, headers=headers, content=body)
         if (
             self._cache is not None
             and self._cache.enabled
             and _cache_candidate(scope["method"], path, query, headers)
         ):
-            await self._from_cache(request, forward.token, send)
+            await self._from_cache(target, headers, send, token=forward.token, path=path, query=query)
             return
+        request = self._http.build_request(scope["method"], target, headers=headers, content=body)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -210,16 +210,16 @@ class ProxyApp:
         finally:
             await response.aclose()
 
-    async def _from_cache(self, request: httpx.Request, token: str, send: Send) -> None:
+    async def _from_cache(
+        self, target: str, headers: Headers, send: Send, *, token: str, path: str, query: bytes
+    ) -> None:
         cache = self._cache
         if cache is None:
             return
-        path = request.url.path
-        query = request.url.query
 
         async def fetch() -> Answer:
             try:
-                response = await self._http.send(request)
+                response = await self._http.get(target, headers=headers)
             except httpx.HTTPError as exc:
                 log.warning("proxy: GET %s: the server did not answer (%s)", path, type(exc).__name__)
                 content = orjson.dumps({"errors": [f"failed to get the response: {type(exc).__name__}"]})
@@ -227,7 +227,7 @@ class ProxyApp:
             log.debug("proxy: GET %s -> %d", path, response.status_code)
             return Answer(response.status_code, _response_headers(response), response.content)
 
-        namespace = request.headers.get("x-vault-namespace", "")
+        namespace = next((v.decode("latin-1") for k, v in headers if k == b"x-vault-namespace"), "")
         api_path = posixpath.normpath(re.sub("/+", "/", path)).removeprefix("/v1/")
         answer = await cache.read(token, namespace.strip("/"), api_path, query, fetch)
         headers_out = [(k, v) for k, v in answer.headers if k != b"content-length"]
