@@ -115,9 +115,9 @@ def test_a_tight_read_loop_costs_one_server_read_per_change(setup: Setup, run_ag
         for version in ("2", "3"):
             setup.put("db", {"v": version})
             changed = time.monotonic()
-            seen = wait_for(lambda v=version: _value(http, setup.kv) == v, 5, f"version {version}")
-            assert seen < 1.0
-            assert time.monotonic() - changed < 1.5
+            # Typically ~10 ms (bench/agent_cache_bench.py); without invalidation it would never come.
+            wait_for(lambda v=version: _value(http, setup.kv) == v, 5, f"version {version}")
+            assert time.monotonic() - changed < 2.0
             assert all(_value(http, setup.kv) == version for _ in range(200))
         # One read per change, give or take the read that raced the event (not stored, read again).
         assert _server_reads(audit, path) - before in (2, 3, 4)
@@ -136,14 +136,14 @@ def test_concurrent_readers_share_one_server_read_after_a_change(setup: Setup, r
         def reader(_: int) -> float:
             with httpx.Client(base_url=url, timeout=5) as http:
                 while _value(http, setup.kv) != "2":
-                    pass
+                    assert time.monotonic() - changed < 10, "the change never reached the cache"
                 for _ in range(50):
                     assert _value(http, setup.kv) == "2"
             return time.monotonic() - changed
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             delays = list(pool.map(reader, range(16)))
-        assert max(delays) < 3.0
+        assert max(delays) < 10
         # Reads that raced the event are not stored, so a few may repeat; nothing like one per reader.
         assert 1 <= _server_reads(audit, path) - before <= 4
 
