@@ -166,7 +166,7 @@ def test_kv_v1_reads_are_cached_and_invalidated_too(setup: Setup, run_agent: Age
             # Disabling the mount sends no event: the next access check finds the mount gone.
             setup.root.delete(f"/v1/sys/mounts/{mount}").raise_for_status()
             took = wait_for(lambda: http.get(f"/v1/{mount}/db").status_code != 200, 5, "the mount gone")
-            assert took < 2.0
+            assert took < 3.0  # the 1 s refresh interval, on a loaded machine
     finally:
         setup.root.delete(f"/v1/sys/mounts/{mount}").raise_for_status()
 
@@ -199,7 +199,7 @@ def test_a_token_that_loses_read_is_refused_within_the_refresh_interval(
             _warm(http, setup.kv)
             setup.root.put(f"/v1/sys/policies/acl/{policy}", json={"policy": subscribe}).raise_for_status()
             took = wait_for(lambda: http.get(f"/v1/{setup.kv}/data/db").status_code == 403, 5, "a 403")
-            assert took < 2.0
+            assert took < 3.0  # the 1 s refresh interval, on a loaded machine
     finally:
         setup.root.delete(f"/v1/sys/policies/acl/{policy}").raise_for_status()
 
