@@ -159,7 +159,7 @@ def test_kv_v1_reads_are_cached_and_invalidated_too(setup: Setup, run_agent: Age
             wait_for(lambda: "age" in http.get(f"/v1/{mount}/db").headers, 10, "a cached answer")
             setup.root.put(f"/v1/{mount}/db", json={"v": "2"}).raise_for_status()
             took = wait_for(lambda: http.get(f"/v1/{mount}/db").json()["data"]["v"] == "2", 5, "the change")
-            assert took < 1.0
+            assert took < 2.0
             # Not KV: forwarded every time, never answered from memory.
             assert all("age" not in http.get("/v1/sys/mounts").headers for _ in range(3))
             wait_for(lambda: "age" in http.get(f"/v1/{mount}/db").headers, 10, "a cached answer")
