@@ -3,8 +3,9 @@
 Layer: agent. Imports httpx, stdlib and config.agent_model (the method settings); never the server.
 
 Methods: approle (role ID and secret ID files; a secret ID file may hold a response-wrapping token,
-unwrapped through sys/wrapping/unwrap), token_file (a token used as it is), jwt (a JWT file) and
-kubernetes (the pod's service-account token file, read again at every login).
+unwrapped through sys/wrapping/unwrap), token_file (a token used as it is), jwt (a JWT file),
+kubernetes (the pod's service-account token file, read again at every login) and cert (a client
+certificate presented over TLS: the method's own, else the `vault` stanza's).
 Files marked for removal after reading are removed only after a successful login, as Vault Agent does,
 so a failed attempt can be retried with the same credential.
 
@@ -15,6 +16,7 @@ method, the endpoint and the server's status and error strings only.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import httpx
 from strongroom.config.agent_model import (
     AppRoleLogin,
     AutoAuthMethod,
+    CertLogin,
     JWTLogin,
     KubernetesLogin,
     TokenFileLogin,
@@ -148,6 +151,20 @@ async def _token_file(http: httpx.AsyncClient, login: TokenFileLogin) -> AgentTo
     return AgentToken(token, int(data.get("ttl") or 0), bool(data.get("renewable")))
 
 
+async def _cert(http: httpx.AsyncClient, mount: str, login: CertLogin) -> AgentToken:
+    body = {"name": login.name} if login.name else {}
+    if not login.client_cert:
+        return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "cert login")
+    try:
+        context = ssl.create_default_context(cafile=login.ca_cert or None)
+        context.load_cert_chain(login.client_cert, login.client_key or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise AuthError(f"cannot load the client certificate {login.client_cert}: {exc}") from None
+    async with httpx.AsyncClient(base_url=http.base_url, verify=context, timeout=http.timeout) as own:
+        answer = await call(own, "POST", f"auth/{mount}/login", body=body)
+    return _token_from_auth(answer, "cert login")
+
+
 async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
     """Authenticate with the configured auto-auth method."""
     mount = method.mount_path.strip("/").removeprefix("auth/") or method.type
@@ -158,6 +175,8 @@ async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
         return await _jwt(http, mount, config)
     if isinstance(config, KubernetesLogin):
         return await _kubernetes(http, mount, config)
+    if isinstance(config, CertLogin):
+        return await _cert(http, mount, config)
     return await _token_file(http, config)
 
 

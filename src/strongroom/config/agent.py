@@ -7,8 +7,8 @@ Reading goes file by file; each stanza is read on its own, so one run reports ev
 as `file:line: message`. Files merge as Vault Agent merges them: a later `vault`, `auto_auth`, `api_proxy`,
 `cache`, `template_config` or `exec` replaces an earlier one, templates, env_templates and listeners add
 up, and `exit_after_auth` is true when any file sets it. The rules that span stanzas run on the merged
-result. Keys Vault Agent has that mean nothing to strongroom are accepted with a one-line notice; unknown
-keys are refused.
+result. Keys Vault Agent has that mean nothing to strongroom are accepted with a one-line notice, and so
+are unknown keys (Vault Agent's decoding skips them; the notice catches a misspelling).
 
 Invariant: only the config files themselves are read. No file a config names (role ID, sink, template,
 certificate) is opened, created or stat'ed, and nothing connects anywhere, so `-check` is safe in CI.
@@ -33,13 +33,16 @@ from strongroom.config.agent_blocks import (
     read_template_config,
     read_vault,
 )
-from strongroom.config.agent_fields import Place, blocks, boolean, choice, key_line, string
+from strongroom.config.agent_fields import Place, blocks, boolean, choice, key_line, string, string_list
 from strongroom.config.agent_model import (
+    AgentAPI,
     AgentConfig,
     ApiProxy,
     AppRoleLogin,
     AutoAuth,
     AutoAuthMethod,
+    CacheSettings,
+    CertLogin,
     EnvTemplate,
     ExecSupervisor,
     FileSink,
@@ -56,12 +59,15 @@ from strongroom.config.agent_model import (
 from strongroom.errors import ConfigError, HCLError
 
 __all__ = [
+    "AgentAPI",
     "AgentConfig",
     "AgentConfigError",
     "ApiProxy",
     "AppRoleLogin",
     "AutoAuth",
     "AutoAuthMethod",
+    "CacheSettings",
+    "CertLogin",
     "EnvTemplate",
     "ExecSupervisor",
     "FileSink",
@@ -82,9 +88,7 @@ LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
 
 _IGNORED_TOP = {
     "disable_mlock": "strongroom's agent does not lock memory",
-    "disable_idle_connections": "connections to the server are managed by the HTTP client",
-    "disable_keep_alives": "connections to the server are managed by the HTTP client",
-    "telemetry": "the agent serves no metrics",
+    "telemetry": "/agent/v1/metrics serves the agent's counters in Prometheus text as they are",
     "log_rotate_duration": "log files are not rotated by the agent",
     "log_rotate_bytes": "log files are not rotated by the agent",
     "log_rotate_max_files": "log files are not rotated by the agent",
@@ -147,7 +151,7 @@ class _File:
     templates: list[Template] = field(default_factory=list)
     env_templates: list[EnvTemplate] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
-    cache: bool = False
+    cache: CacheSettings | None = None
     cache_proxy: ApiProxy | None = None
 
 
@@ -168,8 +172,27 @@ def _read_listeners(place: Place, line: int, value: Any, into: _File) -> None:
 
 
 def _read_cache(place: Place, line: int, value: Any, into: _File) -> None:
-    into.cache = True
-    into.cache_proxy = read_cache(place, line, value)
+    into.cache, into.cache_proxy = read_cache(place, line, value)
+
+
+_SUBSYSTEMS = ("auto-auth", "caching", "proxying", "templating", "")
+
+
+def _subsystems(key: str) -> Callable[[Place, int, Any, _File], None]:
+    """`disable_idle_connections` / `disable_keep_alives`: checked as Vault Agent checks them, then ignored
+    (connections to the server are the HTTP client's)."""
+
+    def handle(place: Place, line: int, value: Any, into: _File) -> None:
+        try:
+            names = string_list(value)
+        except ValueError as exc:
+            raise place.error(line, f"{key!r}: {exc}") from None
+        for name in names:
+            if name.lower() not in _SUBSYSTEMS:
+                raise place.error(line, f"unknown {key} value: {name}")
+        place.notice(line, f"{key!r} is accepted and ignored: connections are managed by the HTTP client")
+
+    return handle
 
 
 def _value(key: str, read: Callable[[Place, int, Any], Any]) -> Callable[[Place, int, Any, _File], None]:
@@ -204,6 +227,8 @@ _TOP: dict[str, Callable[[Place, int, Any, _File], None]] = {
     "log_level": _scalar("log_level", choice(*LOG_LEVELS)),
     "log_file": _scalar("log_file", string),
     "log_format": _scalar("log_format", choice("standard", "json")),
+    "disable_idle_connections": _subsystems("disable_idle_connections"),
+    "disable_keep_alives": _subsystems("disable_keep_alives"),
 }
 
 
@@ -217,7 +242,7 @@ def _read_file(filename: str, doc: Mapping[str, Any]) -> _File:
             continue
         handler = _TOP.get(key)
         if handler is None:
-            into.reasons.append(str(place.error(line, f"unknown key {key!r}")))
+            place.notice(line, f"unknown key {key!r} is ignored, as Vault Agent ignores it")
             continue
         try:
             handler(place, line, value, into)
@@ -244,7 +269,7 @@ class _Merged:
     templates: list[Template] = field(default_factory=list)
     env_templates: list[EnvTemplate] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
-    cache: bool = False
+    cache: CacheSettings | None = None
     first: str = ""
 
     def add(self, file: _File) -> None:
@@ -259,7 +284,7 @@ class _Merged:
         self.templates += file.templates
         self.env_templates += file.env_templates
         self.listeners += file.listeners
-        self.cache = self.cache or file.cache
+        self.cache = file.cache or self.cache
 
     def fail(self, where: str, message: str) -> None:
         self.reasons.append(f"{where or self.first}: {message}")
@@ -269,7 +294,7 @@ class _Merged:
         auto_auth: AutoAuth | None = self.values.get("auto_auth")
         proxy: ApiProxy | None = self.values.get("api_proxy")
         wraps = auto_auth is not None and auto_auth.method.wrap_ttl > 0
-        if self.cache and not (self.listeners or self.templates or self.env_templates):
+        if self.cache is not None and not (self.listeners or self.templates or self.env_templates):
             self.fail("", "enabling the cache requires at least 1 template or 1 listener to be defined")
         if proxy is not None:
             if not self.listeners:
@@ -291,7 +316,7 @@ class _Merged:
                 "auto_auth requires at least one sink or at least one template or "
                 "api_proxy.use_auto_auth_token=true",
             )
-        if auto_auth is None and not self.cache and not self.listeners:
+        if auto_auth is None and self.cache is None and not self.listeners:
             self.fail("", "no auto_auth, cache, or listener block found in config")
         self._validate_exec(proxy)
 

@@ -70,7 +70,19 @@ class KubernetesLogin:
     token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
-LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | KubernetesLogin
+@dataclass(frozen=True, slots=True)
+class CertLogin:
+    """`method "cert"`'s config: the role to log in as, and the client certificate presented over TLS
+    (the `vault` stanza's when these are empty)."""
+
+    name: str = ""
+    ca_cert: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    reload: bool = False
+
+
+LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | KubernetesLogin | CertLogin
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +198,30 @@ class ApiProxy:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """The `cache { ... }` stanza: KV reads through the API proxy are cached per token and path.
+
+    `static_secrets` is Vault's `cache_static_secrets` (on here unless set false: the cache is invalidated
+    by the server's events, so it is safe by default); `capability_refresh` is Vault's
+    `static_secret_token_capability_refresh_interval`, the longest a token's access to a cached path goes
+    unchecked (1 s here, not Vault's 5 minutes: KV events say nothing of policy changes); `persist` is
+    the `persist "TYPE"` block's type, or "".
+    """
+
+    static_secrets: bool = True
+    capability_refresh: int = 1
+    persist: str = ""
+    origin: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAPI:
+    """A listener's `agent_api { enable_quit }`: whether /agent/v1/quit stops the agent."""
+
+    enable_quit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     """One `listener "tcp" | "unix" { ... }` stanza of the agent's API proxy."""
 
@@ -199,6 +235,8 @@ class Listener:
     tls_require_and_verify_client_cert: bool = False
     role: str = "default"
     socket_mode: int | None = None
+    require_request_header: bool = False
+    agent_api: AgentAPI = field(default_factory=AgentAPI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +259,7 @@ class AgentConfig:
     template_config: TemplateSettings = field(default_factory=TemplateSettings)
     api_proxy: ApiProxy | None = None
     listeners: tuple[Listener, ...] = ()
-    cache: bool = False
+    cache: CacheSettings | None = None
     exec: ExecSupervisor | None = None
     env_templates: tuple[EnvTemplate, ...] = ()
     exit_after_auth: bool = False
