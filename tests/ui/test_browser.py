@@ -1,0 +1,207 @@
+"""The web UI in a real headless Chromium against real servers: log in, write and version a secret, a
+forbidden page, token expiry, a narrow screen, and unsealing a fresh config-file server.
+
+Each test opens its own page (a tab: its own sessionStorage) in one browser shared by the module; console
+errors, uncaught exceptions and CSP violations fail the test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.servers import RunningServer, free_port, sqlite_config, strongroom_config_server
+from tests.ui.browser import Watched, chromium, watch
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    with chromium(tmp_path_factory.mktemp("chromium")) as context:
+        yield context
+
+
+@pytest.fixture
+def tab(browser: BrowserContext) -> Iterator[Watched]:
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    watched = watch(page)
+    try:
+        yield watched
+    finally:
+        page.close()
+
+
+def log_in(page: Page, address: str, token: str) -> None:
+    page.goto(f"{address}/")
+    expect(page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Secrets engines")).to_be_visible()
+
+
+def stored_token(page: Page) -> str | None:
+    return page.evaluate("sessionStorage.getItem('strongroom.token')")  # type: ignore[no-any-return]
+
+
+def test_write_edit_and_version_a_secret(server: RunningServer, tab: Watched) -> None:
+    page = tab.page
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    folder = f"ui-{uuid.uuid4().hex[:8]}"
+    log_in(page, server.address, server.root_token)
+    assert page.url == f"{server.address}/ui/#/secrets"
+    assert stored_token(page) == server.root_token
+    tab.screenshot("secrets-engines")
+
+    page.get_by_role("link", name="secret/").click()
+    expect(page.get_by_role("heading", name="secret/")).to_be_visible()
+    page.get_by_role("link", name="Create secret").click()
+    page.get_by_label("Path").fill(f"{folder}/db")
+    page.locator(".pair-key").fill("username")
+    page.locator(".pair-value").fill("first-value-4711")
+    page.get_by_role("button", name="Add row").click()
+    page.locator(".pair-key").nth(1).fill("password")
+    page.locator(".pair-value").nth(1).fill("hunter2-9042")
+    page.get_by_role("button", name="Create").click()
+
+    expect(page.get_by_role("heading", name="db")).to_be_visible()
+    expect(page.get_by_text("Version 1,")).to_be_visible()
+    assert "hunter2-9042" not in page.inner_text("main")  # masked until revealed
+    page.get_by_role("button", name="Reveal password").click()
+    expect(page.get_by_text("hunter2-9042")).to_be_visible()
+    page.get_by_role("button", name="Hide password").click()
+    expect(page.get_by_text("hunter2-9042")).to_have_count(0)
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Edit db")).to_be_visible()
+    expect(page.locator(".pair-value").nth(1)).to_have_value("hunter2-9042")
+    page.locator(".pair-value").nth(1).fill("correct-horse-5521")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_text("Version 2,")).to_be_visible()
+
+    written = httpx.get(f"{server.address}/v1/secret/data/{folder}/db", headers={"X-Vault-Token": "root"})
+    expected = {"username": "first-value-4711", "password": "correct-horse-5521"}
+    assert written.json()["data"]["data"] == expected
+
+    page.get_by_role("link", name="Versions").click()
+    expect(page.get_by_role("heading", name="Versions of db")).to_be_visible()
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    first = page.locator('tr[data-version="1"]')
+    first.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete version 1").click()
+    expect(first.locator("td").nth(2)).to_have_text("deleted")
+    first.get_by_role("button", name="Undelete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(first.locator("td").nth(2)).to_have_text("deleted")  # cancelled: nothing changed
+    first.get_by_role("button", name="Undelete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Undelete version 1").click()
+    expect(first.locator("td").nth(2)).to_have_text("active")
+    tab.screenshot("versions")
+    first.get_by_role("button", name="Destroy").click()
+    page.get_by_role("dialog").get_by_role("button", name="Destroy version 1").click()
+    expect(first.locator("td").nth(2)).to_have_text("destroyed")
+    meta = httpx.get(f"{server.address}/v1/secret/metadata/{folder}/db", headers={"X-Vault-Token": "root"})
+    assert meta.json()["data"]["versions"]["1"]["destroyed"] is True
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+    assert stored_token(page) is None
+    secrets = ("root", "first-value-4711", "hunter2-9042", "correct-horse-5521")
+    assert [u for u in urls if any(s in u.removeprefix(server.address) for s in secrets)] == []
+    tab.assert_clean()
+
+
+def test_a_forbidden_page_says_so(server: RunningServer, tab: Watched) -> None:
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create",
+        headers={"X-Vault-Token": "root"},
+        json={"policies": ["default"], "ttl": "10m"},
+    )
+    log_in(tab.page, server.address, created.json()["auth"]["client_token"])
+    expect(tab.page.get_by_role("cell", name="cubbyhole/")).to_be_visible()
+    expect(tab.page.get_by_role("cell", name="secret/", exact=True)).to_have_count(0)
+    tab.page.goto(f"{server.address}/ui/#/kv/secret/list/")
+    expect(tab.page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(tab.page.get_by_role("alert")).to_contain_text("permission denied")
+    tab.assert_clean()
+
+
+def test_an_expired_token_is_dropped(server: RunningServer, tab: Watched) -> None:
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create",
+        headers={"X-Vault-Token": "root"},
+        json={"policies": ["default"], "ttl": "2s"},
+    )
+    log_in(tab.page, server.address, created.json()["auth"]["client_token"])
+    time.sleep(2.2)
+    tab.page.get_by_role("link", name="Secrets").click()
+    expect(tab.page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+    expect(tab.page.get_by_text("Your token expired")).to_be_visible()
+    assert stored_token(tab.page) is None
+    tab.assert_clean()
+
+
+def test_a_phone_wide_screen_needs_no_sideways_scrolling(server: RunningServer, tab: Watched) -> None:
+    tab.page.set_viewport_size({"width": 375, "height": 740})
+    log_in(tab.page, server.address, server.root_token)
+    tab.page.goto(f"{server.address}/ui/#/kv/secret/create/")
+    expect(tab.page.get_by_role("heading", name="Create secret")).to_be_visible()
+    assert tab.page.evaluate("document.documentElement.scrollWidth") <= 375
+    tab.assert_clean()
+
+
+def test_a_csp_violation_fails_the_watch(server: RunningServer, tab: Watched) -> None:
+    tab.page.goto(f"{server.address}/ui/")
+    expect(tab.page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+    tab.page.evaluate(
+        "() => { const s = document.createElement('style'); s.textContent = 'body{}';"
+        " document.head.append(s); }"
+    )
+    tab.page.wait_for_timeout(200)
+    assert any("Content Security Policy" in problem for problem in tab.problems), tab.problems
+
+
+def test_initialize_and_unseal_a_config_server(tmp_path: Path, tab: Watched) -> None:
+    port = free_port()
+    with strongroom_config_server(tmp_path, sqlite_config(tmp_path, port, "ui = true\n"), port) as running:
+        page = tab.page
+        page.goto(f"{running.address}/")
+        expect(page.get_by_role("heading", name="Initialize strongroom")).to_be_visible()
+        page.get_by_label("Key shares").fill("3")
+        page.get_by_label("Key threshold").fill("2")
+        page.get_by_role("button", name="Initialize").click()
+        expect(page.get_by_role("heading", name="strongroom is initialized")).to_be_visible()
+        keys = page.locator(".keys code").all_inner_texts()
+        root_token = page.locator(".root-token").inner_text()
+        assert len(keys) == 3
+        page.get_by_role("button", name="Continue to unseal").click()
+
+        expect(page.get_by_role("heading", name="strongroom is sealed")).to_be_visible()
+        expect(page.get_by_text("Unseal progress: 0 of 2 keys")).to_be_visible()
+        page.get_by_label("Unseal key").fill(keys[0])
+        page.get_by_role("button", name="Unseal").click()
+        expect(page.get_by_text("Unseal progress: 1 of 2 keys")).to_be_visible()
+        tab.screenshot("unseal")
+        page.get_by_role("button", name="Reset").click()
+        expect(page.get_by_text("Unseal progress: 0 of 2 keys")).to_be_visible()
+        page.get_by_label("Unseal key").fill("not-a-key")
+        page.get_by_role("button", name="Unseal").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        for key in keys[1:]:
+            page.get_by_label("Unseal key").fill(key)
+            page.get_by_role("button", name="Unseal").click()
+        expect(page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+        assert httpx.get(f"{running.address}/v1/sys/seal-status").json()["sealed"] is False
+        page.get_by_label("Token").fill(root_token)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Secrets engines")).to_be_visible()
+        assert re.search(r"#/secrets$", page.url)
+        tab.assert_clean()
