@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -205,3 +206,65 @@ def test_initialize_and_unseal_a_config_server(tmp_path: Path, tab: Watched) -> 
         expect(page.get_by_role("heading", name="Secrets engines")).to_be_visible()
         assert re.search(r"#/secrets$", page.url)
         tab.assert_clean()
+
+
+def test_userpass_login_and_names_that_need_escaping(server: RunningServer, tab: Watched) -> None:
+    root = {"X-Vault-Token": "root"}
+    mount, folder = f"up-{uuid.uuid4().hex[:6]}", f"ui-{uuid.uuid4().hex[:8]}"
+    name = "db conn?#1 %2F"
+    policy = f'path "secret/data/{folder}/*" {{ capabilities = ["read"] }}\n'
+    policy += f'path "secret/metadata/{folder}/*" {{ capabilities = ["list"] }}\n'
+    assert httpx.put(f"{server.address}/v1/sys/policies/acl/{mount}", headers=root, json={"policy": policy})
+    httpx.post(f"{server.address}/v1/sys/auth/{mount}", headers=root, json={"type": "userpass"})
+    httpx.post(
+        f"{server.address}/v1/auth/{mount}/users/alice",
+        headers=root,
+        json={"password": "s3cret-pw", "token_policies": mount},
+    ).raise_for_status()
+    httpx.post(
+        f"{server.address}/v1/secret/data/{folder}/{quote(name, safe='')}",
+        headers=root,
+        json={"data": {"k": "v"}},
+    ).raise_for_status()
+
+    page = tab.page
+    page.goto(f"{server.address}/ui/")
+    page.get_by_label("Method").select_option("userpass")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_label("Mount path").fill(mount)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Login failed: check what you entered.")
+    page.get_by_label("Password").fill("s3cret-pw")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Secrets engines")).to_be_visible()
+    assert stored_token(page) not in (None, "root")
+    assert "s3cret-pw" not in page.url
+
+    page.goto(f"{server.address}/ui/#/kv/secret/list/{folder}/")
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    page.get_by_role("button", name="Reveal k").click()
+    expect(page.locator("code.revealed")).to_have_text("v")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_role("alert")).to_contain_text("permission denied")
+    tab.assert_clean()
+
+
+def test_the_theme_follows_the_system_and_focus_is_visible(server: RunningServer, tab: Watched) -> None:
+    page = tab.page
+    page.goto(f"{server.address}/ui/")
+    expect(page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
+    background = "getComputedStyle(document.body).backgroundColor"
+    page.emulate_media(color_scheme="light")
+    light = page.evaluate(background)
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate(background)
+    assert light != dark
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id && document.activeElement.labels[0].textContent")
+    assert focused == "Method"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    tab.assert_clean()
