@@ -78,8 +78,9 @@ async function tokenValid() {
   }
 }
 
-/** Draw the screen for the current hash; a later call wins over one still waiting for the server. */
-export async function render() {
+/** Draw the screen for the current hash; a later call wins over one still waiting for the server. After a
+ * navigation the new heading takes the focus, so a screen reader announces the page. */
+async function render(event) {
   const mine = ++rendering;
   const [route, rawQuery = ""] = location.hash.replace(/^#/, "").split("?");
   let loggedIn = false;
@@ -107,6 +108,10 @@ export async function render() {
   main.replaceChildren(content);
   const heading = main.querySelector("h1");
   document.title = heading ? `${heading.textContent} · strongroom` : "strongroom";
+  if (heading && event instanceof HashChangeEvent) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 }
 
 // A token that runs out logs the tab out, even when nobody clicks.

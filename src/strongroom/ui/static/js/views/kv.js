@@ -171,7 +171,8 @@ export async function kvVersions(mount, path) {
     try {
       await api(method, `${base}/${verb}/${encodePath(path)}`, { versions: [Number(version)] });
       notify(`Version ${version}: ${verb} done.`);
-      window.dispatchEvent(new HashChangeEvent("hashchange"));
+      // Redrawn in place: a plain event, so the focus is not moved to the heading as on a navigation.
+      window.dispatchEvent(new Event("hashchange"));
     } catch (error) {
       errors.replaceChildren(alertBox(error.forbidden ? `This token's policies do not allow ${verb} (permission denied).` : error.message));
     }

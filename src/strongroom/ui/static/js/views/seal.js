@@ -67,17 +67,17 @@ export function unsealView(status, done) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.replaceChildren();
-    const key = form.elements.key;
+    // The key leaves the page at once, before the answer: the next holder may already be typing theirs.
+    const key = form.elements.key.value.trim();
+    form.elements.key.value = "";
     try {
-      const answer = await api("PUT", "sys/unseal", { key: key.value.trim() });
-      key.value = "";
+      const answer = await api("PUT", "sys/unseal", { key });
       if (!answer.sealed) {
         done();
         return;
       }
       show(answer.progress);
     } catch (error) {
-      key.value = "";
       errors.replaceChildren(alertBox(error instanceof ApiError ? error.message : String(error)));
     }
   });
