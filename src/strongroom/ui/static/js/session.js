@@ -3,14 +3,9 @@
 const TOKEN = "strongroom.token";
 const EXPIRES = "strongroom.expires";
 
-/** The token, or null when there is none or it has expired (an expired one is removed). */
+/** The token, or null when there is none or it has expired (the shell removes an expired one and says so). */
 export function token() {
-  const value = sessionStorage.getItem(TOKEN);
-  if (value && expired()) {
-    clear();
-    return null;
-  }
-  return value;
+  return expired() ? null : sessionStorage.getItem(TOKEN);
 }
 
 /** Whether the stored token's TTL has run out (a token with no TTL never expires). */
