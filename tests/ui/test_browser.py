@@ -275,3 +275,43 @@ def test_the_theme_follows_the_system_and_focus_is_visible(server: RunningServer
     assert focused == "Method"
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     tab.assert_clean()
+
+
+def test_cubbyhole_without_versions(server: RunningServer, tab: Watched) -> None:
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create",
+        headers={"X-Vault-Token": "root"},
+        json={"policies": ["default"], "ttl": "10m"},
+    )
+    token = created.json()["auth"]["client_token"]
+    page = tab.page
+    log_in(page, server.address, token)
+    page.get_by_role("link", name="cubbyhole/").click()
+    expect(page.get_by_text("No secrets here yet.")).to_be_visible()
+    page.get_by_role("link", name="Create secret").click()
+    page.get_by_label("Path").fill("notes/wifi")
+    page.locator(".pair-key").fill("psk")
+    page.locator(".pair-value").fill("cubby-7731")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="wifi")).to_be_visible()
+    expect(page.get_by_role("link", name="Versions")).to_have_count(0)
+    page.get_by_role("link", name="Edit").click()
+    page.locator(".pair-value").fill("cubby-8842")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_role("heading", name="wifi")).to_be_visible()
+    read = httpx.get(f"{server.address}/v1/cubbyhole/notes/wifi", headers={"X-Vault-Token": token})
+    assert read.json()["data"] == {"psk": "cubby-8842"}
+
+    page.get_by_role("link", name="notes/").click()
+    expect(page.get_by_role("link", name="wifi")).to_be_visible()
+    page.get_by_role("link", name="Create secret").click()
+    page.get_by_label("Path").fill("notes/wifi")
+    page.locator(".pair-key").fill("psk")
+    page.locator(".pair-value").fill("overwritten")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("alert")).to_have_text("A secret with this path exists already.")
+    read = httpx.get(f"{server.address}/v1/cubbyhole/notes/wifi", headers={"X-Vault-Token": token})
+    assert read.json()["data"] == {"psk": "cubby-8842"}
+    page.goto(f"{server.address}/ui/#/kv1/cubbyhole/show/notes/nothing")
+    expect(page.get_by_text("No such secret.")).to_be_visible()
+    tab.assert_clean()

@@ -6,16 +6,19 @@ import * as session from "./session.js";
 import { initView, unsealView } from "./views/seal.js";
 import { loginView } from "./views/login.js";
 import { mountsView } from "./views/mounts.js";
-import { kvEdit, kvList, kvShow, kvVersions } from "./views/kv.js";
+import { kvEdit, kvList, kvShow, kvStore, kvVersions } from "./views/kv.js";
 
 const segment = "([^/?]+)";
+// "kv" routes are KV version 2 mounts; "kv1" routes KV version 1 and cubbyhole (no versions).
+const kv = "(kv1?)";
+const store = (kind, mount) => kvStore(mount, kind === "kv");
 const ROUTES = [
   [new RegExp("^/secrets$"), () => mountsView()],
-  [new RegExp(`^/kv/${segment}/list/(.*)$`), (m, p) => kvList(m, p)],
-  [new RegExp(`^/kv/${segment}/show/(.+)$`), (m, p, q) => kvShow(m, p, q.get("version"))],
-  [new RegExp(`^/kv/${segment}/edit/(.+)$`), (m, p) => kvEdit(m, p, false)],
-  [new RegExp(`^/kv/${segment}/create/(.*)$`), (m, p) => kvEdit(m, p, true)],
-  [new RegExp(`^/kv/${segment}/versions/(.+)$`), (m, p) => kvVersions(m, p)],
+  [new RegExp(`^/${kv}/${segment}/list/(.*)$`), (k, m, p) => kvList(store(k, m), p)],
+  [new RegExp(`^/${kv}/${segment}/show/(.+)$`), (k, m, p, q) => kvShow(store(k, m), p, q.get("version"))],
+  [new RegExp(`^/${kv}/${segment}/edit/(.+)$`), (k, m, p) => kvEdit(store(k, m), p, false)],
+  [new RegExp(`^/${kv}/${segment}/create/(.*)$`), (k, m, p) => kvEdit(store(k, m), p, true)],
+  [new RegExp(`^/kv/${segment}/versions/(.+)$`), (m, p) => kvVersions(kvStore(m, true), p)],
 ];
 
 const main = document.getElementById("main");

@@ -1,27 +1,41 @@
-// KV version 2: browse by folder, read a secret (values masked until revealed), write it as key/value
-// rows, and its version history with delete, undelete and destroy.
+// KV: browse by folder, read a secret (values masked until revealed), write it as key/value rows; for KV
+// version 2 also the version history with delete, undelete and destroy. KV version 1 and cubbyhole are the
+// same without versions.
 import { api, ApiError, encodePath, list } from "../api.js";
 import { alertBox, confirmAction, field, h, notify, when } from "../dom.js";
 
-const route = (kind, mount, path = "") => `#/kv/${encodeURIComponent(mount)}/${kind}/${encodePath(path)}`;
+/** A KV mount as the views need it: where its listings and values are, and its routes. */
+export function kvStore(mount, versioned) {
+  const base = encodePath(mount);
+  return {
+    mount,
+    versioned,
+    prefix: versioned ? "kv" : "kv1",
+    listPath: (path) => (versioned ? `${base}/metadata/${encodePath(path)}` : `${base}/${encodePath(path)}`),
+    dataPath: (path) => (versioned ? `${base}/data/${encodePath(path)}` : `${base}/${encodePath(path)}`),
+  };
+}
 
-function crumbs(mount, path) {
+const route = (kind, store, path = "") =>
+  `#/${store.prefix}/${encodeURIComponent(store.mount)}/${kind}/${encodePath(path)}`;
+
+function crumbs(store, path) {
   const parts = path.split("/").filter(Boolean);
-  const links = [h("a", { href: route("list", mount) }, `${mount}/`)];
+  const links = [h("a", { href: route("list", store) }, `${store.mount}/`)];
   let folder = "";
   parts.forEach((part, index) => {
     const last = index === parts.length - 1 && !path.endsWith("/");
     folder += part + (last ? "" : "/");
-    links.push(last ? h("span", {}, part) : h("a", { href: route("list", mount, folder) }, `${part}/`));
+    links.push(last ? h("span", {}, part) : h("a", { href: route("list", store, folder) }, `${part}/`));
   });
   return h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/secrets" }, "Secrets"), " / ", links);
 }
 
 /** The keys of one folder, with a filter. */
-export async function kvList(mount, folder) {
-  const keys = await list(`${encodePath(mount)}/metadata/${encodePath(folder)}`);
+export async function kvList(store, folder) {
+  const keys = await list(store.listPath(folder));
   const items = keys.map((key) => h("li", {},
-    h("a", { href: route(key.endsWith("/") ? "list" : "show", mount, folder + key) },
+    h("a", { href: route(key.endsWith("/") ? "list" : "show", store, folder + key) },
       h("span", { class: "icon", "aria-hidden": "true" }, key.endsWith("/") ? "▸" : "•"), key)));
   const search = h("input", { type: "search", id: "kv-filter", placeholder: "Filter this folder" });
   search.addEventListener("input", () => {
@@ -29,9 +43,9 @@ export async function kvList(mount, folder) {
     items.forEach((item, index) => { item.hidden = !keys[index].toLowerCase().includes(needle); });
   });
   return h("section", {},
-    crumbs(mount, folder),
-    h("div", { class: "heading" }, h("h1", {}, folder ? `${mount}/${folder}` : `${mount}/`),
-      h("a", { class: "button", href: route("create", mount, folder) }, "Create secret")),
+    crumbs(store, folder),
+    h("div", { class: "heading" }, h("h1", {}, `${store.mount}/${folder}`),
+      h("a", { class: "button", href: route("create", store, folder) }, "Create secret")),
     keys.length
       ? [h("div", { class: "field" }, h("label", { for: "kv-filter", class: "sr-only" }, "Filter this folder"), search),
         h("ul", { class: "listing" }, items)]
@@ -43,17 +57,17 @@ function valueText(value) {
 }
 
 /** One secret: its keys, values masked until revealed, and the version read. */
-export async function kvShow(mount, path, version) {
+export async function kvShow(store, path, version) {
   let answer;
   try {
-    answer = await api("GET", `${encodePath(mount)}/data/${encodePath(path)}${version ? `?version=${Number(version)}` : ""}`);
+    answer = await api("GET", `${store.dataPath(path)}${version && store.versioned ? `?version=${Number(version)}` : ""}`);
   } catch (error) {
     // A deleted or destroyed version still answers its metadata, with a 404.
-    if (!(error instanceof ApiError && error.status === 404 && error.body?.data?.metadata)) throw error;
-    answer = error.body;
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    answer = error.body?.data?.metadata ? error.body : null;
   }
-  if (!answer?.data) return h("section", {}, crumbs(mount, path), h("h1", {}, path), alertBox("No such secret."));
-  const { data, metadata } = answer.data;
+  if (!answer?.data) return h("section", {}, crumbs(store, path), h("h1", {}, path), alertBox("No such secret."));
+  const { data, metadata } = store.versioned ? answer.data : { data: answer.data, metadata: {} };
   const rows = Object.entries(data || {}).map(([key, value]) => {
     const text = valueText(value);
     const shown = h("code", { class: "masked" }, "••••••••");
@@ -79,12 +93,12 @@ export async function kvShow(mount, path, version) {
   });
   const state = metadata.destroyed ? "This version is destroyed." : metadata.deletion_time ? "This version is deleted." : "";
   return h("section", {},
-    crumbs(mount, path),
+    crumbs(store, path),
     h("div", { class: "heading" }, h("h1", {}, path.split("/").pop()),
       h("div", { class: "actions" },
-        h("a", { class: "button", href: route("edit", mount, path) }, "Edit"),
-        h("a", { class: "button secondary", href: route("versions", mount, path) }, "Versions"))),
-    h("p", { class: "muted" }, `Version ${metadata.version}, created ${when(metadata.created_time)}`),
+        h("a", { class: "button", href: route("edit", store, path) }, "Edit"),
+        store.versioned ? h("a", { class: "button secondary", href: route("versions", store, path) }, "Versions") : null)),
+    store.versioned ? h("p", { class: "muted" }, `Version ${metadata.version}, created ${when(metadata.created_time)}`) : null,
     state ? alertBox(state, "warning") : null,
     rows.length
       ? h("div", { class: "scroll" }, h("table", { class: "secret" },
@@ -103,11 +117,13 @@ function pairRow(key = "", value = "") {
 }
 
 /** Create a secret under `where` (a folder), or write a new version of the secret at `where`. */
-export async function kvEdit(mount, where, creating) {
+export async function kvEdit(store, where, creating) {
   let current = { data: {}, version: 0 };
   if (!creating) {
-    const answer = await api("GET", `${encodePath(mount)}/data/${encodePath(where)}`);
-    current = { data: answer.data.data || {}, version: answer.data.metadata.version };
+    const answer = await api("GET", store.dataPath(where));
+    current = store.versioned
+      ? { data: answer.data.data || {}, version: answer.data.metadata.version }
+      : { data: answer.data || {}, version: 0 };
   }
   const errors = h("div");
   const rows = h("div", { class: "pairs" });
@@ -122,7 +138,7 @@ export async function kvEdit(mount, where, creating) {
       "Slashes make folders, such as app/db.")
     : null;
   const form = h("form", { class: "card", "aria-labelledby": "edit-title" },
-    crumbs(mount, where),
+    crumbs(store, where),
     h("h1", { id: "edit-title" }, creating ? "Create secret" : `Edit ${where.split("/").pop()}`),
     errors, pathField,
     h("fieldset", {}, h("legend", {}, "Keys and values"), rows,
@@ -131,7 +147,7 @@ export async function kvEdit(mount, where, creating) {
         h("label", { class: "inline" }, reveal, " Show values"))),
     h("div", { class: "actions" },
       h("button", { type: "submit" }, creating ? "Create" : "Save new version"),
-      h("a", { class: "button secondary", href: creating ? route("list", mount, where) : route("show", mount, where) }, "Cancel")));
+      h("a", { class: "button secondary", href: creating ? route("list", store, where) : route("show", store, where) }, "Cancel")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.replaceChildren();
@@ -147,10 +163,18 @@ export async function kvEdit(mount, where, creating) {
     const path = creating ? form.elements.path.value.trim().replace(/^\/+/, "") : where;
     if (!path || path.endsWith("/")) return errors.replaceChildren(alertBox("Give the secret a name (not a folder)."));
     try {
-      // check-and-set: a secret someone else changed meanwhile is not overwritten (0 creates only).
-      await api("POST", `${encodePath(mount)}/data/${encodePath(path)}`, { data, options: { cas: current.version } });
+      if (store.versioned) {
+        // check-and-set: a secret someone else changed meanwhile is not overwritten (0 creates only).
+        await api("POST", store.dataPath(path), { data, options: { cas: current.version } });
+      } else {
+        // Without check-and-set, creating looks first so it does not replace a secret by mistake.
+        if (creating && (await exists(store, path))) {
+          return errors.replaceChildren(alertBox("A secret with this path exists already."));
+        }
+        await api("POST", store.dataPath(path), data);
+      }
       notify(creating ? `Created ${path}.` : `Saved a new version of ${path}.`);
-      location.hash = route("show", mount, path);
+      location.hash = route("show", store, path);
     } catch (error) {
       const changed = error instanceof ApiError && error.status === 400 && /check-and-set/.test(error.message);
       errors.replaceChildren(alertBox(changed
@@ -161,9 +185,19 @@ export async function kvEdit(mount, where, creating) {
   return form;
 }
 
-/** The version history, with delete, undelete and destroy of single versions. */
-export async function kvVersions(mount, path) {
-  const base = encodePath(mount);
+async function exists(store, path) {
+  try {
+    await api("GET", store.dataPath(path));
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return false;
+    throw error;
+  }
+}
+
+/** The version history (KV version 2), with delete, undelete and destroy of single versions. */
+export async function kvVersions(store, path) {
+  const base = encodePath(store.mount);
   const meta = (await api("GET", `${base}/metadata/${encodePath(path)}`)).data;
   const errors = h("div");
   const act = (verb, method, version, question) => async () => {
@@ -181,7 +215,7 @@ export async function kvVersions(mount, path) {
   const rows = versions.map(([version, v]) => {
     const state = v.destroyed ? "destroyed" : v.deletion_time ? "deleted" : "active";
     return h("tr", { "data-version": version },
-      h("td", {}, h("a", { href: `${route("show", mount, path)}?version=${version}` }, `Version ${version}`),
+      h("td", {}, h("a", { href: `${route("show", store, path)}?version=${version}` }, `Version ${version}`),
         Number(version) === meta.current_version ? h("span", { class: "badge" }, "current") : null),
       h("td", {}, when(v.created_time)),
       h("td", {}, state),
@@ -194,7 +228,7 @@ export async function kvVersions(mount, path) {
           onclick: act("destroy", "PUT", version, `Destroy version ${version} of ${path}? Its data is erased for good.`) }, "Destroy") : null));
   });
   return h("section", {},
-    crumbs(mount, path),
+    crumbs(store, path),
     h("h1", {}, `Versions of ${path.split("/").pop()}`),
     h("p", { class: "muted" }, `Current version ${meta.current_version}; keeps at most ${meta.max_versions || 10} versions.`),
     errors,

@@ -8,9 +8,9 @@ export async function mountsView() {
   const rows = mounts.map(([path, mount]) => {
     const name = path.replace(/\/$/, "");
     const version = mount.type === "kv" ? (mount.options?.version === "2" ? "2" : "1") : "";
-    const browsable = mount.type === "kv" && version === "2";
+    const prefix = version === "2" ? "kv" : version === "1" || mount.type === "cubbyhole" ? "kv1" : "";
     return h("tr", {},
-      h("td", {}, browsable ? h("a", { href: `#/kv/${encodeURIComponent(name)}/list/` }, path) : path),
+      h("td", {}, prefix ? h("a", { href: `#/${prefix}/${encodeURIComponent(name)}/list/` }, path) : path),
       h("td", {}, version ? `kv (version ${version})` : mount.type),
       h("td", {}, mount.description || ""));
   });
@@ -22,5 +22,5 @@ export async function mountsView() {
           h("th", { scope: "col" }, "Description"))),
         h("tbody", {}, rows)))
       : h("p", {}, "This token can see no secrets engine."),
-    h("p", { class: "muted" }, "KV version 2 engines can be browsed here; other engines are listed only."));
+    h("p", { class: "muted" }, "KV and cubbyhole engines can be browsed here; other engines are listed only."));
 }
