@@ -126,14 +126,18 @@ def test_a_forbidden_page_says_so(server: RunningServer, tab: Watched) -> None:
         headers={"X-Vault-Token": "root"},
         json={"policies": ["default"], "ttl": "10m"},
     )
-    log_in(tab.page, server.address, created.json()["auth"]["client_token"])
+    token = created.json()["auth"]["client_token"]
+    tab.page.goto(f"{server.address}/ui/#/kv/secret/list/")  # a shared link, opened before logging in
+    tab.page.get_by_label("Token").fill(token)
+    tab.page.get_by_role("button", name="Log in").click()
+    expect(tab.page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(tab.page.get_by_role("alert")).to_contain_text("permission denied")
+    tab.page.get_by_role("link", name="Back to the secrets engines").click()
+    expect(tab.page.get_by_role("heading", name="Secrets engines")).to_be_visible()
     # After a navigation the heading has the focus, so a screen reader announces the new page.
     assert tab.page.evaluate("document.activeElement.textContent") == "Secrets engines"
     expect(tab.page.get_by_role("cell", name="cubbyhole/")).to_be_visible()
     expect(tab.page.get_by_role("cell", name="secret/", exact=True)).to_have_count(0)
-    tab.page.goto(f"{server.address}/ui/#/kv/secret/list/")
-    expect(tab.page.get_by_role("heading", name="Not allowed")).to_be_visible()
-    expect(tab.page.get_by_role("alert")).to_contain_text("permission denied")
     tab.assert_clean()
 
 

@@ -48,7 +48,7 @@ async function screen(route, query) {
   const status = await api("GET", "sys/seal-status");
   if (!status.initialized) return [false, initView(render)];
   if (status.sealed) return [false, unsealView(status, render)];
-  if (sessionStorage.getItem("strongroom.token") && session.expired()) {
+  if (session.held() && session.expired()) {
     session.clear();
     sessionStorage.setItem("strongroom.notice", "Your token expired: log in again.");
   }
@@ -119,7 +119,7 @@ async function render(event) {
 
 // A token that runs out logs the tab out, even when nobody clicks.
 setInterval(() => {
-  if (sessionStorage.getItem("strongroom.token") && session.expired()) logout("Your token expired: log in again.");
+  if (session.held() && session.expired()) logout("Your token expired: log in again.");
 }, 5000);
 
 window.addEventListener("hashchange", render);

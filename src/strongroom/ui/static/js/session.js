@@ -8,6 +8,11 @@ export function token() {
   return expired() ? null : sessionStorage.getItem(TOKEN);
 }
 
+/** Whether this tab holds a token, expired or not. */
+export function held() {
+  return sessionStorage.getItem(TOKEN) !== null;
+}
+
 /** Whether the stored token's TTL has run out (a token with no TTL never expires). */
 export function expired() {
   const at = Number(sessionStorage.getItem(EXPIRES) || 0);

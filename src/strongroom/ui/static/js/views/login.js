@@ -37,7 +37,9 @@ export function loginView(notice) {
         session.save(answer.auth.client_token, answer.auth.lease_duration);
       }
       form.reset();
-      location.hash = "#/secrets";
+      // A page asked for before logging in (a link someone shared) is drawn now; otherwise the engines.
+      if (!location.hash || location.hash === "#/login") location.hash = "#/secrets";
+      else window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {
       errors.replaceChildren(alertBox(error.status === 403 || error.status === 400
         ? "Login failed: check what you entered." : error.message));
