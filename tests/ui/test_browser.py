@@ -95,6 +95,17 @@ def test_write_edit_and_version_a_secret(server: RunningServer, tab: Watched) ->
     expect(page.get_by_role("heading", name="Versions of db")).to_be_visible()
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Compare").click()
+    diff = page.locator("table.diff tbody tr")
+    expect(diff).to_have_count(2)
+    expect(diff.nth(0)).to_contain_text("password")
+    expect(diff.nth(0).locator("td").nth(0)).to_have_text("changed")
+    expect(diff.nth(1).locator("td").nth(0)).to_have_text("unchanged")
+    assert "hunter2-9042" not in page.inner_text("main")  # masked in the diff too
+    page.get_by_label("Show values").check()
+    expect(diff.nth(0).locator("td").nth(1)).to_have_text("hunter2-9042")
+    expect(diff.nth(0).locator("td").nth(2)).to_have_text("correct-horse-5521")
+    tab.screenshot("versions")
     first = page.locator('tr[data-version="1"]')
     first.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete version 1").click()
@@ -105,7 +116,6 @@ def test_write_edit_and_version_a_secret(server: RunningServer, tab: Watched) ->
     first.get_by_role("button", name="Undelete").click()
     page.get_by_role("dialog").get_by_role("button", name="Undelete version 1").click()
     expect(first.locator("td").nth(2)).to_have_text("active")
-    tab.screenshot("versions")
     first.get_by_role("button", name="Destroy").click()
     page.get_by_role("dialog").get_by_role("button", name="Destroy version 1").click()
     expect(first.locator("td").nth(2)).to_have_text("destroyed")
@@ -142,15 +152,17 @@ def test_a_forbidden_page_says_so(server: RunningServer, tab: Watched) -> None:
 
 
 def test_an_expired_token_is_dropped(server: RunningServer, tab: Watched) -> None:
+    # Long enough for a login and a reload on a busy machine; the test waits for the rest of it.
+    expires = time.monotonic() + 6
     created = httpx.post(
         f"{server.address}/v1/auth/token/create",
         headers={"X-Vault-Token": "root"},
-        json={"policies": ["default"], "ttl": "2s"},
+        json={"policies": ["default"], "ttl": "6s"},
     )
     log_in(tab.page, server.address, created.json()["auth"]["client_token"])
     tab.page.reload()  # a token that has not expired outlives a reload: it is the tab's
     expect(tab.page.get_by_role("heading", name="Secrets engines")).to_be_visible()
-    time.sleep(2.2)
+    time.sleep(max(0.0, expires - time.monotonic()) + 0.3)
     tab.page.reload()
     expect(tab.page.get_by_role("heading", name="Log in to strongroom")).to_be_visible()
     expect(tab.page.get_by_text("Your token expired")).to_be_visible()

@@ -3,6 +3,7 @@
 // same without versions.
 import { api, ApiError, encodePath, list } from "../api.js";
 import { alertBox, confirmAction, field, h, notify, when } from "../dom.js";
+import { compareForm } from "./diff.js";
 
 /** A KV mount as the views need it: where its listings and values are, and its routes. */
 export function kvStore(mount, versioned) {
@@ -234,5 +235,7 @@ export async function kvVersions(store, path) {
     errors,
     h("div", { class: "scroll" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Version", "Created", "State", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))));
+      h("tbody", {}, rows))),
+    compareForm(store.dataPath(path),
+      versions.filter(([, v]) => !v.destroyed && !v.deletion_time).map(([version]) => Number(version))));
 }
