@@ -45,6 +45,7 @@ from strongroom.logical import (
 )
 from strongroom.physical.base import HALock, PhysicalBackend, ReadCache
 from strongroom.policy import PolicyStore
+from strongroom.policy.password import PasswordPolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
 from strongroom.seal.static import StaticKeys
@@ -385,7 +386,16 @@ class Core:
                 )
 
             internal = {"system": system, "token": token, "identity": identity}
-            mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
+            events = EventBus(clock=self._clock)
+            mounts = MountManager(
+                self._barrier,
+                self._factories,
+                internal,
+                self._clock,
+                self._ttls,
+                events=events,
+                password_policies=PasswordPolicyStore(BarrierView(self._barrier, "sys/password_policy/")),
+            )
             identity_store = IdentityStore(
                 BarrierView(self._barrier, "sys/identity/"), self._clock, _AuthMountsOf(mounts)
             )
@@ -402,7 +412,7 @@ class Core:
                 wrapping=wrapping,
                 leases=leases,
                 telemetry=self.telemetry,
-                events=EventBus(clock=self._clock),
+                events=events,
                 leadership=self._election or SingleNode(),
                 rekey=self.rekey,
                 generate_root=self.generate_root,

@@ -120,7 +120,7 @@ async function render(event) {
 // A token that runs out logs the tab out, even when nobody clicks.
 setInterval(() => {
   if (session.held() && session.expired()) logout("Your token expired: log in again.");
-}, 5000);
+}, 1000);
 
 window.addEventListener("hashchange", render);
 render();
