@@ -25,6 +25,7 @@ from strongroom.http.translate import (
     render_help,
     status_for,
 )
+from strongroom.http.ui import WebUI
 from strongroom.logical import Operation, Request, Response
 from strongroom.telemetry import Telemetry, metrics_format
 from strongroom.util.ids import new_uuid
@@ -71,8 +72,11 @@ class VaultAPI:
         unauthed_generate_root: bool = False,
         unauthed_rekey: bool = False,
         forwarded_for: ForwardedFor = NOT_TRUSTED,
+        ui: bool = False,
     ) -> None:
         self._core = core
+        # Vault's `ui = true`: the web UI's files at /ui/, outside the API (not counted, never forwarded).
+        self._ui = WebUI() if ui else None
         self._forwarded_for = forwarded_for
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
         # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
@@ -95,6 +99,9 @@ class VaultAPI:
             await events.serve(self._core, scope, receive, send)
             return
         if scope["type"] != "http":
+            return
+        if self._ui is not None and self._ui.handles(scope["path"]):
+            await self._ui.serve(scope, send)
             return
         request_id = new_uuid()
         method: str = scope["method"]
