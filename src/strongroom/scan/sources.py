@@ -1,0 +1,316 @@
+"""Where secrets hide: a directory's files (Dockerfiles, compose files, .env files, any text) and a built
+image's config and history.
+
+Layer: scan. Imports yaml, the standard library and `strongroom.scan.rules`; runs podman or docker (no
+daemon API) for images.
+
+Skipped, to keep hashes and noise out: version-control and virtualenv directories, lockfiles (full of
+digests that look random), files over 1 MB, and binary files (a NUL byte, or not UTF-8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from strongroom.scan.rules import Finding, known_format, literal_value, scan_lines, secret_name
+
+MAX_FILE_BYTES = 1024 * 1024
+SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
+LOCKFILES = frozenset(
+    {
+        "uv.lock", "poetry.lock", "pipfile.lock", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock",
+        "pnpm-lock.yaml", "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "flake.lock",
+        "pdm.lock", "bun.lockb", "packages.lock.json", "requirements.lock",
+    }
+)  # fmt: skip
+_COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
+
+
+class ScanError(Exception):
+    """A source could not be read (a missing path, no container engine, an unknown image)."""
+
+
+def is_dockerfile(path: Path) -> bool:
+    name = path.name.lower()
+    return name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "containerfile."))
+
+
+def is_compose(path: Path) -> bool:
+    return bool(_COMPOSE_NAME.match(path.name.lower()))
+
+
+def is_dotenv(path: Path) -> bool:
+    name = path.name.lower()
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+def scan_path(root: Path) -> Iterator[Finding]:
+    """Every finding in the file `root`, or in every file under the directory `root` (names relative)."""
+    if not root.exists():
+        raise ScanError(f"no such file or directory: {root}")
+    if root.is_file():
+        yield from scan_file(root, str(root))
+        return
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
+        for name in sorted(files):
+            path = Path(directory, name)
+            yield from scan_file(path, str(path.relative_to(root)))
+
+
+def read_text(path: Path) -> str | None:
+    """The text of `path`, or None when it is to be skipped (lockfile, too large, binary, unreadable)."""
+    if path.name.lower() in LOCKFILES or path.is_symlink() or not path.is_file():
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def scan_file(path: Path, shown: str) -> Iterator[Finding]:
+    """The findings in one file, reported under the name `shown`."""
+    text = read_text(path)
+    if text is None:
+        return
+    lines = text.splitlines()
+    if is_dockerfile(path):
+        specific = list(dockerfile_findings(shown, lines))
+    elif is_compose(path):
+        specific = [entry.finding for entry in compose_entries(shown, text)]
+    elif is_dotenv(path):
+        specific = list(dotenv_findings(shown, lines))
+    else:
+        specific = []
+    yield from specific
+    yield from scan_lines(shown, lines, {(f.line, f.value) for f in specific})
+
+
+def _named(file: str, line: int, rule: str, name: str, value: str) -> Finding | None:
+    """A finding for `name=value` when the value is a known format, or a literal under a secret name."""
+    value = value.strip()
+    if not literal_value(value):
+        return None
+    kind = known_format(value)
+    if kind:
+        return Finding(file, line, kind, value, name)
+    if secret_name(name):
+        return Finding(file, line, rule, value, name)
+    return None
+
+
+def dockerfile_findings(file: str, lines: list[str]) -> Iterator[Finding]:
+    """ENV and ARG instructions (with their continuation lines) that set secrets."""
+    number = 0
+    while number < len(lines):
+        start = number
+        instruction = lines[number]
+        while instruction.rstrip().endswith("\\") and number + 1 < len(lines):
+            number += 1
+            instruction = instruction.rstrip()[:-1] + " " + lines[number]
+        number += 1
+        keyword, _, rest = instruction.strip().partition(" ")
+        if keyword.upper() in ("ENV", "ARG"):
+            rule = f"dockerfile-{keyword.lower()}"
+            for name, value in instruction_pairs(keyword.upper(), rest):
+                line = _line_of(lines, start, number, value)
+                found = _named(file, line, rule, name, value)
+                if found:
+                    yield found
+
+
+def instruction_pairs(keyword: str, rest: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of an ENV or ARG instruction's arguments; an ARG without default has none."""
+    try:
+        words = shlex.split(rest, comments=False, posix=True)
+    except ValueError:
+        words = rest.split()
+    if keyword == "ENV" and words and "=" not in words[0]:
+        return [(words[0], " ".join(words[1:]))]  # the legacy `ENV NAME value` form
+    return [(name, value) for name, sep, value in (w.partition("=") for w in words) if sep]
+
+
+def _line_of(lines: list[str], start: int, end: int, value: str) -> int:
+    for index in range(start, end):
+        if value and value in lines[index]:
+            return index + 1
+    return start + 1
+
+
+def dotenv_findings(file: str, lines: list[str]) -> Iterator[Finding]:
+    """`NAME=value` lines of a .env file (optionally `export`ed, optionally quoted)."""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        name, _, value = stripped.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].strip()
+        found = _named(file, number, "dotenv", name.strip(), value)
+        if found:
+            yield found
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeEntry:
+    """A secret in a compose service's `environment:` (or build `args:`), with the YAML nodes that hold
+    it, so `--fix` can rewrite exactly that text."""
+
+    finding: Finding
+    service: str
+    service_node: yaml.MappingNode
+    key_node: yaml.ScalarNode | None
+    """The mapping key (`NAME: value`), or None for the list form (`- NAME=value`)."""
+    value_node: yaml.ScalarNode
+
+
+def compose_entries(file: str, text: str) -> Iterator[ComposeEntry]:
+    """The secrets set in the services of a compose file; a file YAML cannot parse yields none here
+    (it is still scanned as text)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    services = mapping_value(root, "services")
+    if not isinstance(services, yaml.MappingNode):
+        return
+    for service_key, service in services.value:
+        if not isinstance(service, yaml.MappingNode):
+            continue
+        build = mapping_value(service, "build")
+        for holder, rule in ((service, "compose-environment"), (build, "compose-build-arg")):
+            section = mapping_value(holder, "environment" if rule == "compose-environment" else "args")
+            for name, key, node in _variables(section):
+                found = _named(file, node.start_mark.line + 1, rule, name, _value_of(node, key))
+                if found:
+                    yield ComposeEntry(found, str(service_key.value), service, key, node)
+
+
+def mapping_value(node: Any, key: str) -> Any:
+    """The value node of `key` in the YAML mapping `node`, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return value_node
+    return None
+
+
+def _variables(section: Any) -> Iterator[tuple[str, yaml.ScalarNode | None, yaml.ScalarNode]]:
+    if isinstance(section, yaml.MappingNode):
+        for key, value in section.value:
+            if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode):
+                yield str(key.value), key, value
+    elif isinstance(section, yaml.SequenceNode):
+        for item in section.value:
+            if isinstance(item, yaml.ScalarNode) and "=" in str(item.value):
+                yield str(item.value).partition("=")[0], None, item
+
+
+def _value_of(node: yaml.ScalarNode, key: yaml.ScalarNode | None) -> str:
+    text = str(node.value)
+    if key is None:
+        return text.partition("=")[2]
+    return "" if node.tag.endswith(":null") else text
+
+
+def engine() -> str:
+    """The container engine's command: podman, else docker."""
+    for name in ("podman", "docker"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ScanError("scanning an image needs podman or docker, and neither is installed")
+
+
+def scan_image(image: str) -> Iterator[Finding]:
+    """The secrets in a built image's environment, labels and build history (ENV, ARG, RUN lines)."""
+    command = engine()
+    inspected = _run_json([command, "image", "inspect", image], image)
+    history = _run_json([command, "history", "--no-trunc", "--format", "json", image], image)
+    yield from image_findings(image, inspected, history)
+
+
+def _run_json(argv: list[str], image: str) -> Any:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ScanError(f"{Path(argv[0]).name} failed: {exc}") from None
+    if done.returncode != 0:
+        raise ScanError(f"cannot read image {image}: {done.stderr.strip() or done.returncode}")
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError:
+        # docker prints one JSON object a line for `--format json`.
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def image_findings(image: str, inspected: Any, history: Any) -> Iterator[Finding]:
+    """Findings from `image inspect` and `history --format json` output, as podman and docker print it.
+
+    Places are `IMAGE#env`, `IMAGE#labels` and `IMAGE#history`; the line is the 1-based position in
+    that list (history from the base layer up).
+    """
+    document = inspected[0] if isinstance(inspected, list) and inspected else inspected or {}
+    config = document.get("Config") or {}
+    for index, entry in enumerate(config.get("Env") or [], 1):
+        name, _, value = str(entry).partition("=")
+        found = _named(f"{image}#env", index, "image-env", name, value)
+        if found:
+            yield found
+    for index, (name, value) in enumerate(sorted((config.get("Labels") or {}).items()), 1):
+        found = _named(f"{image}#labels", index, "image-label", str(name), str(value))
+        if found:
+            yield found
+    layers = list(history or [])
+    layers.reverse()  # both engines list the newest layer first
+    place = f"{image}#history"
+    for index, layer in enumerate(layers, 1):
+        created_by = str(layer.get("CreatedBy") or layer.get("created_by") or "")
+        specific = list(_history_findings(place, index, created_by))
+        yield from specific
+        yield from (
+            Finding(f.file, index, f.rule, f.value, f.name)
+            for f in scan_lines(place, [created_by], {(1, f.value) for f in specific})
+        )
+
+
+def _history_findings(place: str, index: int, created_by: str) -> Iterator[Finding]:
+    command = re.sub(r"^/bin/sh -c (#\(nop\)\s*)?", "", created_by.strip())
+    keyword, _, rest = command.partition(" ")
+    pairs: list[tuple[str, str]] = []
+    rule = f"image-{keyword.lower()}"
+    if keyword.upper() in ("ENV", "ARG"):
+        pairs = instruction_pairs(keyword.upper(), rest)
+    elif keyword.upper() == "RUN" or keyword.startswith("|"):
+        # Build arguments used by a RUN are recorded before it: `|2 NAME=value NAME=value /bin/sh -c ...`.
+        words = rest.split() if keyword.upper() == "RUN" else command.split()
+        if words and words[0].startswith("|") and words[0][1:].isdigit():
+            count = int(words[0][1:])
+            pairs = [w.partition("=")[::2] for w in words[1 : 1 + count]]
+        rule = "image-run-arg"
+    for name, value in pairs:
+        found = _named(place, index, rule, name, value)
+        if found:
+            yield found
