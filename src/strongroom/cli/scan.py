@@ -80,11 +80,15 @@ def _fix(root: Path, findings: list[Finding], *, apply: bool, mount: str, prefix
     for plan in plans:
         click.echo(plan.describe(applied=apply), nl=False)
     if apply and plans:
-        with api_errors("Error writing to strongroom"):
+        # Every value is stored before any file changes, so a refusal leaves the files as they were.
+        try:
+            with api_errors("Error writing to strongroom"):
+                for plan in plans:
+                    plan.store(client())
             for plan in plans:
-                plan.store(client())
-        for plan in plans:
-            plan.rewrite()
+                plan.rewrite()
+        except FixError as exc:
+            raise Failure(f"Error: {exc}", ERROR_EXIT) from None
     if not apply and plans:
         click.echo("Dry run: nothing was changed; run again with -apply to do it.")
     left = [f for f in findings if not any(f in plan.findings for plan in plans)]
