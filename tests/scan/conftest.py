@@ -18,7 +18,7 @@ PLANTED = (
     ("Dockerfile", 4, "dockerfile-env", "hunter2-correct-horse"),
     ("Dockerfile", 6, "dockerfile-env", "super-secret-session-value"),
     ("compose.yaml", 6, "compose-environment", "p4ssw0rd-in-compose"),
-    ("compose.yaml", 13, "compose-environment", "sk_live_abcdefghijklmnop"),
+    ("compose.yaml", 14, "compose-environment", "sk_live_abcdefghijklmnop"),
     (".env", 1, "slack-token", "xoxb-1234567890-abcdefghij"),
     (".env", 3, "dotenv", "Zx9qL2mW8vR4tY7u"),
     ("config/app.ini", 3, "vault-token", "hvs.CAESIJz8yN0dXkQmZk1lYm9zaGlkZW5vdGFyZWFs"),
@@ -32,6 +32,7 @@ PLANTED = (
         "jwt",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFU",
     ),
+    ("compose.yaml", 9, "url-password", "postgres://app:Pg-pass-in-url@db:5432/app"),
     ("keys/deploy.pem", 1, "private-key", "-----BEGIN RSA PRIVATE KEY-----"),
 )
 
@@ -53,6 +54,7 @@ services:
       DB_PASSWORD: "p4ssw0rd-in-compose"  # keep quoted
       DB_HOST: db
       API_TOKEN: ${API_TOKEN}
+      DATABASE_URL: postgres://app:Pg-pass-in-url@db:5432/app
   worker:
     image: demo
     environment:

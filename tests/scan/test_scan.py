@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.scan.image import image_findings
 from strongroom.scan.rules import mask, shannon_entropy
-from strongroom.scan.sources import image_findings
 from tests.scan.conftest import PLANTED, Run, plant
 
 
@@ -61,6 +61,8 @@ CLEAN = {
       API_KEY: $API_KEY
       SECRET_KEY: "${SECRET_KEY:-}"
       DB_PASSWORD_FILE: /run/secrets/db_password
+      DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app
+      HOMEPAGE: https://user@example.com/
       VERSION: "2"
   worker:
     environment:

@@ -12,7 +12,11 @@ import yaml
 from tests.scan.conftest import PLANTED, Run
 from tests.servers import RunningServer
 
-COMPOSE_SECRETS = {"db_password": "p4ssw0rd-in-compose", "stripe_api_key": "sk_live_abcdefghijklmnop"}
+COMPOSE_SECRETS = {
+    "db_password": "p4ssw0rd-in-compose",
+    "database_url": "postgres://app:Pg-pass-in-url@db:5432/app",
+    "stripe_api_key": "sk_live_abcdefghijklmnop",
+}
 
 
 def _server_env(server: RunningServer) -> dict[str, str]:
@@ -67,8 +71,9 @@ def test_apply_stores_the_values_and_rewrites_the_compose_file(
         "DB_PASSWORD_FILE": "/run/secrets/db_password",
         "DB_HOST": "db",
         "API_TOKEN": "${API_TOKEN}",
+        "DATABASE_URL_FILE": "/run/secrets/database_url",
     }
-    assert app["secrets"] == ["db_password"]
+    assert app["secrets"] == ["db_password", "database_url"]
     assert worker["environment"] == ["LOG_LEVEL=debug", "STRIPE_API_KEY_FILE=/run/secrets/stripe_api_key"]
     assert worker["secrets"] == ["stripe_api_key"]
     assert document["secrets"] == {name: {"file": f"./secrets/{name}"} for name in COMPOSE_SECRETS}

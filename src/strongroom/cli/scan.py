@@ -19,8 +19,9 @@ import click
 
 from strongroom.cli.flags import Failure, VaultCommand, api_errors, api_options, client
 from strongroom.scan import report
+from strongroom.scan.image import scan_image
 from strongroom.scan.rules import Finding
-from strongroom.scan.sources import ScanError, scan_image, scan_path
+from strongroom.scan.sources import ScanError, scan_path
 
 FOUND_EXIT = 1
 ERROR_EXIT = 2

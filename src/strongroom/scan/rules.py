@@ -53,6 +53,8 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("github-token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
     ("slack-webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
+    # A password written into a URL (postgres://app:PASSWORD@db/app); a ${VAR} in its place is a reference.
+    ("url-password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@/\s${}<>]{3,}@[^\s\"']+")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 )
 

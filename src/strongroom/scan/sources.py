@@ -1,8 +1,6 @@
-"""Where secrets hide: a directory's files (Dockerfiles, compose files, .env files, any text) and a built
-image's config and history.
+"""Where secrets hide in files: Dockerfiles, compose files, .env files, and any other text.
 
-Layer: scan. Imports yaml, the standard library and `strongroom.scan.rules`; runs podman or docker (no
-daemon API) for images.
+Layer: scan. Imports yaml, the standard library and `strongroom.scan.rules`.
 
 Skipped, to keep hashes and noise out: version-control and virtualenv directories, lockfiles (full of
 digests that look random), files over 1 MB, and binary files (a NUL byte, or not UTF-8).
@@ -10,12 +8,9 @@ digests that look random), files over 1 MB, and binary files (a NUL byte, or not
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +33,7 @@ _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 
 
 class ScanError(Exception):
-    """A source could not be read (a missing path, no container engine, an unknown image)."""
+    """A source could not be read (a missing path; for images, no container engine or an unknown image)."""
 
 
 def is_dockerfile(path: Path) -> bool:
@@ -105,8 +100,9 @@ def scan_file(path: Path, shown: str) -> Iterator[Finding]:
     yield from scan_lines(shown, lines, {(f.line, f.value) for f in specific})
 
 
-def _named(file: str, line: int, rule: str, name: str, value: str) -> Finding | None:
-    """A finding for `name=value` when the value is a known format, or a literal under a secret name."""
+def named(file: str, line: int, rule: str, name: str, value: str) -> Finding | None:
+    """A finding for `name=value` under `rule` when the value is a literal under a secret name, under its
+    format's rule when it is a known format; None otherwise."""
     value = value.strip()
     if not literal_value(value):
         return None
@@ -133,7 +129,7 @@ def dockerfile_findings(file: str, lines: list[str]) -> Iterator[Finding]:
             rule = f"dockerfile-{keyword.lower()}"
             for name, value in instruction_pairs(keyword.upper(), rest):
                 line = _line_of(lines, start, number, value)
-                found = _named(file, line, rule, name, value)
+                found = named(file, line, rule, name, value)
                 if found:
                     yield found
 
@@ -168,7 +164,7 @@ def dotenv_findings(file: str, lines: list[str]) -> Iterator[Finding]:
             value = value[1:-1]
         elif " #" in value:
             value = value.split(" #", 1)[0].strip()
-        found = _named(file, number, "dotenv", name.strip(), value)
+        found = named(file, number, "dotenv", name.strip(), value)
         if found:
             yield found
 
@@ -203,7 +199,7 @@ def compose_entries(file: str, text: str) -> Iterator[ComposeEntry]:
         for holder, rule in ((service, "compose-environment"), (build, "compose-build-arg")):
             section = mapping_value(holder, "environment" if rule == "compose-environment" else "args")
             for name, key, node in _variables(section):
-                found = _named(file, node.start_mark.line + 1, rule, name, _value_of(node, key))
+                found = named(file, node.start_mark.line + 1, rule, name, _value_of(node, key))
                 if found:
                     yield ComposeEntry(found, str(service_key.value), service, key, node)
 
@@ -233,84 +229,3 @@ def _value_of(node: yaml.ScalarNode, key: yaml.ScalarNode | None) -> str:
     if key is None:
         return text.partition("=")[2]
     return "" if node.tag.endswith(":null") else text
-
-
-def engine() -> str:
-    """The container engine's command: podman, else docker."""
-    for name in ("podman", "docker"):
-        found = shutil.which(name)
-        if found:
-            return found
-    raise ScanError("scanning an image needs podman or docker, and neither is installed")
-
-
-def scan_image(image: str) -> Iterator[Finding]:
-    """The secrets in a built image's environment, labels and build history (ENV, ARG, RUN lines)."""
-    command = engine()
-    inspected = _run_json([command, "image", "inspect", image], image)
-    history = _run_json([command, "history", "--no-trunc", "--format", "json", image], image)
-    yield from image_findings(image, inspected, history)
-
-
-def _run_json(argv: list[str], image: str) -> Any:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ScanError(f"{Path(argv[0]).name} failed: {exc}") from None
-    if done.returncode != 0:
-        raise ScanError(f"cannot read image {image}: {done.stderr.strip() or done.returncode}")
-    try:
-        return json.loads(done.stdout)
-    except json.JSONDecodeError:
-        # docker prints one JSON object a line for `--format json`.
-        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-
-
-def image_findings(image: str, inspected: Any, history: Any) -> Iterator[Finding]:
-    """Findings from `image inspect` and `history --format json` output, as podman and docker print it.
-
-    Places are `IMAGE#env`, `IMAGE#labels` and `IMAGE#history`; the line is the 1-based position in
-    that list (history from the base layer up).
-    """
-    document = inspected[0] if isinstance(inspected, list) and inspected else inspected or {}
-    config = document.get("Config") or {}
-    for index, entry in enumerate(config.get("Env") or [], 1):
-        name, _, value = str(entry).partition("=")
-        found = _named(f"{image}#env", index, "image-env", name, value)
-        if found:
-            yield found
-    for index, (name, value) in enumerate(sorted((config.get("Labels") or {}).items()), 1):
-        found = _named(f"{image}#labels", index, "image-label", str(name), str(value))
-        if found:
-            yield found
-    layers = list(history or [])
-    layers.reverse()  # both engines list the newest layer first
-    place = f"{image}#history"
-    for index, layer in enumerate(layers, 1):
-        created_by = str(layer.get("CreatedBy") or layer.get("created_by") or "")
-        specific = list(_history_findings(place, index, created_by))
-        yield from specific
-        yield from (
-            Finding(f.file, index, f.rule, f.value, f.name)
-            for f in scan_lines(place, [created_by], {(1, f.value) for f in specific})
-        )
-
-
-def _history_findings(place: str, index: int, created_by: str) -> Iterator[Finding]:
-    command = re.sub(r"^/bin/sh -c (#\(nop\)\s*)?", "", created_by.strip())
-    keyword, _, rest = command.partition(" ")
-    pairs: list[tuple[str, str]] = []
-    rule = f"image-{keyword.lower()}"
-    if keyword.upper() in ("ENV", "ARG"):
-        pairs = instruction_pairs(keyword.upper(), rest)
-    elif keyword.upper() == "RUN" or keyword.startswith("|"):
-        # Build arguments used by a RUN are recorded before it: `|2 NAME=value NAME=value /bin/sh -c ...`.
-        words = rest.split() if keyword.upper() == "RUN" else command.split()
-        if words and words[0].startswith("|") and words[0][1:].isdigit():
-            count = int(words[0][1:])
-            pairs = [w.partition("=")[::2] for w in words[1 : 1 + count]]
-        rule = "image-run-arg"
-    for name, value in pairs:
-        found = _named(place, index, rule, name, value)
-        if found:
-            yield found
