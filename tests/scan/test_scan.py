@@ -84,7 +84,13 @@ secrets:
     "src/app.py": "import hashlib\n"
     'DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"\n'
     'password = os.environ["DB_PASSWORD"]\ntoken_url = "https://example.com/oauth/token"\n'
-    "s.ProcessingInstructions = 1\n",
+    "s.ProcessingInstructions = 1\n"
+    "token = self.read_token_file(path)\n"
+    "client_secret = settings.oauth_client_secret_value2\n"
+    'assert key.startswith("-----BEGIN RSA PRIVATE KEY-----")\n'
+    'EXAMPLE_TOKEN = "hvs.CAESIJz8yN0dXkQmZk1lYm9zaGlkZW5vdGFyZWFs"  # strongroom:allow\n',
+    "deploy/app.yaml": "annotations:\n  vault.hashicorp.com/agent-inject-secret-db-password: "
+    '"secret/data/billing/db"\n  secretName: app-tls-2024\n',
     ".git/config": "token = hvs.CAESIJz8yN0dXkQmZk1lYm9zaGlkZW5vdGFyZWFs\n",
 }
 

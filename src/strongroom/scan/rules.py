@@ -53,10 +53,13 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("github-token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
     ("slack-webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
-    # A password written into a URL (postgres://app:PASSWORD@db/app); a ${VAR} in its place is a reference.
+    # A password written into a URL between `user:` and `@`; a ${VAR} in its place is a reference.
     ("url-password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@/\s${}<>]{3,}@[^\s\"']+")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 )
+
+_PEM_BODY = re.compile(r"^([A-Za-z0-9+/=]{16,}|Proc-Type:)")
+_ESCAPED_PEM_BODY = re.compile(r"-----(\\r)?\\n([A-Za-z0-9+/=]{16,}|Proc-Type:)")
 
 # An AWS secret access key has no prefix: 40 base64 characters, reported when an access key or the word
 # "aws" and "secret" is near.
@@ -80,9 +83,14 @@ _PLACEHOLDER = re.compile(r"(?i)^(<[^>]*>|x+|\*+|\.+|changeme|none|null|true|fal
 
 ENTROPY_THRESHOLD = 3.5
 ENTROPY_MIN_LENGTH = 16
+# `name = value`, `name: "value"`, `"name": "value"`: a value of token characters that ends there, so
+# code (`token = self.read(path)`) is not taken for one.
 _ASSIGNMENT = re.compile(
-    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::=|=|:)\s*(?P<quote>["']?)(?P<value>[^\s"'`,;]+)"""
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?::=|=|:)\s*(?P<quote>["']?)"""
+    r"""(?P<value>[A-Za-z0-9+/=_.~-]+)(?=["'\s,;)}\]]|$)"""
 )
+ALLOW_MARKER = "strongroom:allow"
+"""A line holding this text is not reported (a test fixture, a documented example)."""
 
 
 def shannon_entropy(text: str) -> float:
@@ -129,17 +137,22 @@ def known_formats(text: str) -> Iterator[tuple[str, str]]:
             yield rule, match.group(0)
 
 
-def scan_lines(file: str, lines: list[str], taken: set[tuple[int, str]]) -> Iterator[Finding]:
+def scan_lines(
+    file: str, lines: list[str], taken: set[tuple[int, str]], *, quoted_only: bool = False
+) -> Iterator[Finding]:
     """Known formats, AWS secret keys and high-entropy secret assignments in the `lines` of any text file.
 
     `taken` holds (line, value) pairs already reported by a format-specific reader; they are not
-    reported twice, and neither is a value inside one of them.
+    reported twice, and neither is a value inside one of them. With `quoted_only` (source code, where an
+    unquoted value is an expression) only string literals count as assigned values.
     """
     access_key_lines: list[int] = []
     for number, line in enumerate(lines, 1):
         for rule, value in known_formats(line):
             if rule == "aws-access-key":
                 access_key_lines.append(number)
+            if rule == "private-key" and not _pem_body(line, lines[number] if number < len(lines) else ""):
+                continue
             if not _covered(taken, number, value):
                 taken.add((number, value))
                 yield Finding(file, number, rule, value)
@@ -155,19 +168,31 @@ def scan_lines(file: str, lines: list[str], taken: set[tuple[int, str]]) -> Iter
                 yield Finding(file, number, "aws-secret-key", value)
     for number, line in enumerate(lines, 1):
         for match in _ASSIGNMENT.finditer(line):
-            name, value = match.group("name"), match.group("value")
+            name, value, quote = match.group("name"), match.group("value"), match.group("quote")
+            if (quote and line[match.end() : match.end() + 1] != quote) or (quoted_only and not quote):
+                continue
             if secret_name(name) and high_entropy(value) and not _covered(taken, number, value):
                 taken.add((number, value))
                 yield Finding(file, number, "high-entropy", value, name.rsplit(".", 1)[-1])
 
 
 def high_entropy(value: str) -> bool:
-    """Whether `value` is long and random enough to be a generated secret."""
+    """Whether `value` is long and random enough to be a generated secret: generated secrets mix letters
+    and digits, where identifiers, paths and names rarely do."""
     return (
         len(value) >= ENTROPY_MIN_LENGTH
+        and any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
         and literal_value(value)
         and shannon_entropy(value) >= ENTROPY_THRESHOLD
     )
+
+
+def _pem_body(line: str, next_line: str) -> bool:
+    # A header alone (code checking that some output starts with one) is not a key: the key's base64
+    # body, or an encrypted key's Proc-Type, follows on the next line or after an escaped newline.
+    after = line.split("PRIVATE KEY", 1)[1]
+    return bool(_PEM_BODY.match(next_line.strip()) or _ESCAPED_PEM_BODY.search(after))
 
 
 def _mixed(value: str) -> bool:

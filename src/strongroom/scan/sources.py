@@ -18,7 +18,14 @@ from typing import Any
 
 import yaml
 
-from strongroom.scan.rules import Finding, known_format, literal_value, scan_lines, secret_name
+from strongroom.scan.rules import (
+    ALLOW_MARKER,
+    Finding,
+    known_format,
+    literal_value,
+    scan_lines,
+    secret_name,
+)
 
 MAX_FILE_BYTES = 1024 * 1024
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
@@ -28,6 +35,11 @@ LOCKFILES = frozenset(
         "pnpm-lock.yaml", "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "flake.lock",
         "pdm.lock", "bun.lockb", "packages.lock.json", "requirements.lock",
     }
+)  # fmt: skip
+# Source code, where an unquoted value after `=` is an expression, not a secret.
+CODE_SUFFIXES = frozenset(
+    {".py", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".kt", ".scala", ".rb", ".php",
+     ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".swift", ".lua", ".pl", ".ex", ".exs", ".hcl", ".tf"}
 )  # fmt: skip
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 
@@ -96,8 +108,9 @@ def scan_file(path: Path, shown: str) -> Iterator[Finding]:
         specific = list(dotenv_findings(shown, lines))
     else:
         specific = []
-    yield from specific
-    yield from scan_lines(shown, lines, {(f.line, f.value) for f in specific})
+    taken = {(f.line, f.value) for f in specific}
+    found = [*specific, *scan_lines(shown, lines, taken, quoted_only=path.suffix.lower() in CODE_SUFFIXES)]
+    yield from (f for f in found if ALLOW_MARKER not in lines[f.line - 1])
 
 
 def named(file: str, line: int, rule: str, name: str, value: str) -> Finding | None:
