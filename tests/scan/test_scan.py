@@ -218,3 +218,12 @@ def test_a_built_image_is_scanned_through_podman(images: tuple[str, str], scan: 
     missing = scan(f"{planted}-missing")
     assert missing.returncode == 2
     assert missing.stderr.startswith(f"Error: cannot read image {planted}-missing")
+
+
+def test_a_missing_path_is_not_taken_for_an_image(scan: Run, tmp_path: Path) -> None:
+    result = scan(str(tmp_path / "missing"))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"Error: no such file or directory: {tmp_path}/missing\n",
+    )
+    assert scan("./missing-here").stderr == "Error: no such file or directory: missing-here\n"

@@ -9,6 +9,8 @@ from pathlib import Path
 import hvac
 import yaml
 
+from strongroom.scan.fix import plan_fixes, rewritten
+from strongroom.scan.sources import scan_path
 from tests.scan.conftest import PLANTED, Run
 from tests.servers import RunningServer
 
@@ -115,3 +117,17 @@ def test_a_refused_write_leaves_the_files_alone(planted: Path, scan: Run, server
     not_kv2 = scan("-fix", "-apply", "-mount=cubbyhole", str(planted), env=_server_env(server))
     assert (not_kv2.returncode, not_kv2.stderr) == (2, "Error: cubbyhole/ is not a KV version 2 mount\n")
     assert _snapshot(planted) == before
+
+
+def test_block_scalars_and_files_without_a_final_newline(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yml"
+    compose.write_text(
+        "services:\n  app:\n    environment:\n      SIGNING_KEY: |\n        Zx9qL2mW8vR4tY7u\n"
+        "      MODE: prod\n    image: app"
+    )
+    [plan] = plan_fixes(tmp_path, list(scan_path(tmp_path)), mount="secret", prefix="scan")
+    assert rewritten(plan.text, plan.moves) == (
+        "services:\n  app:\n    environment:\n      SIGNING_KEY_FILE: /run/secrets/signing_key\n"
+        "      MODE: prod\n    image: app\n    secrets:\n      - signing_key\n"
+        "secrets:\n  signing_key:\n    file: ./secrets/signing_key\n"
+    )

@@ -58,17 +58,23 @@ def scan(
         raise Failure("-apply needs -fix", ERROR_EXIT)
     path = Path(target)
     try:
-        findings = list(scan_path(path) if path.exists() else scan_image(target))
+        findings = list(scan_path(path) if _is_path(target) else scan_image(target))
     except ScanError as exc:
         raise Failure(f"Error: {exc}", ERROR_EXIT) from None
     if fix:
-        if not path.exists():
+        if not _is_path(target):
             raise Failure("-fix rewrites files: give a PATH, not an image", ERROR_EXIT)
         _fix(path, findings, apply=apply, mount=mount, prefix=path_prefix)
         return
     click.echo(report.as_json(findings) if format_ == "json" else report.as_text(findings), nl=False)
     if findings:
         raise click.exceptions.Exit(FOUND_EXIT)
+
+
+def _is_path(target: str) -> bool:
+    # An existing file or directory, or what can only be a path: a missing one is then reported as
+    # missing rather than looked up as an image.
+    return Path(target).exists() or target.startswith(("/", "./", "../", "~", ".")) or target == "."
 
 
 def _fix(root: Path, findings: list[Finding], *, apply: bool, mount: str, prefix: str) -> None:

@@ -121,8 +121,10 @@ def rewritten(text: str, moves: Sequence[Move]) -> str:
         if move.entry.key_node is None:
             edits.append((value.start_mark.index, value.end_mark.index, f"{name}_FILE={target}"))
         else:
-            start = move.entry.key_node.start_mark.index
-            edits.append((start, value.end_mark.index, f"{name}_FILE: {target}"))
+            start, end = move.entry.key_node.start_mark.index, value.end_mark.index
+            # A block scalar (`|`, `>`) ends after its newlines; they stay to end the new line.
+            end = len(text[:end].rstrip("\n")) if text[end - 1 : end] == "\n" else end
+            edits.append((start, end, f"{name}_FILE: {target}"))
     services: dict[str, tuple[yaml.MappingNode, list[str]]] = {}
     for move in moves:
         node, names = services.setdefault(move.entry.service, (move.entry.service_node, []))
