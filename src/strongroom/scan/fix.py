@@ -139,7 +139,10 @@ def rewritten(text: str, moves: Sequence[Move]) -> str:
     try:
         yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise FixError(f"the rewritten compose file would not parse: {exc}") from None
+        # The parser's message quotes the offending text, which may hold other values: only the line.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise FixError(f"the rewritten compose file would not parse{where}; it was left unchanged") from None
     return text
 
 

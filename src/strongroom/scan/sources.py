@@ -49,15 +49,18 @@ class ScanError(Exception):
 
 
 def is_dockerfile(path: Path) -> bool:
+    """Whether `path` is named as a Dockerfile or Containerfile (also `Dockerfile.dev` and the like)."""
     name = path.name.lower()
     return name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "containerfile."))
 
 
 def is_compose(path: Path) -> bool:
+    """Whether `path` is named as a compose file (`compose.yaml`, `docker-compose.override.yml`, ...)."""
     return bool(_COMPOSE_NAME.match(path.name.lower()))
 
 
 def is_dotenv(path: Path) -> bool:
+    """Whether `path` is a dotenv file (`.env`, `.env.production`, `app.env`)."""
     name = path.name.lower()
     return name == ".env" or name.startswith(".env.") or name.endswith(".env")
 
