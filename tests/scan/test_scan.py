@@ -227,3 +227,16 @@ def test_a_missing_path_is_not_taken_for_an_image(scan: Run, tmp_path: Path) -> 
         f"Error: no such file or directory: {tmp_path}/missing\n",
     )
     assert scan("./missing-here").stderr == "Error: no such file or directory: missing-here\n"
+
+
+def test_several_files_as_pre_commit_passes_them(planted: Path, scan: Run) -> None:
+    result = scan(str(planted / "Dockerfile"), str(planted / "settings.py"), str(planted / "README.none"))
+    assert (result.returncode, result.stdout) == (2, "")
+    result = scan(str(planted / "Dockerfile"), str(planted / "settings.py"))
+    assert result.returncode == 1
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+        f"{planted}/Dockerfile:2",
+        f"{planted}/Dockerfile:4",
+        f"{planted}/Dockerfile:6",
+        f"{planted}/settings.py:2",
+    ]

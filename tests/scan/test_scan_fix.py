@@ -9,7 +9,7 @@ from pathlib import Path
 import hvac
 import yaml
 
-from strongroom.scan.fix import plan_fixes, rewritten
+from strongroom.scan.fix import plan_fixes
 from strongroom.scan.sources import scan_path
 from tests.scan.conftest import PLANTED, Run
 from tests.servers import RunningServer
@@ -126,7 +126,7 @@ def test_block_scalars_and_files_without_a_final_newline(tmp_path: Path) -> None
         "      MODE: prod\n    image: app"
     )
     [plan] = plan_fixes(tmp_path, list(scan_path(tmp_path)), mount="secret", prefix="scan")
-    assert rewritten(plan.text, plan.moves) == (
+    assert plan.new_text == (
         "services:\n  app:\n    environment:\n      SIGNING_KEY_FILE: /run/secrets/signing_key\n"
         "      MODE: prod\n    image: app\n    secrets:\n      - signing_key\n"
         "secrets:\n  signing_key:\n    file: ./secrets/signing_key\n"

@@ -48,23 +48,27 @@ class _ScanCommand(VaultCommand):
 @click.option(
     "--path-prefix", default="scan", show_default=True, help="-fix writes to MOUNT/PREFIX/<file stem>."
 )
-@click.argument("target", required=False, default=".", metavar="[PATH|IMAGE]")
+@click.argument("targets", nargs=-1, metavar="[PATH|IMAGE]...")
 def scan(
-    target: str, *, format_: str, fix: bool, apply: bool, mount: str, path_prefix: str, **_: Any
+    targets: tuple[str, ...], *, format_: str, fix: bool, apply: bool, mount: str, path_prefix: str, **_: Any
 ) -> None:
-    """Find secrets in PATH (a directory or a file; the current directory by default) or in the image
-    IMAGE (its environment, labels and history, through podman or docker)."""
+    """Find secrets in each PATH (a directory or a file; the current directory by default) or IMAGE (its
+    environment, labels and history, through podman or docker). Several files may be given, as
+    pre-commit passes them."""
     if apply and not fix:
         raise Failure("-apply needs -fix", ERROR_EXIT)
-    path = Path(target)
+    if fix and not all(_is_path(target) for target in targets):
+        raise Failure("-fix rewrites files: give a PATH, not an image", ERROR_EXIT)
+    scanned: list[tuple[Path, list[Finding]]] = []
     try:
-        findings = list(scan_path(path) if _is_path(target) else scan_image(target))
+        for target in targets or (".",):
+            found = scan_path(Path(target)) if _is_path(target) else scan_image(target)
+            scanned.append((Path(target), list(found)))
     except ScanError as exc:
         raise Failure(f"Error: {exc}", ERROR_EXIT) from None
+    findings = [finding for _, found in scanned for finding in found]
     if fix:
-        if not _is_path(target):
-            raise Failure("-fix rewrites files: give a PATH, not an image", ERROR_EXIT)
-        _fix(path, findings, apply=apply, mount=mount, prefix=path_prefix)
+        _fix(scanned, apply=apply, mount=mount, prefix=path_prefix)
         return
     click.echo(report.as_json(findings) if format_ == "json" else report.as_text(findings), nl=False)
     if findings:
@@ -77,11 +81,13 @@ def _is_path(target: str) -> bool:
     return Path(target).exists() or target.startswith(("/", "./", "../", "~", ".")) or target == "."
 
 
-def _fix(root: Path, findings: list[Finding], *, apply: bool, mount: str, prefix: str) -> None:
+def _fix(scanned: list[tuple[Path, list[Finding]]], *, apply: bool, mount: str, prefix: str) -> None:
     from strongroom.scan.fix import FixError, plan_fixes
 
     try:
-        plans = plan_fixes(root, findings, mount=mount, prefix=prefix)
+        plans = [
+            plan for root, found in scanned for plan in plan_fixes(root, found, mount=mount, prefix=prefix)
+        ]
     except FixError as exc:
         raise Failure(f"Error: {exc}", ERROR_EXIT) from None
     for plan in plans:
@@ -92,13 +98,14 @@ def _fix(root: Path, findings: list[Finding], *, apply: bool, mount: str, prefix
             with api_errors("Error writing to strongroom"):
                 for plan in plans:
                     plan.store(client())
-            for plan in plans:
-                plan.rewrite()
         except FixError as exc:
             raise Failure(f"Error: {exc}", ERROR_EXIT) from None
+        for plan in plans:
+            plan.rewrite()
     if not apply and plans:
         click.echo("Dry run: nothing was changed; run again with -apply to do it.")
-    left = [f for f in findings if not any(f in plan.findings for plan in plans)]
+    moved = {finding for plan in plans for finding in plan.findings}
+    left = [finding for _, found in scanned for finding in found if finding not in moved]
     click.echo(report.as_text(left), nl=False)
     if left or (plans and not apply):
         raise click.exceptions.Exit(FOUND_EXIT)

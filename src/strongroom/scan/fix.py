@@ -49,8 +49,9 @@ class ComposeFix:
     shown: str
     mount: str
     kv_path: str
-    text: str
     moves: tuple[Move, ...]
+    new_text: str
+    """The rewritten file, made when planning so that a dry run already fails where -apply would."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -78,7 +79,7 @@ class ComposeFix:
 
     def rewrite(self) -> None:
         """Replace the compose file with its rewritten text, atomically and with its mode kept."""
-        write_atomically(self.path, rewritten(self.text, self.moves))
+        write_atomically(self.path, self.new_text)
 
 
 def plan_fixes(root: Path, findings: Sequence[Finding], *, mount: str, prefix: str) -> list[ComposeFix]:
@@ -95,7 +96,8 @@ def plan_fixes(root: Path, findings: Sequence[Finding], *, mount: str, prefix: s
         entries = [e for e in compose_entries(shown, text) if e.finding in wanted]
         if entries:
             kv_path = "/".join(p for p in (prefix.strip("/"), path.stem) if p)
-            plans.append(ComposeFix(path, shown, mount.strip("/"), kv_path, text, _name(entries)))
+            moves = _name(entries)
+            plans.append(ComposeFix(path, shown, mount.strip("/"), kv_path, moves, rewritten(text, moves)))
     return plans
 
 
