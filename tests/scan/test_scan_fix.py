@@ -119,15 +119,19 @@ def test_a_refused_write_leaves_the_files_alone(planted: Path, scan: Run, server
     assert _snapshot(planted) == before
 
 
-def test_block_scalars_and_files_without_a_final_newline(tmp_path: Path) -> None:
+def test_block_scalars_files_without_a_final_newline_and_build_args_left_alone(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yml"
     compose.write_text(
         "services:\n  app:\n    environment:\n      SIGNING_KEY: |\n        Zx9qL2mW8vR4tY7u\n"
-        "      MODE: prod\n    image: app"
+        "      MODE: prod\n    image: app\n    build:\n      args:\n        NPM_TOKEN: npm_abc123def456ghi"
     )
-    [plan] = plan_fixes(tmp_path, list(scan_path(tmp_path)), mount="secret", prefix="scan")
+    found = list(scan_path(tmp_path))
+    assert [f.rule for f in found] == ["compose-environment", "compose-build-arg"]
+    [plan] = plan_fixes(tmp_path, found, mount="secret", prefix="scan")
+    assert [move.secret for move in plan.moves] == ["signing_key"]
     assert plan.new_text == (
         "services:\n  app:\n    environment:\n      SIGNING_KEY_FILE: /run/secrets/signing_key\n"
-        "      MODE: prod\n    image: app\n    secrets:\n      - signing_key\n"
+        "      MODE: prod\n    image: app\n    build:\n      args:\n        NPM_TOKEN: npm_abc123def456ghi\n"
+        "    secrets:\n      - signing_key\n"
         "secrets:\n  signing_key:\n    file: ./secrets/signing_key\n"
     )

@@ -93,7 +93,12 @@ def plan_fixes(root: Path, findings: Sequence[Finding], *, mount: str, prefix: s
         text = read_text(path)
         if text is None:
             continue
-        entries = [e for e in compose_entries(shown, text) if e.finding in wanted]
+        # Build arguments are not the running service's environment: they stay reported, not moved.
+        entries = [
+            e
+            for e in compose_entries(shown, text)
+            if e.finding in wanted and e.finding.rule != "compose-build-arg"
+        ]
         if entries:
             kv_path = "/".join(p for p in (prefix.strip("/"), path.stem) if p)
             moves = _name(entries)
