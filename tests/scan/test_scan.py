@@ -64,6 +64,9 @@ CLEAN = {
       DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app
       HOMEPAGE: https://user@example.com/
       VERSION: "2"
+      TOKEN_TYPE: bearer
+      JWT_SECRET_ALGORITHM: HS256
+      SESSION_TOKEN_TTL: 1h
   worker:
     environment:
       - TOKEN=${TOKEN}
@@ -73,7 +76,8 @@ secrets:
   db_password:
     file: ./secrets/db_password
 """,
-    ".env.example": "DB_PASSWORD=\nAPI_TOKEN=<your token here>\nSECRET_KEY=changeme\n",
+    ".env.example": "DB_PASSWORD=\nAPI_TOKEN=<your token here>\nSECRET_KEY=changeme\n"
+    "PASSWORD_MIN_LENGTH=12\n",
     "README.md": "# Demo\n\nSet the password with `strongroom kv put secret/db password=...`.\n"
     "The token is read from VAULT_TOKEN. password: changeme is only an example.\n",
     "uv.lock": "sdist = { hash = "

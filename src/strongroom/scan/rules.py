@@ -73,7 +73,10 @@ _SECRET_NAME = re.compile(
 )
 # A name with one of these endings holds where a secret is, not the secret: DB_PASSWORD_FILE is the
 # `*_FILE` convention this scanner recommends.
-_NOT_A_VALUE_SUFFIX = re.compile(r"(?i)_(file|path|dir|filename|length|ttl|url_path)$")
+_NOT_A_VALUE_SUFFIX = re.compile(
+    r"(?i)[_.-](file|path|dir|filename|length|min|max|ttl|timeout|expiry|type|name|endpoint|header|"
+    r"algorithm|alg|method|mode|policy|enabled|required|format|version)$"
+)
 
 # Compose and shell references stand for a value kept elsewhere: ${VAR}, ${VAR:-default}, $VAR.
 _REFERENCE = re.compile(r"^(\$\{[A-Za-z_][A-Za-z0-9_]*(?:[:?+-][^}]*)?\}|\$[A-Za-z_][A-Za-z0-9_]*)+$")
