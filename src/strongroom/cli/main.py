@@ -52,6 +52,8 @@ COMMANDS = (
      "Manage Docker-style secrets, delivered to programs by `strongroom run`."),
     ("run", "strongroom.cli.run:run",
      "Run CMD in a private mount namespace with the secrets as files in /run/secrets."),
+    ("scan", "strongroom.cli.scan:scan",
+     "Find secrets in files or an image (Dockerfiles, compose, .env, token formats); -fix moves them."),
 )  # fmt: skip
 
 
