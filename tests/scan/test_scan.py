@@ -4,7 +4,6 @@ nothing found in a clean repository; the exit codes CI relies on."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import uuid
@@ -159,12 +158,10 @@ def test_image_config_and_history_are_read() -> None:
 
 @pytest.fixture
 def podman() -> str:
-    """The podman binary: a missing one skips these tests, unless STRONGROOM_REQUIRE_PODMAN=1 (CI)."""
+    """The podman binary, which scripts/test-tools installs: without it these tests fail, never skip."""
     found = shutil.which("podman")
     if found is None:
-        if os.environ.get("STRONGROOM_REQUIRE_PODMAN") == "1":
-            pytest.fail("STRONGROOM_REQUIRE_PODMAN=1 and podman is not installed")
-        pytest.skip("podman is not installed (STRONGROOM_REQUIRE_PODMAN=1 makes this a failure)")
+        pytest.fail("podman is not installed: run scripts/test-tools")
     return found
 
 
