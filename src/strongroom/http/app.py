@@ -27,7 +27,7 @@ from strongroom.http.translate import (
 )
 from strongroom.logical import Operation, Request, Response
 from strongroom.telemetry import Telemetry, metrics_format
-from strongroom.util.ids import new_uuid
+from strongroom.util import ids
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,27 +91,37 @@ class VaultAPI:
         except errors.InvalidRequestError as exc:
             await _refuse(scope, send, exc)
             return
-        if scope["type"] == "websocket":
-            await events.serve(self._core, scope, receive, send)
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket":
+                await events.serve(self._core, scope, receive, send)
             return
-        if scope["type"] != "http":
-            return
-        request_id = new_uuid()
+        request_id = ids.request_id()
         method: str = scope["method"]
+        path: str = scope["path"]
         self._core.telemetry.request_started(
-            request_id, method=method, path=scope["path"], remote_address=_remote_address(scope.get("client"))
+            request_id, method=method, path=path, remote_address=_remote_address(scope.get("client"))
         )
         query = parse_query(scope.get("query_string", b""))
+        # The node's own status (sys/health and its kin, which load balancers poll) is answered before
+        # anything reads the request's headers or body, and is not counted as a handled request.
+        status_request = sealed.serves(method, path)
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
         try:
-            status, body, content_type = await self._serve(scope, query, receive, request_id)
+            if status_request:
+                status, body = await sealed.answer(self._core, path, query)
+            else:
+                status, body, content_type = await self._serve(scope, query, receive, request_id)
         except Exception as exc:  # every failure becomes Vault's error shape
             status = status_for(exc)
             if status == 500:
                 _log_fault(request_id, method, exc)
             body = error_body(exc)
         finally:
-            self._finished(request_id, method, query, status)
+            if status_request:
+                self._core.telemetry.status_request_finished(request_id)
+            else:
+                self._finished(request_id, method, query, status)
         await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type)
 
     def _finished(self, request_id: str, method: str, query: dict[str, str], status: int) -> None:

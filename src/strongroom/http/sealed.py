@@ -36,6 +36,13 @@ class StatusSource(Protocol):
         ...
 
 
+def serves(method: str, path: str) -> bool:
+    """Whether `method path` is one of these endpoints with a method it answers: such a request needs
+    neither its headers nor its body."""
+    endpoint = _ENDPOINTS.get(path.rstrip("/"))
+    return endpoint is not None and method in endpoint[0]
+
+
 async def serve(
     source: StatusSource, method: str, path: str, query: Mapping[str, str]
 ) -> tuple[int, bytes] | None:
@@ -43,10 +50,14 @@ async def serve(
     endpoint = _ENDPOINTS.get(path.rstrip("/"))
     if endpoint is None:
         return None
-    allowed, handler = endpoint
-    if method not in allowed:
+    if method not in endpoint[0]:
         return 405, _NO_DETAIL
-    status, body = await handler(source, query)
+    return await answer(source, path, query)
+
+
+async def answer(source: StatusSource, path: str, query: Mapping[str, str]) -> tuple[int, bytes]:
+    """The answer to a request that `serves` accepts."""
+    status, body = await _ENDPOINTS[path.rstrip("/")][1](source, query)
     return status, orjson.dumps(body)
 
 
@@ -116,8 +127,8 @@ async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, 
 
 
 _ENDPOINTS = {
-    "/v1/sys/health": ({"GET", "HEAD"}, _health),
-    "/v1/sys/seal-status": ({"GET"}, _seal_status),
-    "/v1/sys/init": ({"GET"}, _init_status),
-    "/v1/sys/leader": ({"GET"}, _leader),
+    "/v1/sys/health": (frozenset({"GET", "HEAD"}), _health),
+    "/v1/sys/seal-status": (frozenset({"GET"}), _seal_status),
+    "/v1/sys/init": (frozenset({"GET"}), _init_status),
+    "/v1/sys/leader": (frozenset({"GET"}), _leader),
 }
