@@ -40,6 +40,7 @@ _NO_DETAIL = b'{"errors":[]}'
 _JSON_BYTES = JSON.encode()
 _NO_STORE = (b"cache-control", b"no-store")
 _HTTP1 = frozenset({"1.0", "1.1"})
+_SYS = "/v1/sys/"
 
 log = logging.getLogger("strongroom.http")
 
@@ -135,7 +136,8 @@ class VaultAPI:
     async def _serve(
         self, scope: Scope, query: dict[str, str], receive: Receive, request_id: str
     ) -> tuple[int, bytes, str]:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers give header names in lower case.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
         body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
@@ -146,16 +148,18 @@ class VaultAPI:
             return rendered.status, rendered.body, rendered.content_type
         if self._core.standby and not is_local(path):
             return await self._forward(scope, headers, body)
-        if events.handles(path):
-            raw_query = scope.get("query_string", b"")
-            return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
-        answer = await lifecycle.serve(
-            self._core, scope["method"], path, body, headers, unauthed=self._unauthed
-        )
-        if answer is None:
-            answer = await sealed.serve(self._core, scope["method"], path, query)
-        if answer is not None:
-            return *answer, JSON
+        # The endpoints served outside the pipeline all live under sys/: other paths skip their checks.
+        if path.startswith(_SYS):
+            if events.handles(path):
+                raw_query = scope.get("query_string", b"")
+                return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
+            answer = await lifecycle.serve(
+                self._core, scope["method"], path, body, headers, unauthed=self._unauthed
+            )
+            if answer is None:
+                answer = await sealed.serve(self._core, scope["method"], path, query)
+            if answer is not None:
+                return *answer, JSON
         request = build_request(
             method=scope["method"],
             raw_path=path,
