@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from strongroom import errors
+from strongroom import __version__, errors
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 # Vault answers a bad method or status-code parameter here with an empty error list.
@@ -33,6 +33,10 @@ class StatusSource(Protocol):
 
     async def leader_status(self) -> dict[str, Any]:
         """Vault's sys/leader body."""
+        ...
+
+    async def health_status(self) -> tuple[bool, bool, Mapping[str, str]]:
+        """Initialized, sealed, and the cluster's name and id while unsealed (else empty)."""
         ...
 
 
@@ -101,28 +105,28 @@ async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, 
         if query
         else _DEFAULT_CODES
     )
-    status = await source.seal_status()
+    initialized, sealed, cluster = await source.health_status()
     standby = source.standby
-    if not status["initialized"]:
+    if not initialized:
         code = codes["uninitcode"]
-    elif status["sealed"]:
+    elif sealed:
         code = codes["sealedcode"]
     elif standby and standby_ok not in _TRUE:
         code = codes["standbycode"]
     else:
         code = codes["activecode"]
     body = {
-        "initialized": status["initialized"],
-        "sealed": status["sealed"],
+        "initialized": initialized,
+        "sealed": sealed,
         "standby": standby,
         "replication_performance_mode": "disabled",
         "replication_dr_mode": "disabled",
         "server_time_utc": int(time.time()),
-        "version": status["version"],
+        "version": __version__,
     }
-    if status.get("cluster_name"):
-        body["cluster_name"] = status["cluster_name"]
-        body["cluster_id"] = status["cluster_id"]
+    if cluster.get("name"):
+        body["cluster_name"] = cluster["name"]
+        body["cluster_id"] = cluster["id"]
     return code, body
 
 
