@@ -14,6 +14,12 @@ with SO_REUSEPORT (so a second server on the same port would start and share it 
 reconfigure the process's logging; here we bind the socket (it is given to us) and drive the worker
 directly. The worker API is granian's internal one, so the dependency is pinned to one minor version.
 
+The worker speaks ASGI, not granian's leaner RSGI (about 4 µs less per request, measured with a trivial
+app): RSGI can refuse a WebSocket handshake only with an empty body, where Vault sends its JSON error, and
+gives neither the raw path (which a standby forwards) nor header values that are not visible ASCII.
+granian's own task scheduler (5 µs less than asyncio tasks) is not used either: its stand-in task cannot
+be cancelled, so `asyncio.timeout` inside a request would never fire.
+
 Each worker gets its own duplicate of the socket's file descriptor and closes it when it ends, so a
 reload starts the new worker on the same accept queue before the old one stops: no connection is refused
 or reset while certificates change. A stopping worker finishes the HTTP requests in flight but drops its
