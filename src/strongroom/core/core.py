@@ -71,6 +71,9 @@ class InitResult:
     recovery: bool = False
 
 
+_NO_CLUSTER: Mapping[str, str] = {}
+
+
 class Core:
     """A strongroom server's state machine and request entry point."""
 
@@ -161,6 +164,12 @@ class Core:
             "performance_standby": False,
             "performance_standby_last_remote_wal": 0,
         }
+
+    async def health_status(self) -> tuple[bool, bool, Mapping[str, str]]:
+        """What sys/health reads, without building the whole seal status (every load balancer probe pays
+        for it): initialized, sealed, and the cluster's name and id while unsealed (else empty)."""
+        sealed = self._barrier.sealed
+        return await self._seal.initialized(), sealed, _NO_CLUSTER if sealed else self._cluster
 
     async def seal_status(self) -> dict[str, Any]:
         """Vault's sys/seal-status body."""
