@@ -25,6 +25,7 @@ from strongroom.core.login_renewal import MountLogins
 from strongroom.core.mounts import MountManager, SystemTTLs
 from strongroom.core.pipeline import Pipeline
 from strongroom.core.services import Services
+from strongroom.core.snapshots import check_snapshot, snapshottable, take_snapshot
 from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
@@ -106,6 +107,7 @@ class Core:
         # An HA server keeps plaintexts only while active (another server may write while it stands by).
         self._barrier = AESGCMBarrier(physical, clock=self._clock, caching=ha_lock is None)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
+        self._storage_type = storage_type
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
         self._cluster: dict[str, str] = {}
@@ -259,6 +261,44 @@ class Core:
             return
         await self.require_sudo(token, "sys/seal")
         await self.seal()
+
+    async def save_snapshot(self, token: str, path: str) -> bytes:
+        """A snapshot of the whole storage, for a token with sudo on `path`."""
+        await self.require_sudo(token, path)
+        self._require_serving()
+        return await take_snapshot(self._physical, self._storage_type, self._cluster, self._clock)
+
+    async def restore_snapshot(self, token: str, path: str, data: bytes, *, force: bool) -> None:
+        """Replace the whole storage with the snapshot in `data`, for a token with sudo on `path`.
+
+        Everything is checked first; then the services stop and the storage is swapped in one
+        transaction. A snapshot of this cluster is served at once (keyring reloaded, services restarted,
+        as Vault does); a forced one from another cluster, or any restore on an HA backend (the other
+        servers hold keys of the old storage), leaves this server sealed, to be unsealed with the keys of
+        the snapshot's cluster. A swap that fails leaves the storage as it was.
+        """
+        await self.require_sudo(token, path)
+        self._require_serving()
+        physical = snapshottable(self._physical, self._storage_type)
+        snapshot, same = check_snapshot(data, self._barrier, force=force)
+        entries = list(snapshot.entries)
+        if self._ha_lock is not None or not same:
+            await self.seal()
+            await physical.replace_all(entries)
+            return
+        self.rekey.cancel()
+        async with self._lock:
+            await self._stop_services()
+            try:
+                await physical.replace_all(entries)
+            finally:
+                self._barrier.start_caching()
+                await self._barrier.reload_keyring()
+        await self._start()
+
+    def _require_serving(self) -> None:
+        if self._services is None:
+            raise ServiceUnavailableError("Vault is sealed" if self._barrier.sealed else "node is not active")
 
     def reopen_audit_devices(self) -> None:
         """Reopen the audit devices' files and sockets (SIGHUP after log rotation); nothing while sealed."""

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
-from strongroom.http import events, lifecycle, sealed
+from strongroom.http import events, lifecycle, sealed, snapshot
 from strongroom.http.forward import Forwarder, is_local
 from strongroom.http.forwarded import NOT_TRUSTED, ForwardedFor
 from strongroom.http.translate import (
@@ -44,7 +44,7 @@ _HTTP1 = frozenset({"1.0", "1.1"})
 log = logging.getLogger("strongroom.http")
 
 
-class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, Protocol):
+class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, snapshot.Snapshots, Protocol):
     """What the HTTP layer needs of the core: its status, its seal lifecycle, request handling, and the
     telemetry that times requests and serves sys/metrics."""
 
@@ -139,6 +139,8 @@ class VaultAPI:
         if events.handles(path):
             raw_query = scope.get("query_string", b"")
             return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
+        if snapshot.handles(path):
+            return await snapshot.serve(self._core, scope["method"], path, body, headers)
         answer = await lifecycle.serve(
             self._core, scope["method"], path, body, headers, unauthed=self._unauthed
         )
