@@ -46,10 +46,11 @@ class Cluster:
 
 
 @contextmanager
-def sqlite_cluster(workdir: Path) -> Iterator[Cluster]:
+def sqlite_cluster(workdir: Path, listener: str = "") -> Iterator[Cluster]:
     workdir.mkdir()
     port = free_port()
-    with strongroom_config_server(workdir, sqlite_config(workdir, port), port) as server:
+    config = sqlite_config(workdir, port, listener=listener)
+    with strongroom_config_server(workdir, config, port) as server:
         key, root = init_and_unseal(server.address)
         yield Cluster(server.address, key, root)
 
@@ -159,9 +160,14 @@ def test_a_snapshot_taken_while_writes_continue_is_consistent(tmp_path: Path) ->
 
 
 def test_a_snapshot_of_the_same_cluster_restores_at_once_and_stays_unsealed(tmp_path: Path) -> None:
-    with sqlite_cluster(tmp_path / "a") as cluster, cluster.client() as client:
+    # Over max_request_size, as OpenBao allows a snapshot to be; other requests stay bounded.
+    limit = "  max_request_size = 2048\n"
+    with sqlite_cluster(tmp_path / "a", limit) as cluster, cluster.client() as client:
         _with_secret(cluster)
         snapshot = client.get("/v1/sys/storage/snapshot").content
+        assert len(snapshot) > 2048
+        big = client.post("/v1/secret/data/big", json={"data": {"x": "y" * 4096}})
+        assert big.status_code == 413
         client.post("/v1/secret/data/app", json={"data": {"password": "later"}}).raise_for_status()
         client.post(
             "/v1/sys/policies/acl/later", json={"policy": 'path "x" { capabilities = ["read"] }'}

@@ -127,6 +127,12 @@ class VaultAPI:
     ) -> tuple[int, bytes, str]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
+        if snapshot.handles(path) and not self._core.standby:
+            # A snapshot may exceed max_request_size (OpenBao exempts it too); the token is checked first.
+            def read_snapshot() -> Awaitable[bytes]:
+                return _read_body(receive, snapshot.MAX_SIZE, headers, scope.get("http_version", ""))
+
+            return await snapshot.serve(self._core, scope["method"], path, read_snapshot, headers)
         body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
             if scope["method"] != "GET":
@@ -139,8 +145,6 @@ class VaultAPI:
         if events.handles(path):
             raw_query = scope.get("query_string", b"")
             return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
-        if snapshot.handles(path):
-            return await snapshot.serve(self._core, scope["method"], path, body, headers)
         answer = await lifecycle.serve(
             self._core, scope["method"], path, body, headers, unauthed=self._unauthed
         )
