@@ -46,7 +46,8 @@ async def take_snapshot(
         "storage_type": storage_type,
         "created": rfc3339(clock.now()),
     }
-    return write_snapshot(sorted(entries), header)
+    keyring = next((value for key, value in entries if key == KEYRING_PATH), b"")
+    return write_snapshot(sorted(entries), header, keyring)
 
 
 def check_snapshot(data: bytes, barrier: AESGCMBarrier, *, force: bool) -> tuple[Snapshot, bool]:

@@ -2,21 +2,32 @@
 
 Layer: physical (imports physical.keys and errors only).
 
-The file is: the magic b"STRONGROOM-SNAPSHOT\\n", a 4-byte big-endian header length, the header (JSON:
-format version, cluster id and name, storage type, creation time, entry count), then per entry a 4-byte
-key length, the UTF-8 key, an 8-byte value length and the value, and last a SHA-256 over everything
-before it. The values are what physical storage holds (barrier ciphertext, and the seal's own records),
-so a snapshot holds no plaintext secret and opens only with the unseal keys of the cluster it came from.
+The file is a gzipped tar, the shape of Vault's raft snapshots (so `bao operator raft snapshot save`,
+which looks for a non-empty last member SHA256SUMS.sealed, accepts it), holding in order:
+- meta.json: the header (format version, cluster id and name, storage type, creation time, entry count);
+- state.bin: the magic b"STRONGROOM-SNAPSHOT\\n", a 4-byte big-endian header length, the same header,
+  then per entry a 4-byte key length, the UTF-8 key, an 8-byte value length and the value, and last a
+  SHA-256 over everything before it in state.bin;
+- SHA256SUMS: the SHA-256 of meta.json and state.bin, as sha256sum prints them;
+- SHA256SUMS.sealed: the cluster's keyring record as stored (sealed by its root key): it opens only on a
+  server of the same cluster.
+The values are what physical storage holds (barrier ciphertext, and the seal's own records), so a
+snapshot holds no plaintext secret and opens only with the unseal keys of the cluster it came from.
 
-Invariant: `read_snapshot` checks the magic, the version, every length, the entry count and the SHA-256
-before it returns anything, so a damaged file is refused before any storage is touched.
+Invariant: `read_snapshot` checks the archive, the checksums, the magic, the version, every length, the
+entry count and the SHA-256 before it returns anything, so a damaged file is refused before any storage
+is touched.
 """
 
 from __future__ import annotations
 
 import builtins
+import gzip
 import hashlib
+import io
 import struct
+import tarfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -32,6 +43,8 @@ _HEADER_LENGTH = struct.Struct(">I")
 _KEY_LENGTH = struct.Struct(">I")
 _VALUE_LENGTH = struct.Struct(">Q")
 _DIGEST_SIZE = hashlib.sha256().digest_size
+_GZIP_MAGIC = b"\x1f\x8b"
+_MEMBERS = ("meta.json", "state.bin", "SHA256SUMS", "SHA256SUMS.sealed")
 # A header is a few hundred bytes; anything far larger is not a header.
 _MAX_HEADER = 64 * 1024
 
@@ -61,8 +74,56 @@ class Snapshot:
         return next((value for name, value in self.entries if name == key), None)
 
 
-def write_snapshot(entries: builtins.list[tuple[str, bytes]], header: Mapping[str, Any]) -> bytes:
-    """The snapshot file of `entries`, with `header` (plus the format version and entry count)."""
+def write_snapshot(
+    entries: builtins.list[tuple[str, bytes]], header: Mapping[str, Any], sealed: bytes = b""
+) -> bytes:
+    """The snapshot file of `entries`, with `header` (plus the format version and entry count); `sealed`
+    is the cluster's keyring record."""
+    state = _write_state(entries, header)
+    meta = orjson.dumps(read_state(state).header, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    members = [("meta.json", meta), ("state.bin", state), ("SHA256SUMS", _sums(meta, state))]
+    members.append(("SHA256SUMS.sealed", sealed or b"\x00"))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o600
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(archive.getvalue(), mtime=0)
+
+
+def read_snapshot(data: bytes) -> Snapshot:
+    """The snapshot in `data`; InvalidRequestError when it is not one, or is damaged or truncated."""
+    if not data.startswith(_GZIP_MAGIC):
+        raise InvalidRequestError("not a strongroom snapshot")
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data)), mode="r:") as tar:
+            for info in tar:
+                if not info.isfile() or info.name not in _MEMBERS or info.name in members:
+                    raise _damaged(f"unexpected archive member {info.name!r}")
+                extracted = tar.extractfile(info)
+                members[info.name] = b"" if extracted is None else extracted.read()
+    except (OSError, EOFError, ValueError, zlib.error, tarfile.TarError):
+        raise _damaged("it is not a complete gzipped tar archive") from None
+    missing = [name for name in _MEMBERS if name not in members]
+    if missing:
+        raise _damaged(f"{', '.join(missing)} missing")
+    if members["SHA256SUMS"] != _sums(members["meta.json"], members["state.bin"]):
+        raise _damaged("SHA256SUMS does not match")
+    return read_state(members["state.bin"])
+
+
+def _sums(meta: bytes, state: bytes) -> bytes:
+    """SHA256SUMS as sha256sum prints it."""
+    lines = (
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+        for name, data in (("meta.json", meta), ("state.bin", state))
+    )
+    return "".join(lines).encode()
+
+
+def _write_state(entries: builtins.list[tuple[str, bytes]], header: Mapping[str, Any]) -> bytes:
     head = orjson.dumps(
         {**header, "version": FORMAT_VERSION, "entries": len(entries)}, option=orjson.OPT_SORT_KEYS
     )
@@ -74,8 +135,8 @@ def write_snapshot(entries: builtins.list[tuple[str, bytes]], header: Mapping[st
     return body + hashlib.sha256(body).digest()
 
 
-def read_snapshot(data: bytes) -> Snapshot:
-    """The snapshot in `data`; InvalidRequestError when it is not one, or is damaged or truncated."""
+def read_state(data: bytes) -> Snapshot:
+    """The entries of a state.bin; InvalidRequestError when it is damaged or truncated."""
     if not data.startswith(MAGIC):
         raise InvalidRequestError("not a strongroom snapshot")
     if len(data) < len(MAGIC) + _HEADER_LENGTH.size + _DIGEST_SIZE:
