@@ -277,3 +277,27 @@ def test_snapshots_need_sudo_and_an_unsealed_server(tmp_path: Path) -> None:
         assert client.get(FORCE).status_code == 405
         client.put("/v1/sys/seal").raise_for_status()
         assert client.get(SAVE).status_code == 503
+
+
+def test_a_swap_the_database_refuses_leaves_the_server_as_it_was(tmp_path: Path, postgres: Postgres) -> None:
+    with postgres.database("snapshots_refused") as url, postgresql_cluster(tmp_path / "a", url) as cluster:
+        _with_secret(cluster)
+        with cluster.client() as client:
+            snapshot = client.get(SAVE).content
+            client.post("/v1/secret/data/app", json={"data": {"password": "later"}}).raise_for_status()
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'restores refused'; END $$"
+                )
+                admin.execute(
+                    "CREATE TRIGGER refuse BEFORE DELETE ON openbao_kv_store "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION refuse()"
+                )
+            response = client.post(SAVE, content=snapshot)
+            assert response.status_code == 500
+            assert "restores refused" not in response.text
+            assert not _sealed(cluster)
+            assert _secret(cluster) == "later"
+            client.post("/v1/secret/data/app", json={"data": {"password": "after"}}).raise_for_status()
+            assert _secret(cluster) == "after"

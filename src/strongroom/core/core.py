@@ -275,7 +275,7 @@ class Core:
         transaction. A snapshot of this cluster is served at once (keyring reloaded, services restarted,
         as Vault does); a forced one from another cluster, or any restore on an HA backend (the other
         servers hold keys of the old storage), leaves this server sealed, to be unsealed with the keys of
-        the snapshot's cluster. A swap that fails leaves the storage as it was.
+        the snapshot's cluster. A swap that fails leaves the storage as it was, and the server serving it.
         """
         await self.require_sudo(token, path)
         self._require_serving()
@@ -287,14 +287,17 @@ class Core:
             await physical.replace_all(entries)
             return
         self.rekey.cancel()
-        async with self._lock:
-            await self._stop_services()
-            try:
-                await physical.replace_all(entries)
-            finally:
-                self._barrier.start_caching()
-                await self._barrier.reload_keyring()
-        await self._start()
+        try:
+            async with self._lock:
+                await self._stop_services()
+                try:
+                    await physical.replace_all(entries)
+                finally:
+                    # Swapped or not (then the storage is as it was), nothing decrypted may outlive it.
+                    self._barrier.start_caching()
+                    await self._barrier.reload_keyring()
+        finally:
+            await self._start()
 
     def _require_serving(self) -> None:
         if self._services is None:
