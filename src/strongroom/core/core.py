@@ -280,7 +280,7 @@ class Core:
         await self.require_sudo(token, path)
         self._require_serving()
         physical = snapshottable(self._physical, self._storage_type)
-        snapshot, same = check_snapshot(data, self._barrier, force=force)
+        snapshot, same = await check_snapshot(data, self._barrier, force=force)
         entries = list(snapshot.entries)
         if self._ha_lock is not None or not same:
             await self.seal()

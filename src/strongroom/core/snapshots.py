@@ -12,6 +12,7 @@ keys of the cluster it came from.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from strongroom.barrier import AESGCMBarrier
@@ -47,13 +48,14 @@ async def take_snapshot(
         "created": rfc3339(clock.now()),
     }
     keyring = next((value for key, value in entries if key == KEYRING_PATH), b"")
-    return write_snapshot(sorted(entries), header, keyring)
+    # Seconds for a large storage: off the event loop, so the server keeps serving meanwhile.
+    return await asyncio.to_thread(write_snapshot, sorted(entries), header, keyring)
 
 
-def check_snapshot(data: bytes, barrier: AESGCMBarrier, *, force: bool) -> tuple[Snapshot, bool]:
+async def check_snapshot(data: bytes, barrier: AESGCMBarrier, *, force: bool) -> tuple[Snapshot, bool]:
     """The snapshot in `data`, and whether it comes from this cluster; InvalidRequestError when it is
     damaged, holds no initialized storage, or (unless `force`) comes from another cluster."""
-    snapshot = read_snapshot(data)
+    snapshot = await asyncio.to_thread(read_snapshot, data)
     keyring = snapshot.value(KEYRING_PATH)
     if keyring is None:
         raise InvalidRequestError("the snapshot holds no keyring: it is not of an initialized server")
