@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -47,10 +48,10 @@ class Cluster:
 
 
 @contextmanager
-def sqlite_cluster(workdir: Path, listener: str = "") -> Iterator[Cluster]:
+def sqlite_cluster(workdir: Path, listener: str = "", extra: str = "") -> Iterator[Cluster]:
     workdir.mkdir()
     port = free_port()
-    config = sqlite_config(workdir, port, listener=listener)
+    config = sqlite_config(workdir, port, extra, listener=listener)
     with strongroom_config_server(workdir, config, port) as server:
         key, root = init_and_unseal(server.address)
         yield Cluster(server.address, key, root)
@@ -301,3 +302,26 @@ def test_a_swap_the_database_refuses_leaves_the_server_as_it_was(tmp_path: Path,
             assert _secret(cluster) == "later"
             client.post("/v1/secret/data/app", json={"data": {"password": "after"}}).raise_for_status()
             assert _secret(cluster) == "after"
+
+
+def test_snapshot_requests_are_audited(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    device = f'audit "file" "log" {{\n  options = {{ file_path = "{log}" }}\n}}\n'
+    with sqlite_cluster(tmp_path / "a", extra=device) as cluster, cluster.client() as client:
+        snapshot = client.get(SAVE).content
+        assert client.post(SAVE, content=snapshot).status_code == 204
+        assert client.post(SAVE, content=b"garbage").status_code == 400
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    ours = [e for e in entries if e["request"]["path"] == "sys/storage/raft/snapshot"]
+    assert [(e["type"], e["request"]["operation"]) for e in ours] == [
+        ("request", "read"), ("response", "read"),
+        ("request", "update"), ("response", "update"),
+        ("request", "update"), ("response", "update"),
+    ]  # fmt: skip
+    for entry in ours:
+        assert entry["auth"]["policies"] == ["root"]
+        assert entry["request"]["remote_address"] == "127.0.0.1"
+        assert entry["request"]["mount_type"] == "system"
+        assert entry["request"]["client_token"].startswith("hmac-sha256:")
+    assert "not a strongroom snapshot" in ours[-1]["error"]
+    assert cluster.root not in log.read_text()

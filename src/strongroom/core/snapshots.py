@@ -1,6 +1,6 @@
 """Storage snapshots for the core: take one while serving, and check one before it replaces the storage.
 
-Layer: core (imports physical.snapshot, barrier, util and errors).
+Layer: core (imports physical.snapshot, barrier, audit, logical, core.services, util and errors).
 
 A snapshot is the physical entries as they are stored (ciphertext), so taking one needs no key; restoring
 one is refused unless its keyring opens with this server's root key (it comes from this cluster), as Vault
@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import AESGCMBarrier
 from strongroom.barrier.aes_gcm import KEYRING_PATH
+from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError
+from strongroom.logical import Connection, Operation, Request
 from strongroom.physical.base import PhysicalBackend
 from strongroom.physical.snapshot import Snapshot, Snapshottable, read_snapshot, write_snapshot
 from strongroom.util.clock import Clock, rfc3339
@@ -50,6 +53,30 @@ async def take_snapshot(
     keyring = next((value for key, value in entries if key == KEYRING_PATH), b"")
     # Seconds for a large storage: off the event loop, so the server keeps serving meanwhile.
     return await asyncio.to_thread(write_snapshot, sorted(entries), header, keyring)
+
+
+def snapshot_audit(
+    services: Services,
+    path: str,
+    operation: Operation,
+    *,
+    token: str,
+    auth: AuditAuth,
+    remote: tuple[str, int],
+) -> AuditInput:
+    """What the audit log records of a snapshot request: it does not pass the pipeline (its body is not
+    JSON), so the core audits it here, as OpenBao audits it."""
+    route = services.mounts.router.route(path)
+    request = Request(
+        operation=operation,
+        path=path,
+        client_token=token,
+        connection=Connection(*remote),
+        mount_point="" if route is None else route.entry.api_path,
+        mount_type="" if route is None else route.entry.type,
+        mount_accessor="" if route is None else route.entry.accessor,
+    )
+    return AuditInput(request, auth=auth)
 
 
 async def check_snapshot(data: bytes, barrier: AESGCMBarrier, *, force: bool) -> tuple[Snapshot, bool]:

@@ -132,7 +132,10 @@ class VaultAPI:
             def read_snapshot() -> Awaitable[bytes]:
                 return _read_body(receive, snapshot.MAX_SIZE, headers, scope.get("http_version", ""))
 
-            return await snapshot.serve(self._core, scope["method"], path, read_snapshot, headers)
+            client = scope.get("client")
+            return await snapshot.serve(
+                self._core, scope["method"], path, read_snapshot, headers, client=client
+            )
         body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
             if scope["method"] != "GET":

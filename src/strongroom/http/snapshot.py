@@ -35,11 +35,13 @@ class Snapshots(Protocol):
         """PermissionDeniedError unless `token` may update `path` with sudo."""
         ...
 
-    async def save_snapshot(self, token: str, path: str) -> bytes:
-        """The snapshot file."""
+    async def save_snapshot(self, token: str, path: str, remote: tuple[str, int] = ("", 0)) -> bytes:
+        """The snapshot file; `remote` is the client's address, for the audit log."""
         ...
 
-    async def restore_snapshot(self, token: str, path: str, data: bytes, *, force: bool) -> None:
+    async def restore_snapshot(
+        self, token: str, path: str, data: bytes, *, force: bool, remote: tuple[str, int] = ("", 0)
+    ) -> None:
         """Replace the storage with the snapshot in `data`."""
         ...
 
@@ -55,14 +57,17 @@ async def serve(
     path: str,
     read_body: Callable[[], Awaitable[bytes]],
     headers: Mapping[str, str],
+    *,
+    client: tuple[str, int] | None,
 ) -> tuple[int, bytes, str]:
-    """Answer one request to a snapshot endpoint; `read_body` reads the request body."""
+    """Answer one request to a snapshot endpoint from `client`; `read_body` reads the request body."""
     checked, force = _PATHS[path.rstrip("/")]
     token = token_from(headers)
+    remote = client or ("", 0)
     if method == "GET" and not force:
-        return 200, await core.save_snapshot(token, checked), SNAPSHOT_TYPE
+        return 200, await core.save_snapshot(token, checked, remote), SNAPSHOT_TYPE
     if method in ("POST", "PUT"):
         await core.require_sudo(token, checked)
-        await core.restore_snapshot(token, checked, await read_body(), force=force)
+        await core.restore_snapshot(token, checked, await read_body(), force=force, remote=remote)
         return 204, b"", SNAPSHOT_TYPE
     raise errors.UnsupportedOperationError()
