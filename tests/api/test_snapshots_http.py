@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -58,12 +59,13 @@ def sqlite_cluster(workdir: Path, listener: str = "", extra: str = "") -> Iterat
 
 
 @contextmanager
-def postgresql_cluster(workdir: Path, url: str) -> Iterator[Cluster]:
+def postgresql_cluster(workdir: Path, url: str, *, ha: bool = False) -> Iterator[Cluster]:
     workdir.mkdir()
     port = free_port()
     config = (
-        f'storage "postgresql" {{\n  connection_url = "{url}"\n}}\n'
+        f'storage "postgresql" {{\n  connection_url = "{url}"\n  ha_enabled = "{str(ha).lower()}"\n}}\n'
         f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
+        f'api_addr = "http://127.0.0.1:{port}"\n'
     )
     with strongroom_config_server(workdir, config, port) as server:
         key, root = init_and_unseal(server.address)
@@ -325,3 +327,29 @@ def test_snapshot_requests_are_audited(tmp_path: Path) -> None:
         assert entry["request"]["client_token"].startswith("hmac-sha256:")
     assert "not a strongroom snapshot" in ours[-1]["error"]
     assert cluster.root not in log.read_text()
+
+
+def _wait_active(cluster: Cluster) -> None:
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{cluster.address}/v1/sys/health").status_code != 200:
+        assert time.monotonic() < deadline, "the server did not become active"
+        time.sleep(0.1)
+
+
+def test_on_an_ha_backend_a_restore_seals_and_the_keys_unseal_the_restored_storage(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    with (
+        postgres.database("snapshots_ha") as url,
+        postgresql_cluster(tmp_path / "a", url, ha=True) as cluster,
+    ):
+        _wait_active(cluster)
+        _with_secret(cluster)
+        with cluster.client() as client:
+            snapshot = client.get(SAVE).content
+            client.post("/v1/secret/data/app", json={"data": {"password": "later"}}).raise_for_status()
+            assert client.post(SAVE, content=snapshot).status_code == 204
+        assert _sealed(cluster)
+        assert _unseal(cluster, cluster.unseal_key).json()["sealed"] is False
+        _wait_active(cluster)
+        assert _secret(cluster) == CANARY
