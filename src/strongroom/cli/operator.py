@@ -43,6 +43,7 @@ from strongroom.cli.operator_keys import (
     wrap,
 )
 from strongroom.cli.operator_rekey import rekey
+from strongroom.cli.operator_snapshot import raft, snapshot
 from strongroom.cli.output import columns, render
 from strongroom.cli.status import seal_status_rows
 from strongroom.client import Client, ClientError
@@ -298,3 +299,5 @@ def rotate(*, args: tuple[str, ...]) -> None:
 
 operator.add_command(rekey)
 operator.add_command(generate_root)
+operator.add_command(snapshot)
+operator.add_command(raft)

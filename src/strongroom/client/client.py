@@ -170,10 +170,12 @@ class Client:
         json: object = None,
         headers: Mapping[str, str] | None = None,
         wrap: bool = True,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request and return the response whatever its status; raises TransportError.
 
-        `wrap=False` keeps the response unwrapped even when the client has a `wrap_ttl`.
+        `wrap=False` keeps the response unwrapped even when the client has a `wrap_ttl`; `content` is a
+        raw body (a snapshot) sent instead of `json`.
         """
         url = f"/v1/{path.lstrip('/')}"
         if self._token_refused:
@@ -181,7 +183,7 @@ class Client:
         if wrap and self.wrap_ttl:
             headers = {**(headers or {}), "X-Vault-Wrap-TTL": self.wrap_ttl}
         try:
-            return self._http.request(method, url, params=params, json=json, headers=headers)
+            return self._http.request(method, url, params=params, json=json, headers=headers, content=content)
         except httpx.HTTPError as exc:
             full_url = str(self._http.build_request(method, url, params=params).url)
             raise TransportError(_reason(exc), method=method, url=full_url) from None
@@ -201,6 +203,13 @@ class Client:
         if response.status_code >= 400:
             raise _error_from(response)
         return _body(response)
+
+    def raw(self, method: str, path: str, content: bytes | None = None) -> bytes:
+        """Send `content` as it is and return the body as it is (snapshots); raises ClientError."""
+        response = self.send(method, path, content=content, wrap=False)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.content
 
     def read(self, path: str, params: Mapping[str, str] | None = None) -> JSONObject | None:
         """GET a path; None when nothing is there (a 404 that carries no data and no warnings)."""

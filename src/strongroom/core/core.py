@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from strongroom.audit import AuditBroker, DeviceSpec
+from strongroom.audit import AuditBroker, AuditInput, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.event_gate import TokenGate
 from strongroom.core.ha import LeaderElection, SingleNode
@@ -23,12 +23,13 @@ from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.login_renewal import MountLogins
 from strongroom.core.mounts import MountManager, SystemTTLs
-from strongroom.core.pipeline import Pipeline
+from strongroom.core.pipeline import Pipeline, audit_auth
 from strongroom.core.services import Services
+from strongroom.core.snapshots import check_snapshot, snapshot_audit, snapshottable, take_snapshot
 from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
-from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
+from strongroom.errors import PermissionDeniedError, RequestError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
 from strongroom.identity import NO_GRANT, Grant, IdentityStore
 from strongroom.leases import LeaseManager
@@ -110,6 +111,7 @@ class Core:
         # An HA server keeps plaintexts only while active (another server may write while it stands by).
         self._barrier = AESGCMBarrier(physical, clock=self._clock, caching=ha_lock is None)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
+        self._storage_type = storage_type
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
         self._cluster: dict[str, str] = {}
@@ -269,6 +271,64 @@ class Core:
             return
         await self.require_sudo(token, "sys/seal")
         await self.seal()
+
+    async def save_snapshot(self, token: str, path: str, remote: tuple[str, int] = ("", 0)) -> bytes:
+        """A snapshot of the whole storage, for a token with sudo on `path`; audited."""
+        await self.require_sudo(token, path)
+        audit = await self._snapshot_audit(token, path, Operation.READ, remote)
+        await self.services.audit.log_request(audit)
+        data = await take_snapshot(self._physical, self._storage_type, self._cluster, self._clock)
+        await self.services.audit.log_response(audit)
+        return data
+
+    async def _snapshot_audit(
+        self, token: str, path: str, operation: Operation, remote: tuple[str, int]
+    ) -> AuditInput:
+        services = self.services
+        auth = audit_auth(await services.tokens.lookup(token))
+        return snapshot_audit(services, path, operation, token=token, auth=auth, remote=remote)
+
+    async def restore_snapshot(
+        self, token: str, path: str, data: bytes, *, force: bool, remote: tuple[str, int] = ("", 0)
+    ) -> None:
+        """Replace the whole storage with the snapshot in `data`, for a token with sudo on `path`.
+
+        Everything is checked first; then the services stop and the storage is swapped in one
+        transaction. A snapshot of this cluster is served at once (keyring reloaded, services restarted,
+        as Vault does); a forced one from another cluster, or any restore on an HA backend (the other
+        servers hold keys of the old storage), leaves this server sealed, to be unsealed with the keys of
+        the snapshot's cluster. A swap that fails leaves the storage as it was, and the server serving it.
+        """
+        await self.require_sudo(token, path)
+        audit = await self._snapshot_audit(token, path, Operation.UPDATE, remote)
+        await self.services.audit.log_request(audit)
+        try:
+            physical = snapshottable(self._physical, self._storage_type)
+            snapshot, same = await check_snapshot(data, self._barrier, force=force)
+        except RequestError as refusal:
+            await self.services.audit.log_response(replace(audit, error="; ".join(refusal.errors)))
+            raise
+        entries = list(snapshot.entries)
+        if self._ha_lock is not None or not same:
+            # Sealed afterwards, this server has no audit device left to record the outcome in.
+            await self.services.audit.log_response(audit)
+            await self.seal()
+            await physical.replace_all(entries)
+            return
+        self.rekey.cancel()
+        try:
+            async with self._lock:
+                await self._stop_services()
+                try:
+                    await physical.replace_all(entries)
+                finally:
+                    # Swapped or not (then the storage is as it was), nothing decrypted may outlive it.
+                    self._barrier.start_caching()
+                    await self._barrier.reload_keyring()
+        finally:
+            await self._start()
+        # Into the restored storage's audit devices: the request entry went to those of the old one.
+        await self.services.audit.log_response(audit)
 
     def reopen_audit_devices(self) -> None:
         """Reopen the audit devices' files and sockets (SIGHUP after log rotation); nothing while sealed."""

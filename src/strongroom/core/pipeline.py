@@ -265,13 +265,13 @@ class Pipeline:
     def _audit_input(self, flow: Flow, error: str = "") -> AuditInput:
         request, route = flow.request, flow.route
         if route is None:
-            return AuditInput(request, _audit_auth(flow.token), response=flow.response, error=error)
+            return AuditInput(request, audit_auth(flow.token), response=flow.response, error=error)
         entry = route.entry
         return AuditInput(
             request=request.evolve(
                 mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
             ),
-            auth=_audit_auth(flow.token),
+            auth=audit_auth(flow.token),
             response=flow.response,
             error=error,
             non_hmac_request_keys=entry.config.audit_non_hmac_request_keys,
@@ -376,7 +376,7 @@ class Pipeline:
         return flow
 
 
-def _audit_auth(token: TokenEntry | None) -> AuditAuth:
+def audit_auth(token: TokenEntry | None) -> AuditAuth:
     """What the audit log shows of the request's token (its ID is hashed from the request itself)."""
     if token is None:
         return AuditAuth()
