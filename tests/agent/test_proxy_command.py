@@ -38,9 +38,10 @@ def _environment(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def proxy(setup: Setup) -> Iterator[tuple[Setup, str]]:
+def proxy(setup: Setup) -> Iterator[tuple[Setup, str, subprocess.Popen[bytes]]]:
     """A proxy with approle auto-auth (no sink: the api_proxy is what the token is for), `cache {}`,
-    `use_auto_auth_token = "force"` and a TCP listener; its URL. Stopped (and its exit checked) after."""
+    `use_auto_auth_token = "force"` and a TCP listener with `proxy_api { enable_quit }`; its URL and
+    process. Stopped (and its exit code checked) after."""
     port = free_port()
     role_id = setup.root.get(f"/v1/auth/{setup.approle}/role/{setup.role}/role-id").json()["data"]["role_id"]
     (setup.dir / "role_id").write_text(role_id)
@@ -52,7 +53,8 @@ def proxy(setup: Setup) -> Iterator[tuple[Setup, str]]:
         f'    config = {{\n      role_id_file_path = "{setup.dir}/role_id"\n'
         f'      secret_id_file_path = "{setup.dir}/secret_id"\n    }}\n  }}\n}}\n'
         'api_proxy {\n  use_auto_auth_token = "force"\n}\ncache {\n}\n'
-        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n'
+        "  proxy_api {\n    enable_quit = true\n  }\n}\n"
     )
     log = setup.dir / "proxy.log"
     with log.open("w") as err:
@@ -71,15 +73,17 @@ def proxy(setup: Setup) -> Iterator[tuple[Setup, str]]:
 
     try:
         wait_for(serving, 15, "the proxy to serve with its auto-auth token", log)
-        yield setup, url
+        yield setup, url, process
     finally:
         process.terminate()
         code = process.wait(timeout=10)
     assert code == 0, log.read_text()
 
 
-def test_hvac_and_the_bao_cli_read_through_the_proxy_with_its_token(proxy: tuple[Setup, str]) -> None:
-    setup, url = proxy
+def test_hvac_and_the_bao_cli_read_through_the_proxy_with_its_token(
+    proxy: tuple[Setup, str, subprocess.Popen[bytes]],
+) -> None:
+    setup, url, _ = proxy
     # hvac with no token of its own, and with a token that may read nothing: "force" replaces it.
     tokenless = hvac.Client(url=url, timeout=10)
     tokenless.token = ""
@@ -99,8 +103,8 @@ def test_hvac_and_the_bao_cli_read_through_the_proxy_with_its_token(proxy: tuple
     assert (bao.returncode, bao.stdout, bao.stderr) == (0, "1", "")
 
 
-def test_reads_are_served_from_the_static_cache(proxy: tuple[Setup, str]) -> None:
-    setup, url = proxy
+def test_reads_are_served_from_the_static_cache(proxy: tuple[Setup, str, subprocess.Popen[bytes]]) -> None:
+    setup, url, _ = proxy
     path = f"{setup.kv}/data/db"
     with _audited(setup) as audit, httpx.Client(base_url=url, timeout=5) as http:
         # The first answers may still come from the server while the cache's event subscription opens.
@@ -111,6 +115,20 @@ def test_reads_are_served_from_the_static_cache(proxy: tuple[Setup, str]) -> Non
         setup.put("db", {"v": "2"})
         wait_for(lambda: http.get(f"/v1/{path}").json()["data"]["data"] == {"v": "2"}, 5, "the new version")
         assert _server_reads(audit, path) > before
+
+
+def test_the_proxy_api_is_under_proxy_v1(proxy: tuple[Setup, str, subprocess.Popen[bytes]]) -> None:
+    setup, url, process = proxy
+    with httpx.Client(base_url=url, timeout=5) as http:
+        assert http.get(f"/v1/{setup.kv}/data/db").status_code == 200
+        metrics = http.get("/proxy/v1/metrics")
+        assert metrics.status_code == 200
+        assert "vault_agent_proxy_success " in metrics.text
+        # The agent's paths are not the proxy's: forwarded to the server, which has no such route.
+        assert http.post("/agent/v1/quit").status_code == 404
+        assert http.get("/proxy/v1/quit").status_code == 405
+        assert http.post("/proxy/v1/quit").status_code == 200
+    assert process.wait(timeout=10) == 0
 
 
 def test_a_template_block_is_refused(tmp_path: Path) -> None:

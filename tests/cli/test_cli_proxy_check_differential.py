@@ -52,6 +52,18 @@ CASES: list[tuple[str, str, bool]] = [
     ("api_proxy without a listener", AUTO_AUTH + USE_TOKEN, False),
     ("use_auto_auth_token with wrapping", "auto_auth {\n" + WRAPPED + "}\n" + LISTENER + USE_TOKEN, False),
     ("listener alone", LISTENER, True),
+    (
+        "listener proxy_api",
+        'listener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n'
+        + "  proxy_api {\n    enable_quit = true\n  }\n}\n",
+        True,
+    ),
+    (
+        "listener proxy_api bad",
+        'listener "tcp" {\n  address = "127.0.0.1:0"\n  tls_disable = true\n'
+        + '  proxy_api {\n    enable_quit = "often"\n  }\n}\n',
+        False,
+    ),
     ("nothing to do", "", False),
 ]
 

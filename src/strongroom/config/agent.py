@@ -383,6 +383,7 @@ class _Merged:
             env_templates=tuple(self.env_templates),
             listeners=tuple(self.listeners),
             cache=self.cache,
+            kind="proxy" if self.proxy else "agent",
             notices=tuple(self.notices),
             **self.values,
         )
