@@ -164,3 +164,31 @@ def test_the_cache_use_auto_auth_token_is_ignored_with_a_notice(tmp_path: Path) 
     done = strongroom_check(_config(tmp_path, "cache token", text))
     assert done.returncode == 0, done.stderr
     assert "use_auto_auth_token is ignored by the proxy" in done.stderr
+
+
+def test_a_config_directory_and_repeated_flags_merge_as_the_agents_do(tmp_path: Path) -> None:
+    directory = tmp_path / "proxy.d"
+    directory.mkdir()
+    (directory / "a-vault.hcl").write_text(DEAD)
+    (directory / "b-auth.hcl").write_text(AUTO_AUTH.replace("ROOT", str(tmp_path)) + USE_TOKEN)
+    listener = tmp_path / "listener.hcl"
+    listener.write_text(LISTENER)
+    env = _environment(tmp_path)
+
+    def check(*configs: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strongroom", "proxy", "-check", *(f"-config={c}" for c in configs)],
+            capture_output=True, text=True, env=env, timeout=30, check=False,
+        )  # fmt: skip
+
+    # The api_proxy needs the listener the second flag brings.
+    alone = check(directory)
+    assert alone.returncode == 1
+    assert "configuring the api_proxy requires at least 1 listener to be defined" in alone.stderr
+    merged = check(directory, listener)
+    assert (merged.returncode, merged.stdout, merged.stderr) == (0, "", "")
+    template = directory / "c-template.hcl"
+    template.write_text('template {\n  contents = "x"\n  destination = "out"\n}\n')
+    refused = check(directory, listener)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"{template}:1: 'template' is not supported by the proxy")
