@@ -1,5 +1,6 @@
 """The agent's own endpoints on each listener, in front of the API proxy: /agent/v1/metrics,
-/agent/v1/quit and /agent/v1/cache-clear, and the listener's `require_request_header`.
+/agent/v1/quit and /agent/v1/cache-clear, and the listener's `require_request_header`. `strongroom proxy`
+serves them as Vault Proxy does, under /proxy/v1 and with the listener's `proxy_api` settings.
 
 Layer: agent. Imports orjson, stdlib, config.agent_model and agent.proxy / agent.static_cache; never the
 server.
@@ -52,6 +53,7 @@ class AgentServices:
     proxy: ProxyApp
     cache: StaticCache | None
     stop: Callable[[], None]
+    kind: str = "agent"
     counters: ProxyCounters = field(default_factory=ProxyCounters)
 
 
@@ -82,6 +84,8 @@ class ListenerApp:
     def __init__(self, listener: Listener, services: AgentServices) -> None:
         self._listener = listener
         self._services = services
+        self._prefix = f"/{services.kind}/v1/"
+        self._api = listener.proxy_api if services.kind == "proxy" else listener.agent_api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +97,7 @@ class ListenerApp:
         if required and not _has_request_header(scope):
             await _error(send, 412, 'missing "X-Vault-Request" header')
             return
-        if path == "/agent/v1/metrics":
+        if path == self._prefix + "metrics":
             if method != "GET":
                 await _respond(send, 405, b"")
                 return
@@ -102,10 +106,10 @@ class ListenerApp:
         if self._listener.role == "metrics_only":
             await _respond(send, 404, b"")
             return
-        if path == "/agent/v1/quit":
+        if path == self._prefix + "quit":
             await self._quit(method, send)
             return
-        if path == "/agent/v1/cache-clear":
+        if path == self._prefix + "cache-clear":
             await self._cache_clear(method, receive, send)
             return
         status: list[int] = []
@@ -120,7 +124,7 @@ class ListenerApp:
             self._services.counters.count(status[0])
 
     async def _quit(self, method: str, send: Send) -> None:
-        if not self._listener.agent_api.enable_quit:
+        if not self._api.enable_quit:
             await _respond(send, 404, b"")
         elif method != "POST":
             await _respond(send, 405, b"")

@@ -157,7 +157,7 @@ class Listeners:
             else None
         )
         self.services = AgentServices(
-            ProxyApp(self._http, config.api_proxy, token, self._cache), self._cache, stop
+            ProxyApp(self._http, config.api_proxy, token, self._cache), self._cache, stop, kind=config.kind
         )
         self._served: list[tuple[HTTPServer, _Bound]] = []
 

@@ -46,6 +46,8 @@ COMMANDS = (
      "Enable, disable and list audit devices; hash values and search audit logs for them."),
     ("agent", "strongroom.cli.agent:agent",
      "Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."),
+    ("proxy", "strongroom.cli.agent:proxy",
+     "Run a strongroom proxy (a Vault Proxy: auto-auth, cache and API proxy, no templates)."),
     ("injector", "strongroom.cli.injector:injector",
      "Run the Kubernetes agent injector: a mutating admission webhook adding agent containers to pods."),
     ("secret", "strongroom.cli.secret:secret",

@@ -1,5 +1,5 @@
 """The agent configuration: Vault Agent's agent.hcl (or JSON, or a directory of both, or several -config
-flags) -> one validated AgentConfig.
+flags) -> one validated AgentConfig; and Vault Proxy's proxy.hcl, read by the same grammar.
 
 Layer: config. Imports hcl, util and errors only (through the sibling agent_* modules).
 
@@ -7,8 +7,12 @@ Reading goes file by file; each stanza is read on its own, so one run reports ev
 as `file:line: message`. Files merge as Vault Agent merges them: a later `vault`, `auto_auth`, `api_proxy`,
 `cache`, `template_config` or `exec` replaces an earlier one, templates, env_templates and listeners add
 up, and `exit_after_auth` is true when any file sets it. The rules that span stanzas run on the merged
-result. Keys Vault Agent has that mean nothing to strongroom are accepted with a one-line notice, and so
-are unknown keys (Vault Agent's decoding skips them; the notice catches a misspelling).
+result. A proxy config (`load_proxy_config`) is the agent's without the template family: `template`,
+`template_config`, `env_template` and `exec` are refused (Vault Proxy skips them silently, so a proxy.hcl
+with a template would otherwise start and never render it), `cache { use_auto_auth_token }` is ignored
+as Vault Proxy ignores it, and the cross-stanza rules are Vault Proxy's. Keys Vault Agent has that mean
+nothing to strongroom are accepted with a one-line notice, and so are unknown keys (Vault Agent's
+decoding skips them; the notice catches a misspelling).
 
 Invariant: only the config files themselves are read. No file a config names (role ID, sink, template,
 certificate) is opened, created or stat'ed, and nothing connects anywhere, so `-check` is safe in CI.
@@ -82,6 +86,7 @@ __all__ = [
     "Wait",
     "config_files",
     "load_agent_config",
+    "load_proxy_config",
 ]
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
@@ -126,14 +131,23 @@ def config_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def load_agent_config(paths: Sequence[str | Path]) -> AgentConfig:
     """Read, merge and validate the agent config; raise AgentConfigError listing every problem found."""
-    merged = _Merged()
+    return _load(paths, proxy=False)
+
+
+def load_proxy_config(paths: Sequence[str | Path]) -> AgentConfig:
+    """Read, merge and validate a Vault Proxy config (no templates); raise AgentConfigError as the agent's."""
+    return _load(paths, proxy=True)
+
+
+def _load(paths: Sequence[str | Path], *, proxy: bool) -> AgentConfig:
+    merged = _Merged(proxy=proxy)
     for file in config_files(paths):
         try:
             doc = hcl.load(file)
         except HCLError as exc:
             merged.reasons.append(f"{exc.filename}:{exc.line}: {exc.message}")
             continue
-        merged.add(_read_file(str(file), doc))
+        merged.add(_read_file(str(file), doc, proxy=proxy))
     if not merged.reasons:
         merged.validate()
     if merged.reasons:
@@ -232,11 +246,19 @@ _TOP: dict[str, Callable[[Place, int, Any, _File], None]] = {
 }
 
 
-def _read_file(filename: str, doc: Mapping[str, Any]) -> _File:
+# The agent's blocks a proxy refuses: Vault Proxy has no templates and no process supervisor.
+_AGENT_ONLY = ("template", "template_config", "env_template", "exec")
+
+
+def _read_file(filename: str, doc: Mapping[str, Any], *, proxy: bool) -> _File:
     place = Place(filename)
     into = _File(place)
     for key, value in doc.items():
         line = key_line(doc, key)
+        if proxy and key in _AGENT_ONLY:
+            message = f"{key!r} is not supported by the proxy; run `strongroom agent` for it"
+            into.reasons.append(str(place.error(line, message)))
+            continue
         if key in _IGNORED_TOP:
             place.notice(line, f"{key!r} is accepted and ignored: {_IGNORED_TOP[key]}")
             continue
@@ -248,7 +270,12 @@ def _read_file(filename: str, doc: Mapping[str, Any]) -> _File:
             handler(place, line, value, into)
         except ConfigError as exc:
             into.reasons.append(str(exc))
-    if into.cache_proxy is not None:
+    if into.cache_proxy is not None and proxy:
+        place.notices.append(
+            f"{into.cache_proxy.origin}: the cache block's use_auto_auth_token is ignored by the proxy, "
+            "as Vault Proxy ignores it; set it in api_proxy"
+        )
+    elif into.cache_proxy is not None:
         if "api_proxy" in into.values:
             into.reasons.append(
                 f"{into.cache_proxy.origin}: use_auto_auth_token defined in both api_proxy and cache config. "
@@ -271,6 +298,7 @@ class _Merged:
     listeners: list[Listener] = field(default_factory=list)
     cache: CacheSettings | None = None
     first: str = ""
+    proxy: bool = False
 
     def add(self, file: _File) -> None:
         self.first = self.first or file.place.filename
@@ -295,7 +323,8 @@ class _Merged:
         proxy: ApiProxy | None = self.values.get("api_proxy")
         wraps = auto_auth is not None and auto_auth.method.wrap_ttl > 0
         if self.cache is not None and not (self.listeners or self.templates or self.env_templates):
-            self.fail("", "enabling the cache requires at least 1 template or 1 listener to be defined")
+            needs = "1 listener" if self.proxy else "1 template or 1 listener"
+            self.fail("", f"enabling the cache requires at least {needs} to be defined")
         if proxy is not None:
             if not self.listeners:
                 self.fail(
@@ -311,10 +340,10 @@ class _Merged:
             or self.templates
             or self.env_templates
         ):
+            templates = "" if self.proxy else " or at least one template"
             self.fail(
                 auto_auth.origin,
-                "auto_auth requires at least one sink or at least one template or "
-                "api_proxy.use_auto_auth_token=true",
+                f"auto_auth requires at least one sink{templates} or api_proxy.use_auto_auth_token=true",
             )
         if auto_auth is None and self.cache is None and not self.listeners:
             self.fail("", "no auto_auth, cache, or listener block found in config")
@@ -354,6 +383,7 @@ class _Merged:
             env_templates=tuple(self.env_templates),
             listeners=tuple(self.listeners),
             cache=self.cache,
+            kind="proxy" if self.proxy else "agent",
             notices=tuple(self.notices),
             **self.values,
         )

@@ -498,9 +498,14 @@ def read_cache(place: Place, line: int, value: Any) -> tuple[CacheSettings, ApiP
     return settings, ApiProxy(use_auto_auth_token=use, force=force, **found, origin=place.at(line))
 
 
-def _agent_api(place: Place, line: int, value: Any) -> AgentAPI:
-    found = read_fields(place, single(place, line, value, "agent_api"), "agent_api", {"enable_quit": boolean})
-    return AgentAPI(**found)
+def _own_api(key: str) -> Nested:
+    """`agent_api` / `proxy_api` in a listener: both are read (Vault's listener has both); the program the
+    config is for uses its own."""
+
+    def read(place: Place, line: int, value: Any) -> AgentAPI:
+        return AgentAPI(**read_fields(place, single(place, line, value, key), key, {"enable_quit": boolean}))
+
+    return Nested(read)
 
 
 _LISTENER: dict[str, Converter] = {
@@ -515,7 +520,8 @@ _LISTENER: dict[str, Converter] = {
     "socket_mode": file_mode,
     "type": string,
     "require_request_header": boolean,
-    "agent_api": Nested(_agent_api),
+    "agent_api": _own_api("agent_api"),
+    "proxy_api": _own_api("proxy_api"),
 }
 _LISTENER_IGNORED = {
     "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",

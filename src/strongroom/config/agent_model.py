@@ -216,7 +216,8 @@ class CacheSettings:
 
 @dataclass(frozen=True, slots=True)
 class AgentAPI:
-    """A listener's `agent_api { enable_quit }`: whether /agent/v1/quit stops the agent."""
+    """A listener's `agent_api { enable_quit }` (a proxy's `proxy_api`): whether /agent/v1/quit (a proxy's
+    /proxy/v1/quit) stops it."""
 
     enable_quit: bool = False
 
@@ -237,6 +238,7 @@ class Listener:
     socket_mode: int | None = None
     require_request_header: bool = False
     agent_api: AgentAPI = field(default_factory=AgentAPI)
+    proxy_api: AgentAPI = field(default_factory=AgentAPI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,4 +269,7 @@ class AgentConfig:
     log_level: str = "info"
     log_file: str = ""
     log_format: str = "standard"
+    # Which program the config is for, "agent" or "proxy": the listeners serve their own endpoints under
+    # /agent/v1 or /proxy/v1, with the `agent_api` or the `proxy_api` settings.
+    kind: str = "agent"
     notices: tuple[str, ...] = ()
