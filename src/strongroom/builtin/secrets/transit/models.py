@@ -120,6 +120,9 @@ class KeyPolicy:
     allow_plaintext_backup: bool = False
     deletion_allowed: bool = False
     auto_rotate_period: int = 0
+    # (time, latest version) of the last backup taken and of the restore that made this key, as Vault records.
+    backup_info: tuple[float, int] | None = None
+    restore_info: tuple[float, int] | None = None
 
     def evolve(self, **changes: Any) -> KeyPolicy:
         """A copy with `changes` applied."""
@@ -140,6 +143,8 @@ class KeyPolicy:
             "allow_plaintext_backup": self.allow_plaintext_backup,
             "deletion_allowed": self.deletion_allowed,
             "auto_rotate_period": self.auto_rotate_period,
+            "backup_info": self.backup_info,
+            "restore_info": self.restore_info,
         }
 
     @classmethod
@@ -158,4 +163,10 @@ class KeyPolicy:
             allow_plaintext_backup=bool(raw["allow_plaintext_backup"]),
             deletion_allowed=bool(raw["deletion_allowed"]),
             auto_rotate_period=int(raw["auto_rotate_period"]),
+            backup_info=_info(raw.get("backup_info")),
+            restore_info=_info(raw.get("restore_info")),
         )
+
+
+def _info(raw: Any) -> tuple[float, int] | None:
+    return None if raw is None else (float(raw[0]), int(raw[1]))

@@ -82,6 +82,9 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         "supports_signing": policy.type.supports_signing,
         "type": policy.type.value,
     }
+    for label, info in (("backup_info", policy.backup_info), ("restore_info", policy.restore_info)):
+        if info is not None:
+            view[label] = {"time": rfc3339(info[0]), "version": info[1]}
     if policy.derived:
         view["kdf"] = "hkdf_sha256"
         view["convergent_encryption"] = policy.convergent_encryption
