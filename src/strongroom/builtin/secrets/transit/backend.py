@@ -11,6 +11,7 @@ from strongroom.builtin.secrets.transit import (
     paths_backup,
     paths_crypt,
     paths_export,
+    paths_import,
     paths_keys,
     paths_sign,
     paths_util,
@@ -37,6 +38,7 @@ async def transit_factory(config: BackendConfig) -> Backend:
             *paths_util.paths(),
             *paths_export.paths(store),
             *paths_backup.paths(store),
+            *paths_import.paths(store),
         ],
         help=HELP,
     )

@@ -166,8 +166,8 @@ def encode(policy: KeyPolicy) -> str:
             "version_template": "",
             "storage_prefix": "",
             "auto_rotate_period": policy.auto_rotate_period * 1_000_000_000,  # Go's Duration: nanoseconds
-            "Imported": False,
-            "AllowImportedKeyRotation": False,
+            "Imported": policy.imported,
+            "AllowImportedKeyRotation": policy.allow_imported_key_rotation,
             "soft_deleted": False,
         },
         "archived_keys": {"keys": archived},
@@ -230,6 +230,8 @@ def _policy(raw: dict[str, Any], archive: Any, name: str, now: float) -> KeyPoli
         auto_rotate_period=int(raw.get("auto_rotate_period", 0)) // 1_000_000_000,
         backup_info=_read_info(raw.get("backup_info")),
         restore_info=(now, latest),
+        imported=bool(raw.get("Imported")),
+        allow_imported_key_rotation=bool(raw.get("AllowImportedKeyRotation")),
     )
 
 

@@ -123,6 +123,10 @@ class KeyPolicy:
     # (time, latest version) of the last backup taken and of the restore that made this key, as Vault records.
     backup_info: tuple[float, int] | None = None
     restore_info: tuple[float, int] | None = None
+    # Brought in through keys/<name>/import; Vault rotates such a key only when allowed, and a rotation
+    # makes it a key of its own again.
+    imported: bool = False
+    allow_imported_key_rotation: bool = False
 
     def evolve(self, **changes: Any) -> KeyPolicy:
         """A copy with `changes` applied."""
@@ -145,6 +149,8 @@ class KeyPolicy:
             "auto_rotate_period": self.auto_rotate_period,
             "backup_info": self.backup_info,
             "restore_info": self.restore_info,
+            "imported": self.imported,
+            "allow_imported_key_rotation": self.allow_imported_key_rotation,
         }
 
     @classmethod
@@ -165,6 +171,8 @@ class KeyPolicy:
             auto_rotate_period=int(raw["auto_rotate_period"]),
             backup_info=_info(raw.get("backup_info")),
             restore_info=_info(raw.get("restore_info")),
+            imported=bool(raw.get("imported")),
+            allow_imported_key_rotation=bool(raw.get("allow_imported_key_rotation")),
         )
 
 

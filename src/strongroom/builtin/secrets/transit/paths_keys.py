@@ -68,7 +68,7 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         "deletion_allowed": policy.deletion_allowed,
         "derived": policy.derived,
         "exportable": policy.exportable,
-        "imported_key": False,
+        "imported_key": policy.imported,
         "keys": keys,
         "latest_version": policy.latest_version,
         "min_available_version": policy.min_available_version,
@@ -82,6 +82,8 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         "supports_signing": policy.type.supports_signing,
         "type": policy.type.value,
     }
+    if policy.imported:
+        view["imported_key_allow_rotation"] = policy.allow_imported_key_rotation
     for label, info in (("backup_info", policy.backup_info), ("restore_info", policy.restore_info)):
         if info is not None:
             view[label] = {"time": rfc3339(info[0]), "version": info[1]}
