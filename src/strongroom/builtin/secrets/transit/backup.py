@@ -35,6 +35,7 @@ TYPE_NUMBERS = {
     KeyType.ECDSA_P384: 6,
     KeyType.AES128_GCM96: 8,
     KeyType.RSA_3072: 9,
+    KeyType.HMAC: 10,
 }
 _TYPES_BY_NUMBER = {number: key_type for key_type, number in TYPE_NUMBERS.items()}
 # Vault's KDF enum: strongroom derives with HKDF-SHA256 only (Vault's 1; 0 is its older counter mode).
@@ -81,7 +82,7 @@ def _entry(key_type: KeyType, version: KeyVersion) -> dict[str, Any]:
         "certificate_chain": None,
         "external_key_ref": "",
     }
-    if key_type.symmetric:
+    if key_type.secret_bytes:
         entry["key"] = _b64(version.key)
         return entry
     private = keygen.private_key(key_type, version.key)
@@ -146,6 +147,7 @@ def encode(policy: KeyPolicy) -> str:
     document = {
         "policy": {
             "name": policy.name,
+            **({"key_size": policy.key_size} if policy.key_size else {}),
             "keys": live,
             "derived": policy.derived,
             "kdf": KDF_HKDF_SHA256 if policy.derived else 0,
@@ -228,6 +230,7 @@ def _policy(raw: dict[str, Any], archive: Any, name: str, now: float) -> KeyPoli
         allow_plaintext_backup=bool(raw.get("allow_plaintext_backup")),
         deletion_allowed=bool(raw.get("deletion_allowed")),
         auto_rotate_period=int(raw.get("auto_rotate_period", 0)) // 1_000_000_000,
+        key_size=int(raw.get("key_size", 0)) if key_type is KeyType.HMAC else 0,
         backup_info=_read_info(raw.get("backup_info")),
         restore_info=(now, latest),
         imported=bool(raw.get("Imported")),
@@ -251,6 +254,9 @@ def _version(key_type: KeyType, entry: dict[str, Any], derived: bool) -> KeyVers
     """A Vault KeyEntry as a KeyVersion (material as keygen stores it)."""
     hmac_key = _bytes(entry["hmac_key"])
     created = _parse_time(entry["time"]) if entry.get("time") else float(entry.get("creation_time", 0))
+    if key_type is KeyType.HMAC:
+        key = _bytes(entry["key"])
+        return KeyVersion(key, key, created)
     if key_type.symmetric:
         return KeyVersion(_bytes(entry["key"]), hmac_key, created)
     private: keygen.PrivateKey

@@ -84,6 +84,10 @@ def unwrap(wrapping_der: bytes, ciphertext: str, oaep_hash: hashes.HashAlgorithm
 
 def imported_version(key_type: KeyType, material: bytes, now: float, *, derived: bool) -> KeyVersion:
     """A key version holding imported `material`, or Vault's refusal of it for `key_type`."""
+    if key_type is KeyType.HMAC:
+        if not keygen.HMAC_MIN_KEY_SIZE <= len(material) <= keygen.HMAC_MAX_KEY_SIZE:
+            raise TransitError(f"invalid key size {len(material)} bytes for key type {key_type}")
+        return KeyVersion(material, material, now)
     hmac_key = os.urandom(keygen.HMAC_KEY_SIZE)
     if key_type.symmetric:
         if len(material) != _SYMMETRIC_SIZE[key_type]:

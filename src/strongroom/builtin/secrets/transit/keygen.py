@@ -24,6 +24,7 @@ _SYMMETRIC_SIZE = {KeyType.AES128_GCM96: 16, KeyType.AES256_GCM96: 32, KeyType.C
 _CURVES = {KeyType.ECDSA_P256: ec.SECP256R1, KeyType.ECDSA_P384: ec.SECP384R1}
 _RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_3072: 3072, KeyType.RSA_4096: 4096}
 HMAC_KEY_SIZE = 32
+HMAC_MIN_KEY_SIZE, HMAC_MAX_KEY_SIZE = 256 // 8, 4096 // 8
 
 MISSING_CONTEXT = (
     "missing 'context' for key derivation; the key was created using a derived key, which means additional, "
@@ -31,8 +32,14 @@ MISSING_CONTEXT = (
 )
 
 
-def generate(key_type: KeyType, now: float, *, derived: bool = False) -> KeyVersion:
-    """A fresh version of `key_type` created at `now`."""
+def generate(key_type: KeyType, now: float, *, derived: bool = False, key_size: int = 0) -> KeyVersion:
+    """A fresh version of `key_type` created at `now` (`key_size` bytes for an HMAC key)."""
+    if key_type is KeyType.HMAC:
+        if not HMAC_MIN_KEY_SIZE <= key_size <= HMAC_MAX_KEY_SIZE:
+            bounds = f"{HMAC_MIN_KEY_SIZE} and {HMAC_MAX_KEY_SIZE}"
+            raise TransitError(f"invalid key size for HMAC key, must be between {bounds} bytes")
+        key = os.urandom(key_size)
+        return KeyVersion(key, key, now)
     hmac_key = os.urandom(HMAC_KEY_SIZE)
     if key_type.symmetric:
         return KeyVersion(os.urandom(_SYMMETRIC_SIZE[key_type]), hmac_key, now)

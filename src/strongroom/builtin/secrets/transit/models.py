@@ -33,10 +33,16 @@ class KeyType(StrEnum):
     RSA_2048 = "rsa-2048"
     RSA_3072 = "rsa-3072"
     RSA_4096 = "rsa-4096"
+    HMAC = "hmac"
 
     @property
     def symmetric(self) -> bool:
         return self in SYMMETRIC
+
+    @property
+    def secret_bytes(self) -> bool:
+        """Whether the material is raw secret bytes (symmetric ciphers and HMAC keys)."""
+        return self.symmetric or self is KeyType.HMAC
 
     @property
     def rsa(self) -> bool:
@@ -83,6 +89,7 @@ class KeyVersion:
     hmac_key: bytes = field(repr=False)
     creation_time: float
     # The public key as Vault shows it (base64 for ed25519, PEM otherwise); "" for symmetric and derived.
+    # For an HMAC key, `hmac_key` is `key` itself, as Vault keeps it.
     public_key: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +127,8 @@ class KeyPolicy:
     allow_plaintext_backup: bool = False
     deletion_allowed: bool = False
     auto_rotate_period: int = 0
+    # Bytes of an HMAC key's material (Vault's key_size); 0 for every other type.
+    key_size: int = 0
     # (time, latest version) of the last backup taken and of the restore that made this key, as Vault records.
     backup_info: tuple[float, int] | None = None
     restore_info: tuple[float, int] | None = None
@@ -147,6 +156,7 @@ class KeyPolicy:
             "allow_plaintext_backup": self.allow_plaintext_backup,
             "deletion_allowed": self.deletion_allowed,
             "auto_rotate_period": self.auto_rotate_period,
+            "key_size": self.key_size,
             "backup_info": self.backup_info,
             "restore_info": self.restore_info,
             "imported": self.imported,
@@ -169,6 +179,7 @@ class KeyPolicy:
             allow_plaintext_backup=bool(raw["allow_plaintext_backup"]),
             deletion_allowed=bool(raw["deletion_allowed"]),
             auto_rotate_period=int(raw["auto_rotate_period"]),
+            key_size=int(raw.get("key_size", 0)),
             backup_info=_info(raw.get("backup_info")),
             restore_info=_info(raw.get("restore_info")),
             imported=bool(raw.get("imported")),

@@ -71,9 +71,9 @@ def _aead(key_type: KeyType, key: bytes) -> AESGCM | ChaCha20Poly1305:
     return ChaCha20Poly1305(key) if key_type is KeyType.CHACHA20_POLY1305 else AESGCM(key)
 
 
-def _refuse_unless_encrypting(policy: KeyPolicy) -> None:
+def _refuse_unless_encrypting(policy: KeyPolicy, verb: str = "encryption") -> None:
     if not policy.type.supports_encryption:
-        raise TransitError(f"message encryption not supported for key type {policy.type}")
+        raise TransitError(f"message {verb} not supported for key type {policy.type}")
 
 
 def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requested_version: int = 0) -> str:
@@ -103,7 +103,7 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
 
 def decrypt(policy: KeyPolicy, ciphertext: str, context: bytes | None) -> bytes:
     """The plaintext of a "vault:vN:..." ciphertext, or Vault's refusal."""
-    _refuse_unless_encrypting(policy)
+    _refuse_unless_encrypting(policy, "decryption")
     number, payload = encoding.unwrap(ciphertext, "ciphertext")
     if number > policy.latest_version:
         raise TransitError("invalid ciphertext: version is too new")

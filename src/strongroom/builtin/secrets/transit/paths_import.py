@@ -72,7 +72,7 @@ def paths(store: KeyStore) -> list[Path]:
     async def material(storage: Storage, key_type: KeyType, fields: FieldData) -> bytes:
         """The unwrapped key of the request, or Vault's refusal."""
         if not fields.get("ciphertext"):
-            if key_type.symmetric:
+            if key_type.secret_bytes:
                 raise TransitError("provided type does not support public_key import")
             raise TransitError(
                 "importing only a public key is not supported: a key version needs its private key"
@@ -118,6 +118,7 @@ def paths(store: KeyStore) -> list[Path]:
                 auto_rotate_period=period,
                 imported=True,
                 allow_imported_key_rotation=allow_rotation,
+                key_size=len(raw) if key_type is KeyType.HMAC else 0,
             )
             await store.put(storage, policy)
         return None
@@ -143,7 +144,7 @@ def paths(store: KeyStore) -> list[Path]:
                 # strongroom holds none such.
                 if number not in policy.versions:
                     raise TransitError("no such key version")
-                if policy.type.symmetric:
+                if policy.type.secret_bytes:
                     raise TransitError("provided type does not support importing key versions")
                 raise TransitError("private key imported, key version cannot be updated")
             added = _version(policy.type, raw, store.clock.now(), derived=policy.derived, prefix="")

@@ -70,7 +70,9 @@ class KeyStore:
         if policy.imported and not policy.allow_imported_key_rotation:
             raise TransitError(f"imported key {policy.name} does not allow rotation within Vault")
         number = policy.latest_version + 1
-        version = keygen.generate(policy.type, self.clock.now(), derived=policy.derived)
+        version = keygen.generate(
+            policy.type, self.clock.now(), derived=policy.derived, key_size=policy.key_size
+        )
         return policy.evolve(
             versions={**policy.versions, number: version}, latest_version=number, imported=False
         )
