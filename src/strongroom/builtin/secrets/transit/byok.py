@@ -28,7 +28,6 @@ OAEP_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "SHA384": hashes.SHA384,
     "SHA512": hashes.SHA512,
 }
-_SYMMETRIC_SIZE = {KeyType.AES128_GCM96: 16, KeyType.AES256_GCM96: 32, KeyType.CHACHA20_POLY1305: 32}
 _CURVE_NAMES = {KeyType.ECDSA_P256: "secp256r1", KeyType.ECDSA_P384: "secp384r1"}
 _GO_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _RSA_BYTES = {KeyType.RSA_2048: 256, KeyType.RSA_3072: 384, KeyType.RSA_4096: 512}
@@ -89,8 +88,8 @@ def imported_version(key_type: KeyType, material: bytes, now: float, *, derived:
             raise TransitError(f"invalid key size {len(material)} bytes for key type {key_type}")
         return KeyVersion(material, material, now)
     hmac_key = os.urandom(keygen.HMAC_KEY_SIZE)
-    if key_type.symmetric:
-        if len(material) != _SYMMETRIC_SIZE[key_type]:
+    if key_type.secret_bytes:
+        if len(material) != keygen.SYMMETRIC_SIZE[key_type]:
             raise TransitError(f"invalid key size {len(material)} bytes for key type {key_type}")
         return KeyVersion(material, hmac_key, now)
     try:

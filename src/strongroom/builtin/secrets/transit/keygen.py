@@ -20,7 +20,14 @@ from strongroom.builtin.secrets.transit.models import KeyType, KeyVersion, Trans
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
-_SYMMETRIC_SIZE = {KeyType.AES128_GCM96: 16, KeyType.AES256_GCM96: 32, KeyType.CHACHA20_POLY1305: 32}
+SYMMETRIC_SIZE = {
+    KeyType.AES128_GCM96: 16,
+    KeyType.AES256_GCM96: 32,
+    KeyType.CHACHA20_POLY1305: 32,
+    KeyType.AES128_CMAC: 16,
+    KeyType.AES192_CMAC: 24,
+    KeyType.AES256_CMAC: 32,
+}
 _CURVES = {KeyType.ECDSA_P256: ec.SECP256R1, KeyType.ECDSA_P384: ec.SECP384R1}
 _RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_3072: 3072, KeyType.RSA_4096: 4096}
 HMAC_KEY_SIZE = 32
@@ -41,8 +48,8 @@ def generate(key_type: KeyType, now: float, *, derived: bool = False, key_size: 
         key = os.urandom(key_size)
         return KeyVersion(key, key, now)
     hmac_key = os.urandom(HMAC_KEY_SIZE)
-    if key_type.symmetric:
-        return KeyVersion(os.urandom(_SYMMETRIC_SIZE[key_type]), hmac_key, now)
+    if key_type.secret_bytes:
+        return KeyVersion(os.urandom(SYMMETRIC_SIZE[key_type]), hmac_key, now)
     if key_type is KeyType.ED25519:
         seed = os.urandom(32)
         public = "" if derived else public_form(key_type, _ed25519(seed))

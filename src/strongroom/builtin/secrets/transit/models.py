@@ -34,6 +34,10 @@ class KeyType(StrEnum):
     RSA_3072 = "rsa-3072"
     RSA_4096 = "rsa-4096"
     HMAC = "hmac"
+    # Vault Enterprise's CMAC key types (OpenBao has none): AES keys used for CMAC only.
+    AES128_CMAC = "aes128-cmac"
+    AES192_CMAC = "aes192-cmac"
+    AES256_CMAC = "aes256-cmac"
 
     @property
     def symmetric(self) -> bool:
@@ -42,7 +46,11 @@ class KeyType(StrEnum):
     @property
     def secret_bytes(self) -> bool:
         """Whether the material is raw secret bytes (symmetric ciphers and HMAC keys)."""
-        return self.symmetric or self is KeyType.HMAC
+        return self.symmetric or self.cmac or self is KeyType.HMAC
+
+    @property
+    def cmac(self) -> bool:
+        return self in (KeyType.AES128_CMAC, KeyType.AES192_CMAC, KeyType.AES256_CMAC)
 
     @property
     def rsa(self) -> bool:

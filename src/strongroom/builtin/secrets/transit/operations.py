@@ -16,8 +16,10 @@ import hmac as stdlib_hmac
 import os
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import cmac as cmac_primitive
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from strongroom.builtin.secrets.transit import encoding, keygen
@@ -159,6 +161,40 @@ def verify_hmac(policy: KeyPolicy, data: bytes, given: str, algorithm: str) -> b
     if number < policy.min_decryption_version:
         raise TransitError("cannot verify HMAC: version is too old (disallowed by policy)")
     expected = encoding.wrap(number, encoding.b64encode(_mac(policy, number, data, algorithm)))
+    return stdlib_hmac.compare_digest(expected.encode(), given.encode())
+
+
+AES_BLOCK_SIZE = 16
+
+
+def _cmac_tag(policy: KeyPolicy, number: int, data: bytes, mac_length: int) -> bytes:
+    if not policy.type.cmac:
+        raise TransitError(f"CMAC is not supported for key type {policy.type}")
+    if mac_length < 0 or mac_length > AES_BLOCK_SIZE:
+        raise TransitError("mac_length cannot be larger than the cipher's block size")
+    mac = cmac_primitive.CMAC(algorithms.AES(_version(policy, number).key))
+    mac.update(data)
+    return mac.finalize()[: mac_length or AES_BLOCK_SIZE]
+
+
+def cmac(policy: KeyPolicy, data: bytes, mac_length: int, requested_version: int = 0) -> str:
+    """The AES-CMAC of `data` (truncated to `mac_length` bytes when given), as "vault:vN:base64"."""
+    number = requested_version or policy.latest_version
+    if number > policy.latest_version:
+        raise TransitError(f"key version does not exist; latest key version is {policy.latest_version}")
+    if number < policy.min_encryption_version or number < policy.min_decryption_version:
+        raise TransitError("cannot generate CMAC: version is too old (disallowed by policy)")
+    return encoding.wrap(number, encoding.b64encode(_cmac_tag(policy, number, data, mac_length)))
+
+
+def verify_cmac(policy: KeyPolicy, data: bytes, given: str, mac_length: int) -> bool:
+    """Whether `given` ("vault:vN:...") is the CMAC of `data`."""
+    number, _ = encoding.unwrap(given, "CMAC")
+    if number > policy.latest_version:
+        raise TransitError("invalid CMAC: version is too new")
+    if number < policy.min_decryption_version:
+        raise TransitError("cannot verify CMAC: version is too old (disallowed by policy)")
+    expected = encoding.wrap(number, encoding.b64encode(_cmac_tag(policy, number, data, mac_length)))
     return stdlib_hmac.compare_digest(expected.encode(), given.encode())
 
 
