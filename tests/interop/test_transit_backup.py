@@ -134,3 +134,27 @@ def test_refusals_say_what_openbao_says(pair: tuple[httpx.Client, httpx.Client, 
         assert client.get(f"/v1/{mount}/keys/copy").json()["data"]["name"] == "copy"
     status, _ = _errors(ours, "POST", f"/v1/{mount}/restore", {"backup": "not base64!"})
     assert status == 400
+
+
+@pytest.mark.parametrize("direction", ["to_bao", "from_bao"])
+def test_a_convergent_key_gives_the_same_ciphertext_on_both_after_the_move(
+    pair: tuple[httpx.Client, httpx.Client, str], direction: str
+) -> None:
+    ours, theirs, mount = pair
+    source, target = (ours, theirs) if direction == "to_bao" else (theirs, ours)
+    options = {
+        "derived": True,
+        "convergent_encryption": True,
+        "exportable": True,
+        "allow_plaintext_backup": True,
+    }
+    assert source.post(f"/v1/{mount}/keys/c", json=options).status_code in (200, 204)
+    taken = source.get(f"/v1/{mount}/backup/c").json()["data"]["backup"]
+    assert target.post(f"/v1/{mount}/restore", json={"backup": taken}).status_code == 204
+    request = {"plaintext": HELLO, "context": "Y3R4"}
+    made = [
+        c.post(f"/v1/{mount}/encrypt/c", json=request).json()["data"]["ciphertext"] for c in (source, target)
+    ]
+    assert made[0] == made[1]
+    opened = target.post(f"/v1/{mount}/decrypt/c", json={"ciphertext": made[0], "context": "Y3R4"})
+    assert opened.json()["data"]["plaintext"] == HELLO

@@ -65,8 +65,8 @@ def _parse_time(text: Any) -> float:
     return stamp.astimezone(UTC).timestamp() + (float("0." + fraction) if fraction else 0.0)
 
 
-def _entry(key_type: KeyType, version: KeyVersion) -> dict[str, Any]:
-    """One version as Vault's KeyEntry."""
+def _entry(key_type: KeyType, version: KeyVersion, convergent: bool = False) -> dict[str, Any]:
+    """One version as Vault's KeyEntry (a convergent key's versions carry their convergent version)."""
     entry: dict[str, Any] = {
         "key": None,
         "hmac_key": _b64(version.hmac_key),
@@ -77,7 +77,7 @@ def _entry(key_type: KeyType, version: KeyVersion) -> dict[str, Any]:
         "rsa_key": None,
         "rsa_public_key": None,
         "public_key": version.public_key,
-        "convergent_version": 0,
+        "convergent_version": CONVERGENT_VERSION if convergent else 0,
         "creation_time": int(version.creation_time),
         "certificate_chain": None,
         "external_key_ref": "",
@@ -138,13 +138,14 @@ def encode(policy: KeyPolicy) -> str:
     if policy.type not in TYPE_NUMBERS:
         # Vault Enterprise numbers its CMAC types privately: a backup here would restore nowhere else.
         raise TransitError(f"backup is not supported for keys of type {policy.type}")
+    convergent = policy.convergent_encryption
     live = {
-        str(n): _entry(policy.type, v)
+        str(n): _entry(policy.type, v, convergent)
         for n, v in policy.versions.items()
         if n >= policy.min_decryption_version
     }
     archived = [
-        _entry(policy.type, policy.versions[n]) if n in policy.versions else _empty_entry()
+        _entry(policy.type, policy.versions[n], convergent) if n in policy.versions else _empty_entry()
         for n in range(policy.min_available_version, policy.latest_version + 1)
     ]
     document = {
@@ -163,7 +164,8 @@ def encode(policy: KeyPolicy) -> str:
             "archive_min_version": policy.min_available_version,
             "min_available_version": policy.min_available_version,
             "deletion_allowed": policy.deletion_allowed,
-            "convergent_version": CONVERGENT_VERSION if policy.convergent_encryption else 0,
+            # Vault marks a convergent key -1 and each of its versions with the convergent version.
+            "convergent_version": -1 if convergent else 0,
             "type": TYPE_NUMBERS[policy.type],
             "backup_info": _info(policy.backup_info),
             "restore_info": _info(policy.restore_info),
@@ -205,8 +207,12 @@ def _policy(raw: dict[str, Any], archive: Any, name: str, now: float) -> KeyPoli
     if derived and int(raw.get("kdf", 0)) != KDF_HKDF_SHA256:
         raise TransitError("invalid backup: only the hkdf_sha256 key derivation is supported here")
     convergent = bool(raw.get("convergent_encryption"))
-    if convergent and int(raw.get("convergent_version", 0)) != CONVERGENT_VERSION:
-        raise TransitError("invalid backup: only convergent encryption version 3 is supported here")
+    if convergent:
+        policy_version = int(raw.get("convergent_version", 0)) or 1
+        entries = [*(raw.get("keys") or {}).values(), *((archive or {}).get("keys") or [])]
+        used = {int(e.get("convergent_version", 0)) or policy_version for e in entries if e.get("hmac_key")}
+        if used != {CONVERGENT_VERSION}:
+            raise TransitError("invalid backup: only convergent encryption version 3 is supported here")
     min_available = int(raw.get("min_available_version", 0))
     versions: dict[int, KeyVersion] = {}
     archived = archive.get("keys") if isinstance(archive, dict) else None

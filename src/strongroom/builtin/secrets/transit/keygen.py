@@ -65,13 +65,15 @@ def generate(key_type: KeyType, now: float, *, derived: bool = False, key_size: 
     return KeyVersion(der, hmac_key, now, public_form(key_type, private))
 
 
-def derive(master: bytes, context: bytes | None, derived: bool) -> bytes:
-    """The key to use: `master` itself, or for a derived key HKDF-SHA256 of it over `context`."""
+def derive(master: bytes, context: bytes | None, derived: bool, length: int = 0) -> bytes:
+    """The key to use: `master` itself, or for a derived key HKDF-SHA256 of it over `context` (`length`
+    bytes, as long as `master` when 0)."""
     if not derived:
         return master
     if not context:
         raise TransitError(MISSING_CONTEXT)
-    return HKDF(algorithm=hashes.SHA256(), length=len(master), salt=None, info=context).derive(master)
+    size = length or len(master)
+    return HKDF(algorithm=hashes.SHA256(), length=size, salt=None, info=context).derive(master)
 
 
 def private_key(key_type: KeyType, material: bytes) -> PrivateKey:

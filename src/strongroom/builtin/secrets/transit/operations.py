@@ -26,6 +26,7 @@ from strongroom.builtin.secrets.transit import encoding, keygen
 from strongroom.builtin.secrets.transit.models import KeyPolicy, KeyType, KeyVersion, TransitError
 
 NONCE_SIZE = 12
+CONVERGENT_HMAC_SIZE = 32
 TOO_OLD = "ciphertext or signature version is disallowed by policy (too old)"
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -93,11 +94,15 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
                 "failed to RSA encrypt the plaintext: crypto/rsa: message too long for RSA key size"
             ) from None
     else:
-        key = keygen.derive(version.key, context, policy.derived)
         if policy.convergent_encryption:
-            # Convergent: the nonce is a keyed hash of the plaintext, so equal inputs give equal outputs.
-            nonce = stdlib_hmac.new(key, plaintext, hashlib.sha256).digest()[:NONCE_SIZE]
+            # Convergent (Vault's version 3): the derivation runs 32 bytes longer; those bytes key an
+            # HMAC of the plaintext that is the nonce, so equal inputs give equal outputs.
+            size = len(version.key)
+            both = keygen.derive(version.key, context, True, size + CONVERGENT_HMAC_SIZE)
+            key = both[:size]
+            nonce = stdlib_hmac.new(both[size:], plaintext, hashlib.sha256).digest()[:NONCE_SIZE]
         else:
+            key = keygen.derive(version.key, context, policy.derived)
             nonce = os.urandom(NONCE_SIZE)
         sealed = nonce + _aead(policy.type, key).encrypt(nonce, plaintext, None)
     return encoding.wrap(number, encoding.b64encode(sealed))
