@@ -162,3 +162,97 @@ def test_refusals_say_what_openbao_says(pair: Pair) -> None:
         assert bao_status in (400, 500), (path, bao_text)
         assert text, path
         assert text in bao_text, (path, text, bao_text)
+
+
+def _public_pem(private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> str:
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def _refusal(client: httpx.Client, method: str, path: str, body: object = None) -> str:
+    answer = client.request(method, path, json=body)
+    assert answer.status_code in (400, 500), answer.text
+    return " ".join(answer.json()["errors"])
+
+
+def test_a_public_key_alone_verifies_and_takes_its_private_key_later(pair: Pair) -> None:
+    ours, theirs, mount = pair
+    signer = ec.generate_private_key(ec.SECP256R1())
+    other = ec.generate_private_key(ec.SECP256R1())
+    data = b"hello"
+    signature = "vault:v1:" + base64.b64encode(signer.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
+    for client in (ours, theirs):
+        options = {"type": "ecdsa-p256", "public_key": _public_pem(signer), "exportable": True}
+        created = client.post(f"/v1/{mount}/keys/pub/import", json=options)
+        assert created.status_code == 204, created.text
+        verified = client.post(f"/v1/{mount}/verify/pub", json={"input": HELLO, "signature": signature})
+        assert verified.json()["data"]["valid"] is True
+    exports = [c.get(f"/v1/{mount}/export/signing-key/pub").json()["data"]["keys"] for c in (ours, theirs)]
+    assert exports[0] == exports[1] == {"1": ""}
+    steps: list[tuple[str, str, object]] = [
+        ("POST", "sign/pub", {"input": HELLO}),
+        ("POST", "keys/pub/import_version", {"public_key": _public_pem(signer), "version": 1}),
+        ("POST", "keys/pub/import", {"public_key": "not pem", "type": "ecdsa-p256"}),
+        ("POST", "keys/edd/import", {"type": "ed25519", "derived": True, "public_key": _public_pem(signer)}),
+        ("POST", "keys/rsa/import", {"type": "rsa-2048", "public_key": _public_pem(signer)}),
+    ]
+    for method, path, body in steps:
+        mine = _refusal(ours, method, f"/v1/{mount}/{path}", body)
+        assert mine in _refusal(theirs, method, f"/v1/{mount}/{path}", body), path
+    for client in (ours, theirs):
+        wrong = {"ciphertext": _wrapped(client, mount, _pkcs8(other), hashes.SHA256()), "version": 1}
+        assert "cannot import key, key pair does not match" in _refusal(
+            client, "POST", f"/v1/{mount}/keys/pub/import_version", wrong
+        )
+        right = {"ciphertext": _wrapped(client, mount, _pkcs8(signer), hashes.SHA256()), "version": 1}
+        assert client.post(f"/v1/{mount}/keys/pub/import_version", json=right).status_code == 204
+    made = ours.post(f"/v1/{mount}/sign/pub", json={"input": HELLO}).json()["data"]["signature"]
+    assert made.startswith("vault:v1:")
+    answer = theirs.post(f"/v1/{mount}/verify/pub", json={"input": HELLO, "signature": made})
+    assert answer.json()["data"]["valid"] is True
+
+
+def test_an_rsa_public_key_encrypts_and_its_private_key_decrypts_after_import_version(pair: Pair) -> None:
+    ours, theirs, mount = pair
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    sealed = {}
+    for client in (ours, theirs):
+        options = {"type": "rsa-2048", "public_key": _public_pem(private)}
+        assert client.post(f"/v1/{mount}/keys/r/import", json=options).status_code == 204
+        sealed[client] = client.post(f"/v1/{mount}/encrypt/r", json={"plaintext": HELLO}).json()["data"][
+            "ciphertext"
+        ]
+    refused = _refusal(ours, "POST", f"/v1/{mount}/decrypt/r", {"ciphertext": sealed[ours]})
+    assert refused in _refusal(theirs, "POST", f"/v1/{mount}/decrypt/r", {"ciphertext": sealed[ours]})
+    for client in (ours, theirs):
+        completed = {"ciphertext": _wrapped(client, mount, _pkcs8(private), hashes.SHA256())}
+        assert client.post(f"/v1/{mount}/keys/r/import_version", json=completed).status_code == 204
+        assert client.get(f"/v1/{mount}/keys/r").json()["data"]["latest_version"] == 1
+    for client, ciphertext in ((ours, sealed[theirs]), (theirs, sealed[ours])):
+        opened = client.post(f"/v1/{mount}/decrypt/r", json={"ciphertext": ciphertext})
+        assert opened.json()["data"]["plaintext"] == HELLO
+
+
+@pytest.mark.parametrize("direction", ["to_bao", "from_bao"])
+def test_a_public_only_key_moves_by_backup(pair: Pair, direction: str) -> None:
+    ours, theirs, mount = pair
+    source, target = (ours, theirs) if direction == "to_bao" else (theirs, ours)
+    signer = ec.generate_private_key(ec.SECP384R1())
+    options = {"type": "ecdsa-p384", "public_key": _public_pem(signer), "exportable": True}
+    assert (
+        source.post(
+            f"/v1/{mount}/keys/b/import", json={**options, "allow_plaintext_backup": True}
+        ).status_code
+        == 204
+    )
+    taken = source.get(f"/v1/{mount}/backup/b").json()["data"]["backup"]
+    assert target.post(f"/v1/{mount}/restore", json={"backup": taken}).status_code == 204
+    signature = "vault:v1:" + base64.b64encode(signer.sign(b"hello", ec.ECDSA(hashes.SHA256()))).decode()
+    answer = target.post(f"/v1/{mount}/verify/b", json={"input": HELLO, "signature": signature})
+    assert answer.json()["data"]["valid"] is True
+    read = target.get(f"/v1/{mount}/keys/b").json()["data"]
+    assert read["imported_key"] is True
+    assert read["keys"]["1"]["public_key"] == _public_pem(signer)

@@ -85,6 +85,8 @@ def _entry(key_type: KeyType, version: KeyVersion, convergent: bool = False) -> 
     if key_type.secret_bytes:
         entry["key"] = _b64(version.key)
         return entry
+    if not version.key:
+        return _public_entry(entry, keygen.public_key(key_type, version))
     private = keygen.private_key(key_type, version.key)
     if isinstance(private, ed25519.Ed25519PrivateKey):
         public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -104,6 +106,17 @@ def _entry(key_type: KeyType, version: KeyVersion, convergent: bool = False) -> 
             "Primes": [numbers.p, numbers.q],
             "Precomputed": {"Dp": numbers.dmp1, "Dq": numbers.dmq1, "Qinv": numbers.iqmp, "CRTValues": []},
         }
+    return entry
+
+
+def _public_entry(entry: dict[str, Any], public: keygen.PublicKey) -> dict[str, Any]:
+    """A KeyEntry of a version imported as its public key alone (no private part, as Vault has it)."""
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        numbers = public.public_numbers()
+        entry.update(ec_x=numbers.x, ec_y=numbers.y)
+    elif isinstance(public, rsa.RSAPublicKey):
+        rsa_numbers = public.public_numbers()
+        entry.update(public_key="", rsa_public_key={"N": rsa_numbers.n, "E": rsa_numbers.e})
     return entry
 
 
@@ -269,6 +282,8 @@ def _version(key_type: KeyType, entry: dict[str, Any], derived: bool) -> KeyVers
     if key_type.symmetric:
         return KeyVersion(_bytes(entry["key"]), hmac_key, created)
     private: keygen.PrivateKey
+    if entry.get("key") is None and entry.get("ec_d") is None and entry.get("rsa_key") is None:
+        return _public_version(key_type, entry, hmac_key, created)
     if key_type is KeyType.ED25519:
         seed = _bytes(entry["key"])[:32]
         public = (
@@ -299,3 +314,17 @@ def _version(key_type: KeyType, entry: dict[str, Any], derived: bool) -> KeyVers
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return KeyVersion(der, hmac_key, created, keygen.public_form(key_type, private))
+
+
+def _public_version(key_type: KeyType, entry: dict[str, Any], hmac_key: bytes, created: float) -> KeyVersion:
+    """A KeyEntry without a private part: a version imported as its public key alone."""
+    public: keygen.PublicKey
+    if key_type is KeyType.ED25519:
+        public = ed25519.Ed25519PublicKey.from_public_bytes(_bytes(entry["public_key"]))
+    elif key_type.ecdsa:
+        curve = _CURVES[key_type]
+        public = ec.EllipticCurvePublicNumbers(int(entry["ec_x"]), int(entry["ec_y"]), curve).public_key()
+    else:
+        numbers = entry["rsa_public_key"]
+        public = rsa.RSAPublicNumbers(int(numbers["E"]), int(numbers["N"])).public_key()
+    return KeyVersion(b"", hmac_key, created, keygen.public_form(key_type, public))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
@@ -81,6 +82,18 @@ def unwrap(wrapping_der: bytes, ciphertext: str, oaep_hash: hashes.HashAlgorithm
         raise TransitError("kwp: failed to unwrap the target key") from None
 
 
+def _check_curve(key_type: KeyType, curve: ec.EllipticCurve) -> None:
+    if curve.name != _CURVE_NAMES[key_type]:
+        expected = _GO_CURVES[_CURVE_NAMES[key_type]]
+        raise TransitError(f"invalid curve: expected {expected}, got {_GO_CURVES.get(curve.name)}")
+
+
+def _check_rsa_size(key_type: KeyType, bits: int) -> None:
+    size = (bits + 7) // 8
+    if size != _RSA_BYTES[key_type]:
+        raise TransitError(f"invalid key size: expected {_RSA_BYTES[key_type]} bytes, got {size} bytes")
+
+
 def imported_version(key_type: KeyType, material: bytes, now: float, *, derived: bool) -> KeyVersion:
     """A key version holding imported `material`, or Vault's refusal of it for `key_type`."""
     if key_type is KeyType.HMAC:
@@ -114,12 +127,50 @@ def imported_version(key_type: KeyType, material: bytes, now: float, *, derived:
     elif isinstance(private, rsa.RSAPrivateKey):
         if not key_type.rsa:
             raise TransitError(f"invalid key type: expected {key_type}, got *rsa.PrivateKey")
-        size = (private.key_size + 7) // 8
-        if size != _RSA_BYTES[key_type]:
-            raise TransitError(f"invalid key size: expected {_RSA_BYTES[key_type]} bytes, got {size} bytes")
+        _check_rsa_size(key_type, private.key_size)
     else:
         raise TransitError(f"invalid key type: expected {key_type}")
     der = private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return KeyVersion(der, hmac_key, now, keygen.public_form(key_type, private))
+
+
+def imported_public_version(key_type: KeyType, pem: str, now: float, *, derived: bool) -> KeyVersion:
+    """A version holding only the public key in `pem` (it verifies and, for RSA, encrypts; nothing more
+    until its private key is imported)."""
+    if key_type.secret_bytes:
+        raise TransitError("provided type does not support public_key import")
+    if key_type is KeyType.ED25519 and derived:
+        raise TransitError(
+            "unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 "
+            "key pair but is instead an HKDF key"
+        )
+    if "-----BEGIN" not in pem:
+        raise TransitError("error parsing public key: not in PEM format")
+    try:
+        public = serialization.load_pem_public_key(pem.encode("utf-8"))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise TransitError("error parsing public key: x509: failed to parse public key") from None
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        if key_type is not KeyType.ED25519:
+            raise TransitError(f"invalid key type: expected {key_type}, got ed25519.PublicKey")
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        if not key_type.ecdsa:
+            raise TransitError(f"invalid key type: expected {key_type}, got *ecdsa.PublicKey")
+        _check_curve(key_type, public.curve)
+    elif isinstance(public, rsa.RSAPublicKey):
+        if not key_type.rsa:
+            raise TransitError(f"invalid key type: expected {key_type}, got *rsa.PublicKey")
+        _check_rsa_size(key_type, public.key_size)
+    else:
+        raise TransitError(f"invalid key type: expected {key_type}")
+    return KeyVersion(b"", os.urandom(keygen.HMAC_KEY_SIZE), now, keygen.public_form(key_type, public))
+
+
+def with_private_key(key_type: KeyType, version: KeyVersion, material: bytes) -> KeyVersion:
+    """`version` (imported as its public key alone) completed with the private key in `material`."""
+    completed = imported_version(key_type, material, version.creation_time, derived=False)
+    if completed.public_key != version.public_key:
+        raise TransitError("cannot import key, key pair does not match")
+    return KeyVersion(completed.key, version.hmac_key, version.creation_time, version.public_key)

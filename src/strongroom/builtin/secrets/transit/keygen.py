@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from strongroom.builtin.secrets.transit.models import KeyType, KeyVersion, TransitError
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 SYMMETRIC_SIZE = {
     KeyType.AES128_GCM96: 16,
@@ -90,9 +91,21 @@ def _ed25519(seed: bytes) -> ed25519.Ed25519PrivateKey:
     return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def public_form(key_type: KeyType, private: PrivateKey) -> str:
+def public_key(key_type: KeyType, version: KeyVersion) -> PublicKey:
+    """The public half of an asymmetric version, whether or not its private key was imported."""
+    if version.key:
+        return private_key(key_type, version.key).public_key()
+    if key_type is KeyType.ED25519:
+        return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(version.public_key))
+    loaded = serialization.load_pem_public_key(version.public_key.encode("ascii"))
+    if not isinstance(loaded, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise TransitError(f"unexpected public key for key type {key_type}")
+    return loaded
+
+
+def public_form(key_type: KeyType, key: PrivateKey | PublicKey) -> str:
     """The public key as Vault shows it: base64 raw bytes for ed25519, PKIX PEM otherwise."""
-    public = private.public_key()
+    public = key if isinstance(key, PublicKey) else key.public_key()
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return base64.b64encode(raw).decode("ascii")
@@ -109,6 +122,8 @@ def export_form(key_type: KeyType, version: KeyVersion, kind: str) -> str:
         return version.public_key
     if key_type.symmetric:
         return base64.b64encode(version.key).decode("ascii")
+    if not version.key:
+        return ""  # Vault exports nothing for a version imported as its public key alone
     private = private_key(key_type, version.key)
     if isinstance(private, ed25519.Ed25519PrivateKey):
         public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -97,7 +97,8 @@ class KeyVersion:
     hmac_key: bytes = field(repr=False)
     creation_time: float
     # The public key as Vault shows it (base64 for ed25519, PEM otherwise); "" for symmetric and derived.
-    # For an HMAC key, `hmac_key` is `key` itself, as Vault keeps it.
+    # For an HMAC key, `hmac_key` is `key` itself, as Vault keeps it. An asymmetric version imported as
+    # its public key alone has an empty `key`.
     public_key: str = ""
 
     def to_json(self) -> dict[str, Any]:

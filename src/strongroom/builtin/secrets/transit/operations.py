@@ -85,7 +85,7 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
     number = encryption_version(policy, requested_version)
     version = _version(policy, number)
     if policy.type.rsa:
-        public = keygen.private_key(policy.type, version.key).public_key()
+        public = keygen.public_key(policy.type, version)
         assert isinstance(public, rsa.RSAPublicKey)
         try:
             sealed = public.encrypt(plaintext, _oaep())
@@ -122,6 +122,8 @@ def decrypt(policy: KeyPolicy, ciphertext: str, context: bytes | None) -> bytes:
         raise TransitError("invalid ciphertext: could not decode base64") from None
     version = _version(policy, number)
     if policy.type.rsa:
+        if not version.key:
+            raise TransitError("cannot decrypt ciphertext, key version does not have a private counterpart")
         private = keygen.private_key(policy.type, version.key)
         assert isinstance(private, rsa.RSAPrivateKey)
         try:
@@ -254,6 +256,8 @@ def sign(
         raise TransitError("requested version for signing is higher than the latest key version")
     if number < policy.min_encryption_version:
         raise TransitError("requested version for signing is less than the minimum encryption key version")
+    if not _version(policy, number).key:
+        raise TransitError("requested version for signing does not contain a private part")
     private = _signing_key(policy, number, context)
     try:
         raw = _sign(
@@ -329,7 +333,10 @@ def verify_signature(
             raw = base64.b64decode(payload, validate=True)
     except ValueError:
         raise TransitError("invalid base64 signature value") from None
-    public = _signing_key(policy, number, context).public_key()
+    if policy.type is KeyType.ED25519 and policy.derived:
+        public: keygen.PublicKey = _signing_key(policy, number, context).public_key()
+    else:
+        public = keygen.public_key(policy.type, _version(policy, number))
     chosen = _hash(hash_algorithm)
     try:
         if isinstance(public, ed25519.Ed25519PublicKey):

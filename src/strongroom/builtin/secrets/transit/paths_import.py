@@ -4,8 +4,8 @@ Layer: builtin. Imports framework, logical and the transit domain modules.
 The wrapping key is made on first use and kept at `wrapping_key` in the mount's storage, outside policy/
 (OpenBao keeps it as a key named import/wrapping-key, which then shows in its key listing as "import/").
 OpenBao answers most refusals here with a 500 ("1 error occurred: ..."); their causes are the caller's, so
-strongroom answers 400 with Vault's words. Only private keys are imported: a version must hold material
-to be used here, so a public_key alone is refused.
+strongroom answers 400 with Vault's words. An asymmetric key may come as its public key alone (it then
+verifies, and encrypts for RSA); import_version can later bring that version's private key.
 
 Invariant: the wrapping key's private half never leaves the mount's storage.
 """
@@ -69,14 +69,12 @@ def paths(store: KeyStore) -> list[Path]:
         der = await wrapping_key(storage_of(request))
         return Response(data={"public_key": byok.public_pem(der)})
 
-    async def material(storage: Storage, key_type: KeyType, fields: FieldData) -> bytes:
-        """The unwrapped key of the request, or Vault's refusal."""
+    async def material(storage: Storage, key_type: KeyType, fields: FieldData) -> bytes | None:
+        """The unwrapped private key of the request; None when it brings a public_key instead."""
         if not fields.get("ciphertext"):
             if key_type.secret_bytes:
                 raise TransitError("provided type does not support public_key import")
-            raise TransitError(
-                "importing only a public key is not supported: a key version needs its private key"
-            )
+            return None
         oaep_hash = byok.hash_function(fields.get("hash_function"))
         return byok.unwrap(await wrapping_key(storage), fields.get("ciphertext"), oaep_hash)
 
@@ -106,7 +104,7 @@ def paths(store: KeyStore) -> list[Path]:
                 )
             raw = await material(storage, key_type, fields)
             first = _version(
-                key_type, raw, store.clock.now(), derived=derived, prefix="error importing key: "
+                key_type, raw, fields, store.clock.now(), derived=derived, prefix="error importing key: "
             )
             policy = KeyPolicy(
                 name=name,
@@ -118,7 +116,7 @@ def paths(store: KeyStore) -> list[Path]:
                 auto_rotate_period=period,
                 imported=True,
                 allow_imported_key_rotation=allow_rotation,
-                key_size=len(raw) if key_type is KeyType.HMAC else 0,
+                key_size=len(raw or b"") if key_type is KeyType.HMAC else 0,
             )
             await store.put(storage, policy)
         return None
@@ -140,17 +138,20 @@ def paths(store: KeyStore) -> list[Path]:
             raw = await material(storage, policy.type, fields)
             number, given = fields.get_ok("version")
             if given:
-                # Only a version imported as a public key alone can take its private key later, and
-                # strongroom holds none such.
-                if number not in policy.versions:
-                    raise TransitError("no such key version")
-                if policy.type.secret_bytes:
-                    raise TransitError("provided type does not support importing key versions")
-                raise TransitError("private key imported, key version cannot be updated")
-            added = _version(policy.type, raw, store.clock.now(), derived=policy.derived, prefix="")
-            latest = policy.latest_version + 1
+                await store.put(storage, _completed(policy, number, raw))
+                return None
+            latest = policy.versions[policy.latest_version]
+            if raw is not None and not latest.key and not policy.type.secret_bytes:
+                # As Vault: a private key first completes a latest version that holds only its public key.
+                try:
+                    await store.put(storage, _completed(policy, policy.latest_version, raw))
+                    return None
+                except TransitError:
+                    pass
+            added = _version(policy.type, raw, fields, store.clock.now(), derived=policy.derived, prefix="")
+            number = policy.latest_version + 1
             await store.put(
-                storage, policy.evolve(versions={**policy.versions, latest: added}, latest_version=latest)
+                storage, policy.evolve(versions={**policy.versions, number: added}, latest_version=number)
             )
         return None
 
@@ -175,8 +176,28 @@ def paths(store: KeyStore) -> list[Path]:
     ]
 
 
-def _version(key_type: KeyType, raw: bytes, now: float, *, derived: bool, prefix: str) -> KeyVersion:
+def _version(
+    key_type: KeyType, raw: bytes | None, fields: FieldData, now: float, *, derived: bool, prefix: str
+) -> KeyVersion:
+    """A new version from the private key `raw`, or else from the request's public_key."""
     try:
+        if raw is None:
+            return byok.imported_public_version(key_type, fields.get("public_key"), now, derived=derived)
         return byok.imported_version(key_type, raw, now, derived=derived)
     except TransitError as exc:
         raise TransitError(prefix + str(exc)) from None
+
+
+def _completed(policy: KeyPolicy, number: int, raw: bytes | None) -> KeyPolicy:
+    """`policy` with version `number` (imported as its public key alone) given the private key `raw`."""
+    version = policy.versions.get(number)
+    if version is None:
+        raise TransitError("no such key version")
+    if policy.type.secret_bytes:
+        raise TransitError("provided type does not support importing key versions")
+    if version.key:
+        raise TransitError("private key imported, key version cannot be updated")
+    if raw is None:
+        raise TransitError("cannot add a public key to a key version that already has a public key set")
+    completed = byok.with_private_key(policy.type, version, raw)
+    return policy.evolve(versions={**policy.versions, number: completed})
