@@ -158,3 +158,20 @@ def test_a_convergent_key_gives_the_same_ciphertext_on_both_after_the_move(
     assert made[0] == made[1]
     opened = target.post(f"/v1/{mount}/decrypt/c", json={"ciphertext": made[0], "context": "Y3R4"})
     assert opened.json()["data"]["plaintext"] == HELLO
+
+
+@pytest.mark.parametrize("direction", ["to_bao", "from_bao"])
+def test_a_derived_ed25519_key_signs_alike_on_both_after_the_move(
+    pair: tuple[httpx.Client, httpx.Client, str], direction: str
+) -> None:
+    ours, theirs, mount = pair
+    source, target = (ours, theirs) if direction == "to_bao" else (theirs, ours)
+    options = {"type": "ed25519", "derived": True, "exportable": True, "allow_plaintext_backup": True}
+    assert source.post(f"/v1/{mount}/keys/d", json=options).status_code in (200, 204)
+    taken = source.get(f"/v1/{mount}/backup/d").json()["data"]["backup"]
+    assert target.post(f"/v1/{mount}/restore", json={"backup": taken}).status_code == 204
+    request = {"input": HELLO, "context": "Y3R4"}
+    made = [c.post(f"/v1/{mount}/sign/d", json=request).json()["data"]["signature"] for c in (source, target)]
+    assert made[0] == made[1]  # ed25519 signatures are deterministic: equal keys sign equal bytes
+    verified = target.post(f"/v1/{mount}/verify/d", json={**request, "signature": made[0]})
+    assert verified.json()["data"]["valid"] is True

@@ -208,7 +208,10 @@ def verify_cmac(policy: KeyPolicy, data: bytes, given: str, mac_length: int) -> 
 def _signing_key(policy: KeyPolicy, number: int, context: bytes | None) -> keygen.PrivateKey:
     version = _version(policy, number)
     if policy.type is KeyType.ED25519 and policy.derived:
-        seed = keygen.derive(version.key, context, True)
+        # Vault derives from its whole ed25519 private key (seed || public key), 32 bytes of seed out.
+        public = ed25519.Ed25519PrivateKey.from_private_bytes(version.key).public_key().public_bytes_raw()
+        whole = version.key + public
+        seed = keygen.derive(whole, context, True, 32)
         return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
     return keygen.private_key(policy.type, version.key)
 
