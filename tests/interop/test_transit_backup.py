@@ -7,6 +7,7 @@ server and used there (decrypt or verify), in both directions; refusals are comp
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Iterator
 
@@ -175,3 +176,29 @@ def test_a_derived_ed25519_key_signs_alike_on_both_after_the_move(
     assert made[0] == made[1]  # ed25519 signatures are deterministic: equal keys sign equal bytes
     verified = target.post(f"/v1/{mount}/verify/d", json={**request, "signature": made[0]})
     assert verified.json()["data"]["valid"] is True
+
+
+MALFORMED = [
+    "[]",
+    "{}",
+    '{"policy": []}',
+    '{"policy": {"type": 0}}',
+    '{"policy": {"name": "m", "type": [1], "latest_version": 1}}',
+    '{"policy": {"name": "m", "type": 0, "latest_version": 1, "keys": []}}',
+    '{"policy": {"name": "m", "type": 0, "latest_version": 1, "keys": {"1": {"hmac_key": 5}}}}',
+    '{"policy": {"name": "m", "type": 1, "latest_version": 1, "keys": {"1": {"hmac_key": "", "ec_d": 1}}}}',
+    '{"policy": {"name": "m", "type": 0, "latest_version": 2, "keys": {}}, "archived_keys": {"keys": [7]}}',
+    '{"policy": {"name": "", "type": 0, "latest_version": 1, "keys": {"1": {"hmac_key": "AA=="}}}}',
+    '{"policy": {"name": "m", "type": 99, "latest_version": 1}}',
+    '{"policy": {"name": "m", "type": 0, "derived": true, "kdf": 0, "latest_version": 1}}',
+]
+
+
+@pytest.mark.parametrize("document", MALFORMED)
+def test_a_malformed_backup_is_a_400(root: httpx.Client, document: str) -> None:
+    mount = f"backup{next(_COUNTER)}"
+    assert root.post(f"/v1/sys/mounts/{mount}", json={"type": "transit"}).status_code == 204
+    encoded = base64.b64encode(document.encode()).decode()
+    answer = root.post(f"/v1/{mount}/restore", json={"backup": encoded})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0].startswith("invalid backup")

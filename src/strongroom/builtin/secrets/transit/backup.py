@@ -206,7 +206,7 @@ def decode(backup: str, name: str, now: float) -> KeyPolicy:
         raise TransitError("invalid backup: no policy")
     try:
         return _policy(raw, document.get("archived_keys"), name, now)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, TransitError):
             raise
         raise TransitError("invalid backup: malformed policy") from None
@@ -238,6 +238,8 @@ def _policy(raw: dict[str, Any], archive: Any, name: str, now: float) -> KeyPoli
     latest = int(raw["latest_version"])
     if latest not in versions:
         raise TransitError("invalid backup: the latest key version is missing")
+    if not (name or raw.get("name")):
+        raise TransitError("invalid backup: the key has no name")
     return KeyPolicy(
         name=name or str(raw["name"]),
         type=key_type,
