@@ -7,7 +7,15 @@ mount's storage view, so the barrier encrypts every key.
 
 from __future__ import annotations
 
-from strongroom.builtin.secrets.transit import paths_crypt, paths_export, paths_keys, paths_sign, paths_util
+from strongroom.builtin.secrets.transit import (
+    paths_backup,
+    paths_crypt,
+    paths_export,
+    paths_import,
+    paths_keys,
+    paths_sign,
+    paths_util,
+)
 from strongroom.builtin.secrets.transit.store import KeyStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig
@@ -29,6 +37,8 @@ async def transit_factory(config: BackendConfig) -> Backend:
             *paths_sign.paths(store),
             *paths_util.paths(),
             *paths_export.paths(store),
+            *paths_backup.paths(store),
+            *paths_import.paths(store),
         ],
         help=HELP,
     )

@@ -19,11 +19,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from strongroom.builtin.secrets.transit.models import KeyType, KeyVersion, TransitError
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
-_SYMMETRIC_SIZE = {KeyType.AES128_GCM96: 16, KeyType.AES256_GCM96: 32, KeyType.CHACHA20_POLY1305: 32}
+SYMMETRIC_SIZE = {
+    KeyType.AES128_GCM96: 16,
+    KeyType.AES256_GCM96: 32,
+    KeyType.CHACHA20_POLY1305: 32,
+    KeyType.AES128_CMAC: 16,
+    KeyType.AES192_CMAC: 24,
+    KeyType.AES256_CMAC: 32,
+}
 _CURVES = {KeyType.ECDSA_P256: ec.SECP256R1, KeyType.ECDSA_P384: ec.SECP384R1}
 _RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_3072: 3072, KeyType.RSA_4096: 4096}
 HMAC_KEY_SIZE = 32
+HMAC_MIN_KEY_SIZE, HMAC_MAX_KEY_SIZE = 256 // 8, 4096 // 8
 
 MISSING_CONTEXT = (
     "missing 'context' for key derivation; the key was created using a derived key, which means additional, "
@@ -31,11 +40,17 @@ MISSING_CONTEXT = (
 )
 
 
-def generate(key_type: KeyType, now: float, *, derived: bool = False) -> KeyVersion:
-    """A fresh version of `key_type` created at `now`."""
+def generate(key_type: KeyType, now: float, *, derived: bool = False, key_size: int = 0) -> KeyVersion:
+    """A fresh version of `key_type` created at `now` (`key_size` bytes for an HMAC key)."""
+    if key_type is KeyType.HMAC:
+        if not HMAC_MIN_KEY_SIZE <= key_size <= HMAC_MAX_KEY_SIZE:
+            bounds = f"{HMAC_MIN_KEY_SIZE} and {HMAC_MAX_KEY_SIZE}"
+            raise TransitError(f"invalid key size for HMAC key, must be between {bounds} bytes")
+        key = os.urandom(key_size)
+        return KeyVersion(key, key, now)
     hmac_key = os.urandom(HMAC_KEY_SIZE)
-    if key_type.symmetric:
-        return KeyVersion(os.urandom(_SYMMETRIC_SIZE[key_type]), hmac_key, now)
+    if key_type.secret_bytes:
+        return KeyVersion(os.urandom(SYMMETRIC_SIZE[key_type]), hmac_key, now)
     if key_type is KeyType.ED25519:
         seed = os.urandom(32)
         public = "" if derived else public_form(key_type, _ed25519(seed))
@@ -51,13 +66,15 @@ def generate(key_type: KeyType, now: float, *, derived: bool = False) -> KeyVers
     return KeyVersion(der, hmac_key, now, public_form(key_type, private))
 
 
-def derive(master: bytes, context: bytes | None, derived: bool) -> bytes:
-    """The key to use: `master` itself, or for a derived key HKDF-SHA256 of it over `context`."""
+def derive(master: bytes, context: bytes | None, derived: bool, length: int = 0) -> bytes:
+    """The key to use: `master` itself, or for a derived key HKDF-SHA256 of it over `context` (`length`
+    bytes, as long as `master` when 0)."""
     if not derived:
         return master
     if not context:
         raise TransitError(MISSING_CONTEXT)
-    return HKDF(algorithm=hashes.SHA256(), length=len(master), salt=None, info=context).derive(master)
+    size = length or len(master)
+    return HKDF(algorithm=hashes.SHA256(), length=size, salt=None, info=context).derive(master)
 
 
 def private_key(key_type: KeyType, material: bytes) -> PrivateKey:
@@ -74,9 +91,21 @@ def _ed25519(seed: bytes) -> ed25519.Ed25519PrivateKey:
     return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def public_form(key_type: KeyType, private: PrivateKey) -> str:
+def public_key(key_type: KeyType, version: KeyVersion) -> PublicKey:
+    """The public half of an asymmetric version, whether or not its private key was imported."""
+    if version.key:
+        return private_key(key_type, version.key).public_key()
+    if key_type is KeyType.ED25519:
+        return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(version.public_key))
+    loaded = serialization.load_pem_public_key(version.public_key.encode("ascii"))
+    if not isinstance(loaded, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise TransitError(f"unexpected public key for key type {key_type}")
+    return loaded
+
+
+def public_form(key_type: KeyType, key: PrivateKey | PublicKey) -> str:
     """The public key as Vault shows it: base64 raw bytes for ed25519, PKIX PEM otherwise."""
-    public = private.public_key()
+    public = key if isinstance(key, PublicKey) else key.public_key()
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return base64.b64encode(raw).decode("ascii")
@@ -93,6 +122,8 @@ def export_form(key_type: KeyType, version: KeyVersion, kind: str) -> str:
         return version.public_key
     if key_type.symmetric:
         return base64.b64encode(version.key).decode("ascii")
+    if not version.key:
+        return ""  # Vault exports nothing for a version imported as its public key alone
     private = private_key(key_type, version.key)
     if isinstance(private, ed25519.Ed25519PrivateKey):
         public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

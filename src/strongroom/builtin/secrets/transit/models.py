@@ -33,10 +33,24 @@ class KeyType(StrEnum):
     RSA_2048 = "rsa-2048"
     RSA_3072 = "rsa-3072"
     RSA_4096 = "rsa-4096"
+    HMAC = "hmac"
+    # Vault Enterprise's CMAC key types (OpenBao has none): AES keys used for CMAC only.
+    AES128_CMAC = "aes128-cmac"
+    AES192_CMAC = "aes192-cmac"
+    AES256_CMAC = "aes256-cmac"
 
     @property
     def symmetric(self) -> bool:
         return self in SYMMETRIC
+
+    @property
+    def secret_bytes(self) -> bool:
+        """Whether the material is raw secret bytes (symmetric ciphers and HMAC keys)."""
+        return self.symmetric or self.cmac or self is KeyType.HMAC
+
+    @property
+    def cmac(self) -> bool:
+        return self in (KeyType.AES128_CMAC, KeyType.AES192_CMAC, KeyType.AES256_CMAC)
 
     @property
     def rsa(self) -> bool:
@@ -83,6 +97,8 @@ class KeyVersion:
     hmac_key: bytes = field(repr=False)
     creation_time: float
     # The public key as Vault shows it (base64 for ed25519, PEM otherwise); "" for symmetric and derived.
+    # For an HMAC key, `hmac_key` is `key` itself, as Vault keeps it. An asymmetric version imported as
+    # its public key alone has an empty `key`.
     public_key: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +136,15 @@ class KeyPolicy:
     allow_plaintext_backup: bool = False
     deletion_allowed: bool = False
     auto_rotate_period: int = 0
+    # Bytes of an HMAC key's material (Vault's key_size); 0 for every other type.
+    key_size: int = 0
+    # (time, latest version) of the last backup taken and of the restore that made this key, as Vault records.
+    backup_info: tuple[float, int] | None = None
+    restore_info: tuple[float, int] | None = None
+    # Brought in through keys/<name>/import; Vault rotates such a key only when allowed, and a rotation
+    # makes it a key of its own again.
+    imported: bool = False
+    allow_imported_key_rotation: bool = False
 
     def evolve(self, **changes: Any) -> KeyPolicy:
         """A copy with `changes` applied."""
@@ -140,6 +165,11 @@ class KeyPolicy:
             "allow_plaintext_backup": self.allow_plaintext_backup,
             "deletion_allowed": self.deletion_allowed,
             "auto_rotate_period": self.auto_rotate_period,
+            "key_size": self.key_size,
+            "backup_info": self.backup_info,
+            "restore_info": self.restore_info,
+            "imported": self.imported,
+            "allow_imported_key_rotation": self.allow_imported_key_rotation,
         }
 
     @classmethod
@@ -158,4 +188,13 @@ class KeyPolicy:
             allow_plaintext_backup=bool(raw["allow_plaintext_backup"]),
             deletion_allowed=bool(raw["deletion_allowed"]),
             auto_rotate_period=int(raw["auto_rotate_period"]),
+            key_size=int(raw.get("key_size", 0)),
+            backup_info=_info(raw.get("backup_info")),
+            restore_info=_info(raw.get("restore_info")),
+            imported=bool(raw.get("imported")),
+            allow_imported_key_rotation=bool(raw.get("allow_imported_key_rotation")),
         )
+
+
+def _info(raw: Any) -> tuple[float, int] | None:
+    return None if raw is None else (float(raw[0]), int(raw[1]))

@@ -16,14 +16,17 @@ import hmac as stdlib_hmac
 import os
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import cmac as cmac_primitive
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from strongroom.builtin.secrets.transit import encoding, keygen
 from strongroom.builtin.secrets.transit.models import KeyPolicy, KeyType, KeyVersion, TransitError
 
 NONCE_SIZE = 12
+CONVERGENT_HMAC_SIZE = 32
 TOO_OLD = "ciphertext or signature version is disallowed by policy (too old)"
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -71,9 +74,9 @@ def _aead(key_type: KeyType, key: bytes) -> AESGCM | ChaCha20Poly1305:
     return ChaCha20Poly1305(key) if key_type is KeyType.CHACHA20_POLY1305 else AESGCM(key)
 
 
-def _refuse_unless_encrypting(policy: KeyPolicy) -> None:
+def _refuse_unless_encrypting(policy: KeyPolicy, verb: str = "encryption") -> None:
     if not policy.type.supports_encryption:
-        raise TransitError(f"message encryption not supported for key type {policy.type}")
+        raise TransitError(f"message {verb} not supported for key type {policy.type}")
 
 
 def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requested_version: int = 0) -> str:
@@ -82,7 +85,7 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
     number = encryption_version(policy, requested_version)
     version = _version(policy, number)
     if policy.type.rsa:
-        public = keygen.private_key(policy.type, version.key).public_key()
+        public = keygen.public_key(policy.type, version)
         assert isinstance(public, rsa.RSAPublicKey)
         try:
             sealed = public.encrypt(plaintext, _oaep())
@@ -91,11 +94,15 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
                 "failed to RSA encrypt the plaintext: crypto/rsa: message too long for RSA key size"
             ) from None
     else:
-        key = keygen.derive(version.key, context, policy.derived)
         if policy.convergent_encryption:
-            # Convergent: the nonce is a keyed hash of the plaintext, so equal inputs give equal outputs.
-            nonce = stdlib_hmac.new(key, plaintext, hashlib.sha256).digest()[:NONCE_SIZE]
+            # Convergent (Vault's version 3): the derivation runs 32 bytes longer; those bytes key an
+            # HMAC of the plaintext that is the nonce, so equal inputs give equal outputs.
+            size = len(version.key)
+            both = keygen.derive(version.key, context, True, size + CONVERGENT_HMAC_SIZE)
+            key = both[:size]
+            nonce = stdlib_hmac.new(both[size:], plaintext, hashlib.sha256).digest()[:NONCE_SIZE]
         else:
+            key = keygen.derive(version.key, context, policy.derived)
             nonce = os.urandom(NONCE_SIZE)
         sealed = nonce + _aead(policy.type, key).encrypt(nonce, plaintext, None)
     return encoding.wrap(number, encoding.b64encode(sealed))
@@ -103,7 +110,7 @@ def encrypt(policy: KeyPolicy, plaintext: bytes, context: bytes | None, requeste
 
 def decrypt(policy: KeyPolicy, ciphertext: str, context: bytes | None) -> bytes:
     """The plaintext of a "vault:vN:..." ciphertext, or Vault's refusal."""
-    _refuse_unless_encrypting(policy)
+    _refuse_unless_encrypting(policy, "decryption")
     number, payload = encoding.unwrap(ciphertext, "ciphertext")
     if number > policy.latest_version:
         raise TransitError("invalid ciphertext: version is too new")
@@ -115,6 +122,8 @@ def decrypt(policy: KeyPolicy, ciphertext: str, context: bytes | None) -> bytes:
         raise TransitError("invalid ciphertext: could not decode base64") from None
     version = _version(policy, number)
     if policy.type.rsa:
+        if not version.key:
+            raise TransitError("cannot decrypt ciphertext, key version does not have a private counterpart")
         private = keygen.private_key(policy.type, version.key)
         assert isinstance(private, rsa.RSAPrivateKey)
         try:
@@ -162,10 +171,47 @@ def verify_hmac(policy: KeyPolicy, data: bytes, given: str, algorithm: str) -> b
     return stdlib_hmac.compare_digest(expected.encode(), given.encode())
 
 
+AES_BLOCK_SIZE = 16
+
+
+def _cmac_tag(policy: KeyPolicy, number: int, data: bytes, mac_length: int) -> bytes:
+    if not policy.type.cmac:
+        raise TransitError(f"CMAC is not supported for key type {policy.type}")
+    if mac_length < 0 or mac_length > AES_BLOCK_SIZE:
+        raise TransitError("mac_length cannot be larger than the cipher's block size")
+    mac = cmac_primitive.CMAC(algorithms.AES(_version(policy, number).key))
+    mac.update(data)
+    return mac.finalize()[: mac_length or AES_BLOCK_SIZE]
+
+
+def cmac(policy: KeyPolicy, data: bytes, mac_length: int, requested_version: int = 0) -> str:
+    """The AES-CMAC of `data` (truncated to `mac_length` bytes when given), as "vault:vN:base64"."""
+    number = requested_version or policy.latest_version
+    if number > policy.latest_version:
+        raise TransitError(f"key version does not exist; latest key version is {policy.latest_version}")
+    if number < policy.min_encryption_version or number < policy.min_decryption_version:
+        raise TransitError("cannot generate CMAC: version is too old (disallowed by policy)")
+    return encoding.wrap(number, encoding.b64encode(_cmac_tag(policy, number, data, mac_length)))
+
+
+def verify_cmac(policy: KeyPolicy, data: bytes, given: str, mac_length: int) -> bool:
+    """Whether `given` ("vault:vN:...") is the CMAC of `data`."""
+    number, _ = encoding.unwrap(given, "CMAC")
+    if number > policy.latest_version:
+        raise TransitError("invalid CMAC: version is too new")
+    if number < policy.min_decryption_version:
+        raise TransitError("cannot verify CMAC: version is too old (disallowed by policy)")
+    expected = encoding.wrap(number, encoding.b64encode(_cmac_tag(policy, number, data, mac_length)))
+    return stdlib_hmac.compare_digest(expected.encode(), given.encode())
+
+
 def _signing_key(policy: KeyPolicy, number: int, context: bytes | None) -> keygen.PrivateKey:
     version = _version(policy, number)
     if policy.type is KeyType.ED25519 and policy.derived:
-        seed = keygen.derive(version.key, context, True)
+        # Vault derives from its whole ed25519 private key (seed || public key), 32 bytes of seed out.
+        public = ed25519.Ed25519PrivateKey.from_private_bytes(version.key).public_key().public_bytes_raw()
+        whole = version.key + public
+        seed = keygen.derive(whole, context, True, 32)
         return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
     return keygen.private_key(policy.type, version.key)
 
@@ -213,6 +259,8 @@ def sign(
         raise TransitError("requested version for signing is higher than the latest key version")
     if number < policy.min_encryption_version:
         raise TransitError("requested version for signing is less than the minimum encryption key version")
+    if not _version(policy, number).key:
+        raise TransitError("requested version for signing does not contain a private part")
     private = _signing_key(policy, number, context)
     try:
         raw = _sign(
@@ -288,7 +336,10 @@ def verify_signature(
             raw = base64.b64decode(payload, validate=True)
     except ValueError:
         raise TransitError("invalid base64 signature value") from None
-    public = _signing_key(policy, number, context).public_key()
+    if policy.type is KeyType.ED25519 and policy.derived:
+        public: keygen.PublicKey = _signing_key(policy, number, context).public_key()
+    else:
+        public = keygen.public_key(policy.type, _version(policy, number))
     chosen = _hash(hash_algorithm)
     try:
         if isinstance(public, ed25519.Ed25519PublicKey):

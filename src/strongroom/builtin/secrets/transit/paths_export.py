@@ -31,7 +31,7 @@ def _check_kind(policy: KeyPolicy, kind: str) -> None:
         raise TransitError("encryption not supported for the key")
     if kind == "signing-key" and not policy.type.supports_signing:
         raise TransitError("signing not supported for the key")
-    if kind == "public-key" and policy.type.symmetric:
+    if kind == "public-key" and policy.type.secret_bytes:
         raise TransitError(f"unknown key type {policy.type} for export type public-key")
 
 

@@ -53,7 +53,7 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         if number < policy.min_decryption_version:
             continue
         version = policy.versions[number]
-        if policy.type.symmetric:
+        if policy.type.secret_bytes:
             keys[str(number)] = int(version.creation_time)
         else:
             keys[str(number)] = {
@@ -68,7 +68,7 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         "deletion_allowed": policy.deletion_allowed,
         "derived": policy.derived,
         "exportable": policy.exportable,
-        "imported_key": False,
+        "imported_key": policy.imported,
         "keys": keys,
         "latest_version": policy.latest_version,
         "min_available_version": policy.min_available_version,
@@ -82,6 +82,13 @@ def key_view(policy: KeyPolicy) -> dict[str, Any]:
         "supports_signing": policy.type.supports_signing,
         "type": policy.type.value,
     }
+    if policy.type is KeyType.HMAC:
+        view["key_size"] = policy.key_size
+    if policy.imported:
+        view["imported_key_allow_rotation"] = policy.allow_imported_key_rotation
+    for label, info in (("backup_info", policy.backup_info), ("restore_info", policy.restore_info)):
+        if info is not None:
+            view[label] = {"time": rfc3339(info[0]), "version": info[1]}
     if policy.derived:
         view["kdf"] = "hkdf_sha256"
         view["convergent_encryption"] = policy.convergent_encryption
@@ -100,6 +107,7 @@ def new_policy(
     exportable: bool = False,
     allow_plaintext_backup: bool = False,
     auto_rotate_period: int = 0,
+    key_size: int = 0,
 ) -> KeyPolicy:
     """A new key of `key_type` with its first version, or Vault's refusal of the combination."""
     if derived and not key_type.supports_derivation:
@@ -108,7 +116,7 @@ def new_policy(
         )
     if convergent and not key_type.symmetric:
         raise TransitError(f"convergent encryption not supported for keys of type {key_type}")
-    first = keygen.generate(key_type, store.clock.now(), derived=derived)
+    first = keygen.generate(key_type, store.clock.now(), derived=derived, key_size=key_size)
     return KeyPolicy(
         name=name,
         type=key_type,
@@ -118,6 +126,7 @@ def new_policy(
         exportable=exportable,
         allow_plaintext_backup=allow_plaintext_backup,
         auto_rotate_period=auto_rotate_period,
+        key_size=key_size,
     )
 
 
@@ -142,8 +151,12 @@ def paths(store: KeyStore) -> list[Path]:
         if convergent and not derived:
             raise TransitError("convergent encryption requires derivation to be enabled")
         key_type = parse_key_type(fields.get("type"))
-        if fields.get("key_size"):
-            raise TransitError(f"key_size is not valid for algorithm {key_type}")
+        key_size = fields.get("key_size")
+        if key_size:
+            if key_type is not KeyType.HMAC:
+                raise TransitError(f"key_size is not valid for algorithm {key_type}")
+            if not keygen.HMAC_MIN_KEY_SIZE <= key_size <= keygen.HMAC_MAX_KEY_SIZE:
+                raise TransitError(f"invalid key_size {key_size}")
         storage = storage_of(request)
         async with store.locked(name):
             existing = await store.get(storage, name)
@@ -158,6 +171,7 @@ def paths(store: KeyStore) -> list[Path]:
                 exportable=fields.get("exportable"),
                 allow_plaintext_backup=fields.get("allow_plaintext_backup"),
                 auto_rotate_period=period,
+                key_size=key_size,
             )
             await store.put(storage, policy)
         return Response(data=key_view(policy))

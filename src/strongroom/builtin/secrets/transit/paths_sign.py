@@ -1,4 +1,5 @@
-"""Transit authentication: hmac/<name>[/<algorithm>], sign/<name>[/<algorithm>], verify/<name>[/<algorithm>].
+"""Transit authentication: hmac/<name>[/<algorithm>], cmac/<name>[/<mac_length>], sign/<name>[/<algorithm>],
+verify/<name>[/<algorithm>].
 
 Layer: builtin. Imports framework, logical and the transit domain modules.
 """
@@ -35,6 +36,15 @@ HMAC_FIELDS = {
     "key_version": Field(FieldType.INT, "The version of the key to use; the latest when 0"),
     "batch_input": BATCH,
 }
+MAC_LENGTH = Field(FieldType.INT, "CMAC only: bytes of the MAC to keep (at most 16; all when 0)")
+CMAC_FIELDS = {
+    "name": NAME,
+    "input": INPUT,
+    "key_version": HMAC_FIELDS["key_version"],
+    "mac_length": MAC_LENGTH,
+    "url_mac_length": Field(FieldType.INT, "mac_length given in the URL; overrides the body's"),
+    "batch_input": BATCH,
+}
 SIGN_FIELDS = {
     "name": NAME,
     "input": INPUT,
@@ -52,6 +62,8 @@ VERIFY_FIELDS = {
     **{k: v for k, v in SIGN_FIELDS.items() if k != "key_version"},
     "signature": Field(FieldType.STRING, "The signature, including the vault:vN: prefix"),
     "hmac": Field(FieldType.STRING, "The HMAC, including the vault:vN: prefix"),
+    "cmac": Field(FieldType.STRING, "The CMAC, including the vault:vN: prefix"),
+    "mac_length": MAC_LENGTH,
 }
 
 
@@ -96,6 +108,23 @@ def paths(store: KeyStore) -> list[Path]:
             return Response(data=await item(fields.raw))
         return await run_batch(batch, item, {}, fail_status=False)
 
+    @user_errors
+    async def cmac(request: Request, fields: FieldData) -> Response | None:
+        batch = fields.get("batch_input")
+        if not batch and not fields.get_ok("input")[1]:
+            raise TransitError("missing input for CMAC")
+        policy = await loaded(request, fields, "encryption key not found")
+        url_length, in_url = fields.get_ok("url_mac_length")
+
+        async def item(entry: Mapping[str, Any]) -> dict[str, Any]:
+            version = integer(entry, "key_version") or fields.get("key_version")
+            length = url_length if in_url else integer(entry, "mac_length") or fields.get("mac_length")
+            return {"cmac": operations.cmac(policy, _input(entry), length, version)}
+
+        if not batch:
+            return Response(data=await item(fields.raw))
+        return await run_batch(batch, item, {}, fail_status=False)
+
     def sign_options(fields: FieldData) -> dict[str, Any]:
         return {
             "hash_algorithm": _algorithm(fields, "hash_algorithm"),
@@ -129,7 +158,7 @@ def paths(store: KeyStore) -> list[Path]:
         batch = fields.get("batch_input")
         if not batch:
             signature, hmac_value = fields.get("signature"), fields.get("hmac")
-            if not signature and not hmac_value:
+            if not signature and not hmac_value and not fields.get("cmac"):
                 raise TransitError("neither a 'signature' nor an 'hmac' were given to verify")
         policy = await loaded(request, fields, "signature verification key not found")
         options = sign_options(fields)
@@ -143,6 +172,9 @@ def paths(store: KeyStore) -> list[Path]:
                 )
             elif hmac_value:
                 valid = operations.verify_hmac(policy, data, hmac_value, options["hash_algorithm"])
+            elif cmac_value := text(entry, "cmac"):
+                length = integer(entry, "mac_length") or fields.get("mac_length")
+                valid = operations.verify_cmac(policy, data, cmac_value, length)
             else:
                 raise TransitError("neither a 'signature' nor an 'hmac' were given to verify")
             return {"valid": valid}
@@ -166,6 +198,18 @@ def paths(store: KeyStore) -> list[Path]:
 
     return [
         *declared("hmac", HMAC_FIELDS, hmac, "Generate an HMAC for input data using the named key"),
+        Path(
+            "cmac/{name}/{url_mac_length}",
+            fields=CMAC_FIELDS,
+            operations={Operation.UPDATE: cmac},
+            synopsis="Generate a CMAC for input data using the named key",
+        ),
+        Path(
+            "cmac/{name}",
+            fields=CMAC_FIELDS,
+            operations={Operation.UPDATE: cmac},
+            synopsis="Generate a CMAC for input data using the named key",
+        ),
         *declared("sign", SIGN_FIELDS, sign, "Generate a signature for input data using the named key"),
         *declared("verify", VERIFY_FIELDS, verify, "Verify a signature or HMAC for input data"),
     ]

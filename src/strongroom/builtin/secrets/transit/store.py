@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import orjson
 
 from strongroom.builtin.secrets.transit import keygen
-from strongroom.builtin.secrets.transit.models import POLICY_PREFIX, KeyPolicy
+from strongroom.builtin.secrets.transit.models import POLICY_PREFIX, KeyPolicy, TransitError
 from strongroom.logical import Storage
 from strongroom.util.clock import Clock
 
@@ -51,7 +51,7 @@ class KeyStore:
         return policy
 
     def _rotation_due(self, policy: KeyPolicy) -> bool:
-        if policy.auto_rotate_period <= 0:
+        if policy.auto_rotate_period <= 0 or (policy.imported and not policy.allow_imported_key_rotation):
             return False
         latest = policy.versions.get(policy.latest_version)
         return latest is not None and self.clock.now() - latest.creation_time >= policy.auto_rotate_period
@@ -66,7 +66,13 @@ class KeyStore:
         return await storage.list(POLICY_PREFIX)
 
     def rotated(self, policy: KeyPolicy) -> KeyPolicy:
-        """`policy` with one more version, now the latest."""
+        """`policy` with one more version, now the latest (and no longer an imported key)."""
+        if policy.imported and not policy.allow_imported_key_rotation:
+            raise TransitError(f"imported key {policy.name} does not allow rotation within Vault")
         number = policy.latest_version + 1
-        version = keygen.generate(policy.type, self.clock.now(), derived=policy.derived)
-        return policy.evolve(versions={**policy.versions, number: version}, latest_version=number)
+        version = keygen.generate(
+            policy.type, self.clock.now(), derived=policy.derived, key_size=policy.key_size
+        )
+        return policy.evolve(
+            versions={**policy.versions, number: version}, latest_version=number, imported=False
+        )
