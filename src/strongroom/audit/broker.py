@@ -34,7 +34,7 @@ from strongroom.audit.entry import (
     request_parts,
     response_entry,
 )
-from strongroom.crypto.hmac import identified_hmac
+from strongroom.crypto.hmac import HMAC_PREFIX, SaltedHasher
 from strongroom.errors import InvalidRequestError, StrongroomError
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock, SystemClock
@@ -103,7 +103,7 @@ class _Enabled:
     spec: DeviceSpec
     device: Device
     options: FormatOptions
-    salt: bytes = field(repr=False)
+    hasher: SaltedHasher = field(repr=False)
     _memo: dict[str, str] = field(default_factory=dict, repr=False)
     _parts: dict[str, tuple[AuditInput, RequestParts]] = field(default_factory=dict, repr=False)
 
@@ -124,7 +124,7 @@ class _Enabled:
         memo = self._memo
         hashed = memo.get(value)
         if hashed is None:
-            hashed = identified_hmac(self.salt, value)
+            hashed = HMAC_PREFIX + self.hasher.hex(value)
             if len(value) <= HMAC_MEMO_MAX_VALUE:
                 if len(memo) >= HMAC_MEMO_SIZE:
                     del memo[next(iter(memo))]  # the oldest first: cheaper than an LRU on every hit
@@ -334,7 +334,12 @@ class AuditBroker:
         if salt is None:
             salt = secrets.token_hex(32).encode()
             await self._storage.put(f"{spec.uuid}/salt", salt)
-        return _Enabled(spec=replace(spec, options=options), device=device, options=format_options, salt=salt)
+        return _Enabled(
+            spec=replace(spec, options=options),
+            device=device,
+            options=format_options,
+            hasher=SaltedHasher(salt),
+        )
 
     async def _save(self, specs: Sequence[DeviceSpec]) -> None:
         records = [

@@ -1,6 +1,6 @@
 """The token store: creates, finds, uses, renews and revokes tokens, keyed only by salted hashes.
 
-Layer: tokens (a service). Imports logical, util, errors and the stdlib (hmac, hashlib, secrets).
+Layer: tokens (a service). Imports logical, crypto, util, errors and the stdlib (secrets).
 
 Storage layout (inside the store's own view):
     salt                            32 random bytes, created once
@@ -15,14 +15,13 @@ Invariant: revoking a token revokes all its descendants first (depth first); no 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import orjson
 
+from strongroom.crypto.hmac import SaltedHasher
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage
 from strongroom.tokens.model import REVOCATION_PENDING, TokenEntry, TokenParams, TokenType
@@ -52,7 +51,7 @@ class TokenStore:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
         self._clock = clock
-        self._salt: bytes | None = None
+        self._hasher: SaltedHasher | None = None
         self._hooks: list[RevocationHook] = []
         # Limited uses are taken one request at a time, so two requests never both take the same use.
         self._uses = asyncio.Lock()
@@ -75,19 +74,19 @@ class TokenStore:
 
     async def initialize(self) -> None:
         """Load the salt, creating it on first use."""
-        if self._salt is not None:
+        if self._hasher is not None:
             return
         salt = await self._storage.get(_SALT_KEY)
         if salt is None:
             salt = secrets.token_bytes(_SALT_SIZE)
             await self._storage.put(_SALT_KEY, salt)
-        self._salt = salt
+        self._hasher = SaltedHasher(salt)
 
     def hash(self, token_id: str) -> str:
         """The salted hash that keys `token_id` (or an accessor) in storage."""
-        if self._salt is None:
+        if self._hasher is None:
             raise RuntimeError("TokenStore.initialize() has not run")
-        return "h" + hmac.digest(self._salt, token_id.encode(), hashlib.sha256).hex()
+        return "h" + self._hasher.hex(token_id)
 
     def add_revocation_hook(self, hook: RevocationHook) -> None:
         """Run `hook` for every token just before it is deleted (the core drops its cubbyhole and leases)."""
