@@ -7,10 +7,11 @@ the layout of Vault's barrier. The associated data is the storage path, so a cip
 key fails to decrypt. The keyring itself lives at "core/keyring", encrypted the same way with the root
 key under term 0.
 
-Plaintexts of recent reads are kept in memory while unsealed (most requests read the same token, policy
-and secret again), so a repeated read costs no decryption. Coherence is the physical cache's: while a
-server serves it is the only writer, every write passes here and drops the key, and a read that overlaps
-a write is not kept; an HA server keeps nothing while it stands by.
+Plaintexts of recent reads and writes are kept in memory while unsealed (most requests read the same
+token, policy and secret again, or what was just written: a login's token, a secret's metadata), so a
+repeated read costs no decryption. Coherence is the physical cache's: while a server serves it is the
+only writer, every write passes here and replaces the key's plaintext, and a read or write that overlaps
+another write is not kept; an HA server keeps nothing while it stands by.
 
 Invariant: every value that leaves this module for physical storage is encrypted.
 Invariant: while sealed, no key and no plaintext is held in memory and every storage operation raises
@@ -234,10 +235,8 @@ class AESGCMBarrier:
         if cipher is None:
             raise IntegrityError(f"stored value at {key!r} names unknown key term {term}")
         plaintext = open_value(cipher, key, stored)
-        if self._caching and writes == self._writes and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
-            self._plaintexts[key] = plaintext
-            if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
-                self._plaintexts.popitem(last=False)
+        if writes == self._writes:
+            self._keep(key, plaintext)
         return plaintext
 
     async def put(self, key: str, value: bytes) -> None:
@@ -245,7 +244,7 @@ class AESGCMBarrier:
         _check_not_reserved(key)
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
-        await self._write(key, self._physical.put(key, stored))
+        await self._write(key, self._physical.put(key, stored), written=bytes(value))
         if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
             await self._rotate_if_due(keyring.active_term)
 
@@ -254,15 +253,26 @@ class AESGCMBarrier:
         _check_not_reserved(key)
         await self._write(key, self._physical.delete(key))
 
-    async def _write(self, key: str, write: Awaitable[None]) -> None:
-        """Run `write` with `key` dropped from the plaintexts before and after it, whatever its outcome."""
+    async def _write(self, key: str, write: Awaitable[None], written: bytes | None = None) -> None:
+        """Run `write` with `key` dropped from the plaintexts before and after it, whatever its outcome.
+        The value `written` (a put's plaintext) is kept once stored, if no other write began or ended
+        meanwhile (whose order against this one in storage the barrier cannot know)."""
         self._writes += 1
+        started = self._writes
         self._plaintexts.pop(key, None)
         try:
             await write
         finally:
             self._writes += 1
             self._plaintexts.pop(key, None)
+        if written is not None and self._writes == started + 1:
+            self._keep(key, written)
+
+    def _keep(self, key: str, plaintext: bytes) -> None:
+        if self._caching and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
+            self._plaintexts[key] = plaintext
+            if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
+                self._plaintexts.popitem(last=False)
 
     async def list(self, prefix: str) -> builtins.list[str]:
         self._unsealed()
