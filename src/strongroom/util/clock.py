@@ -40,7 +40,8 @@ def rfc3339(timestamp: float) -> str:
     """Vault's timestamp format (Go's RFC3339Nano) in UTC: fraction digits without trailing zeros, e.g.
     2024-01-01T00:00:00.12345Z, and no fraction at all on a whole second."""
     # Microseconds rounded half to even, as datetime.fromtimestamp rounds them (a carry makes the next
-    # second). Several timestamps per request fall in the same second: its text is formatted once.
+    # second). A request's timestamps fall in a few seconds (now, its token's creation, a secret's
+    # versions), seen again and again: each second's text is formatted once.
     whole = math.floor(timestamp)
     micros = round((timestamp - whole) * 1_000_000)
     if micros == 1_000_000:
@@ -48,12 +49,14 @@ def rfc3339(timestamp: float) -> str:
     text = _SECOND_TEXT.get(whole)
     if text is None:
         text = datetime.fromtimestamp(whole, tz=UTC).isoformat()[:-6]
-        _SECOND_TEXT.clear()  # only the latest second is kept
+        if len(_SECOND_TEXT) >= _SECONDS_KEPT:
+            del _SECOND_TEXT[next(iter(_SECOND_TEXT))]  # the oldest first
         _SECOND_TEXT[whole] = text
     return f"{text}.{micros:06d}".rstrip("0") + "Z" if micros else text + "Z"
 
 
 _SECOND_TEXT: dict[int, str] = {}
+_SECONDS_KEPT = 4096
 
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
