@@ -52,6 +52,7 @@ Stage = Callable[[Flow], Awaitable[Flow]]
 
 # Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
 ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+_NO_AUTH = AuditAuth()
 # Token entries whose Caller and audit description are kept (see Pipeline._describe).
 DESCRIBED_TOKENS = 4096
 # The operations Vault's existence check sees (a PATCH is not one).
@@ -280,7 +281,7 @@ class Pipeline:
         )
 
     def _audit_auth(self, token: TokenEntry | None) -> AuditAuth:
-        return AuditAuth() if token is None else self._describe(token)[2]
+        return _NO_AUTH if token is None else self._describe(token)[2]
 
     def _describe(self, token: TokenEntry) -> tuple[TokenEntry, Caller, AuditAuth]:
         """`token`'s Caller and audit description, built once per entry: the token store hands out the
@@ -396,7 +397,7 @@ class Pipeline:
 def _audit_auth(token: TokenEntry | None) -> AuditAuth:
     """What the audit log shows of the request's token (its ID is hashed from the request itself)."""
     if token is None:
-        return AuditAuth()
+        return _NO_AUTH
     return AuditAuth(
         accessor=token.accessor,
         display_name=token.display_name,
