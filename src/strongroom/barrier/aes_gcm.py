@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
 from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
-from strongroom.physical.base import PhysicalBackend
+from strongroom.physical.base import PhysicalBackend, Transactional
 from strongroom.util.clock import Clock, SystemClock
 
 KEYRING_PATH = "core/keyring"
@@ -244,29 +244,56 @@ class AESGCMBarrier:
         _check_not_reserved(key)
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
-        await self._write(key, self._physical.put(key, stored), written=bytes(value))
-        if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
-            await self._rotate_if_due(keyring.active_term)
+        await self._write((key,), self._physical.put(key, stored), {key: bytes(value)})
+        await self._rotate_if_used_up(keyring)
 
     async def delete(self, key: str) -> None:
         self._unsealed()
         _check_not_reserved(key)
-        await self._write(key, self._physical.delete(key))
+        await self._write((key,), self._physical.delete(key))
 
-    async def _write(self, key: str, write: Awaitable[None], written: bytes | None = None) -> None:
-        """Run `write` with `key` dropped from the plaintexts before and after it, whatever its outcome.
-        The value `written` (a put's plaintext) is kept once stored, if no other write began or ended
+    async def transaction(self, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+        """Encrypt `puts` and apply them with `deletes` in one atomic write below (one commit); a physical
+        backend without transactions gets them one by one, puts first, in the order given."""
+        keyring = self._unsealed()
+        for key in (*puts, *deletes):
+            _check_not_reserved(key)
+        term = keyring.active_term
+        cipher = self._ciphers[term]
+        stored = {key: seal_value(cipher, term, key, value) for key, value in puts.items()}
+        self._encryptions += len(stored)
+        physical = self._physical
+        if isinstance(physical, Transactional):
+            write = physical.transaction(stored, builtins.list(deletes))
+        else:
+            write = _one_by_one(physical, stored, deletes)
+        await self._write((*puts, *deletes), write, {key: bytes(value) for key, value in puts.items()})
+        await self._rotate_if_used_up(keyring)
+
+    async def _rotate_if_used_up(self, keyring: Keyring) -> None:
+        if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
+            await self._rotate_if_due(keyring.active_term)
+
+    async def _write(
+        self, keys: tuple[str, ...], write: Awaitable[None], written: dict[str, bytes] | None = None
+    ) -> None:
+        """Run `write` with `keys` dropped from the plaintexts before and after it, whatever its outcome.
+        The values `written` (the plaintexts put) are kept once stored, if no other write began or ended
         meanwhile (whose order against this one in storage the barrier cannot know)."""
         self._writes += 1
         started = self._writes
-        self._plaintexts.pop(key, None)
+        plaintexts = self._plaintexts
+        for key in keys:
+            plaintexts.pop(key, None)
         try:
             await write
         finally:
             self._writes += 1
-            self._plaintexts.pop(key, None)
-        if written is not None and self._writes == started + 1:
-            self._keep(key, written)
+            for key in keys:
+                plaintexts.pop(key, None)
+        if written and self._writes == started + 1:
+            for key, plaintext in written.items():
+                self._keep(key, plaintext)
 
     def _keep(self, key: str, plaintext: bytes) -> None:
         if self._caching and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
@@ -290,6 +317,13 @@ class AESGCMBarrier:
     async def _store_keyring(self, keyring: Keyring) -> None:
         stored = seal_value(Cipher(keyring.root_key), ROOT_TERM, KEYRING_PATH, keyring.to_json())
         await self._physical.put(KEYRING_PATH, stored)
+
+
+async def _one_by_one(physical: PhysicalBackend, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+    for key, value in puts.items():
+        await physical.put(key, value)
+    for key in deletes:
+        await physical.delete(key)
 
 
 def _check_not_reserved(key: str) -> None:

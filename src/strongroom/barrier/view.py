@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 
 from strongroom.errors import StorageError
-from strongroom.logical.storage import Storage
+from strongroom.logical.storage import Storage, write_together
 from strongroom.physical.keys import check_key, check_prefix, readable_key
 
 
@@ -47,6 +47,15 @@ class BarrierView:
         if readable is None:
             return
         await self._storage.delete(self.prefix + readable)
+
+    async def transaction(self, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+        """`puts` and `deletes` inside the view, applied together (see logical.storage.write_together)."""
+        prefix = self.prefix
+        await write_together(
+            self._storage,
+            {prefix + check_key(key): value for key, value in puts.items()},
+            [prefix + check_key(key) for key in deletes],
+        )
 
     async def list(self, prefix: str) -> builtins.list[str]:
         return await self._storage.list(self.prefix + check_prefix(prefix))

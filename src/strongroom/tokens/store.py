@@ -23,7 +23,7 @@ import orjson
 
 from strongroom.crypto.hmac import SaltedHasher
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Storage
+from strongroom.logical import Storage, write_together
 from strongroom.tokens.model import REVOCATION_PENDING, TokenEntry, TokenParams, TokenType
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.util import ids
@@ -134,13 +134,15 @@ class TokenStore:
             bound_cidrs=params.bound_cidrs,
             max_ttl=params.max_ttl,
         )
-        # The parent index goes first: a dangling index is harmless, a child missing from it would escape
-        # its parent's revocation.
+        # One atomic write where the storage offers one. Elsewhere the parent index goes first (a dangling
+        # index is harmless, a child missing from it would escape its parent's revocation), the entry last.
+        puts: dict[str, bytes] = {}
         if entry.parent_hash:
-            await self._storage.put(_parent_key(entry.parent_hash, id_hash), b"")
+            puts[_parent_key(entry.parent_hash, id_hash)] = b""
         if entry.accessor:
-            await self._put_accessor(entry)
-        await self._save(entry)
+            puts[_accessor_key(self.hash(entry.accessor))] = _accessor_record(entry)
+        puts[_id_key(id_hash)] = orjson.dumps(entry.to_json())
+        await write_together(self._storage, puts)
         return token_id, entry
 
     async def lookup(self, token_id: str, *, include_pending: bool = False) -> TokenEntry | None:
@@ -333,10 +335,6 @@ class TokenStore:
     async def _save(self, entry: TokenEntry) -> None:
         await self._storage.put(_id_key(entry.id_hash), orjson.dumps(entry.to_json()))
 
-    async def _put_accessor(self, entry: TokenEntry) -> None:
-        record = {"accessor": entry.accessor, "id_hash": entry.id_hash}
-        await self._storage.put(_accessor_key(self.hash(entry.accessor)), orjson.dumps(record))
-
 
 def _check_custom_id(token_id: str) -> None:
     if token_id.startswith("hvs."):
@@ -347,6 +345,10 @@ def _check_custom_id(token_id: str) -> None:
         raise InvalidRequestError("custom token ID cannot have a '.' in the value")
     if not token_id:
         raise InvalidRequestError("custom token ID cannot be empty")
+
+
+def _accessor_record(entry: TokenEntry) -> bytes:
+    return orjson.dumps({"accessor": entry.accessor, "id_hash": entry.id_hash})
 
 
 def _id_key(id_hash: str) -> str:

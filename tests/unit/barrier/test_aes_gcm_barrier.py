@@ -393,3 +393,56 @@ async def test_a_failed_write_keeps_nothing(barrier: AESGCMBarrier, physical: In
     await _tamper(physical, "k")
     with pytest.raises(IntegrityError):
         await barrier.get("k")
+
+
+class _CountingTransactions(InmemBackend):
+    """Storage that counts its atomic writes and single puts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+        self.puts = 0
+
+    async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        self.transactions += 1
+        await super().transaction(puts, deletes)
+
+    async def put(self, key: str, value: bytes) -> None:
+        self.puts += 1
+        await super().put(key, value)
+
+
+async def test_a_transaction_is_one_atomic_write_of_encrypted_values() -> None:
+    physical = _CountingTransactions()
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    await barrier.put("old", b"to be deleted")
+    before = physical.puts
+    await barrier.transaction({"a": SECRET, "b": b"second"}, ["old"])
+    assert (physical.transactions, physical.puts - before) == (1, 0)
+    for key in ("a", "b"):
+        stored = await physical.get(key) or b""
+        assert SECRET not in stored
+        assert b"second" not in stored
+    assert await physical.get("old") is None
+    # Read back through a fresh barrier: the values decrypt under their own keys.
+    fresh = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await fresh.unseal(ROOT)
+    assert (await fresh.get("a"), await fresh.get("b"), await fresh.get("old")) == (SECRET, b"second", None)
+    assert barrier.key_status().encryptions == 3
+
+
+async def test_a_refused_transaction_writes_nothing(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    with pytest.raises(StorageError):
+        await barrier.transaction({"a": SECRET, KEYRING_PATH: b"planted"}, [])
+    assert await physical.get("a") is None
+    with pytest.raises(StorageError):
+        await barrier.transaction({"a": SECRET, "bad\x00key": b"x"}, [])
+    assert await physical.get("a") is None
+
+
+async def test_a_transaction_keeps_what_it_wrote(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.transaction({"a": SECRET}, [])
+    await _tamper(physical, "a")
+    assert await barrier.get("a") == SECRET
