@@ -29,6 +29,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
@@ -92,6 +93,7 @@ class AESGCMBarrier:
         self, physical: PhysicalBackend, *, clock: Clock | None = None, caching: bool = True
     ) -> None:
         self._physical = physical
+        self._transactional = isinstance(physical, Transactional)
         self._clock = clock or SystemClock()
         self._keyring: Keyring | None = None
         # One ready cipher per term, built at unseal and rotation so no request pays for key setup.
@@ -263,8 +265,8 @@ class AESGCMBarrier:
         stored = {key: seal_value(cipher, term, key, value) for key, value in puts.items()}
         self._encryptions += len(stored)
         physical = self._physical
-        if isinstance(physical, Transactional):
-            write = physical.transaction(stored, builtins.list(deletes))
+        if self._transactional:
+            write = cast(Transactional, physical).transaction(stored, builtins.list(deletes))
         else:
             write = _one_by_one(physical, stored, deletes)
         await self._write((*puts, *deletes), write, {key: bytes(value) for key, value in puts.items()})

@@ -6,7 +6,7 @@ Invariant: a backend's Storage is prefixed by the core, so it can never reach an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
@@ -40,12 +40,20 @@ class TransactionalStorage(Protocol):
         ...
 
 
+_TRANSACTIONAL: dict[type, bool] = {}
+
+
 async def write_together(storage: Storage, puts: dict[str, bytes], deletes: Sequence[str] = ()) -> None:
     """Apply `puts` and `deletes` (no key in both) in one atomic write where `storage` offers one: one
     commit, one fsync. Elsewhere they are applied one by one, puts first, in the order given: callers
     order them as an interrupted sequence would best be left."""
-    if isinstance(storage, TransactionalStorage):
-        await storage.transaction(puts, list(deletes))
+    kind = type(storage)
+    transactional = _TRANSACTIONAL.get(kind)
+    if transactional is None:
+        # A runtime Protocol check walks the protocol's members on every call: once per class is enough.
+        transactional = _TRANSACTIONAL[kind] = isinstance(storage, TransactionalStorage)
+    if transactional:
+        await cast(TransactionalStorage, storage).transaction(puts, list(deletes))
         return
     for key, value in puts.items():
         await storage.put(key, value)
