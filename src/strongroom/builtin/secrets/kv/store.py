@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,7 @@ from strongroom.builtin.secrets.kv.models import (
 from strongroom.builtin.secrets.kv.versions import version_view
 from strongroom.errors import InvalidRequestError
 from strongroom.logical.request import Request
-from strongroom.logical.storage import Storage, get_json, put_json, write_together
+from strongroom.logical.storage import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 
 _LOCK_COUNT = 256
@@ -112,18 +111,6 @@ class KVStore:
 
     async def put_version(self, path: str, number: int, data: dict[str, Any]) -> None:
         await put_json(self.storage, version_key(path, number), {"data": data})
-
-    async def commit_version(
-        self, path: str, data: dict[str, Any], meta: KeyMetadata, pruned: Sequence[int] = ()
-    ) -> None:
-        """Store `meta`'s current version with its `data`, the metadata itself, and drop the `pruned`
-        versions, in one atomic write where the storage offers one (one commit instead of two or more).
-        Elsewhere the data goes first: an interrupted write leaves at worst data no metadata names."""
-        puts = {
-            version_key(path, meta.current_version): orjson.dumps({"data": data}),
-            metadata_key(path): orjson.dumps(meta.to_json()),
-        }
-        await write_together(self.storage, puts, [version_key(path, number) for number in pruned])
 
     async def delete_version(self, path: str, number: int) -> None:
         await self.storage.delete(version_key(path, number))
