@@ -60,7 +60,20 @@ _WRITES = frozenset({Operation.CREATE, Operation.UPDATE})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
-    return special_path_matches(patterns, path)
+    """`special_path_matches`, remembered: several stages ask it of every request, about the same paths."""
+    key = (patterns, path)
+    matched = _MATCHED.get(key)
+    if matched is None:
+        matched = special_path_matches(patterns, path)
+        if len(_MATCHED) >= MATCHES_KEPT:
+            del _MATCHED[next(iter(_MATCHED))]  # the oldest first
+        _MATCHED[key] = matched
+    return matched
+
+
+# Special-path answers remembered by (patterns, path): paths are the client's, so the memo is bounded.
+MATCHES_KEPT = 4096
+_MATCHED: dict[tuple[tuple[str, ...], str], bool] = {}
 
 
 class Pipeline:
