@@ -246,7 +246,7 @@ class AESGCMBarrier:
         _check_not_reserved(key)
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
-        await self._write((key,), self._physical.put(key, stored), {key: bytes(value)})
+        await self._write((key,), self._physical.put(key, stored), {key: _compact(value)})
         await self._rotate_if_used_up(keyring)
 
     async def delete(self, key: str) -> None:
@@ -269,7 +269,7 @@ class AESGCMBarrier:
             write = cast(Transactional, physical).transaction(stored, builtins.list(deletes))
         else:
             write = _one_by_one(physical, stored, deletes)
-        await self._write((*puts, *deletes), write, {key: bytes(value) for key, value in puts.items()})
+        await self._write((*puts, *deletes), write, {key: _compact(value) for key, value in puts.items()})
         await self._rotate_if_used_up(keyring)
 
     async def _rotate_if_used_up(self, keyring: Keyring) -> None:
@@ -319,6 +319,12 @@ class AESGCMBarrier:
     async def _store_keyring(self, keyring: Keyring) -> None:
         stored = seal_value(Cipher(keyring.root_key), ROOT_TERM, KEYRING_PATH, keyring.to_json())
         await self._physical.put(KEYRING_PATH, stored)
+
+
+def _compact(value: bytes) -> bytes:
+    """A copy of `value` to keep: bytes from orjson.dumps hold a 4 KiB allocation however short they are,
+    so keeping thousands of written values as given would cost megabytes."""
+    return bytes(memoryview(value))
 
 
 async def _one_by_one(physical: PhysicalBackend, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
