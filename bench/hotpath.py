@@ -9,6 +9,7 @@ directly with ASGI calls (no HTTP server, no sockets): the figure is the server'
 steady under the load of other processes where wall-clock throughput is not. Prints the minimum and the
 median of the rounds' process CPU µs per request (the minimum is the steadier figure when other processes
 compete for the cores); `--profile` prints a cProfile of one round instead (also kept in /tmp/hotpath.prof).
+`--stub-core` answers every request with the core's first answer, leaving the HTTP layer's own cost.
 """
 
 from __future__ import annotations
@@ -136,6 +137,27 @@ async def round_of(app: VaultAPI, creds: Credentials, op: str, requests: int) ->
     return (time.process_time() - started) / requests * 1e6
 
 
+async def stub_core(app: VaultAPI, creds: Credentials, op: str) -> None:
+    """From now on the core answers every request at once with its answer to one `op` request."""
+    core: Any = app._core
+    serve = core.handle
+    answers: list[Any] = []
+
+    async def first(request: Any) -> Any:
+        answer = await serve(request)
+        answers.append(answer)
+        return answer
+
+    core.handle = first
+    await round_of(app, creds, op, 1)
+    canned = answers[0]
+
+    async def canned_answer(_request: Any) -> Any:
+        return canned
+
+    core.handle = canned_answer
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
@@ -146,12 +168,19 @@ async def main() -> None:
         default="kv-read",
     )
     parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
+    parser.add_argument(
+        "--stub-core",
+        action="store_true",
+        help="answer every request with the core's first answer: the HTTP layer's own cost around the core",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile one round instead of timing")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         app, creds = await prepare(None if args.no_audit else Path(workdir) / "audit.log")
         await round_of(app, creds, args.op, 500)  # warm caches and code paths
+        if args.stub_core:
+            await stub_core(app, creds, args.op)
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()

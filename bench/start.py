@@ -8,7 +8,10 @@ reads the idle resident set size. Prints every sample and the medians.
 
 Python's compiled bytecode is kept in a temporary cache (PYTHONPYCACHEPREFIX), filled by one unmeasured
 start first, as an installed package has it; PYTHONDONTWRITEBYTECODE would otherwise make every start
-compile every module from source. `--no-bytecode-cache` measures that case.
+compile every module from source. `--no-bytecode-cache` measures that case. (`pip install` compiles every
+module at install time, PYTHONDONTWRITEBYTECODE or not; `uv sync` and `uv pip install` do not unless given
+--compile-bytecode or UV_COMPILE_BYTECODE=1, and then the first start compiles and caches them, where
+PYTHONDONTWRITEBYTECODE is unset and site-packages is writable.)
 """
 
 from __future__ import annotations

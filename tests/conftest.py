@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.mariadb import MariaDB, mariadb_server
 from tests.postgres import Postgres, postgres_server
 from tests.servers import RunningServer, bao_dev_server, strongroom_dev_server
 
@@ -30,6 +31,13 @@ def postgres() -> Iterator[Postgres]:
     """One real PostgreSQL for the session; tests that switch a database off or kill connections create a
     database of their own for it."""
     with postgres_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDB]:
+    """One real MariaDB for the session (started only by the tests that ask for it)."""
+    with mariadb_server() as running:
         yield running
 
 

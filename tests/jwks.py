@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -101,6 +102,10 @@ class JWKSServer:
         self.keys = list(keys)
         self.jwks_fetches = 0
         self.fail = False
+        # What a code exchange at /token and a GET of /userinfo answer (set by a test; empty: 400 / 401).
+        self.token_response: dict[str, Any] = {}
+        self.userinfo: dict[str, Any] = {}
+        self.token_requests: list[dict[str, list[str]]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,8 +117,26 @@ class JWKSServer:
                     self._send(200, {"keys": [key.jwk() for key in outer.keys]})
                 elif self.path == "/.well-known/openid-configuration":
                     self._send(200, outer.discovery_document())
+                elif self.path == "/userinfo" and outer.userinfo:
+                    self._send(200, outer.userinfo)
+                elif self.path == "/userinfo":
+                    self._send(401, {"error": "invalid_token"})
                 else:
                     self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                if self.path != "/token":
+                    self._send(404, {"error": "not found"})
+                    return
+                outer.token_requests.append(
+                    {**form, "authorization": [self.headers.get("Authorization", "")]}
+                )
+                if outer.token_response:
+                    self._send(200, outer.token_response)
+                else:
+                    self._send(400, {"error": "invalid_grant", "error_description": "unknown code"})
 
             def _send(self, status: int, body: Any) -> None:
                 payload = json.dumps(body).encode()
@@ -136,6 +159,7 @@ class JWKSServer:
             "jwks_uri": self.jwks_url,
             "authorization_endpoint": f"{self.url}/authorize",
             "token_endpoint": f"{self.url}/token",
+            "userinfo_endpoint": f"{self.url}/userinfo",
             "response_types_supported": ["id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],

@@ -236,8 +236,11 @@ async def serve(
     listeners: Sequence[ListenerConfig],
     on_ready: Callable[[], None],
     on_reload: Callable[[], None] = lambda: None,
+    *,
+    ui: bool = False,
 ) -> None:
-    """Serve `core` on every listener until SIGINT or SIGTERM; then drain, seal and return."""
+    """Serve `core` on every listener (with the web UI when `ui`) until SIGINT or SIGTERM; then drain, seal
+    and return."""
     served: list[tuple[HTTPServer, ListenerConfig]] = []
     apps: list[VaultAPI] = []
     for listener in listeners:
@@ -254,6 +257,7 @@ async def serve(
                 reject_not_authorized=listener.x_forwarded_for_reject_not_authorized,
                 reject_not_present=listener.x_forwarded_for_reject_not_present,
             ),
+            ui=ui,
         )
         apps.append(app)
         served.append((HTTPServer(app, _bind(listener.address), tls), listener))
@@ -366,7 +370,8 @@ def run_dev(options: DevOptions, on_ready: Callable[[str, DevStart], None]) -> N
         listener = ListenerConfig(
             address=options.listen_address, tls_disable=True, unauthenticated_metrics_access=True
         )
-        await serve(core, [listener, *config.listeners], lambda: on_ready(address, start))
+        # As Vault's dev mode, the web UI is on.
+        await serve(core, [listener, *config.listeners], lambda: on_ready(address, start), ui=True)
 
     _run(main)
 
@@ -458,7 +463,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
         if config.pid_file:
             write_private_file(Path(config.pid_file), f"{os.getpid()}\n".encode())
         try:
-            await serve(core, config.listeners, lambda: on_ready(config), reload_log_level)
+            await serve(core, config.listeners, lambda: on_ready(config), reload_log_level, ui=config.ui)
         finally:
             if config.pid_file:
                 Path(config.pid_file).unlink(missing_ok=True)

@@ -348,3 +348,50 @@ def test_entity_policies_count_for_the_lifecycle_sudo_checks(tmp_path: Path) -> 
             root.post(f"/v1/identity/entity/id/{auth['entity_id']}", json={"policies": ["ent-seal"]})
             assert user.put("/v1/sys/seal").status_code == 204
         assert root.get("/v1/sys/seal-status").json()["sealed"] is True
+
+
+def _capabilities_steps(server: RunningServer) -> list[object]:
+    """What the three capability queries say for a user whose only grant comes through a group (one exact
+    path) and a templated entity policy (a path by entity name)."""
+    with server.client("root") as root:
+        root.post("/v1/sys/auth/cap-up", json={"type": "userpass"}).raise_for_status()
+        root.post("/v1/auth/cap-up/users/cap", json={"password": "pw"}).raise_for_status()
+        root.put("/v1/sys/policies/acl/cap-grp", json={"policy": SECRET_POLICY}).raise_for_status()
+        root.put("/v1/sys/policies/acl/cap-tpl", json={"policy": TEMPLATED}).raise_for_status()
+        with httpx.Client(base_url=server.address, timeout=10) as anonymous:
+            auth = anonymous.post("/v1/auth/cap-up/login/cap", json={"password": "pw"}).json()["auth"]
+        entity = auth["entity_id"]
+        root.post(f"/v1/identity/entity/id/{entity}", json={"name": "cap-ent", "policies": ["cap-tpl"]})
+        group = root.post("/v1/identity/group", json={"name": "cap-team", "member_entity_ids": [entity]})
+        group_id = group.json()["data"]["id"]
+        root.post(f"/v1/identity/group/id/{group_id}", json={"policies": ["cap-grp"]}).raise_for_status()
+        paths = ["secret/data/ent-login/x", "secret/data/by-name/cap-ent/y", "secret/data/by-name/other/y"]
+        steps: list[object] = []
+        with server.client(str(auth["client_token"])) as user:
+            steps.append(user.post("/v1/sys/capabilities-self", json={"paths": paths}).json()["data"])
+        steps.append(
+            root.post("/v1/sys/capabilities", json={"token": auth["client_token"], "paths": paths}).json()[
+                "data"
+            ]
+        )
+        steps.append(
+            root.post(
+                "/v1/sys/capabilities-accessor", json={"accessor": auth["accessor"], "paths": paths}
+            ).json()["data"]
+        )
+        root.delete(f"/v1/identity/group/id/{group_id}").raise_for_status()
+        root.delete(f"/v1/identity/entity/id/{entity}").raise_for_status()
+        root.delete("/v1/sys/auth/cap-up").raise_for_status()
+        return steps
+
+
+def test_capability_queries_count_identity_policies_as_openbao(
+    server: RunningServer, bao: RunningServer
+) -> None:
+    ours = _capabilities_steps(server)
+    assert ours[0] == {
+        "secret/data/ent-login/x": ["read"],
+        "secret/data/by-name/cap-ent/y": ["read"],
+        "secret/data/by-name/other/y": ["deny"],
+    }
+    assert ours == _capabilities_steps(bao)

@@ -167,9 +167,7 @@ def test_oidc_discovery_on_an_oidc_typed_mount(
         with _anonymous(server) as client:
             refused = client.post(f"/v1/auth/{path}/oidc/auth_url", json={"role": "dev", "redirect_uri": "x"})
         assert refused.status_code == 400
-        assert refused.json()["errors"][0].startswith(
-            "the interactive OIDC browser flow (oidc/auth_url, oidc/callback) is not supported by this server"
-        )
+        assert refused.json() == {"errors": ["OIDC login is not configured for this mount"]}
     finally:
         root.delete(f"/v1/sys/auth/{path}")
 

@@ -75,6 +75,20 @@ def test_prometheus_counts_requests_by_mount_operation_and_status(root: httpx.Cl
     assert request_counts(again, f"{mount}/")[("read", "2xx")] == 3.0
 
 
+def test_node_status_requests_are_not_counted_as_handled_requests(root: httpx.Client) -> None:
+    # As in Vault, sys/health and its kin are answered beside the core's request handling: a load
+    # balancer's probes do not swell vault.core.handle_request (the scrapes themselves are counted).
+    def sys_reads() -> float:
+        scraped = root.get("/v1/sys/metrics", params={"format": "prometheus"}).text
+        return request_counts(scraped, "sys/").get(("read", "2xx"), 0.0)
+
+    before = sys_reads()
+    for path in ("health", "seal-status", "init", "leader", "health", "health"):
+        assert root.get(f"/v1/sys/{path}").status_code == 200
+    assert root.get("/v1/sys/mounts").status_code == 200
+    assert sys_reads() - before == 2.0  # the first scrape and sys/mounts
+
+
 def test_the_default_format_is_vaults_json(root: httpx.Client) -> None:
     answer = root.get("/v1/sys/metrics")
     assert answer.status_code == 200

@@ -20,7 +20,7 @@ def test_max_request_size_json_logs_and_notices(tmp_path: Path) -> None:
         f'storage "sqlite" {{ path = "{tmp_path / "db"}" }}\n'
         f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n'
         "  max_request_size = 1024\n}\n"
-        'log_format = "json"\nui = true\n'
+        'log_format = "json"\ndisable_mlock = true\n'
     )
     with strongroom_config_server(tmp_path, config, port) as server:
         small = httpx.put(f"{server.address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1})
@@ -28,7 +28,7 @@ def test_max_request_size_json_logs_and_notices(tmp_path: Path) -> None:
         big = httpx.put(f"{server.address}/v1/sys/unseal", content=b'{"key":"' + b"a" * 2000 + b'"}')
         assert (big.status_code, big.json()) == (413, {"errors": ["http: request body too large"]})
         entries = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
-        notice = next(e for e in entries if "'ui' is accepted and ignored" in e["@message"])
+        notice = next(e for e in entries if "'disable_mlock' is accepted and ignored" in e["@message"])
         assert notice["@level"] == "info"
         assert notice["@message"].startswith(f"{server.config}:8: ")
 

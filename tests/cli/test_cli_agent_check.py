@@ -95,14 +95,15 @@ def test_errors_exit_1_with_one_line_each(tmp_path: Path) -> None:
     text = ISSUE_EXAMPLE.replace('perms       = "0400"', 'perms       = "rw"').replace(
         "mode = 0600", 'mode = 0600\n      owner = "app"'
     )
-    config = write(tmp_path / "agent.hcl", text + "cache {}\n")
+    config = write(tmp_path / "agent.hcl", text + 'cache {\n  use_auto_auth_token = "often"\n}\n')
     result = agent(tmp_path, f"-config={config}", "-check")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [
-        f"warning: {config}:31: 'cache' is accepted: "
-        "strongroom's agent proxies requests without caching them",
-        f"{config}:18: unknown key 'owner' in sink \"file\" config",
+        f"warning: {config}:18: unknown key 'owner' in sink \"file\" config is ignored, "
+        "as Vault Agent ignores it",
         f"{config}:26: template 'perms': 'rw' is not an octal file mode such as \"0640\"",
+        f"{config}:32: cache 'use_auto_auth_token': can be either true/false/force, "
+        "'often' is an invalid option",
     ]
 
 

@@ -174,11 +174,6 @@ INTENDED = (
     Intended(
         "read role*", "data.token_strictly_bind_ip", "strongroom's token fields have no strictly-bind-ip yet"
     ),
-    Intended(
-        "config without a key source",
-        "errors[0]",
-        "OpenBao 2.7 also names jwks_pairs and provider_config, which strongroom does not support",
-    ),
     Intended("config with an unreachable jwks_url", "errors[0]", "strongroom says why the URL failed"),
     Intended(
         "config with an unreachable discovery URL",

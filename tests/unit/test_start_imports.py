@@ -21,9 +21,15 @@ LAZY = (
     "strongroom.builtin.secrets.database.backend",
     "strongroom.builtin.secrets.pki.backend",
     "strongroom.builtin.secrets.transit.backend",
+    "strongroom.builtin.secrets.totp.backend",
+    "strongroom.builtin.secrets.ssh.backend",
+    "segno",
     "strongroom.builtin.auth.jwt.backend",
     "strongroom.builtin.auth.userpass.backend",
     "strongroom.builtin.auth.approle.backend",
+    # granian's process manager: the server embeds granian's worker and needs only its native module.
+    "granian.server",
+    "multiprocessing",
 )
 
 
@@ -48,3 +54,19 @@ def test_mounting_an_engine_imports_it() -> None:
     )
     assert {"jwt", "strongroom.builtin.auth.jwt.backend"} <= loaded
     assert "psycopg" not in loaded
+
+
+def test_a_totp_mount_loads_segno_only_to_draw_a_barcode() -> None:
+    harness = (
+        "import asyncio\n"
+        "from strongroom.builtin.registry import SECRETS_ENGINES\n"
+        "from strongroom.framework.testing import BackendHarness\n"
+        "async def main(body):\n"
+        "    totp = await BackendHarness.create(SECRETS_ENGINES['totp'], 'totp')\n"
+        "    await totp.write('keys/k', body)\n"
+    )
+    imported = imported_by(harness + "asyncio.run(main({'key': 'JBSWY3DPEHPK3PXP'}))")
+    assert "strongroom.builtin.secrets.totp.backend" in imported
+    assert "segno" not in imported
+    drawn = imported_by(harness + "asyncio.run(main({'generate': True, 'issuer': 'I', 'account_name': 'a'}))")
+    assert "segno" in drawn

@@ -3,7 +3,9 @@
 Layer: agent. Imports httpx, stdlib and config.agent_model (the method settings); never the server.
 
 Methods: approle (role ID and secret ID files; a secret ID file may hold a response-wrapping token,
-unwrapped through sys/wrapping/unwrap), token_file (a token used as it is) and jwt (a JWT file).
+unwrapped through sys/wrapping/unwrap), token_file (a token used as it is), jwt (a JWT file),
+kubernetes (the pod's service-account token file, read again at every login) and cert (a client
+certificate presented over TLS: the method's own, else the `vault` stanza's).
 Files marked for removal after reading are removed only after a successful login, as Vault Agent does,
 so a failed attempt can be retried with the same credential.
 
@@ -14,13 +16,21 @@ method, the endpoint and the server's status and error strings only.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from strongroom.config.agent_model import AppRoleLogin, AutoAuthMethod, JWTLogin, TokenFileLogin
+from strongroom.config.agent_model import (
+    AppRoleLogin,
+    AutoAuthMethod,
+    CertLogin,
+    JWTLogin,
+    KubernetesLogin,
+    TokenFileLogin,
+)
 
 
 class AuthError(Exception):
@@ -128,10 +138,31 @@ async def _jwt(http: httpx.AsyncClient, mount: str, login: JWTLogin) -> AgentTok
     return token
 
 
+async def _kubernetes(http: httpx.AsyncClient, mount: str, login: KubernetesLogin) -> AgentToken:
+    # Read at every login, never cached: kubelet replaces the projected token before it expires.
+    jwt = _read_secret_file(login.token_path, "service account token")
+    body = {"role": login.role, "jwt": jwt}
+    return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "kubernetes login")
+
+
 async def _token_file(http: httpx.AsyncClient, login: TokenFileLogin) -> AgentToken:
     token = _read_secret_file(login.token_file_path, "token")
     data = (await call(http, "GET", "auth/token/lookup-self", token=token)).get("data") or {}
     return AgentToken(token, int(data.get("ttl") or 0), bool(data.get("renewable")))
+
+
+async def _cert(http: httpx.AsyncClient, mount: str, login: CertLogin) -> AgentToken:
+    body = {"name": login.name} if login.name else {}
+    if not login.client_cert:
+        return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "cert login")
+    try:
+        context = ssl.create_default_context(cafile=login.ca_cert or None)
+        context.load_cert_chain(login.client_cert, login.client_key or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise AuthError(f"cannot load the client certificate {login.client_cert}: {exc}") from None
+    async with httpx.AsyncClient(base_url=http.base_url, verify=context, timeout=http.timeout) as own:
+        answer = await call(own, "POST", f"auth/{mount}/login", body=body)
+    return _token_from_auth(answer, "cert login")
 
 
 async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
@@ -142,6 +173,10 @@ async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
         return await _approle(http, mount, config)
     if isinstance(config, JWTLogin):
         return await _jwt(http, mount, config)
+    if isinstance(config, KubernetesLogin):
+        return await _kubernetes(http, mount, config)
+    if isinstance(config, CertLogin):
+        return await _cert(http, mount, config)
     return await _token_file(http, config)
 
 

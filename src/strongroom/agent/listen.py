@@ -11,8 +11,9 @@ agent.proxy; never the server.
 Every socket is bound before any is served, so a bad listener stops the agent before it answers anything.
 A unix socket gets its `socket_mode` before it listens (so no connection is accepted under the umask's
 mode) and is removed on close. A stale socket file (nothing accepting on it) is replaced; a live one, or
-any other file at the path, is refused. A listener with `role = "metrics_only"` serves no proxy: the
-agent has no metrics endpoint, so it answers 404 to every request.
+any other file at the path, is refused. Each listener serves `agent.agent_api` in front of the proxy
+(/agent/v1/metrics, quit, cache-clear; a `role = "metrics_only"` listener serves the metrics alone); with
+`cache {}` the proxy answers KV reads from `agent.static_cache`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from strongroom.agent.proxy import ProxyApp, Receive, Scope, Send
+from strongroom.agent.agent_api import AgentServices, ListenerApp
+from strongroom.agent.proxy import ProxyApp
+from strongroom.agent.static_cache import StaticCache
 from strongroom.config.agent_model import AgentConfig, Listener
 from strongroom.util.http_server import HTTPServer, TLSFiles
 
@@ -130,19 +133,16 @@ def _bind(listener: Listener) -> _Bound:
     return _Bound(listener, sock, tls)
 
 
-async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "http":
-        return
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"14")]
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
-    await send({"type": "http.response.body", "body": b'{"errors":[]}\n'})
-
-
 class Listeners:
     """The agent's listeners, all serving one API proxy to the server at `config.vault.address`."""
 
     def __init__(
-        self, config: AgentConfig, *, verify: ssl.SSLContext | bool, token: Callable[[], str]
+        self,
+        config: AgentConfig,
+        *,
+        verify: ssl.SSLContext | bool,
+        token: Callable[[], str],
+        stop: Callable[[], None],
     ) -> None:
         self._config = config
         address = config.vault.address.rstrip("/") or "http://127.0.0.1:8200"
@@ -151,7 +151,14 @@ class Listeners:
         self._http = httpx.AsyncClient(
             base_url=address, verify=verify, timeout=httpx.Timeout(None, connect=10.0)
         )
-        self._app = ProxyApp(self._http, config.api_proxy, token)
+        self._cache = (
+            StaticCache(self._http, address, config.cache, tls=_websocket_tls(verify))
+            if config.cache is not None
+            else None
+        )
+        self.services = AgentServices(
+            ProxyApp(self._http, config.api_proxy, token, self._cache), self._cache, stop, kind=config.kind
+        )
         self._served: list[tuple[HTTPServer, _Bound]] = []
 
     async def start(self) -> None:
@@ -166,9 +173,10 @@ class Listeners:
             await self._http.aclose()
             raise
         for item in bound:
-            app = _not_found if item.listener.role == "metrics_only" else self._app
             # The proxy serves plain HTTP: an upgrade request is passed on as an ordinary request.
-            server = HTTPServer(app, item.sock, item.tls, websockets=False)
+            server = HTTPServer(
+                ListenerApp(item.listener, self.services), item.sock, item.tls, websockets=False
+            )
             server.start()
             self._served.append((server, item))
 
@@ -181,7 +189,21 @@ class Listeners:
         for _, item in self._served:
             _release(item)
         self._served.clear()
+        if self._cache is not None:
+            await self._cache.close()
         await self._http.aclose()
+
+
+def _websocket_tls(verify: ssl.SSLContext | bool) -> ssl.SSLContext | None:
+    """What the cache's event subscriptions verify the server with (None: the default trust store)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return None
 
 
 def _release(item: _Bound) -> None:

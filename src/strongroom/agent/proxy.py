@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 import httpx
 import orjson
 
+from strongroom.agent.static_cache import Answer, StaticCache
 from strongroom.config.agent_model import ApiProxy
 
 log = logging.getLogger("strongroom.agent.proxy")
@@ -153,10 +154,17 @@ def strip_token(content: bytes) -> bytes:
 class ProxyApp:
     """The ASGI application a listener serves: each HTTP request is forwarded to the server."""
 
-    def __init__(self, http: httpx.AsyncClient, settings: ApiProxy | None, token: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: ApiProxy | None,
+        token: Callable[[], str],
+        cache: StaticCache | None = None,
+    ) -> None:
         self._http = http
         self._settings = settings
         self._token = token
+        self._cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,6 +185,13 @@ class ProxyApp:
         target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
         # Identity encoding: the body is relayed as its bytes, and a stripped response can be re-encoded.
         headers = [*forward.headers, (b"accept-encoding", b"identity")]
+        if (
+            self._cache is not None
+            and self._cache.enabled
+            and _cache_candidate(scope["method"], path, query, headers)
+        ):
+            await self._from_cache(target, headers, send, token=forward.token, path=path, query=query)
+            return
         request = self._http.build_request(scope["method"], target, headers=headers, content=body)
         try:
             response = await self._http.send(request, stream=True)
@@ -194,6 +209,38 @@ class ProxyApp:
                 await _relay(response, send)
         finally:
             await response.aclose()
+
+    async def _from_cache(
+        self, target: str, headers: Headers, send: Send, *, token: str, path: str, query: bytes
+    ) -> None:
+        cache = self._cache
+        if cache is None:
+            return
+
+        async def fetch() -> Answer:
+            try:
+                response = await self._http.get(target, headers=headers)
+            except httpx.HTTPError as exc:
+                log.warning("proxy: GET %s: the server did not answer (%s)", path, type(exc).__name__)
+                content = orjson.dumps({"errors": [f"failed to get the response: {type(exc).__name__}"]})
+                return Answer(500, [(b"content-type", b"application/json")], content)
+            log.debug("proxy: GET %s -> %d", path, response.status_code)
+            return Answer(response.status_code, _response_headers(response), response.content)
+
+        namespace = next((v.decode("latin-1") for k, v in headers if k == b"x-vault-namespace"), "")
+        api_path = posixpath.normpath(re.sub("/+", "/", path)).removeprefix("/v1/")
+        answer = await cache.read(token, namespace.strip("/"), api_path, query, fetch)
+        headers_out = [(k, v) for k, v in answer.headers if k != b"content-length"]
+        headers_out.append((b"content-length", str(len(answer.body)).encode()))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers_out})
+        await send({"type": "http.response.body", "body": answer.body})
+
+
+def _cache_candidate(method: str, path: str, query: bytes, headers: Headers) -> bool:
+    """A plain read of an API path: no list, no wrapping, no consistency headers to honour."""
+    if method != "GET" or not path.startswith("/v1/") or b"list=" in query:
+        return False
+    return not any(k in (_WRAP_HEADER, b"x-vault-index", b"x-vault-inconsistent") for k, _ in headers)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -82,7 +82,7 @@ class Agent:
         self._token = AgentToken("", 0, False)
         self._source = HttpSource(self._http, lambda: self._token.token)
         self._listeners = (
-            Listeners(config, verify=self._verify, token=lambda: self._token.token)
+            Listeners(config, verify=self._verify, token=lambda: self._token.token, stop=self.stop)
             if config.listeners
             else None
         )

@@ -2,9 +2,11 @@
 
 Layer: agent. Imports stdlib, orjson, websockets and the template engine's Dependency.
 
-The event stream is sys/events/subscribe/kv*?json=true over a WebSocket. Each event is reduced to the
-API path of the data it changed (secret/data/db for any KV v2 event on key db), and a template is
-affected when one of its dependencies names that path (or, for a list, a path under it). A server
+The event stream is sys/events/subscribe/*?json=true over a WebSocket: KV writes, and the database
+engine's static role rotations (database/rotate, naming the role's static-creds path). Each event is
+reduced to the API path of the data it changed (secret/data/db for any KV v2 event on key db,
+database/static-creds/app for a rotation of role app), and a template is affected when one of its
+dependencies names that path (or, for a list, a path under it). A server
 without the event API (404, 400 or 405 on subscribe) or a token that may not subscribe (403) raises
 EventsUnavailable: the agent then polls.
 
@@ -24,7 +26,7 @@ from websockets.exceptions import InvalidStatus
 
 from strongroom.agent.template import Dependency
 
-EVENT_PATTERN = "kv*"
+EVENT_PATTERN = "*"
 _NO_EVENT_API = frozenset({400, 403, 404, 405})
 
 

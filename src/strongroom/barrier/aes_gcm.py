@@ -160,6 +160,18 @@ class AESGCMBarrier:
                 raise SealedError()
             self._load(keyring)
 
+    def opens_keyring(self, stored: bytes) -> bool:
+        """True when `stored` (a keyring record, from a snapshot say) opens with this barrier's root key:
+        it belongs to the same cluster. SealedError while sealed."""
+        root_key = self._unsealed().root_key
+        try:
+            if read_term(KEYRING_PATH, stored) != ROOT_TERM:
+                return False
+            keyring = Keyring.from_json(open_value(Cipher(root_key), KEYRING_PATH, stored))
+        except (IntegrityError, BarrierError, ValueError):
+            return False
+        return hmac.compare_digest(keyring.root_key, root_key)
+
     def seal(self) -> None:
         """Drop every key and every plaintext from memory."""
         self._keyring = None

@@ -32,10 +32,14 @@ def lazy(target: str) -> BackendFactory:
 
 SECRETS_ENGINES: Mapping[str, BackendFactory] = {
     "kv": lazy("strongroom.builtin.secrets.kv.backend:kv_factory"),
+    # Vault's old name of KV; the mount keeps the type "generic" and is always version 1.
+    "generic": lazy("strongroom.builtin.secrets.kv.backend:kv_factory"),
     "cubbyhole": lazy("strongroom.builtin.secrets.cubbyhole.backend:cubbyhole_factory"),
     "database": lazy("strongroom.builtin.secrets.database.backend:database_factory"),
     "transit": lazy("strongroom.builtin.secrets.transit.backend:transit_factory"),
     "pki": lazy("strongroom.builtin.secrets.pki.backend:pki_factory"),
+    "totp": lazy("strongroom.builtin.secrets.totp.backend:totp_factory"),
+    "ssh": lazy("strongroom.builtin.secrets.ssh.backend:ssh_factory"),
 }
 
 AUTH_METHODS: Mapping[str, BackendFactory] = {
@@ -43,6 +47,8 @@ AUTH_METHODS: Mapping[str, BackendFactory] = {
     "userpass": lazy("strongroom.builtin.auth.userpass.backend:userpass_factory"),
     "jwt": lazy("strongroom.builtin.auth.jwt.backend:jwt_factory"),
     "oidc": lazy("strongroom.builtin.auth.jwt.backend:jwt_factory"),
+    "kubernetes": lazy("strongroom.builtin.auth.kubernetes.backend:kubernetes_factory"),
+    "ldap": lazy("strongroom.builtin.auth.ldap.backend:ldap_factory"),
 }
 
 BACKENDS: Mapping[str, Mapping[str, BackendFactory]] = {"mounts": SECRETS_ENGINES, "auth": AUTH_METHODS}

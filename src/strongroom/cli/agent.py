@@ -1,4 +1,5 @@
-"""`strongroom agent -config=F [-config=G | DIR] [-check]`: run a Vault Agent sidecar, or lint its config.
+"""`strongroom agent -config=F [-config=G | DIR] [-check]`: run a Vault Agent sidecar, or lint its config;
+`strongroom proxy` the same for a Vault Proxy (auto-auth, cache, API proxy and listeners, no templates).
 
 Layer: cli. Imports click, cli.flags, config and agent.runner.
 
@@ -15,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -24,7 +26,7 @@ from strongroom.agent.render import RenderError
 from strongroom.agent.runner import Agent
 from strongroom.agent.template import TemplateError
 from strongroom.cli.flags import USAGE_EXIT, Failure, VaultCommand
-from strongroom.config.agent import AgentConfigError, load_agent_config
+from strongroom.config.agent import AgentConfigError, load_agent_config, load_proxy_config
 from strongroom.config.agent_model import AgentConfig
 
 
@@ -33,10 +35,25 @@ from strongroom.config.agent_model import AgentConfig
 @click.option("--check", is_flag=True, help="Validate the configuration and exit; connects nowhere.")
 def agent(configs: tuple[str, ...], check: bool) -> None:
     """Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."""
+    _start("agent", load_agent_config, configs, check)
+
+
+@click.command(cls=VaultCommand)
+@click.option("--config", "configs", multiple=True, help="A config file or directory; may be repeated.")
+@click.option("--check", is_flag=True, help="Validate the configuration and exit; connects nowhere.")
+def proxy(configs: tuple[str, ...], check: bool) -> None:
+    """Run a strongroom proxy (a Vault Proxy: auto-auth, cache and API proxy) from Vault Proxy configuration
+    files."""
+    _start("proxy", load_proxy_config, configs, check)
+
+
+def _start(
+    name: str, load: Callable[[Sequence[str]], AgentConfig], configs: tuple[str, ...], check: bool
+) -> None:
     if not configs:
         raise Failure("No configuration files found. Use -config=FILE or -config=DIR.", USAGE_EXIT)
     try:
-        config = load_agent_config(configs)
+        config = load(configs)
     except AgentConfigError as exc:
         for notice in exc.notices:
             click.echo(f"warning: {notice}", err=True)
@@ -46,7 +63,7 @@ def agent(configs: tuple[str, ...], check: bool) -> None:
     if check:
         return
     if config.auto_auth is None and not config.listeners:
-        raise Failure("strongroom agent: the runner needs an auto_auth stanza or a listener", USAGE_EXIT)
+        raise Failure(f"strongroom {name}: the runner needs an auto_auth stanza or a listener", USAGE_EXIT)
     logging.basicConfig(
         level=getattr(logging, config.log_level.upper(), logging.INFO),
         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s",
@@ -57,7 +74,7 @@ def agent(configs: tuple[str, ...], check: bool) -> None:
     logging.getLogger("_granian").setLevel(logging.WARNING)
     code = asyncio.run(_run(config))
     if code:
-        raise Failure("strongroom agent: exiting after a failure (see the log above)", code)
+        raise Failure(f"strongroom {name}: exiting after a failure (see the log above)", code)
 
 
 async def _run(config: AgentConfig) -> int:

@@ -31,6 +31,12 @@ def clean_path(path: str) -> str:
     return path.strip().lstrip("/").removeprefix("v1/")
 
 
+def sanitize_path(path: str) -> str:
+    """A path as read/write/list/delete send it: cleaned, and without trailing slashes (Vault's
+    sanitizePath; a list's answer does not depend on the slash)."""
+    return clean_path(path).rstrip("/")
+
+
 def show_secret(secret: dict[str, Any]) -> None:
     """A response in the command's -format, or only its -field (exit 1 when the field is missing)."""
     field = output_field()
@@ -57,7 +63,7 @@ def _params(args: tuple[str, ...]) -> dict[str, str]:
 @click.argument("params", nargs=-1)
 def read(path: str, params: tuple[str, ...]) -> None:
     """Read data at PATH (KEY=VALUE arguments are sent as query parameters)."""
-    path = clean_path(path)
+    path = sanitize_path(path)
     with api_errors(f"Error reading {path}"):
         secret = client().read(path, _params(params) or None)
     if secret is None:
@@ -75,7 +81,7 @@ def read(path: str, params: tuple[str, ...]) -> None:
 @click.argument("data", nargs=-1)
 def write(path: str, data: tuple[str, ...], force: bool) -> None:
     """Write KEY=VALUE data to PATH (KEY=@file reads a file, KEY=- stdin, a lone - a JSON object)."""
-    path = clean_path(path)
+    path = sanitize_path(path)
     body = parse_kv_args(data)
     if not body and not force:
         raise Failure("Must supply data or use -force", USAGE_EXIT)
@@ -94,7 +100,7 @@ def write(path: str, data: tuple[str, ...], force: bool) -> None:
 @click.argument("path")
 def list_(path: str) -> None:
     """List the keys at PATH."""
-    path = clean_path(path)
+    path = sanitize_path(path)
     with api_errors(f"Error listing {path}"):
         secret = client().list(path)
     if secret is not None and secret.get("wrap_info"):
@@ -112,7 +118,7 @@ def list_(path: str) -> None:
 @click.argument("params", nargs=-1)
 def delete(path: str, params: tuple[str, ...]) -> None:
     """Delete data at PATH (KEY=VALUE arguments are sent as query parameters)."""
-    path = clean_path(path)
+    path = sanitize_path(path)
     with api_errors(f"Error deleting {path}"):
         client().delete(path, _params(params) or None)
     click.echo(f"Success! Data deleted (if it existed) at: {path}")

@@ -3,7 +3,8 @@
 Layer: cli. Imports click, `strongroom.cli.flags`, `strongroom.cli.output` and the client.
 
 Methods: token (the default: the token is checked with lookup-self), userpass (username=, password=),
-approle (role_id=, secret_id=) and jwt (role=, jwt=); -path names a mount other than the method's name.
+approle (role_id=, secret_id=), jwt (role=, jwt=), kubernetes (role=, jwt=) and oidc (the browser login of
+login_oidc.py: role=, port=, skip_browser=...); -path names a mount other than the method's name.
 KEY=VALUE arguments read `@file` and `-` (stdin) as everywhere else, so secrets need not be in argv.
 
 Invariant: the token is verified (lookup-self, or issued by the login itself) before it is stored, stored
@@ -39,7 +40,7 @@ from strongroom.cli.output import key_value_table, print_field, secret_rows
 from strongroom.client import store_token
 from strongroom.client.client import TOKEN_VARIABLES
 
-METHODS = ("token", "userpass", "approle", "jwt")
+METHODS = ("token", "userpass", "approle", "jwt", "kubernetes", "oidc")
 
 _SUCCESS = (
     "Success! You are now authenticated. The token information displayed below is\n"
@@ -111,6 +112,8 @@ def _method_request(method: str, mount: str, data: dict[str, Any]) -> tuple[str,
     if method == "approle":
         _require(dict(data), "role_id")
         return f"auth/{mount}/login", data
+    if method == "kubernetes":
+        _require(dict(data), "role")
     _require(dict(data), "jwt")
     return f"auth/{mount}/login", data
 
@@ -145,6 +148,12 @@ def login(args: tuple[str, ...], method: str, mount: str | None, no_store: bool,
     no_store = no_store or token_only
     if method == "token":
         secret = _token_login(args)
+    elif method == "oidc":
+        # Imported here: the listener (http.server, webbrowser) is loaded only by the browser login.
+        from strongroom.cli.login_oidc import oidc_login
+
+        settings = {key: str(value) for key, value in parse_kv_args(args).items()}
+        secret = oidc_login((mount or method).strip("/"), settings)
     else:
         path, body = _method_request(method, (mount or method).strip("/"), parse_kv_args(args))
         http = client()

@@ -46,10 +46,16 @@ COMMANDS = (
      "Enable, disable and list audit devices; hash values and search audit logs for them."),
     ("agent", "strongroom.cli.agent:agent",
      "Run a strongroom agent (a Vault Agent sidecar) from Vault Agent configuration files."),
+    ("proxy", "strongroom.cli.agent:proxy",
+     "Run a strongroom proxy (a Vault Proxy: auto-auth, cache and API proxy, no templates)."),
+    ("injector", "strongroom.cli.injector:injector",
+     "Run the Kubernetes agent injector: a mutating admission webhook adding agent containers to pods."),
     ("secret", "strongroom.cli.secret:secret",
      "Manage Docker-style secrets, delivered to programs by `strongroom run`."),
     ("run", "strongroom.cli.run:run",
      "Run CMD in a private mount namespace with the secrets as files in /run/secrets."),
+    ("scan", "strongroom.cli.scan:scan",
+     "Find secrets in files or an image (Dockerfiles, compose, .env, token formats); -fix moves them."),
 )  # fmt: skip
 
 

@@ -1,9 +1,9 @@
 """`strongroom operator ...`: the server's lifecycle (init, unseal, seal, step-down) and its barrier key
 (key-status, rotate), with the Vault CLI's flags, output and exit codes; the quorum operations (rekey,
-generate-root) come from `strongroom.cli.operator_keys`.
+generate-root) come from `strongroom.cli.operator_keys` and `strongroom.cli.operator_rekey`.
 
 Layer: cli. Imports click, `strongroom.cli.flags`, `strongroom.cli.output`, `strongroom.cli.status`,
-`strongroom.cli.operator_keys` and the client.
+`strongroom.cli.operator_keys`, `strongroom.cli.operator_rekey` and the client.
 
 Exit codes: 0 success, 1 a usage or local error, 2 an error from the server; `init -status` exits 2 when
 the server is not initialized, as the Vault CLI does.
@@ -37,11 +37,13 @@ from strongroom.cli.operator_keys import (
     call,
     document,
     generate_root,
+    pgp_key_files,
     read_key,
-    rekey,
     too_many,
     wrap,
 )
+from strongroom.cli.operator_rekey import rekey
+from strongroom.cli.operator_snapshot import raft, snapshot
 from strongroom.cli.output import columns, render
 from strongroom.cli.status import seal_status_rows
 from strongroom.client import Client, ClientError
@@ -78,6 +80,9 @@ def operator() -> None:
 @click.option("--key-threshold", "-t", "threshold", type=int, default=0, help="Shares needed to unseal.")
 @click.option("--recovery-shares", type=int, default=0, help="Recovery key shares (auto-unseal only).")
 @click.option("--recovery-threshold", type=int, default=0, help="Recovery key threshold (auto-unseal only).")
+@click.option("--pgp-keys", default="", help="Comma-separated files of public PGP keys, one per share.")
+@click.option("--root-token-pgp-key", default="", help="A public PGP key file for the root token.")
+@click.option("--recovery-pgp-keys", default="", help="As -pgp-keys, for recovery shares (auto-unseal).")
 @click.argument("args", nargs=-1)
 @click.pass_context
 def init(
@@ -88,10 +93,18 @@ def init(
     threshold: int,
     recovery_shares: int,
     recovery_threshold: int,
+    pgp_keys: str,
+    root_token_pgp_key: str,
+    recovery_pgp_keys: str,
     args: tuple[str, ...],
 ) -> None:
     """Initialize a server: split a new root key into unseal key shares and create the root token."""
     too_many(args, "0", 0)
+    pgp = {
+        "pgp_keys": pgp_key_files(pgp_keys) if pgp_keys else None,
+        "recovery_pgp_keys": pgp_key_files(recovery_pgp_keys) if recovery_pgp_keys else None,
+        "root_token_pgp_key": pgp_key_files(root_token_pgp_key)[0] if root_token_pgp_key else "",
+    }
     try:
         seal = client().request("GET", "sys/seal-status") or {}
     except ClientError as exc:
@@ -114,9 +127,9 @@ def init(
             click.echo(render({"Initialized": initialized}, fmt))
         ctx.exit(0 if initialized else NOT_INITIALIZED_EXIT)
     request = {
-        "secret_shares": shares, "secret_threshold": threshold, "pgp_keys": None,
+        "secret_shares": shares, "secret_threshold": threshold, "pgp_keys": pgp["pgp_keys"],
         "recovery_shares": recovery_shares, "recovery_threshold": recovery_threshold,
-        "recovery_pgp_keys": None, "root_token_pgp_key": "",
+        "recovery_pgp_keys": pgp["recovery_pgp_keys"], "root_token_pgp_key": pgp["root_token_pgp_key"],
     }  # fmt: skip
     response = call("Error initializing", "PUT", "sys/init", request)
     keys, recovery = response.get("keys") or [], response.get("recovery_keys") or []
@@ -286,3 +299,5 @@ def rotate(*, args: tuple[str, ...]) -> None:
 
 operator.add_command(rekey)
 operator.add_command(generate_root)
+operator.add_command(snapshot)
+operator.add_command(raft)

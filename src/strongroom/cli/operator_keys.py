@@ -1,8 +1,9 @@
-"""`strongroom operator rekey` and `strongroom operator generate-root`, the operations that need a quorum
-of unseal key shares, and the helpers every `operator` command shares: share input, Go-ordered documents,
-advice text wrapped as Vault wraps it.
+"""`strongroom operator generate-root`, and the helpers every `operator` command shares (rekey's included,
+in `strongroom.cli.operator_rekey`): share input, Go-ordered documents, advice text wrapped as Vault wraps
+it, the keyholder paths.
 
-Layer: cli. Imports click, `strongroom.cli.flags`, `strongroom.cli.output` and the client.
+Layer: cli. Imports click, `strongroom.cli.flags`, `strongroom.cli.output`, the client, and
+`strongroom.crypto.pgp` to read PGP key files.
 
 Output copies `bao operator ...`: tables, JSON and YAML documents with the Go structs' field order (empty
 fields omitted where Go omits them), advice wrapped as Vault wraps it, warnings on stderr. Exit codes: 0
@@ -24,6 +25,7 @@ import string
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -38,8 +40,9 @@ from strongroom.cli.flags import (
     format_option,
     output_format,
 )
-from strongroom.cli.output import columns, key_value_table, render
+from strongroom.cli.output import columns, render
 from strongroom.client import ClientError
+from strongroom.crypto.pgp import PGPKeyError, public_key_text
 
 DEFAULT_SHARES = 5
 DEFAULT_THRESHOLD = 3
@@ -55,16 +58,6 @@ _GENERATE_ROOT_STATUS: Fields = (
     ("nonce", "", False), ("started", False, False), ("progress", 0, False), ("required", 0, False),
     ("complete", False, False), ("encoded_token", "", False), ("encoded_root_token", "", False),
     ("pgp_fingerprint", "", False), ("otp", "", False), ("otp_length", 0, False),
-)  # fmt: skip
-_REKEY_STATUS: Fields = (
-    ("nonce", "", False), ("started", False, False), ("t", 0, False), ("n", 0, False),
-    ("progress", 0, False), ("required", 0, False), ("pgp_fingerprints", None, False),
-    ("backup", False, False), ("verification_required", False, False), ("verification_nonce", "", False),
-)  # fmt: skip
-_REKEY_UPDATE: Fields = (
-    ("nonce", "", False), ("complete", False, False), ("keys", None, False), ("keys_base64", None, False),
-    ("pgp_fingerprints", None, False), ("backup", False, False), ("verification_required", False, False),
-    ("verification_nonce", "", True),
 )  # fmt: skip
 
 
@@ -178,12 +171,32 @@ GENERATE_ROOT = KeyholderPaths(
     "sys/generate-root-token", "sys/generate-root", "disable_unauthed_generate_root_endpoints", True
 )
 # bao 2.7.2's rekey still calls sys/rekey/* first; sys/rotate/* serves it where those are off.
-_REKEY = {
+REKEY = {
     "barrier": KeyholderPaths("sys/rotate/root", "sys/rekey", "disable_unauthed_rekey_endpoints", False),
     "recovery": KeyholderPaths(
         "sys/rotate/recovery", "sys/rekey-recovery-key", "disable_unauthed_rekey_endpoints", False
     ),
 }
+
+
+def pgp_key_files(value: str) -> list[str]:
+    """The public keys a -pgp-keys style flag names (comma-separated files, binary, base64 or armored), as
+    the API takes them. Keybase names are refused: that service no longer serves keys."""
+    keys = []
+    for item in (part.strip() for part in value.split(",")):
+        if item.startswith("keybase:"):
+            raise Failure(
+                f"keybase user {item.removeprefix('keybase:')!r}: fetching keys from Keybase is not "
+                "supported; export the key to a file (gpg --export NAME > NAME.gpg) and give its path",
+                USAGE_EXIT,
+            )
+        try:
+            keys.append(public_key_text(Path(item.removeprefix("@")).read_bytes()))
+        except OSError as exc:
+            raise Failure(f"open {item}: {exc.strerror or exc}", USAGE_EXIT) from None
+        except PGPKeyError as exc:
+            raise Failure(f"{exc} (in {item})", USAGE_EXIT) from None
+    return keys
 
 
 def read_key(prompt_lines: Sequence[str]) -> str:
@@ -205,7 +218,7 @@ def go_bool(value: object) -> str:
     return "true" if value else "false"
 
 
-def _key_and_nonce(key: str, nonce: str | None, status_nonce: str, prompt: Sequence[str]) -> tuple[str, str]:
+def key_and_nonce(key: str, nonce: str | None, status_nonce: str, prompt: Sequence[str]) -> tuple[str, str]:
     """The share to submit and its nonce: from the argument, from stdin for "-", or from a prompt.
 
     Prompting needs no -nonce: the attempt in progress supplies it, as the Vault CLI does.
@@ -219,126 +232,6 @@ def _key_and_nonce(key: str, nonce: str | None, status_nonce: str, prompt: Seque
     return key.strip(), nonce
 
 
-@click.command("rekey", cls=OperatorCommand)
-@api_options
-@format_option
-@click.option("--init", "start", is_flag=True, help="Start a rekey with -key-shares and -key-threshold.")
-@click.option("--cancel", is_flag=True, help="Cancel the rekey in progress and discard its shares.")
-@click.option("--status", is_flag=True, help="Print the progress of the rekey in progress.")
-@click.option("--key-shares", "-n", "shares", type=int, default=DEFAULT_SHARES, help="New key shares.")
-@click.option(
-    "--key-threshold", "-t", "threshold", type=int, default=DEFAULT_THRESHOLD, help="New threshold."
-)
-@click.option("--nonce", help="The nonce of the rekey in progress.")
-@click.option("--target", default="barrier", help="barrier (unseal keys) or recovery.")
-@click.argument("args", nargs=-1)
-def rekey(
-    *,
-    start: bool,
-    cancel: bool,
-    status: bool,
-    shares: int,
-    threshold: int,
-    nonce: str | None,
-    target: str,
-    args: tuple[str, ...],
-) -> None:
-    """Replace the unseal keys: -init, then submit a quorum of the current key shares with -nonce."""
-    too_many(args, "0-1", 1)
-    kind = target.strip().lower()
-    if kind not in ("barrier", "recovery", "hsm"):
-        raise Failure(f"Unknown target: {target}", USAGE_EXIT)
-    paths = _REKEY["barrier" if kind == "barrier" else "recovery"]
-    key_type = "unseal" if kind == "barrier" else "recovery"
-    fmt = output_format()
-    if cancel:
-        paths.call("Error canceling rekey", "DELETE", "init")
-        click.echo("Success! Canceled rekeying (if it was started)")
-    elif start:
-        body = {
-            "secret_shares": shares, "secret_threshold": threshold, "pgp_keys": None, "backup": False,
-            "require_verification": False,
-        }  # fmt: skip
-        started = paths.call("Error initializing rekey", "PUT", "init", body)
-        if fmt == "table":
-            click.echo(wrap(
-                "WARNING! If you lose the keys after they are returned, there is no recovery. Consider "
-                "canceling this operation and re-initializing with the -pgp-keys flag to protect the "
-                f"returned {key_type} keys along with -backup to allow recovery of the encrypted keys in "
-                "case of emergency. You can delete the stored keys later using the -delete flag."
-            ), err=True)  # fmt: skip
-            click.echo("")
-        _print_rekey_status(started)
-    elif status:
-        _print_rekey_status(paths.call("Error reading rekey status", "GET", "init"))
-    else:
-        _provide_rekey_key(paths, args[0].strip() if args else "", nonce, kind)
-
-
-def _provide_rekey_key(paths: KeyholderPaths, key: str, nonce: str | None, kind: str) -> None:
-    current = paths.call("Error getting rekey status", "GET", "init")
-    if not current.get("started"):
-        raise Failure(
-            wrap(
-                'No rekey is in progress. Start a rekey process by running "strongroom operator rekey -init".'
-            ),
-            USAGE_EXIT,
-        )
-    prompt = (f"Rekey operation nonce: {current.get('nonce', '')}",)
-    key, nonce = _key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
-    result = paths.call("Error posting unseal key", "PUT", "update", {"key": key, "nonce": nonce})
-    if not result.get("complete"):
-        _print_rekey_status(paths.call("Error reading rekey status", "GET", "init"))
-        return
-    fmt = output_format()
-    if fmt != "table":
-        click.echo(render(document(result, _REKEY_UPDATE), fmt))
-        return
-    hex_keys, b64_keys = result.get("keys") or [], result.get("keys_base64") or []
-    click.echo("")
-    for index, value in enumerate(b64_keys if len(b64_keys) == len(hex_keys) else hex_keys, start=1):
-        click.echo(f"Key {index}: {value}")
-    click.echo(f"\nOperation nonce: {result.get('nonce', '')}\n")
-    new_shares, new_threshold = current.get("n", 0), current.get("t", 0)
-    if kind == "barrier":
-        click.echo(wrap(
-            f"Vault unseal keys rekeyed with {new_shares} key shares and a key threshold of {new_threshold}. "
-            "Please securely distribute the key shares printed above. When Vault is re-sealed, restarted, "
-            f"or stopped, you must supply at least {new_threshold} of these keys to unseal it before it can "
-            "start servicing requests."
-        ))  # fmt: skip
-    else:
-        click.echo(wrap(
-            f"Vault recovery keys rekeyed with {new_shares} key shares and a key threshold of "
-            f"{new_threshold}. Please securely distribute the key shares printed above."
-        ))  # fmt: skip
-
-
-def _print_rekey_status(body: Mapping[str, Any]) -> None:
-    status = document(body, _REKEY_STATUS)
-    fmt = output_format()
-    if fmt != "table":
-        click.echo(render(status, fmt))
-        return
-    rows = [("Nonce", str(status["nonce"])), ("Started", go_bool(status["started"]))]
-    if status["started"]:
-        progress = f"{status['progress']}/{status['required']}"
-        if status["progress"] == status["required"]:
-            progress += " (verification in progress)"
-        rows += [
-            ("Progress", progress),
-            ("New Shares", str(status["n"])),
-            ("New Threshold", str(status["t"])),
-            ("Verification Required", go_bool(status["verification_required"])),
-        ]
-        if status["verification_nonce"]:
-            rows.append(("Verification Nonce", str(status["verification_nonce"])))
-    fingerprints = status["pgp_fingerprints"]
-    if isinstance(fingerprints, list) and fingerprints:
-        rows += [("PGP Fingerprints", f"[{' '.join(fingerprints)}]"), ("Backup", go_bool(status["backup"]))]
-    click.echo(key_value_table(rows))
-
-
 @click.command("generate-root", cls=OperatorCommand)
 @api_options
 @format_option
@@ -350,7 +243,7 @@ def _print_rekey_status(body: Mapping[str, Any]) -> None:
 )
 @click.option("--decode", help="Decode this encoded token with -otp ('-' reads it from stdin).")
 @click.option("--otp", default="", help="The one-time password the final token is XORed with.")
-@click.option("--pgp-key", default="", help="A base64 PGP public key (not a file) for the token.")
+@click.option("--pgp-key", default="", help="A file holding the public PGP key the token is encrypted to.")
 @click.option("--nonce", help="The nonce of the generation in progress.")
 @click.argument("args", nargs=-1)
 def generate_root(
@@ -383,7 +276,7 @@ def generate_root(
     elif start:
         if otp and pgp_key:
             raise Failure("Error initializing: cannot specify both -otp and -pgp-key", USAGE_EXIT)
-        body = {"otp": otp, "pgp_key": pgp_key}
+        body = {"otp": otp, "pgp_key": pgp_key_files(pgp_key)[0] if pgp_key else ""}
         _print_generate_root_status(
             GENERATE_ROOT.call("Error initializing root generation", "PUT", "attempt", body)
         )
@@ -409,7 +302,7 @@ def _provide_root_key(key: str, nonce: str | None) -> None:
             f"the OTP string needs to be {current.get('otp_length', 0)} characters in length."
         ), USAGE_EXIT)  # fmt: skip
     prompt = (f"Operation nonce: {current.get('nonce', '')}",)
-    key, nonce = _key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
+    key, nonce = key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
     body = {"key": key, "nonce": nonce}
     _print_generate_root_status(GENERATE_ROOT.call("Error posting unseal key", "PUT", "update", body))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from strongroom.client.errors import ClientError, TransportError
+from strongroom.client.errors import ClientError, TransportError, UnusableTokenError
 from strongroom.client.token_helper import read_token_file
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8200"
@@ -111,11 +111,14 @@ class Client:
         tls: TLSOptions | None = None,
         wrap_ttl: str | None = None,
     ) -> None:
-        headers = {"X-Vault-Request": "true"}
+        # Values as UTF-8 bytes, as the Vault CLI sends a non-ASCII token (the server then refuses it).
+        headers = {b"X-Vault-Request": b"true"}
+        self._token_refused = token is not None and not token.isprintable()
+        """The Vault CLI refuses to send a token with non-printable characters (api.validateToken)."""
         if token:
-            headers["X-Vault-Token"] = token
+            headers[b"X-Vault-Token"] = token.encode()
         if namespace:
-            headers["X-Vault-Namespace"] = namespace
+            headers[b"X-Vault-Namespace"] = namespace.encode()
         self.address = address.rstrip("/")
         self.namespace = namespace
         self.wrap_ttl = wrap_ttl
@@ -152,6 +155,7 @@ class Client:
     def clear_token(self) -> None:
         """Send no token from now on: a login through an auth method must not carry a stale one."""
         self._http.headers.pop("X-Vault-Token", None)
+        self._token_refused = False
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -166,16 +170,20 @@ class Client:
         json: object = None,
         headers: Mapping[str, str] | None = None,
         wrap: bool = True,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request and return the response whatever its status; raises TransportError.
 
-        `wrap=False` keeps the response unwrapped even when the client has a `wrap_ttl`.
+        `wrap=False` keeps the response unwrapped even when the client has a `wrap_ttl`; `content` is a
+        raw body (a snapshot) sent instead of `json`.
         """
         url = f"/v1/{path.lstrip('/')}"
+        if self._token_refused:
+            raise UnusableTokenError()
         if wrap and self.wrap_ttl:
             headers = {**(headers or {}), "X-Vault-Wrap-TTL": self.wrap_ttl}
         try:
-            return self._http.request(method, url, params=params, json=json, headers=headers)
+            return self._http.request(method, url, params=params, json=json, headers=headers, content=content)
         except httpx.HTTPError as exc:
             full_url = str(self._http.build_request(method, url, params=params).url)
             raise TransportError(_reason(exc), method=method, url=full_url) from None
@@ -195,6 +203,13 @@ class Client:
         if response.status_code >= 400:
             raise _error_from(response)
         return _body(response)
+
+    def raw(self, method: str, path: str, content: bytes | None = None) -> bytes:
+        """Send `content` as it is and return the body as it is (snapshots); raises ClientError."""
+        response = self.send(method, path, content=content, wrap=False)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.content
 
     def read(self, path: str, params: Mapping[str, str] | None = None) -> JSONObject | None:
         """GET a path; None when nothing is there (a 404 that carries no data and no warnings)."""

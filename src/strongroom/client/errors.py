@@ -4,7 +4,8 @@ Layer: client. Imports only `strongroom.errors` (the root of the error tree).
 
     StrongroomError
     └── ClientError          the server answered with an error status (`status`, `errors`)
-        └── TransportError   no answer at all: connection refused, timeout, TLS failure (status 0)
+        ├── TransportError   no answer at all: connection refused, timeout, TLS failure (status 0)
+        └── UnusableTokenError  nothing sent: the token has non-printable characters (status 0)
 
 Invariant: messages carry the method, URL, status and the server's error strings; never a token or a body.
 """
@@ -46,3 +47,16 @@ class TransportError(ClientError):
 
     def _message(self) -> str:
         return f'{self.method.capitalize()} "{self.url}": {self.errors[0]}'
+
+
+class UnusableTokenError(ClientError):
+    """The request was not sent: the token holds non-printable characters, which no header can carry.
+
+    `str()` is the Vault CLI's line for it, alone, as the Vault CLI prints it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(0, ["configured Vault token contains non-printable characters and cannot be used"])
+
+    def _message(self) -> str:
+        return self.errors[0]

@@ -1,5 +1,5 @@
 """The agent configuration: Vault Agent's agent.hcl (or JSON, or a directory of both, or several -config
-flags) -> one validated AgentConfig.
+flags) -> one validated AgentConfig; and Vault Proxy's proxy.hcl, read by the same grammar.
 
 Layer: config. Imports hcl, util and errors only (through the sibling agent_* modules).
 
@@ -7,8 +7,12 @@ Reading goes file by file; each stanza is read on its own, so one run reports ev
 as `file:line: message`. Files merge as Vault Agent merges them: a later `vault`, `auto_auth`, `api_proxy`,
 `cache`, `template_config` or `exec` replaces an earlier one, templates, env_templates and listeners add
 up, and `exit_after_auth` is true when any file sets it. The rules that span stanzas run on the merged
-result. Keys Vault Agent has that mean nothing to strongroom are accepted with a one-line notice; unknown
-keys are refused.
+result. A proxy config (`load_proxy_config`) is the agent's without the template family: `template`,
+`template_config`, `env_template` and `exec` are refused (Vault Proxy skips them silently, so a proxy.hcl
+with a template would otherwise start and never render it), `cache { use_auto_auth_token }` is ignored
+as Vault Proxy ignores it, and the cross-stanza rules are Vault Proxy's. Keys Vault Agent has that mean
+nothing to strongroom are accepted with a one-line notice, and so are unknown keys (Vault Agent's
+decoding skips them; the notice catches a misspelling).
 
 Invariant: only the config files themselves are read. No file a config names (role ID, sink, template,
 certificate) is opened, created or stat'ed, and nothing connects anywhere, so `-check` is safe in CI.
@@ -33,17 +37,21 @@ from strongroom.config.agent_blocks import (
     read_template_config,
     read_vault,
 )
-from strongroom.config.agent_fields import Place, blocks, boolean, choice, key_line, string
+from strongroom.config.agent_fields import Place, blocks, boolean, choice, key_line, string, string_list
 from strongroom.config.agent_model import (
+    AgentAPI,
     AgentConfig,
     ApiProxy,
     AppRoleLogin,
     AutoAuth,
     AutoAuthMethod,
+    CacheSettings,
+    CertLogin,
     EnvTemplate,
     ExecSupervisor,
     FileSink,
     JWTLogin,
+    KubernetesLogin,
     Listener,
     Template,
     TemplateExec,
@@ -55,16 +63,20 @@ from strongroom.config.agent_model import (
 from strongroom.errors import ConfigError, HCLError
 
 __all__ = [
+    "AgentAPI",
     "AgentConfig",
     "AgentConfigError",
     "ApiProxy",
     "AppRoleLogin",
     "AutoAuth",
     "AutoAuthMethod",
+    "CacheSettings",
+    "CertLogin",
     "EnvTemplate",
     "ExecSupervisor",
     "FileSink",
     "JWTLogin",
+    "KubernetesLogin",
     "Listener",
     "Template",
     "TemplateExec",
@@ -74,15 +86,14 @@ __all__ = [
     "Wait",
     "config_files",
     "load_agent_config",
+    "load_proxy_config",
 ]
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
 
 _IGNORED_TOP = {
     "disable_mlock": "strongroom's agent does not lock memory",
-    "disable_idle_connections": "connections to the server are managed by the HTTP client",
-    "disable_keep_alives": "connections to the server are managed by the HTTP client",
-    "telemetry": "the agent serves no metrics",
+    "telemetry": "/agent/v1/metrics serves the agent's counters in Prometheus text as they are",
     "log_rotate_duration": "log files are not rotated by the agent",
     "log_rotate_bytes": "log files are not rotated by the agent",
     "log_rotate_max_files": "log files are not rotated by the agent",
@@ -120,14 +131,23 @@ def config_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def load_agent_config(paths: Sequence[str | Path]) -> AgentConfig:
     """Read, merge and validate the agent config; raise AgentConfigError listing every problem found."""
-    merged = _Merged()
+    return _load(paths, proxy=False)
+
+
+def load_proxy_config(paths: Sequence[str | Path]) -> AgentConfig:
+    """Read, merge and validate a Vault Proxy config (no templates); raise AgentConfigError as the agent's."""
+    return _load(paths, proxy=True)
+
+
+def _load(paths: Sequence[str | Path], *, proxy: bool) -> AgentConfig:
+    merged = _Merged(proxy=proxy)
     for file in config_files(paths):
         try:
             doc = hcl.load(file)
         except HCLError as exc:
             merged.reasons.append(f"{exc.filename}:{exc.line}: {exc.message}")
             continue
-        merged.add(_read_file(str(file), doc))
+        merged.add(_read_file(str(file), doc, proxy=proxy))
     if not merged.reasons:
         merged.validate()
     if merged.reasons:
@@ -145,7 +165,7 @@ class _File:
     templates: list[Template] = field(default_factory=list)
     env_templates: list[EnvTemplate] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
-    cache: bool = False
+    cache: CacheSettings | None = None
     cache_proxy: ApiProxy | None = None
 
 
@@ -166,8 +186,27 @@ def _read_listeners(place: Place, line: int, value: Any, into: _File) -> None:
 
 
 def _read_cache(place: Place, line: int, value: Any, into: _File) -> None:
-    into.cache = True
-    into.cache_proxy = read_cache(place, line, value)
+    into.cache, into.cache_proxy = read_cache(place, line, value)
+
+
+_SUBSYSTEMS = ("auto-auth", "caching", "proxying", "templating", "")
+
+
+def _subsystems(key: str) -> Callable[[Place, int, Any, _File], None]:
+    """`disable_idle_connections` / `disable_keep_alives`: checked as Vault Agent checks them, then ignored
+    (connections to the server are the HTTP client's)."""
+
+    def handle(place: Place, line: int, value: Any, into: _File) -> None:
+        try:
+            names = string_list(value)
+        except ValueError as exc:
+            raise place.error(line, f"{key!r}: {exc}") from None
+        for name in names:
+            if name.lower() not in _SUBSYSTEMS:
+                raise place.error(line, f"unknown {key} value: {name}")
+        place.notice(line, f"{key!r} is accepted and ignored: connections are managed by the HTTP client")
+
+    return handle
 
 
 def _value(key: str, read: Callable[[Place, int, Any], Any]) -> Callable[[Place, int, Any, _File], None]:
@@ -202,26 +241,41 @@ _TOP: dict[str, Callable[[Place, int, Any, _File], None]] = {
     "log_level": _scalar("log_level", choice(*LOG_LEVELS)),
     "log_file": _scalar("log_file", string),
     "log_format": _scalar("log_format", choice("standard", "json")),
+    "disable_idle_connections": _subsystems("disable_idle_connections"),
+    "disable_keep_alives": _subsystems("disable_keep_alives"),
 }
 
 
-def _read_file(filename: str, doc: Mapping[str, Any]) -> _File:
+# The agent's blocks a proxy refuses: Vault Proxy has no templates and no process supervisor.
+_AGENT_ONLY = ("template", "template_config", "env_template", "exec")
+
+
+def _read_file(filename: str, doc: Mapping[str, Any], *, proxy: bool) -> _File:
     place = Place(filename)
     into = _File(place)
     for key, value in doc.items():
         line = key_line(doc, key)
+        if proxy and key in _AGENT_ONLY:
+            message = f"{key!r} is not supported by the proxy; run `strongroom agent` for it"
+            into.reasons.append(str(place.error(line, message)))
+            continue
         if key in _IGNORED_TOP:
             place.notice(line, f"{key!r} is accepted and ignored: {_IGNORED_TOP[key]}")
             continue
         handler = _TOP.get(key)
         if handler is None:
-            into.reasons.append(str(place.error(line, f"unknown key {key!r}")))
+            place.notice(line, f"unknown key {key!r} is ignored, as Vault Agent ignores it")
             continue
         try:
             handler(place, line, value, into)
         except ConfigError as exc:
             into.reasons.append(str(exc))
-    if into.cache_proxy is not None:
+    if into.cache_proxy is not None and proxy:
+        place.notices.append(
+            f"{into.cache_proxy.origin}: the cache block's use_auto_auth_token is ignored by the proxy, "
+            "as Vault Proxy ignores it; set it in api_proxy"
+        )
+    elif into.cache_proxy is not None:
         if "api_proxy" in into.values:
             into.reasons.append(
                 f"{into.cache_proxy.origin}: use_auto_auth_token defined in both api_proxy and cache config. "
@@ -242,8 +296,9 @@ class _Merged:
     templates: list[Template] = field(default_factory=list)
     env_templates: list[EnvTemplate] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
-    cache: bool = False
+    cache: CacheSettings | None = None
     first: str = ""
+    proxy: bool = False
 
     def add(self, file: _File) -> None:
         self.first = self.first or file.place.filename
@@ -257,7 +312,7 @@ class _Merged:
         self.templates += file.templates
         self.env_templates += file.env_templates
         self.listeners += file.listeners
-        self.cache = self.cache or file.cache
+        self.cache = file.cache or self.cache
 
     def fail(self, where: str, message: str) -> None:
         self.reasons.append(f"{where or self.first}: {message}")
@@ -267,8 +322,9 @@ class _Merged:
         auto_auth: AutoAuth | None = self.values.get("auto_auth")
         proxy: ApiProxy | None = self.values.get("api_proxy")
         wraps = auto_auth is not None and auto_auth.method.wrap_ttl > 0
-        if self.cache and not (self.listeners or self.templates or self.env_templates):
-            self.fail("", "enabling the cache requires at least 1 template or 1 listener to be defined")
+        if self.cache is not None and not (self.listeners or self.templates or self.env_templates):
+            needs = "1 listener" if self.proxy else "1 template or 1 listener"
+            self.fail("", f"enabling the cache requires at least {needs} to be defined")
         if proxy is not None:
             if not self.listeners:
                 self.fail(
@@ -284,12 +340,12 @@ class _Merged:
             or self.templates
             or self.env_templates
         ):
+            templates = "" if self.proxy else " or at least one template"
             self.fail(
                 auto_auth.origin,
-                "auto_auth requires at least one sink or at least one template or "
-                "api_proxy.use_auto_auth_token=true",
+                f"auto_auth requires at least one sink{templates} or api_proxy.use_auto_auth_token=true",
             )
-        if auto_auth is None and not self.cache and not self.listeners:
+        if auto_auth is None and self.cache is None and not self.listeners:
             self.fail("", "no auto_auth, cache, or listener block found in config")
         self._validate_exec(proxy)
 
@@ -327,6 +383,7 @@ class _Merged:
             env_templates=tuple(self.env_templates),
             listeners=tuple(self.listeners),
             cache=self.cache,
+            kind="proxy" if self.proxy else "agent",
             notices=tuple(self.notices),
             **self.values,
         )

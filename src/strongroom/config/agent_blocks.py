@@ -35,14 +35,18 @@ from strongroom.config.agent_model import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_RETRIES,
     DEFAULT_SINK_MODE,
+    AgentAPI,
     ApiProxy,
     AppRoleLogin,
     AutoAuth,
     AutoAuthMethod,
+    CacheSettings,
+    CertLogin,
     EnvTemplate,
     ExecSupervisor,
     FileSink,
     JWTLogin,
+    KubernetesLogin,
     Listener,
     LoginConfig,
     Template,
@@ -53,7 +57,7 @@ from strongroom.config.agent_model import (
     Wait,
 )
 
-LOGIN_METHODS = ("approle", "jwt", "token_file")
+LOGIN_METHODS = ("approle", "cert", "jwt", "kubernetes", "token_file")
 TLS_VERSIONS = ("tls10", "tls11", "tls12", "tls13")
 
 
@@ -112,13 +116,29 @@ _LOGIN_TABLES: dict[str, dict[str, Converter]] = {
         "remove_jwt_after_reading": boolean,
         "remove_jwt_follows_symlinks": boolean,
     },
+    "kubernetes": {"role": string, "token_path": string},
+    "cert": {
+        "name": string,
+        "ca_cert": string,
+        "client_cert": string,
+        "client_key": string,
+        "reload": boolean,
+    },
 }
 _LOGIN_REQUIRED = {
     "approle": ("role_id_file_path",),
     "token_file": ("token_file_path",),
     "jwt": ("role", "path"),
+    "kubernetes": ("role",),
+    "cert": (),
 }
-_LOGIN_VALUES = {"approle": AppRoleLogin, "token_file": TokenFileLogin, "jwt": JWTLogin}
+_LOGIN_VALUES = {
+    "approle": AppRoleLogin,
+    "token_file": TokenFileLogin,
+    "jwt": JWTLogin,
+    "kubernetes": KubernetesLogin,
+    "cert": CertLogin,
+}
 
 
 def _login(place: Place, line: int, kind: str, value: Any) -> LoginConfig:
@@ -253,8 +273,9 @@ def _wait(place: Place, line: int, value: Any) -> Wait:
         except ValueError as exc:
             raise place.error(line, f"template 'wait': {exc}") from None
     else:
-        found = read_fields(place, single(place, line, value, "wait"), "template wait",
-                            {"min": duration, "max": duration})  # fmt: skip
+        # Repeated, the last block counts, as in Vault Agent's decoding of the template stanza.
+        body = _blocks(place, line, value, 0)[-1][1]
+        found = read_fields(place, body, "template wait", {"min": duration, "max": duration}, strict=True)
         wait_min = found.get("min", 0)
         wait = Wait(min=wait_min, max=found.get("max", wait_min * 4))
     if wait.max < wait.min:
@@ -263,8 +284,9 @@ def _wait(place: Place, line: int, value: Any) -> Wait:
 
 
 def _exec(place: Place, line: int, value: Any) -> TemplateExec:
-    found = read_fields(place, single(place, line, value, "exec"), "template exec",
-                        {"command": command, "timeout": duration})  # fmt: skip
+    # Repeated, the last block counts, as with `wait`.
+    body = _blocks(place, line, value, 0)[-1][1]
+    found = read_fields(place, body, "template exec", {"command": command, "timeout": duration}, strict=True)
     if "command" not in found:
         raise place.error(line, "template exec needs a 'command'")
     args, shell = found["command"]
@@ -309,7 +331,7 @@ def _source_or_contents(place: Place, line: int, what: str, found: dict[str, Any
 
 def read_template(place: Place, body: Mapping[str, Any]) -> Template:
     line = hcl.block_line(body)
-    found = read_fields(place, body, "template", _TEMPLATE)
+    found = read_fields(place, body, "template", _TEMPLATE, strict=True)
     _source_or_contents(place, line, "template", found)
     if not found.get("destination"):
         raise place.error(line, "template: 'destination' must be specified")
@@ -351,7 +373,7 @@ def read_env_templates(place: Place, line: int, value: Any) -> list[EnvTemplate]
         for key in body:
             if key in _ENV_NOT_ALLOWED:
                 raise place.error(hcl.assignment_line(body, key) or where, f"{what}: {key!r} is not allowed")
-        found = read_fields(place, body, what, _TEMPLATE_COMMON)
+        found = read_fields(place, body, what, _TEMPLATE_COMMON, strict=True)
         _source_or_contents(place, where, what, found)
         found_all.append(EnvTemplate(name=name, **found, origin=place.at(where)))
     return found_all
@@ -389,7 +411,7 @@ def read_exec(place: Place, line: int, value: Any) -> ExecSupervisor:
         "restart_on_secret_changes": choice("always", "never"),
         "restart_stop_signal": _signal,
     }
-    found = read_fields(place, body, "exec", table)
+    found = read_fields(place, body, "exec", table, strict=True)
     if "command" not in found:
         raise place.error(line, "'exec' requires a non-empty 'command' field")
     args, shell = found.pop("command")
@@ -425,30 +447,65 @@ def read_api_proxy(place: Place, line: int, value: Any) -> ApiProxy:
     return ApiProxy(use_auto_auth_token=use, force=force, **found, origin=place.at(line))
 
 
-_NO_CACHE = "strongroom's agent proxies requests without caching them"
-_CACHE_IGNORED = dict.fromkeys(
-    (
-        "persist",
-        "cache_static_secrets",
-        "disable_caching_dynamic_secrets",
-        "static_secret_token_capability_refresh_interval",
-        "static_secret_token_capability_refresh_behavior",
-    ),
-    _NO_CACHE,
-)
+def _persist(place: Place, line: int, value: Any) -> str:
+    found = _blocks(place, line, value, 0)
+    if len(found) > 1:
+        raise place.error(line, 'error parsing persist: only one "persist" block is required')
+    kinds = labelled(place, line, value, "persist")
+    if not kinds or not kinds[0][0]:
+        raise place.error(line, "error parsing persist: persist type must be specified")
+    kind, body = kinds[0]
+    read_fields(place, body, f'persist "{kind}"', _PERSIST)
+    place.notice(line, f'cache persist "{kind}" is accepted: the cache is kept in memory only')
+    return kind
 
 
-def read_cache(place: Place, line: int, value: Any) -> ApiProxy | None:
-    """The `cache` stanza: accepted with a notice; its `use_auto_auth_token` (and Vault's older consistency
-    keys) configure the API proxy, as in Vault Agent before `api_proxy` existed."""
+_PERSIST: dict[str, Converter] = {
+    "type": string,
+    "path": string,
+    "keep_after_import": boolean,
+    "exit_on_err": boolean,
+    "service_account_token_file": string,
+}
+_CACHE: dict[str, Converter] = {
+    **_API_PROXY,
+    "persist": Nested(_persist),
+    "cache_static_secrets": boolean,
+    "static_secret_token_capability_refresh_interval": duration,
+}
+_CACHE_IGNORED = {
+    "disable_caching_dynamic_secrets": "responses carrying a lease are proxied, not cached",
+    "static_secret_token_capability_refresh_behavior": "a failed capability check drops the cached entry",
+    "force_auto_auth_token": 'not a key of Vault Agent\'s cache: use_auto_auth_token = "force" is',
+}
+
+
+def read_cache(place: Place, line: int, value: Any) -> tuple[CacheSettings, ApiProxy | None]:
+    """The `cache` stanza, and the API proxy settings its `use_auto_auth_token` (and Vault's older
+    consistency keys) give, as in Vault Agent before `api_proxy` existed."""
     body = single(place, line, value, "cache")
     line = hcl.block_line(body) or line
-    place.notice(line, f"'cache' is accepted: {_NO_CACHE}")
-    found = read_fields(place, body, "cache", _API_PROXY, _CACHE_IGNORED)
+    found = read_fields(place, body, "cache", _CACHE, _CACHE_IGNORED)
+    settings = CacheSettings(
+        static_secrets=found.pop("cache_static_secrets", True),
+        capability_refresh=found.pop("static_secret_token_capability_refresh_interval", 1) or 1,
+        persist=found.pop("persist", ""),
+        origin=place.at(line),
+    )
     if not found:
-        return None
+        return settings, None
     use, force = found.pop("use_auto_auth_token", (False, False))
-    return ApiProxy(use_auto_auth_token=use, force=force, **found, origin=place.at(line))
+    return settings, ApiProxy(use_auto_auth_token=use, force=force, **found, origin=place.at(line))
+
+
+def _own_api(key: str) -> Nested:
+    """`agent_api` / `proxy_api` in a listener: both are read (Vault's listener has both); the program the
+    config is for uses its own."""
+
+    def read(place: Place, line: int, value: Any) -> AgentAPI:
+        return AgentAPI(**read_fields(place, single(place, line, value, key), key, {"enable_quit": boolean}))
+
+    return Nested(read)
 
 
 _LISTENER: dict[str, Converter] = {
@@ -461,6 +518,10 @@ _LISTENER: dict[str, Converter] = {
     "tls_require_and_verify_client_cert": boolean,
     "role": choice("default", "metrics_only"),
     "socket_mode": file_mode,
+    "type": string,
+    "require_request_header": boolean,
+    "agent_api": _own_api("agent_api"),
+    "proxy_api": _own_api("proxy_api"),
 }
 _LISTENER_IGNORED = {
     "tls_cipher_suites": "Python's TLS stack chooses the cipher suites",
@@ -474,8 +535,7 @@ _LISTENER_IGNORED = {
     "socket_group": "the socket belongs to the user running the agent",
     "max_request_size": "the agent applies no request size limit of its own",
     "max_request_duration": "the agent applies no request time limit of its own",
-    "agent_api": "the agent has no /agent/v1/quit endpoint",
-    "telemetry": "the agent serves no metrics",
+    "telemetry": "/agent/v1/metrics serves the agent's counters as they are",
     "profiling": "the agent serves no profiling endpoints",
     "custom_response_headers": "Vault Agent also drops custom response headers",
 }
@@ -483,17 +543,12 @@ _LISTENER_IGNORED = {
 
 def read_listeners(place: Place, line: int, value: Any) -> list[Listener]:
     listeners = []
-    for labels, body in _blocks(place, line, value, 1):
-        kind = labels[0]
+    for kind, body in labelled(place, line, value, "listener"):
         where = hcl.block_line(body) or line
         if kind not in ("tcp", "unix"):
-            raise place.error(where, f'unknown listener type {kind!r} (expected "tcp" or "unix")')
-        if "require_request_header" in body:
-            raise place.error(
-                hcl.assignment_line(body, "require_request_header") or where,
-                "listener 'require_request_header' is not supported; it cannot be ignored safely",
-            )
+            raise place.error(where, f"unsupported listener type {kind!r}")
         found = read_fields(place, body, f'listener "{kind}"', _LISTENER, _LISTENER_IGNORED)
+        found.pop("type", None)
         if kind == "tcp":
             found.setdefault("address", "127.0.0.1:8200")
             if "socket_mode" in found:

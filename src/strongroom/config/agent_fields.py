@@ -68,9 +68,14 @@ def read_fields(
     what: str,
     table: Mapping[str, Converter],
     ignored: Mapping[str, str] | None = None,
+    *,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """The converted values of `body`'s keys; a key in `ignored` only adds a notice, an unknown key or a
-    bad value raises ConfigError at its line."""
+    """The converted values of `body`'s keys; a bad value raises ConfigError at its line. A key in
+    `ignored` only adds a notice, and so does an unknown key: Vault Agent's HCL decoding skips keys it does
+    not know, so a config it loads must load here too (the notice still points at a misspelling). With
+    `strict` an unknown key is refused, as Vault Agent's strict decoding of template, env_template and
+    exec stanzas refuses it."""
     values: dict[str, Any] = {}
     for key, value in body.items():
         line = key_line(body, key)
@@ -78,8 +83,11 @@ def read_fields(
             place.notice(line, f"{what} {key!r} is accepted and ignored: {ignored[key]}")
             continue
         converter = table.get(key)
-        if converter is None:
+        if converter is None and strict:
             raise place.error(line, f"unknown key {key!r} in {what}")
+        if converter is None:
+            place.notice(line, f"unknown key {key!r} in {what} is ignored, as Vault Agent ignores it")
+            continue
         if isinstance(converter, Nested):
             values[key] = converter.convert(place, line, value)
             continue
@@ -118,7 +126,10 @@ def labelled(place: Place, line: int, value: Any, what: str) -> list[tuple[str, 
     for _, body in blocks(place, line, value, 0):
         if "type" not in body and not isinstance(body, hcl.HCLObject):
             for labels, labelled_body in blocks(place, line, body, 1):
-                found.append((labels[0].lower(), labelled_body))
+                # A `type` inside wins over the label, as in Vault Agent.
+                inside = labelled_body.get("type")
+                kind = inside if isinstance(inside, str) and inside else labels[0]
+                found.append((kind.lower(), labelled_body))
             continue
         kind = body.get("type", "")
         if not isinstance(kind, str) or not kind:

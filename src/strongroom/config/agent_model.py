@@ -61,7 +61,28 @@ class JWTLogin:
     remove_jwt_follows_symlinks: bool = False
 
 
-LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin
+@dataclass(frozen=True, slots=True)
+class KubernetesLogin:
+    """`method "kubernetes"`'s config: the role, and the service-account token file, read anew at every
+    login because kubelet rotates it."""
+
+    role: str
+    token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+@dataclass(frozen=True, slots=True)
+class CertLogin:
+    """`method "cert"`'s config: the role to log in as, and the client certificate presented over TLS
+    (the `vault` stanza's when these are empty)."""
+
+    name: str = ""
+    ca_cert: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    reload: bool = False
+
+
+LoginConfig = AppRoleLogin | TokenFileLogin | JWTLogin | KubernetesLogin | CertLogin
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +198,31 @@ class ApiProxy:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """The `cache { ... }` stanza: KV reads through the API proxy are cached per token and path.
+
+    `static_secrets` is Vault's `cache_static_secrets` (on here unless set false: the cache is invalidated
+    by the server's events, so it is safe by default); `capability_refresh` is Vault's
+    `static_secret_token_capability_refresh_interval`, the longest a token's access to a cached path goes
+    unchecked (1 s here, not Vault's 5 minutes: KV events say nothing of policy changes); `persist` is
+    the `persist "TYPE"` block's type, or "".
+    """
+
+    static_secrets: bool = True
+    capability_refresh: int = 1
+    persist: str = ""
+    origin: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAPI:
+    """A listener's `agent_api { enable_quit }` (a proxy's `proxy_api`): whether /agent/v1/quit (a proxy's
+    /proxy/v1/quit) stops it."""
+
+    enable_quit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     """One `listener "tcp" | "unix" { ... }` stanza of the agent's API proxy."""
 
@@ -190,6 +236,9 @@ class Listener:
     tls_require_and_verify_client_cert: bool = False
     role: str = "default"
     socket_mode: int | None = None
+    require_request_header: bool = False
+    agent_api: AgentAPI = field(default_factory=AgentAPI)
+    proxy_api: AgentAPI = field(default_factory=AgentAPI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +261,7 @@ class AgentConfig:
     template_config: TemplateSettings = field(default_factory=TemplateSettings)
     api_proxy: ApiProxy | None = None
     listeners: tuple[Listener, ...] = ()
-    cache: bool = False
+    cache: CacheSettings | None = None
     exec: ExecSupervisor | None = None
     env_templates: tuple[EnvTemplate, ...] = ()
     exit_after_auth: bool = False
@@ -220,4 +269,7 @@ class AgentConfig:
     log_level: str = "info"
     log_file: str = ""
     log_format: str = "standard"
+    # Which program the config is for, "agent" or "proxy": the listeners serve their own endpoints under
+    # /agent/v1 or /proxy/v1, with the `agent_api` or the `proxy_api` settings.
+    kind: str = "agent"
     notices: tuple[str, ...] = ()

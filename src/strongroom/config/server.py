@@ -28,7 +28,6 @@ DEFAULT_CACHE_SIZE = 131072
 # Vault keys accepted and ignored, with why (what the notice says).
 _IGNORED_TOP = {
     "disable_mlock": "strongroom does not lock memory; run it with swap disabled",
-    "ui": "strongroom has no web UI",
     "cluster_addr": "standbys forward requests to the active server's api_addr over HTTP",
     "disable_clustering": "strongroom does not use request forwarding between nodes",
     "plugin_directory": "strongroom has no external plugins",
@@ -151,6 +150,8 @@ class ServerConfig:
     # Vault's storage read cache: entries kept, and the switch to turn it off.
     cache_size: int = DEFAULT_CACHE_SIZE
     disable_cache: bool = False
+    # Vault's `ui = true`: the web UI at /ui/ on every listener (always on in dev mode).
+    ui: bool = False
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     notices: tuple[str, ...] = ()
 
@@ -439,6 +440,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "allow_audit_log_prefixing": _bool,
     "cache_size": _count,
     "disable_cache": _bool,
+    "ui": _bool,
 }
 
 _AUDIT_FIELDS = frozenset({"type", "path", "description", "options", "local"})

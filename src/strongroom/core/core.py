@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from strongroom.audit import AuditBroker, DeviceSpec
+from strongroom.audit import AuditBroker, AuditInput, DeviceSpec
 from strongroom.barrier import AESGCMBarrier, BarrierView
 from strongroom.core.event_gate import TokenGate
 from strongroom.core.ha import LeaderElection, SingleNode
@@ -23,12 +23,13 @@ from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_lease
 from strongroom.core.login_renewal import MountLogins
 from strongroom.core.mounts import MountManager, SystemTTLs
-from strongroom.core.pipeline import Pipeline
+from strongroom.core.pipeline import Pipeline, audit_auth
 from strongroom.core.services import Services
+from strongroom.core.snapshots import check_snapshot, snapshot_audit, snapshottable, take_snapshot
 from strongroom.core.system import system_backend
 from strongroom.core.token_backend import token_backend
 from strongroom.core.wrapping import CubbyholeOf, Wrapping
-from strongroom.errors import PermissionDeniedError, ServiceUnavailableError, StorageError
+from strongroom.errors import PermissionDeniedError, RequestError, ServiceUnavailableError, StorageError
 from strongroom.events import EventBus, EventFeed
 from strongroom.identity import NO_GRANT, Grant, IdentityStore
 from strongroom.leases import LeaseManager
@@ -45,6 +46,7 @@ from strongroom.logical import (
 )
 from strongroom.physical.base import HALock, PhysicalBackend, ReadCache
 from strongroom.policy import PolicyStore
+from strongroom.policy.password import PasswordPolicyStore
 from strongroom.router import MountEntry
 from strongroom.seal import SealManager
 from strongroom.seal.static import StaticKeys
@@ -68,6 +70,9 @@ class InitResult:
     keys: tuple[bytes, ...]
     root_token: str
     recovery: bool = False
+
+
+_NO_CLUSTER: Mapping[str, str] = {}
 
 
 class Core:
@@ -106,6 +111,7 @@ class Core:
         # An HA server keeps plaintexts only while active (another server may write while it stands by).
         self._barrier = AESGCMBarrier(physical, clock=self._clock, caching=ha_lock is None)
         self._seal = SealManager(physical, self._barrier, storage_type=storage_type, static=static_seal)
+        self._storage_type = storage_type
         self._services: Services | None = None
         self._pipeline: Pipeline | None = None
         self._cluster: dict[str, str] = {}
@@ -160,6 +166,12 @@ class Core:
             "performance_standby": False,
             "performance_standby_last_remote_wal": 0,
         }
+
+    async def health_status(self) -> tuple[bool, bool, Mapping[str, str]]:
+        """What sys/health reads, without building the whole seal status (every load balancer probe pays
+        for it): initialized, sealed, and the cluster's name and id while unsealed (else empty)."""
+        sealed = self._barrier.sealed
+        return await self._seal.initialized(), sealed, _NO_CLUSTER if sealed else self._cluster
 
     async def seal_status(self) -> dict[str, Any]:
         """Vault's sys/seal-status body."""
@@ -260,6 +272,64 @@ class Core:
         await self.require_sudo(token, "sys/seal")
         await self.seal()
 
+    async def save_snapshot(self, token: str, path: str, remote: tuple[str, int] = ("", 0)) -> bytes:
+        """A snapshot of the whole storage, for a token with sudo on `path`; audited."""
+        await self.require_sudo(token, path)
+        audit = await self._snapshot_audit(token, path, Operation.READ, remote)
+        await self.services.audit.log_request(audit)
+        data = await take_snapshot(self._physical, self._storage_type, self._cluster, self._clock)
+        await self.services.audit.log_response(audit)
+        return data
+
+    async def _snapshot_audit(
+        self, token: str, path: str, operation: Operation, remote: tuple[str, int]
+    ) -> AuditInput:
+        services = self.services
+        auth = audit_auth(await services.tokens.lookup(token))
+        return snapshot_audit(services, path, operation, token=token, auth=auth, remote=remote)
+
+    async def restore_snapshot(
+        self, token: str, path: str, data: bytes, *, force: bool, remote: tuple[str, int] = ("", 0)
+    ) -> None:
+        """Replace the whole storage with the snapshot in `data`, for a token with sudo on `path`.
+
+        Everything is checked first; then the services stop and the storage is swapped in one
+        transaction. A snapshot of this cluster is served at once (keyring reloaded, services restarted,
+        as Vault does); a forced one from another cluster, or any restore on an HA backend (the other
+        servers hold keys of the old storage), leaves this server sealed, to be unsealed with the keys of
+        the snapshot's cluster. A swap that fails leaves the storage as it was, and the server serving it.
+        """
+        await self.require_sudo(token, path)
+        audit = await self._snapshot_audit(token, path, Operation.UPDATE, remote)
+        await self.services.audit.log_request(audit)
+        try:
+            physical = snapshottable(self._physical, self._storage_type)
+            snapshot, same = await check_snapshot(data, self._barrier, force=force)
+        except RequestError as refusal:
+            await self.services.audit.log_response(replace(audit, error="; ".join(refusal.errors)))
+            raise
+        entries = list(snapshot.entries)
+        if self._ha_lock is not None or not same:
+            # Sealed afterwards, this server has no audit device left to record the outcome in.
+            await self.services.audit.log_response(audit)
+            await self.seal()
+            await physical.replace_all(entries)
+            return
+        self.rekey.cancel()
+        try:
+            async with self._lock:
+                await self._stop_services()
+                try:
+                    await physical.replace_all(entries)
+                finally:
+                    # Swapped or not (then the storage is as it was), nothing decrypted may outlive it.
+                    self._barrier.start_caching()
+                    await self._barrier.reload_keyring()
+        finally:
+            await self._start()
+        # Into the restored storage's audit devices: the request entry went to those of the old one.
+        await self.services.audit.log_response(audit)
+
     def reopen_audit_devices(self) -> None:
         """Reopen the audit devices' files and sockets (SIGHUP after log rotation); nothing while sealed."""
         if self._services is not None:
@@ -284,7 +354,9 @@ class Core:
         )
 
     async def seal(self) -> None:
-        """Stop the services (giving the HA lock up) and drop every key from memory."""
+        """Stop the services (giving the HA lock up) and drop every key from memory, and any rekey with
+        them: new shares awaiting verification are discarded, the current ones stay valid (as in Vault)."""
+        self.rekey.cancel()
         election, self._election = self._election, None
         if election is not None:
             await election.stop()
@@ -383,7 +455,16 @@ class Core:
                 )
 
             internal = {"system": system, "token": token, "identity": identity}
-            mounts = MountManager(self._barrier, self._factories, internal, self._clock, self._ttls)
+            events = EventBus(clock=self._clock)
+            mounts = MountManager(
+                self._barrier,
+                self._factories,
+                internal,
+                self._clock,
+                self._ttls,
+                events=events,
+                password_policies=PasswordPolicyStore(BarrierView(self._barrier, "sys/password_policy/")),
+            )
             identity_store = IdentityStore(
                 BarrierView(self._barrier, "sys/identity/"), self._clock, _AuthMountsOf(mounts)
             )
@@ -400,7 +481,7 @@ class Core:
                 wrapping=wrapping,
                 leases=leases,
                 telemetry=self.telemetry,
-                events=EventBus(clock=self._clock),
+                events=events,
                 leadership=self._election or SingleNode(),
                 rekey=self.rekey,
                 generate_root=self.generate_root,

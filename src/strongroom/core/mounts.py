@@ -12,7 +12,9 @@ from typing import Any
 
 from strongroom.barrier import BarrierView
 from strongroom.errors import InvalidRequestError
+from strongroom.events import EventBus, PluginInfo
 from strongroom.logical import Backend, BackendConfig, BackendFactory, Storage, UserLockoutConfig
+from strongroom.policy.password import PasswordPolicyError, PasswordPolicyStore
 from strongroom.router import MountConfig, MountEntry, MountTable, Router
 from strongroom.util.clock import Clock
 from strongroom.util.ids import mount_accessor, new_uuid
@@ -29,8 +31,10 @@ class SystemTTLs:
 # Mount paths that belong to the system (Vault's protectedMounts / singletonMounts).
 _PROTECTED = ("sys/", "auth/", "cubbyhole/", "identity/", "audit/")
 _SINGLETONS = {"system", "cubbyhole", "token", "identity"}
-# Types the user names that resolve to another type with options (Vault's "kv-v2").
-_ALIASES = {"kv-v2": ("kv", {"version": "2"})}
+# Types the user names that resolve to another type with options (Vault's "kv-v1" and "kv-v2").
+_ALIASES = {"kv-v1": ("kv", {"version": "1"}), "kv-v2": ("kv", {"version": "2"})}
+# Types whose version an option may choose; any other refuses one (as Vault: "generic" is KV v1 only).
+_VERSIONED = frozenset({"kv"})
 _DESCRIPTIONS = {
     "system": "system endpoints used for control, policy and debugging",
     "cubbyhole": "per-token private secret storage",
@@ -44,10 +48,13 @@ InternalFactory = Callable[[MountEntry, BackendConfig], Backend]
 class MountSystemView:
     """TTL defaults for one mount: the mount's tuned values, else the system's."""
 
-    def __init__(self, router: Router, api_path: str, ttls: SystemTTLs) -> None:
+    def __init__(
+        self, router: Router, api_path: str, ttls: SystemTTLs, passwords: PasswordPolicyStore | None = None
+    ) -> None:
         self._router = router
         self._api_path = api_path
         self._ttls = ttls
+        self._passwords = passwords
 
     def _config(self) -> MountConfig:
         found = self._router.route(self._api_path)
@@ -68,6 +75,32 @@ class MountSystemView:
             disabled=config.user_lockout_disable,
         )
 
+    async def generate_password_from_policy(self, policy_name: str) -> str:
+        if not policy_name:
+            raise InvalidRequestError("missing password policy name")
+        if self._passwords is None:
+            raise InvalidRequestError("no password policy found")
+        try:
+            return await self._passwords.generate(policy_name)
+        except PasswordPolicyError as exc:
+            raise InvalidRequestError(str(exc)) from None
+
+
+class MountEvents:
+    """One mount's EventSender: its events carry the mount's plugin info."""
+
+    def __init__(self, bus: EventBus, entry: MountEntry) -> None:
+        self._bus = bus
+        self._info = PluginInfo(
+            mount_class="secret" if entry.table == "mounts" else "auth",
+            mount_accessor=entry.accessor,
+            mount_path=entry.api_path,
+            plugin=entry.type,
+        )
+
+    def send_event(self, event_type: str, metadata: Mapping[str, str], read_path: str) -> None:
+        self._bus.emit(event_type, metadata, self._info, read_path)
+
 
 class MountManager:
     """The mounts of both tables ("mounts" for secrets engines, "auth" for auth methods).
@@ -82,8 +115,14 @@ class MountManager:
         internal: Mapping[str, InternalFactory],
         clock: Clock,
         ttls: SystemTTLs,
+        *,
+        events: EventBus | None = None,
+        password_policies: PasswordPolicyStore | None = None,
     ) -> None:
         self.ttls = ttls
+        self.events = events
+        # sys/policies/password keeps them; every mount's system view generates from them.
+        self.password_policies = password_policies
         self._barrier = barrier
         self._factories = factories
         self._internal = internal
@@ -136,7 +175,7 @@ class MountManager:
 
     def system_view(self, entry: MountEntry) -> MountSystemView:
         """TTL defaults for `entry`: its tuned values, else the system's."""
-        return MountSystemView(self.router, entry.api_path, self.ttls)
+        return MountSystemView(self.router, entry.api_path, self.ttls, self.password_policies)
 
     def storage_for(self, entry: MountEntry) -> BarrierView:
         """The storage view of a mount's own prefix."""
@@ -161,7 +200,7 @@ class MountManager:
             raise InvalidRequestError(f'cannot mount "{path}"')
         if kind in _SINGLETONS:
             raise InvalidRequestError(f'mount type of "{kind}" is not mountable')
-        kind, options = _resolve_type(kind, options)
+        kind, options = _resolve_type(table, kind, options)
         if kind not in self._factories.get(table, {}):
             raise InvalidRequestError(f"plugin not found in the catalog: {kind}")
         conflict = self.router.conflict(prefix + path)
@@ -221,6 +260,7 @@ class MountManager:
             options=dict(entry.options or {}),
             system=self.system_view(entry),
             clock=self._clock,
+            **({"events": MountEvents(self.events, entry)} if self.events is not None else {}),
         )
         internal = self._internal.get(entry.type)
         backend = (
@@ -269,11 +309,13 @@ def _normalize(path: str) -> str:
     return path + "/"
 
 
-def _resolve_type(kind: str, options: Mapping[str, str] | None) -> tuple[str, Mapping[str, str] | None]:
-    alias = _ALIASES.get(kind)
+def _resolve_type(
+    table: str, kind: str, options: Mapping[str, str] | None
+) -> tuple[str, Mapping[str, str] | None]:
+    alias = _ALIASES.get(kind) if table == "mounts" else None
     if alias is None:
-        if kind == "kv" and options is None:
-            return kind, {}
+        if table == "mounts" and kind not in _VERSIONED and (options or {}).get("version"):
+            raise InvalidRequestError(f'secrets engine "{kind}" does not allow setting a version')
         return kind, options
     real, forced = alias
     return real, {**(options or {}), **forced}

@@ -24,7 +24,7 @@ from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeni
 from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Caller, Operation, Request, Response, refuse_directory_write
 from strongroom.logical.backend import special_path_matches
-from strongroom.router import Route
+from strongroom.router import Route, passthrough_headers
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
 from strongroom.util.clock import rfc3339
@@ -203,6 +203,9 @@ class Pipeline:
             return flow
         storage = self._services.mounts.storage_for(route.entry)
         caller = self._describe(flow.token)[1] if flow.token else None
+        if caller is not None and caller.entity_id:
+            # The entity as it is now (not kept with the token's Caller: an entity changes on its own).
+            caller = replace(caller, identity=self._services.identity.grant(caller.entity_id).template)
         if route.backend.per_token_storage:
             if caller is None:
                 raise PermissionDeniedError()
@@ -218,6 +221,7 @@ class Pipeline:
             mount_point=route.entry.api_path,
             mount_type=route.entry.type,
             mount_accessor=route.entry.accessor,
+            headers=passthrough_headers(flow.request.headers, route.entry.config.passthrough_request_headers),
         )
         return replace(flow, routed=routed)
 
@@ -303,7 +307,7 @@ class Pipeline:
         known = self._described.get(token.id_hash)
         if known is not None and known[0] is token:
             return known
-        described = (token, token.caller(), _audit_auth(token))
+        described = (token, token.caller(), audit_auth(token))
         if len(self._described) >= DESCRIBED_TOKENS:
             del self._described[next(iter(self._described))]  # the oldest first
         self._described[token.id_hash] = described
@@ -407,7 +411,7 @@ class Pipeline:
         return flow
 
 
-def _audit_auth(token: TokenEntry | None) -> AuditAuth:
+def audit_auth(token: TokenEntry | None) -> AuditAuth:
     """What the audit log shows of the request's token (its ID is hashed from the request itself)."""
     if token is None:
         return _NO_AUTH

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
-from strongroom.http import events, lifecycle, sealed
+from strongroom.http import events, lifecycle, sealed, snapshot
 from strongroom.http.forward import Forwarder, is_local
 from strongroom.http.forwarded import NOT_TRUSTED, ForwardedFor
 from strongroom.http.translate import (
@@ -25,9 +25,10 @@ from strongroom.http.translate import (
     render_help,
     status_for,
 )
+from strongroom.http.ui import WebUI
 from strongroom.logical import Operation, Request, Response
 from strongroom.telemetry import Telemetry, metrics_format
-from strongroom.util.ids import new_uuid
+from strongroom.util import ids
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,11 +41,12 @@ _NO_DETAIL = b'{"errors":[]}'
 _JSON_BYTES = JSON.encode()
 _NO_STORE = (b"cache-control", b"no-store")
 _HTTP1 = frozenset({"1.0", "1.1"})
+_SYS = "/v1/sys/"
 
 log = logging.getLogger("strongroom.http")
 
 
-class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, Protocol):
+class CoreAPI(sealed.StatusSource, lifecycle.Lifecycle, events.EventSource, snapshot.Snapshots, Protocol):
     """What the HTTP layer needs of the core: its status, its seal lifecycle, request handling, and the
     telemetry that times requests and serves sys/metrics."""
 
@@ -71,8 +73,11 @@ class VaultAPI:
         unauthed_generate_root: bool = False,
         unauthed_rekey: bool = False,
         forwarded_for: ForwardedFor = NOT_TRUSTED,
+        ui: bool = False,
     ) -> None:
         self._core = core
+        # Vault's `ui = true`: the web UI's files at /ui/, outside the API (not counted, never forwarded).
+        self._ui = WebUI() if ui else None
         self._forwarded_for = forwarded_for
         self._max = max_request_size or DEFAULT_MAX_REQUEST_SIZE
         # A listener's unauthenticated_metrics_access: sys/metrics is served to anyone, sealed or not.
@@ -91,27 +96,40 @@ class VaultAPI:
         except errors.InvalidRequestError as exc:
             await _refuse(scope, send, exc)
             return
-        if scope["type"] == "websocket":
-            await events.serve(self._core, scope, receive, send)
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket":
+                await events.serve(self._core, scope, receive, send)
             return
-        if scope["type"] != "http":
+        if self._ui is not None and self._ui.handles(scope["path"]):
+            await self._ui.serve(scope, send)
             return
-        request_id = new_uuid()
+        request_id = ids.request_id()
         method: str = scope["method"]
+        path: str = scope["path"]
         self._core.telemetry.request_started(
-            request_id, method=method, path=scope["path"], remote_address=_remote_address(scope.get("client"))
+            request_id, method=method, path=path, remote_address=_remote_address(scope.get("client"))
         )
         query = parse_query(scope.get("query_string", b""))
+        # The node's own status (sys/health and its kin, which load balancers poll) is answered before
+        # anything reads the request's headers or body, and is not counted as a handled request.
+        status_request = sealed.serves(method, path)
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
         try:
-            status, body, content_type = await self._serve(scope, query, receive, request_id)
+            if status_request:
+                status, body = await sealed.answer(self._core, path, query)
+            else:
+                status, body, content_type = await self._serve(scope, query, receive, request_id)
         except Exception as exc:  # every failure becomes Vault's error shape
             status = status_for(exc)
             if status == 500:
                 _log_fault(request_id, method, exc)
             body = error_body(exc)
         finally:
-            self._finished(request_id, method, query, status)
+            if status_request:
+                self._core.telemetry.status_request_finished(request_id)
+            else:
+                self._finished(request_id, method, query, status)
         await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type)
 
     def _finished(self, request_id: str, method: str, query: dict[str, str], status: int) -> None:
@@ -125,8 +143,18 @@ class VaultAPI:
     async def _serve(
         self, scope: Scope, query: dict[str, str], receive: Receive, request_id: str
     ) -> tuple[int, bytes, str]:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers give header names in lower case.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
+        if snapshot.handles(path) and not self._core.standby:
+            # A snapshot may exceed max_request_size (OpenBao exempts it too); the token is checked first.
+            def read_snapshot() -> Awaitable[bytes]:
+                return _read_body(receive, snapshot.MAX_SIZE, headers, scope.get("http_version", ""))
+
+            client = scope.get("client")
+            return await snapshot.serve(
+                self._core, scope["method"], path, read_snapshot, headers, client=client
+            )
         body = await _read_body(receive, self._max, headers, scope.get("http_version", ""))
         if self._unauthenticated_metrics and path.rstrip("/") == "/v1/sys/metrics":
             if scope["method"] != "GET":
@@ -136,16 +164,18 @@ class VaultAPI:
             return rendered.status, rendered.body, rendered.content_type
         if self._core.standby and not is_local(path):
             return await self._forward(scope, headers, body)
-        if events.handles(path):
-            raw_query = scope.get("query_string", b"")
-            return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
-        answer = await lifecycle.serve(
-            self._core, scope["method"], path, body, headers, unauthed=self._unauthed
-        )
-        if answer is None:
-            answer = await sealed.serve(self._core, scope["method"], path, query)
-        if answer is not None:
-            return *answer, JSON
+        # The endpoints served outside the pipeline all live under sys/: other paths skip their checks.
+        if path.startswith(_SYS):
+            if events.handles(path):
+                raw_query = scope.get("query_string", b"")
+                return *await events.answer_plain_http(self._core, path, headers, raw_query), JSON
+            answer = await lifecycle.serve(
+                self._core, scope["method"], path, body, headers, unauthed=self._unauthed
+            )
+            if answer is None:
+                answer = await sealed.serve(self._core, scope["method"], path, query)
+            if answer is not None:
+                return *answer, JSON
         request = build_request(
             method=scope["method"],
             raw_path=path,

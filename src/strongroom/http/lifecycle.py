@@ -20,7 +20,14 @@ from typing import Any, Protocol
 import orjson
 
 from strongroom import errors
-from strongroom.core.keyholders import GenerateRoot, Rekey, decode_key
+from strongroom.core.keyholders import (
+    GenerateRoot,
+    Rekey,
+    decode_key,
+    encrypt_shares,
+    holder_key,
+    holder_keys,
+)
 from strongroom.http.translate import decode_body, token_from
 
 
@@ -145,25 +152,35 @@ def _positive_int(data: Mapping[str, Any], name: str) -> int:
 
 
 async def _init(core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]) -> tuple[int, bytes]:
-    if data.get("pgp_keys") or data.get("root_token_pgp_key"):
-        raise errors.InvalidRequestError("PGP-encrypted keys are not supported")
-    if not core.auto_unseal and (data.get("stored_shares") or data.get("recovery_shares")):
+    if not core.auto_unseal and (
+        data.get("stored_shares") or data.get("recovery_shares") or data.get("recovery_pgp_keys")
+    ):
         raise errors.InvalidRequestError("stored and recovery shares are not supported with a shamir seal")
-    if core.auto_unseal:
-        # With a static seal the operator's shares are recovery shares, named as Vault names them.
-        shares, threshold = _positive_int(data, "recovery_shares"), _positive_int(data, "recovery_threshold")
-    else:
-        shares, threshold = _positive_int(data, "secret_shares"), _positive_int(data, "secret_threshold")
+    if core.auto_unseal and data.get("pgp_keys"):
+        raise errors.InvalidRequestError("parameters pgp_keys not applicable to seal type static")
+    # With a static seal the operator's shares are recovery shares, named as Vault names them.
+    prefix = "recovery_" if core.auto_unseal else "secret_"
+    shares, threshold = _positive_int(data, prefix + "shares"), _positive_int(data, prefix + "threshold")
+    pgp_field = "recovery_pgp_keys" if core.auto_unseal else "pgp_keys"
+    # Every key is checked before anything is created (OpenBao checks root_token_pgp_key only after it has
+    # initialized, so a bad one there leaves a server whose keys were never shown).
+    holders = holder_keys(data.get(pgp_field), pgp_field, shares, threshold)
+    root_holder = holder_key(data.get("root_token_pgp_key"), "root_token_pgp_key")
     result = await core.initialize(shares, threshold)
-    hex_keys = [key.hex() for key in result.keys]
-    b64_keys = [base64.b64encode(key).decode() for key in result.keys]
+    keys = encrypt_shares(holders, result.keys) if holders else result.keys
+    hex_keys = [key.hex() for key in keys]
+    b64_keys = [base64.b64encode(key).decode() for key in keys]
     body: dict[str, Any] = {
         "keys": [] if result.recovery else hex_keys,
         "keys_base64": [] if result.recovery else b64_keys,
     }
     if result.recovery:
         body |= {"recovery_keys": hex_keys, "recovery_keys_base64": b64_keys}
-    body["root_token"] = result.root_token
+    body["root_token"] = (
+        base64.b64encode(root_holder.encrypt(result.root_token.encode())).decode()
+        if root_holder
+        else result.root_token
+    )
     return 200, orjson.dumps(body)
 
 
@@ -204,11 +221,20 @@ async def _rekey_start(
     core: Lifecycle, data: Mapping[str, Any], headers: Mapping[str, str]
 ) -> tuple[int, bytes]:
     await core.require_sudo(token_from(headers), "sys/rekey/init")
-    if data.get("pgp_keys") or data.get("backup") or data.get("require_verification"):
-        raise errors.InvalidRequestError("PGP-encrypted keys, backups and verification are not supported")
     shares = _positive_int(data, "secret_shares")
     threshold = _positive_int(data, "secret_threshold")
-    return 200, orjson.dumps(await core.rekey.start(shares, threshold))
+    pgp_keys = data.get("pgp_keys")
+    if pgp_keys is not None and not isinstance(pgp_keys, list):
+        raise errors.InvalidRequestError(
+            "json: cannot unmarshal string into Go struct field RekeyRequest.pgp_keys of type []string"
+        )
+    backup, verification = data.get("backup", False), data.get("require_verification", False)
+    if not isinstance(backup, bool) or not isinstance(verification, bool):
+        raise errors.InvalidRequestError("'backup' and 'require_verification' must be booleans")
+    started = await core.rekey.start(
+        shares, threshold, pgp_keys=pgp_keys, backup=backup, require_verification=verification
+    )
+    return 200, orjson.dumps(started)
 
 
 async def _rekey_cancel(
@@ -227,6 +253,28 @@ async def _rekey_update(
     return 200, orjson.dumps(await core.rekey.update(key, nonce))
 
 
+async def _verify_status(
+    core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/verify")
+    return 200, orjson.dumps(core.rekey.verification_status())
+
+
+async def _verify_update(
+    core: Lifecycle, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/verify")
+    key, nonce = _share(data)
+    return 200, orjson.dumps(await core.rekey.verify(key, nonce))
+
+
+async def _verify_restart(
+    core: Lifecycle, _data: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[int, bytes]:
+    await core.require_sudo(token_from(headers), "sys/rekey/verify")
+    return 200, orjson.dumps(core.rekey.cancel_verification())
+
+
 async def _root_status(
     core: Lifecycle, _data: Mapping[str, Any], _headers: Mapping[str, str]
 ) -> tuple[int, bytes]:
@@ -236,12 +284,12 @@ async def _root_status(
 async def _root_start(
     core: Lifecycle, data: Mapping[str, Any], _headers: Mapping[str, str]
 ) -> tuple[int, bytes]:
-    if data.get("pgp_key"):
-        raise errors.InvalidRequestError("PGP-encrypted root tokens are not supported; use an OTP")
-    otp = data.get("otp", "")
+    otp, pgp_key = data.get("otp", ""), data.get("pgp_key", "")
     if not isinstance(otp, str):
         raise errors.InvalidRequestError("'otp' must be a string")
-    return 200, orjson.dumps(await core.generate_root.start(otp))
+    if not isinstance(pgp_key, str):
+        raise errors.InvalidRequestError("'pgp_key' must be a string")
+    return 200, orjson.dumps(await core.generate_root.start(otp, pgp_key))
 
 
 async def _root_cancel(
@@ -265,6 +313,10 @@ _ENDPOINTS: dict[tuple[str, str], Handler] = {
     ("DELETE", "/v1/sys/rekey/init"): _rekey_cancel,
     ("PUT", "/v1/sys/rekey/update"): _rekey_update,
     ("POST", "/v1/sys/rekey/update"): _rekey_update,
+    ("GET", "/v1/sys/rekey/verify"): _verify_status,
+    ("PUT", "/v1/sys/rekey/verify"): _verify_update,
+    ("POST", "/v1/sys/rekey/verify"): _verify_update,
+    ("DELETE", "/v1/sys/rekey/verify"): _verify_restart,
     ("GET", "/v1/sys/generate-root/attempt"): _root_status,
     ("PUT", "/v1/sys/generate-root/attempt"): _root_start,
     ("POST", "/v1/sys/generate-root/attempt"): _root_start,

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from strongroom import errors
+from strongroom import __version__, errors
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 # Vault answers a bad method or status-code parameter here with an empty error list.
@@ -35,6 +35,17 @@ class StatusSource(Protocol):
         """Vault's sys/leader body."""
         ...
 
+    async def health_status(self) -> tuple[bool, bool, Mapping[str, str]]:
+        """Initialized, sealed, and the cluster's name and id while unsealed (else empty)."""
+        ...
+
+
+def serves(method: str, path: str) -> bool:
+    """Whether `method path` is one of these endpoints with a method it answers: such a request needs
+    neither its headers nor its body."""
+    endpoint = _ENDPOINTS.get(path.rstrip("/"))
+    return endpoint is not None and method in endpoint[0]
+
 
 async def serve(
     source: StatusSource, method: str, path: str, query: Mapping[str, str]
@@ -43,10 +54,14 @@ async def serve(
     endpoint = _ENDPOINTS.get(path.rstrip("/"))
     if endpoint is None:
         return None
-    allowed, handler = endpoint
-    if method not in allowed:
+    if method not in endpoint[0]:
         return 405, _NO_DETAIL
-    status, body = await handler(source, query)
+    return await answer(source, path, query)
+
+
+async def answer(source: StatusSource, path: str, query: Mapping[str, str]) -> tuple[int, bytes]:
+    """The answer to a request that `serves` accepts."""
+    status, body = await _ENDPOINTS[path.rstrip("/")][1](source, query)
     return status, orjson.dumps(body)
 
 
@@ -90,34 +105,34 @@ async def _health(source: StatusSource, query: Mapping[str, str]) -> tuple[int, 
         if query
         else _DEFAULT_CODES
     )
-    status = await source.seal_status()
+    initialized, sealed, cluster = await source.health_status()
     standby = source.standby
-    if not status["initialized"]:
+    if not initialized:
         code = codes["uninitcode"]
-    elif status["sealed"]:
+    elif sealed:
         code = codes["sealedcode"]
     elif standby and standby_ok not in _TRUE:
         code = codes["standbycode"]
     else:
         code = codes["activecode"]
     body = {
-        "initialized": status["initialized"],
-        "sealed": status["sealed"],
+        "initialized": initialized,
+        "sealed": sealed,
         "standby": standby,
         "replication_performance_mode": "disabled",
         "replication_dr_mode": "disabled",
         "server_time_utc": int(time.time()),
-        "version": status["version"],
+        "version": __version__,
     }
-    if status.get("cluster_name"):
-        body["cluster_name"] = status["cluster_name"]
-        body["cluster_id"] = status["cluster_id"]
+    if cluster.get("name"):
+        body["cluster_name"] = cluster["name"]
+        body["cluster_id"] = cluster["id"]
     return code, body
 
 
 _ENDPOINTS = {
-    "/v1/sys/health": ({"GET", "HEAD"}, _health),
-    "/v1/sys/seal-status": ({"GET"}, _seal_status),
-    "/v1/sys/init": ({"GET"}, _init_status),
-    "/v1/sys/leader": ({"GET"}, _leader),
+    "/v1/sys/health": (frozenset({"GET", "HEAD"}), _health),
+    "/v1/sys/seal-status": (frozenset({"GET"}), _seal_status),
+    "/v1/sys/init": (frozenset({"GET"}), _init_status),
+    "/v1/sys/leader": (frozenset({"GET"}), _leader),
 }

@@ -2,8 +2,9 @@
 by ID, by name, and the records' aliases by ID and by (mount accessor, name).
 
 Layer: identity; imports logical (Storage) only.
-Invariant: the indexes are rebuilt from the records after every change, so they never disagree with them;
-names and alias names compare without case (Vault's default).
+Invariant: every change updates the indexes with the record (its old entries out, its new ones in), so they
+never disagree with the records; a change costs the record's own aliases, not the whole store. Names and
+alias names compare without case (Vault's default).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Records(Generic[R, A]):
         self._records: dict[str, R] = {}
         self._names: dict[str, str] = {}
         self._aliases: dict[str, A] = {}
+        self._owners: dict[str, str] = {}  # alias ID -> the ID of the record holding it
         self._factors: dict[tuple[str, str], str] = {}
         # Counts changes, so callers can cache what they derive from the records.
         self.generation = 0
@@ -75,20 +77,44 @@ class Records(Generic[R, A]):
         self._reindex()
 
     def _reindex(self) -> None:
-        self._names = {r.name.lower(): r.id for r in self._records.values()}
-        self._aliases = {a.id: a for r in self._records.values() for a in self._aliases_of(r)}
-        self._factors = {(a.mount_accessor, a.name.lower()): a.id for a in self._aliases.values()}
+        self._names, self._aliases, self._owners, self._factors = {}, {}, {}, {}
+        for record in self._records.values():
+            self._index(record)
         self.generation += 1
 
     async def put(self, record: R) -> None:
         await put_json(self._storage, self._prefix + record.id, record.to_json())
+        self._unindex(self._records.get(record.id))
         self._records[record.id] = record
-        self._reindex()
+        self._index(record)
+        self.generation += 1
 
     async def delete(self, record_id: str) -> None:
         await self._storage.delete(self._prefix + record_id)
-        self._records.pop(record_id, None)
-        self._reindex()
+        self._unindex(self._records.pop(record_id, None))
+        self.generation += 1
+
+    def _index(self, record: R) -> None:
+        self._names[record.name.lower()] = record.id
+        for alias in self._aliases_of(record):
+            self._aliases[alias.id] = alias
+            self._owners[alias.id] = record.id
+            self._factors[(alias.mount_accessor, alias.name.lower())] = alias.id
+
+    def _unindex(self, record: R | None) -> None:
+        """Drop what `record` put in the indexes, leaving what another record has since taken (a name it
+        was renamed to, an alias a merge moved to it)."""
+        if record is None:
+            return
+        if self._names.get(record.name.lower()) == record.id:
+            del self._names[record.name.lower()]
+        for alias in self._aliases_of(record):
+            if self._owners.get(alias.id) != record.id:
+                continue
+            del self._aliases[alias.id], self._owners[alias.id]
+            factors = (alias.mount_accessor, alias.name.lower())
+            if self._factors.get(factors) == alias.id:
+                del self._factors[factors]
 
     def __contains__(self, record_id: str) -> bool:
         return record_id in self._records

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from strongroom.errors import InvalidRequestError
 from strongroom.logical.request import Request
 from strongroom.logical.response import Auth, Response, Secret
 from strongroom.logical.storage import Storage
@@ -63,6 +64,11 @@ class SystemView(Protocol):
 
     def user_lockout(self) -> UserLockoutConfig:
         """The mount's user lockout settings (Vault's user_lockout_config), defaults filled in."""
+        ...
+
+    async def generate_password_from_policy(self, policy_name: str) -> str:
+        """A password from the named sys/policies/password policy (Vault's GeneratePasswordFromPolicy);
+        InvalidRequestError when there is no such policy."""
         ...
 
 
@@ -140,6 +146,26 @@ class StaticSystemView:
     def user_lockout(self) -> UserLockoutConfig:
         return self._lockout
 
+    async def generate_password_from_policy(self, policy_name: str) -> str:
+        raise InvalidRequestError("no password policy found")
+
+
+class EventSender(Protocol):
+    """How a backend publishes an event of its own, outside any request (Vault's logical.EventSender): a
+    scheduled rotation, say. The core stamps it with the mount's plugin info."""
+
+    def send_event(self, event_type: str, metadata: Mapping[str, str], read_path: str) -> None:
+        """Publish `event_type` ("database/static-creds-rotate") with `metadata` (paths and names, never a
+        secret value) to subscribers allowed to read `read_path` (a full API path)."""
+        ...
+
+
+class NoEvents:
+    """An EventSender that publishes nothing: the default, and the twin for tests."""
+
+    def send_event(self, event_type: str, metadata: Mapping[str, str], read_path: str) -> None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class BackendConfig:
@@ -151,6 +177,7 @@ class BackendConfig:
     options: Mapping[str, str] = field(default_factory=dict)
     system: SystemView = field(default_factory=StaticSystemView)
     clock: Clock = field(default_factory=SystemClock)
+    events: EventSender = field(default_factory=NoEvents)
 
 
 class Backend(Protocol):

@@ -39,6 +39,9 @@ class Caller:
     # The salted hash that keys the token in storage: a stable, non-secret handle for per-token storage.
     token_hash: str = ""
     is_root: bool = False
+    # The values of Vault's identity templates ("identity.entity.name", ...) for the caller's entity, for
+    # engines that render them (the SSH engine's *_template role fields); empty without an entity.
+    identity: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """A read cache in front of a physical backend: Vault's physical cache (`cache_size`, `disable_cache`).
 
-Layer: physical. Imports the base Protocols and the standard library only.
+Layer: physical. Imports the base and snapshot Protocols, errors and the standard library only.
 
 Values are cached by key, absent keys too (most reads of a token or lease that does not exist repeat);
 lists are not. What is cached is what the backend holds: barrier ciphertext, never plaintext.
@@ -18,7 +18,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Protocol
 
+from strongroom.errors import StorageError
 from strongroom.physical.base import PhysicalBackend, Transactional
+from strongroom.physical.snapshot import Snapshottable
 
 
 class Backend(PhysicalBackend, Transactional, Protocol):
@@ -70,6 +72,22 @@ class CachedBackend:
 
     async def list_page(self, prefix: str, after: str, limit: int) -> builtins.list[str]:
         return await self.inner.list_page(prefix, after, limit)
+
+    async def snapshot_entries(self) -> builtins.list[tuple[str, bytes]]:
+        if not isinstance(self.inner, Snapshottable):
+            raise StorageError(f"{type(self.inner).__name__} cannot take snapshots")
+        return await self.inner.snapshot_entries()
+
+    async def replace_all(self, entries: builtins.list[tuple[str, bytes]]) -> None:
+        if not isinstance(self.inner, Snapshottable):
+            raise StorageError(f"{type(self.inner).__name__} cannot restore snapshots")
+        # Every key may change: nothing cached may outlive the swap, nor a read that overlapped it.
+        self._writes += 1
+        try:
+            await self.inner.replace_all(entries)
+        finally:
+            self._entries.clear()
+            self._writes += 1
 
     async def close(self) -> None:
         await self.inner.close()

@@ -46,6 +46,15 @@ class InmemBackend:
         for key, value in puts.items():
             self._put(key, bytes(value))
 
+    async def snapshot_entries(self) -> builtins.list[tuple[str, bytes]]:
+        return [(key, self._data[key]) for key in self._sorted]
+
+    async def replace_all(self, entries: builtins.list[tuple[str, bytes]]) -> None:
+        for key, _ in entries:
+            check_key(key)
+        self._data = dict(entries)
+        self._sorted = SortedList(self._data)
+
     async def close(self) -> None:
         return None
 

@@ -169,6 +169,8 @@ class _Queries:
             "ON CONFLICT (path, key) DO UPDATE SET parent_path = EXCLUDED.parent_path, value = EXCLUDED.value"
         ).format(t=t)
         self.delete = sql.SQL("DELETE FROM {t} WHERE path = %s AND key = %s").format(t=t)
+        self.delete_all = sql.SQL("DELETE FROM {t}").format(t=t)
+        self.everything = sql.SQL("SELECT path, key, value FROM {t} ORDER BY path, key").format(t=t)
         # Leaves are the rows of the folder itself; sub-folders are the first segments of the paths below it.
         self.children = sql.SQL(
             "SELECT child FROM ("
@@ -266,6 +268,30 @@ class PostgreSQLBackend:
             async with connection.transaction(), connection.cursor() as cursor:
                 if gone:
                     await cursor.executemany(self._queries.delete, gone)
+                if rows:
+                    await cursor.executemany(self._queries.put, rows)
+
+        await self._use(run)
+
+    async def snapshot_entries(self) -> builtins.list[tuple[str, bytes]]:
+        """Every entry as of one instant: a REPEATABLE READ, READ ONLY transaction sees one snapshot of
+        the table however many writes commit while it reads."""
+
+        async def run(connection: Connection) -> builtins.list[tuple[str, bytes]]:
+            async with connection.transaction():
+                await connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                rows = await (await connection.execute(self._queries.everything)).fetchall()
+            return [(str(path)[1:] + str(key), bytes(value)) for path, key, value in rows]
+
+        return await self._use(run)
+
+    async def replace_all(self, entries: builtins.list[tuple[str, bytes]]) -> None:
+        """Delete every row of the table and insert `entries`, in one transaction (the HA table stays)."""
+        rows = [(*split_key(check_key(key)), bytes(value)) for key, value in entries]
+
+        async def run(connection: Connection) -> None:
+            async with connection.transaction(), connection.cursor() as cursor:
+                await cursor.execute(self._queries.delete_all)
                 if rows:
                     await cursor.executemany(self._queries.put, rows)
 

@@ -148,6 +148,20 @@ class SQLiteBackend:
             check_key(key)
         await self._write({key: bytes(value) for key, value in puts.items()}, builtins.list(deletes))
 
+    async def snapshot_entries(self) -> builtins.list[tuple[str, bytes]]:
+        """Every entry as of one commit: one read transaction on a connection of its own, in a thread, so
+        commits continue meanwhile (WAL keeps the transaction's view until it ends)."""
+        return await asyncio.to_thread(self._read_all)
+
+    async def replace_all(self, entries: builtins.list[tuple[str, bytes]]) -> None:
+        """Swap the whole table for `entries` in one transaction, on the commit thread so that no group
+        commit interleaves with it."""
+        for key, _ in entries:
+            check_key(key)
+        if self._closed:
+            raise StorageError("sqlite: cannot operate on a closed database")
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._replace, entries)
+
     async def close(self) -> None:
         self._closed = True
         if self._committer is not None:
@@ -221,6 +235,33 @@ class SQLiteBackend:
                 return [StorageError(f"sqlite: {exc}") for _ in group]
             raise
         return failures
+
+    def _read_all(self) -> builtins.list[tuple[str, bytes]]:
+        with _storage_errors():
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                db.execute("PRAGMA busy_timeout=5000")
+                db.execute("BEGIN")
+                rows = db.execute("SELECT key, value FROM entries ORDER BY key").fetchall()
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        return [(str(key), bytes(value)) for key, value in rows]
+
+    def _replace(self, entries: builtins.list[tuple[str, bytes]]) -> None:
+        """On the commit thread: delete every row and insert `entries`, all in one transaction."""
+        db = self._writer
+        with _storage_errors():
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM entries")
+                db.executemany(_INSERT, entries)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
 
     def _children(self, prefix: str, after: str, limit: int) -> builtins.list[str]:
         """Walk the primary-key index from `prefix + after`, one range query per batch or folder."""

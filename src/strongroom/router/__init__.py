@@ -1,6 +1,6 @@
 """The mount table and longest-prefix routing. Layer: core's sibling; imports logical, util, errors."""
 
 from strongroom.router.mounts import MountConfig, MountEntry, MountTable
-from strongroom.router.router import Route, Router
+from strongroom.router.router import Route, Router, passthrough_headers
 
-__all__ = ["MountConfig", "MountEntry", "MountTable", "Route", "Router"]
+__all__ = ["MountConfig", "MountEntry", "MountTable", "Route", "Router", "passthrough_headers"]

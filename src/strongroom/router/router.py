@@ -5,7 +5,9 @@ Invariant: a route remembered for a path is dropped whenever the mount table cha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from strongroom.logical import Backend
 from strongroom.router.mounts import MountEntry
@@ -82,3 +84,17 @@ class Router:
     def entry_by_accessor(self, accessor: str) -> MountEntry | None:
         """The mount with that accessor."""
         return next((e for e, _ in self._mounts.values() if e.accessor == accessor), None)
+
+
+_NEVER_PASSED = frozenset({"x-vault-token"})
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+def passthrough_headers(headers: Mapping[str, str], allowed: tuple[str, ...]) -> Mapping[str, str]:
+    """The request headers a mount's backend sees: only those its `passthrough_request_headers` names,
+    compared without case, and never the token header (Vault's router filters them the same way).
+    `headers` has lower-case names, as the HTTP layer gives them."""
+    if not allowed:
+        return _NO_HEADERS
+    names = {name.lower() for name in allowed} - _NEVER_PASSED
+    return {name: value for name, value in headers.items() if name in names}

@@ -16,7 +16,7 @@ import asyncio
 import base64
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -227,11 +227,11 @@ class SealManager:
         if stored is None or not hmac.compare_digest(stored, combined):
             raise InvalidRequestError("recovery key verification failed: the shares do not combine to it")
 
-    async def rekey(self, parts: list[bytes], secret_shares: int, secret_threshold: int) -> list[bytes]:
-        """New unseal key shares: `parts` must open the root key, which is then sealed under a new unseal key.
-
-        The barrier and its keyring are untouched; only the unseal key and the seal config change.
-        """
+    async def prepare_rekey(
+        self, parts: list[bytes], secret_shares: int, secret_threshold: int
+    ) -> tuple[list[bytes], PendingRekey]:
+        """New unseal key shares, not yet in force: `parts` must open the root key, which is sealed under a
+        new unseal key that `commit_rekey` stores. The barrier and its keyring are untouched."""
         config = SealConfig(type=SHAMIR, secret_shares=secret_shares, secret_threshold=secret_threshold)
         config.validate()
         if self._static is not None:
@@ -241,21 +241,39 @@ class SealManager:
             if current is None:
                 raise InvalidRequestError("Vault is not initialized")
             root_key = await self._root_key(current, parts)
-            unseal_key = secrets.token_bytes(KEY_SIZE)
-            shares = (
-                [unseal_key]
-                if secret_shares == 1
-                else shamir.split(unseal_key, secret_shares, secret_threshold)
-            )
-            sealed_root = seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
-            # Both records or neither: a crash between them would leave no shares that open the vault.
-            if not isinstance(self._physical, Transactional):
-                raise StorageError("rekey needs a storage backend with transactions")
-            await self._physical.transaction(
-                {ROOT_KEY_PATH: sealed_root, SEAL_CONFIG_PATH: config.to_json()}, []
-            )
-            self._config = config
-            return shares
+        unseal_key = secrets.token_bytes(KEY_SIZE)
+        shares = (
+            [unseal_key] if secret_shares == 1 else shamir.split(unseal_key, secret_shares, secret_threshold)
+        )
+        sealed_root = seal_value(Cipher(unseal_key), ROOT_TERM, ROOT_KEY_PATH, root_key)
+        return shares, PendingRekey(config, sealed_root, hmac.new(sealed_root, unseal_key, "sha256").digest())
+
+    @staticmethod
+    def shares_match(pending: PendingRekey, parts: list[bytes]) -> bool:
+        """True when `parts` (new shares, as many as the new threshold) combine to the pending unseal key."""
+        combined = parts[0] if pending.config.secret_threshold == 1 else _combine(parts)
+        mac = hmac.new(pending.sealed_root, combined, "sha256").digest()
+        return hmac.compare_digest(mac, pending.check)
+
+    async def commit_rekey(self, pending: PendingRekey, backup: bytes | None = None) -> None:
+        """Put the new shares in force; with `backup` (PGP-encrypted shares), store it in the same
+        transaction, else drop any older backup."""
+        # Both records or neither: a crash between them would leave no shares that open the vault.
+        if not isinstance(self._physical, Transactional):
+            raise StorageError("rekey needs a storage backend with transactions")
+        async with self._lock:
+            writes = {ROOT_KEY_PATH: pending.sealed_root, SEAL_CONFIG_PATH: pending.config.to_json()}
+            if backup is not None:
+                writes[UNSEAL_KEYS_BACKUP_PATH] = backup
+            await self._physical.transaction(writes, [] if backup is not None else [UNSEAL_KEYS_BACKUP_PATH])
+            self._config = pending.config
+
+    async def rekey_backup(self) -> bytes | None:
+        """The PGP-encrypted shares the last rekey with `backup` kept, if any."""
+        return await self._physical.get(UNSEAL_KEYS_BACKUP_PATH)
+
+    async def delete_rekey_backup(self) -> None:
+        await self._physical.delete(UNSEAL_KEYS_BACKUP_PATH)
 
     async def threshold(self) -> int:
         """How many shares open the vault now (0 before initialization)."""
@@ -288,6 +306,20 @@ class SealManager:
 
 
 RECOVERY_KEY_PATH = "core/recovery-key"
+UNSEAL_KEYS_BACKUP_PATH = "core/unseal-keys-backup"
+"""Vault's path for the PGP-encrypted shares a rekey kept (outside the barrier, as in Vault: only their
+holders' private keys open them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRekey:
+    """New shares handed out but not yet in force (a rekey awaiting verification, or about to commit)."""
+
+    config: SealConfig
+    sealed_root: bytes = field(repr=False)
+    check: bytes = field(repr=False)
+    """HMAC of the new unseal key under `sealed_root`: tells whether shares combine to it, without keeping
+    the key itself."""
 
 
 def _combine(parts: list[bytes]) -> bytes:

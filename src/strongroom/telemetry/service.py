@@ -143,14 +143,19 @@ class Telemetry:
         ended = self.in_flight.end(request_id)
         if ended is None:
             return None
-        entry, seconds = ended
+        path, seconds = ended
         mount = None
-        if self._sources is not None and entry.path.startswith("/v1/"):
-            mount = self._sources.mount_of(entry.path[len("/v1/") :])
+        if self._sources is not None and path.startswith("/v1/"):
+            mount = self._sources.mount_of(path[len("/v1/") :])
         mount_point, mount_type = mount or ("", "")
         milliseconds = seconds * 1000
         self._handle_request.observe(milliseconds, (mount_point, mount_type, operation, f"{status // 100}xx"))
         return FinishedRequest(mount_point=mount_point, milliseconds=milliseconds)
+
+    def status_request_finished(self, request_id: str) -> None:
+        """A node status request (sys/health, sys/seal-status, ...) is answered. As in Vault, it was in
+        flight but is not counted as a handled request: those are the requests the core serves."""
+        self.in_flight.end(request_id)
 
     async def render(self, fmt: str) -> Rendered:
         """sys/metrics in `fmt`: "" for Vault's JSON summary, "prometheus" for the text exposition."""

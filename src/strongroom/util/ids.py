@@ -5,6 +5,7 @@ Invariant: every identifier that grants access (token IDs, accessors) comes from
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 
@@ -30,6 +31,38 @@ def new_uuid() -> str:
     # Formatted from hex directly: uuid.UUID costs three times as much, paid by every request.
     h = secrets.token_hex(16)
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+def request_id() -> str:
+    """A random (version 4) UUID for a request ID, drawn from a batch: every request pays for one, so the
+    random bytes come 64 at a time and their UUIDs are formatted together (0.9 µs instead of 2.5). Only for
+    identifiers that grant nothing: a batch waits in memory before use."""
+    try:
+        return _REQUEST_IDS.pop()
+    except IndexError:
+        _REQUEST_IDS.extend(_uuid_batch())
+        return _REQUEST_IDS.pop()
+
+
+_BATCH = 64
+# The version (4) and variant (10xx) bits of every UUID in a batch, set by one big-integer mask.
+_BATCH_KEEP = int.from_bytes(bytes.fromhex("ffffffffffff0fff3fffffffffffffff") * _BATCH)
+_BATCH_SET = int.from_bytes(bytes.fromhex("00000000000040008000000000000000") * _BATCH)
+_REQUEST_IDS: list[str] = []
+# A forked child would otherwise hand out the same IDs as its parent.
+os.register_at_fork(after_in_child=_REQUEST_IDS.clear)
+
+
+def _uuid_batch() -> list[str]:
+    h = (
+        (int.from_bytes(secrets.token_bytes(16 * _BATCH)) & _BATCH_KEEP | _BATCH_SET)
+        .to_bytes(16 * _BATCH)
+        .hex()
+    )
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * _BATCH, 32)
+    ]
 
 
 def service_token_id() -> str:

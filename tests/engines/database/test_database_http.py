@@ -150,9 +150,9 @@ def test_custom_statements_run_and_a_deleted_role_still_revokes(
 def test_refusals_are_400s_without_secrets(server: RunningServer, mount: str, postgres: Postgres) -> None:
     base = {"connection_url": templated_url(postgres), "username": "postgres", "password": "root-secret-pw"}
     with server.client() as root:
-        other = root.post(f"/v1/{mount}/config/my", json={**base, "plugin_name": "mysql-database-plugin"})
+        other = root.post(f"/v1/{mount}/config/my", json={**base, "plugin_name": "mongodb-database-plugin"})
         assert other.status_code == 400
-        assert "only postgresql-database-plugin is supported" in other.json()["errors"][0]
+        assert 'plugin "mongodb-database-plugin" is not available' in other.json()["errors"][0]
         assert root.post(f"/v1/{mount}/config/x", json=base).json() == {"errors": ["empty plugin name"]}
         unreachable = {
             **base,

@@ -10,8 +10,14 @@ import pytest
 
 from strongroom.builtin.secrets.database.models import DatabaseConfig, Role, glob_match
 from strongroom.builtin.secrets.database.paths_creds import lease_ttl
-from strongroom.builtin.secrets.database.postgresql import expiration_text, render, split_statements
-from strongroom.builtin.secrets.database.store import generate_password, generate_username
+from strongroom.builtin.secrets.database.postgresql import USERNAME_SIZES
+from strongroom.builtin.secrets.database.statements import (
+    expiration_text,
+    render,
+    split_statements,
+    username_from_template,
+)
+from strongroom.builtin.secrets.database.store import generate_password
 from strongroom.logical.backend import StaticSystemView
 
 
@@ -59,9 +65,14 @@ def test_a_config_allows_only_its_roles_and_never_shows_its_password() -> None:
 
 
 def test_usernames_and_passwords_follow_vaults_defaults() -> None:
-    name = generate_username("token", "a-very-long-role-name", 1_700_000_000)
+    name = username_from_template("token", "a-very-long-role-name", 1_700_000_000, USERNAME_SIZES)
     assert re.fullmatch(r"v-token-a-very-l-[A-Za-z0-9]{20}-1700000000", name)
-    assert generate_username("x" * 50, "y" * 50, 1_700_000_000).startswith("v-xxxxxxxx-yyyyyyyy-")
+    long = username_from_template("x" * 50, "y" * 50, 1_700_000_000, USERNAME_SIZES)
+    assert long.startswith("v-xxxxxxxx-yyyyyyyy-")
+    mysql = username_from_template("token", "a-very-long-role-name", 1_700_000_000, (10, 10, 32))
+    assert re.fullmatch(r"v-token-a-very-lon-[A-Za-z0-9]{13}", mysql)
+    legacy = username_from_template("token", "a-very-long-role-name", 1_700_000_000, (0, 4, 16))
+    assert re.fullmatch(r"v-a-ve-[A-Za-z0-9]{9}", legacy)
     for _ in range(50):
         password = generate_password()
         assert re.fullmatch(r"[A-Za-z0-9-]{20}", password)

@@ -75,7 +75,8 @@ async def test_config_unset_reads_as_nothing(harness: BackendHarness) -> None:
 )
 async def test_config_needs_exactly_one_key_source(harness: BackendHarness, data: dict[str, Any]) -> None:
     assert await refused(harness, "config", data) == (
-        "exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set"
+        "exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs', 'oidc_discovery_url', or "
+        "'provider_config' must be set"
     )
 
 
@@ -105,13 +106,24 @@ async def test_config_refuses_bad_keys_algorithms_and_unreachable_sources(harnes
     assert await harness.read("config") is None
 
 
-async def test_config_refuses_the_oidc_browser_flow_settings(harness: BackendHarness) -> None:
-    message = await refused(
-        harness,
-        "config",
-        {"jwt_validation_pubkeys": [RSA.public_pem()], "oidc_client_id": "app", "oidc_client_secret": "s"},
+async def test_config_oidc_client_settings_need_each_other_and_discovery(harness: BackendHarness) -> None:
+    keys = {"jwt_validation_pubkeys": [RSA.public_pem()]}
+    assert await refused(harness, "config", {**keys, "oidc_client_id": "app", "oidc_client_secret": "s"}) == (
+        "'oidc_discovery_url' must be set for OIDC"
     )
-    assert message.startswith("the OIDC browser flow (oidc_client_id, oidc_client_secret) is not supported")
+    for half in ({"oidc_client_id": "app"}, {"oidc_client_secret": "s"}):
+        assert await refused(harness, "config", {**keys, **half}) == (
+            "both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC"
+        )
+    assert await refused(harness, "config", {**keys, "provider_config": {"x": 1}}) == (
+        "invalid provider_config: 'provider' field not found in provider_config"
+    )
+    assert await refused(harness, "config", {**keys, "provider_config": {"provider": "nope"}}) == (
+        'invalid provider_config: provider "nope" not found in custom providers'
+    )
+    assert await refused(harness, "config", {**keys, "provider_config": {"provider": "azure"}}) == (
+        'invalid provider_config: provider "azure" is not supported by this server'
+    )
 
 
 async def test_config_with_a_jwks_url_and_with_discovery(harness: BackendHarness) -> None:

@@ -79,8 +79,8 @@ async def test_a_good_token_earns_the_roles_auth(harness: BackendHarness) -> Non
             lease=LeaseOptions(ttl=3600, renewable=True),
             token_type="default",
             internal={"role": "app"},
-            # The alias (the user claim) carries the claim mappings; only the token's metadata names the role.
-            alias=LoginAlias(name="alice", metadata={"mail": "a@example.com", "team": "blue"}),
+            # The alias (the user claim) carries the claim mappings and the role, as in OpenBao.
+            alias=LoginAlias(name="alice", metadata={"mail": "a@example.com", "team": "blue", "role": "app"}),
         )
         assert auth.client_token == ""
 
@@ -112,14 +112,10 @@ async def test_oidc_roles_cannot_log_in_with_a_jwt(harness: BackendHarness) -> N
     )
 
 
-async def test_the_browser_flow_endpoints_say_it_is_not_supported(harness: BackendHarness) -> None:
-    for path in ("oidc/auth_url", "oidc/callback"):
-        with pytest.raises(InvalidRequestError) as caught:
-            await harness.write(path, {"role": "web", "redirect_uri": "http://localhost/cb"})
-        assert caught.value.errors == (
-            "the interactive OIDC browser flow (oidc/auth_url, oidc/callback) is not supported by this "
-            'server; log in with a signed JWT and a role of role_type "jwt" at auth/jwt/login',
-        )
+async def test_auth_url_needs_an_oidc_client_config(harness: BackendHarness) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await harness.write("oidc/auth_url", {"role": "web", "redirect_uri": "http://localhost/cb"})
+    assert caught.value.errors == ("OIDC login is not configured for this mount",)
 
 
 @pytest.mark.parametrize(

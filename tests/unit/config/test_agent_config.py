@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from strongroom.config.agent import (
+    AgentAPI,
     AgentConfigError,
     ApiProxy,
     AppRoleLogin,
+    CacheSettings,
     EnvTemplate,
     ExecSupervisor,
     FileSink,
@@ -23,6 +25,7 @@ from strongroom.config.agent import (
     Wait,
     load_agent_config,
 )
+from strongroom.config.agent_blocks import LOGIN_METHODS
 
 ISSUE_EXAMPLE = """\
 pid_file = "/run/app/agent.pid"
@@ -268,24 +271,46 @@ listener "unix" {
     )
 
 
-def test_cache_is_accepted_with_a_notice_and_feeds_the_proxy(tmp_path: Path) -> None:
+def test_cache_settings_and_its_use_auto_auth_token_feed_the_proxy(tmp_path: Path) -> None:
     text = """\
 auto_auth {
   method "approle" { config = { role_id_file_path = "/r" } }
 }
 cache {
   use_auto_auth_token = true
+  static_secret_token_capability_refresh_interval = "30s"
+  persist {
+    type = "kubernetes"
+    path = "/var/cache"
+  }
+  force_auto_auth_token = true
 }
-listener "tcp" {
+listener {
+  type = "tcp"
   address = "127.0.0.1:8100"
   tls_disable = true
+  require_request_header = true
+  agent_api {
+    enable_quit = true
+  }
 }
 """
     config = load_agent_config([write(tmp_path, text)])
-    assert config.cache is True
+    assert config.cache == CacheSettings(static_secrets=True, capability_refresh=30, persist="kubernetes")
     assert config.api_proxy == ApiProxy(use_auto_auth_token=True)
+    assert config.listeners == (
+        Listener(
+            type="tcp",
+            address="127.0.0.1:8100",
+            tls_disable=True,
+            require_request_header=True,
+            agent_api=AgentAPI(enable_quit=True),
+        ),
+    )
     assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
-        "agent.hcl:4: 'cache' is accepted: strongroom's agent proxies requests without caching them"
+        'agent.hcl:7: cache persist "kubernetes" is accepted: the cache is kept in memory only',
+        "agent.hcl:11: cache 'force_auto_auth_token' is accepted and ignored: not a key of Vault Agent's "
+        'cache: use_auto_auth_token = "force" is',
     ]
 
 
@@ -362,20 +387,18 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("nonsense = 1\n" + SINK_ONLY, "agent.hcl:1: unknown key 'nonsense'"),
         (SINK_ONLY + SINK_ONLY, "agent.hcl:1: only one 'auto_auth' block is allowed"),
         ('vault {\n}\nvault {\n}\n' + SINK_ONLY, "agent.hcl:1: only one 'vault' block is allowed"),
-        ('vault {\n  adress = "x"\n}\n' + SINK_ONLY, "agent.hcl:2: unknown key 'adress' in vault"),
         ('vault {\n  address = "vault:8200"\n}\n' + SINK_ONLY,
          "agent.hcl:2: vault 'address' 'vault:8200' must start with http://, https:// or unix://"),
         ("vault {\n  retry {\n    num_retries = -2\n  }\n}\n" + SINK_ONLY,
          "agent.hcl:2: retry 'num_retries' must be -1 (no retries), 0 (the default) or more"),
         ('vault {\n  tls_skip_verify = "maybe"\n}\n' + SINK_ONLY,
          "agent.hcl:2: vault 'tls_skip_verify': expected a boolean"),
-        ('auto_auth {\n  method "kubernetes" {\n    config = { role = "x" }\n  }\n  sink "file" {\n'
+        ('auto_auth {\n  method "kerberos" {\n    config = { username = "x" }\n  }\n  sink "file" {\n'
          '    config = { path = "/t" }\n  }\n}\n',
-         "agent.hcl:2: auth method 'kubernetes' is not supported by strongroom's agent "
-         "(supported: approle, jwt, token_file)"),
+         "agent.hcl:2: auth method 'kerberos' is not supported by strongroom's agent "
+         f"(supported: {', '.join(LOGIN_METHODS)})"),
         ('auto_auth {\n  sink "file" {\n    config = { path = "/t" }\n  }\n}\n',
          "agent.hcl:1: auto_auth: no 'method' block found"),
         (AUTH + '  method "jwt" { config = { role = "r", path = "/j" } }\n}\n',
@@ -383,9 +406,6 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
         ('auto_auth {\n  method "approle" {\n    config = {\n      secret_id_file_path = "/s"\n'
          '    }\n  }\n}\n',
          "agent.hcl:3: method \"approle\" config needs 'role_id_file_path'"),
-        ('auto_auth {\n  method "approle" {\n    config = {\n      role_id_file_path = "/r"\n'
-         '      role_id = "abc"\n    }\n  }\n}\n',
-         "agent.hcl:5: unknown key 'role_id' in method \"approle\" config"),
         ('auto_auth {\n  method "approle" {\n    wrap_ttl = "soon"\n  }\n}\n',
          "agent.hcl:3: method \"approle\" 'wrap_ttl': invalid duration 'soon'"),
         (AUTH + '  sink "file" {\n    dh_type = "curve25519"\n    dh_path = "/d"\n'
@@ -411,8 +431,6 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
          "agent.hcl:7: template: 'destination' must be specified"),
         (SINK_ONLY + 'template {\n  source = "/s"\n  destination = "/t"\n  perms = "rwx"\n}\n',
          "agent.hcl:10: template 'perms': 'rwx' is not an octal file mode such as \"0640\""),
-        (SINK_ONLY + 'template {\n  source = "/s"\n  destination = "/t"\n  destnation = "/u"\n}\n',
-         "agent.hcl:10: unknown key 'destnation' in template"),
         (SINK_ONLY + 'template {\n  source = "/s"\n  destination = "/t"\n'
          '  exec {\n    timeout = "5s"\n  }\n}\n',
          "agent.hcl:10: template exec needs a 'command'"),
@@ -427,9 +445,7 @@ AUTH = 'auto_auth {\n  method "approle" { config = { role_id_file_path = "/r" } 
         (SINK_ONLY + 'listener "tcp" {\n  address = "127.0.0.1:8100"\n}\n',
          "agent.hcl:7: a TLS listener needs tls_cert_file and tls_key_file (or tls_disable = true)"),
         (SINK_ONLY + 'listener "udp" {\n  tls_disable = true\n}\n',
-         "agent.hcl:7: unknown listener type 'udp' (expected \"tcp\" or \"unix\")"),
-        (SINK_ONLY + 'listener "tcp" {\n  tls_disable = true\n  require_request_header = true\n}\n',
-         "agent.hcl:9: listener 'require_request_header' is not supported; it cannot be ignored safely"),
+         "agent.hcl:7: unsupported listener type 'udp'"),
         (AUTH + "}\n",
          "agent.hcl:1: auto_auth requires at least one sink or at least one template or "
          "api_proxy.use_auto_auth_token=true"),
@@ -476,20 +492,32 @@ template {
   destination = "/b"
   perms = "9"
 }
-bogus = true
+exit_after_auth = "maybe"
 """
     assert reasons(tmp_path, text) == [
         "agent.hcl:2: vault 'address': expected a string",
         "agent.hcl:4: template: exactly one of 'source' or 'contents' must be specified",
         "agent.hcl:10: template 'perms': '9' is not an octal file mode such as \"0640\"",
-        "agent.hcl:12: unknown key 'bogus'",
+        "agent.hcl:12: 'exit_after_auth': expected a boolean",
     ]
 
 
 def test_json_refusals_name_the_file(tmp_path: Path) -> None:
     doc = {"auto_auth": {"method": {"approle": {"config": {"role_id": "x"}}}}}
     assert reasons(tmp_path, json.dumps(doc), "agent.json") == [
-        "agent.json: unknown key 'role_id' in method \"approle\" config"
+        "agent.json: method \"approle\" config needs 'role_id_file_path'"
+    ]
+
+
+def test_unknown_keys_are_ignored_with_a_notice_as_vault_agent_ignores_them(tmp_path: Path) -> None:
+    text = SINK_ONLY.replace('"/etc/app/token" }', '"/etc/app/token", token = "x" }')
+    text += 'nonsense = 1\nvault {\n  adress = "x"\n}\n'
+    config = load_agent_config([write(tmp_path, text)])
+    assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
+        "agent.hcl:3: unknown key 'token' in method \"token_file\" config is ignored, "
+        "as Vault Agent ignores it",
+        "agent.hcl:7: unknown key 'nonsense' is ignored, as Vault Agent ignores it",
+        "agent.hcl:9: unknown key 'adress' in vault is ignored, as Vault Agent ignores it",
     ]
 
 
@@ -500,3 +528,25 @@ def test_missing_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(AgentConfigError) as caught:
         load_agent_config([tmp_path])
     assert caught.value.reasons == ("no configuration files found",)
+
+
+def test_a_type_inside_a_labelled_block_wins_and_the_static_cache_can_be_turned_off(tmp_path: Path) -> None:
+    text = """\
+auto_auth {
+  method "approle" {
+    type = "token_file"
+    config = { token_file_path = "/t" }
+  }
+  sink "file" { config = { path = "/s" } }
+}
+cache {
+  cache_static_secrets = false
+}
+listener "tcp" {
+  tls_disable = true
+}
+"""
+    config = load_agent_config([write(tmp_path, text)])
+    assert config.auto_auth is not None
+    assert config.auto_auth.method.login == TokenFileLogin(token_file_path="/t")
+    assert config.cache == CacheSettings(static_secrets=False)

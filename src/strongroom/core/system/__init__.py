@@ -12,6 +12,7 @@ from strongroom.core.system import (
     locked_users,
     metrics,
     mounts,
+    password_policies,
     policies,
     quorum,
     wrapping,
@@ -26,6 +27,7 @@ def system_backend(services: Services) -> FrameworkBackend:
         [
             *mounts.paths(services),
             *policies.paths(services),
+            *password_policies.paths(services),
             *capabilities.paths(services),
             *internal.paths(services),
             *keys.paths(services),

@@ -1,7 +1,8 @@
 """sys/capabilities, sys/capabilities-self and sys/capabilities-accessor: what a token may do on paths.
 
-Layer: core (the sys backend). Every answer comes from ACL.capabilities, the ACL lookup that the authorize
-stage's decisions use, asked as Vault asks it (as a list, so a path ending in "/" is answered as its listing).
+Layer: core (the sys backend). Every answer comes from ACL.capabilities over the policies the authorize
+stage uses (the token's own, its entity's and its groups', templates filled), asked as Vault asks it (as a
+list, so a path ending in "/" is answered as its listing).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _queried(data: FieldData) -> list[str]:
 def paths(services: Services) -> list[Path]:
     """The three capability queries."""
 
-    async def answer(policies: Sequence[str] | None, data: FieldData) -> Response:
+    async def answer(policies: Sequence[str] | None, entity_id: str, data: FieldData) -> Response:
         queried = _queried(data)
         if not queried:
             raise InvalidRequestError("paths must be supplied")
@@ -47,7 +48,9 @@ def paths(services: Services) -> list[Path]:
         if policies is None:
             per_path = {p: ["deny"] for p in queried}
         else:
-            acl = await services.policies.acl(policies)
+            # The same ACL the authorize stage builds: the token's policies and its entity's and groups'.
+            grant = services.identity.grant(entity_id)
+            acl = await services.policies.acl((*policies, *grant.policies), identity=grant.template)
             per_path = {p: acl.capabilities(p) for p in queried}
         result: dict[str, Sequence[str]] = dict(per_path)
         # Vault keeps the single-path answer under "capabilities" for old clients.
@@ -62,10 +65,13 @@ def paths(services: Services) -> list[Path]:
         entry = await services.tokens.lookup(token)
         if entry is None:
             raise InvalidRequestError(_multierror("invalid token"))
-        return await answer(entry.policies, data)
+        return await answer(entry.policies, entry.entity_id, data)
 
     async def by_self(request: Request, data: FieldData) -> Response:
-        return await answer(None if request.caller is None else request.caller.policies, data)
+        caller = request.caller
+        return await answer(
+            None if caller is None else caller.policies, caller.entity_id if caller else "", data
+        )
 
     async def by_accessor(_request: Request, data: FieldData) -> Response:
         accessor = data.get("accessor")
@@ -74,7 +80,7 @@ def paths(services: Services) -> list[Path]:
         entry = await services.tokens.lookup_accessor(accessor)
         if entry is None:
             raise InvalidRequestError(_multierror("invalid accessor"))
-        return await answer(entry.policies, data)
+        return await answer(entry.policies, entry.entity_id, data)
 
     return [
         Path(

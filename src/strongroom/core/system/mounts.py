@@ -18,6 +18,8 @@ from strongroom.util.durations import parse_duration
 
 _BUILTIN_VERSION = f"v{__version__}+builtin.strongroom"
 _NOT_PLUGINS = {"system", "cubbyhole", "token", "identity"}
+# Vault's aliases are not in its plugin catalog, so it shows no deprecation status for them.
+_NO_DEPRECATION_STATUS = _NOT_PLUGINS | {"generic"}
 
 
 def mount_info(entry: MountEntry) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
         "type": entry.type,
         "uuid": entry.uuid,
     }
-    if entry.type not in _NOT_PLUGINS:
+    if entry.type not in _NO_DEPRECATION_STATUS:
         info["deprecation_status"] = "supported"
     return info
 
@@ -65,6 +67,8 @@ def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
         "force_no_cache": entry.config.force_no_cache,
         "max_lease_ttl": entry.config.max_lease_ttl or ttls.max,
     }
+    if entry.config.listing_visibility:
+        info["listing_visibility"] = entry.config.listing_visibility
     if entry.options:
         info["options"] = dict(entry.options)
     if entry.table == "auth":
@@ -229,20 +233,25 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
             raise InvalidRequestError(f"No {kind} at {data.get('path').strip('/')}/")
         return Response(data=mount_info(entry), legacy_top_level=True)
 
-    async def enable(_request: Request, data: FieldData) -> Response | None:
+    async def enable(request: Request, data: FieldData) -> Response | None:
         kind = data.get("type")
         if not kind:
             raise InvalidRequestError("backend type must be specified as a string")
         config = MountConfig(**_mount_config(data.get("config"), tuning=False))
         _check_enable_ttls(config)
         options, given = data.get_ok("options")
+        # As Vault: options absent are an empty map, an explicit JSON null stays null (the CLI sends one).
+        if request.data.get("options", {}) is None:
+            options = None
+        elif not given:
+            options = {}
         await manager.enable(
             table,
             data.get("path"),
             kind,
             description=data.get("description"),
             config=config,
-            options=dict(options) if given else None,
+            options=None if options is None else dict(options),
             local=data.get("local"),
             seal_wrap=data.get("seal_wrap"),
         )

@@ -53,9 +53,9 @@ def paths(services: Services) -> list[Path]:
         return _generate_root_status(await generate_root.status())
 
     async def root_start(_request: Request, data: FieldData) -> Response:
-        if data.get("pgp_key"):
-            raise InvalidRequestError("PGP-encrypted root tokens are not supported; use an OTP")
-        return _generate_root_status(await generate_root.start(data.get("otp") or ""))
+        return _generate_root_status(
+            await generate_root.start(data.get("otp") or "", data.get("pgp_key") or "")
+        )
 
     async def root_cancel(_request: Request, _data: FieldData) -> None:
         generate_root.cancel()
@@ -76,12 +76,35 @@ def paths(services: Services) -> list[Path]:
         return Response(data=await rekey.rotation_status())
 
     async def rotate_start(_request: Request, data: FieldData) -> Response:
-        if data.get("pgp_keys") or data.get("backup") or data.get("require_verification"):
-            raise InvalidRequestError("PGP-encrypted keys, backups and verification are not supported")
         if rekey.in_progress:
             raise InvalidRequestError("rotation already in progress")
-        await rekey.start(data.get("secret_shares") or 0, data.get("secret_threshold") or 0)
+        await rekey.start(
+            data.get("secret_shares") or 0,
+            data.get("secret_threshold") or 0,
+            pgp_keys=data.get("pgp_keys") or None,
+            backup=bool(data.get("backup")),
+            require_verification=bool(data.get("require_verification")),
+        )
         return Response(data=await rekey.rotation_status())
+
+    async def verify_status(_request: Request, _data: FieldData) -> Response:
+        return Response(data=rekey.verification_status())
+
+    async def verify_update(_request: Request, data: FieldData) -> Response:
+        key, nonce = _share(data)
+        return Response(data=await rekey.verify(key, nonce))
+
+    async def verify_restart(_request: Request, _data: FieldData) -> Response:
+        return Response(data=rekey.cancel_verification())
+
+    async def backup_read(_request: Request, _data: FieldData) -> Response:
+        backup = await rekey.backup()
+        if backup is None:
+            raise InvalidRequestError("no backed-up keys found")
+        return Response(data=backup)
+
+    async def backup_delete(_request: Request, _data: FieldData) -> None:
+        await rekey.delete_backup()
 
     async def rotate_cancel(_request: Request, _data: FieldData) -> None:
         rekey.cancel()
@@ -128,4 +151,11 @@ def paths(services: Services) -> list[Path]:
              synopsis=rotate_help),
         Path("rotate/root/update", fields=share_fields, operations={Operation.UPDATE: rotate_update},
              synopsis=rotate_help),
+        Path("rotate/root/verify", fields=share_fields,
+             operations={Operation.READ: verify_status, Operation.UPDATE: verify_update,
+                         Operation.DELETE: verify_restart},
+             synopsis="Verifies the new unseal key shares of a rotation before they come into force."),
+        *(Path(path, operations={Operation.READ: backup_read, Operation.DELETE: backup_delete},
+               synopsis="The PGP-encrypted unseal key shares the last rotation with backup kept.")
+          for path in ("rotate/root/backup", "rekey/backup")),
     ]  # fmt: skip

@@ -2,13 +2,13 @@
 
 Layer: builtin. Imports errors, framework, logical, util and the jwt package's modules. A login's token
 renews only while its role exists, with the role's current token TTLs.
-Only role_type "jwt" logins are served; the OIDC browser flow (oidc/auth_url, oidc/callback) is refused
-with a clear error.
+Logins: a signed JWT at `login` (role_type "jwt") or the OIDC browser flow at oidc/auth_url and
+oidc/callback (role_type "oidc"); both end in the same Auth.
 """
 
 from __future__ import annotations
 
-from strongroom.builtin.auth.jwt import paths_config, paths_login, paths_role
+from strongroom.builtin.auth.jwt import paths_config, paths_login, paths_oidc, paths_role
 from strongroom.builtin.auth.jwt.models import load_role
 from strongroom.builtin.auth.jwt.source import KeySource
 from strongroom.errors import InvalidRequestError
@@ -30,6 +30,7 @@ class JWTBackend(FrameworkBackend):
                 *paths_config.paths(source),
                 *paths_role.paths(config.system),
                 *paths_login.paths(source),
+                *paths_oidc.paths(source),
             ],
             help=HELP,
             special_paths=SpecialPaths(

@@ -159,6 +159,9 @@ class Discovery:
 
     issuer: str
     jwks_uri: str
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    userinfo_endpoint: str = ""
 
 
 async def check_jwks(url: str, ca_pem: str) -> None:
@@ -179,4 +182,15 @@ async def discover(issuer: str, ca_pem: str) -> Discovery:
         )
     if not isinstance(jwks_uri, str) or not jwks_uri:
         raise FetchError("the OIDC discovery document has no jwks_uri")
-    return Discovery(issuer=issuer, jwks_uri=jwks_uri)
+
+    def endpoint(name: str) -> str:
+        value = document.get(name)
+        return value if isinstance(value, str) else ""
+
+    return Discovery(
+        issuer=issuer,
+        jwks_uri=jwks_uri,
+        authorization_endpoint=endpoint("authorization_endpoint"),
+        token_endpoint=endpoint("token_endpoint"),
+        userinfo_endpoint=endpoint("userinfo_endpoint"),
+    )

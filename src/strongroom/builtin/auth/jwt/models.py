@@ -24,6 +24,8 @@ class JWTConfig:
 
     oidc_discovery_url: str = ""
     oidc_discovery_ca_pem: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
     jwks_url: str = ""
     jwks_ca_pem: str = ""
     jwt_validation_pubkeys: tuple[str, ...] = ()
@@ -33,6 +35,12 @@ class JWTConfig:
     oidc_response_mode: str = ""
     oidc_response_types: tuple[str, ...] = ()
     namespace_in_state: bool = True
+    provider_config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def oidc_flow(self) -> bool:
+        """Vault's OIDCFlow auth type: a discovery URL and a client ID (browser logins are possible)."""
+        return bool(self.oidc_discovery_url and self.oidc_client_id)
 
     def view(self) -> dict[str, Any]:
         """The config as a read shows it (without the "status" the path adds)."""
@@ -44,13 +52,13 @@ class JWTConfig:
             "jwt_supported_algs": list(self.jwt_supported_algs),
             "jwt_validation_pubkeys": list(self.jwt_validation_pubkeys),
             "namespace_in_state": self.namespace_in_state,
-            "oidc_client_id": "",
+            "oidc_client_id": self.oidc_client_id,
             "oidc_discovery_ca_pem": self.oidc_discovery_ca_pem,
             "oidc_discovery_url": self.oidc_discovery_url,
             "oidc_response_mode": self.oidc_response_mode,
             "oidc_response_types": list(self.oidc_response_types),
             "override_allowed_server_names": [],
-            "provider_config": {},
+            "provider_config": dict(self.provider_config),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +99,7 @@ class JWTRole:
     callback_mode: str = "client"
     poll_interval: int = 0
     verbose_oidc_logging: bool = False
+    oidc_disable_confirmation: bool = False
     max_age: int = 0
     # The legacy "policies" field, kept only while a client sets it (framework.tokenutil.upgrade_policies).
     policies: tuple[str, ...] = ()
@@ -115,7 +124,7 @@ class JWTRole:
             "max_age": self.max_age,
             "not_before_leeway": self.not_before_leeway,
             "oauth2_metadata": listed(self.oauth2_metadata),
-            "oidc_disable_confirmation": False,
+            "oidc_disable_confirmation": self.oidc_disable_confirmation,
             "oidc_scopes": listed(self.oidc_scopes),
             "role_type": self.role_type,
             "token_policies_template_claims": False,

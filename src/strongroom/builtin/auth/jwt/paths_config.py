@@ -1,5 +1,7 @@
 """`config`: where the jwt auth method gets its keys (exactly one of jwt_validation_pubkeys, jwks_url and
-oidc_discovery_url), the issuer tokens must name, the default role and the accepted algorithms.
+oidc_discovery_url), the issuer tokens must name, the default role and the accepted algorithms, and the
+OIDC client (oidc_client_id and oidc_client_secret, with a discovery URL) of the browser login.
+Invariant: the client secret is stored behind the barrier and never read back.
 
 Layer: builtin. Imports framework, logical and the jwt package's modules. A remote key source is fetched on
 write, so a wrong URL or CA is a 400 now rather than a failed login later (skip_jwks_validation turns that
@@ -24,10 +26,8 @@ with (optionally) the CA cert to use for the connection. If performing JWT
 validation locally, a set of public keys must be provided.
 """
 
-OIDC_FLOW_UNSUPPORTED = (
-    "the OIDC browser flow (oidc_client_id, oidc_client_secret) is not supported by this server; "
-    'configure a key source and log in with role_type "jwt" roles'
-)
+PROVIDERS_NOT_SUPPORTED = ("azure", "gsuite", "ibmisam", "kubernetes", "secureauth")
+"""OpenBao's custom providers (provider_config), which this server does not implement."""
 
 FIELDS = {
     "oidc_discovery_url": Field(
@@ -63,7 +63,9 @@ FIELDS = {
     ),
     "jwt_supported_algs": Field(FieldType.COMMA_STRING_LIST, "A list of supported signing algorithms."),
     "bound_issuer": Field(FieldType.STRING, "The value against which to match the 'iss' claim in a JWT."),
-    "provider_config": Field(FieldType.MAP, "Provider-specific configuration (not supported)."),
+    "provider_config": Field(
+        FieldType.MAP, "Provider-specific configuration (OpenBao's custom providers are not supported)."
+    ),
     "override_allowed_server_names": Field(
         FieldType.COMMA_STRING_LIST, "Hostnames to accept in TLS validation (not supported)."
     ),
@@ -90,12 +92,30 @@ async def read_config(source: KeySource, request: Request) -> Response | None:
 
 
 def _refuse_unsupported(fields: FieldData) -> None:
-    if fields.get("oidc_client_id") or fields.get("oidc_client_secret"):
-        raise InvalidRequestError(OIDC_FLOW_UNSUPPORTED)
-    if fields.get("provider_config"):
-        raise InvalidRequestError("provider_config is not supported by this server")
     if fields.get("override_allowed_server_names"):
         raise InvalidRequestError("override_allowed_server_names is not supported by this server")
+
+
+def _check_provider_config(config: JWTConfig) -> None:
+    """OpenBao's NewProviderConfig refusals; its named providers (Azure, G Suite...) are not implemented."""
+    if not config.provider_config:
+        return
+    provider = config.provider_config.get("provider")
+    if provider is None:
+        raise InvalidRequestError("invalid provider_config: 'provider' field not found in provider_config")
+    if provider in PROVIDERS_NOT_SUPPORTED:
+        raise InvalidRequestError(
+            f'invalid provider_config: provider "{provider}" is not supported by this server'
+        )
+    raise InvalidRequestError(f'invalid provider_config: provider "{provider}" not found in custom providers')
+
+
+def _check_client(config: JWTConfig) -> None:
+    """The OIDC client settings: both or neither of ID and secret, and a discovery URL to use them with."""
+    if bool(config.oidc_client_id) != bool(config.oidc_client_secret):
+        raise InvalidRequestError("both 'oidc_client_id' and 'oidc_client_secret' must be set for OIDC")
+    if config.oidc_client_id and not config.oidc_discovery_url:
+        raise InvalidRequestError("'oidc_discovery_url' must be set for OIDC")
 
 
 async def _check_remote(config: JWTConfig, *, skip: bool) -> list[str]:
@@ -152,6 +172,8 @@ async def write_config(source: KeySource, request: Request, fields: FieldData) -
     config = JWTConfig(
         oidc_discovery_url=fields.get("oidc_discovery_url"),
         oidc_discovery_ca_pem=fields.get("oidc_discovery_ca_pem"),
+        oidc_client_id=fields.get("oidc_client_id"),
+        oidc_client_secret=fields.get("oidc_client_secret"),
         jwks_url=fields.get("jwks_url"),
         jwks_ca_pem=fields.get("jwks_ca_pem"),
         jwt_validation_pubkeys=tuple(fields.get("jwt_validation_pubkeys")),
@@ -161,14 +183,17 @@ async def write_config(source: KeySource, request: Request, fields: FieldData) -
         oidc_response_mode=fields.get("oidc_response_mode"),
         oidc_response_types=tuple(fields.get("oidc_response_types")),
         namespace_in_state=_namespace_in_state(fields, existing),
+        provider_config=fields.get("provider_config"),
     )
     sources = sum(
         bool(s) for s in (config.oidc_discovery_url, config.jwt_validation_pubkeys, config.jwks_url)
     )
     if sources != 1:
         raise InvalidRequestError(
-            "exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set"
+            "exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs', 'oidc_discovery_url', or "
+            "'provider_config' must be set"
         )
+    _check_client(config)
     for pem in config.jwt_validation_pubkeys:
         try:
             parse_public_key_pem(pem)
@@ -179,6 +204,7 @@ async def write_config(source: KeySource, request: Request, fields: FieldData) -
         if alg not in KNOWN_ALGS:
             raise InvalidRequestError(f'invalid jwt_supported_algs: unsupported signing algorithm "{alg}"')
     _validate_response_settings(config)
+    _check_provider_config(config)
     await save_config(request.storage, config)
     source.reset()
     return Response(warnings=tuple(warnings)) if warnings else None

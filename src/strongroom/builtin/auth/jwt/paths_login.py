@@ -1,5 +1,5 @@
-"""`login`: a signed JWT and a role in, an Auth out (the core issues the token); and the OIDC browser-flow
-endpoints, which this server refuses with a clear error.
+"""`login`: a signed JWT and a role in, an Auth out (the core issues the token). The OIDC browser login
+(paths_oidc) ends in the same `login_auth`.
 
 Layer: builtin. Imports framework, logical and the jwt package's modules.
 Order of checks and error texts follow Vault's jwt auth: config, role, role type, token present, bound
@@ -12,6 +12,8 @@ Invariant: the JWT never appears in an error message, a log line, or the respons
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import Any
 
 from strongroom.builtin.auth.jwt.claims import (
     ClaimError,
@@ -27,7 +29,7 @@ from strongroom.builtin.auth.jwt.source import KeySource
 from strongroom.builtin.auth.jwt.validator import Expected, TokenError, validate
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
-from strongroom.logical import LoginAlias, Operation, Request, Response
+from strongroom.logical import Auth, LoginAlias, Operation, Request, Response
 
 LOGIN_FIELDS = {
     "role": Field(FieldType.LOWERCASE_STRING, "The role to log in against."),
@@ -35,16 +37,7 @@ LOGIN_FIELDS = {
 }
 
 
-def browser_flow_unsupported(mount_point: str) -> str:
-    """The refusal of the interactive OIDC endpoints, naming what to do instead."""
-    login = f"{mount_point}login" if mount_point else "login"
-    return (
-        "the interactive OIDC browser flow (oidc/auth_url, oidc/callback) is not supported by this server; "
-        f'log in with a signed JWT and a role of role_type "jwt" at {login}'
-    )
-
-
-def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
+def address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
     try:
         client = ipaddress.ip_address(address)
     except ValueError:
@@ -65,6 +58,29 @@ def expected_for(role: JWTRole, issuer: str, algorithms: tuple[str, ...]) -> Exp
     )
 
 
+def login_auth(
+    claims: dict[str, Any], role: JWTRole, role_name: str, extra_metadata: Mapping[str, str] | None = None
+) -> Auth:
+    """The Auth a login with verified `claims` gets under `role`: user claim, claim mappings, groups
+    claim and bound claims as Vault reads them (ClaimError with Vault's whole text otherwise). The
+    entity and the external groups come from the core's one LoginAlias mechanism."""
+    name = user_name(claims, role.user_claim, json_pointer=role.user_claim_json_pointer)
+    metadata = extract_metadata(claims, role.claim_mappings or {})
+    groups = tuple(group_names(claims, role.groups_claim)) if role.groups_claim else ()
+    try:
+        validate_bound_claims(role.bound_claims_type == "glob", role.bound_claims or {}, claims)
+    except ClaimError as exc:
+        raise ClaimError(f"error validating claims: {exc}") from None
+    # As OpenBao: the alias and the token carry the claim mappings and the role; the token the
+    # oauth2_metadata too.
+    metadata["role"] = role_name
+    alias = LoginAlias(name=name, metadata=dict(metadata))
+    metadata.update(extra_metadata or {})
+    return role.token.to_auth(
+        display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias, group_aliases=groups
+    )
+
+
 async def login(source: KeySource, request: Request, fields: FieldData) -> Response | None:
     assert request.storage is not None
     config = await load_config(request.storage)
@@ -81,7 +97,7 @@ async def login(source: KeySource, request: Request, fields: FieldData) -> Respo
     token: str = fields.get("jwt")
     if not token:
         raise InvalidRequestError("missing token")
-    if role.token.bound_cidrs and not _address_allowed(
+    if role.token.bound_cidrs and not address_allowed(
         request.connection.remote_address, role.token.bound_cidrs
     ):
         raise PermissionDeniedError()
@@ -97,35 +113,17 @@ async def login(source: KeySource, request: Request, fields: FieldData) -> Respo
     if get_claim(claims, "aud") and not role.bound_audiences:
         raise InvalidRequestError("audience claim found in JWT but no audiences bound to the role")
     try:
-        name = user_name(claims, role.user_claim, json_pointer=role.user_claim_json_pointer)
-        metadata = extract_metadata(claims, role.claim_mappings or {})
-        groups = tuple(group_names(claims, role.groups_claim)) if role.groups_claim else ()
+        return Response(auth=login_auth(claims, role, role_name))
     except ClaimError as exc:
         raise InvalidRequestError(str(exc)) from None
-    try:
-        validate_bound_claims(role.bound_claims_type == "glob", role.bound_claims or {}, claims)
-    except ClaimError as exc:
-        raise InvalidRequestError(f"error validating claims: {exc}") from None
-    # As Vault: the alias carries the claim mappings; the token's metadata names the role too.
-    alias = LoginAlias(name=name, metadata=dict(metadata))
-    metadata["role"] = role_name
-    auth = role.token.to_auth(
-        display_name=name, metadata=metadata, internal={"role": role_name}, alias=alias, group_aliases=groups
-    )
-    return Response(auth=auth)
-
-
-async def refuse_browser_flow(request: Request, fields: FieldData) -> Response | None:
-    raise InvalidRequestError(browser_flow_unsupported(request.mount_point))
 
 
 def paths(source: KeySource) -> list[Path]:
-    """The `login` declaration and the refused OIDC browser-flow endpoints."""
+    """The `login` declaration."""
 
     async def handle_login(request: Request, fields: FieldData) -> Response | None:
         return await login(source, request, fields)
 
-    refused = {Operation.READ: refuse_browser_flow, Operation.UPDATE: refuse_browser_flow}
     return [
         Path(
             "login",
@@ -133,23 +131,5 @@ def paths(source: KeySource) -> list[Path]:
             operations={Operation.UPDATE: handle_login},
             synopsis="Authenticates to OpenBao using a JWT (or OIDC) token.",
             description="Authenticates JWTs.",
-        ),
-        Path(
-            "oidc/auth_url",
-            operations=refused,
-            any_data=True,
-            synopsis="Request an authorization URL to start an OIDC login flow (not supported).",
-        ),
-        Path(
-            "oidc/callback",
-            operations=refused,
-            any_data=True,
-            synopsis="Callback endpoint to complete an OIDC login (not supported).",
-        ),
-        Path(
-            "oidc/poll",
-            operations=refused,
-            any_data=True,
-            synopsis="Poll endpoint to complete an OIDC device login (not supported).",
         ),
     ]

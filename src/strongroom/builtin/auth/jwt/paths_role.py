@@ -87,6 +87,10 @@ FIELDS: dict[str, Field] = {
     ),
     "poll_interval": Field(FieldType.INT, "Poll interval in seconds for device and direct flows"),
     "verbose_oidc_logging": Field(FieldType.BOOL, "Accepted for compatibility; tokens are never logged."),
+    "oidc_disable_confirmation": Field(
+        FieldType.BOOL,
+        "Skip the confirmation page of a direct callback mode login (it guards against token hijacking).",
+    ),
     "max_age": Field(FieldType.DURATION, "Allowable elapsed time since the user last authenticated (OIDC)"),
     "token_policies_template_claims": Field(
         FieldType.BOOL, "Template token_policies from claims (not supported by this server)"
@@ -172,6 +176,8 @@ def _bindings(fields: FieldData, role: JWTRole) -> JWTRole:
     if mode not in CALLBACK_MODES:
         raise InvalidRequestError(f"invalid 'callback_mode': {mode}")
     changes["callback_mode"] = mode
+    # As Vault: set on every write, so leaving it out turns the confirmation back on.
+    changes["oidc_disable_confirmation"] = fields.get("oidc_disable_confirmation")
     return replace(role, **changes)
 
 

@@ -1,6 +1,6 @@
-"""What the database engine's path modules share: the name field and its check. Layer: builtin.
+"""What the database engine's path modules share: the name field and its check, and credential_config.
 
-Imports framework, errors and the engine's models.
+Layer: builtin. Imports framework, errors and the engine's models.
 """
 
 from __future__ import annotations
@@ -19,3 +19,10 @@ def checked_name(data: FieldData) -> str:
     if not NAME.fullmatch(name):
         raise NotFoundError(UNSUPPORTED_PATH)
     return name
+
+
+def password_policy_of(data: FieldData) -> tuple[str, bool]:
+    """credential_config's password_policy (Vault decodes only that key for passwords), and whether
+    credential_config was given at all."""
+    config, supplied = data.get_ok("credential_config")
+    return str((config or {}).get("password_policy", "")), supplied

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
-from strongroom.builtin.secrets.database.models import POSTGRESQL_PLUGIN, DatabaseConfig
-from strongroom.builtin.secrets.database.postgresql import PostgreSQL
-from strongroom.builtin.secrets.database.store import DatabaseStore, generate_password
+from strongroom.builtin.secrets.database.models import DatabaseConfig
+from strongroom.builtin.secrets.database.plugin import PLUGIN_NAMES, open_plugin
+from strongroom.builtin.secrets.database.store import DatabaseStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
@@ -49,7 +49,7 @@ _DETAIL_FIELDS: dict[str, Field] = {
     "max_connection_lifetime": Field(FieldType.DURATION, "Accepted for compatibility."),
 }
 # Connection details the plugin would use but this engine does not implement: refused, not ignored.
-_UNSUPPORTED_DETAILS = ("username_template", "private_key", "password_authentication")
+_UNSUPPORTED_DETAILS = ("username_template", "private_key", "password_authentication", "tls_server_name")
 PASSWORD_IN_URL = (
     "Password found in connection_url, use a templated url to enable root rotation and prevent read access "
     "to password information."
@@ -68,7 +68,7 @@ def paths(store: DatabaseStore) -> list[Path]:
         async with store.lock:
             config = await store.config(name)
             updated = _apply(config, name, request, data, creating)
-            connection = PostgreSQL(updated)
+            connection = open_plugin(updated)
             if data.get("verify_connection"):
                 await connection.verify()
             await store.save_config(updated, connection)
@@ -101,7 +101,7 @@ def paths(store: DatabaseStore) -> list[Path]:
             config = await store.required_config(name)
             if not config.username:
                 raise InvalidRequestError("unable to rotate root credentials: no username in configuration")
-            new_password = generate_password()
+            new_password = await store.new_password(config)
             await store.connection(config).rotate_root(config.root_rotation_statements, new_password)
             await store.save_config(config.evolve(password=new_password))
         return None
@@ -122,8 +122,10 @@ def paths(store: DatabaseStore) -> list[Path]:
             synopsis="Configure connection details to a database plugin.",
             description=(
                 "This path configures the connection details used to connect to a particular database. "
-                "Only postgresql-database-plugin is available; its connection_url may hold {{username}} "
-                "and {{password}} templates, filled from the username and password parameters."
+                "The plugins are postgresql-database-plugin (a libpq URL) and mysql-database-plugin with its "
+                "mysql-aurora, mysql-rds and mysql-legacy variants (a Go MySQL DSN; TLS from tls_ca, "
+                "tls_certificate_key and tls_skip_verify); connection_url may hold {{username}} and "
+                "{{password}} templates, filled from the username and password parameters."
             ),
         ),
         Path(
@@ -160,14 +162,11 @@ def _apply(
     plugin = plugin if supplied or config is None else config.plugin_name
     if not plugin:
         raise InvalidRequestError("empty plugin name")
-    if plugin != POSTGRESQL_PLUGIN:
+    if plugin not in PLUGIN_NAMES:
         raise InvalidRequestError(
             f'error creating database object: plugin "{plugin}" is not available: only '
-            f"{POSTGRESQL_PLUGIN} is supported"
+            f"{', '.join(PLUGIN_NAMES)} are supported"
         )
-    policy: str = data.get("password_policy")
-    if policy:
-        raise InvalidRequestError("password_policy is not supported: passwords follow the default policy")
     for detail in _UNSUPPORTED_DETAILS:
         if detail in request.data:
             raise InvalidRequestError(f"{detail} is not supported by this server")
@@ -197,13 +196,13 @@ def _apply(
         "password": password,
         "details": details,
     }
-    for field_name, attribute in (
-        ("allowed_roles", "allowed_roles"),
-        ("root_rotation_statements", "root_rotation_statements"),
-    ):
+    for field_name in ("allowed_roles", "root_rotation_statements"):
         value, supplied = data.get_ok(field_name)
         if supplied or creating:
-            changes[attribute] = tuple(value)
+            changes[field_name] = tuple(value)
+    policy, supplied = data.get_ok("password_policy")
+    if supplied or creating:
+        changes["password_policy"] = policy
     version, supplied = data.get_ok("plugin_version")
     if supplied:
         changes["plugin_version"] = version

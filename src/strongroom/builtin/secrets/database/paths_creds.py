@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
 from strongroom.builtin.secrets.database.models import Role
-from strongroom.builtin.secrets.database.store import DatabaseStore, generate_password, generate_username
+from strongroom.builtin.secrets.database.store import DatabaseStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import FieldData, Path, SecretType
 from strongroom.logical import LeaseOptions, Operation, Request, Response, Secret, SystemView
@@ -47,11 +47,10 @@ def paths(store: DatabaseStore, system: SystemView, clock: Clock) -> tuple[list[
         now = clock.now()
         ttl = lease_ttl(system, role, 0, now, now)
         display_name = request.caller.display_name if request.caller is not None else ""
-        username = generate_username(display_name, name, now)
-        password = generate_password()
-        await store.connection(config).new_user(
-            role.creation_statements, username, password, now + ttl + EXPIRY_SLACK
-        )
+        connection = store.connection(config)
+        username = connection.username(display_name, name, now)
+        password = await store.new_password(config, role.password_policy)
+        await connection.new_user(role.creation_statements, username, password, now + ttl + EXPIRY_SLACK)
         internal = {
             "username": username,
             "role": name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name
+from strongroom.builtin.secrets.database.common import NAME_FIELD, checked_name, password_policy_of
 from strongroom.builtin.secrets.database.models import Role
 from strongroom.builtin.secrets.database.store import DatabaseStore
 from strongroom.errors import InvalidRequestError
@@ -36,6 +36,9 @@ ROLE_FIELDS: dict[str, Field] = {
     "default_ttl": Field(FieldType.DURATION, "Default TTL of the credentials' leases."),
     "max_ttl": Field(FieldType.DURATION, "Maximum TTL of the credentials' leases."),
     "credential_type": Field(FieldType.STRING, "The type of credential to manage: only password."),
+    "credential_config": Field(
+        FieldType.KV_PAIRS, "The configuration for the given credential_type: password_policy."
+    ),
 }
 
 
@@ -47,6 +50,8 @@ def paths(store: DatabaseStore) -> list[Path]:
 
     async def write(request: Request, data: FieldData) -> Response | None:
         name = checked_name(data)
+        if await store.static_role(name) is not None:
+            raise InvalidRequestError("Role and Static Role names must be unique")
         creating = request.operation is Operation.CREATE
         role = await store.role(name) or Role(name=name, db_name="")
         changes: dict[str, Any] = {}
@@ -59,6 +64,9 @@ def paths(store: DatabaseStore) -> list[Path]:
         credential_type, supplied = data.get_ok("credential_type")
         if supplied and credential_type != "password":
             raise InvalidRequestError(f'credential_type "{credential_type}" is not supported: only password')
+        policy, supplied = password_policy_of(data)
+        if supplied or creating:
+            changes["password_policy"] = policy
         if "revocation_statements" in changes:
             changes["revocation_statements"] = tuple(s for s in changes["revocation_statements"] if s)
         await store.save_role(role.evolve(**changes))

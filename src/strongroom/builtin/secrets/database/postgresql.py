@@ -1,9 +1,9 @@
 """The PostgreSQL plugin (Vault's postgresql-database-plugin): users created, renewed and dropped with the
 role's SQL statements, and the root user's password rotated. Layer: builtin (domain logic, no framework).
 
-Imports psycopg, errors and the engine's models. One `PostgreSQL` per connection config holds one lazily
-opened connection (reopened when it breaks), used under a lock: the engine's work is a few short statements
-per request, so a pool would buy nothing.
+Imports psycopg, errors and the engine's models and statements. One `PostgreSQL` per connection config
+holds one lazily opened connection (reopened when it breaks), used under a lock: the engine's work is a few
+short statements per request, so a pool would buy nothing.
 
 Invariant: no password (a user's, or the root user's) reaches an error message: every message from the
 database or the driver passes through `_redact` first.
@@ -12,64 +12,32 @@ database or the driver passes through `_redact` first.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from urllib.parse import quote
 
-import orjson
 import psycopg
 
 from strongroom.builtin.secrets.database.models import DatabaseConfig
+from strongroom.builtin.secrets.database.statements import (
+    CONNECT_TIMEOUT,
+    expiration_text,
+    redact,
+    render,
+    split_statements,
+    username_from_template,
+)
 from strongroom.errors import InvalidRequestError
 
-# Go's "2006-01-02 15:04:05-0700", which Vault fills {{expiration}} with.
-EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S%z"
 DEFAULT_RENEW = "ALTER ROLE \"{{name}}\" VALID UNTIL '{{expiration}}';"
 DEFAULT_ROOT_ROTATION = "ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"
-CONNECT_TIMEOUT = 10
-_REDACTED = "[redacted]"
-
-
-def expiration_text(when: float) -> str:
-    """`when` (epoch seconds) as {{expiration}} shows it."""
-    return datetime.fromtimestamp(int(when), UTC).strftime(EXPIRATION_FORMAT)
+# Vault's default username template for PostgreSQL: display name and role cut to 8, PostgreSQL's 63 limit.
+USERNAME_SIZES = (8, 8, 63)
 
 
 def quote_identifier(name: str) -> str:
     """Vault's dbutil.QuoteIdentifier: a double-quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def split_statements(statements: Sequence[str]) -> list[str]:
-    """Vault's strutil.ParseArbitraryStringSlice over each statement: base64 is decoded, a JSON list is
-    taken as its items, anything else is split on ";"; blank queries are dropped."""
-    queries: list[str] = []
-    for statement in statements:
-        text = _maybe_base64(statement)
-        try:
-            parsed = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            parsed = None
-        items = [str(item) for item in parsed] if isinstance(parsed, list) else text.split(";")
-        queries.extend(item.strip() for item in items if item.strip())
-    return queries
-
-
-def _maybe_base64(text: str) -> str:
-    try:
-        return base64.b64decode(text, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return text
-
-
-def render(query: str, values: Mapping[str, str]) -> str:
-    """Vault's dbutil.QueryHelper: each {{key}} replaced by its value, nothing else touched."""
-    for key, value in values.items():
-        query = query.replace("{{" + key + "}}", value)
-    return query
 
 
 class PostgreSQL:
@@ -84,10 +52,11 @@ class PostgreSQL:
         return f"PostgreSQL({self._config.name!r})"
 
     def _redact(self, message: str, *secrets: str) -> str:
-        for secret in (self._config.password, *secrets):
-            if secret:
-                message = message.replace(secret, _REDACTED)
-        return message
+        return redact(message, self._config.password, *secrets)
+
+    def username(self, display_name: str, role: str, now: float) -> str:
+        """A new user's name, from Vault's default PostgreSQL template."""
+        return username_from_template(display_name, role, now, USERNAME_SIZES)
 
     def _error(self, prefix: str, exc: BaseException, *secrets: str) -> InvalidRequestError:
         detail = str(exc)
@@ -227,6 +196,13 @@ class PostgreSQL:
         if failure is not None:
             raise failure
         await connection.execute(f"DROP ROLE IF EXISTS {user}".encode())
+
+    async def set_password(self, statements: Sequence[str], username: str, password: str) -> None:
+        """Give the existing user `username` the password `password` (a static role's rotation: its
+        rotation statements, else ALTER ROLE), in one transaction: a failure leaves the old one working."""
+        queries = split_statements(statements) or split_statements([DEFAULT_ROOT_ROTATION])
+        values = {"name": username, "username": username, "password": password}
+        await self._run("error setting credentials", queries, values)
 
     async def rotate_root(self, statements: Sequence[str], new_password: str) -> None:
         """Set the root user's password to `new_password`; the connection is then reopened with it."""

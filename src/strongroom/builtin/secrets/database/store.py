@@ -12,17 +12,23 @@ import asyncio
 import secrets
 import string
 
-from strongroom.builtin.secrets.database.models import CONFIG_PREFIX, ROLE_PREFIX, DatabaseConfig, Role
-from strongroom.builtin.secrets.database.postgresql import PostgreSQL
+from strongroom.builtin.secrets.database.models import (
+    CONFIG_PREFIX,
+    ROLE_PREFIX,
+    STATIC_ROLE_PREFIX,
+    STATIC_WAL_PREFIX,
+    DatabaseConfig,
+    Role,
+    StaticRole,
+)
+from strongroom.builtin.secrets.database.plugin import DatabasePlugin, open_plugin
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Storage, get_json, put_json
-from strongroom.util import ids
+from strongroom.logical import Storage, SystemView, get_json, put_json
+from strongroom.logical.backend import StaticSystemView
 
 # Vault's default password policy for database credentials: 20 characters, at least one of each class.
 PASSWORD_LENGTH = 20
 PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-")
-# Vault's default username template for PostgreSQL, and PostgreSQL's identifier limit.
-USERNAME_LIMIT = 63
 
 
 def generate_password() -> str:
@@ -34,12 +40,6 @@ def generate_password() -> str:
             return candidate
 
 
-def generate_username(display_name: str, role: str, now: float) -> str:
-    """Vault's `v-{{display_name|truncate 8}}-{{role|truncate 8}}-{{random 20}}-{{unix_time}}`, truncated
-    to PostgreSQL's identifier limit."""
-    return f"v-{display_name[:8]}-{role[:8]}-{ids.base62(20)}-{int(now)}"[:USERNAME_LIMIT]
-
-
 def missing_connection(name: str) -> str:
     """Vault's words for a config that does not exist."""
     return f'failed to find entry for connection with name: "{name}"'
@@ -48,9 +48,10 @@ def missing_connection(name: str) -> str:
 class DatabaseStore:
     """One mount's configs and roles, and a live connection per config."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, system: SystemView | None = None) -> None:
         self._storage = storage
-        self._connections: dict[str, PostgreSQL] = {}
+        self._system = system or StaticSystemView()
+        self._connections: dict[str, DatabasePlugin] = {}
         self.lock = asyncio.Lock()
 
     # Configs.
@@ -66,7 +67,7 @@ class DatabaseStore:
             raise InvalidRequestError(missing_connection(name))
         return config
 
-    async def save_config(self, config: DatabaseConfig, connection: PostgreSQL | None = None) -> None:
+    async def save_config(self, config: DatabaseConfig, connection: DatabasePlugin | None = None) -> None:
         """Store `config`; `connection`, already open on it, replaces the old one (which is closed)."""
         await put_json(self._storage, CONFIG_PREFIX + config.name, config.to_json())
         await self.reset(config.name)
@@ -82,11 +83,11 @@ class DatabaseStore:
 
     # Connections.
 
-    def connection(self, config: DatabaseConfig) -> PostgreSQL:
+    def connection(self, config: DatabaseConfig) -> DatabasePlugin:
         """The live connection of `config` (opened on first use)."""
         found = self._connections.get(config.name)
         if found is None:
-            found = self._connections[config.name] = PostgreSQL(config)
+            found = self._connections[config.name] = open_plugin(config)
         return found
 
     async def reset(self, name: str) -> None:
@@ -113,3 +114,48 @@ class DatabaseStore:
 
     async def role_names(self) -> list[str]:
         return await self._storage.list(ROLE_PREFIX)
+
+    # Static roles, and the password a rotation is setting (written ahead of the database).
+
+    async def static_role(self, name: str) -> StaticRole | None:
+        raw = await get_json(self._storage, STATIC_ROLE_PREFIX + name)
+        return None if raw is None else StaticRole.from_json(raw)
+
+    async def save_static_role(self, role: StaticRole) -> None:
+        await put_json(self._storage, STATIC_ROLE_PREFIX + role.name, role.to_json())
+
+    async def delete_static_role(self, name: str) -> None:
+        await self._storage.delete(STATIC_ROLE_PREFIX + name)
+        await self.delete_pending(name)
+
+    async def static_role_names(self) -> list[str]:
+        return await self._storage.list(STATIC_ROLE_PREFIX)
+
+    async def pending_password(self, name: str) -> str | None:
+        """The password a rotation of `name` began setting and has not confirmed, if any."""
+        raw = await get_json(self._storage, STATIC_WAL_PREFIX + name)
+        return None if raw is None else str(raw["new_password"])
+
+    async def put_pending(self, name: str, password: str, started: float) -> None:
+        await put_json(
+            self._storage, STATIC_WAL_PREFIX + name, {"new_password": password, "started": started}
+        )
+
+    async def delete_pending(self, name: str) -> None:
+        await self._storage.delete(STATIC_WAL_PREFIX + name)
+
+    async def pending_names(self) -> list[str]:
+        return await self._storage.list(STATIC_WAL_PREFIX)
+
+    # Passwords.
+
+    async def new_password(self, config: DatabaseConfig, role_policy: str = "") -> str:
+        """A password for a user of `config`: from the role's password policy, else the connection's,
+        else Vault's default policy."""
+        policy = role_policy or config.password_policy
+        if not policy:
+            return generate_password()
+        try:
+            return await self._system.generate_password_from_policy(policy)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"failed to generate password: {exc}") from None
