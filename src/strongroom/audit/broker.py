@@ -34,7 +34,7 @@ from strongroom.audit.entry import (
     request_parts,
     response_entry,
 )
-from strongroom.crypto.hmac import identified_hmac
+from strongroom.crypto.hmac import HMAC_PREFIX, SaltedHasher
 from strongroom.errors import InvalidRequestError, StrongroomError
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock, SystemClock
@@ -96,6 +96,7 @@ HMAC_MEMO_MAX_VALUE = 1024
 # Request parts built for a request entry and kept, by request ID, for its response entry. A request whose
 # response entry never comes (an internal error) is dropped once this many newer ones wait.
 PARTS_MEMO_SIZE = 1024
+_NO_FAILURES = DeviceCounters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ class _Enabled:
     spec: DeviceSpec
     device: Device
     options: FormatOptions
-    salt: bytes = field(repr=False)
+    hasher: SaltedHasher = field(repr=False)
     _memo: dict[str, str] = field(default_factory=dict, repr=False)
     _parts: dict[str, tuple[AuditInput, RequestParts]] = field(default_factory=dict, repr=False)
 
@@ -124,7 +125,7 @@ class _Enabled:
         memo = self._memo
         hashed = memo.get(value)
         if hashed is None:
-            hashed = identified_hmac(self.salt, value)
+            hashed = HMAC_PREFIX + self.hasher.hex(value)
             if len(value) <= HMAC_MEMO_MAX_VALUE:
                 if len(memo) >= HMAC_MEMO_SIZE:
                     del memo[next(iter(memo))]  # the oldest first: cheaper than an LRU on every hit
@@ -158,7 +159,10 @@ class AuditBroker:
         self._protected = tuple(protected)
         self._declared = tuple(replace(d, path=normalize_path(d.path), declared=True) for d in declared)
         self._enabled: tuple[_Enabled, ...] = ()
+        # Failures by device path; successful writes are counted apart, in a plain int per device, so a
+        # write that succeeds builds nothing.
         self._counters: dict[str, DeviceCounters] = {}
+        self._writes: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -228,6 +232,7 @@ class AuditBroker:
             await self._storage.delete(f"{found.spec.uuid}/salt")
             self._enabled = remaining
             self._counters.pop(path, None)
+            self._writes.pop(path, None)
             close_quietly(found.device)
 
     def hash(self, path: str, value: str) -> str:
@@ -252,7 +257,12 @@ class AuditBroker:
 
     def counters(self) -> dict[str, DeviceCounters]:
         """Writes and failures by device path since unseal (the metrics engineer's `audit.broker.*`)."""
-        return {e.spec.path: self._counters.get(e.spec.path, DeviceCounters()) for e in self._enabled}
+        return {
+            e.spec.path: replace(
+                self._counters.get(e.spec.path, _NO_FAILURES), writes=self._writes.get(e.spec.path, 0)
+            )
+            for e in self._enabled
+        }
 
     def reopen(self) -> None:
         """Reopen every device's file or socket (SIGHUP, after log rotation)."""
@@ -284,7 +294,6 @@ class AuditBroker:
 
     async def _write(self, enabled: _Enabled, line: bytes) -> bool:
         path = enabled.spec.path
-        counters = self._counters.get(path, DeviceCounters())
         timeout = enabled.device.timeout
         try:
             if timeout:
@@ -293,6 +302,7 @@ class AuditBroker:
             else:
                 await enabled.device.write(line)
         except Exception as exc:  # any failure of one device is counted; the broker decides what it means
+            counters = self._counters.get(path, _NO_FAILURES)
             self._counters[path] = replace(
                 counters,
                 failures=counters.failures + 1,
@@ -302,9 +312,10 @@ class AuditBroker:
             )
             log.error("audit device %s failed to record an entry: %s", path, _kind(exc))
             return False
-        self._counters[path] = DeviceCounters(
-            counters.writes + 1, counters.failures, 0, counters.last_failure_time, counters.last_failure
-        )
+        self._writes[path] = self._writes.get(path, 0) + 1
+        failing = self._counters.get(path)
+        if failing is not None and failing.consecutive_failures:
+            self._counters[path] = replace(failing, consecutive_failures=0)
         return True
 
     async def _build(self, spec: DeviceSpec, *, strict: bool) -> _Enabled:
@@ -334,7 +345,12 @@ class AuditBroker:
         if salt is None:
             salt = secrets.token_hex(32).encode()
             await self._storage.put(f"{spec.uuid}/salt", salt)
-        return _Enabled(spec=replace(spec, options=options), device=device, options=format_options, salt=salt)
+        return _Enabled(
+            spec=replace(spec, options=options),
+            device=device,
+            options=format_options,
+            hasher=SaltedHasher(salt),
+        )
 
     async def _save(self, specs: Sequence[DeviceSpec]) -> None:
         records = [

@@ -19,10 +19,17 @@ Hasher = Callable[[str], str]
 
 def hash_structure(value: Any, hasher: Hasher, exempt: Collection[str] = (), key: str = "") -> Any:
     """A copy of `value` with every string hashed by `hasher`, except under an exempt map key."""
-    if isinstance(value, str):
+    # Exact types first: they are nearly every value, and the ABC checks cost more than the rest.
+    kind = type(value)
+    if kind in _KEPT:
+        return value
+    if kind is str or isinstance(value, str):
         return value if key in exempt else hasher(value)
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return {k: hash_structure(v, hasher, exempt, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [hash_structure(v, hasher, exempt, key) for v in value]
     return value
+
+
+_KEPT = frozenset({int, float, bool, type(None)})

@@ -7,10 +7,11 @@ the layout of Vault's barrier. The associated data is the storage path, so a cip
 key fails to decrypt. The keyring itself lives at "core/keyring", encrypted the same way with the root
 key under term 0.
 
-Plaintexts of recent reads are kept in memory while unsealed (most requests read the same token, policy
-and secret again), so a repeated read costs no decryption. Coherence is the physical cache's: while a
-server serves it is the only writer, every write passes here and drops the key, and a read that overlaps
-a write is not kept; an HA server keeps nothing while it stands by.
+Plaintexts of recent reads and writes are kept in memory while unsealed (most requests read the same
+token, policy and secret again, or what was just written: a login's token, a secret's metadata), so a
+repeated read costs no decryption. Coherence is the physical cache's: while a server serves it is the
+only writer, every write passes here and replaces the key's plaintext, and a read or write that overlaps
+another write is not kept; an HA server keeps nothing while it stands by.
 
 Invariant: every value that leaves this module for physical storage is encrypted.
 Invariant: while sealed, no key and no plaintext is held in memory and every storage operation raises
@@ -28,11 +29,12 @@ import struct
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
 from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
-from strongroom.physical.base import PhysicalBackend
+from strongroom.physical.base import PhysicalBackend, Transactional
 from strongroom.util.clock import Clock, SystemClock
 
 KEYRING_PATH = "core/keyring"
@@ -91,6 +93,7 @@ class AESGCMBarrier:
         self, physical: PhysicalBackend, *, clock: Clock | None = None, caching: bool = True
     ) -> None:
         self._physical = physical
+        self._transactional = isinstance(physical, Transactional)
         self._clock = clock or SystemClock()
         self._keyring: Keyring | None = None
         # One ready cipher per term, built at unseal and rotation so no request pays for key setup.
@@ -246,10 +249,8 @@ class AESGCMBarrier:
         if cipher is None:
             raise IntegrityError(f"stored value at {key!r} names unknown key term {term}")
         plaintext = open_value(cipher, key, stored)
-        if self._caching and writes == self._writes and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
-            self._plaintexts[key] = plaintext
-            if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
-                self._plaintexts.popitem(last=False)
+        if writes == self._writes:
+            self._keep(key, plaintext)
         return plaintext
 
     async def put(self, key: str, value: bytes) -> None:
@@ -257,24 +258,62 @@ class AESGCMBarrier:
         _check_not_reserved(key)
         stored = seal_value(self._ciphers[keyring.active_term], keyring.active_term, key, value)
         self._encryptions += 1
-        await self._write(key, self._physical.put(key, stored))
-        if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
-            await self._rotate_if_due(keyring.active_term)
+        await self._write((key,), self._physical.put(key, stored), {key: _compact(value)})
+        await self._rotate_if_used_up(keyring)
 
     async def delete(self, key: str) -> None:
         self._unsealed()
         _check_not_reserved(key)
-        await self._write(key, self._physical.delete(key))
+        await self._write((key,), self._physical.delete(key))
 
-    async def _write(self, key: str, write: Awaitable[None]) -> None:
-        """Run `write` with `key` dropped from the plaintexts before and after it, whatever its outcome."""
+    async def transaction(self, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+        """Encrypt `puts` and apply them with `deletes` in one atomic write below (one commit); a physical
+        backend without transactions gets them one by one, puts first, in the order given."""
+        keyring = self._unsealed()
+        for key in (*puts, *deletes):
+            _check_not_reserved(key)
+        term = keyring.active_term
+        cipher = self._ciphers[term]
+        stored = {key: seal_value(cipher, term, key, value) for key, value in puts.items()}
+        self._encryptions += len(stored)
+        physical = self._physical
+        if self._transactional:
+            write = cast(Transactional, physical).transaction(stored, builtins.list(deletes))
+        else:
+            write = _one_by_one(physical, stored, deletes)
+        await self._write((*puts, *deletes), write, {key: _compact(value) for key, value in puts.items()})
+        await self._rotate_if_used_up(keyring)
+
+    async def _rotate_if_used_up(self, keyring: Keyring) -> None:
+        if keyring.rotation.due(self._encryptions, keyring.active.install_time, self._clock.now()):
+            await self._rotate_if_due(keyring.active_term)
+
+    async def _write(
+        self, keys: tuple[str, ...], write: Awaitable[None], written: dict[str, bytes] | None = None
+    ) -> None:
+        """Run `write` with `keys` dropped from the plaintexts before and after it, whatever its outcome.
+        The values `written` (the plaintexts put) are kept once stored, if no other write began or ended
+        meanwhile (whose order against this one in storage the barrier cannot know)."""
         self._writes += 1
-        self._plaintexts.pop(key, None)
+        started = self._writes
+        plaintexts = self._plaintexts
+        for key in keys:
+            plaintexts.pop(key, None)
         try:
             await write
         finally:
             self._writes += 1
-            self._plaintexts.pop(key, None)
+            for key in keys:
+                plaintexts.pop(key, None)
+        if written and self._writes == started + 1:
+            for key, plaintext in written.items():
+                self._keep(key, plaintext)
+
+    def _keep(self, key: str, plaintext: bytes) -> None:
+        if self._caching and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
+            self._plaintexts[key] = plaintext
+            if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
+                self._plaintexts.popitem(last=False)
 
     async def list(self, prefix: str) -> builtins.list[str]:
         self._unsealed()
@@ -292,6 +331,19 @@ class AESGCMBarrier:
     async def _store_keyring(self, keyring: Keyring) -> None:
         stored = seal_value(Cipher(keyring.root_key), ROOT_TERM, KEYRING_PATH, keyring.to_json())
         await self._physical.put(KEYRING_PATH, stored)
+
+
+def _compact(value: bytes) -> bytes:
+    """A copy of `value` to keep: bytes from orjson.dumps hold a 4 KiB allocation however short they are,
+    so keeping thousands of written values as given would cost megabytes."""
+    return bytes(memoryview(value))
+
+
+async def _one_by_one(physical: PhysicalBackend, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+    for key, value in puts.items():
+        await physical.put(key, value)
+    for key in deletes:
+        await physical.delete(key)
 
 
 def _check_not_reserved(key: str) -> None:

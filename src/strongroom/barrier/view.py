@@ -12,8 +12,8 @@ from __future__ import annotations
 import builtins
 
 from strongroom.errors import StorageError
-from strongroom.logical.storage import Storage
-from strongroom.physical.keys import check_key, check_prefix, never_stored
+from strongroom.logical.storage import Storage, write_together
+from strongroom.physical.keys import check_key, check_prefix, readable_key
 
 
 class BarrierView:
@@ -34,17 +34,28 @@ class BarrierView:
         return BarrierView(self._storage, self.prefix + check_prefix(prefix))
 
     async def get(self, key: str) -> bytes | None:
-        if never_stored(key):
+        readable = readable_key(key)
+        if readable is None:
             return None
-        return await self._storage.get(self.prefix + check_key(key))
+        return await self._storage.get(self.prefix + readable)
 
     async def put(self, key: str, value: bytes) -> None:
         await self._storage.put(self.prefix + check_key(key), value)
 
     async def delete(self, key: str) -> None:
-        if never_stored(key):
+        readable = readable_key(key)
+        if readable is None:
             return
-        await self._storage.delete(self.prefix + check_key(key))
+        await self._storage.delete(self.prefix + readable)
+
+    async def transaction(self, puts: dict[str, bytes], deletes: builtins.list[str]) -> None:
+        """`puts` and `deletes` inside the view, applied together (see logical.storage.write_together)."""
+        prefix = self.prefix
+        await write_together(
+            self._storage,
+            {prefix + check_key(key): value for key, value in puts.items()},
+            [prefix + check_key(key) for key in deletes],
+        )
 
     async def list(self, prefix: str) -> builtins.list[str]:
         return await self._storage.list(self.prefix + check_prefix(prefix))

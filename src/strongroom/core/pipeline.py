@@ -22,7 +22,7 @@ from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
 from strongroom.events import SOURCES, PluginInfo
-from strongroom.logical import Operation, Request, Response, refuse_directory_write
+from strongroom.logical import Caller, Operation, Request, Response, refuse_directory_write
 from strongroom.logical.backend import special_path_matches
 from strongroom.router import Route, passthrough_headers
 from strongroom.telemetry import client_id
@@ -52,12 +52,28 @@ Stage = Callable[[Flow], Awaitable[Flow]]
 
 # Vault's words when a valid token's policies refuse a request (a bad token gets a bare "permission denied").
 ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+_NO_AUTH = AuditAuth()
+# Token entries whose Caller and audit description are kept (see Pipeline._describe).
+DESCRIBED_TOKENS = 4096
 # The operations Vault's existence check sees (a PATCH is not one).
 _WRITES = frozenset({Operation.CREATE, Operation.UPDATE})
 
 
 def _matches(patterns: tuple[str, ...], path: str) -> bool:
-    return special_path_matches(patterns, path)
+    """`special_path_matches`, remembered: several stages ask it of every request, about the same paths."""
+    key = (patterns, path)
+    matched = _MATCHED.get(key)
+    if matched is None:
+        matched = special_path_matches(patterns, path)
+        if len(_MATCHED) >= MATCHES_KEPT:
+            del _MATCHED[next(iter(_MATCHED))]  # the oldest first
+        _MATCHED[key] = matched
+    return matched
+
+
+# Special-path answers remembered by (patterns, path): paths are the client's, so the memo is bounded.
+MATCHES_KEPT = 4096
+_MATCHED: dict[tuple[tuple[str, ...], str], bool] = {}
 
 
 class Pipeline:
@@ -65,6 +81,8 @@ class Pipeline:
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        # Per token: the entry, the Caller its requests carry and what the audit log shows of it.
+        self._described: dict[str, tuple[TokenEntry, Caller, AuditAuth]] = {}
         self.stages: tuple[Stage, ...] = (
             self.refuse_directory_writes,
             self.check_wrapping_token,
@@ -184,8 +202,9 @@ class Pipeline:
         if route is None:
             return flow
         storage = self._services.mounts.storage_for(route.entry)
-        caller = flow.token.caller() if flow.token else None
+        caller = self._describe(flow.token)[1] if flow.token else None
         if caller is not None and caller.entity_id:
+            # The entity as it is now (not kept with the token's Caller: an entity changes on its own).
             caller = replace(caller, identity=self._services.identity.grant(caller.entity_id).template)
         if route.backend.per_token_storage:
             if caller is None:
@@ -265,18 +284,34 @@ class Pipeline:
     def _audit_input(self, flow: Flow, error: str = "") -> AuditInput:
         request, route = flow.request, flow.route
         if route is None:
-            return AuditInput(request, audit_auth(flow.token), response=flow.response, error=error)
+            return AuditInput(request, self._audit_auth(flow.token), response=flow.response, error=error)
         entry = route.entry
         return AuditInput(
             request=request.evolve(
                 mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
             ),
-            auth=audit_auth(flow.token),
+            auth=self._audit_auth(flow.token),
             response=flow.response,
             error=error,
             non_hmac_request_keys=entry.config.audit_non_hmac_request_keys,
             non_hmac_response_keys=entry.config.audit_non_hmac_response_keys,
         )
+
+    def _audit_auth(self, token: TokenEntry | None) -> AuditAuth:
+        return _NO_AUTH if token is None else self._describe(token)[2]
+
+    def _describe(self, token: TokenEntry) -> tuple[TokenEntry, Caller, AuditAuth]:
+        """`token`'s Caller and audit description, built once per entry: the token store hands out the
+        same frozen entry while the token's stored bytes are unchanged, so identity recognises it, and a
+        changed token (a use taken, a renewal) is a new entry, described afresh."""
+        known = self._described.get(token.id_hash)
+        if known is not None and known[0] is token:
+            return known
+        described = (token, token.caller(), audit_auth(token))
+        if len(self._described) >= DESCRIBED_TOKENS:
+            del self._described[next(iter(self._described))]  # the oldest first
+        self._described[token.id_hash] = described
+        return described
 
     async def dispatch(self, flow: Flow) -> Flow:
         """Hand the request to its backend."""
@@ -379,7 +414,7 @@ class Pipeline:
 def audit_auth(token: TokenEntry | None) -> AuditAuth:
     """What the audit log shows of the request's token (its ID is hashed from the request itself)."""
     if token is None:
-        return AuditAuth()
+        return _NO_AUTH
     return AuditAuth(
         accessor=token.accessor,
         display_name=token.display_name,

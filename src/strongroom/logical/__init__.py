@@ -25,7 +25,14 @@ from strongroom.logical.backend import (
 from strongroom.logical.operation import Operation
 from strongroom.logical.request import Caller, Connection, Request, refuse_directory_write
 from strongroom.logical.response import Auth, LeaseOptions, LoginAlias, Response, Secret
-from strongroom.logical.storage import InmemStorage, Storage, get_json, put_json
+from strongroom.logical.storage import (
+    InmemStorage,
+    Storage,
+    TransactionalStorage,
+    get_json,
+    put_json,
+    write_together,
+)
 
 __all__ = [
     "Auth",
@@ -52,9 +59,11 @@ __all__ = [
     "SpecialPaths",
     "Storage",
     "SystemView",
+    "TransactionalStorage",
     "UnsupportedOperationError",
     "UserLockoutConfig",
     "get_json",
     "put_json",
     "refuse_directory_write",
+    "write_together",
 ]

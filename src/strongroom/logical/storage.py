@@ -5,7 +5,8 @@ Invariant: a backend's Storage is prefixed by the core, so it can never reach an
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
@@ -28,6 +29,36 @@ class Storage(Protocol):
     async def list(self, prefix: str) -> list[str]:
         """Sorted immediate children of `prefix`: leaf keys as names, sub-folders with a trailing "/"."""
         ...
+
+
+@runtime_checkable
+class TransactionalStorage(Protocol):
+    """An optional extra of a Storage: several writes applied atomically (the barrier and its views)."""
+
+    async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        """Apply all `puts` and `deletes` at once, or none of them."""
+        ...
+
+
+_TRANSACTIONAL: dict[type, bool] = {}
+
+
+async def write_together(storage: Storage, puts: dict[str, bytes], deletes: Sequence[str] = ()) -> None:
+    """Apply `puts` and `deletes` (no key in both) in one atomic write where `storage` offers one: one
+    commit, one fsync. Elsewhere they are applied one by one, puts first, in the order given: callers
+    order them as an interrupted sequence would best be left."""
+    kind = type(storage)
+    transactional = _TRANSACTIONAL.get(kind)
+    if transactional is None:
+        # A runtime Protocol check walks the protocol's members on every call: once per class is enough.
+        transactional = _TRANSACTIONAL[kind] = isinstance(storage, TransactionalStorage)
+    if transactional:
+        await cast(TransactionalStorage, storage).transaction(puts, list(deletes))
+        return
+    for key, value in puts.items():
+        await storage.put(key, value)
+    for key in deletes:
+        await storage.delete(key)
 
 
 async def get_json(storage: Storage, key: str) -> Any:

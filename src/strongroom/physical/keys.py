@@ -30,11 +30,16 @@ def _refusal(path: str, kind: str) -> str | None:
     return None
 
 
-def never_stored(key: str) -> bool:
-    """Whether `key` is refused for characters alone (control characters, bad UTF-8), not for climbing:
-    nothing can be stored under it, so reading it finds nothing, as Vault finds nothing there."""
-    refusal = _refusal(key, "key")
-    return refusal is not None and refusal != RELATIVE_PATH
+def readable_key(key: str) -> str | None:
+    """`key` itself if it may be read; None when its characters alone refuse it (control characters,
+    bad UTF-8): nothing can be stored under it, so reading it finds nothing, as Vault finds nothing there.
+    InvalidKeyError for an empty or climbing key."""
+    refusal = "invalid storage key: empty" if key == "" else _refusal(key, "key")
+    if refusal is None:
+        return key
+    if refusal == RELATIVE_PATH or key == "":
+        raise InvalidKeyError(refusal)
+    return None
 
 
 def check_key(key: str) -> str:

@@ -38,6 +38,8 @@ _PARAMETER_CHECKED = frozenset(
     {Operation.CREATE, Operation.READ, Operation.HEAD, Operation.UPDATE, Operation.PATCH}
 )
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# Paths whose matching rule one ACL remembers (paths are the client's: the memo must stay bounded).
+LOOKUP_MEMO_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,9 @@ class ACL:
         self._exact: dict[str, _Permissions] = {}
         self._prefix: dict[str, _Permissions] = {}
         self._segment: dict[str, _Permissions] = {}
+        # What `_lookup` found, by (path, listing): the same few paths come back request after request,
+        # and the tables never change once built (a policy change builds a new ACL).
+        self._found: dict[tuple[str, bool], _Permissions | None] = {}
         for rule in self._effective_rules(policies, identity or {}, now):
             if rule.has_segment_wildcards:
                 table, key = self._segment, rule.path
@@ -232,14 +237,19 @@ class ACL:
         the best wildcard rule for the path as given, and only when none matches (listing) the best one
         for the path without its slash. A list of "foo/" is "foo/"'s own request, so "foo/*" and "foo/+"
         (whose "+" matches the empty last segment) decide it before any rule written for "foo" can."""
-        exact = self._exact.get(path)
-        if exact is None and listing:
-            exact = self._exact.get(path.removesuffix("/"))
-        if exact is not None:
-            return exact
-        found = self._non_exact(path)
+        key = (path, listing)
+        if key in self._found:
+            return self._found[key]
+        found = self._exact.get(path)
+        if found is None and listing:
+            found = self._exact.get(path.removesuffix("/"))
+        if found is None:
+            found = self._non_exact(path)
         if found is None and listing and path.endswith("/"):
             found = self._non_exact(path[:-1])
+        if len(self._found) >= LOOKUP_MEMO_SIZE:
+            del self._found[next(iter(self._found))]  # the oldest first
+        self._found[key] = found
         return found
 
     def _non_exact(self, path: str) -> _Permissions | None:

@@ -1,4 +1,7 @@
-"""Longest-prefix routing from an API path to a mounted backend."""
+"""Longest-prefix routing from an API path to a mounted backend.
+
+Invariant: a route remembered for a path is dropped whenever the mount table changes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from types import MappingProxyType
 
 from strongroom.logical import Backend
 from strongroom.router.mounts import MountEntry
+
+# Routes remembered by path (see Router.route).
+ROUTES_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,22 +30,37 @@ class Router:
 
     def __init__(self) -> None:
         self._mounts: dict[str, tuple[MountEntry, Backend]] = {}
+        # Routes by path: every request is routed (and routed again for its metrics' labels), mostly on
+        # the same few paths. Paths are the client's, so the memo is bounded; any mount change clears it.
+        self._routes: dict[str, Route | None] = {}
 
     def mount(self, entry: MountEntry, backend: Backend) -> None:
         """Route `entry.api_path` and everything under it to `backend`."""
         self._mounts[entry.api_path] = (entry, backend)
+        self._routes.clear()
 
     def unmount(self, api_path: str) -> tuple[MountEntry, Backend] | None:
         """Stop routing `api_path`; returns what was mounted there."""
+        self._routes.clear()
         return self._mounts.pop(api_path, None)
 
     def replace_entry(self, entry: MountEntry) -> None:
         """Swap the entry (after a tune) keeping the backend."""
         _, backend = self._mounts[entry.api_path]
         self._mounts[entry.api_path] = (entry, backend)
+        self._routes.clear()
 
     def route(self, path: str) -> Route | None:
         """The mount with the longest prefix of `path`, or None."""
+        if path in self._routes:
+            return self._routes[path]
+        found = self._longest_prefix(path)
+        if len(self._routes) >= ROUTES_KEPT:
+            del self._routes[next(iter(self._routes))]  # the oldest first
+        self._routes[path] = found
+        return found
+
+    def _longest_prefix(self, path: str) -> Route | None:
         candidate = path if path.endswith("/") else path + "/"
         while candidate:
             found = self._mounts.get(candidate)

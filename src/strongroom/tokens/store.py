@@ -1,6 +1,6 @@
 """The token store: creates, finds, uses, renews and revokes tokens, keyed only by salted hashes.
 
-Layer: tokens (a service). Imports logical, util, errors and the stdlib (hmac, hashlib, secrets).
+Layer: tokens (a service). Imports logical, crypto, util, errors and the stdlib (secrets).
 
 Storage layout (inside the store's own view):
     salt                            32 random bytes, created once
@@ -15,16 +15,15 @@ Invariant: revoking a token revokes all its descendants first (depth first); no 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import orjson
 
+from strongroom.crypto.hmac import SaltedHasher
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Storage
+from strongroom.logical import Storage, write_together
 from strongroom.tokens.model import REVOCATION_PENDING, TokenEntry, TokenParams, TokenType
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.util import ids
@@ -52,7 +51,7 @@ class TokenStore:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
         self._clock = clock
-        self._salt: bytes | None = None
+        self._hasher: SaltedHasher | None = None
         self._hooks: list[RevocationHook] = []
         # Limited uses are taken one request at a time, so two requests never both take the same use.
         self._uses = asyncio.Lock()
@@ -75,19 +74,19 @@ class TokenStore:
 
     async def initialize(self) -> None:
         """Load the salt, creating it on first use."""
-        if self._salt is not None:
+        if self._hasher is not None:
             return
         salt = await self._storage.get(_SALT_KEY)
         if salt is None:
             salt = secrets.token_bytes(_SALT_SIZE)
             await self._storage.put(_SALT_KEY, salt)
-        self._salt = salt
+        self._hasher = SaltedHasher(salt)
 
     def hash(self, token_id: str) -> str:
         """The salted hash that keys `token_id` (or an accessor) in storage."""
-        if self._salt is None:
+        if self._hasher is None:
             raise RuntimeError("TokenStore.initialize() has not run")
-        return "h" + hmac.digest(self._salt, token_id.encode(), hashlib.sha256).hex()
+        return "h" + self._hasher.hex(token_id)
 
     def add_revocation_hook(self, hook: RevocationHook) -> None:
         """Run `hook` for every token just before it is deleted (the core drops its cubbyhole and leases)."""
@@ -135,13 +134,15 @@ class TokenStore:
             bound_cidrs=params.bound_cidrs,
             max_ttl=params.max_ttl,
         )
-        # The parent index goes first: a dangling index is harmless, a child missing from it would escape
-        # its parent's revocation.
+        # One atomic write where the storage offers one. Elsewhere the parent index goes first (a dangling
+        # index is harmless, a child missing from it would escape its parent's revocation), the entry last.
+        puts: dict[str, bytes] = {}
         if entry.parent_hash:
-            await self._storage.put(_parent_key(entry.parent_hash, id_hash), b"")
+            puts[_parent_key(entry.parent_hash, id_hash)] = b""
         if entry.accessor:
-            await self._put_accessor(entry)
-        await self._save(entry)
+            puts[_accessor_key(self.hash(entry.accessor))] = _accessor_record(entry)
+        puts[_id_key(id_hash)] = orjson.dumps(entry.to_json())
+        await write_together(self._storage, puts)
         return token_id, entry
 
     async def lookup(self, token_id: str, *, include_pending: bool = False) -> TokenEntry | None:
@@ -334,10 +335,6 @@ class TokenStore:
     async def _save(self, entry: TokenEntry) -> None:
         await self._storage.put(_id_key(entry.id_hash), orjson.dumps(entry.to_json()))
 
-    async def _put_accessor(self, entry: TokenEntry) -> None:
-        record = {"accessor": entry.accessor, "id_hash": entry.id_hash}
-        await self._storage.put(_accessor_key(self.hash(entry.accessor)), orjson.dumps(record))
-
 
 def _check_custom_id(token_id: str) -> None:
     if token_id.startswith("hvs."):
@@ -348,6 +345,10 @@ def _check_custom_id(token_id: str) -> None:
         raise InvalidRequestError("custom token ID cannot have a '.' in the value")
     if not token_id:
         raise InvalidRequestError("custom token ID cannot be empty")
+
+
+def _accessor_record(entry: TokenEntry) -> bytes:
+    return orjson.dumps({"accessor": entry.accessor, "id_hash": entry.id_hash})
 
 
 def _id_key(id_hash: str) -> str:

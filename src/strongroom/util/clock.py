@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -38,9 +39,24 @@ class ManualClock:
 def rfc3339(timestamp: float) -> str:
     """Vault's timestamp format (Go's RFC3339Nano) in UTC: fraction digits without trailing zeros, e.g.
     2024-01-01T00:00:00.12345Z, and no fraction at all on a whole second."""
-    # isoformat (in C) leaves out a zero fraction and ends in "+00:00"; several of these per request.
-    text = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()[:-6]
-    return (text.rstrip("0") if "." in text else text) + "Z"
+    # Microseconds rounded half to even, as datetime.fromtimestamp rounds them (a carry makes the next
+    # second). A request's timestamps fall in a few seconds (now, its token's creation, a secret's
+    # versions), seen again and again: each second's text is formatted once.
+    whole = math.floor(timestamp)
+    micros = round((timestamp - whole) * 1_000_000)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    text = _SECOND_TEXT.get(whole)
+    if text is None:
+        text = datetime.fromtimestamp(whole, tz=UTC).isoformat()[:-6]
+        if len(_SECOND_TEXT) >= _SECONDS_KEPT:
+            del _SECOND_TEXT[next(iter(_SECOND_TEXT))]  # the oldest first
+        _SECOND_TEXT[whole] = text
+    return f"{text}.{micros:06d}".rstrip("0") + "Z" if micros else text + "Z"
+
+
+_SECOND_TEXT: dict[int, str] = {}
+_SECONDS_KEPT = 4096
 
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -1,38 +1,60 @@
 """Copies of frozen values with some fields changed. Bottom layer: stdlib only.
 
 `dataclasses.replace` re-reads the class's fields and runs `__init__` on every call; the request pipeline
-copies its frozen values several times per request, so `replace` here copies the slots of a plain slotted
-dataclass directly (same result: it has no `__post_init__` or init-less field whose logic would be
-skipped) and hands every other class, and any unknown field name, to `dataclasses.replace`.
+copies its frozen values several times per request. For a plain slotted dataclass (no `__post_init__`, no
+init-less field whose logic would be skipped) `replace` here calls a copier compiled once per class, as
+dataclasses compiles `__init__`: one keyword parameter per field, each slot set from it or from the
+original. Every other class goes to `dataclasses.replace`; an unknown field name is a TypeError either way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_set = object.__setattr__
-# Per class: its field names and their set, when a direct copy is the same as dataclasses.replace.
-_PLAIN: dict[type, tuple[tuple[str, ...], frozenset[str]] | None] = {}
+# Per class: the function that copies an instance with changes, compiled on first use.
+_COPIERS: dict[type, Callable[..., Any]] = {}
+# Parameter and local names of the compiled copiers: no dataclass field starts with this.
+_OWN = "_frozen_"
 
 
 def replace(value: T, /, **changes: Any) -> T:
     """A copy of the dataclass instance `value` with `changes` applied (as dataclasses.replace)."""
-    cls = type(value)
-    plain = _PLAIN[cls] if cls in _PLAIN else _plain_fields(cls)
-    if plain is None or not changes.keys() <= plain[1]:
-        return dataclasses.replace(value, **changes)  # type: ignore[type-var]
-    fresh = object.__new__(cls)
-    for name in plain[0]:
-        _set(fresh, name, changes[name] if name in changes else getattr(value, name))
-    return fresh
+    copier = _COPIERS.get(type(value))
+    if copier is None:
+        copier = _compile(type(value))
+    result: T = copier(value, **changes)
+    return result
 
 
-def _plain_fields(cls: type) -> tuple[tuple[str, ...], frozenset[str]] | None:
+def _compile(cls: type) -> Callable[..., Any]:
     fields = dataclasses.fields(cls)
     plain = "__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__") and all(f.init for f in fields)
-    names = tuple(f.name for f in fields)
-    _PLAIN[cls] = (names, frozenset(names)) if plain else None
-    return _PLAIN[cls]
+    if not plain or any(f.name.startswith(_OWN) for f in fields):
+        _COPIERS[cls] = dataclasses.replace
+        return dataclasses.replace
+    names = [f.name for f in fields]
+    missing = f"{_OWN}missing"
+    parameters = ", ".join(f"{name}={missing}" for name in names)
+    lines = [
+        f"def copy({_OWN}value, /, *, {parameters}):",
+        f"    {_OWN}fresh = {_OWN}new({_OWN}cls)",
+        *(
+            f"    {_OWN}set({_OWN}fresh, {name!r}, {_OWN}value.{name} if {name} is {missing} else {name})"
+            for name in names
+        ),
+        f"    return {_OWN}fresh",
+    ]
+    scope: dict[str, Any] = {
+        f"{_OWN}new": object.__new__,
+        f"{_OWN}cls": cls,
+        f"{_OWN}set": object.__setattr__,
+        missing: object(),
+    }
+    exec("\n".join(lines), scope)  # noqa: S102 -- source built above from the class's own field names
+    copier: Callable[..., Any] = scope["copy"]
+    _COPIERS[cls] = copier
+    return copier

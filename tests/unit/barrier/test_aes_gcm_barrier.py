@@ -125,6 +125,8 @@ async def test_root_key_of_wrong_size(physical: InmemBackend) -> None:
 
 async def test_flipped_byte_is_an_integrity_error(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
     await barrier.put("k", SECRET)
+    barrier.seal()  # forget the plaintext kept from the write: every read below reaches storage
+    await barrier.unseal(ROOT)
     stored = bytearray(await physical.get("k") or b"")
     for position in (5, 5 + NONCE_SIZE, len(stored) - 1):
         tampered = bytearray(stored)
@@ -341,3 +343,106 @@ async def test_a_read_overtaken_by_a_write_is_not_kept() -> None:
     physical.release.set()
     assert await slow == b"old"
     assert await barrier.get("k") == b"new"
+
+
+async def test_a_written_value_is_read_from_memory(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", SECRET)
+    await _tamper(physical, "k")  # only a read that reaches storage can notice
+    assert await barrier.get("k") == SECRET
+
+
+class _SlowWrites(InmemBackend):
+    """Storage whose puts of "k" wait for `release`, so two writes of it overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def put(self, key: str, value: bytes) -> None:
+        if key == "k":
+            await self.release.wait()
+        await super().put(key, value)
+
+
+async def test_overlapping_writes_keep_nothing() -> None:
+    physical = _SlowWrites()
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    first = asyncio.create_task(barrier.put("k", b"first"))
+    second = asyncio.create_task(barrier.put("k", b"second"))
+    await asyncio.sleep(0)
+    physical.release.set()
+    await asyncio.gather(first, second)
+    await _tamper(physical, "k")  # whichever landed last, the barrier must read it from storage
+    with pytest.raises(IntegrityError):
+        await barrier.get("k")
+
+
+async def test_a_failed_write_keeps_nothing(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.put("k", b"stored")
+    await barrier.get("k")
+
+    async def refuse(key: str, value: bytes) -> None:
+        raise OSError("disk full")
+
+    physical.put = refuse  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk full"):
+        await barrier.put("k", b"never stored")
+    del physical.put
+    await _tamper(physical, "k")
+    with pytest.raises(IntegrityError):
+        await barrier.get("k")
+
+
+class _CountingTransactions(InmemBackend):
+    """Storage that counts its atomic writes and single puts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+        self.puts = 0
+
+    async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+        self.transactions += 1
+        await super().transaction(puts, deletes)
+
+    async def put(self, key: str, value: bytes) -> None:
+        self.puts += 1
+        await super().put(key, value)
+
+
+async def test_a_transaction_is_one_atomic_write_of_encrypted_values() -> None:
+    physical = _CountingTransactions()
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    await barrier.put("old", b"to be deleted")
+    before = physical.puts
+    await barrier.transaction({"a": SECRET, "b": b"second"}, ["old"])
+    assert (physical.transactions, physical.puts - before) == (1, 0)
+    for key in ("a", "b"):
+        stored = await physical.get(key) or b""
+        assert SECRET not in stored
+        assert b"second" not in stored
+    assert await physical.get("old") is None
+    # Read back through a fresh barrier: the values decrypt under their own keys.
+    fresh = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await fresh.unseal(ROOT)
+    assert (await fresh.get("a"), await fresh.get("b"), await fresh.get("old")) == (SECRET, b"second", None)
+    assert barrier.key_status().encryptions == 3
+
+
+async def test_a_refused_transaction_writes_nothing(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    with pytest.raises(StorageError):
+        await barrier.transaction({"a": SECRET, KEYRING_PATH: b"planted"}, [])
+    assert await physical.get("a") is None
+    with pytest.raises(StorageError):
+        await barrier.transaction({"a": SECRET, "bad\x00key": b"x"}, [])
+    assert await physical.get("a") is None
+
+
+async def test_a_transaction_keeps_what_it_wrote(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    await barrier.transaction({"a": SECRET}, [])
+    await _tamper(physical, "a")
+    assert await barrier.get("a") == SECRET

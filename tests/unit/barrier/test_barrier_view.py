@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.barrier.aes_gcm import AESGCMBarrier
 from strongroom.barrier.view import BarrierView
 from strongroom.errors import InvalidKeyError, InvalidRequestError, StorageError
 from strongroom.logical.storage import InmemStorage
+from strongroom.physical.inmem import InmemBackend
 
 
 @pytest.fixture
@@ -107,3 +109,33 @@ async def test_keys_no_backend_can_hold_are_absent(storage: InmemStorage, key: s
     assert await view.get(key) is None
     await view.delete(key)
     assert storage.data == {}
+
+
+async def test_a_view_transaction_lands_under_the_prefix_or_not_at_all(storage: InmemStorage) -> None:
+    # InmemStorage has no transactions: the view's writes go one by one, puts first, in order.
+    view = BarrierView(storage, "logical/abc/").sub_view("token/")
+    await view.put("old", b"0")
+    await view.transaction({"a": b"1", "b/c": b"2"}, ["old"])
+    assert storage.data == {"logical/abc/token/a": b"1", "logical/abc/token/b/c": b"2"}
+    with pytest.raises(InvalidKeyError):
+        await view.transaction({"fresh": b"3", "../../escape": b"4"}, [])
+    with pytest.raises(InvalidKeyError):
+        await view.transaction({"fresh": b"3"}, ["../a"])
+    assert storage.data == {"logical/abc/token/a": b"1", "logical/abc/token/b/c": b"2"}
+
+
+async def test_a_view_over_the_barrier_writes_in_one_transaction() -> None:
+    applied: list[tuple[list[str], list[str]]] = []
+
+    class Recording(InmemBackend):
+        async def transaction(self, puts: dict[str, bytes], deletes: list[str]) -> None:
+            applied.append((sorted(puts), deletes))
+            await super().transaction(puts, deletes)
+
+    barrier = AESGCMBarrier(Recording())
+    await barrier.initialize(bytes(32))
+    await barrier.unseal(bytes(32))
+    view = BarrierView(barrier, "sys/token/")
+    await view.transaction({"id/h1": b"entry", "accessor/h2": b"index"}, [])
+    assert applied == [(["sys/token/accessor/h2", "sys/token/id/h1"], [])]
+    assert await view.get("id/h1") == b"entry"

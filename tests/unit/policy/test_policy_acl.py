@@ -9,6 +9,7 @@ import pytest
 from strongroom.errors import StrongroomError
 from strongroom.logical import Operation
 from strongroom.policy import ACL, DEFAULT_POLICY, Capability, Policy, parse_policy
+from strongroom.policy.acl import LOOKUP_MEMO_SIZE
 
 C = Capability
 Op = Operation
@@ -319,3 +320,17 @@ def test_default_policy_grants_what_openbao_grants() -> None:
     assert default.capabilities("secret/data/x") == ["deny"]
     assert default.capabilities("auth/token/create") == ["deny"]
     assert default.authorize(Op.LIST, "cubbyhole/", {}).allowed
+
+
+def test_remembered_lookups_answer_as_the_first_and_stay_bounded() -> None:
+    rules = acl(rule("secret/*", "read"), rule("secret/", "list"), rule("secret/deny/*", "deny"))
+    for _ in range(2):  # the second round answers from what the first remembered
+        assert rules.authorize(Op.READ, "secret/a", {}).allowed
+        assert not rules.authorize(Op.UPDATE, "secret/a", {}).allowed
+        assert rules.authorize(Op.LIST, "secret/", {}).allowed
+        assert not rules.authorize(Op.READ, "secret/deny/x", {}).allowed
+        assert not rules.authorize(Op.READ, "other/a", {}).allowed
+    for i in range(LOOKUP_MEMO_SIZE + 10):
+        assert rules.authorize(Op.READ, f"secret/k{i}", {}).allowed
+    assert rules.capabilities("secret/k0") == ["read"]  # evicted early, found again the same
+    assert len(rules._found) <= LOOKUP_MEMO_SIZE

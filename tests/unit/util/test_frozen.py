@@ -55,3 +55,19 @@ def test_classes_with_init_logic_still_run_it() -> None:
     with pytest.raises(ValueError, match="negative size"):
         replace(Checked(1), size=-1)
     assert replace(Derived(2), size=5).double == 10
+
+
+@dataclass(frozen=True, slots=True)
+class Awkward:
+    # Field names that a careless compiled copier would confuse with its own parameters and locals.
+    value: str
+    fresh: int = 0
+    copy: str = ""
+
+
+def test_field_names_like_the_copiers_own_names() -> None:
+    original = Awkward("v", 1, "c")
+    assert replace(original, value="w") == Awkward("w", 1, "c")
+    assert replace(original, fresh=2, copy="d") == Awkward("v", 2, "d")
+    assert replace(original) == original
+    assert replace(original) is not original

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration, parse_duration
@@ -62,3 +65,11 @@ def test_new_uuid_is_a_random_version_4_uuid_in_canonical_form() -> None:
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
     # Every variant digit (8, 9, a, b) turns up: the two random bits are not lost.
     assert {text[19] for text in seen} == set("89ab")
+
+
+@given(st.floats(min_value=-62_135_596_800.0, max_value=253_402_300_798.0, allow_nan=False))
+def test_rfc3339_is_datetimes_text_of_the_same_microsecond(timestamp: float) -> None:
+    # The reference: datetime's own rounding to the microsecond and its isoformat (what rfc3339 was).
+    text = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()[:-6]
+    assert rfc3339(timestamp) == (text.rstrip("0") if "." in text else text) + "Z"
+    assert rfc3339(timestamp + 1) != rfc3339(timestamp)  # the second held for reuse moves on

@@ -26,7 +26,7 @@ from strongroom.builtin.auth.approle.models import (
     Role,
     SecretIDEntry,
 )
-from strongroom.crypto.hmac import salted_hash
+from strongroom.crypto.hmac import SaltedHasher
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 
@@ -39,7 +39,7 @@ class AppRoleStore:
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._salt: bytes | None = None
+        self._hasher: SaltedHasher | None = None
         self.lock = asyncio.Lock()
         # Decoded roles by storage key: every login reads its role, and decoding one costs more than the
         # rest of the lookup. The stored bytes stay the truth; a role is reused only while they are unchanged.
@@ -47,13 +47,13 @@ class AppRoleStore:
 
     async def hash(self, value: str) -> str:
         """The salted hash of `value` (a role name, role ID, secret ID or accessor)."""
-        if self._salt is None:
+        if self._hasher is None:
             salt = await self._storage.get(SALT_KEY)
             if salt is None:
                 salt = secrets.token_bytes(_SALT_SIZE)
                 await self._storage.put(SALT_KEY, salt)
-            self._salt = salt
-        return salted_hash(self._salt, value)
+            self._hasher = SaltedHasher(salt)
+        return self._hasher.hex(value)
 
     # Roles.
 
