@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.servers import API_AUDIT, RunningServer, strongroom_dev_server
+from tests.servers import API_AUDIT, RunningServer, bao_dev_server, strongroom_dev_server
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +251,42 @@ def test_logins_leave_no_plaintext_password_or_token(dev: RunningServer, tmp_pat
     )
     assert login["response"]["auth"]["client_token"] == hashes[tokens[0]]  # type: ignore[index]
     assert login["request"]["data"] == {"password": hashes[password]}  # type: ignore[index]
+
+
+def _identity_auth(server: RunningServer, log: Path) -> dict[str, object]:
+    """The `auth` of the audit entry for a KV read by a user whose entity holds a policy."""
+    with server.client("root") as root:
+        enable(root, "id-file", {"file_path": str(log)})
+        root.post("/v1/sys/auth/id-up", json={"type": "userpass"}).raise_for_status()
+        root.post("/v1/auth/id-up/users/u", json={"password": "pw"}).raise_for_status()
+        root.put("/v1/sys/policies/acl/id-p1", json={"policy": 'path "secret/*" {capabilities=["read"]}'})
+        with httpx.Client(base_url=server.address) as anonymous:
+            auth = anonymous.post("/v1/auth/id-up/login/u", json={"password": "pw"}).json()["auth"]
+        entity = auth["entity_id"]
+        root.post(f"/v1/identity/entity/id/{entity}", json={"policies": ["id-p1"]}).raise_for_status()
+        with server.client(auth["client_token"]) as user:
+            user.get("/v1/secret/data/id-audit")
+        root.delete(f"/v1/identity/entity/id/{entity}").raise_for_status()
+        root.delete("/v1/sys/auth/id-up").raise_for_status()
+        root.delete("/v1/sys/audit/id-file").raise_for_status()
+    [read] = [
+        e for e in entries(log) if e["type"] == "request" and e["request"]["path"] == "secret/data/id-audit"
+    ]  # type: ignore[index]
+    found = dict(read["auth"])  # type: ignore[arg-type]
+    return {k: found.get(k) for k in ("policies", "token_policies", "identity_policies")}
+
+
+def test_request_entries_list_identity_policies_as_openbao(dev: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "bao").mkdir()
+    with bao_dev_server(tmp_path / "bao", config=API_AUDIT) as bao:
+        theirs = _identity_auth(bao, tmp_path / "bao.log")
+    ours = _identity_auth(dev, tmp_path / "ours.log")
+    assert (
+        ours
+        == theirs
+        == {
+            "policies": ["default", "id-p1"],
+            "token_policies": ["default"],
+            "identity_policies": ["id-p1"],
+        }
+    )

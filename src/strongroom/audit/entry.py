@@ -41,7 +41,9 @@ class AuditAuth:
     accessor: str = field(default="", repr=False)
     display_name: str = ""
     policies: tuple[str, ...] = ()
+    """The token's own and its entity's (with its groups'), as Vault lists them."""
     token_policies: tuple[str, ...] = ()
+    identity_policies: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     entity_id: str = ""
     token_type: str = "default"
@@ -165,6 +167,7 @@ def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str
             "display_name": auth.display_name,
             "policies": list(auth.policies),
             "token_policies": list(auth.token_policies),
+            "identity_policies": list(auth.identity_policies),
             "metadata": dict(auth.metadata),
             "entity_id": auth.entity_id,
             "token_type": auth.token_type,

@@ -298,7 +298,15 @@ class Pipeline:
         )
 
     def _audit_auth(self, token: TokenEntry | None) -> AuditAuth:
-        return _NO_AUTH if token is None else self._describe(token)[2]
+        if token is None:
+            return _NO_AUTH
+        described = self._describe(token)[2]
+        # The entity's policies as they are now (cached by the identity store until an entity or group
+        # changes), listed after the token's as Vault lists them.
+        identity = self._services.identity.grant(token.entity_id).policies if token.entity_id else ()
+        if not identity:
+            return described
+        return replace(described, policies=(*described.policies, *identity), identity_policies=identity)
 
     def _describe(self, token: TokenEntry) -> tuple[TokenEntry, Caller, AuditAuth]:
         """`token`'s Caller and audit description, built once per entry: the token store hands out the
