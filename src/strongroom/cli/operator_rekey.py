@@ -151,15 +151,12 @@ def _provide_rekey_key(paths: KeyholderPaths, key: str, nonce: str | None, kind:
             ),
             USAGE_EXIT,
         )
-    prompt = (f"Rekey operation nonce: {current.get('nonce', '')}",)
-    key, nonce = key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
-    result = paths.call("Error posting unseal key", "PUT", "update", {"key": key, "nonce": nonce})
-    if not result.get("complete"):
+    result = _submit(paths, "update", current, key, nonce)
+    if result is None:
         _print_rekey_status(paths.call("Error reading rekey status", "GET", "init"))
         return
-    fmt = output_format()
-    if fmt != "table":
-        click.echo(render(document(result, _REKEY_UPDATE), fmt))
+    if output_format() != "table":
+        click.echo(render(document(result, _REKEY_UPDATE), output_format()))
         return
     _print_new_keys(result)
     new_shares, new_threshold = current.get("n", 0), current.get("t", 0)
@@ -186,6 +183,18 @@ def _provide_rekey_key(paths: KeyholderPaths, key: str, nonce: str | None, kind:
             f"Vault recovery keys rekeyed with {new_shares} key shares and a key threshold of "
             f"{new_threshold}. Please securely distribute the key shares printed above."
         ))  # fmt: skip
+
+
+def _submit(
+    paths: KeyholderPaths, step: str, current: Mapping[str, Any], key: str, nonce: str | None
+) -> dict[str, Any] | None:
+    """Give one share to STEP ("update" with a current share, "verify" with a new one); the answer once
+    the operation is complete, else None."""
+    label = "Rekey operation nonce" if step == "update" else "Rekey verification nonce"
+    prompt = (f"{label}: {current.get('nonce', '')}",)
+    key, nonce = key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
+    result = paths.call("Error posting unseal key", "PUT", step, {"key": key, "nonce": nonce})
+    return result if result.get("complete") else None
 
 
 def _print_new_keys(result: Mapping[str, Any]) -> None:
@@ -233,15 +242,12 @@ def _provide_verification_key(paths: KeyholderPaths, key: str, nonce: str | None
     current = paths.call("Error getting rekey verification status", "GET", "verify")
     if not current.get("started"):
         raise Failure("No rekey verification is in progress.", USAGE_EXIT)
-    prompt = (f"Rekey verification nonce: {current.get('nonce', '')}",)
-    key, nonce = key_and_nonce(key, nonce, str(current.get("nonce", "")), prompt)
-    result = paths.call("Error posting unseal key", "PUT", "verify", {"key": key, "nonce": nonce})
-    if not result.get("complete"):
+    result = _submit(paths, "verify", current, key, nonce)
+    if result is None:
         _print_verification(paths.call("Error reading rekey verification status", "GET", "verify"))
         return
-    fmt = output_format()
-    if fmt != "table":
-        click.echo(render(document(result, _VERIFY_UPDATE), fmt))
+    if output_format() != "table":
+        click.echo(render(document(result, _VERIFY_UPDATE), output_format()))
         return
     click.echo(wrap(
         "Rekey verification successful. The rekey operation is complete and the new keys are now active."
