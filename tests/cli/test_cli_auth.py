@@ -70,6 +70,8 @@ def test_enable_sends_every_setting(strongroom: Run, dual_target: RunningServer,
     row = next(line for line in detailed.out.splitlines() if line.startswith(f"{unique}/"))
     cells = row.split()
     assert (cells[3], cells[4], cells[6]) == ("3600", "7200", "replicated")
+    # Listed to unauthenticated callers: gone again, or tests of what they see would find it.
+    api(dual_target, "DELETE", f"sys/auth/{unique}")
 
 
 @pytest.mark.parametrize(
