@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from strongroom.agent.proxy import Message, ProxyApp, Receive, Scope, Send
+from strongroom.agent.proxy import Message, ProxyApp, Receive, Scope, Send, read_body
 from strongroom.agent.static_cache import StaticCache
 from strongroom.config.agent_model import Listener
 
@@ -138,7 +138,7 @@ class ListenerApp:
             # Vault Agent answers 200 doing nothing, for these as for a cache it does not have.
             await _respond(send, 200, b"")
             return
-        body = await _body(receive)
+        body = await read_body(receive)
         try:
             request = orjson.loads(body) if body.strip() else None
         except orjson.JSONDecodeError as exc:
@@ -171,18 +171,6 @@ def _has_request_header(scope: Scope) -> bool:
     """Exactly one X-Vault-Request header, and it says "true"."""
     values = [v for k, v in scope["headers"] if k == b"x-vault-request"]
     return values == [b"true"]
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, content: bytes, kind: bytes = b"application/json") -> None:

@@ -169,7 +169,7 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         agent_token = (
             self._token() if self._settings is not None and self._settings.use_auto_auth_token else ""
         )
@@ -243,8 +243,9 @@ def _cache_candidate(method: str, path: str, query: bytes, headers: Headers) -> 
     return not any(k in (_WRAP_HEADER, b"x-vault-index", b"x-vault-inconsistent") for k, _ in headers)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    # Buffered, as Vault Agent does: Vault's requests are small, and a complete body can be retried.
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, buffered as Vault Agent does: Vault's requests are small, and a complete
+    body can be retried."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
