@@ -173,3 +173,15 @@ def equivalent_policies(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Vault's policyutil.EquivalentPolicies: the same names, ignoring order, repeats and "default"
     (case counts: "P1" and the token's "p1" differ, as in Vault)."""
     return set(a) - {"default"} == set(b) - {"default"}
+
+
+def address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
+    """Whether a login from `address` passes `token_bound_cidrs` (every address passes when there are
+    none; an address that is not an IP passes none)."""
+    if not blocks:
+        return True
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(block, strict=False) for block in blocks)

@@ -11,7 +11,6 @@ Invariant: the JWT never appears in an error message, a log line, or the respons
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,20 +28,13 @@ from strongroom.builtin.auth.jwt.source import KeySource
 from strongroom.builtin.auth.jwt.validator import Expected, TokenError, validate
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.tokenutil import address_allowed
 from strongroom.logical import Auth, LoginAlias, Operation, Request, Response
 
 LOGIN_FIELDS = {
     "role": Field(FieldType.LOWERCASE_STRING, "The role to log in against."),
     "jwt": Field(FieldType.STRING, "The signed JWT to validate."),
 }
-
-
-def address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
-    try:
-        client = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(client in ipaddress.ip_network(block, strict=False) for block in blocks)
 
 
 def expected_for(role: JWTRole, issuer: str, algorithms: tuple[str, ...]) -> Expected:

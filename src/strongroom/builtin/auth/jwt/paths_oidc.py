@@ -32,10 +32,11 @@ from strongroom.builtin.auth.jwt.claims import ClaimError
 from strongroom.builtin.auth.jwt.keysets import FetchError
 from strongroom.builtin.auth.jwt.models import JWTConfig, JWTRole, load_config, load_role
 from strongroom.builtin.auth.jwt.oidc_client import FlowError, FlowRequest, FlowRequests
-from strongroom.builtin.auth.jwt.paths_login import address_allowed, login_auth
+from strongroom.builtin.auth.jwt.paths_login import login_auth
 from strongroom.builtin.auth.jwt.source import KeySource
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.tokenutil import address_allowed
 from strongroom.logical import Auth, Operation, Request, Response
 
 logger = logging.getLogger(__name__)

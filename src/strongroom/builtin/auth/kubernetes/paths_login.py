@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from typing import Any
 
 from strongroom.builtin.auth.jwt.validator import (
@@ -45,6 +44,7 @@ from strongroom.builtin.auth.kubernetes.pod import PodFiles
 from strongroom.builtin.auth.kubernetes.review import KubernetesAPI, ReviewError, check_review
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.tokenutil import address_allowed
 from strongroom.logical import LoginAlias, Operation, Request, Response
 from strongroom.util.clock import Clock
 
@@ -60,14 +60,6 @@ FIELDS = {
         FieldType.STRING, "A signed JWT for authenticating a service account. This field is required."
     ),
 }
-
-
-def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
-    try:
-        client = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(client in ipaddress.ip_network(block, strict=False) for block in blocks)
 
 
 async def _claims(token: str, config: KubernetesConfig, role: KubernetesRole, now: float) -> dict[str, Any]:
@@ -147,7 +139,7 @@ async def login(clock: Clock, pod: PodFiles, request: Request, fields: FieldData
     role = await load_role(request.storage, role_name.lower())
     if role is None:
         raise InvalidRequestError(f'invalid role name "{role_name}"')
-    if role.token.bound_cidrs and not _address_allowed(
+    if role.token.bound_cidrs and not address_allowed(
         request.connection.remote_address, role.token.bound_cidrs
     ):
         raise PermissionDeniedError()

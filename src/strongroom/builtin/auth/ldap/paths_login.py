@@ -13,7 +13,6 @@ not to a log line or an error. A locked-out user is refused before the directory
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 
 from strongroom.builtin.auth.ldap.directory import authenticate
@@ -23,20 +22,11 @@ from strongroom.builtin.auth.userpass.lockout import Lockouts
 from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.backend import UNSUPPORTED_PATH
+from strongroom.framework.tokenutil import address_allowed
 from strongroom.logical import LoginAlias, Operation, Request, Response, Storage, SystemView
 from strongroom.util.clock import Clock
 
 log = logging.getLogger("strongroom.auth.ldap")
-
-
-def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
-    if not blocks:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(block, strict=False) for block in blocks)
 
 
 async def grants(
@@ -61,7 +51,7 @@ def paths(lockouts: Lockouts, system: SystemView, clock: Clock) -> list[Path]:
     async def login(request: Request, data: FieldData) -> Response:
         assert request.storage is not None
         config = await load_config(request.storage)
-        if not _address_allowed(request.connection.remote_address, config.token.bound_cidrs):
+        if not address_allowed(request.connection.remote_address, config.token.bound_cidrs):
             raise PermissionDeniedError()
         # Vault trims the name (some directories ignore surrounding spaces, which would dodge the lockout).
         username = config.fold(str(data.get("username")).strip())

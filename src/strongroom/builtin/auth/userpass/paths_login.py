@@ -9,7 +9,6 @@ locked out is refused before its password is checked.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import replace
 
@@ -19,6 +18,7 @@ from strongroom.builtin.auth.userpass.passwords import Passwords
 from strongroom.builtin.auth.userpass.paths_users import USERNAME, username
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.tokenutil import address_allowed
 from strongroom.logical import LoginAlias, Operation, Request, Response, SystemView
 from strongroom.util.clock import Clock
 
@@ -26,16 +26,6 @@ log = logging.getLogger("strongroom.auth.userpass")
 
 # Vault's logical.ErrInvalidCredentials as userpass words it: one message for both failures.
 INVALID_CREDENTIALS = "invalid username or password"
-
-
-def _address_allowed(address: str, blocks: tuple[str, ...]) -> bool:
-    if not blocks:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(block, strict=False) for block in blocks)
 
 
 def paths(
@@ -60,7 +50,7 @@ def paths(
             await lockouts.record_failure(name, lockout, clock.now())
             raise InvalidRequestError(INVALID_CREDENTIALS)
         await lockouts.clear(name)
-        if not _address_allowed(request.connection.remote_address, user.token.bound_cidrs):
+        if not address_allowed(request.connection.remote_address, user.token.bound_cidrs):
             raise PermissionDeniedError()
         if passwords.needs_rehash(user.password_hash):
             await users.put(name, replace(user, password_hash=await passwords.hash(password)))
