@@ -1,18 +1,25 @@
-"""The HA leader lock of the PostgreSQL backend: one row of OpenBao's `ha_table`, valid until a deadline.
+"""The HA leader lock of the PostgreSQL backend: a session-level advisory lock, advertised in one row of
+OpenBao's `ha_table`.
 
 Layer: physical (imports psycopg, physical.base and errors only).
 
-The row (ha_key "core/lock", ha_identity, ha_value, valid_until) belongs to whoever wrote it last; a write
-succeeds only when the row is free, expired, or already this server's, so taking and renewing the lock are
-one statement. Deadlines use the database's clock (`now()`), so the servers' own clocks never disagree.
+The authority is `pg_try_advisory_lock` on a connection of the lock's own: PostgreSQL frees it the moment
+that session ends, so when the active server dies (its socket closed by the kernel, or found dead by the
+TCP keepalives set on both ends of the connection) a standby takes over within its next attempt instead of
+waiting out a TTL. The holder then writes the row (ha_key "core/lock", ha_identity, ha_value, valid_until),
+overwriting whatever a dead holder left, because OpenBao's tools and the standbys read the leader's address
+from it. Deadlines use the database's clock (`now()`), so the servers' own clocks never disagree.
 
-The lock has a connection of its own, outside the backend's pool: a burst of requests holding every pooled
-connection must not starve the renewal and cost the active server its lock.
+The connection is outside the backend's pool: a burst of requests holding every pooled connection must not
+starve the renewal and cost the active server its lock. When it breaks while the lock is held, the lock is
+gone with the session, and `acquire` says so (False) so the server stands down at once.
+Invariant: this server believes it holds the lock only while the session that took the advisory lock lives.
 Invariant: the connection password never appears in an exception or a log line (messages pass `mask`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -20,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from strongroom.errors import StorageError
 
@@ -30,6 +38,20 @@ LOCK_KEY = "core/lock"
 # OpenBao's timings: a lock lives 15 s and its holder renews it every 5 s.
 DEFAULT_TTL = 15.0
 DEFAULT_RENEW_INTERVAL = 5.0
+# A holder whose network path is cut loses its session in about idle + interval * count seconds: both ends
+# of the lock's connection probe an idle socket after 2 s, every second, and give up after 2 misses.
+_KEEPALIVE = {"keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1", "keepalives_count": "2"}
+_SERVER_KEEPALIVE = (
+    "SET tcp_keepalives_idle = 2",
+    "SET tcp_keepalives_interval = 1",
+    "SET tcp_keepalives_count = 2",
+)
+
+
+def advisory_key(table: str) -> int:
+    """The advisory lock's 64-bit key, derived from the HA table so clusters on separate tables never meet."""
+    digest = hashlib.sha256(f"strongroom:{table}:{LOCK_KEY}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def create_ha_table(table: str) -> sql.Composed:
@@ -59,17 +81,19 @@ class PostgreSQLLock:
         self.ttl = ttl
         self.renew_interval = renew_interval
         self.identity = str(uuid.uuid4())
-        self._conninfo = conninfo
+        self._conninfo = make_conninfo(conninfo, **_KEEPALIVE)
         self._value = value
         self._mask = mask
         self._connection: Connection | None = None
+        self._held = False
+        self._advisory = advisory_key(table)
         t = sql.Identifier(table)
+        # Only the advisory lock's holder runs this, so it may overwrite a row a dead holder left behind.
         self._take = sql.SQL(
             "INSERT INTO {t} AS t (ha_key, ha_identity, ha_value, valid_until)"
             " VALUES (%(key)s, %(identity)s, %(value)s, now() + %(ttl)s * interval '1 second')"
             " ON CONFLICT (ha_key) DO UPDATE SET ha_identity = EXCLUDED.ha_identity,"
             " ha_value = EXCLUDED.ha_value, valid_until = EXCLUDED.valid_until"
-            " WHERE t.valid_until < now() OR t.ha_identity = EXCLUDED.ha_identity"
         ).format(t=t)
         self._drop = sql.SQL("DELETE FROM {t} WHERE ha_key = %(key)s AND ha_identity = %(identity)s").format(
             t=t
@@ -82,12 +106,31 @@ class PostgreSQLLock:
         return f"PostgreSQLLock(identity={self.identity!r}, ttl={self.ttl})"
 
     async def acquire(self) -> bool:
+        held = self._held
         params = {"key": LOCK_KEY, "identity": self.identity, "value": self._value, "ttl": self.ttl}
-        cursor = await self._execute(self._take, params)
-        return cursor.rowcount == 1
+        try:
+            if not held:
+                cursor = await self._execute(
+                    sql.SQL("SELECT pg_try_advisory_lock(%(lock)s)"), {"lock": self._advisory}
+                )
+                row = await cursor.fetchone()
+                if row is None or row[0] is not True:
+                    return False
+                self._held = True
+            await self._execute(self._take, params)
+        except StorageError:
+            if held:
+                # The session that held the advisory lock is gone, and the lock with it.
+                return False
+            raise
+        return True
 
     async def release(self) -> None:
+        if not self._held:
+            return
         await self._execute(self._drop, {"key": LOCK_KEY, "identity": self.identity})
+        await self._execute(sql.SQL("SELECT pg_advisory_unlock(%(lock)s)"), {"lock": self._advisory})
+        self._held = False
 
     async def holder(self) -> str | None:
         cursor = await self._execute(self._read, {"key": LOCK_KEY})
@@ -99,11 +142,16 @@ class PostgreSQLLock:
         if connection is not None:
             await connection.close()
 
-    async def _execute(self, statement: sql.Composed, params: dict[str, Any]) -> psycopg.AsyncCursor[Any]:
+    async def _execute(
+        self, statement: sql.SQL | sql.Composed, params: dict[str, Any]
+    ) -> psycopg.AsyncCursor[Any]:
         """Run one statement on the lock's connection; a failed one is dropped, and the next reconnects."""
         try:
             if self._connection is None or self._connection.closed:
+                self._held = False
                 self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                for setting in _SERVER_KEEPALIVE:
+                    await self._connection.execute(setting)
             return await self._connection.execute(statement, params)
         except psycopg.Error as exc:
             await self._forget_connection()
@@ -114,6 +162,7 @@ class PostgreSQLLock:
             raise
 
     async def _forget_connection(self) -> None:
+        self._held = False
         connection, self._connection = self._connection, None
         if connection is not None:
             with suppress(psycopg.Error):
