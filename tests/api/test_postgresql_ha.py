@@ -276,3 +276,41 @@ def test_sigkill_of_the_active_fails_over_fast_and_loses_no_acknowledged_write(
         f"max {failovers[-1]:.2f} s over {trials} trials"
     )
     assert failovers[-1] < 5, failovers
+
+
+def test_an_active_that_lost_its_lock_session_cannot_write_beside_the_new_one(
+    cluster: Cluster, postgres: Postgres
+) -> None:
+    active, standby = _roles(cluster)
+    with cluster.client(active) as client:
+        assert client.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
+        assert client.post("/v1/secret/data/app", json={"data": {"n": -1}}).status_code == 200
+    # Only the active server's lock session ends: it still believes it is active until its next renewal,
+    # while the standby takes the lock within a second.
+    killed = postgres.query(
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = %s",
+        DATABASE,
+    )
+    assert killed == [(True,)]
+    acks: list[tuple[int, int]] = []
+    refused = 0
+    deadline = time.monotonic() + 7
+    with cluster.client(active) as old, cluster.client(standby) as new:
+        value = 0
+        while time.monotonic() < deadline:
+            for client in (old, new):
+                answer = client.post("/v1/secret/data/app", json={"data": {"n": value}})
+                if answer.status_code == 200:
+                    acks.append((answer.json()["data"]["version"], value))
+                    value += 1
+                else:
+                    refused += 1
+    assert cluster.leader(standby)["is_self"] is True
+    assert cluster.leader(active)["is_self"] is False
+    versions = [version for version, _ in acks]
+    assert versions == sorted(set(versions)), versions
+    with cluster.client(standby) as survivor:
+        for version, value in acks[-3:]:
+            read = survivor.get(f"/v1/secret/data/app?version={version}").json()
+            assert read["data"]["data"] == {"n": value}

@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -36,8 +36,11 @@ from strongroom.physical.postgresql_ha import (
     DEFAULT_HA_TABLE,
     DEFAULT_RENEW_INTERVAL,
     DEFAULT_TTL,
+    LOCK_KEY,
+    Fence,
     PostgreSQLLock,
     create_ha_table,
+    fence_query,
 )
 
 log = logging.getLogger("strongroom.physical.postgresql")
@@ -193,6 +196,8 @@ class PostgreSQLBackend:
         self._queries = _Queries(options.table)
         self._slots = asyncio.Semaphore(options.max_parallel)
         self._idle: builtins.list[Connection] = []
+        self._fence = Fence()
+        self._fenced = fence_query(options.ha_table)
 
     @classmethod
     async def open(cls, options: PostgreSQLOptions) -> PostgreSQLBackend:
@@ -227,6 +232,7 @@ class PostgreSQLBackend:
             mask=self._secret.mask,
             ttl=ttl,
             renew_interval=renew_interval,
+            fence=self._fence,
         )
 
     async def get(self, key: str) -> bytes | None:
@@ -242,7 +248,8 @@ class PostgreSQLBackend:
         row = (*split_key(check_key(key)), bytes(value))
 
         async def run(connection: Connection) -> None:
-            await connection.execute(self._queries.put, row)
+            async with self._write(connection):
+                await connection.execute(self._queries.put, row)
 
         await self._use(run)
 
@@ -250,7 +257,8 @@ class PostgreSQLBackend:
         _, path, name = split_key(check_key(key))
 
         async def run(connection: Connection) -> None:
-            await connection.execute(self._queries.delete, (path, name))
+            async with self._write(connection):
+                await connection.execute(self._queries.delete, (path, name))
 
         await self._use(run)
 
@@ -265,7 +273,7 @@ class PostgreSQLBackend:
         gone = [split_key(check_key(key))[1:] for key in deletes]
 
         async def run(connection: Connection) -> None:
-            async with connection.transaction(), connection.cursor() as cursor:
+            async with self._write(connection), connection.cursor() as cursor:
                 if gone:
                     await cursor.executemany(self._queries.delete, gone)
                 if rows:
@@ -290,7 +298,7 @@ class PostgreSQLBackend:
         rows = [(*split_key(check_key(key)), bytes(value)) for key, value in entries]
 
         async def run(connection: Connection) -> None:
-            async with connection.transaction(), connection.cursor() as cursor:
+            async with self._write(connection), connection.cursor() as cursor:
                 await cursor.execute(self._queries.delete_all)
                 if rows:
                     await cursor.executemany(self._queries.put, rows)
@@ -323,6 +331,18 @@ class PostgreSQLBackend:
             return [str(row[0]) for row in rows]
 
         return await self._use(run)
+
+    @asynccontextmanager
+    async def _write(self, connection: Connection) -> AsyncIterator[None]:
+        """A write transaction; once this server has held the HA lock, one that commits only while the
+        lock is still this server's (see postgresql_ha)."""
+        async with connection.transaction():
+            identity = self._fence.identity
+            if identity is not None:
+                params = {"key": LOCK_KEY, "identity": identity}
+                if await (await connection.execute(self._fenced, params)).fetchone() is None:
+                    raise StorageError("postgresql: this server no longer holds the HA lock")
+            yield
 
     async def _use(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run `work` on a pooled connection; StorageError (password masked) for any database failure."""

@@ -13,12 +13,19 @@ from it. Deadlines use the database's clock (`now()`), so the servers' own clock
 The connection is outside the backend's pool: a burst of requests holding every pooled connection must not
 starve the renewal and cost the active server its lock. When it breaks while the lock is held, the lock is
 gone with the session, and `acquire` says so (False) so the server stands down at once.
+
+Writes are fenced by the row: once this server has taken the lock, every write transaction of the backend
+first reads the row `FOR SHARE` and fails unless it still names this server (`Fence`). A new holder
+overwrites the row only after the old holder's session ended, and its UPDATE waits for the old holder's
+write transactions in flight; any the old holder starts later find the row no longer theirs. So the old
+active's writes either commit before the new one takes over (and it reads them), or not at all.
 Invariant: this server believes it holds the lock only while the session that took the advisory lock lives.
 Invariant: the connection password never appears in an exception or a log line (messages pass `mask`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -38,6 +45,8 @@ LOCK_KEY = "core/lock"
 # OpenBao's timings: a lock lives 15 s and its holder renews it every 5 s.
 DEFAULT_TTL = 15.0
 DEFAULT_RENEW_INTERVAL = 5.0
+# After ending an expired holder's session, PostgreSQL frees its lock within moments.
+_TAKE_ATTEMPTS, _TAKE_PAUSE = 10, 0.1
 # A holder whose network path is cut loses its session in about idle + interval * count seconds: both ends
 # of the lock's connection probe an idle socket after 2 s, every second, and give up after 2 misses.
 _KEEPALIVE = {"keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1", "keepalives_count": "2"}
@@ -63,6 +72,24 @@ def create_ha_table(table: str) -> sql.Composed:
     ).format(t=sql.Identifier(table), pkey=sql.Identifier(f"{table}_pkey"))
 
 
+def fence_query(table: str) -> sql.Composed:
+    """The first statement of a fenced write: one row when `identity` holds the lock, locked against a
+    takeover until the transaction ends."""
+    return sql.SQL(
+        "SELECT 1 FROM {t} WHERE ha_key = %(key)s AND ha_identity = %(identity)s FOR SHARE"
+    ).format(t=sql.Identifier(table))
+
+
+class Fence:
+    """The lock identity this server's writes require, from the lock's first taking until it is given up;
+    None while this server has never held it (initialization, a standby's unseal)."""
+
+    __slots__ = ("identity",)
+
+    def __init__(self) -> None:
+        self.identity: str | None = None
+
+
 class PostgreSQLLock:
     """HALock over one row of `table`."""
 
@@ -75,6 +102,7 @@ class PostgreSQLLock:
         mask: Callable[[str], str],
         ttl: float = DEFAULT_TTL,
         renew_interval: float = DEFAULT_RENEW_INTERVAL,
+        fence: Fence | None = None,
     ) -> None:
         if not 0 < renew_interval < ttl:
             raise ValueError("the renew interval must be positive and shorter than the TTL")
@@ -86,6 +114,7 @@ class PostgreSQLLock:
         self._mask = mask
         self._connection: Connection | None = None
         self._held = False
+        self._fence = fence or Fence()
         self._advisory = advisory_key(table)
         t = sql.Identifier(table)
         # Only the advisory lock's holder runs this, so it may overwrite a row a dead holder left behind.
@@ -94,6 +123,27 @@ class PostgreSQLLock:
             " VALUES (%(key)s, %(identity)s, %(value)s, now() + %(ttl)s * interval '1 second')"
             " ON CONFLICT (ha_key) DO UPDATE SET ha_identity = EXCLUDED.ha_identity,"
             " ha_value = EXCLUDED.ha_value, valid_until = EXCLUDED.valid_until"
+        ).format(t=t)
+        self._renew = sql.SQL(
+            "INSERT INTO {t} AS t (ha_key, ha_identity, ha_value, valid_until)"
+            " VALUES (%(key)s, %(identity)s, %(value)s, now() + %(ttl)s * interval '1 second')"
+            " ON CONFLICT (ha_key) DO UPDATE SET valid_until = EXCLUDED.valid_until"
+            " WHERE t.ha_identity = EXCLUDED.ha_identity"
+        ).format(t=t)
+        self._try_lock = sql.SQL("SELECT pg_try_advisory_lock(%(lock)s)")
+        self._unlock = sql.SQL("SELECT pg_advisory_unlock(%(lock)s)")
+        # pg_locks shows a bigint advisory key as its high and low 32 bits (classid, objid).
+        self._holder_params = {
+            "key": LOCK_KEY,
+            "high": (self._advisory >> 32) & 0xFFFFFFFF,
+            "low": self._advisory & 0xFFFFFFFF,
+        }
+        self._end_expired = sql.SQL(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.classid::bigint = %(high)s AND l.objid::bigint = %(low)s"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND NOT EXISTS (SELECT 1 FROM {t} WHERE ha_key = %(key)s AND valid_until >= now())"
         ).format(t=t)
         self._drop = sql.SQL("DELETE FROM {t} WHERE ha_key = %(key)s AND ha_identity = %(identity)s").format(
             t=t
@@ -110,26 +160,45 @@ class PostgreSQLLock:
         params = {"key": LOCK_KEY, "identity": self.identity, "value": self._value, "ttl": self.ttl}
         try:
             if not held:
-                cursor = await self._execute(
-                    sql.SQL("SELECT pg_try_advisory_lock(%(lock)s)"), {"lock": self._advisory}
-                )
-                row = await cursor.fetchone()
-                if row is None or row[0] is not True:
+                if not await self._take_advisory():
                     return False
                 self._held = True
-            await self._execute(self._take, params)
+                await self._execute(self._take, params)
+            elif (await self._execute(self._renew, params)).rowcount != 1:
+                # Someone else's row while this server holds the advisory lock: an intruder (a server
+                # that waited out the TTL) claims the lock, so this one gives it up rather than fight.
+                await self._execute(self._unlock, {"lock": self._advisory})
+                self._held = False
+                return False
         except StorageError:
             if held:
                 # The session that held the advisory lock is gone, and the lock with it.
                 return False
             raise
+        self._fence.identity = self.identity
         return True
+
+    async def _take_advisory(self) -> bool:
+        """Take the advisory lock; when the row has expired, its holder is hung or cut off but its session
+        lingers, so end that session first (the TTL fallback of OpenBao's lock)."""
+        lock = {"lock": self._advisory}
+        for attempt in range(_TAKE_ATTEMPTS):
+            row = await (await self._execute(self._try_lock, lock)).fetchone()
+            if row is not None and row[0] is True:
+                return True
+            if attempt == 0:
+                ended = await (await self._execute(self._end_expired, self._holder_params)).fetchall()
+                if not ended:
+                    return False
+            await asyncio.sleep(_TAKE_PAUSE)
+        return False
 
     async def release(self) -> None:
         if not self._held:
             return
         await self._execute(self._drop, {"key": LOCK_KEY, "identity": self.identity})
-        await self._execute(sql.SQL("SELECT pg_advisory_unlock(%(lock)s)"), {"lock": self._advisory})
+        self._fence.identity = None
+        await self._execute(self._unlock, {"lock": self._advisory})
         self._held = False
 
     async def holder(self) -> str | None:
@@ -138,6 +207,7 @@ class PostgreSQLLock:
         return None if row is None or row[0] is None else str(row[0])
 
     async def close(self) -> None:
+        self._fence.identity = None
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
