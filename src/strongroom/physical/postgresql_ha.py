@@ -19,6 +19,10 @@ first reads the row `FOR SHARE` and fails unless it still names this server (`Fe
 overwrites the row only after the old holder's session ended, and its UPDATE waits for the old holder's
 write transactions in flight; any the old holder starts later find the row no longer theirs. So the old
 active's writes either commit before the new one takes over (and it reads them), or not at all.
+
+OpenBao's TTL stays the fallback: when the row has expired yet its holder's session lingers (the holder
+hung), a server wanting the lock ends that session first. A holder that finds the row renamed while it
+holds the advisory lock gives the lock up rather than fight over the row.
 Invariant: this server believes it holds the lock only while the session that took the advisory lock lives.
 Invariant: the connection password never appears in an exception or a log line (messages pass `mask`).
 """
@@ -50,10 +54,13 @@ _TAKE_ATTEMPTS, _TAKE_PAUSE = 10, 0.1
 # A holder whose network path is cut loses its session in about idle + interval * count seconds: both ends
 # of the lock's connection probe an idle socket after 2 s, every second, and give up after 2 misses.
 _KEEPALIVE = {"keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1", "keepalives_count": "2"}
-_SERVER_KEEPALIVE = (
+# The lock_timeout bounds a takeover waiting on the old holder's fenced writes, so a transaction that
+# never ends fails the attempt (retried a second later) instead of wedging the election.
+_SESSION_SETTINGS = (
     "SET tcp_keepalives_idle = 2",
     "SET tcp_keepalives_interval = 1",
     "SET tcp_keepalives_count = 2",
+    "SET lock_timeout = '2s'",
 )
 
 
@@ -220,7 +227,7 @@ class PostgreSQLLock:
             if self._connection is None or self._connection.closed:
                 self._held = False
                 self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-                for setting in _SERVER_KEEPALIVE:
+                for setting in _SESSION_SETTINGS:
                     await self._connection.execute(setting)
             return await self._connection.execute(statement, params)
         except psycopg.Error as exc:
