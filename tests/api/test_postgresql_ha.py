@@ -4,6 +4,7 @@ down."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import httpx
 import hvac
+import orjson
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.postgres import Postgres
 from tests.servers import ConfigServer, free_port, strongroom_config_server
@@ -314,3 +318,35 @@ def test_an_active_that_lost_its_lock_session_cannot_write_beside_the_new_one(
         for version, value in acks[-3:]:
             read = survivor.get(f"/v1/secret/data/app?version={version}").json()
             assert read["data"]["data"] == {"n": value}
+
+
+async def test_a_standby_relays_the_event_stream_of_the_active_server(cluster: Cluster) -> None:
+    active, standby = _roles(cluster)
+    with cluster.client(active) as client:
+        assert client.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
+    url = standby.address.replace("http://", "ws://") + "/v1/sys/events/subscribe/kv*?json=true"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, additional_headers={"X-Vault-Token": "bogus"}):
+            pass
+    assert refused.value.response.status_code == 403
+    no_json = url.removesuffix("?json=true")
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(no_json, additional_headers={"X-Vault-Token": cluster.root}):
+            pass
+    assert refused.value.response.status_code == 400
+    assert orjson.loads(refused.value.response.body) == {
+        "errors": ["only JSON event streams are supported: add json=true"]
+    }
+    async with connect(url, additional_headers={"X-Vault-Token": cluster.root}) as ws:
+        async with httpx.AsyncClient(headers={"X-Vault-Token": cluster.root}, timeout=30) as client:
+            written = await client.post(f"{active.address}/v1/secret/data/app", json={"data": {"k": "v"}})
+            assert written.status_code == 200
+        frame = await asyncio.wait_for(ws.recv(), 10)
+        assert isinstance(frame, str)
+        event = orjson.loads(frame)
+        assert event["data"]["event_type"] == "kv-v2/data-write"
+        assert event["data"]["event"]["metadata"]["path"] == "secret/data/app"
+        # The active server stops (its stream ends); the relay ends the client's stream too.
+        active.process.terminate()
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 30)
