@@ -9,7 +9,8 @@ rows whose `path` is the folder, plus the distinct first segments of the paths b
 Connections are opened on demand, at most `max_parallel` at once, and at most `max_idle_connections` are
 kept between uses. A connection that broke while idle (PostgreSQL restarted) is dropped and the operation
 retried once on a fresh one, which is safe because every operation here is idempotent; any other failure
-surfaces as StorageError, and the next operation connects anew.
+surfaces as StorageError, and the next operation connects anew. Once this server has held the HA lock,
+every write is a transaction that first checks the lock is still its own (see postgresql_ha's fence).
 
 Invariant: the connection password never appears in an exception, a log line or a repr; every driver
 message passes through `_Secret.mask` first.
