@@ -15,10 +15,11 @@ starve the renewal and cost the active server its lock. When it breaks while the
 gone with the session, and `acquire` says so (False) so the server stands down at once.
 
 Writes are fenced by the row: once this server has taken the lock, every write transaction of the backend
-first reads the row `FOR SHARE` and fails unless it still names this server (`Fence`). A new holder
-overwrites the row only after the old holder's session ended, and its UPDATE waits for the old holder's
-write transactions in flight; any the old holder starts later find the row no longer theirs. So the old
-active's writes either commit before the new one takes over (and it reads them), or not at all.
+first reads the row `FOR KEY SHARE` and fails unless it still names this server (`Fence`). A new holder
+overwrites the row only after the old holder's session ended, in a transaction that first locks the row
+`FOR UPDATE`, which waits for the old holder's write transactions in flight; any the old holder starts
+later find the row no longer theirs. Renewals only move `valid_until`, a lock that never waits on them.
+So the old active's writes either commit before the new one takes over (and it reads them), or not at all.
 
 OpenBao's TTL stays the fallback: when the row has expired yet its holder's session lingers (the holder
 hung), a server wanting the lock ends that session first. A holder that finds the row renamed while it
@@ -55,7 +56,8 @@ _TAKE_ATTEMPTS, _TAKE_PAUSE = 10, 0.1
 # of the lock's connection probe an idle socket after 2 s, every second, and give up after 2 misses.
 _KEEPALIVE = {"keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1", "keepalives_count": "2"}
 # The lock_timeout bounds a takeover waiting on the old holder's fenced writes, so a transaction that
-# never ends fails the attempt (retried a second later) instead of wedging the election.
+# never ends fails the attempt (retried a second later) instead of wedging the election; renewals never
+# wait on writes.
 _SESSION_SETTINGS = (
     "SET tcp_keepalives_idle = 2",
     "SET tcp_keepalives_interval = 1",
@@ -83,7 +85,7 @@ def fence_query(table: str) -> sql.Composed:
     """The first statement of a fenced write: one row when `identity` holds the lock, locked against a
     takeover until the transaction ends."""
     return sql.SQL(
-        "SELECT 1 FROM {t} WHERE ha_key = %(key)s AND ha_identity = %(identity)s FOR SHARE"
+        "SELECT 1 FROM {t} WHERE ha_key = %(key)s AND ha_identity = %(identity)s FOR KEY SHARE"
     ).format(t=sql.Identifier(table))
 
 
@@ -131,11 +133,10 @@ class PostgreSQLLock:
             " ON CONFLICT (ha_key) DO UPDATE SET ha_identity = EXCLUDED.ha_identity,"
             " ha_value = EXCLUDED.ha_value, valid_until = EXCLUDED.valid_until"
         ).format(t=t)
+        self._claim = sql.SQL("SELECT 1 FROM {t} WHERE ha_key = %(key)s FOR UPDATE").format(t=t)
         self._renew = sql.SQL(
-            "INSERT INTO {t} AS t (ha_key, ha_identity, ha_value, valid_until)"
-            " VALUES (%(key)s, %(identity)s, %(value)s, now() + %(ttl)s * interval '1 second')"
-            " ON CONFLICT (ha_key) DO UPDATE SET valid_until = EXCLUDED.valid_until"
-            " WHERE t.ha_identity = EXCLUDED.ha_identity"
+            "UPDATE {t} SET valid_until = now() + %(ttl)s * interval '1 second'"
+            " WHERE ha_key = %(key)s AND ha_identity = %(identity)s"
         ).format(t=t)
         self._try_lock = sql.SQL("SELECT pg_try_advisory_lock(%(lock)s)")
         self._unlock = sql.SQL("SELECT pg_advisory_unlock(%(lock)s)")
@@ -170,10 +171,14 @@ class PostgreSQLLock:
                 if not await self._take_advisory():
                     return False
                 self._held = True
+                # A failure midway drops the connection, so the transaction and the lock go with it.
+                await self._execute(sql.SQL("BEGIN"))
+                await self._execute(self._claim, params)
                 await self._execute(self._take, params)
+                await self._execute(sql.SQL("COMMIT"))
             elif (await self._execute(self._renew, params)).rowcount != 1:
-                # Someone else's row while this server holds the advisory lock: an intruder (a server
-                # that waited out the TTL) claims the lock, so this one gives it up rather than fight.
+                # The row is gone or someone else's while this server holds the advisory lock: an
+                # intruder (a server that waited out the TTL) claims the lock; give it up, do not fight.
                 await self._execute(self._unlock, {"lock": self._advisory})
                 self._held = False
                 return False
@@ -220,7 +225,7 @@ class PostgreSQLLock:
             await connection.close()
 
     async def _execute(
-        self, statement: sql.SQL | sql.Composed, params: dict[str, Any]
+        self, statement: sql.SQL | sql.Composed, params: dict[str, Any] | None = None
     ) -> psycopg.AsyncCursor[Any]:
         """Run one statement on the lock's connection; a failed one is dropped, and the next reconnects."""
         try:
