@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
-from strongroom.http import events, lifecycle, sealed, snapshot
+from strongroom.http import events, forward_events, lifecycle, sealed, snapshot
 from strongroom.http.forward import Forwarder, is_local
 from strongroom.http.forwarded import NOT_TRUSTED, ForwardedFor
 from strongroom.http.translate import (
@@ -99,7 +99,11 @@ class VaultAPI:
         kind = scope["type"]
         if kind != "http":
             if kind == "websocket":
-                await events.serve(self._core, scope, receive, send)
+                leader = await self._core.active_address() if self._core.standby else None
+                if leader is not None:
+                    await forward_events.relay(leader, scope, receive, send)
+                else:
+                    await events.serve(self._core, scope, receive, send)
             return
         if self._ui is not None and self._ui.handles(scope["path"]):
             await self._ui.serve(scope, send)

@@ -84,7 +84,7 @@ async def serve(core: EventSource, scope: Scope, receive: Receive, send: Send) -
             raise errors.NotFoundError("WebSocket connections are served only at sys/events/subscribe")
         feed = await open_feed(core, scope["path"], headers, scope.get("query_string", b""))
     except Exception as exc:  # every refusal becomes Vault's error shape, before the upgrade
-        await _deny(scope, send, status_for(exc), error_body(exc))
+        await deny(scope, send, status_for(exc), error_body(exc))
         return
     await send({"type": "websocket.accept"})
     await _stream(feed, receive, send)
@@ -93,7 +93,7 @@ async def serve(core: EventSource, scope: Scope, receive: Receive, send: Send) -
 async def _stream(feed: EventFeed, receive: Receive, send: Send) -> None:
     """Forward the feed until it ends or the client leaves, whichever comes first."""
     forward = asyncio.create_task(_forward(feed, send))
-    leave = asyncio.create_task(_wait_for_disconnect(receive))
+    leave = asyncio.create_task(wait_for_disconnect(receive))
     try:
         await asyncio.wait({forward, leave}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -119,13 +119,13 @@ async def _forward(feed: EventFeed, send: Send) -> str:
         await send({"type": "websocket.send", "text": text})
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
+async def wait_for_disconnect(receive: Receive) -> None:
     # Vault expects no frames from subscribers: anything received is read and ignored.
     while (await receive())["type"] != "websocket.disconnect":
         pass
 
 
-async def _deny(scope: Scope, send: Send, status: int, body: bytes) -> None:
+async def deny(scope: Scope, send: Send, status: int, body: bytes) -> None:
     """Refuse the upgrade with an HTTP answer where the server can send one (else a bare 403)."""
     if "websocket.http.response" in scope.get("extensions", {}):
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -9,7 +9,8 @@ rows whose `path` is the folder, plus the distinct first segments of the paths b
 Connections are opened on demand, at most `max_parallel` at once, and at most `max_idle_connections` are
 kept between uses. A connection that broke while idle (PostgreSQL restarted) is dropped and the operation
 retried once on a fresh one, which is safe because every operation here is idempotent; any other failure
-surfaces as StorageError, and the next operation connects anew.
+surfaces as StorageError, and the next operation connects anew. Once this server has held the HA lock,
+every write is a transaction that first checks the lock is still its own (see postgresql_ha's fence).
 
 Invariant: the connection password never appears in an exception, a log line or a repr; every driver
 message passes through `_Secret.mask` first.
@@ -20,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -36,8 +37,11 @@ from strongroom.physical.postgresql_ha import (
     DEFAULT_HA_TABLE,
     DEFAULT_RENEW_INTERVAL,
     DEFAULT_TTL,
+    LOCK_KEY,
+    Fence,
     PostgreSQLLock,
     create_ha_table,
+    fence_query,
 )
 
 log = logging.getLogger("strongroom.physical.postgresql")
@@ -193,6 +197,8 @@ class PostgreSQLBackend:
         self._queries = _Queries(options.table)
         self._slots = asyncio.Semaphore(options.max_parallel)
         self._idle: builtins.list[Connection] = []
+        self._fence = Fence()
+        self._fenced = fence_query(options.ha_table)
 
     @classmethod
     async def open(cls, options: PostgreSQLOptions) -> PostgreSQLBackend:
@@ -227,6 +233,7 @@ class PostgreSQLBackend:
             mask=self._secret.mask,
             ttl=ttl,
             renew_interval=renew_interval,
+            fence=self._fence,
         )
 
     async def get(self, key: str) -> bytes | None:
@@ -242,7 +249,8 @@ class PostgreSQLBackend:
         row = (*split_key(check_key(key)), bytes(value))
 
         async def run(connection: Connection) -> None:
-            await connection.execute(self._queries.put, row)
+            async with self._write(connection):
+                await connection.execute(self._queries.put, row)
 
         await self._use(run)
 
@@ -250,7 +258,8 @@ class PostgreSQLBackend:
         _, path, name = split_key(check_key(key))
 
         async def run(connection: Connection) -> None:
-            await connection.execute(self._queries.delete, (path, name))
+            async with self._write(connection):
+                await connection.execute(self._queries.delete, (path, name))
 
         await self._use(run)
 
@@ -265,7 +274,7 @@ class PostgreSQLBackend:
         gone = [split_key(check_key(key))[1:] for key in deletes]
 
         async def run(connection: Connection) -> None:
-            async with connection.transaction(), connection.cursor() as cursor:
+            async with self._write(connection), connection.cursor() as cursor:
                 if gone:
                     await cursor.executemany(self._queries.delete, gone)
                 if rows:
@@ -290,7 +299,7 @@ class PostgreSQLBackend:
         rows = [(*split_key(check_key(key)), bytes(value)) for key, value in entries]
 
         async def run(connection: Connection) -> None:
-            async with connection.transaction(), connection.cursor() as cursor:
+            async with self._write(connection), connection.cursor() as cursor:
                 await cursor.execute(self._queries.delete_all)
                 if rows:
                     await cursor.executemany(self._queries.put, rows)
@@ -323,6 +332,18 @@ class PostgreSQLBackend:
             return [str(row[0]) for row in rows]
 
         return await self._use(run)
+
+    @asynccontextmanager
+    async def _write(self, connection: Connection) -> AsyncIterator[None]:
+        """A write transaction; once this server has held the HA lock, one that commits only while the
+        lock is still this server's (see postgresql_ha)."""
+        async with connection.transaction():
+            identity = self._fence.identity
+            if identity is not None:
+                params = {"key": LOCK_KEY, "identity": identity}
+                if await (await connection.execute(self._fenced, params)).fetchone() is None:
+                    raise StorageError("postgresql: this server no longer holds the HA lock")
+            yield
 
     async def _use(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run `work` on a pooled connection; StorageError (password masked) for any database failure."""

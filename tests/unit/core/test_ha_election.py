@@ -12,6 +12,7 @@ from tests.postgres import Postgres
 
 from strongroom.core.ha import LeaderElection
 from strongroom.physical.postgresql import PostgreSQLBackend, parse_options
+from strongroom.physical.postgresql_ha import advisory_key
 
 DATABASE = "strongroom_election"
 TABLE = "election_locks"
@@ -77,13 +78,21 @@ async def test_one_active_then_takeover_on_step_down_stop_and_a_stolen_lock(
     assert a.events == ["active", "standby"]
     assert not a.election.active
 
-    # Someone else takes the row (as if b's renewals had failed past the TTL): b stands down.
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"UPDATE {TABLE} SET ha_identity = 'intruder', valid_until = now() + interval '1 hour'")
-    await _until("b standing by", lambda: not b.election.active)
-    assert b.events == ["active", "standby"]
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"DELETE FROM {TABLE}")
+    # Someone else takes the lock (as a server does once b's renewals failed past the TTL): it ends b's
+    # lock session, holds the advisory lock and writes the row; b stands down and a cannot take over.
+    with psycopg.connect(url, autocommit=True) as intruder:
+        intruder.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        intruder.execute("SELECT pg_advisory_lock(%s)", (advisory_key(TABLE),))
+        intruder.execute(
+            f"UPDATE {TABLE} SET ha_identity = 'intruder', valid_until = now() + interval '1 hour'"
+        )
+        await _until("b standing by", lambda: not b.election.active)
+        assert b.events == ["active", "standby"]
+        await asyncio.sleep(0.5)
+        assert (a.election.active, b.election.active) == (False, False)
 
     await _until("someone active again", lambda: a.election.active or b.election.active)
     first, second = (a, b) if a.election.active else (b, a)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 import pytest
 from tests.postgres import Postgres
 
 from strongroom.errors import StorageError
 from strongroom.physical.base import HABackend, HALock
 from strongroom.physical.postgresql import PostgreSQLBackend, parse_options
+from strongroom.physical.postgresql_ha import PostgreSQLLock
 
 DATABASE = "strongroom_lock"
 
@@ -79,3 +81,28 @@ async def test_a_lost_database_is_a_storage_error_without_the_password(postgres:
     assert str(caught.value).startswith("postgresql: HA lock: ")
     assert password not in str(caught.value)
     await lock.close()
+
+
+async def test_a_takeover_waits_for_the_old_holders_fenced_writes_and_fences_later_ones(
+    backend: PostgreSQLBackend, url: str
+) -> None:
+    table = backend._options.ha_table
+    fenced = f"SELECT 1 FROM {table} WHERE ha_key = 'core/lock' AND ha_identity = %s FOR KEY SHARE"
+    old, new = _lock(backend, "http://a:8200"), _lock(backend, "http://b:8200")
+    assert isinstance(old, PostgreSQLLock)
+    try:
+        assert await old.acquire() is True
+        async with await psycopg.AsyncConnection.connect(url) as in_flight:
+            # A write of the old holder's, checked against the fence and not yet committed.
+            assert await (await in_flight.execute(fenced, (old.identity,))).fetchall() == [(1,)]
+            await old.close()  # its lock session ends: the advisory lock is free
+            takeover = asyncio.create_task(new.acquire())
+            await asyncio.sleep(0.5)
+            assert not takeover.done()
+            await in_flight.commit()
+            assert await asyncio.wait_for(takeover, 5) is True
+            # A write the old holder starts now finds the row no longer its own.
+            assert await (await in_flight.execute(fenced, (old.identity,))).fetchall() == []
+    finally:
+        await old.close()
+        await new.close()
