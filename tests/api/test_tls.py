@@ -93,6 +93,16 @@ def test_client_certificates_are_required_when_configured(tmp_path: Path) -> Non
             httpx.get(f"{server.address}/v1/sys/seal-status", verify=without)
 
 
+def _serial_or_none(port: int, ca: ScratchCA) -> int | None:
+    """The served certificate's serial, or None for a handshake cut short: a connection the old worker
+    accepted just as the reload told it to stop can be closed before its handshake (a known race of the
+    worker hand-over; the next connection reaches the new worker)."""
+    try:
+        return served_serial(port, ca)
+    except (ssl.SSLEOFError, ConnectionResetError):
+        return None
+
+
 def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
     ca = ScratchCA(tmp_path)
     port = free_port()
@@ -105,7 +115,7 @@ def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
         second = ca.issue("server")  # same file names: the operator replaced the files in place
         server.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
-        while served_serial(port, ca) != second.serial:
+        while _serial_or_none(port, ca) != second.serial:
             assert time.monotonic() < deadline, server.log.read_text()
             time.sleep(0.05)
         assert "reloaded TLS certificates" in server.log.read_text()
