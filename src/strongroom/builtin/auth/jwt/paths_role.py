@@ -15,6 +15,7 @@ from strongroom.builtin.auth.jwt.claims import ClaimError, check_glob_bound_clai
 from strongroom.builtin.auth.jwt.models import ROLE_PREFIX, JWTRole, load_role, save_role
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.roles import RoleRecords
 from strongroom.framework.tokenutil import TOKEN_FIELDS, upgrade_policies
 from strongroom.logical import Operation, Request, Response, SystemView
 from strongroom.util.durations import format_duration
@@ -100,35 +101,7 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def _role_name(fields: FieldData) -> str:
-    name: str = fields.get("name")
-    if not name:
-        raise InvalidRequestError("missing role name")
-    return name
-
-
-async def role_exists(request: Request, fields: FieldData) -> bool:
-    assert request.storage is not None
-    return await load_role(request.storage, fields.get("name")) is not None
-
-
-async def read_role(request: Request, fields: FieldData) -> Response | None:
-    assert request.storage is not None
-    role = await load_role(request.storage, _role_name(fields))
-    return None if role is None else Response(data=role.view())
-
-
-async def delete_role(request: Request, fields: FieldData) -> Response | None:
-    assert request.storage is not None
-    await request.storage.delete(ROLE_PREFIX + _role_name(fields))
-    return None
-
-
-async def list_roles(request: Request, fields: FieldData) -> Response | None:
-    assert request.storage is not None
-    keys = [key for key in await request.storage.list(ROLE_PREFIX) if not key.endswith("/")]
-    # Like Vault's ListResponse: no "keys" when empty, which the HTTP layer answers with a 404.
-    return Response(data={"keys": keys} if keys else {})
+_ROLES = RoleRecords(ROLE_PREFIX, load_role)
 
 
 def _bindings(fields: FieldData, role: JWTRole) -> JWTRole:
@@ -200,7 +173,7 @@ def paths(system: SystemView) -> list[Path]:
 
     async def write_role(request: Request, fields: FieldData) -> Response | None:
         assert request.storage is not None
-        name = _role_name(fields)
+        name = _ROLES.name(fields)
         existing = await load_role(request.storage, name)
         role_type = fields.get("role_type") or "oidc"
         if role_type not in ("jwt", "oidc"):
@@ -234,7 +207,7 @@ def paths(system: SystemView) -> list[Path]:
     return [
         Path(
             "role/?",
-            operations={Operation.LIST: list_roles},
+            operations={Operation.LIST: _ROLES.list},
             synopsis="Lists all the roles registered with the backend.",
             description="The list will contain the names of the roles.",
         ),
@@ -242,12 +215,12 @@ def paths(system: SystemView) -> list[Path]:
             "role/{name}",
             fields=FIELDS,
             operations={
-                Operation.READ: read_role,
+                Operation.READ: _ROLES.read,
                 Operation.CREATE: write_role,
                 Operation.UPDATE: write_role,
-                Operation.DELETE: delete_role,
+                Operation.DELETE: _ROLES.delete,
             },
-            existence_check=role_exists,
+            existence_check=_ROLES.exists,
             synopsis=SYNOPSIS,
             description=DESCRIPTION,
         ),

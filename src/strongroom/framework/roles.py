@@ -1,0 +1,60 @@
+"""An auth method's roles, one stored record each under a prefix: the read, delete, list and existence
+answers every such family gives alike (JWT/OIDC and Kubernetes roles). Layer: framework (imports logical).
+
+Vault's behaviour kept here: a role read of a missing role is a 404 with no body, a delete of a missing
+role succeeds, and a list with nothing in it has no "keys" (which the HTTP layer answers with a 404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from strongroom.errors import InvalidRequestError
+from strongroom.framework.path import FieldData
+from strongroom.logical import Request, Response, Storage
+
+
+class StoredRole(Protocol):
+    def view(self) -> dict[str, Any]:
+        """The role as a read shows it."""
+        ...
+
+
+R = TypeVar("R", bound=StoredRole)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecords(Generic[R]):
+    """The roles under `prefix`, each read back with `load(storage, name)` (None when absent)."""
+
+    prefix: str
+    load: Callable[[Storage, str], Awaitable[R | None]]
+
+    @staticmethod
+    def name(fields: FieldData) -> str:
+        """The role named by the path; "missing role name" (Vault's words) when empty."""
+        name: str = fields.get("name")
+        if not name:
+            raise InvalidRequestError("missing role name")
+        return name
+
+    async def exists(self, request: Request, fields: FieldData) -> bool:
+        assert request.storage is not None
+        return await self.load(request.storage, fields.get("name")) is not None
+
+    async def read(self, request: Request, fields: FieldData) -> Response | None:
+        assert request.storage is not None
+        role = await self.load(request.storage, self.name(fields))
+        return None if role is None else Response(data=role.view())
+
+    async def delete(self, request: Request, fields: FieldData) -> Response | None:
+        assert request.storage is not None
+        await request.storage.delete(self.prefix + self.name(fields))
+        return None
+
+    async def list(self, request: Request, fields: FieldData) -> Response | None:
+        assert request.storage is not None
+        keys = [key for key in await request.storage.list(self.prefix) if not key.endswith("/")]
+        return Response(data={"keys": keys} if keys else {})
