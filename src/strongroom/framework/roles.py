@@ -1,5 +1,6 @@
-"""An auth method's roles, one stored record each under a prefix: the read, delete, list and existence
-answers every such family gives alike (JWT/OIDC and Kubernetes roles). Layer: framework (imports logical).
+"""An auth method's roles, one stored record each under a prefix: the `role/` and `role/{name}` paths and
+the read, delete, list and existence answers every such family gives alike (JWT/OIDC and Kubernetes
+roles); each family brings its own fields and write. Layer: framework (imports logical).
 
 Vault's behaviour kept here: a role read of a missing role is a 404 with no body, a delete of a missing
 role succeeds, and a list with nothing in it has no "keys" (which the HTTP layer answers with a 404).
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from strongroom.errors import InvalidRequestError
-from strongroom.framework.path import FieldData
-from strongroom.logical import Request, Response, Storage
+from strongroom.framework.fields import Field
+from strongroom.framework.path import FieldData, Handler, Path
+from strongroom.logical import Operation, Request, Response, Storage
 
 
 class StoredRole(Protocol):
@@ -54,7 +56,33 @@ class RoleRecords(Generic[R]):
         await request.storage.delete(self.prefix + self.name(fields))
         return None
 
-    async def list(self, request: Request, fields: FieldData) -> Response | None:
+    async def list_keys(self, request: Request, fields: FieldData) -> Response | None:
         assert request.storage is not None
         keys = [key for key in await request.storage.list(self.prefix) if not key.endswith("/")]
         return Response(data={"keys": keys} if keys else {})
+
+    def paths(
+        self, *, fields: dict[str, Field], write: Handler, synopsis: str, description: str
+    ) -> list[Path]:
+        """`role/` (LIST) and `role/{name}` (read, create and update with `write`, delete)."""
+        return [
+            Path(
+                "role/?",
+                operations={Operation.LIST: self.list_keys},
+                synopsis="Lists all the roles registered with the backend.",
+                description="The list will contain the names of the roles.",
+            ),
+            Path(
+                "role/{name}",
+                fields=fields,
+                operations={
+                    Operation.READ: self.read,
+                    Operation.CREATE: write,
+                    Operation.UPDATE: write,
+                    Operation.DELETE: self.delete,
+                },
+                existence_check=self.exists,
+                synopsis=synopsis,
+                description=description,
+            ),
+        ]

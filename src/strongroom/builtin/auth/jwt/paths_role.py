@@ -17,7 +17,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.framework.roles import RoleRecords
 from strongroom.framework.tokenutil import TOKEN_FIELDS, upgrade_policies
-from strongroom.logical import Operation, Request, Response, SystemView
+from strongroom.logical import Request, Response, SystemView
 from strongroom.util.durations import format_duration
 
 SYNOPSIS = "Register an role with the backend."
@@ -204,24 +204,4 @@ def paths(system: SystemView) -> list[Path]:
         await save_role(request.storage, name, role)
         return Response(warnings=tuple(warnings)) if warnings else None
 
-    return [
-        Path(
-            "role/?",
-            operations={Operation.LIST: _ROLES.list},
-            synopsis="Lists all the roles registered with the backend.",
-            description="The list will contain the names of the roles.",
-        ),
-        Path(
-            "role/{name}",
-            fields=FIELDS,
-            operations={
-                Operation.READ: _ROLES.read,
-                Operation.CREATE: write_role,
-                Operation.UPDATE: write_role,
-                Operation.DELETE: _ROLES.delete,
-            },
-            existence_check=_ROLES.exists,
-            synopsis=SYNOPSIS,
-            description=DESCRIPTION,
-        ),
-    ]
+    return _ROLES.paths(fields=FIELDS, write=write_role, synopsis=SYNOPSIS, description=DESCRIPTION)
