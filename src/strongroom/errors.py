@@ -17,6 +17,7 @@ Every error strongroom raises on purpose derives from `StrongroomError`::
         ├── NotFoundError                404  no mount or no path handles the route
         ├── UnsupportedOperationError    405  the path exists but not for this operation
         ├── PayloadTooLargeError         413  the body is over the configured limit
+        ├── RateLimitedError             429  a rate limit quota or the failed-login guard refused it
         └── ServiceUnavailableError      503  sealed, or standby
 
 Invariant: an error message never carries a secret value or a token; messages name paths and fields only.
@@ -99,6 +100,16 @@ class PayloadTooLargeError(RequestError):
 
 class UnsupportedMediaTypeError(RequestError):
     """415: the request body's content type is not one the operation accepts."""
+
+
+class RateLimitedError(RequestError):
+    """429: a rate limit refused the request. `headers` go with the answer (Retry-After and Vault's
+    X-Ratelimit-*); `audit` says whether the refusal is audited (Vault's enable_rate_limit_audit_logging)."""
+
+    def __init__(self, *errors: str, headers: dict[str, str], audit: bool) -> None:
+        super().__init__(*errors)
+        self.headers = headers
+        self.audit = audit
 
 
 class InvalidKeyError(StorageError, InvalidRequestError):

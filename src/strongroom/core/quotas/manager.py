@@ -1,0 +1,175 @@
+"""The quota manager: the rules sys/quotas keeps, and the verdict on each request (Vault's quotas.Manager).
+
+Layer: core. Owns the "sys/quotas/" storage view; reads the router only through the Route a request
+carries. Rate limits are per client address and per server (not shared between HA nodes, as Vault's).
+
+Invariant: with no rule and no recent failed login the check is one attribute test per request.
+Invariant: a refused login attempt spends no credential check: the failed-login guard refuses before the
+auth method sees the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from strongroom.core.quotas.limiter import ALLOWED, ClientBuckets, Verdict
+from strongroom.core.quotas.model import (
+    LeaseCountQuota,
+    QuotaConfig,
+    QuotaType,
+    RateLimitQuota,
+    Scope,
+    most_specific,
+)
+from strongroom.errors import RateLimitedError
+from strongroom.logical import Request, RoleResolver, Storage, get_json, put_json
+from strongroom.router import MountEntry, Route
+from strongroom.util.clock import Clock
+
+CONFIG_KEY = "config"
+# Vault's toggle: set once the operator has written the config, so the default exempt paths stop applying.
+EXEMPT_TOGGLE_KEY = "default_rate_limit_exempt_paths_toggle"
+# The strongroom default of failed logins per second per client address (README: "Login rate limit").
+DEFAULT_FAILED_LOGIN_LIMIT = 20
+
+
+@dataclass(slots=True)
+class _Limit:
+    quota: RateLimitQuota
+    buckets: ClientBuckets
+
+
+class QuotaManager:
+    """Rate limit and lease count rules, their config, and the failed-login guard."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        storage_for: Callable[[MountEntry], Storage],
+        failed_login_limit: int = DEFAULT_FAILED_LOGIN_LIMIT,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._storage_for = storage_for
+        self.config = QuotaConfig()
+        self._limits: dict[Scope, _Limit] = {}
+        self._limit_names: dict[str, Scope] = {}
+        # Mounts with a "prefix*" rule, and with a role rule: only their requests look for one.
+        self._glob_mounts: set[str] = set()
+        self._role_mounts: set[str] = set()
+        self.lease_counts: dict[str, LeaseCountQuota] = {}
+        self._failures = ClientBuckets(failed_login_limit, 1.0) if failed_login_limit > 0 else None
+        # Whether any failed login was seen since the start: until one is, logins skip the guard.
+        self._failures_seen = False
+
+    @property
+    def active(self) -> bool:
+        """Whether requests need a look at all (the pipeline's fast path)."""
+        return bool(self._limits) or self._failures_seen
+
+    async def load(self) -> None:
+        """Read the config and every rule from storage (at unseal)."""
+        raw = await get_json(self._storage, CONFIG_KEY)
+        config = QuotaConfig.load(raw) if raw is not None else QuotaConfig()
+        if not await get_json(self._storage, EXEMPT_TOGGLE_KEY):
+            config = QuotaConfig(
+                config.enable_rate_limit_audit_logging, config.enable_rate_limit_response_headers
+            )
+        self.config = config
+        for name in await self._storage.list(f"{QuotaType.RATE_LIMIT}/"):
+            stored = await get_json(self._storage, f"{QuotaType.RATE_LIMIT}/{name}")
+            if stored is not None:
+                self._install(RateLimitQuota.load(stored))
+        for name in await self._storage.list(f"{QuotaType.LEASE_COUNT}/"):
+            stored = await get_json(self._storage, f"{QuotaType.LEASE_COUNT}/{name}")
+            if stored is not None:
+                quota = LeaseCountQuota.load(stored)
+                self.lease_counts[quota.name] = quota
+
+    async def set_config(self, config: QuotaConfig) -> None:
+        await put_json(self._storage, CONFIG_KEY, config.describe())
+        await put_json(self._storage, EXEMPT_TOGGLE_KEY, True)
+        self.config = config
+
+    def rate_limit(self, name: str) -> RateLimitQuota | None:
+        scope = self._limit_names.get(name)
+        return None if scope is None else self._limits[scope].quota
+
+    def rate_limit_names(self) -> list[str]:
+        return sorted(self._limit_names)
+
+    def rate_limit_at(self, scope: Scope) -> RateLimitQuota | None:
+        """The rule with exactly this scope (Vault refuses a second rule with the same factors)."""
+        found = self._limits.get(scope)
+        return None if found is None else found.quota
+
+    async def put_rate_limit(self, quota: RateLimitQuota) -> None:
+        """Store and apply `quota` (replacing the rule of that name: its clients start afresh)."""
+        await put_json(self._storage, f"{QuotaType.RATE_LIMIT}/{quota.name}", quota.stored())
+        self._drop(quota.name)
+        self._install(quota)
+
+    async def delete_rate_limit(self, name: str) -> None:
+        await self._storage.delete(f"{QuotaType.RATE_LIMIT}/{name}")
+        self._drop(name)
+
+    def _install(self, quota: RateLimitQuota) -> None:
+        buckets = ClientBuckets(quota.tokens, float(quota.interval), float(quota.block_interval))
+        self._limits[quota.scope] = _Limit(quota, buckets)
+        self._limit_names[quota.name] = quota.scope
+        self._index()
+
+    def _drop(self, name: str) -> None:
+        scope = self._limit_names.pop(name, None)
+        if scope is not None:
+            del self._limits[scope]
+            self._index()
+
+    def _index(self) -> None:
+        self._glob_mounts = {scope.mount for scope in self._limits if scope.suffix.endswith("*")}
+        self._role_mounts = {scope.mount for scope in self._limits if scope.role}
+
+    async def admit(self, request: Request, route: Route | None, login: bool) -> dict[str, str] | None:
+        """Refuse `request` with RateLimitedError when its rate limit (or, for a `login`, the failed-login
+        guard) is spent; otherwise the headers its answer carries (None when there are none to send)."""
+        now = self._clock.now()
+        address = request.connection.remote_address
+        config = self.config
+        if login and self._failures is not None and self._failures.exhausted(address, now):
+            headers = {"Retry-After": "1"} if config.enable_rate_limit_response_headers else {}
+            raise RateLimitedError(
+                f'request path "{request.path}": rate limit quota exceeded',
+                headers=headers,
+                audit=config.enable_rate_limit_audit_logging,
+            )
+        if not self._limits or config.exempt(request.path):
+            return None
+        verdict = await self._verdict(request, route, address, now)
+        headers = verdict.headers if config.enable_rate_limit_response_headers else {}
+        if not verdict.allowed:
+            raise RateLimitedError(
+                f'request path "{request.path}": rate limit quota exceeded',
+                headers=headers,
+                audit=config.enable_rate_limit_audit_logging,
+            )
+        return headers or None
+
+    async def _verdict(self, request: Request, route: Route | None, address: str, now: float) -> Verdict:
+        mount = route.entry.api_path if route is not None else ""
+        suffix = route.relative_path if route is not None else ""
+        role = ""
+        if route is not None and mount in self._role_mounts and isinstance(route.backend, RoleResolver):
+            bound = request.evolve(path=route.relative_path, storage=self._storage_for(route.entry))
+            role = await route.backend.resolve_role(bound)
+        limit = most_specific(self._limits, mount, suffix, role, mount in self._glob_mounts)
+        if limit is None:
+            return ALLOWED
+        return limit.buckets.take(address, now)
+
+    def login_failed(self, request: Request) -> None:
+        """Count a refused login from the request's client address against the failed-login guard."""
+        if self._failures is not None:
+            self._failures_seen = True
+            self._failures.take(request.connection.remote_address, self._clock.now())
