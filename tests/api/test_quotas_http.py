@@ -334,3 +334,35 @@ def test_quotas_survive_a_restart_and_a_seal(tmp_path_factory: pytest.TempPathFa
             "rate_limit_exempt_paths": [],
         }
         assert [client.get("/v1/secret/x").status_code for _ in range(2)] == [404, 429]
+
+
+def test_a_lease_count_quota_refuses_new_leases_until_one_is_revoked(ours: RunningServer) -> None:
+    login = "/v1/auth/counted/login"
+    with ours.client() as client:
+        client.post("/v1/sys/auth/counted", json={"type": "approle"}).raise_for_status()
+        client.post("/v1/auth/counted/role/app", json={"bind_secret_id": False, "token_ttl": "1h",
+                    "secret_id_bound_cidrs": ["127.0.0.1/32"]}).raise_for_status()  # fmt: skip
+        role_id = client.get("/v1/auth/counted/role/app/role-id").json()["data"]["role_id"]
+        refused = client.post(f"{QUOTAS}/lease-count/two", json={"max_leases": 0, "path": "auth/counted"})
+        assert refused.status_code == 400
+        written = client.post(f"{QUOTAS}/lease-count/two", json={"max_leases": 2, "path": "auth/counted"})
+        assert written.status_code == 204
+        try:
+            tokens = [
+                client.post(login, json={"role_id": role_id}).json()["auth"]["client_token"] for _ in "ab"
+            ]
+            over = client.post(login, json={"role_id": role_id})
+            assert over.status_code == 429
+            assert over.json() == {
+                "errors": ['request path "auth/counted/login": lease count quota exceeded']
+            }
+            read = client.get(f"{QUOTAS}/lease-count/two").json()["data"]
+            assert (read["max_leases"], read["counter"], read["path"]) == (2, 2, "auth/counted/")
+            assert client.request("LIST", f"{QUOTAS}/lease-count").json()["data"]["keys"] == ["two"]
+            # Other mounts are not counted against it; revoking a token frees its place.
+            assert client.get("/v1/auth/approle/role/web/role-id").status_code == 200
+            client.post("/v1/auth/token/revoke", json={"token": tokens[0]}).raise_for_status()
+            assert client.post(login, json={"role_id": role_id}).status_code == 200
+        finally:
+            assert client.delete(f"{QUOTAS}/lease-count/two").status_code == 204
+        assert client.post(login, json={"role_id": role_id}).status_code == 200

@@ -476,7 +476,9 @@ class Core:
             expire_view = BarrierView(self._barrier, "sys/expire/")
             leases = LeaseManager(expire_view, self._clock, tokens, MountSecrets(mounts, self._clock))
             quota_view = BarrierView(self._barrier, "sys/quotas/")
-            quotas = QuotaManager(quota_view, self._clock, mounts.storage_for, self._failed_login_limit)
+            quotas = QuotaManager(
+                quota_view, self._clock, mounts.storage_for, leases.count_under, self._failed_login_limit
+            )
             services = Services(
                 mounts=mounts,
                 policies=policies,

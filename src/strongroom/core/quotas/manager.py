@@ -23,11 +23,13 @@ from strongroom.core.quotas.model import (
     most_specific,
 )
 from strongroom.errors import RateLimitedError
-from strongroom.logical import Request, RoleResolver, Storage, get_json, put_json
+from strongroom.logical import Operation, Request, RoleResolver, Storage, get_json, put_json
 from strongroom.router import MountEntry, Route
 from strongroom.util.clock import Clock
 
 CONFIG_KEY = "config"
+# The operations that can answer with a lease (a secret read, a login, a token created).
+_MAY_LEASE = frozenset({Operation.READ, Operation.CREATE, Operation.UPDATE})
 # Vault's toggle: set once the operator has written the config, so the default exempt paths stop applying.
 EXEMPT_TOGGLE_KEY = "default_rate_limit_exempt_paths_toggle"
 # The strongroom default of failed logins per second per client address (README: "Login rate limit").
@@ -48,18 +50,20 @@ class QuotaManager:
         storage: Storage,
         clock: Clock,
         storage_for: Callable[[MountEntry], Storage],
+        leases_under: Callable[[str], int],
         failed_login_limit: int = DEFAULT_FAILED_LOGIN_LIMIT,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._storage_for = storage_for
+        self.leases_under = leases_under
         self.config = QuotaConfig()
         self._limits: dict[Scope, _Limit] = {}
         self._limit_names: dict[str, Scope] = {}
         # Mounts with a "prefix*" rule, and with a role rule: only their requests look for one.
         self._glob_mounts: set[str] = set()
         self._role_mounts: set[str] = set()
-        self.lease_counts: dict[str, LeaseCountQuota] = {}
+        self._lease_counts: dict[Scope, LeaseCountQuota] = {}
         self._failures = ClientBuckets(failed_login_limit, 1.0) if failed_login_limit > 0 else None
         # Whether any failed login was seen since the start: until one is, logins skip the guard.
         self._failures_seen = False
@@ -67,7 +71,7 @@ class QuotaManager:
     @property
     def active(self) -> bool:
         """Whether requests need a look at all (the pipeline's fast path)."""
-        return bool(self._limits) or self._failures_seen
+        return bool(self._limits) or bool(self._lease_counts) or self._failures_seen
 
     async def load(self) -> None:
         """Read the config and every rule from storage (at unseal)."""
@@ -86,7 +90,7 @@ class QuotaManager:
             stored = await get_json(self._storage, f"{QuotaType.LEASE_COUNT}/{name}")
             if stored is not None:
                 quota = LeaseCountQuota.load(stored)
-                self.lease_counts[quota.name] = quota
+                self._lease_counts[quota.scope] = quota
 
     async def set_config(self, config: QuotaConfig) -> None:
         await put_json(self._storage, CONFIG_KEY, config.describe())
@@ -114,6 +118,34 @@ class QuotaManager:
     async def delete_rate_limit(self, name: str) -> None:
         await self._storage.delete(f"{QuotaType.RATE_LIMIT}/{name}")
         self._drop(name)
+
+    def lease_count(self, name: str) -> LeaseCountQuota | None:
+        return next((quota for quota in self._lease_counts.values() if quota.name == name), None)
+
+    def lease_count_names(self) -> list[str]:
+        return sorted(quota.name for quota in self._lease_counts.values())
+
+    def lease_count_at(self, scope: Scope) -> LeaseCountQuota | None:
+        return self._lease_counts.get(scope)
+
+    async def put_lease_count(self, quota: LeaseCountQuota) -> None:
+        await put_json(self._storage, f"{QuotaType.LEASE_COUNT}/{quota.name}", quota.stored())
+        await self.delete_lease_count(quota.name, keep_stored=True)
+        self._lease_counts[quota.scope] = quota
+
+    async def delete_lease_count(self, name: str, *, keep_stored: bool = False) -> None:
+        if not keep_stored:
+            await self._storage.delete(f"{QuotaType.LEASE_COUNT}/{name}")
+        for scope, quota in list(self._lease_counts.items()):
+            if quota.name == name:
+                del self._lease_counts[scope]
+
+    def counted(self, quota: LeaseCountQuota) -> int:
+        """The live leases created under `quota`'s scope."""
+        scope = quota.scope
+        if scope.suffix.endswith("*"):
+            return self.leases_under(scope.mount + scope.suffix[:-1])
+        return self.leases_under(scope.path + "/" if scope.suffix else scope.mount)
 
     def _install(self, quota: RateLimitQuota) -> None:
         buckets = ClientBuckets(quota.tokens, float(quota.interval), float(quota.block_interval))
@@ -144,6 +176,8 @@ class QuotaManager:
                 headers=headers,
                 audit=config.enable_rate_limit_audit_logging,
             )
+        if self._lease_counts and route is not None and request.operation in _MAY_LEASE:
+            self._check_lease_count(request, route)
         if not self._limits or config.exempt(request.path):
             return None
         verdict = await self._verdict(request, route, address, now)
@@ -167,6 +201,17 @@ class QuotaManager:
         if limit is None:
             return ALLOWED
         return limit.buckets.take(address, now)
+
+    def _check_lease_count(self, request: Request, route: Route) -> None:
+        """Refuse a request that may create a lease once its lease count quota is full (Vault checks before
+        the backend runs, so nothing is created that would then have to be revoked)."""
+        if route.entry.type == "system":
+            return  # sys/ creates no leases, and revoking them must stay possible
+        quota = most_specific(self._lease_counts, route.entry.api_path, route.relative_path, "", True)
+        if quota is not None and self.counted(quota) >= quota.max_leases:
+            raise RateLimitedError(
+                f'request path "{request.path}": lease count quota exceeded', headers={}, audit=True
+            )
 
     def login_failed(self, request: Request) -> None:
         """Count a refused login from the request's client address against the failed-login guard."""

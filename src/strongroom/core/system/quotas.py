@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from strongroom.core.quotas import QuotaConfig, QuotaManager, RateLimitQuota, Scope
+from strongroom.core.quotas import LeaseCountQuota, QuotaConfig, QuotaManager, RateLimitQuota, Scope
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError, NotFoundError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -125,7 +125,60 @@ def paths(services: Services) -> list[Path]:
         await quotas.delete_rate_limit(named(data))
         return None
 
+    async def list_lease_counts(_request: Request, _data: FieldData) -> Response | None:
+        return Response(data={"keys": quotas.lease_count_names()})
+
+    async def write_lease_count(_request: Request, data: FieldData) -> Response | None:
+        name = named(data)
+        max_leases: int = data.get("max_leases")
+        if max_leases <= 0:
+            raise InvalidRequestError("'max_leases' is invalid")
+        if data.get("role"):
+            # Leases are counted by the path that created them; a login role is not recorded with them.
+            raise InvalidRequestError("role-based lease count quotas are not supported")
+        scope = scope_of(data)
+        same = quotas.lease_count_at(scope)
+        if same is not None and same.name != name:
+            raise InvalidRequestError(
+                f'quota rule with similar properties exists under the name "{same.name}"'
+            )
+        await quotas.put_lease_count(LeaseCountQuota(name, scope, max_leases, inheritable(data, scope)))
+        return None
+
+    async def read_lease_count(_request: Request, data: FieldData) -> Response | None:
+        quota = quotas.lease_count(named(data))
+        return None if quota is None else Response(data=quota.describe(quotas.counted(quota)))
+
+    async def delete_lease_count(_request: Request, data: FieldData) -> Response | None:
+        await quotas.delete_lease_count(named(data))
+        return None
+
     return [
+        Path(
+            "quotas/lease-count/?",
+            operations={Operation.LIST: list_lease_counts},
+            synopsis="Lists the names of all the lease count quotas.",
+        ),
+        Path(
+            "quotas/lease-count/{name}",
+            fields={
+                **_SCOPE_FIELDS,
+                "max_leases": Field(
+                    FieldType.INT, "The maximum number of leases to be allowed by the quota rule."
+                ),
+            },
+            operations={
+                Operation.UPDATE: write_lease_count,
+                Operation.READ: read_lease_count,
+                Operation.DELETE: delete_lease_count,
+            },
+            synopsis="Get, create or update a lease count quota for an optional mount or path.",
+            description=(
+                "A lease count quota caps the live leases (secret leases and service tokens) created under "
+                "its path; a request that could create one more is refused with 429 until some expire or "
+                "are revoked."
+            ),
+        ),
         Path(
             "quotas/config",
             fields={
