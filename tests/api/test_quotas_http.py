@@ -366,3 +366,21 @@ def test_a_lease_count_quota_refuses_new_leases_until_one_is_revoked(ours: Runni
         finally:
             assert client.delete(f"{QUOTAS}/lease-count/two").status_code == 204
         assert client.post(login, json={"role_id": role_id}).status_code == 200
+
+
+def test_disabling_a_mount_deletes_its_quotas_as_openbao(
+    ours: RunningServer, reference: RunningServer
+) -> None:
+    answers = []
+    for server in (ours, reference):
+        with server.client() as client:
+            client.post("/v1/sys/mounts/pruned", json={"type": "kv"}).raise_for_status()
+            _quota(client, "pruned", rate=100, path="pruned/")
+            _quota(client, "kept", rate=100, path="secret/")
+            client.delete("/v1/sys/mounts/pruned").raise_for_status()
+            answers.append(
+                [_answer(client.get(f"{QUOTAS}/rate-limit/{name}")) for name in ("pruned", "kept")]
+            )
+            client.delete(f"{QUOTAS}/rate-limit/kept")
+    assert answers[0] == answers[1]
+    assert [status for status, _ in answers[0]] == [404, 200]

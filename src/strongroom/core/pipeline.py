@@ -149,9 +149,10 @@ class Pipeline:
         """Refuse a request over its rate limit quota, or a login from a client address whose failed logins
         are over the guard's limit (429), before any token is looked up, as Vault checks quotas first."""
         quotas = self._services.quotas
-        if not quotas.active:
+        login = quotas.guarding and self._is_login(flow)
+        if not login and not quotas.active:
             return flow
-        headers = await quotas.admit(flow.request, flow.route, self._is_login(flow))
+        headers = await quotas.admit(flow.request, flow.route, login)
         return flow if headers is None else replace(flow, rate_headers=headers)
 
     def _is_login(self, flow: Flow) -> bool:

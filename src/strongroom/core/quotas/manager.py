@@ -70,8 +70,13 @@ class QuotaManager:
 
     @property
     def active(self) -> bool:
-        """Whether requests need a look at all (the pipeline's fast path)."""
-        return bool(self._limits) or bool(self._lease_counts) or self._failures_seen
+        """Whether every request needs a look (the pipeline's fast path): some rule exists."""
+        return bool(self._limits) or bool(self._lease_counts)
+
+    @property
+    def guarding(self) -> bool:
+        """Whether logins need a look: a failed login was seen since the start."""
+        return self._failures_seen
 
     async def load(self) -> None:
         """Read the config and every rule from storage (at unseal)."""
@@ -146,6 +151,13 @@ class QuotaManager:
         if scope.suffix.endswith("*"):
             return self.leases_under(scope.mount + scope.suffix[:-1])
         return self.leases_under(scope.path + "/" if scope.suffix else scope.mount)
+
+    async def mount_disabled(self, mount: str) -> None:
+        """Delete the rules scoped to a mount that was just disabled, as Vault prunes them."""
+        for name in [limit.quota.name for scope, limit in self._limits.items() if scope.mount == mount]:
+            await self.delete_rate_limit(name)
+        for name in [quota.name for scope, quota in self._lease_counts.items() if scope.mount == mount]:
+            await self.delete_lease_count(name)
 
     def _install(self, quota: RateLimitQuota) -> None:
         buckets = ClientBuckets(quota.tokens, float(quota.interval), float(quota.block_interval))
