@@ -4,8 +4,10 @@ Every error strongroom raises on purpose derives from `StrongroomError`::
 
     StrongroomError
     ├── StorageError                 the physical layer failed (I/O, a database error)
-    │   └── InvalidKeyError          a key cannot be stored (climbs, control characters); also an
-    │                                InvalidRequestError, since such keys come from request input: 400
+    │   ├── InvalidKeyError          a key cannot be stored (climbs, control characters); also an
+    │   │                            InvalidRequestError, since such keys come from request input: 400
+    │   └── FencedWriteError         an HA write refused because another server took the lock; also a
+    │                                ServiceUnavailableError: 503, the client retries on the new active
     ├── BarrierError
     │   ├── SealedError              the barrier is sealed; nothing can be decrypted
     │   └── IntegrityError           a ciphertext failed authentication (tampered, moved, wrong key)
@@ -118,3 +120,8 @@ class InvalidKeyError(StorageError, InvalidRequestError):
 
 class ServiceUnavailableError(RequestError):
     """503: the server is sealed or cannot serve this request now."""
+
+
+class FencedWriteError(StorageError, ServiceUnavailableError):
+    """503: a write refused by the storage's HA fence, because another server became active while this one
+    served the request (the client's retry reaches the new active server through this one's forwarding)."""
