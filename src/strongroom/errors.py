@@ -27,6 +27,11 @@ Invariant: an error message never carries a secret value or a token; messages na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
 
 class StrongroomError(Exception):
     """Root of every error strongroom raises on purpose."""
@@ -67,10 +72,12 @@ class HCLError(ConfigError):
 
 
 class RequestError(StrongroomError):
-    """A request cannot be served. `errors` is the list returned to the client in `{"errors": [...]}`."""
+    """A request cannot be served. `errors` is the list returned to the client in `{"errors": [...]}`;
+    `headers` go with that answer (a rate limit's, which Vault sends with every answer once enabled)."""
 
     def __init__(self, *errors: str) -> None:
         self.errors: tuple[str, ...] = errors
+        self.headers: Mapping[str, str] = _NO_HEADERS
         super().__init__("; ".join(errors))
 
 
@@ -108,7 +115,7 @@ class RateLimitedError(RequestError):
     """429: a rate limit refused the request. `headers` go with the answer (Retry-After and Vault's
     X-Ratelimit-*); `audit` says whether the refusal is audited (Vault's enable_rate_limit_audit_logging)."""
 
-    def __init__(self, *errors: str, headers: dict[str, str], audit: bool) -> None:
+    def __init__(self, *errors: str, headers: Mapping[str, str], audit: bool) -> None:
         super().__init__(*errors)
         self.headers = headers
         self.audit = audit

@@ -123,6 +123,8 @@ class Pipeline:
             for stage in self.stages:
                 flow = await stage(flow)
         except RequestError as refusal:
+            if flow.rate_headers is not None and not refusal.headers:
+                refusal.headers = flow.rate_headers
             if self._is_login(flow) and isinstance(refusal, InvalidRequestError | PermissionDeniedError):
                 self._services.quotas.login_failed(flow.request)
             await self.audit_refusal(flow, refusal)

@@ -130,8 +130,8 @@ class VaultAPI:
             status = status_for(exc)
             if status == 500:
                 _log_fault(request_id, method, exc)
-            elif isinstance(exc, errors.RateLimitedError):
-                extra = exc.headers
+            elif isinstance(exc, errors.RequestError):
+                extra = dict(exc.headers)
             body = error_body(exc)
         finally:
             if status_request:
