@@ -49,8 +49,9 @@ class ClientBuckets:
         self._blocked: dict[str, float] = {}
         self._next_sweep = 0.0
 
-    def take(self, address: str, now: float) -> Verdict:
-        """Spend one of `address`'s tokens; refused when none is left or the client is blocked."""
+    def take(self, address: str, now: float, headers: bool = True) -> Verdict:
+        """Spend one of `address`'s tokens; refused when none is left or the client is blocked. The
+        verdict carries Vault's headers only when `headers` asks for them."""
         self._sweep(now)
         blocked_at = self._blocked.get(address)
         if blocked_at is not None:
@@ -61,18 +62,19 @@ class ClientBuckets:
         allowed = bucket.available > 0
         if allowed:
             bucket.available -= 1
+            if not headers:
+                return ALLOWED
+        elif self._block > 0:
+            self._blocked[address] = now
         reset = _seconds(bucket.start + (bucket.tick + 1) * self._interval - now)
-        headers = {
+        answer = {
             "X-Ratelimit-Limit": str(self._tokens),
             "X-Ratelimit-Remaining": str(bucket.available),
             "X-Ratelimit-Reset": reset,
         }
         if not allowed:
-            headers["Retry-After"] = reset
-            if self._block > 0:
-                self._blocked[address] = now
-                headers["Retry-After"] = _seconds(self._block)
-        return Verdict(allowed, headers)
+            answer["Retry-After"] = _seconds(self._block) if self._block > 0 else reset
+        return Verdict(allowed, answer)
 
     def exhausted(self, address: str, now: float) -> bool:
         """Whether `address` has no token left in its current interval (nothing is spent)."""

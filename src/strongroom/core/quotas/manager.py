@@ -192,7 +192,7 @@ class QuotaManager:
             self._check_lease_count(request, route)
         if not self._limits or config.exempt(request.path):
             return None
-        verdict = await self._verdict(request, route, address, now)
+        verdict = await self._verdict(request, route, address, now, config.enable_rate_limit_response_headers)
         headers = verdict.headers if config.enable_rate_limit_response_headers else {}
         if not verdict.allowed:
             raise RateLimitedError(
@@ -202,7 +202,9 @@ class QuotaManager:
             )
         return headers or None
 
-    async def _verdict(self, request: Request, route: Route | None, address: str, now: float) -> Verdict:
+    async def _verdict(
+        self, request: Request, route: Route | None, address: str, now: float, headers: bool
+    ) -> Verdict:
         mount = route.entry.api_path if route is not None else ""
         suffix = route.relative_path if route is not None else ""
         role = ""
@@ -212,7 +214,7 @@ class QuotaManager:
         limit = most_specific(self._limits, mount, suffix, role, mount in self._glob_mounts)
         if limit is None:
             return ALLOWED
-        return limit.buckets.take(address, now)
+        return limit.buckets.take(address, now, headers)
 
     def _check_lease_count(self, request: Request, route: Route) -> None:
         """Refuse a request that may create a lease once its lease count quota is full (Vault checks before

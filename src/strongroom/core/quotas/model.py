@@ -143,7 +143,7 @@ class QuotaConfig:
 
     def exempt(self, path: str) -> bool:
         """Whether `path` starts with an exempt path (Vault's path manager matches by prefix)."""
-        return any(path.startswith(exempt) for exempt in self.rate_limit_exempt_paths)
+        return path.startswith(self.rate_limit_exempt_paths)
 
     @classmethod
     def load(cls, raw: dict[str, Any]) -> QuotaConfig:
