@@ -49,6 +49,10 @@ class ClientBuckets:
         self._blocked: dict[str, float] = {}
         self._next_sweep = 0.0
 
+    def __len__(self) -> int:
+        """How many client addresses are tracked."""
+        return len(self._buckets)
+
     def take(self, address: str, now: float, headers: bool = True) -> Verdict:
         """Spend one of `address`'s tokens; refused when none is left or the client is blocked. The
         verdict carries Vault's headers only when `headers` asks for them."""
