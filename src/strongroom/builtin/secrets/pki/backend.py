@@ -7,7 +7,15 @@ writes it through the mount's storage view, so the barrier encrypts every privat
 
 from __future__ import annotations
 
-from strongroom.builtin.secrets.pki import paths_ca, paths_fetch, paths_issue, paths_revoke, paths_roles
+from strongroom.builtin.secrets.pki import (
+    paths_ca,
+    paths_fetch,
+    paths_issue,
+    paths_issuers,
+    paths_keys,
+    paths_revoke,
+    paths_roles,
+)
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig, SpecialPaths
@@ -32,6 +40,8 @@ async def pki_factory(config: BackendConfig) -> Backend:
         [
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
+            *paths_issuers.paths(store),
+            *paths_keys.paths(store),
             *paths_roles.paths(store),
             *issue_paths,
             *paths_revoke.paths(store, config.clock),
