@@ -117,6 +117,9 @@ def issuer_data(issuer: Issuer) -> dict[str, Any]:
         "usage": ",".join(issuer.usage),
     }
     if any(getattr(issuer, name) for name in URL_SETTINGS):
+        # Vault's AIA entry of an issuer: the lists it was never given are null.
+        for name in (*URL_SETTINGS, "delta_crl_distribution_points"):
+            answer[name] = answer[name] or None
         answer["enable_aia_url_templating"] = False
     return answer
 
