@@ -267,3 +267,39 @@ def test_bao_cli_issuers_and_keys(bao: Any, server: RunningServer, tmp_path: Pat
     assert again["existing_issuers"] == [root["issuer_id"]]
     run("delete", f"{m}/root")
     assert run("list", f"{m}/issuers", ok=False).returncode == 2
+
+
+def test_revoked_intermediate_is_on_its_parents_crl(hv: hvac.Client, server: RunningServer) -> None:
+    """Root and intermediate in one mount: the chain is built from the mount's issuers, and revoking the
+    intermediate puts it on the root's CRL, read raw from issuer/<ref>/crl/der."""
+    p = hv.secrets.pki
+    m = mount(hv)
+    root = p.generate_root(
+        type="internal",
+        common_name="Root",
+        extra_params={"key_type": "ec", "issuer_name": "root"},
+        mount_point=m,
+    )["data"]
+    csr = hv.write_data(
+        f"{m}/issuers/generate/intermediate/internal", data={"common_name": "Int", "key_type": "ec"}
+    )
+    signed = hv.write_data(
+        f"{m}/issuer/root/sign-intermediate",
+        data={"csr": csr["data"]["csr"], "common_name": "Int", "ttl": "10h"},
+    )["data"]
+    [int_id] = p.set_signed_intermediate(signed["certificate"], mount_point=m)["data"]["imported_issuers"]
+    chain = p.read_issuer(int_id, mount_point=m)["data"]["ca_chain"]
+    assert [cert_of(pem) for pem in chain] == [cert_of(signed["certificate"]), cert_of(root["certificate"])]
+    revoked = p.revoke_issuer(int_id, mount_point=m)
+    assert revoked["data"]["revoked"] is True
+    assert "issuing-certificates" not in revoked["data"]["usage"]
+    with httpx.Client(base_url=server.address, headers={"X-Vault-Token": server.root_token}) as http:
+        der = http.get(f"/v1/{m}/issuer/root/crl/der")
+        assert der.headers["content-type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(der.content)
+    assert crl.is_signature_valid(cert_of(root["certificate"]).public_key())  # type: ignore[arg-type]
+    entry = crl.get_revoked_certificate_by_serial_number(cert_of(signed["certificate"]).serial_number)
+    assert entry is not None
+    p.create_or_update_role("web", extra_params={**ROLE, "issuer_ref": int_id}, mount_point=m)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="requested usage issuing-certificates"):
+        p.generate_certificate("web", "a.example.com", mount_point=m)

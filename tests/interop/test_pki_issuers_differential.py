@@ -176,7 +176,10 @@ STEPS: list[Step] = [
     post("sign-self-issued", "root/sign-self-issued", {"certificate": "${root_pem}"}),
     post("sign-self-issued via issuer", "issuer/${other}/sign-self-issued", {"certificate": "${root_pem}"}),
     post(
-        "rotate", "root/rotate/internal", {"common_name": "Rotated", "key_type": "ec", "issuer_name": "next"}
+        "rotate",
+        "root/rotate/internal",
+        {"common_name": "Rotated", "key_type": "ec", "issuer_name": "next"},
+        save={"next": "data.issuer_id"},
     ),
     get("config issuers after rotate", "config/issuers"),
     get("issuer pem missing", "issuer/nope/json"),
@@ -190,6 +193,23 @@ STEPS: list[Step] = [
     post(
         "issue with issuer urls", "issuer/${other}/issue/web", {"common_name": "c.example.com", "ttl": "1h"}
     ),
+    post("revoke issuer", "issuer/${next}/revoke"),
+    post("revoke issuer again", "issuer/${next}/revoke"),
+    get("read revoked issuer", "issuer/${next}"),
+    post("revoked cannot issue again", "issuer/${next}", {"usage": "issuing-certificates"}),
+    post("issue with revoked issuer", "issuer/${next}/issue/web", {"common_name": "d.example.com"}),
+    get("issuer crl", "issuer/${other}/crl"),
+    get("keyless issuer crl", "issuer/${root}/crl"),
+    post("root replace missing", "root/replace", {}),
+    post("root replace", "root/replace", {"default": "${other}"}),
+    post("existing key with type", "root/generate/existing", {"common_name": "E", "key_type": "ec"}),
+    post("existing key missing", "root/generate/existing", {"common_name": "E", "key_ref": "nope"}),
+    post("existing key", "issuers/generate/root/existing", {"common_name": "E", "key_ref": "default"}),
+    post("kms refused", "root/generate/kms", {"common_name": "E"}),
+    post("existing intermediate", "issuers/generate/intermediate/existing", {"common_name": "I"}),
+    post("import cert refuses keys", "issuers/import/cert", {"pem_bundle": "${other_key}\n${other_pem}"}),
+    post("import bundle", "issuers/import/bundle", {"pem_bundle": "${other_key}\n${other_pem}"}),
+    post("import bogus", "issuers/import/bogus", {"pem_bundle": "${other_pem}"}),
     delete("delete root", "root"),
     listing("issuers after delete root", "issuers"),
     listing("keys after delete root", "keys"),
@@ -233,6 +253,8 @@ INTENDED: list[Intended] = [
         "read missing key",
         "issue without default",
         "issuer pem missing",
+        "issue with revoked issuer",
+        "keyless issuer crl",
     )
 ] + [
     Intended(

@@ -29,22 +29,26 @@ from strongroom.builtin.secrets.pki.certs import (
 )
 from strongroom.builtin.secrets.pki.issuing import check_format, parse_ips, validity
 from strongroom.builtin.secrets.pki.keys import (
+    PrivateKey,
     encode_key,
     generate_key,
     key_type_of,
+    load_key,
     pem_text,
     validate_key_params,
 )
+from strongroom.builtin.secrets.pki.models import KeyEntry
 from strongroom.builtin.secrets.pki.names import is_hostname
 from strongroom.builtin.secrets.pki.paths_issuers import signature_algorithm_name
 from strongroom.builtin.secrets.pki.signing import parse_self_issued, sign_self_issued_certificate
 from strongroom.builtin.secrets.pki.store import PkiStore
-from strongroom.errors import InvalidRequestError
+from strongroom.errors import InvalidRequestError, NotFoundError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.logical import Operation, Request, Response, SystemView
 from strongroom.util.clock import Clock
 
-EXPORTED_FIELD = Field(FieldType.STRING, 'Must be "internal" or "exported".')
+EXPORTED_FIELD = Field(FieldType.STRING, '"internal", "exported" (the key is returned) or "existing".')
 ISSUING = "issuing-certificates"
 INTERMEDIATE_AIA_HINT = (
     " Since this certificate is an intermediate, it might be useful to regenerate this certificate after "
@@ -54,6 +58,13 @@ DELETE_ROOT_WARNING = (
     "DELETE /root deletes all keys and issuers; prefer the new DELETE /key/:key_ref and DELETE "
     "/issuer/:issuer_ref for finer granularity, unless removal of all keys and issuers is desired."
 )
+KEY_REF_FIELD = Field(
+    FieldType.STRING, 'With "existing": the key to use ("default", an id or a name).', "default"
+)
+EXISTING_KEY_PARAMS = (
+    "invalid parameter for the kms/existing path parameter, key_type nor key_bits arguments can be set in "
+    "this mode"
+)
 EXPORTED_ERROR = 'the "exported" path parameter must be "internal", "existing", exported" or "kms"'
 
 
@@ -61,8 +72,8 @@ def _exported(data: FieldData) -> bool:
     kind = data.get("exported")
     if kind not in ("internal", "exported", "existing", "kms"):
         raise InvalidRequestError(EXPORTED_ERROR)
-    if kind in ("existing", "kms"):
-        raise InvalidRequestError(f'"{kind}" keys are not supported by this server')
+    if kind == "kms":
+        raise InvalidRequestError('must specify "external_key_ref" on "kms"-typed generation requests')
     return bool(kind == "exported")
 
 
@@ -103,22 +114,37 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         )
         return valid.not_before, valid.not_after, valid.warnings
 
+    async def chosen_key(data: FieldData, name: str) -> tuple[PrivateKey, KeyEntry]:
+        """The CA's key: a new one, stored (internal, exported), or the stored one key_ref names
+        (existing). Called under the lock."""
+        if data.get("exported") != "existing":
+            key_type, key_bits = validate_key_params(data.get("key_type"), data.get("key_bits"))
+            key = generate_key(key_type, key_bits)
+            return key, await common.new_key(store, key, name)
+        if "key_type" in data.raw or "key_bits" in data.raw:
+            raise InvalidRequestError(EXISTING_KEY_PARAMS)
+        ref = data.get("key_ref")
+        entry = await store.resolve_key(ref)
+        if entry is None:
+            raise InvalidRequestError(
+                f"failed to lookup public key from existing key: unable to find PKI key for reference: {ref}"
+            )
+        return load_key(entry.private_key), entry
+
     async def generate_root(request: Request, data: FieldData) -> Response | None:
         exported = _exported(data)
         output = data.get("format")
         check_format(output)
         pkcs8 = common.check_pkcs8(data)
         common.refuse_unsupported(data, "other_sans", "use_pss", "permitted_dns_domains", "not_after")
-        key_type, key_bits = validate_key_params(data.get("key_type"), data.get("key_bits"))
         async with store.lock:
             name = await common.issuer_name(store, data)
             key_name = await common.key_name(store, data)
             not_before, expiry, warnings = ca_validity(data, None)
             urls = await store.urls()
-            key = generate_key(key_type, key_bits)
             template = _ca_template(data, not_before, expiry, urls)
+            key, entry = await chosen_key(data, key_name)
             certificate = build_certificate(template, key.public_key(), key, None)
-            entry = await common.new_key(store, key, key_name)
             issuer = await common.new_issuer(
                 store,
                 certificate,
@@ -143,12 +169,11 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         output = data.get("format")
         check_format(output)
         pkcs8 = common.check_pkcs8(data)
-        key_type, key_bits = validate_key_params(data.get("key_type"), data.get("key_bits"))
-        key = generate_key(key_type, key_bits)
         now = clock.now()
-        csr = build_csr(_ca_template(data, now, now, Urls()), key)
+        template = _ca_template(data, now, now, Urls())
         async with store.lock:
-            entry = await common.new_key(store, key, await common.key_name(store, data))
+            key, entry = await chosen_key(data, await common.key_name(store, data))
+        csr = build_csr(template, key)
         der = csr.public_bytes(Encoding.DER)
         csr_text = base64.b64encode(der).decode() if output == "der" else pem_text("CERTIFICATE REQUEST", der)
         answer: dict[str, object] = {"csr": csr_text, "key_id": entry.id}
@@ -168,6 +193,28 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         async with store.lock:
             imported = await importing.import_bundle(store, bundle or certificate, keys_allowed=bool(bundle))
         return Response(data=imported.data, warnings=imported.warnings)
+
+    async def import_issuers(request: Request, data: FieldData) -> Response | None:
+        kind = data.get("kind")
+        if kind not in ("cert", "bundle"):
+            raise NotFoundError(UNSUPPORTED_PATH)
+        bundle = data.get("pem_bundle")
+        if not bundle:
+            raise InvalidRequestError("'pem_bundle' and 'certificate' parameters were empty")
+        async with store.lock:
+            imported = await importing.import_bundle(store, bundle, keys_allowed=kind == "bundle")
+        return Response(data=imported.data, warnings=imported.warnings)
+
+    async def replace_root(request: Request, data: FieldData) -> Response | None:
+        ref = data.get("default")
+        async with store.lock:
+            issuer = await store.resolve_issuer(ref) if ref and ref != "default" else None
+            if issuer is None:
+                raise InvalidRequestError(
+                    f"Error resolving issuer reference: unable to find PKI issuer for reference: {ref}"
+                )
+            await store.set_default_issuer(issuer.id)
+            return Response(data=await store.issuers_config())
 
     async def delete_root(request: Request, data: FieldData) -> Response | None:
         async with store.lock:
@@ -211,7 +258,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             data={"certificate": certificate_pem(signed), "issuing_ca": signing.issuer.certificate.strip()}
         )
 
-    exported = {"exported": EXPORTED_FIELD}
+    exported = {"exported": EXPORTED_FIELD, "key_ref": KEY_REF_FIELD}
     sign_fields = {
         **common.CA_FIELDS,
         "csr": Field(FieldType.STRING, "PEM-format CSR to be signed."),
@@ -233,12 +280,41 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             synopsis="Generate a new CSR and private key used for signing.",
             description="Generates a key and a CSR for an intermediate CA; sign it, then set-signed.",
         ),
+        *(
+            Path(
+                pattern,
+                fields={**common.CA_FIELDS, **exported},
+                operations={Operation.UPDATE: generate_root},
+                synopsis="Generate a new CA certificate and private key used for signing.",
+                description="Generates a new self-signed root beside the current ones (the default is kept).",
+            )
+            for pattern in ("root/rotate/{exported}", "issuers/generate/root/{exported}")
+        ),
         Path(
-            "root/rotate/{exported}",
+            "issuers/generate/intermediate/{exported}",
             fields={**common.CA_FIELDS, **exported},
-            operations={Operation.UPDATE: generate_root},
-            synopsis="Generate a new CA certificate and private key used for signing.",
-            description="Generates a new self-signed root beside the current one (the default is kept).",
+            operations={Operation.UPDATE: generate_intermediate},
+            synopsis="Generate a new CSR and private key used for signing.",
+            description="Generates a key and a CSR for an intermediate CA; sign it, then import it.",
+        ),
+        Path(
+            "issuers/import/{kind}",
+            fields={
+                "kind": Field(FieldType.STRING, '"cert" (certificates only) or "bundle" (keys too).'),
+                "pem_bundle": Field(FieldType.STRING, "PEM-format certificates (and, for bundle, keys)."),
+            },
+            operations={Operation.UPDATE: import_issuers},
+            synopsis="Import the specified issuing certificates.",
+            description="Imports the certificates (and keys) of a PEM bundle as issuers (and keys).",
+        ),
+        Path(
+            "root/replace",
+            fields={
+                "default": Field(FieldType.STRING, "Reference to the issuer to make the default.", "next")
+            },
+            operations={Operation.UPDATE: replace_root},
+            synopsis="Read and set the default issuer certificate for signing.",
+            description='Makes the named issuer (by default the one named "next") the default.',
         ),
         Path(
             "root",

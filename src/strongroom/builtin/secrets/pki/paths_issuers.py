@@ -25,6 +25,7 @@ from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
 from strongroom.logical import Operation, Request, Response
+from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
 BAD_LEAF_BEHAVIOR = (
@@ -116,6 +117,9 @@ def issuer_data(issuer: Issuer) -> dict[str, Any]:
         "revoked": issuer.revoked,
         "usage": ",".join(issuer.usage),
     }
+    if issuer.revoked:
+        answer["revocation_time"] = int(issuer.revocation_time)
+        answer["revocation_time_rfc3339"] = rfc3339(issuer.revocation_time)
     if any(getattr(issuer, name) for name in URL_SETTINGS):
         # Vault's AIA entry of an issuer: the lists it was never given are null.
         for name in (*URL_SETTINGS, "delta_crl_distribution_points"):

@@ -344,19 +344,20 @@ def _parent_of(
     certificate: x509.Certificate, certificates: dict[str, x509.Certificate], seen: set[str]
 ) -> str | None:
     """The id of the issuer (not yet in `seen`) whose key signed `certificate`; None for a self-signed one."""
-    if certificate.issuer == certificate.subject and _signed_by(certificate, certificate):
+    if certificate.issuer == certificate.subject and signed_by(certificate, certificate):
         return None
     for issuer_id, candidate in certificates.items():
         if (
             issuer_id not in seen
             and candidate.subject == certificate.issuer
-            and _signed_by(certificate, candidate)
+            and signed_by(certificate, candidate)
         ):
             return issuer_id
     return None
 
 
-def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+def signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether `issuer` (its name and key) signed `certificate`."""
     try:
         certificate.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
