@@ -303,3 +303,26 @@ def test_revoked_intermediate_is_on_its_parents_crl(hv: hvac.Client, server: Run
     p.create_or_update_role("web", extra_params={**ROLE, "issuer_ref": int_id}, mount_point=m)
     with pytest.raises(hvac.exceptions.InvalidRequest, match="requested usage issuing-certificates"):
         p.generate_certificate("web", "a.example.com", mount_point=m)
+
+
+def test_issuer_urls_replace_the_mounts_in_what_it_signs(hv: hvac.Client) -> None:
+    p = hv.secrets.pki
+    m = mount(hv)
+    p.generate_root(type="internal", common_name="Root", extra_params={"key_type": "ec"}, mount_point=m)
+    p.set_urls({"issuing_certificates": ["http://mount.test/ca"]}, mount_point=m)
+    p.create_or_update_role("web", extra_params=ROLE, mount_point=m)
+
+    def ca_issuers() -> list[str]:
+        leaf = p.generate_certificate("web", "a.example.com", extra_params={"ttl": "1h"}, mount_point=m)[
+            "data"
+        ]
+        access = cert_of(leaf["certificate"]).extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        )
+        return [str(entry.access_location.value) for entry in access.value]
+
+    assert ca_issuers() == ["http://mount.test/ca"]
+    p.update_issuer(
+        "default", extra_params={"issuing_certificates": ["http://issuer.test/ca"]}, mount_point=m
+    )
+    assert ca_issuers() == ["http://issuer.test/ca"]

@@ -121,6 +121,18 @@ STEPS: list[Step] = [
     patch("permit", "issuer/int", {"leaf_not_after_behavior": "permit"}),
     post("issue permitted", "issue/web", {"common_name": "a.example.com", "ttl": "200h"}),
     get("read after patches", "issuer/int"),
+    post(
+        "sign via issuer",
+        "issuer/int/sign/web",
+        {"csr": "${csr}", "common_name": "a.example.com", "ttl": "1h"},
+    ),
+    post("sign-verbatim via issuer", "issuer/int/sign-verbatim/web", {"csr": "${csr}", "ttl": "1h"}),
+    post("sign-verbatim via missing issuer", "issuer/nope/sign-verbatim", {"csr": "${csr}"}),
+    post(
+        "sign-intermediate permitted",
+        "issuer/int/sign-intermediate",
+        {"csr": "${csr}", "common_name": "Sub CA", "ttl": "300h"},
+    ),
     post("config issuers default nope", "config/issuers", {"default": "nope"}),
     post("config issuers default empty", "config/issuers", {}),
     post("config issuers keyless", "config/issuers", {"default": "${root}"}),
@@ -255,6 +267,7 @@ INTENDED: list[Intended] = [
         "issuer pem missing",
         "issue with revoked issuer",
         "keyless issuer crl",
+        "sign-verbatim via missing issuer",
     )
 ] + [
     Intended(

@@ -58,6 +58,11 @@ DELETE_ROOT_WARNING = (
     "DELETE /root deletes all keys and issuers; prefer the new DELETE /key/:key_ref and DELETE "
     "/issuer/:issuer_ref for finer granularity, unless removal of all keys and issuers is desired."
 )
+OUTLIVES_CA_WARNING = (
+    "The expiration time for the signed certificate is after the CA's expiration time. If the new "
+    "certificate is not treated as a root, validation paths with the certificate past the issuing CA's "
+    "expiration time will fail."
+)
 KEY_REF_FIELD = Field(
     FieldType.STRING, 'With "existing": the key to use ("default", an id or a name).', "default"
 )
@@ -101,7 +106,9 @@ def _ca_template(data: FieldData, not_before: float, not_after_: float, urls: Ur
 def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
     """The CA generation, intermediate and signing paths."""
 
-    def ca_validity(data: FieldData, ca_not_after: float | None) -> tuple[float, float, tuple[str, ...]]:
+    def ca_validity(
+        data: FieldData, ca_not_after: float | None, behavior: str = "err"
+    ) -> tuple[float, float, tuple[str, ...]]:
         valid = validity(
             now=clock.now(),
             requested_ttl=data.get("ttl"),
@@ -111,6 +118,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             system_max_ttl=system.max_lease_ttl(),
             not_before_duration=data.get("not_before_duration"),
             ca_not_after=ca_not_after,
+            not_after_behavior=behavior,
         )
         return valid.not_before, valid.not_after, valid.warnings
 
@@ -231,8 +239,10 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         signing = await store.signing_issuer(data.get("issuer_ref") or "default", ISSUING)
         if not data.get("common_name") and not data.get("use_csr_values"):
             raise InvalidRequestError("the common_name field is required")
-        not_before, expiry, warnings = ca_validity(data, not_after(signing.certificate))
-        template = _ca_template(data, not_before, expiry, await store.urls())
+        not_before, expiry, warnings = ca_validity(
+            data, not_after(signing.certificate), signing.issuer.leaf_not_after_behavior
+        )
+        template = _ca_template(data, not_before, expiry, await store.urls_for(signing.issuer))
         if data.get("use_csr_values"):
             template = _with_csr_subject(template, csr)
         certificate = build_certificate(template, csr_public_key(csr), signing.key, signing.certificate)
@@ -240,6 +250,8 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         answer = common.certificate_data(certificate, signing.issuer.ca_chain, output)
         # Vault's chain of a signed CA starts with the new CA itself.
         answer["ca_chain"] = [answer["certificate"], *answer["ca_chain"]]
+        if expiry > not_after(signing.certificate):
+            warnings = (*warnings, OUTLIVES_CA_WARNING)
         if template.urls == Urls():
             warnings = (*warnings, common.AIA_WARNING)
         return Response(data=answer, warnings=warnings)
@@ -251,7 +263,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             certificate,
             signing.certificate,
             signing.key,
-            await store.urls(),
+            await store.urls_for(signing.issuer),
             require_matching_algorithms=data.get("require_matching_certificate_algorithms"),
         )
         return Response(

@@ -16,7 +16,6 @@ from cryptography import x509
 from strongroom.builtin.secrets.pki import common
 from strongroom.builtin.secrets.pki.certs import (
     Template,
-    Urls,
     build_certificate,
     common_name_of,
     csr_alt_names,
@@ -175,13 +174,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
         timed = replace(template, not_before=valid.not_before, not_after=valid.not_after)
-        own_urls = Urls(
-            signing.issuer.issuing_certificates,
-            signing.issuer.crl_distribution_points,
-            signing.issuer.ocsp_servers,
-        )
-        if own_urls != Urls():
-            timed = replace(timed, urls=own_urls)
+        timed = replace(timed, urls=await store.urls_for(signing.issuer))
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
         if not role.no_store:
             await common.remember(store, certificate, signing.issuer.id)

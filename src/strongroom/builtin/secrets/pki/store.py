@@ -246,6 +246,12 @@ class PkiStore:
             return Urls()
         return Urls(**{k: tuple(v) for k, v in raw.items()})
 
+    async def urls_for(self, issuer: Issuer) -> Urls:
+        """The URLs certificates signed by `issuer` carry: its own AIA settings when it has any, else
+        config/urls."""
+        own = Urls(issuer.issuing_certificates, issuer.crl_distribution_points, issuer.ocsp_servers)
+        return own if own != Urls() else await self.urls()
+
     async def save_urls(self, urls: Urls) -> None:
         await put_json(
             self._storage,
