@@ -33,11 +33,6 @@ TOO_SHORT = (
     "provided data for import was too short; perhaps a path was passed to the API rather than the contents "
     "of a PEM file"
 )
-AIA_WARNING = (
-    "This mount hasn't configured any authority information access (AIA) fields; this may make it harder "
-    "for systems to find missing certificates in the chain or to validate revocation status of "
-    "certificates. Consider updating /config/urls or the newly generated issuer with this information."
-)
 KEYLESS_DEFAULT = (
     "The default issuer has no key associated with it. Some operations like issuing certificates and "
     "signing CRLs will be unavailable with the requested default issuer until a key is imported or the "
@@ -50,7 +45,8 @@ _IGNORED_BLOCKS = ("CRL", "X509 CRL", "EC PARAMS", "EC PARAMETERS")
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """What an import did: Vault's answer (imported/existing issuers and keys, issuer -> key) and warnings."""
+    """What an import did: Vault's answer (imported/existing issuers and keys, issuer -> key) and the
+    warnings about the mount's default issuer."""
 
     data: dict[str, Any]
     warnings: tuple[str, ...]
@@ -121,12 +117,7 @@ async def import_issuer(store: PkiStore, text: str) -> tuple[Issuer, bool]:
     for issuer in await store.issuers():
         if certificate_der(x509.load_pem_x509_certificate(issuer.certificate.encode())) == der:
             return issuer, True
-    key_id = ""
-    wanted = public_key_der(certificate.public_key())  # type: ignore[arg-type]
-    for entry in await store.keys():
-        if public_key_der(load_key(entry.private_key)) == wanted:
-            key_id = entry.id
-            break
+    entry = await store.key_for(certificate)
     try:
         usage_ext = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
         crl_sign = usage_ext.crl_sign
@@ -136,7 +127,7 @@ async def import_issuer(store: PkiStore, text: str) -> tuple[Issuer, bool]:
     issuer = Issuer(
         id=ids.new_uuid(),
         name="",
-        key_id=key_id,
+        key_id=entry.id if entry is not None else "",
         certificate=pem,
         ca_chain=(pem,),
         usage=tuple(usage for usage in ISSUER_USAGES if crl_sign or usage != "crl-signing"),
@@ -192,9 +183,6 @@ async def import_bundle(store: PkiStore, bundle: str, *, keys_allowed: bool) -> 
     default_id = await store.default_issuer_id()
     if default_id and default_id in mapping and not mapping[default_id]:
         warnings.append(KEYLESS_DEFAULT)
-    urls = await store.urls()
-    if not (urls.issuing_certificates or urls.crl_distribution_points or urls.ocsp_servers):
-        warnings.append(AIA_WARNING)
     data = {
         "existing_issuers": existing_issuers or None,
         "existing_keys": existing_keys or None,

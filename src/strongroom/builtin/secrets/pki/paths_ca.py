@@ -192,6 +192,12 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         warnings = () if urls != Urls() else (common.AIA_WARNING + INTERMEDIATE_AIA_HINT,)
         return Response(data=dict(sorted(answer.items())), warnings=warnings)
 
+    async def imported_answer(imported: importing.Imported) -> Response:
+        warnings = imported.warnings
+        if await store.urls() == Urls():
+            warnings = (*warnings, common.AIA_WARNING)
+        return Response(data=imported.data, warnings=warnings)
+
     async def import_pem(request: Request, data: FieldData) -> Response | None:
         bundle, certificate = _declared(data, "pem_bundle"), _declared(data, "certificate")
         if not bundle and not certificate:
@@ -200,7 +206,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             raise InvalidRequestError("'pem_bundle' and 'certificate' parameters were both provided")
         async with store.lock:
             imported = await importing.import_bundle(store, bundle or certificate, keys_allowed=bool(bundle))
-        return Response(data=imported.data, warnings=imported.warnings)
+        return await imported_answer(imported)
 
     async def import_issuers(request: Request, data: FieldData) -> Response | None:
         kind = data.get("kind")
@@ -211,7 +217,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             raise InvalidRequestError("'pem_bundle' and 'certificate' parameters were empty")
         async with store.lock:
             imported = await importing.import_bundle(store, bundle, keys_allowed=kind == "bundle")
-        return Response(data=imported.data, warnings=imported.warnings)
+        return await imported_answer(imported)
 
     async def replace_root(request: Request, data: FieldData) -> Response | None:
         ref = data.get("default")
