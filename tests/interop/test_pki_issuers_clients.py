@@ -326,3 +326,44 @@ def test_issuer_urls_replace_the_mounts_in_what_it_signs(hv: hvac.Client) -> Non
         "default", extra_params={"issuing_certificates": ["http://issuer.test/ca"]}, mount_point=m
     )
     assert ca_issuers() == ["http://issuer.test/ca"]
+
+
+@needs_openssl
+def test_three_level_chain_from_a_set_signed_bundle(hv: hvac.Client, tmp_path: Path) -> None:
+    """set-signed with the whole bundle: every certificate becomes an issuer and the new one's chain runs
+    up to the root, whatever the bundle's order."""
+    p = hv.secrets.pki
+    top = mount(hv)
+    root = p.generate_root(
+        type="internal", common_name="Root", extra_params={"key_type": "ec"}, mount_point=top
+    )["data"]
+    middle, _ = intermediate_of(hv, top, ttl="200h")
+    int_pem = p.read_issuer("default", mount_point=middle)["data"]["certificate"]
+    p.submit_ca_information(root["certificate"], mount_point=middle)
+    bottom = mount(hv)
+    csr = p.generate_intermediate(
+        type="internal", common_name="Sub CA", extra_params={"key_type": "ec"}, mount_point=bottom
+    )["data"]["csr"]
+    signed = hv.write_data(
+        f"{middle}/issuer/default/sign-intermediate",
+        data={"csr": csr, "common_name": "Sub CA", "ttl": "100h"},
+    )["data"]
+    assert [cert_of(pem) for pem in signed["ca_chain"]] == [
+        cert_of(signed["certificate"]),
+        cert_of(int_pem),
+        cert_of(root["certificate"]),
+    ]
+    bundle = "\n".join([root["certificate"], signed["certificate"], int_pem])
+    done = p.set_signed_intermediate(bundle, mount_point=bottom)["data"]
+    assert len(done["imported_issuers"]) == 3
+    [sub_id] = [issuer for issuer, key in done["mapping"].items() if key]
+    chain = p.read_issuer(sub_id, mount_point=bottom)["data"]["ca_chain"]
+    assert [cert_of(pem) for pem in chain] == [
+        cert_of(signed["certificate"]),
+        cert_of(int_pem),
+        cert_of(root["certificate"]),
+    ]
+    assert p.read_issuer("default", mount_point=bottom)["data"]["issuer_id"] == sub_id
+    p.create_or_update_role("web", extra_params=ROLE, mount_point=bottom)
+    leaf = p.generate_certificate("web", "deep.example.com", extra_params={"ttl": "1h"}, mount_point=bottom)
+    openssl_verify(tmp_path, leaf["data"]["certificate"], root["certificate"], int_pem, signed["certificate"])
