@@ -31,6 +31,16 @@ then issue certificates against roles with "issue/<role>" or "sign/<role>".
 
 # Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
 UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl")
+# Each issuer's certificate and CRL, and the issuer list (Vault's LIST arrives with its trailing slash).
+ISSUER_UNAUTHENTICATED = (
+    "issuer/+/crl/der",
+    "issuer/+/crl/pem",
+    "issuer/+/crl",
+    "issuer/+/pem",
+    "issuer/+/der",
+    "issuer/+/json",
+    "issuers/",
+)
 
 
 async def pki_factory(config: BackendConfig) -> Backend:
@@ -49,6 +59,6 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *paths_revoke.paths(store, config.clock),
         ],
         help=HELP,
-        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
+        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),
         secrets=[pki_secret],
     )
