@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 
@@ -92,6 +92,22 @@ CA_FIELDS: dict[str, Field] = {
     "use_pss": Field(FieldType.BOOL, "Not supported."),
     "permitted_dns_domains": Field(FieldType.COMMA_STRING_LIST, "Not supported."),
 }
+
+
+PAGE_FIELDS: dict[str, Field] = {
+    "after": Field(FieldType.STRING, "Optional entry to list begin listing after, not required to exist."),
+    "limit": Field(FieldType.INT, "Optional number of entries to return; defaults to all entries."),
+}
+
+
+_Entry = TypeVar("_Entry", Issuer, KeyEntry)
+
+
+def page(entries: list[_Entry], data: FieldData) -> list[_Entry]:
+    """The entries (sorted by id) after `after`, at most `limit` of them when it is positive."""
+    after, limit = data.get("after"), data.get("limit")
+    chosen = [entry for entry in sorted(entries, key=lambda entry: entry.id) if entry.id > after]
+    return chosen[:limit] if limit > 0 else chosen
 
 
 def name_request(data: FieldData) -> NameRequest:

@@ -241,7 +241,7 @@ def paths(store: PkiStore) -> list[Path]:
     """The issuer list, read, update and delete paths, and the default issuer's configuration."""
 
     async def list_issuers(request: Request, data: FieldData) -> Response | None:
-        issuers = await store.issuers()
+        issuers = common.page(await store.issuers(), data)
         default_id = await store.default_issuer_id()
         info = {issuer.id: common.issuer_summary(issuer, issuer.id == default_id) for issuer in issuers}
         return Response(data={"keys": [issuer.id for issuer in issuers], "key_info": info})
@@ -368,6 +368,7 @@ def paths(store: PkiStore) -> list[Path]:
     return [
         Path(
             "issuers/?",
+            fields=common.PAGE_FIELDS,
             operations={Operation.LIST: list_issuers},
             synopsis="Fetch a list of CA certificates.",
             description="Issuer ids, with each issuer's name, key and serial under key_info.",

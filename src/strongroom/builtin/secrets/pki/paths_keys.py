@@ -46,7 +46,7 @@ def paths(store: PkiStore) -> list[Path]:
     """The key list, read, update, delete, generate and import paths, and the default key's setting."""
 
     async def list_keys(request: Request, data: FieldData) -> Response | None:
-        entries = await store.keys()
+        entries = common.page(await store.keys(), data)
         default_id = await store.default_key_id()
         info = {entry.id: {"is_default": entry.id == default_id, "key_name": entry.name} for entry in entries}
         return Response(data={"keys": [entry.id for entry in entries], "key_info": info})
@@ -155,6 +155,7 @@ def paths(store: PkiStore) -> list[Path]:
     return [
         Path(
             "keys/?",
+            fields=common.PAGE_FIELDS,
             operations={Operation.LIST: list_keys},
             synopsis="Fetch a list of all issuer keys.",
             description="Key ids, with each key's name and whether it is the default under key_info.",
