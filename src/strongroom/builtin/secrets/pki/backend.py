@@ -7,7 +7,15 @@ writes it through the mount's storage view, so the barrier encrypts every privat
 
 from __future__ import annotations
 
-from strongroom.builtin.secrets.pki import paths_ca, paths_fetch, paths_issue, paths_revoke, paths_roles
+from strongroom.builtin.secrets.pki import (
+    paths_ca,
+    paths_crl,
+    paths_fetch,
+    paths_issue,
+    paths_revoke,
+    paths_roles,
+    paths_tidy,
+)
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig, SpecialPaths
@@ -21,7 +29,16 @@ then issue certificates against roles with "issue/<role>" or "sign/<role>".
 """
 
 # Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
-UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl")
+UNAUTHENTICATED = (
+    "cert/*",
+    "ca/pem",
+    "ca_chain",
+    "ca",
+    "crl/delta",
+    "crl/delta/pem",
+    "crl/pem",
+    "crl",
+)
 
 
 async def pki_factory(config: BackendConfig) -> Backend:
@@ -35,6 +52,8 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *paths_roles.paths(store),
             *issue_paths,
             *paths_revoke.paths(store, config.clock),
+            *paths_crl.paths(store),
+            *paths_tidy.paths(store, config.clock),
         ],
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),

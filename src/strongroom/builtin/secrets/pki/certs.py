@@ -63,6 +63,7 @@ class Urls:
     issuing_certificates: tuple[str, ...] = ()
     crl_distribution_points: tuple[str, ...] = ()
     ocsp_servers: tuple[str, ...] = ()
+    delta_crl_distribution_points: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +216,16 @@ def build_certificate(
     if alt_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
     if template.urls.crl_distribution_points:
-        points = [
-            x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
-            for url in template.urls.crl_distribution_points
-        ]
+        points = _distribution_points(template.urls.crl_distribution_points)
         builder = builder.add_extension(x509.CRLDistributionPoints(points), critical=False)
+    if template.urls.delta_crl_distribution_points:
+        points = _distribution_points(template.urls.delta_crl_distribution_points)
+        builder = builder.add_extension(x509.FreshestCRL(points), critical=False)
     return builder.sign(signing_key, signature_hash(signing_key))
+
+
+def _distribution_points(urls: Sequence[str]) -> list[x509.DistributionPoint]:
+    return [x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None) for url in urls]
 
 
 def _issuer_key_identifier(issuer: x509.Certificate) -> x509.SubjectKeyIdentifier:
@@ -247,8 +252,12 @@ def build_crl(
     number: int,
     now: float,
     next_update: float,
+    delta_of: int = 0,
+    freshest: Sequence[str] = (),
 ) -> x509.CertificateRevocationList:
-    """The issuer's CRL listing `revoked` (serial, revocation time)."""
+    """The issuer's CRL listing `revoked` (serial, revocation time). With `delta_of` (the number of the
+    complete CRL it extends) it is a delta CRL (critical Delta CRL Indicator); else `freshest` names where
+    the delta CRLs are (Freshest CRL extension), as Vault does when config/urls lists them."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.subject)
@@ -259,6 +268,10 @@ def build_crl(
         )
         .add_extension(x509.CRLNumber(number), critical=False)
     )
+    if delta_of:
+        builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
+    elif freshest:
+        builder = builder.add_extension(x509.FreshestCRL(_distribution_points(freshest)), critical=False)
     for serial, when in revoked:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_time(when)).build()

@@ -25,11 +25,19 @@ from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
 ISSUER_USAGE = "crl-signing,issuing-certificates,ocsp-signing,read-only"
-URL_FIELDS = ("issuing_certificates", "crl_distribution_points", "ocsp_servers")
+URL_FIELDS = (
+    "issuing_certificates",
+    "crl_distribution_points",
+    "ocsp_servers",
+    "delta_crl_distribution_points",
+)
 _URL_NAMES = {
     "issuing_certificates": "Authority Information Access (AIA) parameter issuing_certificates",
-    "crl_distribution_points": "CRL distribution points parameter crl_distribution_points",
+    "crl_distribution_points": "Authority Information Access (AIA) parameter crl_distribution_points",
     "ocsp_servers": "Authority Information Access (AIA) parameter ocsp_servers",
+    "delta_crl_distribution_points": (
+        "Authority Information Access (AIA) parameter delta_crl_distribution_points"
+    ),
 }
 
 
@@ -45,7 +53,7 @@ def _revocation_algorithm(certificate: x509.Certificate) -> str:
 def urls_data(urls: Urls) -> dict[str, Any]:
     return {
         "crl_distribution_points": list(urls.crl_distribution_points),
-        "delta_crl_distribution_points": [],
+        "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
         "enable_templating": False,
         "issuing_certificates": list(urls.issuing_certificates),
         "ocsp_servers": list(urls.ocsp_servers),
@@ -182,7 +190,6 @@ def paths(store: PkiStore) -> list[Path]:
         )
         for name in URL_FIELDS
     }
-    url_fields["delta_crl_distribution_points"] = Field(FieldType.COMMA_STRING_LIST, "Not supported.")
     url_fields["enable_templating"] = Field(FieldType.BOOL, "Not supported.")
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),
