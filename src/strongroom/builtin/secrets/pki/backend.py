@@ -12,6 +12,7 @@ from strongroom.builtin.secrets.pki import (
     paths_crl,
     paths_fetch,
     paths_issue,
+    paths_ocsp,
     paths_revoke,
     paths_roles,
     paths_tidy,
@@ -38,6 +39,8 @@ UNAUTHENTICATED = (
     "crl/delta/pem",
     "crl/pem",
     "crl",
+    "ocsp",
+    "ocsp/*",
 )
 
 
@@ -54,6 +57,7 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *paths_revoke.paths(store, config.clock),
             *paths_crl.paths(store),
             *paths_tidy.paths(store, config.clock),
+            *paths_ocsp.paths(store, config.clock),
         ],
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
