@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -87,6 +88,10 @@ class Template:
     basic_constraints_for_non_ca: bool = False
     urls: Urls = Urls()
     serial: int = 0
+    subject_serial_number: str = ""
+    other_names: tuple[tuple[str, str], ...] = ()
+    policy_identifiers: tuple[str, ...] = ()
+    signature_bits: int = 0
 
 
 def _time(epoch: float) -> datetime.datetime:
@@ -102,17 +107,20 @@ VALIDITY_OUT_OF_RANGE = "the certificate's validity period is out of the range X
 def subject_name(template: Template) -> x509.Name:
     """The subject: the role's organization fields, then the common name (empty when none); 400 for a
     value X.509 cannot hold (a country code that is not two letters, a common name over 64 characters)."""
+    fields = [(oid, template.subject_extra.get(name, ())) for name, oid in _SUBJECT_FIELDS]
+    fields.append((NameOID.COMMON_NAME, (template.common_name,) if template.common_name else ()))
+    serial = template.subject_serial_number
+    fields.append((NameOID.SERIAL_NUMBER, (serial,) if serial else ()))
     try:
-        attributes = [
-            x509.NameAttribute(oid, value)
-            for name, oid in _SUBJECT_FIELDS
-            for value in template.subject_extra.get(name, ())
+        # As Go's pkix.Name: the values of one attribute type share one relative distinguished name.
+        relative = [
+            x509.RelativeDistinguishedName([x509.NameAttribute(oid, value) for value in values])
+            for oid, values in fields
+            if values
         ]
-        if template.common_name:
-            attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, template.common_name))
     except ValueError as exc:  # cryptography's text names the rule, never the value
         raise InvalidRequestError(f"invalid certificate subject: {exc}") from None
-    return x509.Name(attributes)
+    return x509.Name(relative)
 
 
 def _key_usage(names: Sequence[str], is_ca: bool) -> x509.KeyUsage | None:
@@ -144,7 +152,7 @@ def _ext_key_usage(names: Sequence[str], oids: Sequence[str]) -> list[x509.Objec
     return found
 
 
-def _a_label(name: str) -> str:
+def a_label(name: str) -> str:
     """`name` as X.509 holds a DNS name: IDNA A-labels ("xn--..."), as Vault converts it."""
     if name.isascii():
         return name
@@ -154,12 +162,48 @@ def _a_label(name: str) -> str:
         raise InvalidRequestError(f'idna: invalid label in DNS name "{name}"') from None
 
 
+def _utf8_der(value: str) -> bytes:
+    """`value` as a DER UTF8String (the only other-SAN type Vault writes)."""
+    encoded = value.encode()
+    length = len(encoded)
+    if length < 0x80:
+        return b"\x0c" + bytes([length]) + encoded
+    size = (length.bit_length() + 7) // 8
+    return b"\x0c" + bytes([0x80 | size]) + length.to_bytes(size, "big") + encoded
+
+
+def policy_information(stored: str) -> x509.PolicyInformation:
+    """A role's policy_identifiers entry (an OID, or Vault's JSON {"oid", "cps", "notice"}) as X.509 holds
+    it; ValueError with Vault's words when it is neither."""
+    try:
+        return x509.PolicyInformation(x509.ObjectIdentifier(stored), None)
+    except ValueError as oid_error:
+        try:
+            entry = json.loads(stored)
+            oid = x509.ObjectIdentifier(str(entry.get("oid", "")))
+        except (ValueError, AttributeError) as json_error:
+            raise ValueError(
+                f"policy identifier {json.dumps(stored)} is neither a valid OID: {oid_error}, Nor JSON "
+                f"Policy Identifier: {json_error}"
+            ) from None
+    qualifiers: list[str | x509.UserNotice] = []
+    if entry.get("cps"):
+        qualifiers.append(str(entry["cps"]))
+    if entry.get("notice"):
+        qualifiers.append(x509.UserNotice(None, str(entry["notice"])))
+    return x509.PolicyInformation(oid, qualifiers or None)
+
+
 def _alt_names(template: Template) -> list[x509.GeneralName]:
     try:
-        names: list[x509.GeneralName] = [x509.DNSName(_a_label(name)) for name in template.dns_names]
+        names: list[x509.GeneralName] = [x509.DNSName(a_label(name)) for name in template.dns_names]
         names += [x509.RFC822Name(email) for email in template.emails]
         names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in template.ip_addresses]
         names += [x509.UniformResourceIdentifier(uri) for uri in template.uris]
+        names += [
+            x509.OtherName(x509.ObjectIdentifier(oid), _utf8_der(value))
+            for oid, value in template.other_names
+        ]
     except ValueError as exc:  # cryptography's text names the rule, never the value
         raise InvalidRequestError(f"invalid subject alternative name: {exc}") from None
     return names
@@ -214,14 +258,19 @@ def build_certificate(
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
     alt_names = _alt_names(template)
     if alt_names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        # RFC 5280 4.2.1.6: with an empty subject the names are the identity, so the extension is critical.
+        critical = not list(subject)
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=critical)
+    if template.policy_identifiers:
+        policies = [policy_information(stored) for stored in template.policy_identifiers]
+        builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
     if template.urls.crl_distribution_points:
         points = _distribution_points(template.urls.crl_distribution_points)
         builder = builder.add_extension(x509.CRLDistributionPoints(points), critical=False)
     if template.urls.delta_crl_distribution_points:
         points = _distribution_points(template.urls.delta_crl_distribution_points)
         builder = builder.add_extension(x509.FreshestCRL(points), critical=False)
-    return builder.sign(signing_key, signature_hash(signing_key))
+    return builder.sign(signing_key, signature_hash(signing_key, template.signature_bits))
 
 
 def _distribution_points(urls: Sequence[str]) -> list[x509.DistributionPoint]:

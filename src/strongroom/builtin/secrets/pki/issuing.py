@@ -6,11 +6,14 @@ Layer: builtin (pure domain logic; imports stdlib, errors, util and the engine's
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass, field
 
-from strongroom.builtin.secrets.pki.certs import Template, Urls
+from cryptography import x509
+
+from strongroom.builtin.secrets.pki.certs import Template, Urls, a_label
 from strongroom.builtin.secrets.pki.models import Role
-from strongroom.builtin.secrets.pki.names import common_name_valid, glob_match, name_allowed
+from strongroom.builtin.secrets.pki.names import common_name_valid, glob_match, is_hostname, name_allowed
 from strongroom.errors import InvalidRequestError
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration
@@ -31,6 +34,10 @@ class NameRequest:
     ip_sans: tuple[str, ...] = ()
     uri_sans: tuple[str, ...] = ()
     exclude_cn_from_sans: bool = False
+    other_sans: tuple[str, ...] = ()
+    serial_number: str = ""
+    # Where the IP and URI SANs came from, as Vault's refusals name it: "the API" or "CSR".
+    source: str = "the API"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,37 +87,112 @@ def validity(
 
 def leaf_template(role: Role, names: NameRequest, urls: Urls) -> Template:
     """The leaf certificate `role` issues for `names` (its validity still unset), or 400 naming the first
-    name it refuses."""
+    name it refuses (Vault's generateCreationBundle: the common name, the subject's serial number, the DNS
+    names, the emails, the other, IP and URI SANs, in that order)."""
     common_name = names.common_name
     if not common_name and role.require_cn:
         raise InvalidRequestError(CN_REQUIRED)
-    if common_name and not (common_name_valid(role, common_name) and name_allowed(role, common_name)):
-        raise InvalidRequestError(f"common name {common_name} not allowed by this role")
     dns: list[str] = []
     emails: list[str] = []
     if common_name and not names.exclude_cn_from_sans:
-        (emails if "@" in common_name else dns).append(common_name)
+        _add_name(common_name, dns, emails)
     for name in names.alt_names:
+        _add_name(name, dns, emails)
+    if common_name and not (common_name_valid(role, common_name) and name_allowed(role, common_name)):
+        raise InvalidRequestError(f"common name {common_name} not allowed by this role")
+    if names.serial_number and not _serial_allowed(role, names.serial_number):
+        raise InvalidRequestError(f"serial_number {names.serial_number} not allowed by this role")
+    for name in dns:
         if not name_allowed(role, name):
             raise InvalidRequestError(f"subject alternate name {name} not allowed by this role")
-        target = emails if "@" in name else dns
-        if name not in target:
-            target.append(name)
+    for email in emails:
+        if not name_allowed(role, email):
+            raise InvalidRequestError(f"email address {email} not allowed by this role")
     return Template(
         common_name=common_name,
         not_before=0,
         not_after=0,
         dns_names=tuple(dns),
         emails=tuple(emails),
-        ip_addresses=check_ip_sans(role, names.ip_sans),
-        uris=check_uri_sans(role, names.uri_sans),
+        ip_addresses=check_ip_sans(role, names.ip_sans, names.source),
+        uris=check_uri_sans(role, names.uri_sans, names.source),
+        other_names=check_other_sans(role, names.other_sans),
         subject_extra=role.subject_extra(),
+        subject_serial_number=names.serial_number,
         key_usage=role.key_usage,
         ext_key_usage=(*_flag_usages(role), *role.ext_key_usage),
         ext_key_usage_oids=role.ext_key_usage_oids,
         basic_constraints_for_non_ca=role.basic_constraints_valid_for_non_ca,
+        policy_identifiers=role.policy_identifiers,
+        signature_bits=role.signature_bits,
         urls=urls,
     )
+
+
+def _add_name(name: str, dns: list[str], emails: list[str]) -> None:
+    """Vault's sorting of a requested name: an email, else a DNS name in its A-label form when it is a
+    host name at all (anything else stays out of the certificate's names)."""
+    if "@" in name:
+        if name not in emails:
+            emails.append(name)
+        return
+    converted = a_label(name)
+    if is_hostname(converted) and converted not in dns:
+        dns.append(converted)
+
+
+def _serial_allowed(role: Role, serial: str) -> bool:
+    return any(
+        allowed == serial or ("*" in allowed and glob_match(allowed, serial))
+        for allowed in role.allowed_serial_numbers
+        if allowed
+    )
+
+
+def parse_other_sans(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """Vault's parseOtherSANs: "<oid>;UTF8:<value>" entries as {oid: [values]}; ValueError otherwise."""
+    parsed: dict[str, list[str]] = {}
+    for other in values:
+        oid, semicolon, typed = other.partition(";")
+        if not semicolon:
+            raise ValueError(f"expected a semicolon in other SAN {json.dumps(other)}")
+        kind, colon, value = typed.partition(":")
+        if not colon:
+            raise ValueError(f"expected a colon in other SAN {json.dumps(other)}")
+        if kind.lower() not in ("utf8", "utf-8"):
+            raise ValueError(
+                "only utf8 other SANs are supported; found non-supported type in other SAN "
+                + json.dumps(other)
+            )
+        parsed.setdefault(oid, []).append(value)
+    return parsed
+
+
+def check_other_sans(role: Role, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The requested other SANs as (OID, UTF-8 value) pairs, each allowed by the role's allowed_other_sans."""
+    if not values:
+        return ()
+    try:
+        requested = parse_other_sans(values)
+    except ValueError as exc:
+        raise InvalidRequestError(f"could not parse requested other SAN: {exc}") from None
+    for oid in requested:
+        try:
+            x509.ObjectIdentifier(oid)
+        except ValueError:
+            raise InvalidRequestError(f"could not parse requested other SAN: invalid OID {oid}") from None
+    if role.allowed_other_sans != ("*",):
+        try:
+            allowed = parse_other_sans(role.allowed_other_sans)
+        except ValueError as exc:
+            raise InvalidRequestError(f"error parsing role's allowed SANs: {exc}") from None
+        for oid, found in requested.items():
+            if oid not in allowed:
+                raise InvalidRequestError(f"other SAN OID {oid} not allowed by this role")
+            for value in found:
+                if not any(glob_match(pattern, value) for pattern in allowed[oid]):
+                    raise InvalidRequestError(f"other SAN {value} not allowed for OID {oid} by this role")
+    return tuple((oid, value) for oid, found in requested.items() for value in found)
 
 
 def _flag_usages(role: Role) -> tuple[str, ...]:
@@ -134,12 +216,12 @@ def parse_ips(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(parsed)
 
 
-def check_ip_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:
+def check_ip_sans(role: Role, values: tuple[str, ...], source: str = "the API") -> tuple[str, ...]:
     """The IP SANs, held to the role wherever they came from (the API or a CSR: GHSA-g892-p242-8g86)."""
     parsed = parse_ips(values)
     if parsed and not role.allow_ip_sans:
         raise InvalidRequestError(
-            "IP Subject Alternative Names are not allowed in this role, but was provided via the API"
+            f"IP Subject Alternative Names are not allowed in this role, but was provided via {source}"
         )
     if role.allowed_ip_sans_cidr:
         networks = parse_cidrs(role.allowed_ip_sans_cidr)
@@ -166,16 +248,16 @@ def parse_cidrs(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddre
     return networks
 
 
-def check_uri_sans(role: Role, values: tuple[str, ...]) -> tuple[str, ...]:
+def check_uri_sans(role: Role, values: tuple[str, ...], source: str = "the API") -> tuple[str, ...]:
     if not values:
         return ()
     if not role.allowed_uri_sans:
         raise InvalidRequestError(
-            "URI Subject Alternative Names are not allowed in this role, but were provided via the API"
+            f"URI Subject Alternative Names are not allowed in this role, but were provided via {source}"
         )
     for uri in values:
         if not any(glob_match(pattern, uri) for pattern in role.allowed_uri_sans):
             raise InvalidRequestError(
-                "URI Subject Alternative Names were provided via the API which are not valid for this role"
+                f"URI Subject Alternative Names were provided via {source} which are not valid for this role"
             )
     return values

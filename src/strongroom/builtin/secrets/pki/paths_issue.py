@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from strongroom.builtin.secrets.pki import common
 from strongroom.builtin.secrets.pki.certs import (
@@ -73,6 +74,8 @@ def _verbatim_role(data: FieldData) -> Role:
         allow_any_name=True,
         enforce_hostnames=False,
         allowed_uri_sans=("*",),
+        allowed_other_sans=("*",),
+        allowed_serial_numbers=("*",),
         require_cn=False,
         cn_validations=("disabled",),
         key_type="any",
@@ -95,15 +98,19 @@ def _csr_names(
         if common_name:
             warnings = (CSR_CN_WARNING,)
         common_name = common_name_of(csr.subject)
+    serials = csr.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    serial = requested.serial_number or (str(serials[0].value) if serials else "")
     if not role.use_csr_sans:
-        return replace(requested, common_name=common_name), warnings
+        return replace(requested, common_name=common_name, serial_number=serial), warnings
     dns, emails, ips, uris = csr_alt_names(csr)
-    names = NameRequest(
+    names = replace(
+        requested,
         common_name=common_name,
         alt_names=(*dns, *emails),
         ip_sans=tuple(ips),
         uri_sans=tuple(uris),
-        exclude_cn_from_sans=requested.exclude_cn_from_sans,
+        serial_number=serial,
+        source="CSR",
     )
     return names, warnings
 
