@@ -73,6 +73,14 @@ STEPS: list[Step] = [
     post("revoke with delta", "revoke", {"serial_number": "${other}"}),
     get("rotate delta", "crl/rotate-delta"),
     get("rotate", "crl/rotate"),
+    get("cert crl", "cert/crl"),
+    get("cert delta crl", "cert/delta-crl"),
+    get("cert ca chain", "cert/ca_chain"),
+    Step("raw cert pem", "GET", f"/v1/{M}/cert/${{serial}}/raw/pem", token=""),
+    Step("raw ca pem", "GET", f"/v1/{M}/cert/ca/raw/pem", token=""),
+    Step("raw missing", "GET", f"/v1/{M}/cert/00:11/raw", token=""),
+    Step("raw not hex", "GET", f"/v1/{M}/cert/zz/raw", token=""),
+    Step("delta crl pem", "GET", f"/v1/{M}/crl/delta/pem", token=""),
     post(
         "urls delta", "config/urls", {"delta_crl_distribution_points": "http://ca.test/v1/diffcrl/crl/delta"}
     ),

@@ -240,3 +240,23 @@ async def test_tidy_status_fields(pki: BackendHarness, clock: ManualClock) -> No
     cancel = await pki.write("tidy-cancel", {})
     assert cancel is not None
     assert cancel.warnings == ("Tidy operation cannot be cancelled as none is currently running.",)
+
+
+async def test_raw_certificate_paths(pki: BackendHarness) -> None:
+    root = await make_root(pki)
+    await make_role(pki)
+    leaf = await issued(pki)
+    raw = await pki.read(f"cert/{leaf['serial_number']}/raw")
+    assert raw is not None
+    assert raw.content_type == "application/pkix-cert"
+    assert x509.load_der_x509_certificate(raw.raw_body or b"") == cert_of(leaf["certificate"])
+    pem = await pki.read(f"cert/{leaf['serial_number'].replace(':', '-')}/raw/pem")
+    assert pem is not None
+    assert pem.content_type == "application/pem-certificate-chain"
+    assert cert_of((pem.raw_body or b"").decode()) == cert_of(leaf["certificate"])
+    ca = await pki.read("cert/ca/raw")
+    assert ca is not None
+    assert x509.load_der_x509_certificate(ca.raw_body or b"") == cert_of(root["certificate"])
+    missing = await pki.read("cert/00:11/raw")
+    assert missing is not None
+    assert missing.status == 204

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from strongroom.builtin.secrets.pki import (
     paths_ca,
+    paths_certs,
     paths_crl,
     paths_fetch,
     paths_issue,
@@ -52,6 +53,7 @@ async def pki_factory(config: BackendConfig) -> Backend:
         [
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
+            *paths_certs.paths(store),
             *paths_roles.paths(store),
             *issue_paths,
             *paths_revoke.paths(store, config.clock),

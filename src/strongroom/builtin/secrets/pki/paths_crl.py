@@ -17,7 +17,7 @@ from strongroom.builtin.secrets.pki.keys import pem_text
 from strongroom.builtin.secrets.pki.models import CrlConfig
 from strongroom.builtin.secrets.pki.store import PkiStore, go_seconds
 from strongroom.errors import InvalidRequestError
-from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework import Field, FieldData, FieldType, Handler, Path
 from strongroom.logical import Operation, Request, Response
 
 DELTA_DISABLED = "requested rebuild of delta CRL when delta CRL is not enabled; this is a no-op"
@@ -127,7 +127,7 @@ def paths(store: PkiStore) -> list[Path]:
                 return await store.current_delta_crl(issuer.id)
             return await store.current_crl(issuer.id)
 
-    def fetch(*, delta: bool, pem: bool) -> Any:
+    def fetch(*, delta: bool, pem: bool) -> Handler:
         async def handler(request: Request, data: FieldData) -> Response | None:
             der = await default_crl(delta)
             if der is None:

@@ -108,15 +108,17 @@ def paths(store: PkiStore) -> list[Path]:
         return Response(raw_body=body, content_type="application/pkix-cert")
 
     async def read_cert(request: Request, data: FieldData) -> Response | None:
-        serial = normalize_serial(data.get("serial"))
+        given = data.get("serial")
+        serial = given if given == "delta-crl" else normalize_serial(given)
         unrevoked = {"revocation_time": 0, "revocation_time_rfc3339": ""}
-        if serial in ("ca", "ca_chain", "crl"):
+        if serial in ("ca", "ca_chain", "crl", "delta-crl"):
             issuer = await default_issuer()
             if issuer is None:
                 raise InvalidRequestError(NO_DEFAULT)
-            if serial == "crl":
-                crl = pem_text("X509 CRL", await store.current_crl(issuer.id))
-                return Response(data={"certificate": crl, **unrevoked})
+            if serial in ("crl", "delta-crl"):
+                async with store.lock:
+                    der = await (store.current_crl if serial == "crl" else store.current_delta_crl)(issuer.id)
+                return Response(data={"certificate": pem_text("X509 CRL", der), **unrevoked})
             answer = {"certificate": issuer.certificate.strip(), **unrevoked}
             if serial == "ca_chain":
                 answer["ca_chain"] = "\n".join(pem.strip() for pem in issuer.ca_chain)
