@@ -275,6 +275,59 @@ INTENDED: list[Intended] = [
 ]
 
 
+T = "diffpkitpl"
+ISSUE_POLICY = f'path "{T}/issue/*" {{ capabilities = ["update"] }}'
+TEMPLATED = {
+    **BASE,
+    "allowed_domains": "{{identity.entity.name}}.example.com,{{identity.entity.metadata.zone}}.test",
+    "allowed_domains_template": True,
+    "allow_bare_domains": True,
+    "allowed_uri_sans": "spiffe://{{identity.entity.metadata.zone}}/*",
+    "allowed_uri_sans_template": True,
+}
+
+
+def as_ann(name: str, role_name: str, **body: Any) -> Step:
+    body = {"common_name": "a.example.com", "ttl": "1h", **body}
+    return Step(name, "POST", f"/v1/{T}/issue/{role_name}", body=body, token="${token}")
+
+
+TEMPLATE_STEPS: list[Step] = [
+    Step("enable pki", "POST", f"/v1/sys/mounts/{T}", body={"type": "pki"}),
+    Step("root", "POST", f"/v1/{T}/root/generate/internal",
+         body={"common_name": "example.com", "ttl": "720h", "key_type": "ec"}),
+    Step("templated role", "POST", f"/v1/{T}/roles/tpl", body=TEMPLATED),
+    Step("display role", "POST", f"/v1/{T}/roles/display",
+         body={**BASE, "allowed_domains": "", "allow_token_displayname": True}),
+    Step("policy", "POST", f"/v1/sys/policies/acl/{T}", body={"policy": ISSUE_POLICY}),
+    Step("enable userpass", "POST", f"/v1/sys/auth/{T}-up", body={"type": "userpass"}),
+    Step("user", "POST", f"/v1/auth/{T}-up/users/ann", body={"password": "pw", "token_policies": [T]}),
+    Step("login", "POST", f"/v1/auth/{T}-up/login/ann", body={"password": "pw"}, token="",
+         save={"token": "auth.client_token", "entity": "auth.entity_id"}),
+    Step("entity", "POST", "/v1/identity/entity/id/${entity}",
+         body={"name": "ann", "metadata": {"zone": "blue"}}),
+    as_ann("entity name domain", "tpl", common_name="ann.example.com"),
+    as_ann("metadata domain", "tpl", common_name="blue.test"),
+    as_ann("other domain refused", "tpl", common_name="bob.example.com"),
+    as_ann("templated uri", "tpl", common_name="ann.example.com", uri_sans="spiffe://blue/svc"),
+    as_ann("templated uri refused", "tpl", common_name="ann.example.com", uri_sans="spiffe://red/svc"),
+    Step("root keeps templates", "POST", f"/v1/{T}/issue/tpl", body={"common_name": "ann.example.com"}),
+    Step("glob metadata", "POST", "/v1/identity/entity/id/${entity}", body={"metadata": {"zone": "*"}}),
+    as_ann("glob refused", "tpl", common_name="x.test"),
+    as_ann("display name refused", "display", common_name="diffpkitpl-up-ann"),
+    Step("delete entity", "DELETE", "/v1/identity/entity/id/${entity}"),
+    Step("disable userpass", "DELETE", f"/v1/sys/auth/{T}-up"),
+    Step("delete policy", "DELETE", f"/v1/sys/policies/acl/{T}"),
+    Step("disable pki", "DELETE", f"/v1/sys/mounts/{T}"),
+]  # fmt: skip
+
+
+def test_pki_identity_templates_match_openbao(server: RunningServer, bao: RunningServer) -> None:
+    ours = _summarized(run(server, TEMPLATE_STEPS))
+    theirs = _summarized(run(bao, TEMPLATE_STEPS))
+    assert_alike(TEMPLATE_STEPS, ours, theirs, [])
+
+
 def test_pki_roles_match_openbao(server: RunningServer, bao: RunningServer) -> None:
     ours = _summarized(run(server, STEPS))
     theirs = _summarized(run(bao, STEPS))

@@ -13,7 +13,15 @@ from cryptography import x509
 
 from strongroom.builtin.secrets.pki.certs import Template, Urls, a_label
 from strongroom.builtin.secrets.pki.models import Role
-from strongroom.builtin.secrets.pki.names import common_name_valid, glob_match, is_hostname, name_allowed
+from strongroom.builtin.secrets.pki.names import (
+    NOBODY,
+    Requester,
+    allowed_patterns,
+    common_name_valid,
+    glob_match,
+    is_hostname,
+    name_allowed,
+)
 from strongroom.errors import InvalidRequestError
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration
@@ -85,7 +93,7 @@ def validity(
     return Validity(now - not_before_duration, not_after, warnings)
 
 
-def leaf_template(role: Role, names: NameRequest, urls: Urls) -> Template:
+def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Requester = NOBODY) -> Template:
     """The leaf certificate `role` issues for `names` (its validity still unset), or 400 naming the first
     name it refuses (Vault's generateCreationBundle: the common name, the subject's serial number, the DNS
     names, the emails, the other, IP and URI SANs, in that order)."""
@@ -98,15 +106,17 @@ def leaf_template(role: Role, names: NameRequest, urls: Urls) -> Template:
         _add_name(common_name, dns, emails)
     for name in names.alt_names:
         _add_name(name, dns, emails)
-    if common_name and not (common_name_valid(role, common_name) and name_allowed(role, common_name)):
+    if common_name and not (
+        common_name_valid(role, common_name) and name_allowed(role, common_name, requester)
+    ):
         raise InvalidRequestError(f"common name {common_name} not allowed by this role")
     if names.serial_number and not _serial_allowed(role, names.serial_number):
         raise InvalidRequestError(f"serial_number {names.serial_number} not allowed by this role")
     for name in dns:
-        if not name_allowed(role, name):
+        if not name_allowed(role, name, requester):
             raise InvalidRequestError(f"subject alternate name {name} not allowed by this role")
     for email in emails:
-        if not name_allowed(role, email):
+        if not name_allowed(role, email, requester):
             raise InvalidRequestError(f"email address {email} not allowed by this role")
     return Template(
         common_name=common_name,
@@ -115,7 +125,7 @@ def leaf_template(role: Role, names: NameRequest, urls: Urls) -> Template:
         dns_names=tuple(dns),
         emails=tuple(emails),
         ip_addresses=check_ip_sans(role, names.ip_sans, names.source),
-        uris=check_uri_sans(role, names.uri_sans, names.source),
+        uris=check_uri_sans(role, names.uri_sans, names.source, requester),
         other_names=check_other_sans(role, names.other_sans),
         subject_extra=role.subject_extra(),
         subject_serial_number=names.serial_number,
@@ -248,15 +258,23 @@ def parse_cidrs(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddre
     return networks
 
 
-def check_uri_sans(role: Role, values: tuple[str, ...], source: str = "the API") -> tuple[str, ...]:
+def check_uri_sans(
+    role: Role, values: tuple[str, ...], source: str = "the API", requester: Requester = NOBODY
+) -> tuple[str, ...]:
     if not values:
         return ()
     if not role.allowed_uri_sans:
         raise InvalidRequestError(
             f"URI Subject Alternative Names are not allowed in this role, but were provided via {source}"
         )
+    patterns = allowed_patterns(
+        role.allowed_uri_sans,
+        role.allowed_uri_sans_template,
+        requester,
+        globs=role.allow_globs_in_identity_templates,
+    )
     for uri in values:
-        if not any(glob_match(pattern, uri) for pattern in role.allowed_uri_sans):
+        if not any(glob_match(pattern, uri) for pattern in patterns):
             raise InvalidRequestError(
                 f"URI Subject Alternative Names were provided via {source} which are not valid for this role"
             )

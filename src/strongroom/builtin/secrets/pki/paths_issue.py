@@ -34,6 +34,7 @@ from strongroom.builtin.secrets.pki.keys import (
     normalize_serial,
 )
 from strongroom.builtin.secrets.pki.models import Role
+from strongroom.builtin.secrets.pki.names import Requester
 from strongroom.builtin.secrets.pki.paths_roles import checked_name
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
@@ -115,6 +116,14 @@ def _csr_names(
     return names, warnings
 
 
+def requester_of(request: Request) -> Requester:
+    """The caller's identity, for the role's identity templates."""
+    caller = request.caller
+    if caller is None or not caller.entity_id:
+        return Requester()
+    return Requester(caller.identity)
+
+
 def _check_csr_key(role: Role, key: PublicKey) -> None:
     if role.key_type == "any":
         return
@@ -182,7 +191,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             raise InvalidRequestError(
                 'role key type "any" not allowed for issuing certificates, only signing'
             )
-        template = leaf_template(role, common.name_request(data), await store.urls())
+        template = leaf_template(role, common.name_request(data), await store.urls(), requester_of(request))
         key = generate_key(role.key_type, role.key_bits)
         return await issue_leaf(
             role, data, template=template, public_key=key.public_key(), key=key, warnings=()
@@ -195,7 +204,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         public_key = csr_public_key(csr)
         _check_csr_key(role, public_key)
         names, warnings = _csr_names(role, csr, common.name_request(data))
-        template = leaf_template(role, names, await store.urls())
+        template = leaf_template(role, names, await store.urls(), requester_of(request))
         return await issue_leaf(
             role, data, template=template, public_key=public_key, key=None, warnings=warnings
         )

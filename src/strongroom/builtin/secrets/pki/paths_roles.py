@@ -72,6 +72,9 @@ ROLE_FIELDS: dict[str, Field] = {
     **{name: _field_for(name, getattr(_DEFAULTS, name)) for name in ROLE_SETTINGS},
 }
 ROLE_FIELDS["key_bits"] = Field(FieldType.INT, _DESCRIPTIONS["key_bits"], 0)
+# OpenBao dropped allow_token_displayname: a write ignores it (with the unknown-parameter warning) and a read
+# shows it off.
+del ROLE_FIELDS["allow_token_displayname"]
 
 
 def _issuer_warning(ref: str) -> str:
@@ -97,6 +100,8 @@ def role_from(name: str, data: FieldData, raw: Mapping[str, Any]) -> tuple[Role,
     policy_identifiers given as one JSON list."""
     values: dict[str, Any] = {}
     for setting in ROLE_SETTINGS:
+        if setting not in ROLE_FIELDS:
+            continue
         value = data.get(setting)
         values[setting] = tuple(value) if isinstance(value, list) else value
     parse_cidrs(values["allowed_ip_sans_cidr"])
