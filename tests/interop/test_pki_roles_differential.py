@@ -8,7 +8,9 @@ signature) before the answers are compared; the other volatile values are masked
 
 from __future__ import annotations
 
+import datetime
 import json
+import time
 from typing import Any
 
 from cryptography import x509
@@ -45,6 +47,10 @@ CSR_P384 = _csr(_P384, "csr.example.com")
 CSR_RSA = _csr(_RSA, "csr.example.com")
 CSR_ED = _csr(_ED, "csr.example.com")
 CSR_NO_CN = _csr(_P256, "", dns=("san.example.com",))
+_NOW = int(time.time())
+IN_TEN_DAYS = datetime.datetime.fromtimestamp(_NOW + 10 * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+IN_FIVE_DAYS = datetime.datetime.fromtimestamp(_NOW + 5 * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+HOUR_AGO = datetime.datetime.fromtimestamp(_NOW - 3600, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 POLICIES = json.dumps(
     [
         {"oid": "1.3.6.1.4.1.7.8", "notice": "I am a user Notice"},
@@ -66,7 +72,11 @@ def role(name: str, **settings: Any) -> Step:
 
 
 def issue(name: str, role_name: str, save: dict[str, str] | None = None, **body: Any) -> Step:
-    body = {"common_name": "a.example.com", "ttl": "1h", **body}
+    body = {
+        key: value
+        for key, value in {"common_name": "a.example.com", "ttl": "1h", **body}.items()
+        if value is not None
+    }
     return post(name, f"issue/{_slug(role_name)}", body, save=save or {})
 
 
@@ -200,6 +210,33 @@ STEPS: list[Step] = [
     role("csr names csr", key_type="any", allowed_uri_sans="spiffe://*"),
     sign("sign names from csr", "csr names csr", CSR_P256, common_name="ignored.example.com"),
     sign("sign csr without cn", "csr names csr", CSR_NO_CN),
+    # Validity bounds.
+    role("bad not after bound", not_after_bound="bogus"),
+    role("bad not before bound", not_before_bound="bogus"),
+    role("fixed not after", not_after=IN_TEN_DAYS),
+    issue("issue fixed not after", "fixed not after", ttl=None),
+    issue("issue not after", "r-base", ttl=None, not_after=IN_TEN_DAYS),
+    issue("issue ttl and not after", "r-base", not_after=IN_TEN_DAYS),
+    issue("issue bad not after", "r-base", ttl=None, not_after="bogus"),
+    role("forbid not after", not_after_bound="forbid"),
+    issue("issue forbidden not after", "forbid not after", ttl=None, not_after=IN_TEN_DAYS),
+    role("ttl limited", not_after_bound="ttl-limited"),
+    issue("issue beyond ttl", "ttl limited", ttl=None, not_after=IN_TEN_DAYS),
+    role("timestamp bound", not_after_bound=IN_FIVE_DAYS, max_ttl="720h"),
+    issue("issue within timestamp", "timestamp bound"),
+    issue("issue beyond timestamp", "timestamp bound", ttl=None, not_after=IN_TEN_DAYS),
+    issue("issue not before", "r-base", not_before=HOUR_AGO),
+    role("forbid not before", not_before_bound="forbid"),
+    issue("issue forbidden not before", "forbid not before", not_before=HOUR_AGO),
+    role("duration not before", not_before_bound="duration"),
+    issue("issue too old not before", "duration not before", not_before=HOUR_AGO),
+    sign("sign ignores not before", "csr ec", CSR_P384, not_before=HOUR_AGO),
+    # User IDs.
+    role("user ids", allowed_user_ids="ann,b*"),
+    issue("user id listed", "user ids", user_ids="Ann"),
+    issue("user id glob", "user ids", user_ids="bob,ann"),
+    issue("user id refused", "user ids", user_ids="zed"),
+    issue("user id without role", "r-base", user_ids="ann"),
     # Storage and leases.
     role("nostore", no_store=True),
     issue("issue nostore", "nostore", save={"nostore": "data.serial_number"}),
@@ -228,7 +265,8 @@ def _summary(pem: str) -> dict[str, Any]:
     key = certificate.public_key()
     return {
         "subject": certificate.subject.rfc4514_string(),
-        "lifetime": int(lifetime.total_seconds()),
+        # Whole minutes: a fixed notBefore or notAfter meets a "now" a few seconds apart on the two servers.
+        "lifetime_minutes": int(lifetime.total_seconds()) // 60,
         "extensions": extensions,
         "key": [type(key).__name__, getattr(key, "key_size", 0)],
         "signature": certificate.signature_algorithm_oid.dotted_string,

@@ -89,6 +89,7 @@ class Template:
     urls: Urls = Urls()
     serial: int = 0
     subject_serial_number: str = ""
+    user_ids: tuple[str, ...] = ()
     other_names: tuple[tuple[str, str], ...] = ()
     policy_identifiers: tuple[str, ...] = ()
     signature_bits: int = 0
@@ -112,11 +113,18 @@ def subject_name(template: Template) -> x509.Name:
     serial = template.subject_serial_number
     fields.append((NameOID.SERIAL_NUMBER, (serial,) if serial else ()))
     try:
-        # As Go's pkix.Name: the values of one attribute type share one relative distinguished name.
+        # As Go's pkix.Name: the values of one attribute type share one relative distinguished name (each
+        # once); extra names such as user IDs follow, one name each.
         relative = [
-            x509.RelativeDistinguishedName([x509.NameAttribute(oid, value) for value in values])
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(oid, value) for value in dict.fromkeys(values)]
+            )
             for oid, values in fields
             if values
+        ]
+        relative += [
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.USER_ID, user_id)])
+            for user_id in template.user_ids
         ]
     except ValueError as exc:  # cryptography's text names the rule, never the value
         raise InvalidRequestError(f"invalid certificate subject: {exc}") from None

@@ -5,6 +5,7 @@ Layer: builtin (pure domain logic; imports stdlib, errors, util and the engine's
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class NameRequest:
     exclude_cn_from_sans: bool = False
     other_sans: tuple[str, ...] = ()
     serial_number: str = ""
+    user_ids: tuple[str, ...] = ()
     # Where the IP and URI SANs came from, as Vault's refusals name it: "the API" or "CSR".
     source: str = "the API"
 
@@ -93,6 +95,125 @@ def validity(
     return Validity(now - not_before_duration, not_after, warnings)
 
 
+RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00"
+
+
+def parse_rfc3339(text: str) -> float:
+    """Go's time.Parse(time.RFC3339, text) as epoch seconds; 400 with Go's words (as far as they go)."""
+    try:
+        if "T" not in text:
+            raise ValueError(text)
+        parsed = datetime.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError(text)
+    except ValueError:
+        raise InvalidRequestError(
+            f'parsing time "{text}" as "{RFC3339_LAYOUT}": cannot parse "{text}" as "2006"'
+        ) from None
+    return parsed.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTimes:
+    """What a leaf request says about its validity: its ttl (0: none), not_after and not_before ("": none),
+    and whether the request path honours not_before (sign/ does not, as in Vault)."""
+
+    ttl: int = 0
+    not_after: str = ""
+    not_before: str = ""
+    honour_not_before: bool = True
+
+
+def leaf_validity(
+    role: Role,
+    times: LeafTimes,
+    *,
+    now: float,
+    default_ttl: int,
+    system_max_ttl: int,
+    ca_not_after: float,
+    leaf_not_after_behavior: str,
+) -> Validity:
+    """Vault's getCertificateNotBefore and getCertificateNotAfter for a leaf: the role's not_before /
+    not_after (or the request's, as the role's bounds allow), else the TTL rules of `validity`; kept inside
+    the CA's validity as the issuer's leaf_not_after_behavior says."""
+    not_before = _leaf_not_before(role, times.not_before, now) if times.honour_not_before else 0.0
+    bound = role.not_after_bound
+    timestamp = 0.0
+    if bound not in ("", "permit", "forbid", "ttl-limited"):
+        timestamp = parse_rfc3339(bound)
+    fixed = role.not_after
+    requested = 0.0
+    if not fixed and times.not_after:
+        if bound == "forbid":
+            raise InvalidRequestError("not_after_bound is set to forbid. not_after cannot be provided.")
+        fixed = times.not_after
+        requested = parse_rfc3339(fixed)
+    if times.ttl > 0 and fixed:
+        raise InvalidRequestError(
+            "Either ttl or not_after should be provided. Both should not be provided in the same request."
+        )
+    ttl = times.ttl or role.ttl or default_ttl
+    max_ttl = role.max_ttl or system_max_ttl
+    warnings: tuple[str, ...] = ()
+    if ttl > max_ttl:
+        warnings = (
+            f'TTL "{format_duration(ttl)}" is longer than permitted maxTTL "{format_duration(max_ttl)}", '
+            "so maxTTL is being used",
+        )
+        ttl = max_ttl
+    if bound == "ttl-limited" and requested > now + ttl:
+        raise InvalidRequestError(
+            "not_after_bound is set to ttl-limited. Cannot satisfy request as that would result in notAfter "
+            f"of {rfc3339(requested)} that is beyond the TTL of {format_duration(ttl)}"
+        )
+    not_after = parse_rfc3339(fixed) if fixed else now + ttl
+    if int(not_after) > int(ca_not_after):
+        if leaf_not_after_behavior == "truncate":
+            if not_after < now:
+                raise InvalidRequestError(
+                    f"cannot satisfy request, as NotAfter date {rfc3339(not_after)} is in the past"
+                )
+            not_after = ca_not_after
+        elif leaf_not_after_behavior != "permit":
+            raise InvalidRequestError(
+                f"cannot satisfy request, as TTL would result in notAfter of {rfc3339(not_after)} that is "
+                f"beyond the expiration of the CA certificate at {rfc3339(int(ca_not_after))}"
+            )
+    if timestamp and not_after > timestamp:
+        raise InvalidRequestError(
+            f"not_after_bound is set to {bound}. Cannot statisfy request as that would result in notAfter of "
+            f"{rfc3339(not_after)} that is beyond the maximum timestamp of {rfc3339(timestamp)}"
+        )
+    if not not_before:
+        not_before = now - role.not_before_duration
+    if not_before > not_after:
+        raise InvalidRequestError(
+            f"The certificate's Not Before ({rfc3339(not_before)}) is later than the certificate's Not After "
+            f"({rfc3339(not_after)})"
+        )
+    return Validity(not_before, not_after, warnings)
+
+
+def _leaf_not_before(role: Role, requested: str, now: float) -> float:
+    """The notBefore a role and request fix (0: none, the role's not_before_duration then applies)."""
+    if role.not_before:
+        return parse_rfc3339(role.not_before)
+    if not requested:
+        return 0.0
+    bound = role.not_before_bound
+    if bound == "forbid":
+        raise InvalidRequestError("not_before_bound is set to forbid. not_before cannot be provided.")
+    when = parse_rfc3339(requested)
+    if bound == "duration" and when < now - role.not_before_duration:
+        raise InvalidRequestError(
+            f"not_before_bound is set to duration. Cannot satisfy request as it would result in notBefore of "
+            f"{rfc3339(when)} that is older than the allowed not_before_duration of "
+            f"{format_duration(role.not_before_duration)}"
+        )
+    return when if bound in ("permit", "duration") else 0.0
+
+
 def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Requester = NOBODY) -> Template:
     """The leaf certificate `role` issues for `names` (its validity still unset), or 400 naming the first
     name it refuses (Vault's generateCreationBundle: the common name, the subject's serial number, the DNS
@@ -118,6 +239,9 @@ def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Request
     for email in emails:
         if not name_allowed(role, email, requester):
             raise InvalidRequestError(f"email address {email} not allowed by this role")
+    for user_id in names.user_ids:
+        if not _user_id_allowed(role, user_id):
+            raise InvalidRequestError(f"user_id {user_id} is not allowed by this role")
     return Template(
         common_name=common_name,
         not_before=0,
@@ -129,6 +253,7 @@ def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Request
         other_names=check_other_sans(role, names.other_sans),
         subject_extra=role.subject_extra(),
         subject_serial_number=names.serial_number,
+        user_ids=names.user_ids,
         key_usage=role.key_usage,
         ext_key_usage=(*_flag_usages(role), *role.ext_key_usage),
         ext_key_usage_oids=role.ext_key_usage_oids,
@@ -149,6 +274,16 @@ def _add_name(name: str, dns: list[str], emails: list[str]) -> None:
     converted = a_label(name)
     if is_hostname(converted) and converted not in dns:
         dns.append(converted)
+
+
+def _user_id_allowed(role: Role, user_id: str) -> bool:
+    """Vault's validateUserId: listed (in any case), or matching a glob of allowed_user_ids."""
+    lowered = user_id.lower()
+    return any(
+        allowed.lower() == lowered or ("*" in allowed and glob_match(allowed, user_id))
+        for allowed in role.allowed_user_ids
+        if allowed
+    )
 
 
 def _serial_allowed(role: Role, serial: str) -> bool:

@@ -24,7 +24,13 @@ from strongroom.builtin.secrets.pki.certs import (
     load_csr,
     not_after,
 )
-from strongroom.builtin.secrets.pki.issuing import NameRequest, check_format, leaf_template, validity
+from strongroom.builtin.secrets.pki.issuing import (
+    LeafTimes,
+    NameRequest,
+    check_format,
+    leaf_template,
+    leaf_validity,
+)
 from strongroom.builtin.secrets.pki.keys import (
     PrivateKey,
     PublicKey,
@@ -53,7 +59,14 @@ _ISSUE_FIELDS = {
     "role": ROLE_FIELD,
     "issuer_ref": Field(FieldType.STRING, "Reference to the issuer to use (default: the role's)."),
     "remove_roots_from_chain": Field(FieldType.BOOL, "Accepted for compatibility."),
-    "user_ids": Field(FieldType.COMMA_STRING_LIST, "Not supported."),
+    "user_ids": Field(
+        FieldType.COMMA_STRING_LIST,
+        "User IDs (subject UID attributes) of the certificate, as the role allows.",
+    ),
+    "not_after": Field(
+        FieldType.STRING, "The notAfter of the certificate (RFC 3339), instead of a ttl, as the role allows."
+    ),
+    "not_before": Field(FieldType.STRING, "The notBefore of the certificate (RFC 3339), as the role allows."),
 }
 _VERBATIM_FIELDS = {
     **_ISSUE_FIELDS,
@@ -101,8 +114,12 @@ def _csr_names(
         common_name = common_name_of(csr.subject)
     serials = csr.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
     serial = requested.serial_number or (str(serials[0].value) if serials else "")
+    user_ids = requested.user_ids or tuple(
+        str(attribute.value) for attribute in csr.subject.get_attributes_for_oid(NameOID.USER_ID)
+    )
+    requested = replace(requested, serial_number=serial, user_ids=user_ids)
     if not role.use_csr_sans:
-        return replace(requested, common_name=common_name, serial_number=serial), warnings
+        return replace(requested, common_name=common_name), warnings
     dns, emails, ips, uris = csr_alt_names(csr)
     names = replace(
         requested,
@@ -110,10 +127,14 @@ def _csr_names(
         alt_names=(*dns, *emails),
         ip_sans=tuple(ips),
         uri_sans=tuple(uris),
-        serial_number=serial,
         source="CSR",
     )
     return names, warnings
+
+
+def leaf_names(data: FieldData) -> NameRequest:
+    """The names an issue or sign request asks for, its user IDs included."""
+    return replace(common.name_request(data), user_ids=tuple(data.get("user_ids")))
 
 
 def requester_of(request: Request) -> Requester:
@@ -158,15 +179,19 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         pkcs8 = common.check_pkcs8(data)
         signing = await store.signing_issuer(data.get("issuer_ref") or role.issuer_ref)
         now = clock.now()
-        valid = validity(
+        valid = leaf_validity(
+            role,
+            LeafTimes(
+                ttl=data.get("ttl"),
+                not_after=data.get("not_after"),
+                not_before=data.get("not_before"),
+                honour_not_before=key is not None,
+            ),
             now=now,
-            requested_ttl=data.get("ttl"),
-            role_ttl=role.ttl,
-            role_max_ttl=role.max_ttl,
             default_ttl=system.default_lease_ttl(),
             system_max_ttl=system.max_lease_ttl(),
-            not_before_duration=role.not_before_duration,
             ca_not_after=not_after(signing.certificate),
+            leaf_not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
         timed = replace(template, not_before=valid.not_before, not_after=valid.not_after)
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
@@ -191,7 +216,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             raise InvalidRequestError(
                 'role key type "any" not allowed for issuing certificates, only signing'
             )
-        template = leaf_template(role, common.name_request(data), await store.urls(), requester_of(request))
+        template = leaf_template(role, leaf_names(data), await store.urls(), requester_of(request))
         key = generate_key(role.key_type, role.key_bits)
         return await issue_leaf(
             role, data, template=template, public_key=key.public_key(), key=key, warnings=()
@@ -203,7 +228,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         csr = load_csr(data.get("csr"))
         public_key = csr_public_key(csr)
         _check_csr_key(role, public_key)
-        names, warnings = _csr_names(role, csr, common.name_request(data))
+        names, warnings = _csr_names(role, csr, leaf_names(data))
         template = leaf_template(role, names, await store.urls(), requester_of(request))
         return await issue_leaf(
             role, data, template=template, public_key=public_key, key=None, warnings=warnings

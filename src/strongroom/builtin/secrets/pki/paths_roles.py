@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 
 from strongroom.builtin.secrets.pki.certs import policy_information
-from strongroom.builtin.secrets.pki.issuing import parse_cidrs, parse_other_sans
+from strongroom.builtin.secrets.pki.issuing import parse_cidrs, parse_other_sans, parse_rfc3339
 from strongroom.builtin.secrets.pki.keys import validate_key_params
 from strongroom.builtin.secrets.pki.models import ROLE_SETTINGS, Role
 from strongroom.builtin.secrets.pki.store import PkiStore
@@ -132,7 +132,26 @@ def role_from(name: str, data: FieldData, raw: Mapping[str, Any]) -> tuple[Role,
     elif values["generate_lease"]:
         warnings = (LEASE_WARNING,)
     values["issuer_ref"] = values["issuer_ref"] or "default"
+    _check_bounds(data)
     return Role(name=name, **values), warnings
+
+
+def _check_bounds(data: FieldData) -> None:
+    """Vault's validateNotAfterBound and validateNoBeforeBound, for the values a write gives."""
+    after, given = data.get_ok("not_after_bound")
+    if given and after not in ("permit", "forbid", "ttl-limited"):
+        try:
+            parse_rfc3339(after)
+        except InvalidRequestError:
+            raise InvalidRequestError(
+                "Unknown value for field `not_after_bound`. Possible values are `permit`, `ttl-limited`, "
+                "`forbid`, or an explicit timestamp."
+            ) from None
+    before, given = data.get_ok("not_before_bound")
+    if given and before not in ("permit", "duration", "forbid"):
+        raise InvalidRequestError(
+            "Unknown value for field `not_before_bound`. Possible values are `permit` `duration` or `forbid`"
+        )
 
 
 def _is_oid(text: str) -> bool:
