@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from strongroom.builtin.secrets.pki import (
     paths_ca,
+    paths_certs,
+    paths_crl,
     paths_fetch,
     paths_issue,
     paths_issuer_revocation,
     paths_issuers,
     paths_keys,
+    paths_ocsp,
     paths_revoke,
     paths_roles,
+    paths_tidy,
 )
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
@@ -30,7 +34,18 @@ then issue certificates against roles with "issue/<role>" or "sign/<role>".
 """
 
 # Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
-UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl")
+UNAUTHENTICATED = (
+    "cert/*",
+    "ca/pem",
+    "ca_chain",
+    "ca",
+    "crl/delta",
+    "crl/delta/pem",
+    "crl/pem",
+    "crl",
+    "ocsp",
+    "ocsp/*",
+)
 # Each issuer's certificate and CRL, and the issuer list (Vault's LIST arrives with its trailing slash).
 ISSUER_UNAUTHENTICATED = (
     "issuer/+/crl/der",
@@ -54,9 +69,13 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *paths_issuers.paths(store),
             *paths_keys.paths(store),
             *paths_issuer_revocation.paths(store, config.clock),
+            *paths_certs.paths(store),
             *paths_roles.paths(store),
             *issue_paths,
             *paths_revoke.paths(store, config.clock),
+            *paths_crl.paths(store),
+            *paths_tidy.paths(store, config.clock),
+            *paths_ocsp.paths(store, config.clock),
         ],
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),

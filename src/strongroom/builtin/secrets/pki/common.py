@@ -54,7 +54,9 @@ NAME_FIELDS: dict[str, Field] = {
     ),
     "ip_sans": Field(FieldType.COMMA_STRING_LIST, "The requested IP SANs."),
     "uri_sans": Field(FieldType.COMMA_STRING_LIST, "The requested URI SANs."),
-    "other_sans": Field(FieldType.COMMA_STRING_LIST, "Requested other SANs (not supported)."),
+    "other_sans": Field(
+        FieldType.COMMA_STRING_LIST, 'Requested other SANs, "<oid>;UTF8:<value>", as the role allows them.'
+    ),
     "exclude_cn_from_sans": Field(FieldType.BOOL, "If true, the common name is not added to the DNS SANs."),
     "ttl": Field(FieldType.DURATION, "The requested time to live; capped by the role's max_ttl."),
     "format": Field(FieldType.STRING, 'Format for returned data: "pem", "der" or "pem_bundle".', "pem"),
@@ -62,7 +64,10 @@ NAME_FIELDS: dict[str, Field] = {
         FieldType.STRING, 'Format of a returned private key: "der" (its type\'s own), or "pkcs8".', "der"
     ),
     "not_after": Field(FieldType.STRING, "Not supported: use ttl."),
-    "serial_number": Field(FieldType.STRING, "The subject's serialNumber (not supported)."),
+    "serial_number": Field(
+        FieldType.STRING,
+        "The subject's serialNumber attribute (not the certificate's serial), as the role allows.",
+    ),
 }
 SUBJECT_FIELDS: dict[str, Field] = {
     name: Field(FieldType.COMMA_STRING_LIST, f"If set, {label} will be set to this value.")
@@ -118,6 +123,8 @@ def name_request(data: FieldData) -> NameRequest:
         ip_sans=tuple(data.get("ip_sans")),
         uri_sans=tuple(data.get("uri_sans")),
         exclude_cn_from_sans=data.get("exclude_cn_from_sans"),
+        other_sans=tuple(data.get("other_sans")),
+        serial_number=data.get("serial_number"),
     )
 
 

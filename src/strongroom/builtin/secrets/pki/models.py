@@ -10,6 +10,9 @@ Storage layout (inside the mount's view):
     certs/<serial>       CertRecord (serial with hyphens), unless the role says no_store
     revoked/<serial>     the revocation time of a revoked certificate
     crl/<issuer id>      the issuer's current CRL (DER, base64) and its number
+    crl-delta/<issuer id>  the issuer's delta CRL (DER, base64) and the last revocation it lists
+    delta-wal/<serial>   a revocation not yet on a complete CRL (only with auto_rebuild and enable_delta)
+    config/crl           CrlConfig
 
 Invariant: private keys live only in `KeyEntry.private_key`, which no repr and no read shows.
 """
@@ -29,6 +32,9 @@ CRL_PREFIX = "crl/"
 ISSUERS_CONFIG = "config/issuers"
 KEYS_CONFIG = "config/keys"
 URLS_CONFIG = "config/urls"
+CRL_CONFIG = "config/crl"
+DELTA_CRL_PREFIX = "crl-delta/"
+DELTA_WAL_PREFIX = "delta-wal/"
 
 
 def storage_serial(serial: str) -> str:
@@ -193,3 +199,26 @@ class CertRecord:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> CertRecord:
         return cls(**raw)
+
+
+@dataclass(frozen=True, slots=True)
+class CrlConfig:
+    """config/crl: how CRLs and OCSP answers are built. Durations are kept as written (Vault's strings)."""
+
+    expiry: str = "72h"
+    disable: bool = False
+    ocsp_disable: bool = False
+    ocsp_expiry: str = "12h"
+    auto_rebuild: bool = False
+    auto_rebuild_grace_period: str = "12h"
+    enable_delta: bool = False
+    delta_rebuild_interval: str = "15m"
+    allow_expired_cert_revocation: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> CrlConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})

@@ -21,18 +21,26 @@ from strongroom.logical import Operation, Request, Response
 from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
-URL_FIELDS = ("issuing_certificates", "crl_distribution_points", "ocsp_servers")
+URL_FIELDS = (
+    "issuing_certificates",
+    "crl_distribution_points",
+    "ocsp_servers",
+    "delta_crl_distribution_points",
+)
 _URL_NAMES = {
     "issuing_certificates": "Authority Information Access (AIA) parameter issuing_certificates",
-    "crl_distribution_points": "CRL distribution points parameter crl_distribution_points",
+    "crl_distribution_points": "Authority Information Access (AIA) parameter crl_distribution_points",
     "ocsp_servers": "Authority Information Access (AIA) parameter ocsp_servers",
+    "delta_crl_distribution_points": (
+        "Authority Information Access (AIA) parameter delta_crl_distribution_points"
+    ),
 }
 
 
 def urls_data(urls: Urls) -> dict[str, Any]:
     return {
         "crl_distribution_points": list(urls.crl_distribution_points),
-        "delta_crl_distribution_points": [],
+        "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
         "enable_templating": False,
         "issuing_certificates": list(urls.issuing_certificates),
         "ocsp_servers": list(urls.ocsp_servers),
@@ -67,15 +75,17 @@ def paths(store: PkiStore) -> list[Path]:
         return Response(raw_body=body, content_type="application/pkix-cert")
 
     async def read_cert(request: Request, data: FieldData) -> Response | None:
-        serial = normalize_serial(data.get("serial"))
+        given = data.get("serial")
+        serial = given if given == "delta-crl" else normalize_serial(given)
         unrevoked = {"revocation_time": 0, "revocation_time_rfc3339": ""}
-        if serial in ("ca", "ca_chain", "crl"):
+        if serial in ("ca", "ca_chain", "crl", "delta-crl"):
             issuer = await default_issuer()
             if issuer is None:
                 raise InvalidRequestError(NO_DEFAULT)
-            if serial == "crl":
-                crl = pem_text("X509 CRL", await store.current_crl(issuer.id))
-                return Response(data={"certificate": crl, **unrevoked})
+            if serial in ("crl", "delta-crl"):
+                async with store.lock:
+                    der = await (store.current_crl if serial == "crl" else store.current_delta_crl)(issuer.id)
+                return Response(data={"certificate": pem_text("X509 CRL", der), **unrevoked})
             answer = {"certificate": issuer.certificate.strip(), **unrevoked}
             if serial == "ca_chain":
                 answer["ca_chain"] = "\n".join(pem.strip() for pem in issuer.ca_chain)
@@ -120,7 +130,6 @@ def paths(store: PkiStore) -> list[Path]:
         )
         for name in URL_FIELDS
     }
-    url_fields["delta_crl_distribution_points"] = Field(FieldType.COMMA_STRING_LIST, "Not supported.")
     url_fields["enable_templating"] = Field(FieldType.BOOL, "Not supported.")
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),

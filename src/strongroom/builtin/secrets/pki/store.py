@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +26,10 @@ from strongroom.builtin.secrets.pki.certs import Urls, build_crl, load_certifica
 from strongroom.builtin.secrets.pki.keys import PrivateKey, load_key, public_key_der
 from strongroom.builtin.secrets.pki.models import (
     CERT_PREFIX,
+    CRL_CONFIG,
     CRL_PREFIX,
+    DELTA_CRL_PREFIX,
+    DELTA_WAL_PREFIX,
     ISSUER_PREFIX,
     ISSUERS_CONFIG,
     KEY_PREFIX,
@@ -34,6 +38,7 @@ from strongroom.builtin.secrets.pki.models import (
     ROLE_PREFIX,
     URLS_CONFIG,
     CertRecord,
+    CrlConfig,
     Issuer,
     KeyEntry,
     Role,
@@ -43,8 +48,40 @@ from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 
-# Vault's config/crl default expiry: a CRL's nextUpdate is this long after it was built.
-CRL_EXPIRY = 72 * 3600
+EXPIRED_REVOCATION = (
+    "certificate with serial {serial} already expired; refusing to add to CRL. Enable "
+    "'AllowExpiredCertRevocation' to allow revoking expired certificates."
+)
+
+
+_GO_DURATION = re.compile(r"-?(\d+(\.\d*)?(ns|us|µs|ms|s|m|h))+")
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def go_seconds(text: str) -> float:
+    """parseutil.ParseDurationSecond, how Vault reads config/crl's durations: a number of seconds, or a Go
+    duration ("72h", "1h30m", "-1s"); ValueError with Go's words otherwise."""
+    value = text.strip()
+    if re.fullmatch(r"-?\d+", value):
+        return float(value)
+    if not _GO_DURATION.fullmatch(value):
+        raise ValueError(f'time: invalid duration "{text}"')
+    seconds = sum(float(number) * _GO_UNITS[unit] for number, unit in _GO_PART.findall(value))
+    return -seconds if value.startswith("-") else seconds
+
+
+def crl_seconds(duration: str) -> float:
+    """A config/crl duration (checked when written) in seconds, never negative."""
+    return max(0.0, go_seconds(duration))
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """What a revocation did: the revoked record (None when refused) and Vault's warnings."""
+
+    record: CertRecord | None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +281,8 @@ class PkiStore:
         raw = await get_json(self._storage, URLS_CONFIG)
         if not isinstance(raw, dict):
             return Urls()
-        return Urls(**{k: tuple(v) for k, v in raw.items()})
+        known = set(Urls.__dataclass_fields__)
+        return Urls(**{k: tuple(v) for k, v in raw.items() if k in known})
 
     async def urls_for(self, issuer: Issuer) -> Urls:
         """The URLs certificates signed by `issuer` carry: its own AIA settings when it has any, else
@@ -260,6 +298,7 @@ class PkiStore:
                 "issuing_certificates": list(urls.issuing_certificates),
                 "crl_distribution_points": list(urls.crl_distribution_points),
                 "ocsp_servers": list(urls.ocsp_servers),
+                "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
             },
         )
 
@@ -292,40 +331,119 @@ class PkiStore:
     async def unmark_revoked(self, serial: str) -> None:
         await self._storage.delete(REVOKED_PREFIX + storage_serial(serial))
 
-    async def revoke(self, serial: str, now: float) -> CertRecord:
-        """Revoke a stored certificate (again: no change) and sign a new CRL for its issuer."""
+    async def revoked_entries(self) -> dict[str, tuple[str, float]]:
+        """Every revocation: colon serial -> (issuer id, revocation time)."""
+        found: dict[str, tuple[str, float]] = {}
+        for serial in await self.revoked_serials():
+            raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
+            if isinstance(raw, dict):
+                found[serial] = (str(raw.get("issuer_id", "")), float(raw["revocation_time"]))
+        return found
+
+    async def revoke(self, serial: str, now: float) -> Revocation:
+        """Revoke a stored certificate (again: no change). Without auto_rebuild its issuer's CRL is signed
+        anew at once; with it and delta CRLs, the revocation waits in the delta WAL for the next delta CRL.
+        An expired certificate is refused with Vault's warning unless allow_expired_cert_revocation."""
         async with self.lock:
             record = await self.cert(serial)
             if record is None:
                 raise InvalidRequestError(f"certificate with serial {serial} not found.")
             if record.revocation_time:
-                return record
+                return Revocation(record)
             for issuer in await self.issuers():
                 if issuer.certificate.strip() == record.certificate.strip():
                     raise InvalidRequestError(
                         f"adding issuer (id: {issuer.id}) to its own CRL is not allowed"
                     )
+            config = await self.crl_config()
+            if record.not_after < now + 2 and not config.allow_expired_cert_revocation:
+                return Revocation(None, (EXPIRED_REVOCATION.format(serial=serial),))
             record = replace(record, revocation_time=now)
             await self.mark_revoked(record)
-            if await self.issuer(record.issuer_id) is not None:
-                await self.rebuild_crl(record.issuer_id)
-            return record
+            if not config.auto_rebuild:
+                if not config.disable and await self.issuer(record.issuer_id) is not None:
+                    await self.rebuild_crl(record.issuer_id)
+            elif config.enable_delta:
+                await put_json(self._storage, DELTA_WAL_PREFIX + storage_serial(serial), {})
+            return Revocation(record)
 
     # CRLs.
+    async def crl_config(self) -> CrlConfig:
+        raw = await get_json(self._storage, CRL_CONFIG)
+        return CrlConfig() if raw is None else CrlConfig.from_json(raw)
+
+    async def save_crl_config(self, config: CrlConfig) -> None:
+        await put_json(self._storage, CRL_CONFIG, config.to_json())
+
     async def crl(self, issuer_id: str) -> bytes | None:
         raw = await get_json(self._storage, CRL_PREFIX + issuer_id)
         return None if raw is None else base64.b64decode(raw["der"])
 
+    async def delta_crl(self, issuer_id: str) -> bytes | None:
+        raw = await get_json(self._storage, DELTA_CRL_PREFIX + issuer_id)
+        return None if raw is None else base64.b64decode(raw["der"])
+
+    async def _next_crl_number(self, issuer_id: str) -> tuple[int, dict[str, Any]]:
+        """The next number of the issuer's CRLs (complete and delta CRLs count together, as in Vault)."""
+        previous = await get_json(self._storage, CRL_PREFIX + issuer_id)
+        if not isinstance(previous, dict):
+            return 1, {}
+        return int(previous["number"]) + 1, previous
+
     async def rebuild_crl(self, issuer_id: str) -> bytes:
-        """Sign a new CRL for `issuer_id` listing its revoked certificates; its number is one more."""
+        """Sign a new complete CRL for `issuer_id` listing its revoked certificates (none while CRLs are
+        disabled), then a new delta CRL after it; the delta WAL of the issuer is cleared."""
+        config = await self.crl_config()
         signing = await self.signing_issuer(issuer_id)
         revoked: list[tuple[int, float]] = []
-        for serial in await self.revoked_serials():
-            raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
-            if isinstance(raw, dict) and raw.get("issuer_id") == issuer_id:
-                revoked.append((int(serial.replace(":", ""), 16), float(raw["revocation_time"])))
-        previous = await get_json(self._storage, CRL_PREFIX + issuer_id)
-        number = int(previous["number"]) + 1 if isinstance(previous, dict) else 1
+        if not config.disable:
+            revoked = [
+                (int(serial.replace(":", ""), 16), when)
+                for serial, (owner, when) in (await self.revoked_entries()).items()
+                if owner == issuer_id
+            ]
+        number, _ = await self._next_crl_number(issuer_id)
+        now = self._clock.now()
+        next_update = now + crl_seconds(config.expiry)
+        crl = build_crl(
+            signing.certificate,
+            signing.key,
+            revoked=revoked,
+            number=number,
+            now=now,
+            next_update=next_update,
+            freshest=(await self.urls()).delta_crl_distribution_points,
+        )
+        der = crl.public_bytes(Encoding.DER)
+        record = {
+            "number": number,
+            "complete_number": number,
+            "next_update": next_update,
+            "der": base64.b64encode(der).decode(),
+        }
+        await put_json(self._storage, CRL_PREFIX + issuer_id, record)
+        entries = await self.revoked_entries()
+        for serial in await self._wal_serials():
+            if entries.get(serial, ("", 0.0))[0] in (issuer_id, ""):
+                await self._storage.delete(DELTA_WAL_PREFIX + storage_serial(serial))
+        await self.rebuild_delta_crl(issuer_id)
+        return der
+
+    async def _wal_serials(self) -> list[str]:
+        return [key.replace("-", ":") for key in await self._storage.list(DELTA_WAL_PREFIX)]
+
+    async def rebuild_delta_crl(self, issuer_id: str) -> bytes:
+        """Sign a new delta CRL for `issuer_id`: the revocations of the delta WAL, against the issuer's last
+        complete CRL (Delta CRL Indicator)."""
+        config = await self.crl_config()
+        signing = await self.signing_issuer(issuer_id)
+        number, previous = await self._next_crl_number(issuer_id)
+        wal = set(await self._wal_serials())
+        revoked = [
+            (int(serial.replace(":", ""), 16), when)
+            for serial, (owner, when) in (await self.revoked_entries()).items()
+            if owner == issuer_id and serial in wal and not config.disable
+        ]
         now = self._clock.now()
         crl = build_crl(
             signing.certificate,
@@ -333,17 +451,44 @@ class PkiStore:
             revoked=revoked,
             number=number,
             now=now,
-            next_update=now + CRL_EXPIRY,
+            next_update=now + crl_seconds(config.expiry),
+            delta_of=int(previous.get("complete_number", number - 1)) or 1,
         )
         der = crl.public_bytes(Encoding.DER)
+        await put_json(self._storage, CRL_PREFIX + issuer_id, {**previous, "number": number})
         await put_json(
-            self._storage, CRL_PREFIX + issuer_id, {"number": number, "der": base64.b64encode(der).decode()}
+            self._storage,
+            DELTA_CRL_PREFIX + issuer_id,
+            {"der": base64.b64encode(der).decode(), "built": now, "wal": sorted(wal)},
         )
         return der
 
     async def current_crl(self, issuer_id: str) -> bytes:
-        """The issuer's CRL, built now when it never was."""
-        return await self.crl(issuer_id) or await self.rebuild_crl(issuer_id)
+        """The issuer's complete CRL: built now when it never was, or (with auto_rebuild) when it expires
+        within the grace period; kept as it is while CRLs are disabled."""
+        raw = await get_json(self._storage, CRL_PREFIX + issuer_id)
+        if not isinstance(raw, dict):
+            return await self.rebuild_crl(issuer_id)
+        config = await self.crl_config()
+        if config.auto_rebuild and not config.disable:
+            grace = crl_seconds(config.auto_rebuild_grace_period)
+            if self._clock.now() > float(raw.get("next_update", 0)) - grace:
+                return await self.rebuild_crl(issuer_id)
+        return base64.b64decode(raw["der"])
+
+    async def current_delta_crl(self, issuer_id: str) -> bytes:
+        """The issuer's delta CRL, signed anew once delta_rebuild_interval has passed since the last one
+        when revocations wait in the delta WAL (Vault's periodic delta rebuild, done when asked)."""
+        await self.current_crl(issuer_id)
+        raw = await get_json(self._storage, DELTA_CRL_PREFIX + issuer_id)
+        if not isinstance(raw, dict):
+            return await self.rebuild_delta_crl(issuer_id)
+        config = await self.crl_config()
+        if config.enable_delta and not config.disable:
+            due = float(raw.get("built", 0)) + crl_seconds(config.delta_rebuild_interval)
+            if self._clock.now() >= due and set(await self._wal_serials()) - set(raw.get("wal", ())):
+                return await self.rebuild_delta_crl(issuer_id)
+        return base64.b64decode(raw["der"])
 
 
 def _parent_of(
