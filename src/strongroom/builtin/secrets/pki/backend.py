@@ -8,6 +8,7 @@ writes it through the mount's storage view, so the barrier encrypts every privat
 from __future__ import annotations
 
 from strongroom.builtin.secrets.pki import paths_ca, paths_fetch, paths_issue, paths_revoke, paths_roles
+from strongroom.builtin.secrets.pki.acme.engine import AcmeEngine
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig, SpecialPaths
@@ -20,16 +21,19 @@ intermediate with "intermediate/generate/internal" and "intermediate/set-signed"
 then issue certificates against roles with "issue/<role>" or "sign/<role>".
 """
 
-# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
-UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl")
+# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token; and
+# the ACME endpoints, which authenticate with JWS signatures instead.
+UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl", *AcmeEngine.unauthenticated)
 
 
 async def pki_factory(config: BackendConfig) -> Backend:
     """A pki engine over the mount's storage."""
     store = PkiStore(config.storage, config.clock)
     issue_paths, pki_secret = paths_issue.paths(store, config.system, config.clock)
+    acme = AcmeEngine(store, config)
     return FrameworkBackend(
         [
+            *acme.paths,
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
             *paths_roles.paths(store),
@@ -39,4 +43,5 @@ async def pki_factory(config: BackendConfig) -> Backend:
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
         secrets=[pki_secret],
+        on_cleanup=acme.close,
     )
