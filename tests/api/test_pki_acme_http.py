@@ -44,7 +44,11 @@ def _setup(
     root: httpx.Client, address: str, path: str, http01: Http01, alpn: TlsAlpn01, **acme: Any
 ) -> Mount:
     options = {"acme_http_01_port": str(http01.port), "acme_tls_alpn_01_port": str(alpn.port)}
-    root.post(f"/v1/sys/mounts/{path}", json={"type": "pki", "options": options}).raise_for_status()
+    # ACME's headers pass only when the mount allows them, as OpenBao's ACME setup guide says to tune.
+    config = {"allowed_response_headers": ["Replay-Nonce", "Link", "Location"]}
+    root.post(
+        f"/v1/sys/mounts/{path}", json={"type": "pki", "options": options, "config": config}
+    ).raise_for_status()
     root.post(
         f"/v1/{path}/root/generate/internal", json={"common_name": "ACME Test Root", "key_type": "ec"}
     ).raise_for_status()
@@ -318,3 +322,79 @@ def test_an_eab_is_required_single_use_and_bound_to_its_directory(
         assert again["warnings"] == [f"No key id found with id: {other['id']}"]
         # new-eab hands out keys: it needs a token, unlike the ACME endpoints.
         assert httpx.post(f"{server.address}/v1/{mount.path}/acme/new-eab").status_code == 403
+
+
+def _bao_error(answer: httpx.Response) -> list[str]:
+    """An error list without the wrapping OpenBao's go-multierror adds ("1 error occurred: ...")."""
+    return [e.removeprefix("1 error occurred:\n\t* ").strip() for e in answer.json()["errors"]]
+
+
+def _acme_answers(target: RunningServer, *, tuned: bool) -> dict[str, Any]:
+    """What a fresh pki mount answers along ACME's setup, with the server's address taken out."""
+    seen: dict[str, Any] = {}
+    path = "pki-acme-diff" + ("-tuned" if tuned else "")
+    base = f"{target.address}/v1/{path}"
+
+    def plain(answer: httpx.Response) -> tuple[int, str, str | None, str | None]:
+        link = answer.headers.get("link")
+        return (
+            answer.status_code,
+            answer.text.replace(target.address, "ADDR"),
+            answer.headers.get("content-type") if answer.content else None,
+            link and link.replace(target.address, "ADDR"),
+        )
+
+    with target.client() as root:
+        config = {"allowed_response_headers": ["Replay-Nonce", "Link", "Location"]} if tuned else {}
+        root.post(f"/v1/sys/mounts/{path}", json={"type": "pki", "config": config}).raise_for_status()
+        seen["config default"] = root.get(f"/v1/{path}/config/acme").json()["data"]
+        seen["cluster default"] = root.get(f"/v1/{path}/config/cluster").json()["data"]
+        seen["disabled directory"] = httpx.get(f"{base}/acme/directory").status_code
+        seen["enable without cluster"] = _bao_error(
+            root.post(f"/v1/{path}/config/acme", json={"enabled": True})
+        )
+        root.post(f"/v1/{path}/root/generate/internal", json={"common_name": "x", "key_type": "ec"})
+        seen["cluster not a URL"] = _bao_error(root.post(f"/v1/{path}/config/cluster", json={"path": "x"}))
+        cluster = root.post(f"/v1/{path}/config/cluster", json={"path": base}).json()["data"]
+        seen["cluster"] = {k: v.replace(target.address, "ADDR") for k, v in cluster.items()}
+        for body in (
+            {"eab_policy": "bogus"},
+            {"default_directory_policy": "role:nope"},
+            {"default_directory_policy": "what"},
+            {"allowed_roles": ""},
+            {"dns_resolver": "resolver.example:53"},
+        ):
+            seen[f"refused {body}"] = _bao_error(root.post(f"/v1/{path}/config/acme", json=body))
+        enabled = root.post(
+            f"/v1/{path}/config/acme", json={"enabled": True, "eab_policy": "new-account-required"}
+        )
+        seen["enable"] = enabled.json()["data"]
+        seen["directory"] = plain(httpx.get(f"{base}/acme/directory"))
+        head = httpx.head(f"{base}/acme/new-nonce")
+        seen["nonce head"] = (*plain(head), "replay-nonce" in head.headers)
+        get = httpx.get(f"{base}/acme/new-nonce")
+        seen["nonce get"] = (*plain(get), "replay-nonce" in get.headers)
+        seen["unknown role directory"] = plain(httpx.get(f"{base}/roles/none/acme/directory"))
+        seen["unsigned new-account"] = plain(
+            httpx.post(
+                f"{base}/acme/new-account", content=b"{}", headers={"content-type": "application/jose+json"}
+            )
+        )[:3]
+        eab = root.post(f"/v1/{path}/roles/none/acme/new-eab").json()["data"]
+        seen["eab"] = (sorted(eab), eab["key_type"], eab["acme_directory"], eab["key"][:12], len(eab["key"]))
+        missing = "6f2b2ad5-0c5d-4bc8-a50c-4b3e4b8b0f1e"
+        seen["delete missing eab"] = root.delete(f"/v1/{path}/eab/{missing}").json()["warnings"]
+        root.post(f"/v1/{path}/config/acme", json={"default_directory_policy": "forbid"}).raise_for_status()
+        seen["forbidden default directory"] = plain(httpx.get(f"{base}/acme/directory"))
+        seen["role directory still open"] = plain(httpx.get(f"{base}/roles/none/acme/directory"))[0]
+    return seen
+
+
+@pytest.mark.parametrize("tuned", [False, True], ids=["untuned", "tuned"])
+def test_config_and_directory_answers_match_openbao(
+    server: RunningServer, bao: RunningServer, tuned: bool
+) -> None:
+    ours, theirs = _acme_answers(server, tuned=tuned), _acme_answers(bao, tuned=tuned)
+    assert ours == theirs
+    # The tuned mount sends the nonce; the untuned one drops it, as OpenBao's router does.
+    assert ours["nonce head"][-1] is tuned

@@ -65,7 +65,7 @@ def paths(protocol: Protocol, accounts: Accounts, orders: Orders) -> list[Path]:
             "keyChange": directory.url("key-change"),
             "meta": {"externalAccountRequired": directory.config.eab_required_for_new},
         }
-        return Response(raw_body=orjson.dumps(body))
+        return Response(raw_body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
 
     async def new_nonce(directory: Directory, request: Request, data: FieldData) -> Response:
         # RFC 8555 7.2: HEAD answers 200, GET 204; both carry the nonce.

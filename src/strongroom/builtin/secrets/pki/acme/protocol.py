@@ -173,7 +173,9 @@ class Protocol:
         headers = self.headers(call.directory, *links)
         if location:
             headers["Location"] = location
-        return Response(status=status, raw_body=orjson.dumps(body), headers=headers)
+        return Response(
+            status=status, raw_body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS), headers=headers
+        )
 
 
 def require_account(call: Signed) -> Account:
