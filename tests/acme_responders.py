@@ -1,6 +1,6 @@
 """Challenge responders an ACME client runs while a server validates it: http-01 (an HTTP server on
 loopback serving key authorizations) and tls-alpn-01 (a TLS server on loopback that negotiates
-"acme-tls/1" and shows RFC 8737's self-signed certificate)."""
+"acme-tls/1" and shows RFC 8737's self-signed certificate) and dns-01 (a UDP DNS server on loopback)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -122,6 +123,61 @@ class TlsAlpn01:
 
     @contextmanager
     def running(self) -> Iterator[TlsAlpn01]:
+        thread = threading.Thread(target=self._loop, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self._socket.close()
+
+
+class Dns01:
+    """A UDP DNS server on loopback answering TXT queries from `records` (name -> values); config/acme's
+    dns_resolver points at it."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+        self.queries: list[str] = []
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = int(self._socket.getsockname()[1])
+        self._stop = threading.Event()
+
+    def _answer(self, message: bytes) -> bytes:
+        query_id = message[:2]
+        offset, labels = 12, []
+        while message[offset]:
+            length = message[offset]
+            labels.append(message[offset + 1 : offset + 1 + length].decode())
+            offset += 1 + length
+        question = message[12 : offset + 5]
+        name = ".".join(labels)
+        self.queries.append(name)
+        values = self.records.get(name, [])
+        answers = b""
+        for value in values:
+            rdata = bytes([len(value)]) + value.encode()
+            answers += b"\xc0\x0c" + struct.pack(">HHIH", 16, 1, 60, len(rdata)) + rdata
+        rcode = 0 if values else 3  # NXDOMAIN when nothing is published
+        header = query_id + struct.pack(">HHHHH", 0x8180 | rcode, 1, len(values), 0, 0)
+        return header + question + answers
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message, peer = self._socket.recvfrom(512)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with suppress(IndexError, UnicodeDecodeError, OSError):
+                self._socket.sendto(self._answer(message), peer)
+
+    @contextmanager
+    def running(self) -> Iterator[Dns01]:
         thread = threading.Thread(target=self._loop, daemon=True)
         thread.start()
         try:

@@ -5,6 +5,7 @@ rejectedIdentifier), and the directory and config/acme answers compared with Ope
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.acme_responders import Http01, TlsAlpn01
+from tests.acme_responders import Dns01, Http01, TlsAlpn01
 from tests.servers import RunningServer
 
 DEADLINE = 30.0
@@ -34,15 +35,18 @@ class Mount:
     base: str  # the mount's URL: config/cluster's path
     http01: Http01
     alpn: TlsAlpn01
+    dns: Dns01
     root: httpx.Client
 
     def directory_url(self, prefix: str = "acme/") -> str:
         return f"{self.base}/{prefix}directory"
 
 
-def _setup(
-    root: httpx.Client, address: str, path: str, http01: Http01, alpn: TlsAlpn01, **acme: Any
-) -> Mount:
+Responders = tuple[Http01, TlsAlpn01, Dns01]
+
+
+def _setup(root: httpx.Client, address: str, path: str, responders: Responders, **acme: Any) -> Mount:
+    http01, alpn, dns = responders
     options = {"acme_http_01_port": str(http01.port), "acme_tls_alpn_01_port": str(alpn.port)}
     # ACME's headers pass only when the mount allows them, as OpenBao's ACME setup guide says to tune.
     config = {"allowed_response_headers": ["Replay-Nonce", "Link", "Location"]}
@@ -59,20 +63,27 @@ def _setup(
         json={"allowed_domains": "example.test", "allow_subdomains": True, "allow_localhost": False,
               "key_type": "any"},
     ).raise_for_status()  # fmt: skip
-    root.post(f"/v1/{path}/config/acme", json={"enabled": True, **acme}).raise_for_status()
-    return Mount(path, base, http01, alpn, root)
+    resolver = f"127.0.0.1:{dns.port}"
+    root.post(
+        f"/v1/{path}/config/acme", json={"enabled": True, "dns_resolver": resolver, **acme}
+    ).raise_for_status()
+    return Mount(path, base, http01, alpn, dns, root)
 
 
 @pytest.fixture(scope="module")
-def responders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Http01, TlsAlpn01]]:
-    with Http01().running() as http01, TlsAlpn01(tmp_path_factory.mktemp("alpn")).running() as alpn:
-        yield http01, alpn
+def responders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Responders]:
+    with (
+        Http01().running() as http01,
+        TlsAlpn01(tmp_path_factory.mktemp("alpn")).running() as alpn,
+        Dns01().running() as dns,
+    ):
+        yield http01, alpn, dns
 
 
 @pytest.fixture(scope="module")
-def mount(server: RunningServer, responders: tuple[Http01, TlsAlpn01]) -> Iterator[Mount]:
+def mount(server: RunningServer, responders: Responders) -> Iterator[Mount]:
     with server.client() as root:
-        yield _setup(root, server.address, "pki-acme", *responders)
+        yield _setup(root, server.address, "pki-acme", responders)
 
 
 def new_client(url: str, *, eab: tuple[str, str] | None = None) -> tuple[client.ClientV2, josepy.JWKEC]:
@@ -126,6 +137,9 @@ def obtain(acme: client.ClientV2, key: josepy.JWKEC, mount: Mount, *names: str, 
         key_authorization = f"{token}.{josepy.b64encode(key.thumbprint()).decode()}"
         if kind == "http-01":
             mount.http01.answers[token] = key_authorization
+        elif kind == "dns-01":
+            name = "_acme-challenge." + authz.body.identifier.value
+            mount.dns.records[name] = [challenge.chall.validation(key)]
         else:
             mount.alpn.serve(authz.body.identifier.value, key_authorization)
         acme.answer_challenge(challenge, challenges.HTTP01Response())
@@ -183,6 +197,37 @@ def test_tls_alpn_01_proves_a_name(mount: Mount) -> None:
     ).value.get_values_for_type(x509.DNSName) == ["localhost"]
 
 
+def test_dns_01_proves_a_wildcard_through_the_configured_resolver(mount: Mount) -> None:
+    acme, key = new_client(mount.directory_url())
+    csr, _ = csr_for("*.wild.test")
+    order = acme.new_order(csr)
+    [authz] = order.authorizations
+    assert [_kind(c) for c in authz.body.challenges] == ["dns-01"]  # a wildcard can be proved no other way
+    assert authz.body.wildcard is True
+    certificate = leaf(obtain(acme, key, mount, "*.wild.test", kind="dns-01"))
+    assert dns_names(certificate) == ["*.wild.test"]
+    assert "_acme-challenge.wild.test" in mount.dns.queries
+
+
+def test_a_wrong_answer_is_recorded_on_the_challenge(mount: Mount) -> None:
+    acme, _ = new_client(mount.directory_url())
+    csr, _ = csr_for("localhost")
+    [authz] = acme.new_order(csr).authorizations
+    challenge = _challenge(authz, "http-01")
+    mount.http01.answers[challenge.chall.encode("token")] = "not.the-key-authorization"
+    acme.answer_challenge(challenge, challenges.HTTP01Response())
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        body = acme.poll(authz)[0].body
+        [seen] = [c for c in body.challenges if _kind(c) == "http-01"]
+        if seen.error is not None:
+            break
+        time.sleep(0.2)
+    assert body.status.name == "pending"  # retried a few times before it turns invalid
+    assert seen.status.name == "processing"
+    assert seen.error.typ == "urn:ietf:params:acme:error:incorrectResponse"
+
+
 def test_an_account_revokes_its_certificate_and_the_crl_lists_it(mount: Mount) -> None:
     acme, key = new_client(mount.directory_url())
     certificate = leaf(obtain(acme, key, mount, "localhost"))
@@ -207,12 +252,15 @@ def test_a_role_directory_rejects_an_identifier_its_role_does_not_allow(mount: M
 
 
 def test_a_role_directory_issues_a_name_its_role_allows(mount: Mount) -> None:
-    acme, _key = new_client(mount.directory_url("roles/web/acme/"))
+    acme, key = new_client(mount.directory_url("roles/web/acme/"))
     csr, _ = csr_for("www.example.test")
-    order = acme.new_order(csr)
-    [authz] = order.authorizations
+    [authz] = acme.new_order(csr).authorizations
     assert authz.body.identifier.value == "www.example.test"
-    assert sorted(_kind(c) for c in authz.body.challenges) == ["http-01", "tls-alpn-01"]
+    assert [_kind(c) for c in authz.body.challenges] == ["http-01", "dns-01", "tls-alpn-01"]
+    certificate = leaf(obtain(acme, key, mount, "www.example.test", kind="dns-01"))
+    assert dns_names(certificate) == ["www.example.test"]
+    # The role requires a common name: the CSR had none, so the first name became it.
+    assert certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "www.example.test"
 
 
 def _post(url: str, key: josepy.JWKEC, payload: bytes, *, nonce: bytes, kid: str | None) -> httpx.Response:
@@ -291,10 +339,10 @@ def test_only_return_existing_finds_the_account_of_a_key(mount: Mount) -> None:
 
 
 def test_an_eab_is_required_single_use_and_bound_to_its_directory(
-    server: RunningServer, responders: tuple[Http01, TlsAlpn01]
+    server: RunningServer, responders: Responders
 ) -> None:
     with server.client() as root:
-        mount = _setup(root, server.address, "pki-acme-eab", *responders, eab_policy="new-account-required")
+        mount = _setup(root, server.address, "pki-acme-eab", responders, eab_policy="new-account-required")
         url = mount.directory_url()
         directory = httpx.get(url).json()
         assert directory["meta"]["externalAccountRequired"] is True

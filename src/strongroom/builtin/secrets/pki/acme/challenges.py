@@ -1,5 +1,6 @@
 """Challenge checks (RFC 8555 section 8, RFC 8737): fetch what the client published and compare it with
-the key authorization. Layer: builtin (stdlib, httpx, cryptography and the ACME problems).
+the key authorization; dns-01 asks config/acme's dns_resolver (else the system's) for a TXT record.
+Layer: builtin (stdlib, httpx, cryptography and the ACME modules).
 
 http-01 fetches http://<domain>[:port]/.well-known/acme-challenge/<token>; tls-alpn-01 connects with ALPN
 "acme-tls/1" and reads the acmeIdentifier extension of the self-signed certificate it is shown. The ports
@@ -10,6 +11,7 @@ are 80 and 443 as RFC 8555 fixes them; a mount may name others (its `acme_http_0
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import ipaddress
@@ -20,6 +22,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from strongroom.builtin.secrets.pki.acme.dns import DnsError, lookup_txt, parse_resolver, system_resolver
 from strongroom.builtin.secrets.pki.acme.problems import AcmeProblem
 
 ALPN_PROTOCOL = "acme-tls/1"
@@ -74,6 +77,20 @@ async def check_http_01(domain: str, token: str, thumbprint: str, port: int) -> 
         raise AcmeProblem("incorrectResponse", f"http-01: response too large: > {MAX_BODY} bytes")
     if body.decode("utf-8", "replace").strip() != expected:
         raise AcmeProblem("incorrectResponse", "http-01: key authorization was invalid")
+
+
+async def check_dns_01(domain: str, token: str, thumbprint: str, resolver: str) -> None:
+    """Pass when _acme-challenge.<domain> has a TXT record with the key authorization's SHA-256."""
+    name = "_acme-challenge." + domain
+    where = parse_resolver(resolver) if resolver else system_resolver()
+    try:
+        records = await lookup_txt(name, where)
+    except DnsError as exc:
+        raise AcmeProblem("dns", f"dns-01: failed to lookup TXT records for domain ({name}): {exc}") from None
+    digest = hashlib.sha256(key_authorization(token, thumbprint).encode()).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    if expected not in records:
+        raise AcmeProblem("incorrectResponse", f"dns-01: challenge failed against {len(records)} records")
 
 
 def _self_signed(certificate: x509.Certificate) -> bool:

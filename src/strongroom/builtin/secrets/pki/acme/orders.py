@@ -100,8 +100,10 @@ def _check_role(role: Role, identifier: Identifier) -> None:
 
 
 def _challenge_types(identifier: Identifier) -> tuple[str, ...]:
-    """What may prove an identifier: an IP only http-01; a DNS name http-01 or tls-alpn-01."""
-    return ("http-01",) if identifier.type == "ip" else ("http-01", "tls-alpn-01")
+    """What may prove an identifier (OpenBao's choice): an IP only http-01, a wildcard only dns-01."""
+    if identifier.type == "ip":
+        return ("http-01",)
+    return ("dns-01",) if identifier.wildcard else ("http-01", "dns-01", "tls-alpn-01")
 
 
 class Orders:
@@ -188,13 +190,6 @@ class Orders:
             raise AcmeProblem("malformed", "NotBefore and NotAfter are not supported", lead=True)
         for identifier in identifiers:
             _check_role(call.directory.role, identifier)
-            if identifier.wildcard:
-                raise AcmeProblem(
-                    "rejectedIdentifier",
-                    "wildcard identifiers need dns-01, which this server does not offer: "
-                    f"{identifier.original}",
-                    lead=True,
-                )
         authorizations = []
         for identifier in identifiers:
             authz = Authorization(
@@ -317,12 +312,13 @@ class Orders:
         if call.payload:
             raise AcmeProblem("malformed", "unexpected request parameters")
         if not call.empty:  # "{}": the client says the challenge is ready to be checked
-            authz, challenge = await self._accept(authz, challenge, call.thumbprint)
+            resolver = call.directory.config.dns_resolver
+            authz, challenge = await self._accept(authz, challenge, call.thumbprint, resolver)
         up = f'<{call.directory.url("authorization", authz.id)}>;rel="up"'
         return self._protocol.answer(call, self._challenge_body(call, authz, challenge), links=(up,))
 
     async def _accept(
-        self, authz: Authorization, challenge: Challenge, thumbprint: str
+        self, authz: Authorization, challenge: Challenge, thumbprint: str, resolver: str
     ) -> tuple[Authorization, Challenge]:
         async with self._protocol.store.lock:
             fresh = await self._protocol.store.authorization(authz.account, authz.id)
@@ -351,7 +347,7 @@ class Orders:
             current = replace(current, status="processing")
             authz = authz.with_challenge(current)
             await self._protocol.store.save_authorization(authz)
-        self._validator.accept(authz, current.type, thumbprint)
+        self._validator.accept(authz, current.type, thumbprint, resolver)
         return authz, current
 
     async def revoke(self, call: Signed) -> Response:

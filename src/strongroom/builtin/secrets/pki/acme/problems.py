@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "badRevocationReason": (400, "the revocation reason provided is not allowed by the server"),
     "badSignatureAlgorithm": (400, "the JWS was signed with an algorithm the server does not support"),
     "connection": (500, "the server could not connect to validation target"),
+    "dns": (500, "there was a problem with a DNS query during identifier validation"),
     "externalAccountRequired": (
         401,
         "the request must include a value for the 'externalAccountBinding' field",

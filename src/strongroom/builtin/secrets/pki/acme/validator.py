@@ -12,7 +12,12 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from strongroom.builtin.secrets.pki.acme.challenges import Ports, check_http_01, check_tls_alpn_01
+from strongroom.builtin.secrets.pki.acme.challenges import (
+    Ports,
+    check_dns_01,
+    check_http_01,
+    check_tls_alpn_01,
+)
 from strongroom.builtin.secrets.pki.acme.models import Authorization, Challenge
 from strongroom.builtin.secrets.pki.acme.problems import AcmeProblem
 from strongroom.builtin.secrets.pki.acme.store import AcmeStore
@@ -34,8 +39,11 @@ class Validator:
         self._ports = ports
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def accept(self, authz: Authorization, kind: str, thumbprint: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(authz.account, authz.id, kind, thumbprint))
+    def accept(self, authz: Authorization, kind: str, thumbprint: str, resolver: str) -> None:
+        """Check `kind` of `authz` in the background; `resolver` is config/acme's dns_resolver."""
+        task = asyncio.get_running_loop().create_task(
+            self._run(authz.account, authz.id, kind, thumbprint, resolver)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -44,23 +52,27 @@ class Validator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _check(self, authz: Authorization, challenge: Challenge, thumbprint: str) -> None:
+    async def _check(
+        self, authz: Authorization, challenge: Challenge, thumbprint: str, resolver: str
+    ) -> None:
         domain = authz.identifier.value
         if challenge.type == "http-01":
             await check_http_01(domain, challenge.token, thumbprint, self._ports.http_01)
+        elif challenge.type == "dns-01":
+            await check_dns_01(domain, challenge.token, thumbprint, resolver)
         elif challenge.type == "tls-alpn-01":
             await check_tls_alpn_01(domain, challenge.token, thumbprint, self._ports.tls_alpn_01)
         else:
             raise AcmeProblem("serverInternal", f"unsupported challenge type {challenge.type}")
 
-    async def _run(self, account: str, authz_id: str, kind: str, thumbprint: str) -> None:
+    async def _run(self, account: str, authz_id: str, kind: str, thumbprint: str, resolver: str) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             authz = await self._store.authorization(account, authz_id)
             challenge = authz.challenge(kind) if authz is not None else None
             if authz is None or challenge is None or authz.status != "pending":
                 return
             try:
-                await self._check(authz, challenge, thumbprint)
+                await self._check(authz, challenge, thumbprint, resolver)
             except AcmeProblem as problem:
                 log.info("ACME %s validation of authorization %s failed: %s", kind, authz_id, problem.kind)
                 await self._record(account, authz_id, kind, problem, final=attempt == ATTEMPTS)
