@@ -5,6 +5,7 @@ rejectedIdentifier), and the directory and config/acme answers compared with Ope
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from acme import crypto_util as acme_crypto
 from acme import jws as acme_jws
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.acme_responders import Dns01, Http01, TlsAlpn01
 from tests.servers import RunningServer
@@ -86,10 +87,16 @@ def mount(server: RunningServer, responders: Responders) -> Iterator[Mount]:
         yield _setup(root, server.address, "pki-acme", responders)
 
 
-def new_client(url: str, *, eab: tuple[str, str] | None = None) -> tuple[client.ClientV2, josepy.JWKEC]:
-    """A registered ACME client with a fresh P-256 account key."""
-    key = josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
-    net = client.ClientNetwork(key, alg=josepy.ES256, user_agent="strongroom-tests")
+def new_client(
+    url: str, *, eab: tuple[str, str] | None = None, rsa_key: bool = False
+) -> tuple[client.ClientV2, josepy.JWK]:
+    """A registered ACME client with a fresh account key: P-256 (ES256), or RSA (RS256)."""
+    if rsa_key:
+        key: josepy.JWK = josepy.JWKRSA(key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        net = client.ClientNetwork(key, alg=josepy.RS256, user_agent="strongroom-tests")
+    else:
+        key = josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+        net = client.ClientNetwork(key, alg=josepy.ES256, user_agent="strongroom-tests")
     directory = client.ClientV2.get_directory(url, net)
     acme = client.ClientV2(directory, net=net)
     binding = None
@@ -105,11 +112,18 @@ def new_client(url: str, *, eab: tuple[str, str] | None = None) -> tuple[client.
 
 
 def csr_for(*names: str) -> tuple[bytes, bytes]:
+    """A CSR for DNS names, or IP addresses (names that parse as one)."""
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return acme_crypto.make_csr(key_pem, list(names)), key_pem
+    ips, dns = [], []
+    for name in names:
+        try:
+            ips.append(ipaddress.ip_address(name))
+        except ValueError:
+            dns.append(name)
+    return acme_crypto.make_csr(key_pem, dns or None, ipaddrs=ips or None), key_pem
 
 
 def _kind(challenge: messages.ChallengeBody) -> str:
@@ -123,7 +137,7 @@ def _challenge(authz: messages.AuthorizationResource, kind: str) -> messages.Cha
     return next(c for c in authz.body.challenges if _kind(c) == kind)
 
 
-def obtain(acme: client.ClientV2, key: josepy.JWKEC, mount: Mount, *names: str, kind: str = "http-01") -> str:
+def obtain(acme: client.ClientV2, key: josepy.JWK, mount: Mount, *names: str, kind: str = "http-01") -> str:
     """Order a certificate for `names`, prove each with `kind`, finalize; the PEM chain."""
     csr, _ = csr_for(*names)
     order = acme.new_order(csr)
@@ -185,6 +199,17 @@ def test_a_stock_client_obtains_and_renews_a_certificate_by_http_01(mount: Mount
     renewed = leaf(obtain(acme, key, mount, "localhost"))
     assert renewed.serial_number != certificate.serial_number
     assert renewed.not_valid_after_utc >= certificate.not_valid_after_utc
+
+
+def test_an_rsa_account_proves_an_ip_address_by_http_01(mount: Mount) -> None:
+    acme, key = new_client(mount.directory_url(), rsa_key=True)
+    csr, _ = csr_for("127.0.0.1")
+    [authz] = acme.new_order(csr).authorizations
+    assert authz.body.identifier.typ.name == "ip"
+    assert [_kind(c) for c in authz.body.challenges] == ["http-01"]
+    certificate = leaf(obtain(acme, key, mount, "127.0.0.1"))
+    sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
 
 
 def test_tls_alpn_01_proves_a_name(mount: Mount) -> None:
@@ -263,7 +288,7 @@ def test_a_role_directory_issues_a_name_its_role_allows(mount: Mount) -> None:
     assert certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "www.example.test"
 
 
-def _post(url: str, key: josepy.JWKEC, payload: bytes, *, nonce: bytes, kid: str | None) -> httpx.Response:
+def _post(url: str, key: josepy.JWK, payload: bytes, *, nonce: bytes, kid: str | None) -> httpx.Response:
     jws = acme_jws.JWS.sign(payload, key=key, alg=josepy.ES256, nonce=nonce, url=url, kid=kid)
     return httpx.post(url, content=jws.json_dumps(), headers={"Content-Type": "application/jose+json"})
 
