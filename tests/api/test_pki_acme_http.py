@@ -6,6 +6,7 @@ rejectedIdentifier), and the directory and config/acme answers compared with Ope
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -361,6 +362,45 @@ def test_only_return_existing_finds_the_account_of_a_key(mount: Mount) -> None:
     with pytest.raises(messages.Error) as refused:
         acme.new_order(csr)
     assert refused.value.code == "unauthorized"
+
+
+def _key_change(mount: Mount, acme: client.ClientV2, old: josepy.JWK, new: josepy.JWK) -> httpx.Response:
+    url = f"{mount.base}/acme/key-change"
+    kid = acme.net.account.uri
+    change = json.dumps({"account": kid, "oldKey": old.public_key().to_partial_json()}).encode()
+    inner = acme_jws.JWS.sign(change, key=new, alg=josepy.ES256, nonce=None, url=url, kid=None)
+    return _post(url, old, inner.json_dumps().encode(), nonce=_fresh_nonce(mount), kid=kid)
+
+
+def test_a_key_change_moves_the_account_to_its_new_key(mount: Mount) -> None:
+    acme, old = new_client(mount.directory_url())
+    new = josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    changed = _key_change(mount, acme, old, new)
+    assert changed.status_code == 200
+    assert changed.json()["status"] == "valid"
+    # The new key finds the account; the old one no longer signs for it.
+    found = _post(
+        f"{mount.base}/acme/new-account",
+        new,
+        b'{"onlyReturnExisting":true}',
+        nonce=_fresh_nonce(mount),
+        kid=None,
+    )
+    assert found.headers["Location"] == acme.net.account.uri
+    order = b'{"identifiers":[{"type":"dns","value":"localhost"}]}'
+    stale = _post(
+        f"{mount.base}/acme/new-order", old, order, nonce=_fresh_nonce(mount), kid=acme.net.account.uri
+    )
+    assert stale.json()["detail"].startswith("failed to verify signature")
+    fresh = _post(
+        f"{mount.base}/acme/new-order", new, order, nonce=_fresh_nonce(mount), kid=acme.net.account.uri
+    )
+    assert fresh.status_code == 201
+    # A key that already holds an account cannot be taken over: 409 naming that account.
+    other, other_key = new_client(mount.directory_url())
+    taken = _key_change(mount, other, other_key, new)
+    assert taken.status_code == 409
+    assert taken.headers["Location"] == acme.net.account.uri
 
 
 def test_an_eab_is_required_single_use_and_bound_to_its_directory(

@@ -148,3 +148,41 @@ class Accounts:
         if updated != account:
             await self._protocol.store.save_account(updated)
         return self._answer(call, updated)
+
+    async def key_change(self, call: Signed) -> Response:
+        """RFC 8555 7.3.5: the account's new key signs an inner JWS naming the account and its old key;
+        the old key signs the request. Afterwards only the new key speaks for the account."""
+        account = require_account(call)
+        inner = jose.parse_jws(call.payload)
+        header = inner.header
+        if "kid" in header or not isinstance(header.get("jwk"), dict):
+            raise AcmeProblem("malformed", "the inner JWS of a key change must carry a 'jwk' and no 'kid'")
+        if "nonce" in header:
+            raise AcmeProblem("malformed", "the inner JWS of a key change must not carry a 'nonce'")
+        if header.get("url") != call.directory.request_url(call.request.path):
+            raise AcmeProblem("malformed", "the inner JWS of a key change names another 'url'")
+        algorithm = header.get("alg")
+        new_key = jose.public_key(header["jwk"])
+        if algorithm not in jose.ACCOUNT_ALGORITHMS or not jose.verify(
+            str(algorithm), new_key, inner.signing_input, inner.signature
+        ):
+            raise AcmeProblem("malformed", "failed to verify the inner JWS of a key change")
+        change = jose.payload_object(inner)
+        if change.get("account") != call.directory.url("account", account.kid):
+            raise AcmeProblem("malformed", "the key change names another account")
+        old = change.get("oldKey")
+        if not isinstance(old, dict) or jose.thumbprint(old) != jose.thumbprint(account.jwk):
+            raise AcmeProblem("malformed", "the key change's 'oldKey' is not the account's key")
+        new_thumbprint = jose.thumbprint(header["jwk"])
+        store = self._protocol.store
+        async with store.lock:
+            holder = await store.account_by_thumbprint(new_thumbprint)
+            if holder is not None:
+                # RFC 8555 7.3.5: 409, pointing at the account that already holds the key.
+                conflict = AcmeProblem("malformed", "the new key already belongs to an account")
+                headers = self._protocol.headers(call.directory)
+                headers["Location"] = call.directory.url("account", holder.kid)
+                return replace(conflict.response(headers), status=409)
+            updated = replace(account, jwk=dict(header["jwk"]))
+            await store.rekey_account(updated, jose.thumbprint(account.jwk), new_thumbprint)
+        return self._answer(call, updated)

@@ -88,6 +88,7 @@ def paths(protocol: Protocol, accounts: Accounts, orders: Orders) -> list[Path]:
         ("authorization/{auth_id}", {Operation.UPDATE: signed(orders.authorization)}),
         ("challenge/{auth_id}/{challenge_type}", {Operation.UPDATE: signed(orders.challenge)}),
         ("revoke-cert", {Operation.UPDATE: signed(orders.revoke, account_required=False)}),
+        ("key-change", {Operation.UPDATE: signed(accounts.key_change)}),
     )
     declared: list[Path] = []
     for prefix in PREFIXES:

@@ -3,8 +3,8 @@
 Imports logical (Storage) and the ACME models. Every record goes through the mount's storage view, so the
 barrier encrypts EAB keys and account records like every other value.
 
-Invariant: read-modify-write of an authorization (the validator and a client's deactivation race) and the
-consumption of an EAB run under `lock`.
+Invariant: read-modify-write of an authorization (the validator and a client's deactivation race), the
+consumption of an EAB and an account's key change run under `lock`.
 """
 
 from __future__ import annotations
@@ -60,6 +60,12 @@ class AcmeStore:
         if thumbprint:
             await put_json(self._storage, THUMBPRINTS + thumbprint, {"kid": account.kid})
         await put_json(self._storage, ACCOUNTS + account.kid, account.to_json())
+
+    async def rekey_account(self, account: Account, old_thumbprint: str, new_thumbprint: str) -> None:
+        """Move `account` (holding its new key) from its old key's thumbprint to its new key's."""
+        await put_json(self._storage, THUMBPRINTS + new_thumbprint, {"kid": account.kid})
+        await put_json(self._storage, ACCOUNTS + account.kid, account.to_json())
+        await self._storage.delete(THUMBPRINTS + old_thumbprint)
 
     # Orders, authorizations, issued certificates: each under its account.
     async def order(self, account: str, order_id: str) -> Order | None:
