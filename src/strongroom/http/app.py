@@ -170,7 +170,7 @@ class VaultAPI:
             rendered = await self._core.telemetry.render(fmt)
             return rendered.status, rendered.body, rendered.content_type
         if self._core.standby and not is_local(path):
-            return await self._forward(scope, headers, body)
+            return await self._forward(scope, headers, body, extra)
         # The endpoints served outside the pipeline all live under sys/: other paths skip their checks.
         if path.startswith(_SYS):
             if events.handles(path):
@@ -207,7 +207,9 @@ class VaultAPI:
             return (response.status if response and response.status else 204), b"", JSON
         return *render(response, request_id), response.content_type
 
-    async def _forward(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+    async def _forward(
+        self, scope: Scope, headers: dict[str, str], body: bytes, extra: dict[str, str]
+    ) -> tuple[int, bytes, str]:
         leader = await self._core.active_address()
         if leader is None:
             raise errors.ServiceUnavailableError("local node not active but active cluster node not found")
@@ -220,6 +222,7 @@ class VaultAPI:
             headers=headers,
             body=body,
             client=(scope.get("client") or ("", 0))[0],
+            extra=extra,
         )
 
 
