@@ -213,6 +213,36 @@ def test_an_rsa_account_proves_an_ip_address_by_http_01(mount: Mount) -> None:
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
 
 
+def test_finalize_needs_a_ready_order_and_a_csr_naming_exactly_its_identifiers(mount: Mount) -> None:
+    acme, key = new_client(mount.directory_url())
+    csr, _ = csr_for("localhost")
+    order = acme.new_order(csr)
+    with pytest.raises(messages.Error) as early:
+        acme.begin_finalization(order)
+    assert early.value.code == "orderNotReady"
+    [authz] = order.authorizations
+    challenge = _challenge(authz, "http-01")
+    token = challenge.chall.encode("token")
+    mount.http01.answers[token] = f"{token}.{josepy.b64encode(key.thumbprint()).decode()}"
+    acme.answer_challenge(challenge, challenges.HTTP01Response())
+    order = acme.poll_authorizations(order, _deadline())
+    wider, _ = csr_for("localhost", "other.test")
+    with pytest.raises(messages.Error) as mismatched:
+        acme.begin_finalization(order.update(csr_pem=wider))
+    assert mismatched.value.code == "badCSR"
+    assert "mismatch on number of DNS identifiers" in mismatched.value.detail
+    assert acme.finalize_order(order, _deadline()).fullchain_pem
+
+
+def test_a_key_holds_one_account_across_directories(mount: Mount) -> None:
+    _, key = new_client(mount.directory_url())
+    elsewhere = _post(
+        f"{mount.base}/roles/web/acme/new-account", key, b"{}", nonce=_fresh_nonce(mount), kid=None
+    )
+    assert elsewhere.status_code == 400
+    assert elsewhere.json()["detail"].endswith("account part of different ACME directory path")
+
+
 def test_tls_alpn_01_proves_a_name(mount: Mount) -> None:
     acme, key = new_client(mount.directory_url())
     handshakes = mount.alpn.handshakes

@@ -66,8 +66,11 @@ class Accounts:
 
     async def _existing(self, call: Signed) -> Account | None:
         account = await self._protocol.store.account_by_thumbprint(call.thumbprint)
-        if account is None or account.directory != call.directory.prefix:
+        if account is None:
             return None
+        if account.directory != call.directory.prefix:
+            # One key, one account: a key registered in another directory cannot open a second account.
+            raise AcmeProblem("malformed", "account part of different ACME directory path", lead=True)
         if call.directory.config.eab_policy == "always-required" and not account.eab_id:
             raise AcmeProblem("externalAccountRequired")
         return account

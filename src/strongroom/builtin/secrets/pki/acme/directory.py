@@ -1,7 +1,7 @@
 """Which ACME directory a request addresses, and what it may issue: the mount-relative prefix
 ("acme/", "roles/<role>/acme/", "issuer/<ref>/acme/", "issuer/<ref>/roles/<role>/acme/"), its public URL
 from config/cluster, the role (or sign-verbatim) and issuer config/acme allows for it.
-Layer: builtin (imports errors-free pki modules: models, store, and the ACME models).
+Layer: builtin (imports the pki engine's models and store, and the ACME modules).
 """
 
 from __future__ import annotations

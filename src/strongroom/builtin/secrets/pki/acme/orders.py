@@ -19,9 +19,9 @@ from cryptography import x509
 from strongroom.builtin.secrets.pki.acme import issue
 from strongroom.builtin.secrets.pki.acme.models import Authorization, Challenge, Identifier, Order
 from strongroom.builtin.secrets.pki.acme.problems import AcmeProblem
-from strongroom.builtin.secrets.pki.acme.protocol import Protocol, Signed, require_account
+from strongroom.builtin.secrets.pki.acme.protocol import Protocol, Signed, capture, require_account
 from strongroom.builtin.secrets.pki.acme.validator import Validator
-from strongroom.builtin.secrets.pki.certs import certificate_pem, load_certificate
+from strongroom.builtin.secrets.pki.certs import load_certificate
 from strongroom.builtin.secrets.pki.keys import public_key_der, serial_text
 from strongroom.builtin.secrets.pki.models import Role, storage_serial
 from strongroom.builtin.secrets.pki.names import name_allowed
@@ -227,8 +227,8 @@ class Orders:
 
     async def list_orders(self, call: Signed) -> Response:
         account = require_account(call)
-        owner = call.data.raw.get("kid")
-        if owner is not None and owner != account.kid:
+        owner = capture(call.data, "kid")
+        if owner and owner != account.kid:
             raise AcmeProblem("unauthorized", "orders of another account", lead=True)
         urls = []
         for order_id in await self._protocol.store.order_ids(account.kid):
@@ -239,30 +239,32 @@ class Orders:
 
     async def finalize(self, call: Signed) -> Response:
         csr = issue.parse_csr(call.payload)
-        order = await self._order(call)
-        if order.status != "ready":
-            raise AcmeProblem(
-                "orderNotReady", f"order is status {order.status}, needs to be in ready state", lead=True
+        # Under the lock, so that two finalize calls racing on one order cannot both issue.
+        async with self._protocol.store.lock:
+            order = await self._order(call)
+            if order.status != "ready":
+                raise AcmeProblem(
+                    "orderNotReady", f"order is status {order.status}, needs to be in ready state", lead=True
+                )
+            issue.check_matches_order(csr, order)
+            certificate = await issue.sign(
+                self._protocol.pki,
+                call.directory,
+                csr,
+                account_key_der=public_key_der(call.key),
+                system=self._system,
+                clock=self._clock,
             )
-        issue.check_matches_order(csr, order)
-        certificate = await issue.sign(
-            self._protocol.pki,
-            call.directory,
-            csr,
-            account_key_der=public_key_der(call.key),
-            system=self._system,
-            clock=self._clock,
-        )
-        serial = serial_text(certificate.serial_number)
-        await self._protocol.store.track_cert(order.account, storage_serial(serial), order.id)
-        order = replace(
-            order,
-            status="valid",
-            serial=serial,
-            issuer_id=call.directory.issuer.id,
-            cert_expiry=certificate.not_valid_after_utc.timestamp(),
-        )
-        await self._protocol.store.save_order(order)
+            serial = serial_text(certificate.serial_number)
+            await self._protocol.store.track_cert(order.account, storage_serial(serial), order.id)
+            order = replace(
+                order,
+                status="valid",
+                serial=serial,
+                issuer_id=call.directory.issuer.id,
+                cert_expiry=certificate.not_valid_after_utc.timestamp(),
+            )
+            await self._protocol.store.save_order(order)
         location = call.directory.url("order", order.id)
         return self._protocol.answer(call, self._order_body(call, order), location=location)
 
@@ -375,10 +377,7 @@ class Orders:
         record = await self._protocol.pki.cert(serial)
         if record is None:
             raise AcmeProblem("serverInternal", "unable to revoke certificate: no global cert entry found")
-        if (
-            load_certificate(record.certificate) != certificate
-            and certificate_pem(certificate) != record.certificate
-        ):
+        if load_certificate(record.certificate) != certificate:
             raise AcmeProblem(
                 "malformed",
                 "unable to revoke certificate: supplied certificate does not match CA's stored value",

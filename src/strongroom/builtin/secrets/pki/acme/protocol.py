@@ -70,7 +70,7 @@ class Protocol:
 
     async def _directory(self, request: Request, data: FieldData) -> Directory:
         return await resolve(
-            self.store, self.pki, request.path, _capture(data, "role"), _capture(data, "issuer_ref")
+            self.store, self.pki, request.path, capture(data, "role"), capture(data, "issuer_ref")
         )
 
     def plain(self, operation: Plain) -> Handler:
@@ -190,7 +190,8 @@ def require_account(call: Signed) -> Account:
     return account
 
 
-def _capture(data: FieldData, name: str) -> str:
+def capture(data: FieldData, name: str) -> str:
+    """A path capture's value; empty when the path has no such capture (a body cannot supply one)."""
     try:
         return str(data.get(name) or "")
     except KeyError:  # the path has no such capture
