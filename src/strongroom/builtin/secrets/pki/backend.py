@@ -21,6 +21,7 @@ from strongroom.builtin.secrets.pki import (
     paths_roles,
     paths_tidy,
 )
+from strongroom.builtin.secrets.pki.acme.engine import AcmeEngine
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig, SpecialPaths
@@ -33,7 +34,8 @@ intermediate with "intermediate/generate/internal" and "intermediate/set-signed"
 then issue certificates against roles with "issue/<role>" or "sign/<role>".
 """
 
-# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
+# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token; and
+# the ACME endpoints, which authenticate with JWS signatures instead.
 UNAUTHENTICATED = (
     "cert/*",
     "ca/pem",
@@ -45,6 +47,7 @@ UNAUTHENTICATED = (
     "crl",
     "ocsp",
     "ocsp/*",
+    *AcmeEngine.unauthenticated,
 )
 # Each issuer's certificate and CRL, and the issuer list (Vault's LIST arrives with its trailing slash).
 ISSUER_UNAUTHENTICATED = (
@@ -62,8 +65,10 @@ async def pki_factory(config: BackendConfig) -> Backend:
     """A pki engine over the mount's storage."""
     store = PkiStore(config.storage, config.clock)
     issue_paths, pki_secret = paths_issue.paths(store, config.system, config.clock)
+    acme = AcmeEngine(store, config)
     return FrameworkBackend(
         [
+            *acme.paths,
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
             *paths_issuers.paths(store),
@@ -80,4 +85,5 @@ async def pki_factory(config: BackendConfig) -> Backend:
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),
         secrets=[pki_secret],
+        on_cleanup=acme.close,
     )
