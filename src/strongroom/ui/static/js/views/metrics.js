@@ -1,0 +1,109 @@
+// Metrics at a glance: requests per second, error rate, tokens and leases, polled from sys/metrics in the
+// Prometheus format and drawn as small line charts (inline SVG made element by element: no library, no
+// markup strings, no inline styles; colours come from the stylesheet).
+import { api } from "../api.js";
+import { alertBox, h } from "../dom.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const POLL_MS = 2000;
+const POINTS = 60;
+const WIDTH = 240;
+const HEIGHT = 64;
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+  el.append(...children);
+  return el;
+}
+
+/** The Prometheus text's samples summed by metric name, with request counts also split by status class. */
+export function parsePrometheus(text) {
+  const totals = { requests: 0, errors: 0, tokens: 0, leases: 0 };
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const [, name, labels = "", raw] = match;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    if (name === "vault_core_handle_request_count") {
+      totals.requests += value;
+      if (/status_class="[45]xx"/.test(labels)) totals.errors += value;
+    } else if (name === "vault_token_count") totals.tokens += value;
+    else if (name === "vault_expire_num_leases") totals.leases += value;
+  }
+  return totals;
+}
+
+const CHARTS = [
+  ["requests", "Requests per second", (v) => v.toFixed(1)],
+  ["errorRate", "Error rate (4xx and 5xx)", (v) => `${v.toFixed(1)} %`],
+  ["tokens", "Tokens", (v) => String(Math.round(v))],
+  ["leases", "Leases", (v) => String(Math.round(v))],
+];
+
+function chart(key, title) {
+  const line = svg("polyline", { class: "series", points: "", fill: "none" });
+  const drawing = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: "none", role: "img",
+    "aria-label": title, class: "spark" }, svg("line", { class: "axis", x1: 0, y1: HEIGHT - 1, x2: WIDTH, y2: HEIGHT - 1 }), line);
+  const value = h("span", { class: "value" }, "…");
+  const figure = h("figure", { class: "chart", "data-chart": key }, h("figcaption", {}, title, ": ", value), drawing);
+  return { figure, line, value, drawing, title };
+}
+
+function draw(view, series, format) {
+  const top = Math.max(1, ...series) * 1.1;
+  const step = WIDTH / (POINTS - 1);
+  const start = POINTS - series.length;
+  view.line.setAttribute("points", series.map((v, i) =>
+    `${((start + i) * step).toFixed(1)},${(HEIGHT - 2 - (v / top) * (HEIGHT - 4)).toFixed(1)}`).join(" "));
+  const last = series.length ? format(series[series.length - 1]) : "…";
+  view.value.textContent = last;
+  view.drawing.setAttribute("aria-label", `${view.title}: now ${last}, over the last ${series.length} samples`);
+}
+
+export async function metricsView() {
+  const first = await api("GET", "sys/metrics?format=prometheus", undefined, { text: true });
+  const views = Object.fromEntries(CHARTS.map(([key, title]) => [key, chart(key, title)]));
+  const series = Object.fromEntries(CHARTS.map(([key]) => [key, []]));
+  const problem = h("div");
+  let previous = { totals: parsePrometheus(first), at: performance.now() };
+  const push = (key, value) => {
+    series[key].push(value);
+    if (series[key].length > POINTS) series[key].shift();
+  };
+  function sample(totals, at) {
+    const seconds = Math.max(0.001, (at - previous.at) / 1000);
+    const requests = Math.max(0, totals.requests - previous.totals.requests);
+    const errors = Math.max(0, totals.errors - previous.totals.errors);
+    push("requests", requests / seconds);
+    push("errorRate", requests ? (100 * errors) / requests : 0);
+    push("tokens", totals.tokens);
+    push("leases", totals.leases);
+    previous = { totals, at };
+    for (const [key, , format] of CHARTS) draw(views[key], series[key], format);
+  }
+  push("tokens", previous.totals.tokens);
+  push("leases", previous.totals.leases);
+  for (const [key, , format] of CHARTS) draw(views[key], series[key], format);
+  const section = h("section", {},
+    h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/operations" }, "Operations"), " / ",
+      h("span", {}, "Metrics")),
+    h("h1", {}, "Metrics"),
+    h("p", { class: "muted" }, `From sys/metrics every ${POLL_MS / 1000} s while this page is open.`),
+    problem,
+    h("div", { class: "charts" }, CHARTS.map(([key]) => views[key].figure)));
+  const timer = setInterval(async () => {
+    // The page was left: stop asking.
+    if (!section.isConnected) return clearInterval(timer);
+    try {
+      const text = await api("GET", "sys/metrics?format=prometheus", undefined, { text: true });
+      problem.replaceChildren();
+      sample(parsePrometheus(text), performance.now());
+    } catch (error) {
+      problem.replaceChildren(alertBox(`Metrics could not be read: ${error.message}`, "warning"));
+    }
+  }, POLL_MS);
+  return section;
+}
