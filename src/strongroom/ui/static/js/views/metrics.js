@@ -1,7 +1,8 @@
 // Metrics at a glance: requests per second, error rate, tokens and leases, polled from sys/metrics in the
-// Prometheus format and drawn as small line charts (inline SVG made element by element: no library, no
-// markup strings, no inline styles; colours come from the stylesheet).
-import { api } from "../api.js";
+// Prometheus format (or strongroom's JSON summary, cumulative as well, when a server has Prometheus off) and
+// drawn as small line charts (inline SVG made element by element: no library, no markup strings, no inline
+// styles; colours come from the stylesheet).
+import { api, ApiError } from "../api.js";
 import { alertBox, h } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -36,6 +37,33 @@ export function parsePrometheus(text) {
   return totals;
 }
 
+/** The same totals from the JSON summary: request counts are its handle_request samples' counts. */
+export function parseSummary(summary) {
+  const totals = { requests: 0, errors: 0, tokens: 0, leases: 0 };
+  for (const sample of summary.Samples || []) {
+    if (sample.Name !== "vault.core.handle_request") continue;
+    totals.requests += sample.Count;
+    if (/^[45]xx$/.test(sample.Labels?.status_class || "")) totals.errors += sample.Count;
+  }
+  for (const gauge of summary.Gauges || []) {
+    if (gauge.Name === "vault.token.count") totals.tokens += gauge.Value;
+    else if (gauge.Name === "vault.expire.num_leases") totals.leases += gauge.Value;
+  }
+  return totals;
+}
+
+/** One reading of the totals, in the format the server offers (Prometheus is off when its retention is 0). */
+async function read(format) {
+  if (format.json) return parseSummary(await api("GET", "sys/metrics"));
+  try {
+    return parsePrometheus(await api("GET", "sys/metrics?format=prometheus", undefined, { text: true }));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 400)) throw error;
+    format.json = true;
+    return read(format);
+  }
+}
+
 const CHARTS = [
   ["requests", "Requests per second", (v) => v.toFixed(1)],
   ["errorRate", "Error rate (4xx and 5xx)", (v) => `${v.toFixed(1)} %`],
@@ -64,11 +92,12 @@ function draw(view, series, format) {
 }
 
 export async function metricsView() {
-  const first = await api("GET", "sys/metrics?format=prometheus", undefined, { text: true });
+  const format = { json: false };
+  const first = await read(format);
   const views = Object.fromEntries(CHARTS.map(([key, title]) => [key, chart(key, title)]));
   const series = Object.fromEntries(CHARTS.map(([key]) => [key, []]));
   const problem = h("div");
-  let previous = { totals: parsePrometheus(first), at: performance.now() };
+  let previous = { totals: first, at: performance.now() };
   const push = (key, value) => {
     series[key].push(value);
     if (series[key].length > POINTS) series[key].shift();
@@ -91,16 +120,17 @@ export async function metricsView() {
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/operations" }, "Operations"), " / ",
       h("span", {}, "Metrics")),
     h("h1", {}, "Metrics"),
-    h("p", { class: "muted" }, `From sys/metrics every ${POLL_MS / 1000} s while this page is open.`),
+    h("p", { class: "muted" },
+      `From sys/metrics (${format.json ? "JSON" : "Prometheus format"}) every ${POLL_MS / 1000} s while this page is open.`),
     problem,
     h("div", { class: "charts" }, CHARTS.map(([key]) => views[key].figure)));
   const timer = setInterval(async () => {
     // The page was left: stop asking.
     if (!section.isConnected) return clearInterval(timer);
     try {
-      const text = await api("GET", "sys/metrics?format=prometheus", undefined, { text: true });
+      const totals = await read(format);
       problem.replaceChildren();
-      sample(parsePrometheus(text), performance.now());
+      sample(totals, performance.now());
     } catch (error) {
       problem.replaceChildren(alertBox(`Metrics could not be read: ${error.message}`, "warning"));
     }
