@@ -79,7 +79,9 @@ def test_a_policy_with_an_error_is_refused_then_fixed(server: RunningServer, tab
     page.get_by_role("link", name="Cancel").click()
 
     page.get_by_role("button", name="Delete").click()
-    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")  # a modal dialog: Escape is "no"
+    expect(page.get_by_role("dialog")).to_have_count(0)
     assert httpx.get(f"{server.address}/v1/sys/policies/acl/{name}", headers=ROOT).status_code == 200
     page.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete policy").click()
@@ -131,6 +133,8 @@ def test_enable_tune_and_disable_an_auth_method(server: RunningServer, tab: Watc
 
 def test_an_approle_role_and_a_userpass_user_made_in_the_ui(server: RunningServer, tab: Watched) -> None:
     page, approle, userpass, policy = tab.page, unique("ar"), unique("up"), unique("readers")
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     for path, kind in ((approle, "approle"), (userpass, "userpass")):
         enabled = httpx.post(f"{server.address}/v1/sys/auth/{path}", headers=ROOT, json={"type": kind})
         enabled.raise_for_status()
@@ -190,7 +194,26 @@ def test_an_approle_role_and_a_userpass_user_made_in_the_ui(server: RunningServe
     page.get_by_role("link", name="Operations").click()
     page.get_by_role("link", name="This token").click()
     expect(page.locator(".facts")).to_contain_text(f"default, {policy}")
-    assert not any(pw in page.url for pw in ("first-pw-7713", "second-pw-8824"))
+    assert [u for u in urls if "first-pw-7713" in u or "second-pw-8824" in u] == []
+    tab.assert_clean()
+
+
+def test_the_access_screens_by_keyboard(server: RunningServer, tab: Watched) -> None:
+    page = tab.page
+    log_in(page, server.address, server.root_token)
+    page.goto(f"{server.address}/ui/#/access")
+    expect(page.get_by_role("heading", name="Access")).to_be_visible()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Auth methods":
+            break
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Auth methods")).to_be_visible()
+    # The new page's heading has the focus, so a screen reader announces it and Tab starts from there.
+    expect(page.get_by_role("heading", name="Auth methods")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("tbody tr").first.locator("a, button").first).to_be_focused()
     tab.assert_clean()
 
 

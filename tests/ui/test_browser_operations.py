@@ -28,7 +28,7 @@ from tests.servers import (
     strongroom_config_server,
     strongroom_dev_server,
 )
-from tests.ui.browser import Watched, chromium, watch
+from tests.ui.browser import SCREENSHOTS, Watched, chromium, watch
 from tests.ui.test_browser import log_in, stored_token
 
 ROOT = {"X-Vault-Token": "root"}
@@ -157,6 +157,12 @@ def check_charts(tab: Watched, address: str, token: str, source: str) -> None:
 
 def test_metrics_are_drawn_as_charts(ops_server: RunningServer, tab: Watched) -> None:
     check_charts(tab, ops_server.address, ops_server.root_token, "Prometheus format")
+    if SCREENSHOTS:  # a picture worth keeping: some traffic, and enough samples to draw it
+        for burst in (3, 12, 6, 20, 9, 4, 15, 8):
+            for number in range(burst):
+                missing = f"secret/data/missing-{number}" if number % 4 == 0 else "sys/mounts"
+                httpx.get(f"{ops_server.address}/v1/{missing}", headers=ROOT)
+            tab.page.wait_for_timeout(2000)
     tab.screenshot("metrics")
     tab.assert_clean()
 
@@ -188,6 +194,8 @@ def test_docker_secrets_create_list_and_remove(
     store.create(made_by_cli, b"from-the-cli", {"team": "ops"})
     name, value = f"ui-{uuid.uuid4().hex[:6]}", "docker-value-6612"
     page = tab.page
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     log_in(page, ops_server.address, ops_server.root_token)
     page.goto(f"{ops_server.address}/ui/#/docker-secrets")
     cli_row = page.locator(f'tr[data-name="{made_by_cli}"]')
@@ -209,6 +217,8 @@ def test_docker_secrets_create_list_and_remove(
     assert record.labels == {"env": "prod", "tier": "db"}
     assert store.fetch(name) == value.encode()
     assert value not in page.inner_text("main")
+    assert [u for u in urls if value in u] == []
+    page.evaluate("window.scrollTo(0, 0)")
     tab.screenshot("docker-secrets")
 
     page.get_by_label("Name").fill(name)

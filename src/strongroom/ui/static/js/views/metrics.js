@@ -7,7 +7,7 @@ import { alertBox, h } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const POLL_MS = 2000;
-const POINTS = 60;
+const POINTS = 30;
 const WIDTH = 240;
 const HEIGHT = 64;
 
@@ -73,19 +73,29 @@ const CHARTS = [
 
 function chart(key, title) {
   const line = svg("polyline", { class: "series", points: "", fill: "none" });
+  // The latest sample as a mark of its own, so a single sample already shows.
+  const now = svg("line", { class: "now", x1: WIDTH - 1, x2: WIDTH - 1, y1: HEIGHT - 2, y2: HEIGHT - 2 });
   const drawing = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: "none", role: "img",
-    "aria-label": title, class: "spark" }, svg("line", { class: "axis", x1: 0, y1: HEIGHT - 1, x2: WIDTH, y2: HEIGHT - 1 }), line);
+    "aria-label": title, class: "spark" },
+  svg("line", { class: "axis", x1: 0, y1: HEIGHT - 1, x2: WIDTH, y2: HEIGHT - 1 }), line, now);
   const value = h("span", { class: "value" }, "…");
-  const figure = h("figure", { class: "chart", "data-chart": key }, h("figcaption", {}, title, ": ", value), drawing);
-  return { figure, line, value, drawing, title };
+  const peak = h("span", { class: "peak muted" });
+  const figure = h("figure", { class: "chart", "data-chart": key },
+    h("figcaption", {}, title, ": ", value, peak), drawing);
+  return { figure, line, now, value, peak, drawing, title };
 }
 
 function draw(view, series, format) {
   const top = Math.max(1, ...series) * 1.1;
   const step = WIDTH / (POINTS - 1);
   const start = POINTS - series.length;
-  view.line.setAttribute("points", series.map((v, i) =>
-    `${((start + i) * step).toFixed(1)},${(HEIGHT - 2 - (v / top) * (HEIGHT - 4)).toFixed(1)}`).join(" "));
+  const y = (v) => (HEIGHT - 2 - (v / top) * (HEIGHT - 4)).toFixed(1);
+  view.line.setAttribute("points", series.map((v, i) => `${((start + i) * step).toFixed(1)},${y(v)}`).join(" "));
+  if (series.length) {
+    view.now.setAttribute("y1", y(series[series.length - 1]));
+    view.now.setAttribute("y2", y(series[series.length - 1]));
+    view.peak.textContent = `peak ${format(Math.max(...series))} in the last ${series.length} samples`;
+  }
   const last = series.length ? format(series[series.length - 1]) : "…";
   view.value.textContent = last;
   view.drawing.setAttribute("aria-label", `${view.title}: now ${last}, over the last ${series.length} samples`);
