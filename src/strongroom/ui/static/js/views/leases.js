@@ -49,7 +49,7 @@ export async function leasesView(prefix) {
     return h("tr", { "data-lease": id },
       h("td", {}, h("code", {}, key)),
       h("td", {}, lease ? duration(lease.ttl) : ""),
-      h("td", {}, lease ? when(lease.expire_time) : ""),
+      h("td", {}, lease ? (lease.expire_time ? when(lease.expire_time) : "never") : ""),
       h("td", { class: "row-actions" },
         h("button", { type: "button", class: "danger small", onclick: revoke, "aria-label": `Revoke ${key}` }, "Revoke")));
   });
