@@ -10,8 +10,8 @@ const MANAGED = { approle: ["approle", "Roles"], userpass: ["userpass", "Users"]
 
 function crumbs(current) {
   return h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
-    h("a", { href: "#/access" }, "Access"), " / ", h("a", { href: "#/auth" }, "Auth methods"),
-    current ? [" / ", h("span", {}, current)] : null);
+    h("a", { href: "#/access" }, "Access"), " / ",
+    current ? [h("a", { href: "#/auth" }, "Auth methods"), " / ", h("span", {}, current)] : h("span", {}, "Auth methods"));
 }
 
 export async function authList() {

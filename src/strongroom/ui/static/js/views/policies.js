@@ -13,8 +13,8 @@ const KEPT = new Set(["root", "default"]);
 
 function crumbs(name) {
   return h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
-    h("a", { href: "#/access" }, "Access"), " / ", h("a", { href: route("list") }, "ACL policies"),
-    name ? [" / ", h("span", {}, name)] : null);
+    h("a", { href: "#/access" }, "Access"), " / ",
+    name ? [h("a", { href: route("list") }, "ACL policies"), " / ", h("span", {}, name)] : h("span", {}, "ACL policies"));
 }
 
 export async function policyList() {

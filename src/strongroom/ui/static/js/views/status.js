@@ -5,7 +5,9 @@ import { facts, redraw, refusal } from "./parts.js";
 
 export async function statusView() {
   const seal = await api("GET", "sys/seal-status");
-  const caps = (await api("POST", "sys/capabilities-self", { paths: ["sys/seal"] })).data?.["sys/seal"] ?? [];
+  // Whether to offer the seal button; a token that may not ask is simply not offered it.
+  const caps = await api("POST", "sys/capabilities-self", { paths: ["sys/seal"] })
+    .then((answer) => answer.data?.["sys/seal"] ?? [], () => []);
   const mayseal = caps.includes("root") || (caps.includes("sudo") && caps.includes("update"));
   const errors = h("div");
   async function sealNow() {
