@@ -167,6 +167,12 @@ def test_an_approle_role_and_a_userpass_user_made_in_the_ui(server: RunningServe
     assert role["secret_id_bound_cidrs"] == ["10.0.0.0/8"]
     page.get_by_role("link", name=f"{approle}/ roles").click()
     expect(page.get_by_role("link", name="ci")).to_be_visible()
+    page.get_by_role("link", name="Create role").click()
+    page.get_by_label("Role name").fill("ci")
+    page.get_by_role("button", name="Create role").click()
+    expect(page.get_by_role("alert")).to_have_text("A role named ci exists already.")
+    role = httpx.get(f"{server.address}/v1/auth/{approle}/role/ci", headers=ROOT).json()["data"]
+    assert role["bind_secret_id"] is False  # not overwritten
 
     page.goto(f"{server.address}/ui/#/userpass/{userpass}")
     page.get_by_role("link", name="Create user").click()

@@ -190,21 +190,17 @@ def store(ops_server: RunningServer) -> Iterator[SecretStore]:
 def test_docker_secrets_create_list_and_remove(
     ops_server: RunningServer, tab: Watched, store: SecretStore
 ) -> None:
-    made_by_cli = f"cli-{uuid.uuid4().hex[:6]}"
-    store.create(made_by_cli, b"from-the-cli", {"team": "ops"})
     name, value = f"ui-{uuid.uuid4().hex[:6]}", "docker-value-6612"
     page = tab.page
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
     log_in(page, ops_server.address, ops_server.root_token)
     page.goto(f"{ops_server.address}/ui/#/docker-secrets")
-    cli_row = page.locator(f'tr[data-name="{made_by_cli}"]')
-    expect(cli_row).to_contain_text(store.inspect(made_by_cli).id)
-    expect(cli_row).to_contain_text("team=ops")
-
+    expect(page.get_by_text("No Docker secrets yet.")).to_be_visible()
     page.get_by_label("Name").fill("not a docker name")
     page.get_by_role("button", name="Create secret").click()
     expect(page.get_by_role("alert")).to_contain_text("invalid name")
+    # The first secret enables the docker-secrets/ mount, as `strongroom secret create` does.
     page.get_by_label("Name").fill(name)
     page.get_by_label("Value", exact=True).fill(value)
     page.get_by_label("Labels").fill("env=prod\ntier=db")
@@ -218,7 +214,13 @@ def test_docker_secrets_create_list_and_remove(
     assert store.fetch(name) == value.encode()
     assert value not in page.inner_text("main")
     assert [u for u in urls if value in u] == []
-    page.evaluate("window.scrollTo(0, 0)")
+
+    made_by_cli = f"cli-{uuid.uuid4().hex[:6]}"
+    store.create(made_by_cli, b"from-the-cli", {"team": "ops"})
+    page.reload()
+    cli_row = page.locator(f'tr[data-name="{made_by_cli}"]')
+    expect(cli_row).to_contain_text(store.inspect(made_by_cli).id)
+    expect(cli_row).to_contain_text("team=ops")
     tab.screenshot("docker-secrets")
 
     page.get_by_label("Name").fill(name)

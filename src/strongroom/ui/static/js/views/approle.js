@@ -1,8 +1,8 @@
 // AppRole roles of one mount: list, create, edit and delete. A role's secret IDs are for machines and are
 // not issued here; the role ID is shown (it is an identifier, not a credential on its own).
 import { api, list } from "../api.js";
-import { confirmAction, field, h, notify } from "../dom.js";
-import { capabilitiesLine, duration, mountPath, refusal, words } from "./parts.js";
+import { alertBox, confirmAction, field, h, notify } from "../dom.js";
+import { capabilitiesLine, duration, exists, mountPath, refusal, words } from "./parts.js";
 
 const route = (mount, kind = "", name = "") =>
   `#/approle/${encodeURIComponent(mount)}${kind ? `/${kind}` : ""}${name ? `/${encodeURIComponent(name)}` : ""}`;
@@ -84,6 +84,9 @@ export async function approleEdit(mount, name) {
       body[key] = kind === "list" ? words(value) : kind === "number" ? Number(value || 0) : value || "0s";
     }
     try {
+      if (creating && (await exists(`${base}/${encodeURIComponent(target)}`))) {
+        return errors.replaceChildren(alertBox(`A role named ${target} exists already.`));
+      }
       await api("POST", `${base}/${encodeURIComponent(target)}`, body);
       notify(creating ? `Created the role ${target}.` : `Saved the role ${target}.`);
       location.hash = route(mount, "edit", target);

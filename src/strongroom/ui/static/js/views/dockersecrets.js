@@ -27,7 +27,9 @@ async function mountState() {
     const info = (await api("GET", `sys/internal/ui/mounts/${MOUNT}`)).data;
     return info.path?.replace(/\/$/, "") === MOUNT ? (info.options?.version === "2" ? "kv2" : "other") : "none";
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 400)) return "none";
+    // A path outside every mount is a 403 (as Vault: it does not say which mounts exist); the CLI takes any
+    // refusal here as "no mount yet", and so does this page.
+    if (error instanceof ApiError && [400, 403, 404].includes(error.status)) return "none";
     throw error;
   }
 }
@@ -46,7 +48,8 @@ function labelsOf(meta) {
 
 export async function dockerSecretsView() {
   const state = await mountState();
-  const secrets = state === "kv2" ? await records() : [];
+  // Listed even when the mount was not found: it may be there but hidden from sys/internal/ui/mounts.
+  const secrets = state === "other" ? [] : await records();
   const errors = h("div");
   const rows = secrets.map((meta) => {
     async function remove() {
@@ -134,7 +137,11 @@ function createForm(enableFirst) {
     form.elements.value.value = "";
     try {
       if (enableFirst) {
-        await api("POST", `sys/mounts/${MOUNT}`, { type: "kv", options: { version: "2" }, description: "Docker-style secrets" });
+        await api("POST", `sys/mounts/${MOUNT}`, { type: "kv", options: { version: "2" }, description: "Docker-style secrets" })
+          .catch((error) => {
+            // Enabled meanwhile by someone else, or there already but hidden from this token: use it.
+            if (!(error instanceof ApiError && /already in use/.test(error.message))) throw error;
+          });
       }
       await api("POST", `${MOUNT}/data/${encodeURIComponent(name)}`, { data: value, options: { cas: 0 } });
     } catch (error) {

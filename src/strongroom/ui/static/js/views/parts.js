@@ -79,3 +79,14 @@ export async function withCapabilities(screen, path) {
   if (heading && section.querySelector(".alert") === null) heading.after(line);
   return section;
 }
+
+/** Whether a GET of `path` finds something (a 404 is "no"); creating forms ask first, so they never overwrite. */
+export async function exists(path) {
+  try {
+    await api("GET", path);
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return false;
+    throw error;
+  }
+}

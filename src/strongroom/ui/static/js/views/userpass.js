@@ -1,8 +1,8 @@
 // Userpass users of one mount: list, create, edit (policies, TTLs, a new password) and delete. A password
 // goes to the server in a request body only, and the field is emptied once it is sent.
 import { api, list } from "../api.js";
-import { confirmAction, field, h, notify } from "../dom.js";
-import { capabilitiesLine, duration, mountPath, refusal, words } from "./parts.js";
+import { alertBox, confirmAction, field, h, notify } from "../dom.js";
+import { capabilitiesLine, duration, exists, mountPath, refusal, words } from "./parts.js";
 
 const route = (mount, kind = "", name = "") =>
   `#/userpass/${encodeURIComponent(mount)}${kind ? `/${kind}` : ""}${name ? `/${encodeURIComponent(name)}` : ""}`;
@@ -72,6 +72,9 @@ export async function userpassEdit(mount, name) {
       token_max_ttl: f.token_max_ttl.value.trim() || "0s",
     };
     try {
+      if (creating && (await exists(`${base}/${encodeURIComponent(target)}`))) {
+        return errors.replaceChildren(alertBox(`A user named ${target} exists already.`));
+      }
       if (creating) {
         await api("POST", `${base}/${encodeURIComponent(target)}`, { ...body, password });
       } else {
