@@ -119,7 +119,8 @@ class VaultAPI:
         # anything reads the request's headers or body, and is not counted as a handled request.
         status_request = sealed.serves(method, path)
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
-        # Headers the answer carries besides the usual ones (a rate limit's Retry-After and X-Ratelimit-*).
+        # Headers a backend sets on its answer (ACME's Replay-Nonce, Location, Link), and a rate limit's
+        # (Retry-After and Vault's X-Ratelimit-*), which a refusal carries too.
         extra: dict[str, str] = {}
         try:
             if status_request:
@@ -138,7 +139,8 @@ class VaultAPI:
                 self._core.telemetry.status_request_finished(request_id)
             else:
                 self._finished(request_id, method, query, status)
-        await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type, extra)
+        body = b"" if method == "HEAD" or status == 204 else body
+        await _send(send, status, body, content_type, extra)
 
     def _finished(self, request_id: str, method: str, query: dict[str, str], status: int) -> None:
         """Count the request and log it at debug level: its mount and outcome, never its path or data."""
@@ -171,7 +173,7 @@ class VaultAPI:
             rendered = await self._core.telemetry.render(fmt)
             return rendered.status, rendered.body, rendered.content_type
         if self._core.standby and not is_local(path):
-            return await self._forward(scope, headers, body)
+            return await self._forward(scope, headers, body, extra)
         # The endpoints served outside the pipeline all live under sys/: other paths skip their checks.
         if path.startswith(_SYS):
             if events.handles(path):
@@ -194,7 +196,7 @@ class VaultAPI:
             request_id=request_id,
         )
         response = await self._core.handle(request)
-        if response is not None and response.headers:
+        if response is not None:
             extra.update(response.headers)
         if request.operation is Operation.HELP and response is not None:
             return *render_help(response), JSON
@@ -208,7 +210,9 @@ class VaultAPI:
             return (response.status if response and response.status else 204), b"", JSON
         return *render(response, request_id), response.content_type
 
-    async def _forward(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+    async def _forward(
+        self, scope: Scope, headers: dict[str, str], body: bytes, extra: dict[str, str]
+    ) -> tuple[int, bytes, str]:
         leader = await self._core.active_address()
         if leader is None:
             raise errors.ServiceUnavailableError("local node not active but active cluster node not found")
@@ -221,6 +225,7 @@ class VaultAPI:
             headers=headers,
             body=body,
             client=(scope.get("client") or ("", 0))[0],
+            extra=extra,
         )
 
 
