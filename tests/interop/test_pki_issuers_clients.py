@@ -367,3 +367,37 @@ def test_three_level_chain_from_a_set_signed_bundle(hv: hvac.Client, tmp_path: P
     p.create_or_update_role("web", extra_params=ROLE, mount_point=bottom)
     leaf = p.generate_certificate("web", "deep.example.com", extra_params={"ttl": "1h"}, mount_point=bottom)
     openssl_verify(tmp_path, leaf["data"]["certificate"], root["certificate"], int_pem, signed["certificate"])
+
+
+def test_bao_pki_issue_list_intermediates_and_verify_sign(bao: Any) -> None:
+    """The CLI's own pki commands, which drive issuers/generate/intermediate, issuer/<ref>/sign-intermediate,
+    issuers/import/cert and issuer/<ref>/json."""
+    run, parent = bao
+    child = f"{parent}-child"
+    run("secrets", "enable", f"-path={child}", "pki")
+    try:
+        run(
+            "write", f"{parent}/root/generate/internal", "common_name=Root", "key_type=ec", "issuer_name=root"
+        )
+        issued = run(
+            "pki", "issue", "-format=json", "-issuer_name=int", f"/{parent}/issuer/root", f"/{child}",
+            "common_name=Int", "key_type=ec",
+        )  # fmt: skip
+        answer = json.loads(issued.stdout)["data"]
+        assert answer["issuer_name"] == "int"
+        assert answer["key_id"]
+        assert len(answer["ca_chain"]) == 2
+        listed = run(
+            "pki", "list-intermediates", "-format=json", f"/{parent}/issuer/root", f"/{child}/issuer/int"
+        )
+        assert json.loads(listed.stdout) == {f"{child}/issuer/int": True}
+        verified = run("pki", "verify-sign", "-format=json", f"/{parent}/issuer/root", f"/{child}/issuer/int")
+        assert json.loads(verified.stdout) == {
+            "key_id_match": True,
+            "path_match": True,
+            "signature_match": True,
+            "subject_match": True,
+            "trust_match": True,
+        }
+    finally:
+        run("secrets", "disable", child)
