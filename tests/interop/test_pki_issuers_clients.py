@@ -376,9 +376,11 @@ def test_bao_pki_issue_list_intermediates_and_verify_sign(bao: Any) -> None:
     child = f"{parent}-child"
     run("secrets", "enable", f"-path={child}", "pki")
     try:
-        run(
-            "write", f"{parent}/root/generate/internal", "common_name=Root", "key_type=ec", "issuer_name=root"
-        )
+        # A root that outlives the intermediate `pki issue` asks for with the mount's default TTL (both
+        # are capped by the mount's max TTL, which is raised for the root).
+        run("secrets", "tune", "-max-lease-ttl=8760h", parent)
+        root = ("common_name=Root", "key_type=ec", "issuer_name=root", "ttl=8760h")
+        run("write", f"{parent}/root/generate/internal", *root)
         issued = run(
             "pki", "issue", "-format=json", "-issuer_name=int", f"/{parent}/issuer/root", f"/{child}",
             "common_name=Int", "key_type=ec",
@@ -401,3 +403,20 @@ def test_bao_pki_issue_list_intermediates_and_verify_sign(bao: Any) -> None:
         }
     finally:
         run("secrets", "disable", child)
+
+
+def test_issuers_and_keys_lists_page_by_id(hv: hvac.Client, server: RunningServer) -> None:
+    m = mount(hv)
+    for name in ("a", "b", "c"):
+        hv.write_data(
+            f"{m}/root/generate/internal", data={"common_name": name, "key_type": "ec", "issuer_name": name}
+        )
+    with httpx.Client(base_url=server.address, headers={"X-Vault-Token": server.root_token}) as http:
+        for listed in ("issuers", "keys"):
+            everything = http.request("LIST", f"/v1/{m}/{listed}").json()["data"]["keys"]
+            assert len(everything) == 3
+            first = http.request("LIST", f"/v1/{m}/{listed}?limit=1").json()["data"]
+            assert first["keys"] == sorted(everything)[:1]
+            assert list(first["key_info"]) == first["keys"]
+            rest = http.request("LIST", f"/v1/{m}/{listed}?after={first['keys'][0]}").json()["data"]["keys"]
+            assert rest == sorted(everything)[1:]
