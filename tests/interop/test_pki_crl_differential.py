@@ -87,6 +87,34 @@ STEPS: list[Step] = [
     post("urls bad delta", "config/urls", {"delta_crl_distribution_points": "nope"}),
     post("urls bad crl", "config/urls", {"crl_distribution_points": "nope"}),
     get("read urls", "config/urls"),
+    post(
+        "urls templated no cluster",
+        "config/urls",
+        {"enable_templating": True, "issuing_certificates": "{{cluster_path}}/issuer/{{issuer_id}}/der"},
+    ),
+    post("issue templated no cluster", "issue/web", {"common_name": "c.example.com", "ttl": "1h"}),
+    get("read cluster empty", "config/cluster"),
+    post("cluster bad path", "config/cluster", {"path": "nope"}),
+    post(
+        "cluster", "config/cluster", {"path": "https://pr.test/v1/diffcrl", "aia_path": "http://aia.test/x"}
+    ),
+    get("read cluster", "config/cluster"),
+    post(
+        "urls templated",
+        "config/urls",
+        {
+            "enable_templating": True,
+            "issuing_certificates": "{{cluster_aia_path}}/issuer/{{issuer_id}}/der",
+            "crl_distribution_points": "{{cluster_path}}/crl",
+        },
+    ),
+    get("read urls templated", "config/urls"),
+    post("urls templates without templating", "config/urls", {"enable_templating": False}),
+    post(
+        "urls plain",
+        "config/urls",
+        {"issuing_certificates": "", "crl_distribution_points": "", "enable_templating": False},
+    ),
     post("crl disable", "config/crl", {"disable": True}),
     get("tidy status inactive", "tidy-status"),
     post("tidy zero buffer", "tidy", {"tidy_cert_store": True, "safety_buffer": 0}),
@@ -96,6 +124,17 @@ STEPS: list[Step] = [
 ]
 
 INTENDED: list[Intended] = [
+    Intended(
+        "issue templated no cluster",
+        "*",
+        "OpenBao answers URLs it cannot template at issuance with a 500; the mount's configuration is "
+        "wrong, so here it is a 400 with the same words",
+    ),
+    Intended(
+        "cluster bad path",
+        "*",
+        "OpenBao answers a cluster path that is no URL with a 500 and a wrapped error list; here it is a 400",
+    ),
     Intended(
         "rwk wrong key",
         "*",

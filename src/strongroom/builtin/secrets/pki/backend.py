@@ -17,6 +17,7 @@ from strongroom.builtin.secrets.pki import (
     paths_revoke,
     paths_roles,
     paths_tidy,
+    paths_urls,
 )
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
@@ -53,6 +54,7 @@ async def pki_factory(config: BackendConfig) -> Backend:
         [
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
+            *paths_urls.paths(store),
             *paths_certs.paths(store),
             *paths_roles.paths(store),
             *issue_paths,

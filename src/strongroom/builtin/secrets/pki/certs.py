@@ -14,6 +14,8 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -57,14 +59,69 @@ _SUBJECT_FIELDS = (
 )
 
 
+URL_LISTS = (
+    "issuing_certificates",
+    "crl_distribution_points",
+    "delta_crl_distribution_points",
+    "ocsp_servers",
+)
+"""config/urls' lists, in the order Vault checks them."""
+_URL_TEMPLATES = ("{{cluster_path}}", "{{cluster_aia_path}}", "{{issuer_id}}")
+
+
 @dataclass(frozen=True, slots=True)
 class Urls:
-    """The mount's config/urls: what issued certificates point at."""
+    """The mount's config/urls: what issued certificates (and complete CRLs) point at. With
+    `enable_templating`, the URLs may hold {{cluster_path}}, {{cluster_aia_path}} and {{issuer_id}}."""
 
     issuing_certificates: tuple[str, ...] = ()
     crl_distribution_points: tuple[str, ...] = ()
     ocsp_servers: tuple[str, ...] = ()
     delta_crl_distribution_points: tuple[str, ...] = ()
+    enable_templating: bool = False
+
+    def resolved(self, *, cluster_path: str, aia_path: str, issuer_id: str) -> Urls:
+        """The URLs a certificate of `issuer_id` carries (Vault's toURLEntries): none unless an issuing,
+        CRL or OCSP URL is set; templates filled; ValueError with Vault's words when one cannot be."""
+        if not (self.issuing_certificates or self.crl_distribution_points or self.ocsp_servers):
+            return Urls()
+        if not self.enable_templating:
+            return self
+        values: dict[str, Any] = {}
+        for name in URL_LISTS:
+            templated = []
+            for url in getattr(self, name):
+                if "{{cluster_path}}" in url and not cluster_path:
+                    raise ValueError(
+                        "unable to template AIA URLs as we lack local cluster address information (path)"
+                    )
+                if "{{cluster_aia_path}}" in url and not aia_path:
+                    raise ValueError(
+                        "unable to template AIA URLs as we lack local cluster address information (aia_path)"
+                    )
+                if "{{issuer_id}}" in url and not issuer_id:
+                    raise ValueError("unable to template AIA URLs as we lack an issuer_id for this operation")
+                filled = url.replace("{{cluster_path}}", cluster_path)
+                filled = filled.replace("{{cluster_aia_path}}", aia_path)
+                templated.append(filled.replace("{{issuer_id}}", issuer_id))
+            bad = invalid_url(templated)
+            if bad:
+                raise ValueError(f"error validating templated {name}; invalid URI: {bad}")
+            values[name] = tuple(templated)
+        return Urls(**values)
+
+
+def invalid_url(urls: Sequence[str]) -> str:
+    """Vault's validateURLs: the first URL without a scheme and host, or still holding a template ("" if
+    none)."""
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return url
+        if not parts.scheme or not parts.netloc or any(template in url for template in _URL_TEMPLATES):
+            return url
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Reading what the CA publishes: ca, ca/pem, ca_chain, cert/<serial>, certs/ (LIST), issuers/ (LIST),
-issuer/<ref>, config/issuers and config/urls. Layer: builtin.
+issuer/<ref> and config/issuers. Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. ca, ca/pem, ca_chain and cert/<serial>
 need no token (Vault's unauthenticated paths): they hold only public certificates.
@@ -8,13 +8,12 @@ need no token (Vault's unauthenticated paths): they hold only public certificate
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from strongroom.builtin.secrets.pki import common
-from strongroom.builtin.secrets.pki.certs import Urls, certificate_der, load_certificate
+from strongroom.builtin.secrets.pki.certs import certificate_der, load_certificate
 from strongroom.builtin.secrets.pki.keys import normalize_serial, pem_text
 from strongroom.builtin.secrets.pki.models import Issuer
 from strongroom.builtin.secrets.pki.store import PkiStore
@@ -25,20 +24,6 @@ from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
 ISSUER_USAGE = "crl-signing,issuing-certificates,ocsp-signing,read-only"
-URL_FIELDS = (
-    "issuing_certificates",
-    "crl_distribution_points",
-    "ocsp_servers",
-    "delta_crl_distribution_points",
-)
-_URL_NAMES = {
-    "issuing_certificates": "Authority Information Access (AIA) parameter issuing_certificates",
-    "crl_distribution_points": "Authority Information Access (AIA) parameter crl_distribution_points",
-    "ocsp_servers": "Authority Information Access (AIA) parameter ocsp_servers",
-    "delta_crl_distribution_points": (
-        "Authority Information Access (AIA) parameter delta_crl_distribution_points"
-    ),
-}
 
 
 def _revocation_algorithm(certificate: x509.Certificate) -> str:
@@ -48,16 +33,6 @@ def _revocation_algorithm(certificate: x509.Certificate) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return {256: "ECDSAWithSHA256", 384: "ECDSAWithSHA384"}.get(key.curve.key_size, "ECDSAWithSHA512")
     return "PureEd25519"
-
-
-def urls_data(urls: Urls) -> dict[str, Any]:
-    return {
-        "crl_distribution_points": list(urls.crl_distribution_points),
-        "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
-        "enable_templating": False,
-        "issuing_certificates": list(urls.issuing_certificates),
-        "ocsp_servers": list(urls.ocsp_servers),
-    }
 
 
 def issuer_data(issuer: Issuer) -> dict[str, Any]:
@@ -81,7 +56,7 @@ def issuer_data(issuer: Issuer) -> dict[str, Any]:
 
 
 def paths(store: PkiStore) -> list[Path]:
-    """The read paths of the CA's public material, and the issuer and URL configuration."""
+    """The read paths of the CA's public material, and the issuer configuration."""
 
     async def default_issuer() -> Issuer | None:
         return await store.resolve_issuer("default")
@@ -169,30 +144,6 @@ def paths(store: PkiStore) -> list[Path]:
             await store.set_default_issuer(issuer.id)
         return Response(data={"default": issuer.id, "default_follows_latest_issuer": False})
 
-    async def read_urls(request: Request, data: FieldData) -> Response | None:
-        return Response(data=urls_data(await store.urls()))
-
-    async def write_urls(request: Request, data: FieldData) -> Response | None:
-        current = await store.urls()
-        values: dict[str, tuple[str, ...]] = {}
-        for name in URL_FIELDS:
-            given, supplied = data.get_ok(name)
-            values[name] = tuple(given) if supplied else getattr(current, name)
-            for url in values[name]:
-                parts = urlsplit(url)
-                if not parts.scheme or not parts.netloc:
-                    raise InvalidRequestError(f"invalid URL found in {_URL_NAMES[name]}: {url}")
-        urls = Urls(**values)
-        await store.save_urls(urls)
-        return Response(data=urls_data(urls))
-
-    url_fields = {
-        name: Field(
-            FieldType.COMMA_STRING_LIST, f"Comma-separated list of URLs for {name.replace('_', ' ')}."
-        )
-        for name in URL_FIELDS
-    }
-    url_fields["enable_templating"] = Field(FieldType.BOOL, "Not supported.")
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),
         Path("ca/pem", operations={Operation.READ: ca_pem}, synopsis="Fetch the CA certificate (PEM)."),
@@ -231,12 +182,5 @@ def paths(store: PkiStore) -> list[Path]:
             operations={Operation.READ: read_issuers_config, Operation.UPDATE: write_issuers_config},
             synopsis="Read and set the default issuer certificate for signing.",
             description='The issuer used when a role\'s issuer_ref is "default".',
-        ),
-        Path(
-            "config/urls",
-            fields=url_fields,
-            operations={Operation.READ: read_urls, Operation.UPDATE: write_urls},
-            synopsis="Set the URLs for the issuing CA, CRL distribution points, and OCSP servers.",
-            description="The URLs are embedded in certificates issued after the change.",
         ),
     ]

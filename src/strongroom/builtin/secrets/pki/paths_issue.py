@@ -193,7 +193,8 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             ca_not_after=not_after(signing.certificate),
             leaf_not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
-        timed = replace(template, not_before=valid.not_before, not_after=valid.not_after)
+        urls = await store.issuing_urls(signing.issuer.id)
+        timed = replace(template, not_before=valid.not_before, not_after=valid.not_after, urls=urls)
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
         if not role.no_store:
             await common.remember(store, certificate, signing.issuer.id)
@@ -216,7 +217,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             raise InvalidRequestError(
                 'role key type "any" not allowed for issuing certificates, only signing'
             )
-        template = leaf_template(role, leaf_names(data), await store.urls(), requester_of(request))
+        template = leaf_template(role, leaf_names(data), requester_of(request))
         key = generate_key(role.key_type, role.key_bits)
         return await issue_leaf(
             role, data, template=template, public_key=key.public_key(), key=key, warnings=()
@@ -229,7 +230,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         public_key = csr_public_key(csr)
         _check_csr_key(role, public_key)
         names, warnings = _csr_names(role, csr, leaf_names(data))
-        template = leaf_template(role, names, await store.urls(), requester_of(request))
+        template = leaf_template(role, names, requester_of(request))
         return await issue_leaf(
             role, data, template=template, public_key=public_key, key=None, warnings=warnings
         )
@@ -249,7 +250,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             )
         csr = load_csr(data.get("csr"))
         names, _ = _csr_names(base, csr, NameRequest())
-        template = leaf_template(base, names, await store.urls())
+        template = leaf_template(base, names)
         return await issue_leaf(
             base, data, template=template, public_key=csr_public_key(csr), key=None, warnings=()
         )

@@ -19,10 +19,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from strongroom.builtin.secrets.pki.certs import Urls, build_crl, load_certificate
+from strongroom.builtin.secrets.pki.certs import URL_LISTS, Urls, build_crl, load_certificate
 from strongroom.builtin.secrets.pki.keys import PrivateKey, load_key, public_key_der
 from strongroom.builtin.secrets.pki.models import (
     CERT_PREFIX,
+    CLUSTER_CONFIG,
     CRL_CONFIG,
     CRL_PREFIX,
     DELTA_CRL_PREFIX,
@@ -176,20 +177,30 @@ class PkiStore:
         raw = await get_json(self._storage, URLS_CONFIG)
         if not isinstance(raw, dict):
             return Urls()
-        known = set(Urls.__dataclass_fields__)
-        return Urls(**{k: tuple(v) for k, v in raw.items() if k in known})
+        lists = {name: tuple(raw.get(name, ())) for name in URL_LISTS}
+        return Urls(**lists, enable_templating=bool(raw.get("enable_templating", False)))
 
     async def save_urls(self, urls: Urls) -> None:
-        await put_json(
-            self._storage,
-            URLS_CONFIG,
-            {
-                "issuing_certificates": list(urls.issuing_certificates),
-                "crl_distribution_points": list(urls.crl_distribution_points),
-                "ocsp_servers": list(urls.ocsp_servers),
-                "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
-            },
-        )
+        record: dict[str, Any] = {name: list(getattr(urls, name)) for name in URL_LISTS}
+        await put_json(self._storage, URLS_CONFIG, {**record, "enable_templating": urls.enable_templating})
+
+    async def cluster_config(self) -> tuple[str, str]:
+        """config/cluster: (path, aia_path), what {{cluster_path}} and {{cluster_aia_path}} stand for."""
+        raw = await get_json(self._storage, CLUSTER_CONFIG)
+        if not isinstance(raw, dict):
+            return "", ""
+        return str(raw.get("path", "")), str(raw.get("aia_path", ""))
+
+    async def save_cluster_config(self, path: str, aia_path: str) -> None:
+        await put_json(self._storage, CLUSTER_CONFIG, {"path": path, "aia_path": aia_path})
+
+    async def issuing_urls(self, issuer_id: str) -> Urls:
+        """The URLs what `issuer_id` signs now carries: config/urls, templated; 400 when it cannot be."""
+        path, aia_path = await self.cluster_config()
+        try:
+            return (await self.urls()).resolved(cluster_path=path, aia_path=aia_path, issuer_id=issuer_id)
+        except ValueError as exc:
+            raise InvalidRequestError(f"unable to fetch AIA URL information: {exc}") from None
 
     # Issued certificates and revocations.
     async def cert(self, serial: str) -> CertRecord | None:
@@ -301,7 +312,7 @@ class PkiStore:
             number=number,
             now=now,
             next_update=next_update,
-            freshest=(await self.urls()).delta_crl_distribution_points,
+            freshest=(await self.issuing_urls(issuer_id)).delta_crl_distribution_points,
         )
         der = crl.public_bytes(Encoding.DER)
         record = {
