@@ -269,7 +269,10 @@ def _summary(pem: str) -> dict[str, Any]:
         "lifetime_minutes": int(lifetime.total_seconds()) // 60,
         "extensions": extensions,
         "key": [type(key).__name__, getattr(key, "key_size", 0)],
-        "signature": certificate.signature_algorithm_oid.dotted_string,
+        "signature": [
+            certificate.signature_algorithm_oid.dotted_string,
+            getattr(certificate.signature_hash_algorithm, "name", None),
+        ],
     }
 
 
@@ -358,6 +361,36 @@ TEMPLATE_STEPS: list[Step] = [
     Step("delete policy", "DELETE", f"/v1/sys/policies/acl/{T}"),
     Step("disable pki", "DELETE", f"/v1/sys/mounts/{T}"),
 ]  # fmt: skip
+
+
+R = "diffpkirsa"
+RSA_ROLE = {"allow_any_name": True, "key_type": "rsa", "max_ttl": "72h"}
+
+
+def _rsa(name: str, path: str, body: Any) -> Step:
+    return Step(name, "POST", f"/v1/{R}/{path}", body=body)
+
+
+RSA_STEPS: list[Step] = [
+    Step("enable pki", "POST", f"/v1/sys/mounts/{R}", body={"type": "pki"}),
+    _rsa("rsa root", "root/generate/internal", {"common_name": "rsa.example.com", "ttl": "720h"}),
+    _rsa("pss role", "roles/pss", {**RSA_ROLE, "use_pss": True}),
+    _rsa("issue pss", "issue/pss", {"common_name": "a", "ttl": "1h"}),
+    _rsa("pss 512 role", "roles/pss512", {**RSA_ROLE, "use_pss": True, "signature_bits": 512}),
+    _rsa("issue pss 512", "issue/pss512", {"common_name": "a", "ttl": "1h"}),
+    _rsa("sign pss", "sign/pss", {"csr": CSR_RSA, "ttl": "1h"}),
+    _rsa("unknown usages role", "roles/usages", {**RSA_ROLE, "key_usage": "bogus,CRLSign",
+                                                 "ext_key_usage": "bogus,OCSPSigning", "server_flag": False,
+                                                 "client_flag": False}),
+    _rsa("issue unknown usages", "issue/usages", {"common_name": "a", "ttl": "1h"}),
+    Step("disable pki", "DELETE", f"/v1/sys/mounts/{R}"),
+]  # fmt: skip
+
+
+def test_pki_rsa_signatures_match_openbao(server: RunningServer, bao: RunningServer) -> None:
+    ours = _summarized(run(server, RSA_STEPS))
+    theirs = _summarized(run(bao, RSA_STEPS))
+    assert_alike(RSA_STEPS, ours, theirs, [])
 
 
 def test_pki_identity_templates_match_openbao(server: RunningServer, bao: RunningServer) -> None:

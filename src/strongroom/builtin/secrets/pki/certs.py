@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from strongroom.builtin.secrets.pki.keys import PrivateKey, PublicKey, pem_text, signature_hash
@@ -150,6 +151,7 @@ class Template:
     other_names: tuple[tuple[str, str], ...] = ()
     policy_identifiers: tuple[str, ...] = ()
     signature_bits: int = 0
+    use_pss: bool = False
 
 
 def _time(epoch: float) -> datetime.datetime:
@@ -335,7 +337,12 @@ def build_certificate(
     if template.urls.delta_crl_distribution_points:
         points = _distribution_points(template.urls.delta_crl_distribution_points)
         builder = builder.add_extension(x509.FreshestCRL(points), critical=False)
-    return builder.sign(signing_key, signature_hash(signing_key, template.signature_bits))
+    digest = signature_hash(signing_key, template.signature_bits)
+    if template.use_pss and isinstance(signing_key, rsa.RSAPrivateKey) and digest is not None:
+        # Go's x509 signs RSA-PSS with a salt as long as the digest.
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=padding.PSS.DIGEST_LENGTH)
+        return builder.sign(signing_key, digest, rsa_padding=pss)
+    return builder.sign(signing_key, digest)
 
 
 def _distribution_points(urls: Sequence[str]) -> list[x509.DistributionPoint]:

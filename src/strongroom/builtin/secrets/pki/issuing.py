@@ -260,6 +260,7 @@ def leaf_template(role: Role, names: NameRequest, requester: Requester = NOBODY)
         basic_constraints_for_non_ca=role.basic_constraints_valid_for_non_ca,
         policy_identifiers=role.policy_identifiers,
         signature_bits=role.signature_bits,
+        use_pss=role.use_pss,
     )
 
 
