@@ -33,7 +33,7 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
         request = ocsp.parse_request(der or b"")
         if request is None:
             return ocsp.MALFORMED
-        revoked = (await store.revoked_entries()).get(serial_text(request.serial_number))
+        revoked = await store.revocation(serial_text(request.serial_number))
         status = ocsp.Status.REVOKED if revoked else ocsp.Status.GOOD
         revoked_issuer, revoked_at = revoked or ("", 0.0)
         issuers = await store.issuers()

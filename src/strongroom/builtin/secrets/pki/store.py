@@ -231,6 +231,13 @@ class PkiStore:
     async def unmark_revoked(self, serial: str) -> None:
         await self._storage.delete(REVOKED_PREFIX + storage_serial(serial))
 
+    async def revocation(self, serial: str) -> tuple[str, float] | None:
+        """One revocation, by colon serial: (issuer id, revocation time), or None when not revoked."""
+        raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
+        if not isinstance(raw, dict):
+            return None
+        return str(raw.get("issuer_id", "")), float(raw["revocation_time"])
+
     async def revoked_entries(self) -> dict[str, tuple[str, float]]:
         """Every revocation: colon serial -> (issuer id, revocation time)."""
         found: dict[str, tuple[str, float]] = {}
