@@ -224,7 +224,12 @@ class PkiStore:
         await put_json(
             self._storage,
             REVOKED_PREFIX + storage_serial(record.serial),
-            {"revocation_time": record.revocation_time, "issuer_id": record.issuer_id},
+            # The expiry too, so tidy can judge a revocation whose certificate record is gone.
+            {
+                "revocation_time": record.revocation_time,
+                "issuer_id": record.issuer_id,
+                "not_after": record.not_after,
+            },
         )
         await self.save_cert(record)
 
@@ -237,6 +242,17 @@ class PkiStore:
         if not isinstance(raw, dict):
             return None
         return str(raw.get("issuer_id", "")), float(raw["revocation_time"])
+
+    async def revocation_expiry(self, serial: str) -> float | None:
+        """When the revoked certificate `serial` expires (None: not revoked, or revoked before expiries were
+        kept with revocations; then its certificate record says)."""
+        raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
+        if not isinstance(raw, dict):
+            return None
+        if "not_after" in raw:
+            return float(raw["not_after"])
+        record = await self.cert(serial)
+        return None if record is None else record.not_after
 
     async def revoked_entries(self) -> dict[str, tuple[str, float]]:
         """Every revocation: colon serial -> (issuer id, revocation time)."""
