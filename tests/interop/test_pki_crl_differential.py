@@ -81,6 +81,11 @@ STEPS: list[Step] = [
     Step("raw missing", "GET", f"/v1/{M}/cert/00:11/raw", token=""),
     Step("raw not hex", "GET", f"/v1/{M}/cert/zz/raw", token=""),
     Step("delta crl pem", "GET", f"/v1/{M}/crl/delta/pem", token=""),
+    Step("issuer crl json", "GET", f"/v1/{M}/issuer/default/crl", token=""),
+    Step("issuer crl pem", "GET", f"/v1/{M}/issuer/default/crl/pem", token=""),
+    Step("issuer delta crl json", "GET", f"/v1/{M}/issuer/default/crl/delta", token=""),
+    Step("issuer delta crl pem", "GET", f"/v1/{M}/issuer/default/crl/delta/pem", token=""),
+    Step("unknown issuer crl", "GET", f"/v1/{M}/issuer/nope/crl/pem", token=""),
     post(
         "urls delta", "config/urls", {"delta_crl_distribution_points": "http://ca.test/v1/diffcrl/crl/delta"}
     ),
@@ -124,6 +129,11 @@ STEPS: list[Step] = [
 ]
 
 INTENDED: list[Intended] = [
+    Intended(
+        "unknown issuer crl",
+        "status",
+        "OpenBao answers a CRL request for an issuer it does not have with a 500; here it is a 400",
+    ),
     Intended(
         "issue templated no cluster",
         "*",

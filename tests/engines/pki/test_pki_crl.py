@@ -312,3 +312,23 @@ async def test_templated_urls_and_the_cluster_address(pki: BackendHarness) -> No
         x509.UniformResourceIdentifier(f"https://pr1.test/v1/pki/issuer/{issuer_id}/crl/der")
     ]
     assert data(await pki.read("config/urls"))["enable_templating"] is True
+
+
+async def test_issuer_crl_paths(pki: BackendHarness) -> None:
+    root = await make_root(pki, issuer_name="main")
+    await make_role(pki)
+    serial = (await issued(pki))["serial_number"]
+    await pki.write("revoke", {"serial_number": serial})
+    pem = await pki.read("issuer/main/crl/pem")
+    assert pem is not None
+    assert pem.content_type == "application/x-pem-file"
+    assert (pem.raw_body or b"").endswith(b"-----END X509 CRL-----\n")
+    assert serials(x509.load_pem_x509_crl(pem.raw_body or b"")) == [as_int(serial)]
+    answer = data(await pki.read(f"issuer/{root['issuer_id']}/crl"))
+    assert list(answer) == ["crl"]
+    assert serials(x509.load_pem_x509_crl(answer["crl"].encode())) == [as_int(serial)]
+    delta = await crl(pki, "issuer/default/crl/delta/der")
+    assert delta.extensions.get_extension_for_class(x509.DeltaCRLIndicator)
+    with pytest.raises(InvalidRequestError) as caught:
+        await pki.read("issuer/nope/crl/der")
+    assert caught.value.errors == ("unable to find PKI issuer for reference: nope",)

@@ -41,6 +41,12 @@ UNAUTHENTICATED = (
     "crl/delta/pem",
     "crl/pem",
     "crl",
+    "issuer/+/crl/der",
+    "issuer/+/crl/pem",
+    "issuer/+/crl",
+    "issuer/+/crl/delta/der",
+    "issuer/+/crl/delta/pem",
+    "issuer/+/crl/delta",
     "ocsp",
     "ocsp/*",
 )

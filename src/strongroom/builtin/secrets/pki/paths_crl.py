@@ -1,5 +1,5 @@
-"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, crl/rotate and crl/rotate-delta: how CRLs are built
-and where they are read. Layer: builtin.
+"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, issuer/<ref>/crl..., crl/rotate and crl/rotate-delta:
+how CRLs are built and where they are read. Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. The CRL paths need no token (Vault's
 unauthenticated paths). Vault rebuilds CRLs near their expiry (auto_rebuild) and delta CRLs every
@@ -139,6 +139,27 @@ def paths(store: PkiStore) -> list[Path]:
 
         return handler
 
+    def issuer_fetch(*, delta: bool, form: str) -> Handler:
+        """issuer/<ref>/crl[/delta][/der|/pem]: that issuer's CRL; JSON {"crl": PEM} without a format."""
+
+        async def handler(request: Request, data: FieldData) -> Response | None:
+            ref = data.get("ref")
+            issuer = await store.resolve_issuer(ref)
+            if issuer is None:
+                if ref == "default":
+                    raise InvalidRequestError("no default issuer currently configured")
+                raise InvalidRequestError(f"unable to find PKI issuer for reference: {ref}")
+            async with store.lock:
+                der = await (store.current_delta_crl if delta else store.current_crl)(issuer.id)
+            if form == "der":
+                return Response(raw_body=der, content_type="application/pkix-crl")
+            pem = pem_text("X509 CRL", der) + "\n"
+            if form == "pem":
+                return Response(raw_body=pem.encode(), content_type="application/x-pem-file")
+            return Response(data={"crl": pem})
+
+        return handler
+
     async def rotate(request: Request, data: FieldData) -> Response | None:
         config = await store.crl_config()
         if not config.disable:
@@ -191,6 +212,17 @@ def paths(store: PkiStore) -> list[Path]:
             "crl/delta/pem",
             operations={Operation.READ: fetch(delta=True, pem=True)},
             synopsis="Fetch the delta CRL (PEM).",
+        ),
+        *(
+            Path(
+                f"issuer/{{ref}}/crl{'/delta' if delta else ''}{'/' + form if form else ''}",
+                fields={"ref": Field(FieldType.STRING, 'An issuer id, name, or "default".')},
+                operations={Operation.READ: issuer_fetch(delta=delta, form=form)},
+                synopsis=f"Fetch an issuer's {'delta ' if delta else ''}CRL.",
+                description='Without a format the CRL is JSON {"crl": PEM}; /der and /pem give the file.',
+            )
+            for delta in (False, True)
+            for form in ("", "der", "pem")
         ),
         Path(
             "crl/rotate",
