@@ -470,5 +470,37 @@ def csr_alt_names(csr: x509.CertificateSigningRequest) -> tuple[list[str], list[
     )
 
 
+def csr_other_sans(csr: x509.CertificateSigningRequest) -> tuple[str, ...]:
+    """The CSR's other names as Vault's other_sans entries ("<oid>;UTF8:<value>"); 400 for a value that is
+    not a UTF8String, which Vault cannot read either."""
+    try:
+        names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    found = []
+    for other in names.get_values_for_type(x509.OtherName):
+        try:
+            text = _utf8_text(other.value)
+        except ValueError:
+            raise InvalidRequestError(
+                "could not parse requested other SAN: other names must be UTF8String"
+            ) from None
+        found.append(f"{other.type_id.dotted_string};UTF8:{text}")
+    return tuple(found)
+
+
+def _utf8_text(der: bytes) -> str:
+    """The text of a DER UTF8String; ValueError for anything else."""
+    if len(der) < 2 or der[0] != 0x0C:
+        raise ValueError("not a UTF8String")
+    size, start = der[1], 2
+    if size & 0x80:
+        count = size & 0x7F
+        size, start = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
+    if start + size != len(der):
+        raise ValueError("bad length")
+    return der[start:].decode()
+
+
 def not_after(certificate: x509.Certificate) -> float:
     return certificate.not_valid_after_utc.timestamp()

@@ -20,6 +20,7 @@ from strongroom.builtin.secrets.pki.certs import (
     build_certificate,
     common_name_of,
     csr_alt_names,
+    csr_other_sans,
     csr_public_key,
     load_csr,
     not_after,
@@ -127,6 +128,7 @@ def _csr_names(
         alt_names=(*dns, *emails),
         ip_sans=tuple(ips),
         uri_sans=tuple(uris),
+        other_sans=(*requested.other_sans, *csr_other_sans(csr)),
         source="CSR",
     )
     return names, warnings
