@@ -50,7 +50,9 @@ def test_crl_configuration_revocation_and_ocsp(pki: tuple[hvac.Client, str], ser
         {"allowed_domains": "example.com", "allow_subdomains": True, "key_type": "ec"},
         mount_point=mount,
     )
-    leaf = p.generate_certificate("web", "a.example.com", mount_point=mount)["data"]
+    leaf = p.generate_certificate("web", "a.example.com", extra_params={"ttl": "1h"}, mount_point=mount)[
+        "data"
+    ]
     serial = leaf["serial_number"]
     revoked = p.revoke_certificate(serial, mount_point=mount)["data"]
     assert revoked["state"] == "revoked"

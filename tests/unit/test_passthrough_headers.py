@@ -1,8 +1,9 @@
-"""What request headers a backend sees: only its mount's passthrough_request_headers, never the token."""
+"""What headers cross a mount: request headers its backend sees (only passthrough_request_headers, never
+the token) and response headers it may send (only allowed_response_headers)."""
 
 from __future__ import annotations
 
-from strongroom.router import passthrough_headers
+from strongroom.router import allowed_headers, passthrough_headers
 
 HEADERS = {
     "x-vault-token": "s.secret",
@@ -23,3 +24,12 @@ def test_named_headers_pass_whatever_their_case() -> None:
 def test_the_token_header_never_passes_even_when_named() -> None:
     passed = passthrough_headers(HEADERS, ("X-Vault-Token", "Authorization"))
     assert passed == {"authorization": "Bearer abc"}
+
+
+def test_a_backend_response_header_passes_only_when_its_mount_allows_it() -> None:
+    answer = {"Replay-Nonce": "n", "Location": "http://x/", "Set-Cookie": "a=b"}
+    assert dict(allowed_headers(answer, ())) == {}
+    assert allowed_headers(answer, ("replay-nonce", "LOCATION")) == {
+        "Replay-Nonce": "n",
+        "Location": "http://x/",
+    }

@@ -24,7 +24,7 @@ from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeni
 from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Caller, Operation, Request, Response, refuse_directory_write
 from strongroom.logical.backend import special_path_matches
-from strongroom.router import Route, passthrough_headers
+from strongroom.router import Route, allowed_headers, passthrough_headers
 from strongroom.telemetry import client_id
 from strongroom.tokens import TokenEntry
 from strongroom.util.clock import rfc3339
@@ -97,6 +97,7 @@ class Pipeline:
             self.require_route,
             self.audit_request,
             self.dispatch,
+            self.filter_response_headers,
             self.register_lease,
             self.issue_token,
             self.register_token_lease,
@@ -327,6 +328,15 @@ class Pipeline:
         assert flow.routed is not None
         response = await flow.route.backend.handle(flow.routed)
         return replace(flow, response=response)
+
+    async def filter_response_headers(self, flow: Flow) -> Flow:
+        """A backend's response headers reach the client only when its mount's allowed_response_headers
+        names them (Vault's router drops the rest), so a backend cannot set arbitrary HTTP headers."""
+        response, route = flow.response, flow.route
+        if response is None or not response.headers or route is None:
+            return flow
+        allowed = route.entry.config.allowed_response_headers
+        return replace(flow, response=response.evolve(headers=allowed_headers(response.headers, allowed)))
 
     async def issue_token(self, flow: Flow) -> Flow:
         """A login answered with an Auth: create the token from it.

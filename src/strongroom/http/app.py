@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from strongroom import errors
@@ -119,11 +119,13 @@ class VaultAPI:
         # anything reads the request's headers or body, and is not counted as a handled request.
         status_request = sealed.serves(method, path)
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
+        # Headers a backend sets on its answer (ACME's Replay-Nonce, Location, Link).
+        extra: dict[str, str] = {}
         try:
             if status_request:
                 status, body = await sealed.answer(self._core, path, query)
             else:
-                status, body, content_type = await self._serve(scope, query, receive, request_id)
+                status, body, content_type = await self._serve(scope, query, receive, request_id, extra)
         except Exception as exc:  # every failure becomes Vault's error shape
             status = status_for(exc)
             if status == 500:
@@ -134,7 +136,8 @@ class VaultAPI:
                 self._core.telemetry.status_request_finished(request_id)
             else:
                 self._finished(request_id, method, query, status)
-        await _send(send, status, b"" if method == "HEAD" or status == 204 else body, content_type)
+        body = b"" if method == "HEAD" or status == 204 else body
+        await _send(send, status, body, content_type, extra)
 
     def _finished(self, request_id: str, method: str, query: dict[str, str], status: int) -> None:
         """Count the request and log it at debug level: its mount and outcome, never its path or data."""
@@ -145,7 +148,7 @@ class VaultAPI:
                       finished.mount_point, status, finished.milliseconds)  # fmt: skip
 
     async def _serve(
-        self, scope: Scope, query: dict[str, str], receive: Receive, request_id: str
+        self, scope: Scope, query: dict[str, str], receive: Receive, request_id: str, extra: dict[str, str]
     ) -> tuple[int, bytes, str]:
         # ASGI servers give header names in lower case.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -167,7 +170,7 @@ class VaultAPI:
             rendered = await self._core.telemetry.render(fmt)
             return rendered.status, rendered.body, rendered.content_type
         if self._core.standby and not is_local(path):
-            return await self._forward(scope, headers, body)
+            return await self._forward(scope, headers, body, extra)
         # The endpoints served outside the pipeline all live under sys/: other paths skip their checks.
         if path.startswith(_SYS):
             if events.handles(path):
@@ -190,6 +193,8 @@ class VaultAPI:
             request_id=request_id,
         )
         response = await self._core.handle(request)
+        if response is not None:
+            extra.update(response.headers)
         if request.operation is Operation.HELP and response is not None:
             return *render_help(response), JSON
         if request.operation is Operation.LIST and (
@@ -202,7 +207,9 @@ class VaultAPI:
             return (response.status if response and response.status else 204), b"", JSON
         return *render(response, request_id), response.content_type
 
-    async def _forward(self, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+    async def _forward(
+        self, scope: Scope, headers: dict[str, str], body: bytes, extra: dict[str, str]
+    ) -> tuple[int, bytes, str]:
         leader = await self._core.active_address()
         if leader is None:
             raise errors.ServiceUnavailableError("local node not active but active cluster node not found")
@@ -215,6 +222,7 @@ class VaultAPI:
             headers=headers,
             body=body,
             client=(scope.get("client") or ("", 0))[0],
+            extra=extra,
         )
 
 
@@ -285,12 +293,18 @@ def _log_fault(request_id: str, method: str, exc: BaseException) -> None:
     )
 
 
-async def _send(send: Send, status: int, body: bytes, content_type: str = JSON) -> None:
+async def _send(
+    send: Send, status: int, body: bytes, content_type: str = JSON, extra: Mapping[str, str] | None = None
+) -> None:
     if body:
         encoded = _JSON_BYTES if content_type == JSON else content_type.encode()
         headers = [_NO_STORE, (b"content-type", encoded), (b"content-length", b"%d" % len(body))]
     else:
         headers = [_NO_STORE]
+    if extra:
+        headers += [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()
+        ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -37,6 +37,11 @@ _HOP_BY_HOP = frozenset(
 )  # fmt: skip
 # The client's X-Forwarded-For is replaced by the address this server took from it (or from the socket).
 _NOT_PASSED = _HOP_BY_HOP | {"x-forwarded-for"}
+# What the HTTP layer itself writes on every answer: the standby writes its own.
+_NOT_RETURNED = frozenset(
+    {"content-type", "content-length", "cache-control", "date", "server", "connection", "keep-alive",
+     "transfer-encoding"}
+)  # fmt: skip
 # Long enough for the slowest request an active server serves (a database engine creating credentials).
 _TIMEOUT, _CONNECT_TIMEOUT = 60.0, 5.0
 
@@ -63,9 +68,11 @@ class Forwarder:
         headers: Mapping[str, str],
         body: bytes,
         client: str = "",
+        extra: dict[str, str] | None = None,
     ) -> tuple[int, bytes, str]:
         """The active server's answer (status, body, content type); ServiceUnavailableError when it cannot
-        be reached, as Vault answers when a standby cannot forward."""
+        be reached, as Vault answers when a standby cannot forward. The headers a backend set on the
+        answer (ACME's Replay-Nonce, Location, Link) are copied into `extra`."""
         import httpx
 
         if self._client is None:
@@ -83,6 +90,8 @@ class Forwarder:
             answer = await self._client.request(method, url, headers=passed, content=body)
         except httpx.HTTPError:
             raise errors.ServiceUnavailableError("error forwarding the request to the active node") from None
+        if extra is not None:
+            extra.update((name, value) for name, value in answer.headers.items() if name not in _NOT_RETURNED)
         return answer.status_code, answer.content, answer.headers.get("content-type", "application/json")
 
     async def aclose(self) -> None:

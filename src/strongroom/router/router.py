@@ -98,3 +98,12 @@ def passthrough_headers(headers: Mapping[str, str], allowed: tuple[str, ...]) ->
         return _NO_HEADERS
     names = {name.lower() for name in allowed} - _NEVER_PASSED
     return {name: value for name, value in headers.items() if name in names}
+
+
+def allowed_headers(headers: Mapping[str, str], allowed: tuple[str, ...]) -> Mapping[str, str]:
+    """The response headers a mount's backend may send: those its `allowed_response_headers` names,
+    compared without case (Vault's filteredHeaders)."""
+    if not allowed:
+        return _NO_HEADERS
+    names = {name.lower() for name in allowed}
+    return {name: value for name, value in headers.items() if name.lower() in names}

@@ -512,8 +512,9 @@ async def test_intermediate_ca_chain(pki: BackendHarness, clock: ManualClock) ->
             "intermediate/set-signed", {"certificate": signed["certificate"] + "\n" + root["certificate"]}
         )
     )
-    issuer_id = imported["imported_issuers"][0]
-    assert imported["mapping"] == {issuer_id: generated["key_id"]}
+    # As in Vault, every certificate of the bundle becomes an issuer; only the intermediate has its key here.
+    issuer_id, root_copy = imported["imported_issuers"]
+    assert imported["mapping"] == {issuer_id: generated["key_id"], root_copy: ""}
     await make_role(inter, key_type="ec")
     leaf = data(await inter.write("issue/web", {"common_name": "a.example.com", "ttl": "1h"}))
     verify_signed_by(cert_of(leaf["certificate"]), intermediate)

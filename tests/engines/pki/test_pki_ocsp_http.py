@@ -175,6 +175,12 @@ def _summary(pki: Pki, other_ca: x509.Certificate) -> list[Any]:
         answers.append(read(_post(pki, _request(pki.good, pki.ca))))
         _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_disable": True}))
         answers.append(read(_post(pki, _request(pki.good, pki.ca))))
+        _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_disable": False}))
+        usage = {"usage": "read-only,issuing-certificates,crl-signing"}
+        _ok(client.patch(f"/v1/{pki.mount}/issuer/default", json=usage,
+                         headers={"Content-Type": "application/merge-patch+json"}))  # fmt: skip
+        answers.append(read(_post(pki, _request(pki.good, pki.ca))))  # the issuer may no longer sign OCSP
+        answers.append(read(_post(pki, _request(pki.good, other_ca))))  # nor answer "unknown"
     return answers
 
 

@@ -1,4 +1,5 @@
-"""A standby's forwarded request carries the client address it settled on, never the client's own header."""
+"""A standby's forwarded request carries the client address it settled on, never the client's own header;
+its answer brings back the headers the active server's backend set."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class _Echo(BaseHTTPRequestHandler):
         body = "|".join(self.headers.get_all("X-Forwarded-For") or []).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Replay-Nonce", "nonce-from-the-active-node")
         self.end_headers()
         self.wfile.write(body)
 
@@ -45,5 +47,17 @@ async def test_the_clients_header_is_replaced_by_the_settled_address(active: str
         assert (status, body) == (200, b"10.1.2.3")
         _, without, _ = await forwarder.forward(active, "GET", "/v1/x", query=b"", headers=headers, body=b"")
         assert without == b""
+    finally:
+        await forwarder.aclose()
+
+
+async def test_headers_the_active_servers_backend_set_come_back_with_the_answer(active: str) -> None:
+    forwarder = Forwarder()
+    try:
+        extra: dict[str, str] = {}
+        await forwarder.forward(
+            active, "GET", "/v1/pki/acme/new-nonce", query=b"", headers={}, body=b"", extra=extra
+        )
+        assert extra == {"replay-nonce": "nonce-from-the-active-node"}
     finally:
         await forwarder.aclose()

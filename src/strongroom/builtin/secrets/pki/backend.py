@@ -13,12 +13,16 @@ from strongroom.builtin.secrets.pki import (
     paths_crl,
     paths_fetch,
     paths_issue,
+    paths_issuer_revocation,
+    paths_issuers,
+    paths_keys,
     paths_ocsp,
     paths_revoke,
     paths_roles,
     paths_tidy,
     paths_urls,
 )
+from strongroom.builtin.secrets.pki.acme.engine import AcmeEngine
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
 from strongroom.logical import Backend, BackendConfig, SpecialPaths
@@ -31,7 +35,8 @@ intermediate with "intermediate/generate/internal" and "intermediate/set-signed"
 then issue certificates against roles with "issue/<role>" or "sign/<role>".
 """
 
-# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token.
+# Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token; and
+# the ACME endpoints, which authenticate with JWS signatures instead.
 UNAUTHENTICATED = (
     "cert/*",
     "ca/pem",
@@ -41,14 +46,22 @@ UNAUTHENTICATED = (
     "crl/delta/pem",
     "crl/pem",
     "crl",
+    "ocsp",
+    "ocsp/*",
+    *AcmeEngine.unauthenticated,
+)
+# Each issuer's certificate and CRL, and the issuer list (Vault's LIST arrives with its trailing slash).
+ISSUER_UNAUTHENTICATED = (
     "issuer/+/crl/der",
     "issuer/+/crl/pem",
     "issuer/+/crl",
     "issuer/+/crl/delta/der",
     "issuer/+/crl/delta/pem",
     "issuer/+/crl/delta",
-    "ocsp",
-    "ocsp/*",
+    "issuer/+/pem",
+    "issuer/+/der",
+    "issuer/+/json",
+    "issuers/",
 )
 
 
@@ -56,11 +69,16 @@ async def pki_factory(config: BackendConfig) -> Backend:
     """A pki engine over the mount's storage."""
     store = PkiStore(config.storage, config.clock)
     issue_paths, pki_secret = paths_issue.paths(store, config.system, config.clock)
+    acme = AcmeEngine(store, config)
     return FrameworkBackend(
         [
+            *acme.paths,
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
             *paths_urls.paths(store),
+            *paths_issuers.paths(store),
+            *paths_keys.paths(store),
+            *paths_issuer_revocation.paths(store, config.clock),
             *paths_certs.paths(store),
             *paths_roles.paths(store),
             *issue_paths,
@@ -70,6 +88,7 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *paths_ocsp.paths(store, config.clock),
         ],
         help=HELP,
-        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
+        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),
         secrets=[pki_secret],
+        on_cleanup=acme.close,
     )

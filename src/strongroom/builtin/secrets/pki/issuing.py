@@ -74,9 +74,11 @@ def validity(
     system_max_ttl: int,
     not_before_duration: int,
     ca_not_after: float | None,
+    not_after_behavior: str = "err",
 ) -> Validity:
     """Vault's getCertificateNotAfter: the request's TTL, else the role's, else the mount's default; clamped
-    to the role's maximum (else the mount's) with a warning; refused when it would outlive the CA."""
+    to the role's maximum (else the mount's) with a warning; when it would outlive the CA, refused, cut to
+    the CA's end or permitted, as the issuer's leaf_not_after_behavior ("err", "truncate", "permit") says."""
     ttl = requested_ttl or role_ttl or default_ttl
     max_ttl = role_max_ttl or system_max_ttl
     warnings: tuple[str, ...] = ()
@@ -87,7 +89,9 @@ def validity(
         )
         ttl = max_ttl
     not_after = now + ttl
-    if ca_not_after is not None and int(not_after) > int(ca_not_after):
+    if ca_not_after is not None and int(not_after) > int(ca_not_after) and not_after_behavior != "permit":
+        if not_after_behavior == "truncate":
+            return Validity(now - not_before_duration, ca_not_after, warnings)
         raise InvalidRequestError(
             f"cannot satisfy request, as TTL would result in notAfter of {rfc3339(not_after)} that is "
             f"beyond the expiration of the CA certificate at {rfc3339(int(ca_not_after))}"

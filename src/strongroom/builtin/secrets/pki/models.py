@@ -5,6 +5,7 @@ Storage layout (inside the mount's view):
     issuer/<id>          Issuer: a CA certificate this mount issues with, and its chain
     key/<id>             KeyEntry: an issuer's private key (or an intermediate's, before it is signed)
     config/issuers       {"default": issuer id}
+    config/keys          {"default": key id}
     config/urls          Urls (certs.Urls as JSON)
     certs/<serial>       CertRecord (serial with hyphens), unless the role says no_store
     revoked/<serial>     the revocation time of a revoked certificate
@@ -30,6 +31,7 @@ CERT_PREFIX = "certs/"
 REVOKED_PREFIX = "revoked/"
 CRL_PREFIX = "crl/"
 ISSUERS_CONFIG = "config/issuers"
+KEYS_CONFIG = "config/keys"
 URLS_CONFIG = "config/urls"
 CRL_CONFIG = "config/crl"
 CLUSTER_CONFIG = "config/cluster"
@@ -127,9 +129,17 @@ ROLE_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(Role) if f.name !=
 """The names of a role's settings, in declaration order."""
 
 
+ISSUER_USAGES = ("crl-signing", "issuing-certificates", "ocsp-signing", "read-only")
+"""Vault's issuer usages, in the order Vault names them (sorted)."""
+LEAF_NOT_AFTER_BEHAVIORS = ("err", "truncate", "permit")
+
+
 @dataclass(frozen=True, slots=True)
 class Issuer:
-    """A CA certificate of this mount (`issuer/<id>`); `ca_chain` starts with the certificate itself."""
+    """A CA certificate of this mount (`issuer/<id>`); `ca_chain` starts with the certificate itself.
+
+    `manual_chain` holds issuer ids (the first is the issuer itself) when the chain was set by hand; the
+    three URL lists are the issuer's own AIA settings, used instead of config/urls when any is set."""
 
     id: str
     name: str
@@ -137,13 +147,25 @@ class Issuer:
     certificate: str
     ca_chain: tuple[str, ...]
     leaf_not_after_behavior: str = "err"
+    usage: tuple[str, ...] = ISSUER_USAGES
+    revocation_signature_algorithm: str = ""
+    manual_chain: tuple[str, ...] = ()
+    issuing_certificates: tuple[str, ...] = ()
+    crl_distribution_points: tuple[str, ...] = ()
+    ocsp_servers: tuple[str, ...] = ()
+    revoked: bool = False
+    revocation_time: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Issuer:
-        return cls(**{**raw, "ca_chain": tuple(raw["ca_chain"])})
+        known = {f.name: f.default for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known
+        }
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, issuer/<ref>/crl..., crl/rotate and crl/rotate-delta:
-how CRLs are built and where they are read. Layer: builtin.
+"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, issuer/<ref>/crl/delta..., crl/rotate and
+crl/rotate-delta: how CRLs are built and where they are read. Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. The CRL paths need no token (Vault's
 unauthenticated paths). Vault rebuilds CRLs near their expiry (auto_rebuild) and delta CRLs every
@@ -15,6 +15,7 @@ from typing import Any
 from strongroom.builtin.secrets.pki.common import NO_CONTENT
 from strongroom.builtin.secrets.pki.keys import pem_text
 from strongroom.builtin.secrets.pki.models import CrlConfig
+from strongroom.builtin.secrets.pki.paths_issuers import find_issuer
 from strongroom.builtin.secrets.pki.store import PkiStore, go_seconds
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Handler, Path
@@ -139,18 +140,14 @@ def paths(store: PkiStore) -> list[Path]:
 
         return handler
 
-    def issuer_fetch(*, delta: bool, form: str) -> Handler:
-        """issuer/<ref>/crl[/delta][/der|/pem]: that issuer's CRL; JSON {"crl": PEM} without a format."""
+    def issuer_delta(form: str) -> Handler:
+        """issuer/<ref>/crl/delta[/der|/pem]: that issuer's delta CRL; JSON {"crl": PEM} without a format
+        (its complete CRL is in paths_issuer_revocation)."""
 
         async def handler(request: Request, data: FieldData) -> Response | None:
-            ref = data.get("ref")
-            issuer = await store.resolve_issuer(ref)
-            if issuer is None:
-                if ref == "default":
-                    raise InvalidRequestError("no default issuer currently configured")
-                raise InvalidRequestError(f"unable to find PKI issuer for reference: {ref}")
+            issuer = await find_issuer(store, data.get("issuer_ref"))
             async with store.lock:
-                der = await (store.current_delta_crl if delta else store.current_crl)(issuer.id)
+                der = await store.current_delta_crl(issuer.id)
             if form == "der":
                 return Response(raw_body=der, content_type="application/pkix-crl")
             pem = pem_text("X509 CRL", der) + "\n"
@@ -175,6 +172,7 @@ def paths(store: PkiStore) -> list[Path]:
                         await store.rebuild_delta_crl(issuer.id)
         return Response(data={"success": True}, warnings=() if config.enable_delta else (DELTA_DISABLED,))
 
+    issuer_ref = {"issuer_ref": Field(FieldType.STRING, 'An issuer id, name, or "default".', "default")}
     defaults = CrlConfig()
     config_fields = {
         name: Field(
@@ -215,13 +213,12 @@ def paths(store: PkiStore) -> list[Path]:
         ),
         *(
             Path(
-                f"issuer/{{ref}}/crl{'/delta' if delta else ''}{'/' + form if form else ''}",
-                fields={"ref": Field(FieldType.STRING, 'An issuer id, name, or "default".')},
-                operations={Operation.READ: issuer_fetch(delta=delta, form=form)},
-                synopsis=f"Fetch an issuer's {'delta ' if delta else ''}CRL.",
+                f"issuer/{{issuer_ref}}/crl/delta{'/' + form if form else ''}",
+                fields=issuer_ref,
+                operations={Operation.READ: issuer_delta(form)},
+                synopsis="Fetch an issuer's delta CRL.",
                 description='Without a format the CRL is JSON {"crl": PEM}; /der and /pem give the file.',
             )
-            for delta in (False, True)
             for form in ("", "der", "pem")
         ),
         Path(

@@ -55,10 +55,12 @@ CSR_CN_WARNING = (
 )
 CSR_FIELD = Field(FieldType.STRING, "PEM-format CSR to be signed.")
 ROLE_FIELD = Field(FieldType.STRING, "The desired role with configuration for this request.")
+ISSUING = "issuing-certificates"
+# issuer/<ref>/... paths name the issuer in the path; the plain paths use the role's issuer_ref.
+ISSUER_REF_FIELD = Field(FieldType.STRING, 'Reference to the issuer to use: an id, a name, or "default".')
 _ISSUE_FIELDS = {
     **common.NAME_FIELDS,
     "role": ROLE_FIELD,
-    "issuer_ref": Field(FieldType.STRING, "Reference to the issuer to use (default: the role's)."),
     "remove_roots_from_chain": Field(FieldType.BOOL, "Accepted for compatibility."),
     "user_ids": Field(
         FieldType.COMMA_STRING_LIST,
@@ -80,6 +82,15 @@ _VERBATIM_FIELDS = {
     "ext_key_usage": Field(FieldType.COMMA_STRING_LIST, "The extended key usages of the certificate."),
     "ext_key_usage_oids": Field(FieldType.COMMA_STRING_LIST, "Extended key usage OIDs of the certificate."),
 }
+
+
+def _path_issuer_ref(data: FieldData) -> str:
+    """The issuer an issuer/<ref>/... path names; "" on the plain paths, which do not declare issuer_ref
+    (so a request body cannot pick an issuer other than the role's)."""
+    try:
+        return str(data.get("issuer_ref"))
+    except KeyError:
+        return ""
 
 
 def _verbatim_role(data: FieldData) -> Role:
@@ -179,7 +190,16 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
     ) -> Response:
         output = data.get("format")
         pkcs8 = common.check_pkcs8(data)
-        signing = await store.signing_issuer(data.get("issuer_ref") or role.issuer_ref)
+        try:
+            signing = await store.signing_issuer(_path_issuer_ref(data) or role.issuer_ref, ISSUING)
+        except InvalidRequestError as refused:
+            # Vault's fetchCaSigningBundle words: a refused usage is an "error", a missing CA a "could not".
+            reason = refused.errors[0]
+            if reason.startswith("error while attempting"):
+                raise InvalidRequestError(f"error fetching CA certificate: {reason}") from None
+            raise InvalidRequestError(
+                f"could not fetch the CA certificate (was one set?): {reason}"
+            ) from None
         now = clock.now()
         valid = leaf_validity(
             role,
@@ -195,7 +215,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             ca_not_after=not_after(signing.certificate),
             leaf_not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
-        urls = await store.issuing_urls(signing.issuer.id)
+        urls = await store.issuing_urls(signing.issuer)
         timed = replace(template, not_before=valid.not_before, not_after=valid.not_after, urls=urls)
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
         if not role.no_store:
@@ -264,30 +284,32 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         return None
 
     pki_secret = SecretType(type=SECRET_TYPE, revoke=revoke_lease)
-    issue_paths = [
-        Path(
-            "issue/{role}",
-            fields=_ISSUE_FIELDS,
-            operations={Operation.UPDATE: issue},
-            synopsis="Request a certificate using a certain role with the provided details.",
-            description="Generates a private key and a certificate for it, checked against the role.",
-        ),
-        Path(
-            "sign/{role}",
-            fields={**_ISSUE_FIELDS, "csr": CSR_FIELD},
-            operations={Operation.UPDATE: sign},
-            synopsis="Request certificates using a certain role with the provided details.",
-            description="Signs a CSR; its names are checked against the role.",
-        ),
-        *(
+    issue_paths: list[Path] = []
+    for prefix, extra in (("", {}), ("issuer/{issuer_ref}/", {"issuer_ref": ISSUER_REF_FIELD})):
+        issue_paths += [
             Path(
-                pattern,
-                fields=_VERBATIM_FIELDS,
-                operations={Operation.UPDATE: sign_verbatim},
+                prefix + "issue/{role}",
+                fields={**_ISSUE_FIELDS, **extra},
+                operations={Operation.UPDATE: issue},
+                synopsis="Request a certificate using a certain role with the provided details.",
+                description="Generates a private key and a certificate for it, checked against the role.",
+            ),
+            Path(
+                prefix + "sign/{role}",
+                fields={**_ISSUE_FIELDS, **extra, "csr": CSR_FIELD},
+                operations={Operation.UPDATE: sign},
                 synopsis="Request certificates using a certain role with the provided details.",
-                description="Signs a CSR as it is: its subject and names are not checked against any role.",
-            )
-            for pattern in ("sign-verbatim", "sign-verbatim/{role}")
-        ),
-    ]
+                description="Signs a CSR; its names are checked against the role.",
+            ),
+            *(
+                Path(
+                    prefix + pattern,
+                    fields={**_VERBATIM_FIELDS, **extra},
+                    operations={Operation.UPDATE: sign_verbatim},
+                    synopsis="Request certificates using a certain role with the provided details.",
+                    description="Signs a CSR as it is: its names are not checked against any role.",
+                )
+                for pattern in ("sign-verbatim", "sign-verbatim/{role}")
+            ),
+        ]
     return issue_paths, pki_secret

@@ -6,6 +6,8 @@ mount's storage view, so the barrier encrypts private keys like every other reco
 
 Invariant: changes that read-modify-write (issuer creation and defaults, revocations, CRL numbers, tidy)
 run under `lock`.
+Invariant: an issuer is the default only if it has a key; an issuer is used for a purpose only if its usage
+names that purpose.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from strongroom.builtin.secrets.pki.certs import URL_LISTS, Urls, build_crl, load_certificate
@@ -31,6 +34,7 @@ from strongroom.builtin.secrets.pki.models import (
     ISSUER_PREFIX,
     ISSUERS_CONFIG,
     KEY_PREFIX,
+    KEYS_CONFIG,
     REVOKED_PREFIX,
     ROLE_PREFIX,
     URLS_CONFIG,
@@ -112,6 +116,10 @@ class PkiStore:
     async def role_names(self) -> list[str]:
         return await self._storage.list(ROLE_PREFIX)
 
+    async def roles(self) -> list[Role]:
+        found = [await self.role(name) for name in await self.role_names()]
+        return [role for role in found if role is not None]
+
     # Issuers and keys.
     async def issuer(self, issuer_id: str) -> Issuer | None:
         raw = await get_json(self._storage, ISSUER_PREFIX + issuer_id)
@@ -126,7 +134,20 @@ class PkiStore:
         return str(raw.get("default", "")) if isinstance(raw, dict) else ""
 
     async def set_default_issuer(self, issuer_id: str) -> None:
-        await put_json(self._storage, ISSUERS_CONFIG, {"default": issuer_id})
+        await put_json(self._storage, ISSUERS_CONFIG, {**await self.issuers_config(), "default": issuer_id})
+
+    async def issuers_config(self) -> dict[str, Any]:
+        """config/issuers as a read shows it: the default issuer's id and whether it follows the latest."""
+        raw = await get_json(self._storage, ISSUERS_CONFIG)
+        raw = raw if isinstance(raw, dict) else {}
+        return {
+            "default": str(raw.get("default", "")),
+            "default_follows_latest_issuer": bool(raw.get("default_follows_latest_issuer", False)),
+        }
+
+    async def set_default_follows_latest_issuer(self, follows: bool) -> None:
+        config = await self.issuers_config()
+        await put_json(self._storage, ISSUERS_CONFIG, {**config, "default_follows_latest_issuer": follows})
 
     async def resolve_issuer(self, ref: str) -> Issuer | None:
         """The issuer an issuer_ref names: "default", an id, or a name."""
@@ -140,10 +161,15 @@ class PkiStore:
         return next((issuer for issuer in await self.issuers() if ref and issuer.name == ref), None)
 
     async def save_issuer(self, issuer: Issuer) -> None:
-        """Store `issuer`; the first issuer of a mount becomes its default."""
+        """Store `issuer`; when the mount has no default issuer yet, one with a key becomes it."""
         await put_json(self._storage, ISSUER_PREFIX + issuer.id, issuer.to_json())
-        if not await self.default_issuer_id():
+        if issuer.key_id and not await self.default_issuer_id():
             await self.set_default_issuer(issuer.id)
+
+    async def follow_latest(self, issuer_id: str) -> None:
+        """Make a new issuer the default when config/issuers says the default follows the latest."""
+        if (await self.issuers_config())["default_follows_latest_issuer"]:
+            await self.set_default_issuer(issuer_id)
 
     async def key(self, key_id: str) -> KeyEntry | None:
         raw = await get_json(self._storage, KEY_PREFIX + key_id)
@@ -161,17 +187,96 @@ class PkiStore:
                 return entry
         return None
 
-    async def signing_issuer(self, ref: str) -> SigningIssuer:
-        """The issuer `ref` names with its key, or 400 (Vault's words when the mount has no CA yet)."""
+    async def signing_issuer(self, ref: str, usage: str = "") -> SigningIssuer:
+        """The issuer `ref` names with its key, or 400 (Vault's words when the mount has no CA yet, when
+        the issuer's usage lacks `usage`, when it has no key)."""
         issuer = await self.resolve_issuer(ref)
         if issuer is None:
             if ref == "default":
                 raise InvalidRequestError("no default issuer currently configured")
             raise InvalidRequestError(f"unable to find PKI issuer for reference: {ref}")
-        entry = await self.key(issuer.key_id)
+        if usage and usage not in issuer.usage:
+            named = f"id:{issuer.id}" + (f" / name:{issuer.name}" if issuer.name else "")
+            raise InvalidRequestError(
+                f"error while attempting to use issuer {issuer.id}: requested usage {usage} for issuer "
+                f"[{named}] but only had usage {','.join(issuer.usage)}"
+            )
+        entry = await self.key(issuer.key_id) if issuer.key_id else None
         if entry is None:
-            raise InvalidRequestError(f"issuer {issuer.id} has no private key")
+            raise InvalidRequestError(
+                f"unable to fetch corresponding key for issuer {issuer.id}; unable to use this issuer for "
+                "signing"
+            )
         return SigningIssuer(issuer, load_certificate(issuer.certificate), load_key(entry.private_key))
+
+    async def delete_issuer(self, issuer_id: str) -> bool:
+        """Remove an issuer and its CRL; whether it was the default (which is then unset)."""
+        was_default = await self.default_issuer_id() == issuer_id
+        if was_default:
+            await self.set_default_issuer("")
+        await self._storage.delete(ISSUER_PREFIX + issuer_id)
+        await self._storage.delete(CRL_PREFIX + issuer_id)
+        return was_default
+
+    async def rebuild_chains(self) -> None:
+        """Recompute every issuer's ca_chain from the mount's issuers: itself, then each parent that signed
+        the one before, up to a self-signed root or the first parent the mount does not hold. A manual
+        chain is taken as given."""
+        issuers = await self.issuers()
+        by_id = {issuer.id: issuer for issuer in issuers}
+        certificates = {issuer.id: load_certificate(issuer.certificate) for issuer in issuers}
+        for issuer in issuers:
+            if issuer.manual_chain:
+                chain = [by_id[ref].certificate for ref in issuer.manual_chain if ref in by_id]
+            else:
+                chain = [issuer.certificate]
+                seen = {issuer.id}
+                current = certificates[issuer.id]
+                while (parent := _parent_of(current, certificates, seen)) is not None:
+                    seen.add(parent)
+                    chain.append(by_id[parent].certificate)
+                    current = certificates[parent]
+            if tuple(chain) != issuer.ca_chain:
+                await put_json(
+                    self._storage, ISSUER_PREFIX + issuer.id, replace(issuer, ca_chain=tuple(chain)).to_json()
+                )
+
+    # Keys (config/keys holds the default).
+    async def keys(self) -> list[KeyEntry]:
+        found = [await self.key(key_id) for key_id in await self._storage.list(KEY_PREFIX)]
+        return [entry for entry in found if entry is not None]
+
+    async def default_key_id(self) -> str:
+        raw = await get_json(self._storage, KEYS_CONFIG)
+        return str(raw.get("default", "")) if isinstance(raw, dict) else ""
+
+    async def set_default_key(self, key_id: str) -> None:
+        await put_json(self._storage, KEYS_CONFIG, {"default": key_id})
+
+    async def add_key(self, key: KeyEntry) -> None:
+        """Store a new key; when the mount has no default key yet, it becomes it."""
+        await self.save_key(key)
+        if not await self.default_key_id():
+            await self.set_default_key(key.id)
+
+    async def resolve_key(self, ref: str) -> KeyEntry | None:
+        """The key a key_ref names: "default", an id, or a name."""
+        if ref == "default":
+            ref = await self.default_key_id()
+            if not ref:
+                return None
+        found = await self.key(ref)
+        if found is not None:
+            return found
+        return next((entry for entry in await self.keys() if ref and entry.name == ref), None)
+
+    async def delete_key(self, key_id: str) -> bool:
+        """Remove a key; whether it was the default (which is then unset)."""
+        was_default = await self.default_key_id() == key_id
+        if was_default:
+            await self.set_default_key("")
+        await self._storage.delete(KEY_PREFIX + key_id)
+        return was_default
 
     async def urls(self) -> Urls:
         raw = await get_json(self._storage, URLS_CONFIG)
@@ -179,6 +284,12 @@ class PkiStore:
             return Urls()
         lists = {name: tuple(raw.get(name, ())) for name in URL_LISTS}
         return Urls(**lists, enable_templating=bool(raw.get("enable_templating", False)))
+
+    async def urls_for(self, issuer: Issuer) -> Urls:
+        """The URLs certificates signed by `issuer` carry: its own AIA settings when it has any, else
+        config/urls."""
+        own = Urls(issuer.issuing_certificates, issuer.crl_distribution_points, issuer.ocsp_servers)
+        return own if own != Urls() else await self.urls()
 
     async def save_urls(self, urls: Urls) -> None:
         record: dict[str, Any] = {name: list(getattr(urls, name)) for name in URL_LISTS}
@@ -194,11 +305,12 @@ class PkiStore:
     async def save_cluster_config(self, path: str, aia_path: str) -> None:
         await put_json(self._storage, CLUSTER_CONFIG, {"path": path, "aia_path": aia_path})
 
-    async def issuing_urls(self, issuer_id: str) -> Urls:
-        """The URLs what `issuer_id` signs now carries: config/urls, templated; 400 when it cannot be."""
+    async def issuing_urls(self, issuer: Issuer) -> Urls:
+        """The URLs what `issuer` signs now carries (`urls_for`), templated; 400 when they cannot be."""
         path, aia_path = await self.cluster_config()
+        urls = await self.urls_for(issuer)
         try:
-            return (await self.urls()).resolved(cluster_path=path, aia_path=aia_path, issuer_id=issuer_id)
+            return urls.resolved(cluster_path=path, aia_path=aia_path, issuer_id=issuer.id)
         except ValueError as exc:
             raise InvalidRequestError(f"unable to fetch AIA URL information: {exc}") from None
 
@@ -335,7 +447,7 @@ class PkiStore:
             number=number,
             now=now,
             next_update=next_update,
-            freshest=(await self.issuing_urls(issuer_id)).delta_crl_distribution_points,
+            freshest=(await self.issuing_urls(signing.issuer)).delta_crl_distribution_points,
         )
         der = crl.public_bytes(Encoding.DER)
         record = {
@@ -412,3 +524,28 @@ class PkiStore:
             if self._clock.now() >= due and set(await self._wal_serials()) - set(raw.get("wal", ())):
                 return await self.rebuild_delta_crl(issuer_id)
         return base64.b64decode(raw["der"])
+
+
+def _parent_of(
+    certificate: x509.Certificate, certificates: dict[str, x509.Certificate], seen: set[str]
+) -> str | None:
+    """The id of the issuer (not yet in `seen`) whose key signed `certificate`; None for a self-signed one."""
+    if certificate.issuer == certificate.subject and signed_by(certificate, certificate):
+        return None
+    for issuer_id, candidate in certificates.items():
+        if (
+            issuer_id not in seen
+            and candidate.subject == certificate.issuer
+            and signed_by(certificate, candidate)
+        ):
+            return issuer_id
+    return None
+
+
+def signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether `issuer` (its name and key) signed `certificate`."""
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
