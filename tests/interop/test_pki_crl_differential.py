@@ -6,6 +6,7 @@ Certificates, serials, ids and times are masked to their checked shape as in tes
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.interop.differential import Intended, Step, assert_alike, run
@@ -158,3 +159,51 @@ def test_pki_revocation_matches_openbao(server: RunningServer, bao: RunningServe
     ours = _masked(run(server, STEPS))
     theirs = _masked(run(bao, STEPS))
     assert_alike(STEPS, ours, theirs, INTENDED)
+
+
+def _tidy_outcome(server: RunningServer, mount: str) -> list[Any]:
+    """Issue two short-lived certificates (one revoked), let them expire, tidy in two steps, and report what
+    tidy-status counted and what is left."""
+    with server.client() as client:
+
+        def ok(response: Any) -> Any:
+            assert response.status_code in (200, 202, 204), response.text
+            return response.json() if response.content else None
+
+        def tidied(body: dict[str, Any]) -> dict[str, Any]:
+            ok(client.post(f"/v1/{mount}/tidy", json={"safety_buffer": "1s", **body}))
+            deadline = time.monotonic() + 10  # OpenBao tidies in the background
+            while True:
+                status = ok(client.get(f"/v1/{mount}/tidy-status"))["data"]
+                if status["state"] != "Running" or time.monotonic() > deadline:
+                    return status
+
+        ok(client.post(f"/v1/sys/mounts/{mount}", json={"type": "pki"}))
+        ok(client.post(f"/v1/{mount}/root/generate/internal", json={"common_name": "t", "key_type": "ec"}))
+        ok(client.post(f"/v1/{mount}/roles/r", json={"allow_any_name": True, "key_type": "ec"}))
+        serials = [
+            ok(client.post(f"/v1/{mount}/issue/r", json={"common_name": name, "ttl": "3s"}))["data"][
+                "serial_number"
+            ]
+            for name in ("a", "b")
+        ]
+        ok(client.post(f"/v1/{mount}/revoke", json={"serial_number": serials[0]}))
+        time.sleep(5)
+        outcome: list[Any] = []
+        for body in ({"tidy_cert_store": True}, {"tidy_revoked_certs": True}):
+            status = tidied(body)
+            counts = [
+                status[key] for key in ("state", "cert_store_deleted_count", "revoked_cert_deleted_count")
+            ]
+            certs = ok(client.request("LIST", f"/v1/{mount}/certs")) or {"data": {"keys": []}}
+            revoked = client.request("LIST", f"/v1/{mount}/certs/revoked")
+            left = revoked.json()["data"]["keys"] if revoked.status_code == 200 else []
+            outcome.append([counts, len(certs["data"]["keys"]), left == [serials[0]]])
+        ok(client.delete(f"/v1/sys/mounts/{mount}"))
+    return outcome
+
+
+def test_tidy_deletes_as_openbao(server: RunningServer, bao: RunningServer) -> None:
+    ours = _tidy_outcome(server, "difftidy")
+    assert ours == _tidy_outcome(bao, "difftidy")
+    assert ours[0][0] == ["Finished", 2, 0]  # both expired certificates, the revoked one's record too
