@@ -16,7 +16,7 @@ from strongroom.builtin.secrets.pki.common import NO_CONTENT
 from strongroom.builtin.secrets.pki.keys import pem_text
 from strongroom.builtin.secrets.pki.models import CrlConfig
 from strongroom.builtin.secrets.pki.paths_issuers import find_issuer
-from strongroom.builtin.secrets.pki.store import PkiStore, go_seconds
+from strongroom.builtin.secrets.pki.store import CRL_SIGNING, PkiStore, go_seconds
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Handler, Path
 from strongroom.logical import Operation, Request, Response
@@ -82,11 +82,9 @@ def _checked(config: CrlConfig) -> None:
 def paths(store: PkiStore) -> list[Path]:
     """The CRL configuration, fetch and rotation paths."""
 
-    async def rebuild_all() -> None:
+    async def rebuild_all() -> tuple[str, ...]:
         async with store.lock:
-            for issuer in await store.issuers():
-                if issuer.key_id:
-                    await store.rebuild_crl(issuer.id)
+            return await store.rebuild_crls(issuer.id for issuer in await store.issuers())
 
     async def read_config(request: Request, data: FieldData) -> Response | None:
         return Response(data=config_data(await store.crl_config()))
@@ -116,7 +114,7 @@ def paths(store: PkiStore) -> list[Path]:
             or (old.auto_rebuild and not config.auto_rebuild)
             or old.enable_delta != config.enable_delta
         ):
-            await rebuild_all()
+            return Response(data=config_data(config), warnings=await rebuild_all())
         return Response(data=config_data(config))
 
     async def default_crl(delta: bool) -> bytes | None:
@@ -159,16 +157,15 @@ def paths(store: PkiStore) -> list[Path]:
 
     async def rotate(request: Request, data: FieldData) -> Response | None:
         config = await store.crl_config()
-        if not config.disable:
-            await rebuild_all()
-        return Response(data={"success": True})
+        warnings = () if config.disable else await rebuild_all()
+        return Response(data={"success": True}, warnings=warnings)
 
     async def rotate_delta(request: Request, data: FieldData) -> Response | None:
         config = await store.crl_config()
         if config.enable_delta and not config.disable:
             async with store.lock:
                 for issuer in await store.issuers():
-                    if issuer.key_id:
+                    if issuer.key_id and CRL_SIGNING in issuer.usage:
                         await store.rebuild_delta_crl(issuer.id)
         return Response(data={"success": True}, warnings=() if config.enable_delta else (DELTA_DISABLED,))
 

@@ -111,9 +111,7 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
                     await store.delete_cert(serial)
                     touched.add(revocation[0])
                     revoked_deleted += 1
-            for issuer_id in touched:
-                if await store.issuer(issuer_id) is not None:
-                    await store.rebuild_crl(issuer_id)
+            await store.rebuild_crls(touched)
         return deleted, revoked_deleted
 
     async def tidy(request: Request, data: FieldData) -> Response | None:

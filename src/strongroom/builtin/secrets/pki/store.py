@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,6 +50,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 
+CRL_SIGNING = "crl-signing"
 EXPIRED_REVOCATION = (
     "certificate with serial {serial} already expired; refusing to add to CRL. Enable "
     "'AllowExpiredCertRevocation' to allow revoking expired certificates."
@@ -395,12 +397,13 @@ class PkiStore:
                 return Revocation(None, (EXPIRED_REVOCATION.format(serial=serial),))
             record = replace(record, revocation_time=now)
             await self.mark_revoked(record)
+            warnings: tuple[str, ...] = ()
             if not config.auto_rebuild:
-                if not config.disable and await self.issuer(record.issuer_id) is not None:
-                    await self.rebuild_crl(record.issuer_id)
+                if not config.disable:
+                    warnings = await self.rebuild_crls((record.issuer_id,))
             elif config.enable_delta:
                 await put_json(self._storage, DELTA_WAL_PREFIX + storage_serial(serial), {})
-            return Revocation(record)
+            return Revocation(record, warnings)
 
     # CRLs.
     async def crl_config(self) -> CrlConfig:
@@ -424,6 +427,24 @@ class PkiStore:
         if not isinstance(previous, dict):
             return 1, {}
         return int(previous["number"]) + 1, previous
+
+    async def rebuild_crls(self, issuer_ids: Iterable[str]) -> tuple[str, ...]:
+        """Sign new CRLs for the issuers named that still exist and hold a key; one that may not sign CRLs
+        (no crl-signing usage) is skipped with Vault's warning, numbered as Vault numbers them."""
+        warnings: list[str] = []
+        for issuer_id in dict.fromkeys(issuer_ids):
+            issuer = await self.issuer(issuer_id)
+            if issuer is None or not issuer.key_id:
+                continue
+            if CRL_SIGNING not in issuer.usage:
+                warnings.append(
+                    f"Warning {len(warnings) + 1} during CRL rebuild: warning from local CRL rebuild: Issuer "
+                    "equivalency set with associated keys lacked an issuer with CRL Signing KeyUsage; "
+                    f"refusing to rebuild CRL for this group of issuers: {issuer.id}"
+                )
+                continue
+            await self.rebuild_crl(issuer.id)
+        return tuple(warnings)
 
     async def rebuild_crl(self, issuer_id: str) -> bytes:
         """Sign a new complete CRL for `issuer_id` listing its revoked certificates (none while CRLs are
