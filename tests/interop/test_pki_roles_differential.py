@@ -26,18 +26,28 @@ M = "diffroles"
 BASE = {"allowed_domains": "example.com", "allow_subdomains": True, "max_ttl": "72h", "key_type": "ec"}
 
 
-def _csr(key: Any, common_name: str, *, dns: tuple[str, ...] = (), uris: tuple[str, ...] = ()) -> str:
+def _csr(
+    key: Any,
+    common_name: str,
+    *,
+    dns: tuple[str, ...] = (),
+    uris: tuple[str, ...] = (),
+    upn: str = "",
+) -> str:
     builder = x509.CertificateSigningRequestBuilder().subject_name(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
     )
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
     names += [x509.UniformResourceIdentifier(u) for u in uris]
+    if upn:  # a UPN other name, a DER UTF8String
+        names.append(x509.OtherName(x509.ObjectIdentifier(UPN), b"\x0c" + bytes([len(upn)]) + upn.encode()))
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     return builder.sign(key, algorithm).public_bytes(serialization.Encoding.PEM).decode()
 
 
+UPN = "1.3.6.1.4.1.311.20.2.3"
 _P256 = ec.generate_private_key(ec.SECP256R1())
 _P384 = ec.generate_private_key(ec.SECP384R1())
 _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -47,6 +57,8 @@ CSR_P384 = _csr(_P384, "csr.example.com")
 CSR_RSA = _csr(_RSA, "csr.example.com")
 CSR_ED = _csr(_ED, "csr.example.com")
 CSR_NO_CN = _csr(_P256, "", dns=("san.example.com",))
+CSR_UPN = _csr(_P256, "csr.example.com", upn="me@example.com")
+CSR_BAD_UPN = _csr(_P256, "csr.example.com", upn="me@other.com")
 _NOW = int(time.time())
 IN_TEN_DAYS = datetime.datetime.fromtimestamp(_NOW + 10 * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 IN_FIVE_DAYS = datetime.datetime.fromtimestamp(_NOW + 5 * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -178,6 +190,8 @@ STEPS: list[Step] = [
     issue("other san refused", "other sans", other_sans="1.3.6.1.4.1.311.20.2.3;UTF8:me@other.com"),
     issue("other san bad", "other sans", other_sans="bogus"),
     issue("other san without role", "r-base", other_sans="1.3.6.1.4.1.311.20.2.3;UTF8:me@example.com"),
+    sign("sign other san from csr", "other sans", CSR_UPN),
+    sign("sign other san from csr refused", "other sans", CSR_BAD_UPN),
     role("serials", allowed_serial_numbers="abc*"),
     issue("serial allowed", "serials", serial_number="abc123"),
     issue("serial refused", "serials", serial_number="xyz"),
@@ -269,7 +283,10 @@ def _summary(pem: str) -> dict[str, Any]:
         "lifetime_minutes": int(lifetime.total_seconds()) // 60,
         "extensions": extensions,
         "key": [type(key).__name__, getattr(key, "key_size", 0)],
-        "signature": certificate.signature_algorithm_oid.dotted_string,
+        "signature": [
+            certificate.signature_algorithm_oid.dotted_string,
+            getattr(certificate.signature_hash_algorithm, "name", None),
+        ],
     }
 
 
@@ -358,6 +375,36 @@ TEMPLATE_STEPS: list[Step] = [
     Step("delete policy", "DELETE", f"/v1/sys/policies/acl/{T}"),
     Step("disable pki", "DELETE", f"/v1/sys/mounts/{T}"),
 ]  # fmt: skip
+
+
+R = "diffpkirsa"
+RSA_ROLE = {"allow_any_name": True, "key_type": "rsa", "max_ttl": "72h"}
+
+
+def _rsa(name: str, path: str, body: Any) -> Step:
+    return Step(name, "POST", f"/v1/{R}/{path}", body=body)
+
+
+RSA_STEPS: list[Step] = [
+    Step("enable pki", "POST", f"/v1/sys/mounts/{R}", body={"type": "pki"}),
+    _rsa("rsa root", "root/generate/internal", {"common_name": "rsa.example.com", "ttl": "720h"}),
+    _rsa("pss role", "roles/pss", {**RSA_ROLE, "use_pss": True}),
+    _rsa("issue pss", "issue/pss", {"common_name": "a", "ttl": "1h"}),
+    _rsa("pss 512 role", "roles/pss512", {**RSA_ROLE, "use_pss": True, "signature_bits": 512}),
+    _rsa("issue pss 512", "issue/pss512", {"common_name": "a", "ttl": "1h"}),
+    _rsa("sign pss", "sign/pss", {"csr": CSR_RSA, "ttl": "1h"}),
+    _rsa("unknown usages role", "roles/usages", {**RSA_ROLE, "key_usage": "bogus,CRLSign",
+                                                 "ext_key_usage": "bogus,OCSPSigning", "server_flag": False,
+                                                 "client_flag": False}),
+    _rsa("issue unknown usages", "issue/usages", {"common_name": "a", "ttl": "1h"}),
+    Step("disable pki", "DELETE", f"/v1/sys/mounts/{R}"),
+]  # fmt: skip
+
+
+def test_pki_rsa_signatures_match_openbao(server: RunningServer, bao: RunningServer) -> None:
+    ours = _summarized(run(server, RSA_STEPS))
+    theirs = _summarized(run(bao, RSA_STEPS))
+    assert_alike(RSA_STEPS, ours, theirs, [])
 
 
 def test_pki_identity_templates_match_openbao(server: RunningServer, bao: RunningServer) -> None:

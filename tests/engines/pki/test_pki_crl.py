@@ -114,7 +114,13 @@ async def test_delta_crls(pki: BackendHarness, clock: ManualClock) -> None:
     ca_key = cert_of(root["certificate"]).public_key()
     assert isinstance(ca_key, ec.EllipticCurvePublicKey)
     await make_role(pki)
-    await pki.write("config/urls", {"delta_crl_distribution_points": "http://ca.test/v1/pki/crl/delta"})
+    # Vault writes no URLs at all while none of issuing_certificates, crl_distribution_points and ocsp_servers
+    # is set, so the delta CRL's address alone would not appear.
+    urls = {
+        "crl_distribution_points": "http://ca.test/v1/pki/crl",
+        "delta_crl_distribution_points": "http://ca.test/v1/pki/crl/delta",
+    }
+    await pki.write("config/urls", urls)
     answer = data(
         await pki.write(
             "config/crl", {"auto_rebuild": True, "enable_delta": True, "delta_rebuild_interval": "1h"}
@@ -260,3 +266,69 @@ async def test_raw_certificate_paths(pki: BackendHarness) -> None:
     missing = await pki.read("cert/00:11/raw")
     assert missing is not None
     assert missing.status == 204
+
+
+async def test_templated_urls_and_the_cluster_address(pki: BackendHarness) -> None:
+    root = await make_root(pki)
+    await make_role(pki)
+    await pki.write("config/urls", {"delta_crl_distribution_points": "http://ca.test/delta"})
+    leaf = cert_of((await issued(pki))["certificate"])
+    with pytest.raises(x509.ExtensionNotFound):
+        leaf.extensions.get_extension_for_class(x509.FreshestCRL)
+    # issuing_certificates is checked first here (OpenBao walks the four lists in Go's random map order).
+    templated = {
+        "enable_templating": True,
+        "issuing_certificates": "{{cluster_aia_path}}/issuer/{{issuer_id}}/der",
+        "crl_distribution_points": "{{cluster_path}}/issuer/{{issuer_id}}/crl/der",
+        "ocsp_servers": "{{cluster_path}}/ocsp",
+    }
+    warned = await pki.write("config/urls", templated)
+    assert warned is not None
+    assert warned.warnings == (
+        "issuance may fail: unable to template AIA URLs as we lack local cluster address information "
+        "(aia_path)\n\nConsider setting the cluster-local address if it is not already set.",
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        await issued(pki)
+    assert caught.value.errors == (
+        "unable to fetch AIA URL information: unable to template AIA URLs as we lack local cluster address "
+        "information (aia_path)",
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        await pki.write("config/cluster", {"path": "not a url"})
+    assert caught.value.errors == ("invalid, non-URL path given to cluster: not a url",)
+    cluster = {"path": "https://pr1.test/v1/pki", "aia_path": "http://aia.test/v1/pki"}
+    assert data(await pki.write("config/cluster", cluster)) == {**cluster}
+    assert data(await pki.read("config/cluster")) == cluster
+    leaf = cert_of((await issued(pki))["certificate"])
+    issuer_id = root["issuer_id"]
+    access = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [d.access_location.value for d in access] == [
+        "https://pr1.test/v1/pki/ocsp",
+        f"http://aia.test/v1/pki/issuer/{issuer_id}/der",
+    ]
+    points = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert points[0].full_name == [
+        x509.UniformResourceIdentifier(f"https://pr1.test/v1/pki/issuer/{issuer_id}/crl/der")
+    ]
+    assert data(await pki.read("config/urls"))["enable_templating"] is True
+
+
+async def test_issuer_crl_paths(pki: BackendHarness) -> None:
+    root = await make_root(pki, issuer_name="main")
+    await make_role(pki)
+    serial = (await issued(pki))["serial_number"]
+    await pki.write("revoke", {"serial_number": serial})
+    pem = await pki.read("issuer/main/crl/pem")
+    assert pem is not None
+    assert pem.content_type == "application/x-pem-file"
+    assert (pem.raw_body or b"").endswith(b"-----END X509 CRL-----\n")
+    assert serials(x509.load_pem_x509_crl(pem.raw_body or b"")) == [as_int(serial)]
+    answer = data(await pki.read(f"issuer/{root['issuer_id']}/crl"))
+    assert list(answer) == ["crl"]
+    assert serials(x509.load_pem_x509_crl(answer["crl"].encode())) == [as_int(serial)]
+    delta = await crl(pki, "issuer/default/crl/delta/der")
+    assert delta.extensions.get_extension_for_class(x509.DeltaCRLIndicator)
+    with pytest.raises(InvalidRequestError) as caught:
+        await pki.read("issuer/nope/crl/der")
+    assert caught.value.errors == ("unable to find PKI issuer for reference: nope",)

@@ -88,6 +88,17 @@ def _request(leaf: x509.Certificate, issuer: x509.Certificate) -> bytes:
     return built.public_bytes(serialization.Encoding.DER)
 
 
+def _unknown_serial(issuer: x509.Certificate) -> bytes:
+    """A request for a serial the issuer never signed (OpenBao answers "good": only revocations are known)."""
+    probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hashes.SHA1()).build()
+    name_hash = hashes.Hash(hashes.SHA1())
+    name_hash.update(issuer.subject.public_bytes())
+    built = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        name_hash.finalize(), probe.issuer_key_hash, 4242, hashes.SHA1()
+    )
+    return built.build().public_bytes(serialization.Encoding.DER)
+
+
 def _post(pki: Pki, body: bytes) -> httpx.Response:
     headers = {"Content-Type": "application/ocsp-request"}
     return httpx.post(f"{pki.url}/ocsp", content=body, headers=headers, timeout=10)
@@ -158,11 +169,18 @@ def _summary(pki: Pki, other_ca: x509.Certificate) -> list[Any]:
             read(_post(pki, b"")),
             read(httpx.get(f"{pki.url}/ocsp/notbase64!", timeout=10)),
             read(_post(pki, _request(pki.good, other_ca))),
+            read(_post(pki, _unknown_serial(pki.ca))),
         ]
         _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_expiry": "0"}))
         answers.append(read(_post(pki, _request(pki.good, pki.ca))))
         _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_disable": True}))
         answers.append(read(_post(pki, _request(pki.good, pki.ca))))
+        _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_disable": False}))
+        usage = {"usage": "read-only,issuing-certificates,crl-signing"}
+        _ok(client.patch(f"/v1/{pki.mount}/issuer/default", json=usage,
+                         headers={"Content-Type": "application/merge-patch+json"}))  # fmt: skip
+        answers.append(read(_post(pki, _request(pki.good, pki.ca))))  # the issuer may no longer sign OCSP
+        answers.append(read(_post(pki, _request(pki.good, other_ca))))  # nor answer "unknown"
     return answers
 
 

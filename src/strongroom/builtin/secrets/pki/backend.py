@@ -20,6 +20,7 @@ from strongroom.builtin.secrets.pki import (
     paths_revoke,
     paths_roles,
     paths_tidy,
+    paths_urls,
 )
 from strongroom.builtin.secrets.pki.acme.engine import AcmeEngine
 from strongroom.builtin.secrets.pki.store import PkiStore
@@ -54,6 +55,9 @@ ISSUER_UNAUTHENTICATED = (
     "issuer/+/crl/der",
     "issuer/+/crl/pem",
     "issuer/+/crl",
+    "issuer/+/crl/delta/der",
+    "issuer/+/crl/delta/pem",
+    "issuer/+/crl/delta",
     "issuer/+/pem",
     "issuer/+/der",
     "issuer/+/json",
@@ -71,6 +75,7 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *acme.paths,
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
+            *paths_urls.paths(store),
             *paths_issuers.paths(store),
             *paths_keys.paths(store),
             *paths_issuer_revocation.paths(store, config.clock),

@@ -14,9 +14,12 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from strongroom.builtin.secrets.pki.keys import PrivateKey, PublicKey, pem_text, signature_hash
@@ -57,14 +60,69 @@ _SUBJECT_FIELDS = (
 )
 
 
+URL_LISTS = (
+    "issuing_certificates",
+    "crl_distribution_points",
+    "delta_crl_distribution_points",
+    "ocsp_servers",
+)
+"""config/urls' lists, in the order Vault checks them."""
+_URL_TEMPLATES = ("{{cluster_path}}", "{{cluster_aia_path}}", "{{issuer_id}}")
+
+
 @dataclass(frozen=True, slots=True)
 class Urls:
-    """The mount's config/urls: what issued certificates point at."""
+    """The mount's config/urls: what issued certificates (and complete CRLs) point at. With
+    `enable_templating`, the URLs may hold {{cluster_path}}, {{cluster_aia_path}} and {{issuer_id}}."""
 
     issuing_certificates: tuple[str, ...] = ()
     crl_distribution_points: tuple[str, ...] = ()
     ocsp_servers: tuple[str, ...] = ()
     delta_crl_distribution_points: tuple[str, ...] = ()
+    enable_templating: bool = False
+
+    def resolved(self, *, cluster_path: str, aia_path: str, issuer_id: str) -> Urls:
+        """The URLs a certificate of `issuer_id` carries (Vault's toURLEntries): none unless an issuing,
+        CRL or OCSP URL is set; templates filled; ValueError with Vault's words when one cannot be."""
+        if not (self.issuing_certificates or self.crl_distribution_points or self.ocsp_servers):
+            return Urls()
+        if not self.enable_templating:
+            return self
+        values: dict[str, Any] = {}
+        for name in URL_LISTS:
+            templated = []
+            for url in getattr(self, name):
+                if "{{cluster_path}}" in url and not cluster_path:
+                    raise ValueError(
+                        "unable to template AIA URLs as we lack local cluster address information (path)"
+                    )
+                if "{{cluster_aia_path}}" in url and not aia_path:
+                    raise ValueError(
+                        "unable to template AIA URLs as we lack local cluster address information (aia_path)"
+                    )
+                if "{{issuer_id}}" in url and not issuer_id:
+                    raise ValueError("unable to template AIA URLs as we lack an issuer_id for this operation")
+                filled = url.replace("{{cluster_path}}", cluster_path)
+                filled = filled.replace("{{cluster_aia_path}}", aia_path)
+                templated.append(filled.replace("{{issuer_id}}", issuer_id))
+            bad = invalid_url(templated)
+            if bad:
+                raise ValueError(f"error validating templated {name}; invalid URI: {bad}")
+            values[name] = tuple(templated)
+        return Urls(**values)
+
+
+def invalid_url(urls: Sequence[str]) -> str:
+    """Vault's validateURLs: the first URL without a scheme and host, or still holding a template ("" if
+    none)."""
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return url
+        if not parts.scheme or not parts.netloc or any(template in url for template in _URL_TEMPLATES):
+            return url
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +151,7 @@ class Template:
     other_names: tuple[tuple[str, str], ...] = ()
     policy_identifiers: tuple[str, ...] = ()
     signature_bits: int = 0
+    use_pss: bool = False
 
 
 def _time(epoch: float) -> datetime.datetime:
@@ -278,7 +337,12 @@ def build_certificate(
     if template.urls.delta_crl_distribution_points:
         points = _distribution_points(template.urls.delta_crl_distribution_points)
         builder = builder.add_extension(x509.FreshestCRL(points), critical=False)
-    return builder.sign(signing_key, signature_hash(signing_key, template.signature_bits))
+    digest = signature_hash(signing_key, template.signature_bits)
+    if template.use_pss and isinstance(signing_key, rsa.RSAPrivateKey) and digest is not None:
+        # Go's x509 signs RSA-PSS with a salt as long as the digest.
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=padding.PSS.DIGEST_LENGTH)
+        return builder.sign(signing_key, digest, rsa_padding=pss)
+    return builder.sign(signing_key, digest)
 
 
 def _distribution_points(urls: Sequence[str]) -> list[x509.DistributionPoint]:
@@ -404,6 +468,38 @@ def csr_alt_names(csr: x509.CertificateSigningRequest) -> tuple[list[str], list[
         [str(ip) for ip in names.get_values_for_type(x509.IPAddress)],
         names.get_values_for_type(x509.UniformResourceIdentifier),
     )
+
+
+def csr_other_sans(csr: x509.CertificateSigningRequest) -> tuple[str, ...]:
+    """The CSR's other names as Vault's other_sans entries ("<oid>;UTF8:<value>"); 400 for a value that is
+    not a UTF8String, which Vault cannot read either."""
+    try:
+        names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    found = []
+    for other in names.get_values_for_type(x509.OtherName):
+        try:
+            text = _utf8_text(other.value)
+        except ValueError:
+            raise InvalidRequestError(
+                "could not parse requested other SAN: other names must be UTF8String"
+            ) from None
+        found.append(f"{other.type_id.dotted_string};UTF8:{text}")
+    return tuple(found)
+
+
+def _utf8_text(der: bytes) -> str:
+    """The text of a DER UTF8String; ValueError for anything else."""
+    if len(der) < 2 or der[0] != 0x0C:
+        raise ValueError("not a UTF8String")
+    size, start = der[1], 2
+    if size & 0x80:
+        count = size & 0x7F
+        size, start = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
+    if start + size != len(der):
+        raise ValueError("bad length")
+    return der[start:].decode()
 
 
 def not_after(certificate: x509.Certificate) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from strongroom.builtin.secrets.pki.certs import Template, Urls, a_label
+from strongroom.builtin.secrets.pki.certs import Template, a_label
 from strongroom.builtin.secrets.pki.models import Role
 from strongroom.builtin.secrets.pki.names import (
     NOBODY,
@@ -218,10 +218,10 @@ def _leaf_not_before(role: Role, requested: str, now: float) -> float:
     return when if bound in ("permit", "duration") else 0.0
 
 
-def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Requester = NOBODY) -> Template:
-    """The leaf certificate `role` issues for `names` (its validity still unset), or 400 naming the first
-    name it refuses (Vault's generateCreationBundle: the common name, the subject's serial number, the DNS
-    names, the emails, the other, IP and URI SANs, in that order)."""
+def leaf_template(role: Role, names: NameRequest, requester: Requester = NOBODY) -> Template:
+    """The leaf certificate `role` issues for `names` (its validity and URLs still unset), or 400 naming
+    the first name it refuses (Vault's generateCreationBundle: the common name, the subject's serial
+    number, the DNS names, the emails, the user IDs, the other, IP and URI SANs, in that order)."""
     common_name = names.common_name
     if not common_name and role.require_cn:
         raise InvalidRequestError(CN_REQUIRED)
@@ -264,7 +264,7 @@ def leaf_template(role: Role, names: NameRequest, urls: Urls, requester: Request
         basic_constraints_for_non_ca=role.basic_constraints_valid_for_non_ca,
         policy_identifiers=role.policy_identifiers,
         signature_bits=role.signature_bits,
-        urls=urls,
+        use_pss=role.use_pss,
     )
 
 

@@ -13,6 +13,7 @@ Storage layout (inside the mount's view):
     crl-delta/<issuer id>  the issuer's delta CRL (DER, base64) and the last revocation it lists
     delta-wal/<serial>   a revocation not yet on a complete CRL (only with auto_rebuild and enable_delta)
     config/crl           CrlConfig
+    config/cluster       {"path", "aia_path"}: what config/urls' templates stand for
 
 Invariant: private keys live only in `KeyEntry.private_key`, which no repr and no read shows.
 """
@@ -33,6 +34,7 @@ ISSUERS_CONFIG = "config/issuers"
 KEYS_CONFIG = "config/keys"
 URLS_CONFIG = "config/urls"
 CRL_CONFIG = "config/crl"
+CLUSTER_CONFIG = "config/cluster"
 DELTA_CRL_PREFIX = "crl-delta/"
 DELTA_WAL_PREFIX = "delta-wal/"
 

@@ -248,7 +248,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
         not_before, expiry, warnings = ca_validity(
             data, not_after(signing.certificate), signing.issuer.leaf_not_after_behavior
         )
-        template = _ca_template(data, not_before, expiry, await store.urls_for(signing.issuer))
+        template = _ca_template(data, not_before, expiry, await store.issuing_urls(signing.issuer))
         if data.get("use_csr_values"):
             template = _with_csr_subject(template, csr)
         certificate = build_certificate(template, csr_public_key(csr), signing.key, signing.certificate)
@@ -269,7 +269,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> list[Path]:
             certificate,
             signing.certificate,
             signing.key,
-            await store.urls_for(signing.issuer),
+            await store.issuing_urls(signing.issuer),
             require_matching_algorithms=data.get("require_matching_certificate_algorithms"),
         )
         return Response(

@@ -1,5 +1,5 @@
-"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, crl/rotate and crl/rotate-delta: how CRLs are built
-and where they are read. Layer: builtin.
+"""config/crl, crl, crl/pem, crl/delta, crl/delta/pem, issuer/<ref>/crl/delta..., crl/rotate and
+crl/rotate-delta: how CRLs are built and where they are read. Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. The CRL paths need no token (Vault's
 unauthenticated paths). Vault rebuilds CRLs near their expiry (auto_rebuild) and delta CRLs every
@@ -15,7 +15,8 @@ from typing import Any
 from strongroom.builtin.secrets.pki.common import NO_CONTENT
 from strongroom.builtin.secrets.pki.keys import pem_text
 from strongroom.builtin.secrets.pki.models import CrlConfig
-from strongroom.builtin.secrets.pki.store import PkiStore, go_seconds
+from strongroom.builtin.secrets.pki.paths_issuers import find_issuer
+from strongroom.builtin.secrets.pki.store import CRL_SIGNING, PkiStore, go_seconds
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Handler, Path
 from strongroom.logical import Operation, Request, Response
@@ -81,11 +82,9 @@ def _checked(config: CrlConfig) -> None:
 def paths(store: PkiStore) -> list[Path]:
     """The CRL configuration, fetch and rotation paths."""
 
-    async def rebuild_all() -> None:
+    async def rebuild_all() -> tuple[str, ...]:
         async with store.lock:
-            for issuer in await store.issuers():
-                if issuer.key_id:
-                    await store.rebuild_crl(issuer.id)
+            return await store.rebuild_crls(issuer.id for issuer in await store.issuers())
 
     async def read_config(request: Request, data: FieldData) -> Response | None:
         return Response(data=config_data(await store.crl_config()))
@@ -115,7 +114,7 @@ def paths(store: PkiStore) -> list[Path]:
             or (old.auto_rebuild and not config.auto_rebuild)
             or old.enable_delta != config.enable_delta
         ):
-            await rebuild_all()
+            return Response(data=config_data(config), warnings=await rebuild_all())
         return Response(data=config_data(config))
 
     async def default_crl(delta: bool) -> bytes | None:
@@ -139,21 +138,38 @@ def paths(store: PkiStore) -> list[Path]:
 
         return handler
 
+    def issuer_delta(form: str) -> Handler:
+        """issuer/<ref>/crl/delta[/der|/pem]: that issuer's delta CRL; JSON {"crl": PEM} without a format
+        (its complete CRL is in paths_issuer_revocation)."""
+
+        async def handler(request: Request, data: FieldData) -> Response | None:
+            issuer = await find_issuer(store, data.get("issuer_ref"))
+            async with store.lock:
+                der = await store.current_delta_crl(issuer.id)
+            if form == "der":
+                return Response(raw_body=der, content_type="application/pkix-crl")
+            pem = pem_text("X509 CRL", der) + "\n"
+            if form == "pem":
+                return Response(raw_body=pem.encode(), content_type="application/x-pem-file")
+            return Response(data={"crl": pem})
+
+        return handler
+
     async def rotate(request: Request, data: FieldData) -> Response | None:
         config = await store.crl_config()
-        if not config.disable:
-            await rebuild_all()
-        return Response(data={"success": True})
+        warnings = () if config.disable else await rebuild_all()
+        return Response(data={"success": True}, warnings=warnings)
 
     async def rotate_delta(request: Request, data: FieldData) -> Response | None:
         config = await store.crl_config()
         if config.enable_delta and not config.disable:
             async with store.lock:
                 for issuer in await store.issuers():
-                    if issuer.key_id:
+                    if issuer.key_id and CRL_SIGNING in issuer.usage:
                         await store.rebuild_delta_crl(issuer.id)
         return Response(data={"success": True}, warnings=() if config.enable_delta else (DELTA_DISABLED,))
 
+    issuer_ref = {"issuer_ref": Field(FieldType.STRING, 'An issuer id, name, or "default".', "default")}
     defaults = CrlConfig()
     config_fields = {
         name: Field(
@@ -191,6 +207,16 @@ def paths(store: PkiStore) -> list[Path]:
             "crl/delta/pem",
             operations={Operation.READ: fetch(delta=True, pem=True)},
             synopsis="Fetch the delta CRL (PEM).",
+        ),
+        *(
+            Path(
+                f"issuer/{{issuer_ref}}/crl/delta{'/' + form if form else ''}",
+                fields=issuer_ref,
+                operations={Operation.READ: issuer_delta(form)},
+                synopsis="Fetch an issuer's delta CRL.",
+                description='Without a format the CRL is JSON {"crl": PEM}; /der and /pem give the file.',
+            )
+            for form in ("", "der", "pem")
         ),
         Path(
             "crl/rotate",

@@ -1,5 +1,5 @@
-"""Reading what the CA publishes: ca, ca/pem, ca_chain, cert/<serial>, certs/ (LIST), and config/urls
-(the issuers themselves are in paths_issuers). Layer: builtin.
+"""Reading what the CA publishes: ca, ca/pem, ca_chain, cert/<serial> and certs/ (LIST); the issuers
+themselves are in paths_issuers, config/urls in paths_urls. Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. ca, ca/pem, ca_chain and cert/<serial>
 need no token (Vault's unauthenticated paths): they hold only public certificates.
@@ -7,11 +7,8 @@ need no token (Vault's unauthenticated paths): they hold only public certificate
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
-
 from strongroom.builtin.secrets.pki import common
-from strongroom.builtin.secrets.pki.certs import Urls, certificate_der, load_certificate
+from strongroom.builtin.secrets.pki.certs import certificate_der, load_certificate
 from strongroom.builtin.secrets.pki.keys import normalize_serial, pem_text
 from strongroom.builtin.secrets.pki.models import Issuer
 from strongroom.builtin.secrets.pki.store import PkiStore
@@ -21,34 +18,10 @@ from strongroom.logical import Operation, Request, Response
 from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
-URL_FIELDS = (
-    "issuing_certificates",
-    "crl_distribution_points",
-    "ocsp_servers",
-    "delta_crl_distribution_points",
-)
-_URL_NAMES = {
-    "issuing_certificates": "Authority Information Access (AIA) parameter issuing_certificates",
-    "crl_distribution_points": "Authority Information Access (AIA) parameter crl_distribution_points",
-    "ocsp_servers": "Authority Information Access (AIA) parameter ocsp_servers",
-    "delta_crl_distribution_points": (
-        "Authority Information Access (AIA) parameter delta_crl_distribution_points"
-    ),
-}
-
-
-def urls_data(urls: Urls) -> dict[str, Any]:
-    return {
-        "crl_distribution_points": list(urls.crl_distribution_points),
-        "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
-        "enable_templating": False,
-        "issuing_certificates": list(urls.issuing_certificates),
-        "ocsp_servers": list(urls.ocsp_servers),
-    }
 
 
 def paths(store: PkiStore) -> list[Path]:
-    """The read paths of the CA's public material, and the issuer and URL configuration."""
+    """The read paths of the CA's public material."""
 
     async def default_issuer() -> Issuer | None:
         return await store.resolve_issuer("default")
@@ -107,30 +80,6 @@ def paths(store: PkiStore) -> list[Path]:
     async def list_certs(request: Request, data: FieldData) -> Response | None:
         return Response(data={"keys": await store.cert_serials()})
 
-    async def read_urls(request: Request, data: FieldData) -> Response | None:
-        return Response(data=urls_data(await store.urls()))
-
-    async def write_urls(request: Request, data: FieldData) -> Response | None:
-        current = await store.urls()
-        values: dict[str, tuple[str, ...]] = {}
-        for name in URL_FIELDS:
-            given, supplied = data.get_ok(name)
-            values[name] = tuple(given) if supplied else getattr(current, name)
-            for url in values[name]:
-                parts = urlsplit(url)
-                if not parts.scheme or not parts.netloc:
-                    raise InvalidRequestError(f"invalid URL found in {_URL_NAMES[name]}: {url}")
-        urls = Urls(**values)
-        await store.save_urls(urls)
-        return Response(data=urls_data(urls))
-
-    url_fields = {
-        name: Field(
-            FieldType.COMMA_STRING_LIST, f"Comma-separated list of URLs for {name.replace('_', ' ')}."
-        )
-        for name in URL_FIELDS
-    }
-    url_fields["enable_templating"] = Field(FieldType.BOOL, "Not supported.")
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),
         Path("ca/pem", operations={Operation.READ: ca_pem}, synopsis="Fetch the CA certificate (PEM)."),
@@ -149,12 +98,5 @@ def paths(store: PkiStore) -> list[Path]:
             operations={Operation.LIST: list_certs},
             synopsis="Fetch a list of all issued certificates.",
             description="Serials of the stored certificates, colon-separated hex.",
-        ),
-        Path(
-            "config/urls",
-            fields=url_fields,
-            operations={Operation.READ: read_urls, Operation.UPDATE: write_urls},
-            synopsis="Set the URLs for the issuing CA, CRL distribution points, and OCSP servers.",
-            description="The URLs are embedded in certificates issued after the change.",
         ),
     ]

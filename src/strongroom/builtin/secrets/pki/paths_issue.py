@@ -20,6 +20,7 @@ from strongroom.builtin.secrets.pki.certs import (
     build_certificate,
     common_name_of,
     csr_alt_names,
+    csr_other_sans,
     csr_public_key,
     load_csr,
     not_after,
@@ -138,6 +139,7 @@ def _csr_names(
         alt_names=(*dns, *emails),
         ip_sans=tuple(ips),
         uri_sans=tuple(uris),
+        other_sans=(*requested.other_sans, *csr_other_sans(csr)),
         source="CSR",
     )
     return names, warnings
@@ -213,8 +215,8 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             ca_not_after=not_after(signing.certificate),
             leaf_not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
-        timed = replace(template, not_before=valid.not_before, not_after=valid.not_after)
-        timed = replace(timed, urls=await store.urls_for(signing.issuer))
+        urls = await store.issuing_urls(signing.issuer)
+        timed = replace(template, not_before=valid.not_before, not_after=valid.not_after, urls=urls)
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
         if not role.no_store:
             await common.remember(store, certificate, signing.issuer.id)
@@ -237,7 +239,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             raise InvalidRequestError(
                 'role key type "any" not allowed for issuing certificates, only signing'
             )
-        template = leaf_template(role, leaf_names(data), await store.urls(), requester_of(request))
+        template = leaf_template(role, leaf_names(data), requester_of(request))
         key = generate_key(role.key_type, role.key_bits)
         return await issue_leaf(
             role, data, template=template, public_key=key.public_key(), key=key, warnings=()
@@ -250,7 +252,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         public_key = csr_public_key(csr)
         _check_csr_key(role, public_key)
         names, warnings = _csr_names(role, csr, leaf_names(data))
-        template = leaf_template(role, names, await store.urls(), requester_of(request))
+        template = leaf_template(role, names, requester_of(request))
         return await issue_leaf(
             role, data, template=template, public_key=public_key, key=None, warnings=warnings
         )
@@ -270,7 +272,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             )
         csr = load_csr(data.get("csr"))
         names, _ = _csr_names(base, csr, NameRequest())
-        template = leaf_template(base, names, await store.urls())
+        template = leaf_template(base, names)
         return await issue_leaf(
             base, data, template=template, public_key=csr_public_key(csr), key=None, warnings=()
         )

@@ -2,7 +2,8 @@
 
 Imports framework, logical, util and the engine's modules. Both paths need no token (Vault's unauthenticated
 paths). Every answer, refusals included, is an OCSP response (application/ocsp-response), never JSON: an
-OCSP client reads nothing else.
+OCSP client reads nothing else. Only an issuer whose usage holds "ocsp-signing" answers (RFC 5019 2.2.3:
+one that matches without it makes the answer "unauthorized").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from strongroom.util.clock import Clock
 
 SYNOPSIS = "Query a certificate's revocation status through OCSP"
 DESCRIPTION = "This endpoint expects DER encoded OCSP requests and returns DER encoded OCSP responses"
+OCSP_SIGNING = "ocsp-signing"
 
 
 def paths(store: PkiStore, clock: Clock) -> list[Path]:
@@ -33,16 +35,21 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
         request = ocsp.parse_request(der or b"")
         if request is None:
             return ocsp.MALFORMED
-        revoked = (await store.revoked_entries()).get(serial_text(request.serial_number))
+        revoked = await store.revocation(serial_text(request.serial_number))
         status = ocsp.Status.REVOKED if revoked else ocsp.Status.GOOD
         revoked_issuer, revoked_at = revoked or ("", 0.0)
         issuers = await store.issuers()
         if revoked_issuer:
             issuers = [issuer for issuer in issuers if issuer.id == revoked_issuer]
         expiry = crl_seconds(config.ocsp_expiry)
+        matched_without_usage = False
         try:
             for issuer in issuers:
                 if issuer.key_id and ocsp.matches(request, load_certificate(issuer.certificate)):
+                    if OCSP_SIGNING not in issuer.usage:
+                        # Another issuer (a reissued CA) may match and be allowed to answer.
+                        matched_without_usage = True
+                        continue
                     signing = await store.signing_issuer(issuer.id)
                     return ocsp.sign_response(
                         request,
@@ -55,8 +62,10 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
                     )
         except UnsupportedAlgorithm:
             return ocsp.INTERNAL_ERROR
+        if matched_without_usage:
+            return ocsp.UNAUTHORIZED
         default = await store.resolve_issuer("default")
-        if default is None or not default.key_id:
+        if default is None or not default.key_id or OCSP_SIGNING not in default.usage:
             return ocsp.UNAUTHORIZED
         signing = await store.signing_issuer(default.id)
         return ocsp.sign_response(

@@ -79,29 +79,39 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
     async def tidy_store(
         *, cert_store: bool, revoked: bool, safety: int, revoked_safety: int
     ) -> tuple[int, int]:
-        """Delete certificates expired longer than their buffer ago: (certificates, revocations) deleted."""
-        deleted = revoked_deleted = 0
+        """Vault's doTidyCertStore then doTidyRevocationStore: delete certificates expired longer than their
+        buffer ago, and (with `revoked`) their revocations; (certificates, revocations) deleted."""
         now = clock.now()
+        deleted = revoked_deleted = 0
+        touched: set[str] = set()
         async with store.lock:
-            revoked_serials = set(await store.revoked_serials())
-            touched: set[str] = set()
-            for serial in await store.cert_serials():
-                record = await store.cert(serial)
-                if record is None:
-                    continue
-                if serial in revoked_serials:
-                    if not revoked or record.not_after > now - revoked_safety:
+            if cert_store:
+                for serial in await store.cert_serials():
+                    record = await store.cert(serial)
+                    if record is None:
+                        continue
+                    revocation = await store.revocation(serial)
+                    if revocation is None and now - record.not_after > safety:
+                        await store.delete_cert(serial)
+                        deleted += 1
+                    elif revocation is not None and now - record.not_after > revoked_safety:
+                        await store.delete_cert(serial)
+                        deleted += 1
+                        if revoked:
+                            await store.unmark_revoked(serial)
+                            touched.add(revocation[0])
+                            revoked_deleted += 1
+            if revoked:
+                for serial in await store.revoked_serials():
+                    expiry = await store.revocation_expiry(serial)
+                    revocation = await store.revocation(serial)
+                    if expiry is None or revocation is None or now - expiry <= revoked_safety:
                         continue
                     await store.unmark_revoked(serial)
-                    touched.add(record.issuer_id)
+                    await store.delete_cert(serial)
+                    touched.add(revocation[0])
                     revoked_deleted += 1
-                elif not cert_store or record.not_after > now - safety:
-                    continue
-                await store.delete_cert(serial)
-                deleted += 1
-            for issuer_id in touched:
-                if await store.issuer(issuer_id) is not None:
-                    await store.rebuild_crl(issuer_id)
+            await store.rebuild_crls(touched)
         return deleted, revoked_deleted
 
     async def tidy(request: Request, data: FieldData) -> Response | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,10 +23,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from strongroom.builtin.secrets.pki.certs import Urls, build_crl, load_certificate
+from strongroom.builtin.secrets.pki.certs import URL_LISTS, Urls, build_crl, load_certificate
 from strongroom.builtin.secrets.pki.keys import PrivateKey, load_key, public_key_der
 from strongroom.builtin.secrets.pki.models import (
     CERT_PREFIX,
+    CLUSTER_CONFIG,
     CRL_CONFIG,
     CRL_PREFIX,
     DELTA_CRL_PREFIX,
@@ -48,6 +50,7 @@ from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 from strongroom.util.clock import Clock
 
+CRL_SIGNING = "crl-signing"
 EXPIRED_REVOCATION = (
     "certificate with serial {serial} already expired; refusing to add to CRL. Enable "
     "'AllowExpiredCertRevocation' to allow revoking expired certificates."
@@ -281,8 +284,8 @@ class PkiStore:
         raw = await get_json(self._storage, URLS_CONFIG)
         if not isinstance(raw, dict):
             return Urls()
-        known = set(Urls.__dataclass_fields__)
-        return Urls(**{k: tuple(v) for k, v in raw.items() if k in known})
+        lists = {name: tuple(raw.get(name, ())) for name in URL_LISTS}
+        return Urls(**lists, enable_templating=bool(raw.get("enable_templating", False)))
 
     async def urls_for(self, issuer: Issuer) -> Urls:
         """The URLs certificates signed by `issuer` carry: its own AIA settings when it has any, else
@@ -291,16 +294,27 @@ class PkiStore:
         return own if own != Urls() else await self.urls()
 
     async def save_urls(self, urls: Urls) -> None:
-        await put_json(
-            self._storage,
-            URLS_CONFIG,
-            {
-                "issuing_certificates": list(urls.issuing_certificates),
-                "crl_distribution_points": list(urls.crl_distribution_points),
-                "ocsp_servers": list(urls.ocsp_servers),
-                "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
-            },
-        )
+        record: dict[str, Any] = {name: list(getattr(urls, name)) for name in URL_LISTS}
+        await put_json(self._storage, URLS_CONFIG, {**record, "enable_templating": urls.enable_templating})
+
+    async def cluster_config(self) -> tuple[str, str]:
+        """config/cluster: (path, aia_path), what {{cluster_path}} and {{cluster_aia_path}} stand for."""
+        raw = await get_json(self._storage, CLUSTER_CONFIG)
+        if not isinstance(raw, dict):
+            return "", ""
+        return str(raw.get("path", "")), str(raw.get("aia_path", ""))
+
+    async def save_cluster_config(self, path: str, aia_path: str) -> None:
+        await put_json(self._storage, CLUSTER_CONFIG, {"path": path, "aia_path": aia_path})
+
+    async def issuing_urls(self, issuer: Issuer) -> Urls:
+        """The URLs what `issuer` signs now carries (`urls_for`), templated; 400 when they cannot be."""
+        path, aia_path = await self.cluster_config()
+        urls = await self.urls_for(issuer)
+        try:
+            return urls.resolved(cluster_path=path, aia_path=aia_path, issuer_id=issuer.id)
+        except ValueError as exc:
+            raise InvalidRequestError(f"unable to fetch AIA URL information: {exc}") from None
 
     # Issued certificates and revocations.
     async def cert(self, serial: str) -> CertRecord | None:
@@ -324,12 +338,35 @@ class PkiStore:
         await put_json(
             self._storage,
             REVOKED_PREFIX + storage_serial(record.serial),
-            {"revocation_time": record.revocation_time, "issuer_id": record.issuer_id},
+            # The expiry too, so tidy can judge a revocation whose certificate record is gone.
+            {
+                "revocation_time": record.revocation_time,
+                "issuer_id": record.issuer_id,
+                "not_after": record.not_after,
+            },
         )
         await self.save_cert(record)
 
     async def unmark_revoked(self, serial: str) -> None:
         await self._storage.delete(REVOKED_PREFIX + storage_serial(serial))
+
+    async def revocation(self, serial: str) -> tuple[str, float] | None:
+        """One revocation, by colon serial: (issuer id, revocation time), or None when not revoked."""
+        raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
+        if not isinstance(raw, dict):
+            return None
+        return str(raw.get("issuer_id", "")), float(raw["revocation_time"])
+
+    async def revocation_expiry(self, serial: str) -> float | None:
+        """When the revoked certificate `serial` expires (None: not revoked, or revoked before expiries were
+        kept with revocations; then its certificate record says)."""
+        raw: Any = await get_json(self._storage, REVOKED_PREFIX + storage_serial(serial))
+        if not isinstance(raw, dict):
+            return None
+        if "not_after" in raw:
+            return float(raw["not_after"])
+        record = await self.cert(serial)
+        return None if record is None else record.not_after
 
     async def revoked_entries(self) -> dict[str, tuple[str, float]]:
         """Every revocation: colon serial -> (issuer id, revocation time)."""
@@ -360,12 +397,13 @@ class PkiStore:
                 return Revocation(None, (EXPIRED_REVOCATION.format(serial=serial),))
             record = replace(record, revocation_time=now)
             await self.mark_revoked(record)
+            warnings: tuple[str, ...] = ()
             if not config.auto_rebuild:
-                if not config.disable and await self.issuer(record.issuer_id) is not None:
-                    await self.rebuild_crl(record.issuer_id)
+                if not config.disable:
+                    warnings = await self.rebuild_crls((record.issuer_id,))
             elif config.enable_delta:
                 await put_json(self._storage, DELTA_WAL_PREFIX + storage_serial(serial), {})
-            return Revocation(record)
+            return Revocation(record, warnings)
 
     # CRLs.
     async def crl_config(self) -> CrlConfig:
@@ -390,6 +428,24 @@ class PkiStore:
             return 1, {}
         return int(previous["number"]) + 1, previous
 
+    async def rebuild_crls(self, issuer_ids: Iterable[str]) -> tuple[str, ...]:
+        """Sign new CRLs for the issuers named that still exist and hold a key; one that may not sign CRLs
+        (no crl-signing usage) is skipped with Vault's warning, numbered as Vault numbers them."""
+        warnings: list[str] = []
+        for issuer_id in dict.fromkeys(issuer_ids):
+            issuer = await self.issuer(issuer_id)
+            if issuer is None or not issuer.key_id:
+                continue
+            if CRL_SIGNING not in issuer.usage:
+                warnings.append(
+                    f"Warning {len(warnings) + 1} during CRL rebuild: warning from local CRL rebuild: Issuer "
+                    "equivalency set with associated keys lacked an issuer with CRL Signing KeyUsage; "
+                    f"refusing to rebuild CRL for this group of issuers: {issuer.id}"
+                )
+                continue
+            await self.rebuild_crl(issuer.id)
+        return tuple(warnings)
+
     async def rebuild_crl(self, issuer_id: str) -> bytes:
         """Sign a new complete CRL for `issuer_id` listing its revoked certificates (none while CRLs are
         disabled), then a new delta CRL after it; the delta WAL of the issuer is cleared."""
@@ -412,7 +468,7 @@ class PkiStore:
             number=number,
             now=now,
             next_update=next_update,
-            freshest=(await self.urls()).delta_crl_distribution_points,
+            freshest=(await self.issuing_urls(signing.issuer)).delta_crl_distribution_points,
         )
         der = crl.public_bytes(Encoding.DER)
         record = {

@@ -145,7 +145,7 @@ async def sign(
     _check_key(role, key)
     signing = await pki.signing_issuer(directory.issuer.id)
     try:
-        template = leaf_template(role, _names(role, csr), await pki.urls())
+        template = leaf_template(role, _names(role, csr))
     except RequestError as exc:
         raise AcmeProblem("badCSR", f"refusing to sign CSR: {'; '.join(exc.errors)}", lead=True) from None
     now = clock.now()
@@ -161,7 +161,8 @@ async def sign(
     )
     # ACME clients cannot pick a TTL: a certificate that would outlive its CA ends with it instead.
     end = min(valid.not_after, now + MAX_TTL, not_after(signing.certificate))
-    timed = replace(template, not_before=valid.not_before, not_after=end)
+    urls = await pki.issuing_urls(signing.issuer)
+    timed = replace(template, not_before=valid.not_before, not_after=end, urls=urls)
     certificate = build_certificate(timed, key, signing.key, signing.certificate)
     await common.remember(pki, certificate, signing.issuer.id)
     return certificate
