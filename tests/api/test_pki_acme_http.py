@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.acme_responders import Dns01, Http01, TlsAlpn01
-from tests.servers import RunningServer
+from tests.servers import RunningServer, free_port, init_and_unseal, sqlite_config, strongroom_config_server
 
 DEADLINE = 30.0
 
@@ -541,3 +542,30 @@ def test_config_and_directory_answers_match_openbao(
     assert ours == theirs
     # The tuned mount sends the nonce; the untuned one drops it, as OpenBao's router does.
     assert ours["nonce head"][-1] is tuned
+
+
+def test_a_validation_under_way_resumes_after_a_restart(tmp_path: Path, responders: Responders) -> None:
+    http01 = responders[0]
+    port = free_port()
+    config = sqlite_config(tmp_path, port)
+    with strongroom_config_server(tmp_path, config, port) as first:
+        unseal_key, token = init_and_unseal(first.address)
+        with httpx.Client(base_url=first.address, headers={"X-Vault-Token": token}, timeout=10) as root:
+            mount = _setup(root, first.address, "pki", responders)
+        acme, key = new_client(mount.directory_url())
+        csr, _ = csr_for("localhost")
+        order = acme.new_order(csr)
+        [authz] = order.authorizations
+        challenge = _challenge(authz, "http-01")
+        token_value = challenge.chall.encode("token")
+        acme.answer_challenge(challenge, challenges.HTTP01Response())  # nothing served yet: it will retry
+        deadline = time.monotonic() + DEADLINE
+        while token_value not in http01.fetches and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert token_value in http01.fetches
+    with strongroom_config_server(tmp_path, config, port) as second:
+        http01.answers[token_value] = f"{token_value}.{josepy.b64encode(key.thumbprint()).decode()}"
+        httpx.put(f"{second.address}/v1/sys/unseal", json={"key": unseal_key}).raise_for_status()
+        # The client's nonce died with the first process: badNonce, and the library retries with a fresh one.
+        finalized = acme.poll_and_finalize(order, deadline=_deadline())
+        assert dns_names(leaf(finalized.fullchain_pem)) == ["localhost"]

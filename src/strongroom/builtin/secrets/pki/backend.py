@@ -43,5 +43,6 @@ async def pki_factory(config: BackendConfig) -> Backend:
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
         secrets=[pki_secret],
+        on_initialize=acme.resume,
         on_cleanup=acme.close,
     )

@@ -349,7 +349,7 @@ class Orders:
             current = replace(current, status="processing")
             authz = authz.with_challenge(current)
             await self._protocol.store.save_authorization(authz)
-        self._validator.accept(authz, current.type, thumbprint, resolver)
+        await self._validator.accept(authz, current.type, thumbprint, resolver)
         return authz, current
 
     async def revoke(self, call: Signed) -> Response:
