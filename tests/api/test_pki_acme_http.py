@@ -190,6 +190,9 @@ def test_a_stock_client_obtains_and_renews_a_certificate_by_http_01(mount: Mount
     chain = obtain(acme, key, mount, "localhost")
     certificate = leaf(chain)
     assert dns_names(certificate) == ["localhost"]
+    # sign-verbatim keeps the CSR's empty subject, so the names' extension is critical (RFC 5280 4.2.1.6).
+    assert len(certificate.subject) == 0
+    assert certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).critical
     ca = mount.root.get(f"/v1/{mount.path}/ca/pem").text
     assert x509.load_pem_x509_certificates(chain.encode())[1] == x509.load_pem_x509_certificate(ca.encode())
     usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value

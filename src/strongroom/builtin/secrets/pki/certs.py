@@ -213,7 +213,9 @@ def build_certificate(
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
     alt_names = _alt_names(template)
     if alt_names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        # RFC 5280 4.2.1.6: with an empty subject the names live only here, so the extension is critical.
+        critical = len(subject) == 0
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=critical)
     if template.urls.crl_distribution_points:
         points = [
             x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
