@@ -350,6 +350,31 @@ def test_a_reused_or_unknown_nonce_is_bad_nonce_with_a_fresh_one(mount: Mount) -
     assert invented.json()["type"] == "urn:ietf:params:acme:error:badNonce"
 
 
+@pytest.mark.parametrize(
+    ("identifier", "problem"),
+    [
+        ({"type": "dns", "value": "a..example.test"}, "malformed"),
+        ({"type": "dns", "value": "under_score.test"}, "malformed"),
+        ({"type": "dns", "value": "*.\u00e9.test"}, "malformed"),
+        ({"type": "dns", "value": "*.*.example.test"}, "malformed"),
+        ({"type": "dns", "value": "10.0.0.1"}, "malformed"),
+        ({"type": "ip", "value": "not-an-address"}, "malformed"),
+        ({"type": "email", "value": "ops@example.test"}, "unsupportedIdentifier"),
+        ({"type": "dns", "value": ""}, "malformed"),
+    ],
+)
+def test_an_identifier_no_certificate_can_name_is_refused(
+    mount: Mount, identifier: dict[str, str], problem: str
+) -> None:
+    acme, key = new_client(mount.directory_url())
+    body = json.dumps({"identifiers": [identifier]}).encode()
+    answer = _post(
+        f"{mount.base}/acme/new-order", key, body, nonce=_fresh_nonce(mount), kid=acme.net.account.uri
+    )
+    assert answer.status_code == 400
+    assert answer.json()["type"] == f"urn:ietf:params:acme:error:{problem}"
+
+
 def test_an_unknown_account_and_a_wrong_url_are_refused(mount: Mount) -> None:
     key = josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
     url = f"{mount.base}/acme/new-order"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,8 @@ from strongroom.util import ids
 from strongroom.util.clock import Clock, rfc3339
 
 ORDER_LIFETIME = 24 * 3600
+# A DNS label as IDNA registration allows it in ASCII: letters, digits and inner hyphens, 63 at most.
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _identifiers(payload: dict[str, Any]) -> tuple[Identifier, ...]:
@@ -71,14 +74,15 @@ def _identifier(kind: str, value: str) -> Identifier:
             "malformed",
             f"refusing to accept argument ({value}) as DNS type identifier: parsed OK as IP address",
         )
-    if value.startswith("*."):
-        if "*" in value[2:] or "." not in value[2:]:
-            raise AcmeProblem("malformed", f"value argument ({value}) failed validation: invalid wildcard")
-        return Identifier("dns", value[2:], value, wildcard=True)
-    if not value.isascii():
+    wildcard = value.startswith("*.")
+    name = value[2:] if wildcard else value
+    if not name.isascii():
         raise AcmeProblem("malformed", f"value argument ({value}) failed IDNA round-tripping to ASCII")
-    if "*" in value or "" in value.removesuffix(".").split("."):
+    labels = name.removesuffix(".").split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise AcmeProblem("malformed", f"value argument ({value}) failed validation")
+    if wildcard:
+        return Identifier("dns", name, value, wildcard=True)
     return Identifier("dns", value, value)
 
 
