@@ -358,8 +358,15 @@ class Orders:
 
     async def revoke(self, call: Signed) -> Response:
         encoded = call.payload.get("certificate")
+        if encoded is None:
+            raise AcmeProblem("malformed", "bad request was lacking required field 'certificate'")
         if not isinstance(encoded, str):
-            raise AcmeProblem("malformed", "missing or invalid 'certificate' field")
+            raise AcmeProblem("malformed", "invalid type for field 'certificate'")
+        try:
+            der = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            certificate = x509.load_der_x509_certificate(der)
+        except (binascii.Error, ValueError):
+            raise AcmeProblem("malformed", "failed to parse certificate") from None
         reason = call.payload.get("reason", 0)
         if not isinstance(reason, int) or isinstance(reason, bool):
             raise AcmeProblem("malformed", "invalid type for field 'reason'")
@@ -369,12 +376,6 @@ class Orders:
                 f"OpenBao does not support revocation reasons (got {reason}; expected omitted or "
                 "0/unspecified)",
             )
-        try:
-            certificate = x509.load_der_x509_certificate(
-                base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            )
-        except (binascii.Error, ValueError):
-            raise AcmeProblem("malformed", "failed to parse certificate") from None
         if certificate.not_valid_after_utc.timestamp() < self._clock.now():
             raise AcmeProblem("malformed", "refusing to revoke expired certificate")
         serial = serial_text(certificate.serial_number)
