@@ -556,6 +556,8 @@ def _acme_answers(target: RunningServer, *, tuned: bool) -> dict[str, Any]:
         seen["eab"] = (sorted(eab), eab["key_type"], eab["acme_directory"], eab["key"][:12], len(eab["key"]))
         missing = "6f2b2ad5-0c5d-4bc8-a50c-4b3e4b8b0f1e"
         seen["delete missing eab"] = root.delete(f"/v1/{path}/eab/{missing}").json()["warnings"]
+        not_an_id = root.delete(f"/v1/{path}/eab/not-an-id")
+        seen["delete a non-id"] = (not_an_id.status_code, _bao_error(not_an_id))
         root.post(f"/v1/{path}/config/acme", json={"default_directory_policy": "forbid"}).raise_for_status()
         seen["forbidden default directory"] = plain(httpx.get(f"{base}/acme/directory"))
         seen["role directory still open"] = plain(httpx.get(f"{base}/roles/none/acme/directory"))[0]
