@@ -462,6 +462,32 @@ def test_a_key_change_moves_the_account_to_its_new_key(mount: Mount) -> None:
     assert taken.headers["Location"] == acme.net.account.uri
 
 
+def test_an_issuer_directory_signs_with_that_issuer_and_allowed_issuers_limits_it(
+    server: RunningServer, responders: Responders
+) -> None:
+    with server.client() as root:
+        mount = _setup(root, server.address, "pki-acme-issuers", responders)
+        second = root.post(
+            f"/v1/{mount.path}/root/generate/internal",
+            json={"common_name": "Second Root", "key_type": "ec", "issuer_name": "second"},
+        ).json()["data"]
+        acme, key = new_client(mount.directory_url("issuer/second/acme/"))
+        chain = x509.load_pem_x509_certificates(obtain(acme, key, mount, "localhost").encode())
+        assert chain[1] == x509.load_pem_x509_certificate(second["certificate"].encode())
+        assert chain[0].issuer == chain[1].subject
+        # The default directory still signs with the default (first) issuer.
+        default_chain = obtain(*new_client(mount.directory_url()), mount, "localhost")
+        assert (
+            "Second Root"
+            not in x509.load_pem_x509_certificates(default_chain.encode())[1].subject.rfc4514_string()
+        )
+        root.post(f"/v1/{mount.path}/config/acme", json={"allowed_issuers": ["default"]}).raise_for_status()
+        refused = httpx.get(mount.directory_url("issuer/second/acme/"))
+        assert refused.status_code == 500
+        assert refused.json()["detail"].endswith("specified issuer not allowed by ACME policy")
+        assert httpx.get(mount.directory_url()).status_code == 200
+
+
 def test_an_eab_is_required_single_use_and_bound_to_its_directory(
     server: RunningServer, responders: Responders
 ) -> None:
