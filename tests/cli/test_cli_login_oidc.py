@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,11 +61,13 @@ def _printed_url(process: subprocess.Popen[str]) -> str:
     raise AssertionError(f"no authorization URL printed: {seen!r}")
 
 
-def _login_through(
-    command: list[str], server: RunningServer, home: Path, idp: Provider, *, page: bool = True
-) -> str:
-    """Run the CLI login, play the browser, and return the CLI's stdout once it exits. With `page` false,
-    the listener's page may be cut short (bao's CLI exits while it is still writing it)."""
+# The browser's last step: given the authorization URL's query and what the provider granted, bring the
+# answer back where the login expects it.
+Return = Callable[[dict[str, str], dict[str, str]], None]
+
+
+def _cli_login(command: list[str], server: RunningServer, home: Path, idp: Provider, back: Return) -> str:
+    """Run the CLI login, play the browser (ending with `back`), and return the CLI's stdout once it exits."""
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -76,16 +79,7 @@ def _login_through(
     try:
         auth_url = _printed_url(process)
         query = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
-        granted = play_browser(server.address, auth_url, idp.user_token)
-        # The browser's redirect, to the CLI's listener.
-        params = {"code": granted["code"], "state": granted["state"]}
-        try:
-            redirect = httpx.get(query["redirect_uri"], params=params, timeout=10)
-        except httpx.RemoteProtocolError:
-            assert not page
-        else:
-            assert redirect.status_code == 200
-            assert "Signed in via your OIDC provider" in redirect.text
+        back(query, play_browser(server.address, auth_url, idp.user_token))
         stdout, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
@@ -95,15 +89,34 @@ def _login_through(
     return stdout
 
 
+def _to_listener(*, page: bool = True, form_post: bool = False) -> Return:
+    """The provider's redirect (or form post) to the CLI's listener. With `page` false, the listener's page
+    may be cut short (bao's CLI exits while it is still writing it)."""
+
+    def back(query: dict[str, str], granted: dict[str, str]) -> None:
+        answer = {"code": granted["code"], "state": granted["state"]}
+        try:
+            if form_post:
+                reply = httpx.post(query["redirect_uri"], data=answer, timeout=10)
+            else:
+                reply = httpx.get(query["redirect_uri"], params=answer, timeout=10)
+        except httpx.RemoteProtocolError:
+            assert not page
+        else:
+            assert reply.status_code == 200
+            assert "Signed in via your OIDC provider" in reply.text
+
+    return back
+
+
 def test_strongroom_login_method_oidc(
     server: RunningServer, provider: tuple[str, Provider], tmp_path: Path
 ) -> None:
     name, idp = provider
     port = str(free_port())
     command = [sys.executable, "-m", "strongroom", "login", "-method=oidc", f"-path=oidc-{name}"]
-    stdout = _login_through(
-        [*command, "role=person", f"port={port}", "skip_browser=true"], server, tmp_path, idp
-    )
+    login = [*command, "role=person", f"port={port}", "skip_browser=true"]
+    stdout = _cli_login(login, server, tmp_path, idp, _to_listener())
     assert "Success! You are now authenticated." in stdout
     assert "token_policies" in stdout
     lookup = subprocess.run(
@@ -124,9 +137,8 @@ def test_bao_login_method_oidc_against_strongroom(
     name, idp = provider
     port = str(free_port())
     command = [bao_binary(), "login", "-method=oidc", f"-path=oidc-{name}", "-format=json"]
-    stdout = _login_through(
-        [*command, "role=person", f"port={port}", "skip_browser=true"], server, tmp_path, idp
-    )
+    login = [*command, "role=person", f"port={port}", "skip_browser=true"]
+    stdout = _cli_login(login, server, tmp_path, idp, _to_listener())
     assert f'"oidc-{name}-eng"' in stdout
     assert (tmp_path / ".vault-token").read_text().startswith("s.")
 
@@ -179,31 +191,19 @@ def test_login_method_oidc_in_direct_mode(
     name, idp = direct
     program = [sys.executable, "-m", "strongroom"] if cli == "strongroom" else [bao_binary()]
     command = [*program, "login", "-method=oidc", f"-path=oidc-{name}", "-format=json"]
-    process = subprocess.Popen(
-        [*command, "role=person", "callbackmode=direct", "skip_browser=true"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environment(server, tmp_path),
-    )
-    try:
-        auth_url = _printed_url(process)
-        query = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
-        assert query["redirect_uri"] == f"{server.address}/v1/auth/oidc-{name}/oidc/callback"
-        granted = play_browser(server.address, auth_url, idp.user_token)
+    callback = f"{server.address}/v1/auth/oidc-{name}/oidc/callback"
+
+    def confirm(query: dict[str, str], granted: dict[str, str]) -> None:
         # The browser arrives at the server, which asks the user to confirm; the user does.
+        assert query["redirect_uri"] == callback
         params = {"code": granted["code"], "state": granted["state"]}
-        asked = httpx.get(query["redirect_uri"], params=params, timeout=10)
+        asked = httpx.get(callback, params=params, timeout=10)
         assert "Sign in confirmation required" in asked.text
-        confirmed = httpx.get(query["redirect_uri"], params={**params, "confirmation": "1"}, timeout=10)
+        confirmed = httpx.get(callback, params={**params, "confirmation": "1"}, timeout=10)
         assert confirmed.status_code == 200
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, stderr
+
+    login = [*command, "role=person", "callbackmode=direct", "skip_browser=true"]
+    stdout = _cli_login(login, server, tmp_path, idp, confirm)
     assert f'"oidc-{name}-eng"' in stdout
 
 
@@ -224,30 +224,8 @@ def test_login_method_oidc_with_form_post(server: RunningServer, tmp_path: Path,
     port = str(free_port())
     program = [sys.executable, "-m", "strongroom"] if cli == "strongroom" else [bao_binary()]
     command = [*program, "login", "-method=oidc", f"-path={mount}", "-format=json"]
-    process = subprocess.Popen(
-        [*command, "role=person", f"port={port}", "skip_browser=true"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environment(server, tmp_path),
-    )
-    try:
-        auth_url = _printed_url(process)
-        query = {k: v[0] for k, v in parse_qs(urlsplit(auth_url).query).items()}
-        granted = play_browser(server.address, auth_url, idp.user_token)
-        # The provider's form post, to the CLI's listener.
-        form = {"code": granted["code"], "state": granted["state"]}
-        try:
-            posted = httpx.post(query["redirect_uri"], data=form, timeout=10)
-        except httpx.RemoteProtocolError:
-            assert cli == "bao"  # bao's CLI may exit while its page is still being written
-        else:
-            assert "Signed in via your OIDC provider" in posted.text
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, stderr
+    login = [*command, "role=person", f"port={port}", "skip_browser=true"]
+    # bao's CLI may exit while its page is still being written.
+    back = _to_listener(page=cli == "strongroom", form_post=True)
+    stdout = _cli_login(login, server, tmp_path, idp, back)
     assert f'"oidc-{name}-eng"' in stdout

@@ -26,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.StrongroomError], int], ...] = (
     (errors.UnsupportedOperationError, 405),
     (errors.PayloadTooLargeError, 413),
     (errors.UnsupportedMediaTypeError, 415),
+    (errors.RateLimitedError, 429),
     (errors.ServiceUnavailableError, 503),
     (errors.SealedError, 503),
 )
@@ -43,6 +44,8 @@ _METHODS = {
 }
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 MERGE_PATCH = "application/merge-patch+json"
+# Vault hands an OCSP request's DER body to the backend as it is (the pki engine's ocsp path).
+OCSP_REQUEST = "application/ocsp-request"
 
 
 class UnknownMethodError(errors.UnsupportedOperationError):
@@ -159,8 +162,12 @@ def build_request(
         raise errors.UnsupportedMediaTypeError(
             f"PATCH requires Content-Type of {MERGE_PATCH}, provided {content_type or 'none'}"
         )
-    if operation is Operation.UPDATE and _is_form(body, content_type):
-        data: dict[str, Any] = _parse_form(body)
+    raw_body = b""
+    if operation is Operation.UPDATE and content_type == OCSP_REQUEST:
+        data: dict[str, Any] = {}
+        raw_body = body
+    elif operation is Operation.UPDATE and _is_form(body, content_type):
+        data = _parse_form(body)
     elif operation in (Operation.UPDATE, Operation.PATCH):
         data = decode_body(body)
     else:
@@ -179,6 +186,7 @@ def build_request(
         query=query,
         wrap_ttl=_wrap_ttl(wrap_ttl),
         content_type=content_type,
+        raw_body=raw_body,
     )
 
 

@@ -8,7 +8,7 @@ aliases and no alias outlives (or points past) its entity.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -30,30 +30,11 @@ class Alias:
     merged_from_canonical_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "canonical_id": self.canonical_id,
-            "name": self.name,
-            "mount_accessor": self.mount_accessor,
-            "mount_type": self.mount_type,
-            "mount_path": self.mount_path,
-            "metadata": dict(self.metadata),
-            "custom_metadata": dict(self.custom_metadata),
-            "creation_time": self.creation_time,
-            "last_update_time": self.last_update_time,
-            "merged_from_canonical_ids": list(self.merged_from_canonical_ids),
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Alias:
-        return cls(
-            **{
-                **raw,
-                "metadata": dict(raw["metadata"]),
-                "custom_metadata": dict(raw["custom_metadata"]),
-                "merged_from_canonical_ids": tuple(raw.get("merged_from_canonical_ids", ())),
-            }
-        )
+        return cls(**{**raw, "merged_from_canonical_ids": tuple(raw.get("merged_from_canonical_ids", ()))})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,30 +53,17 @@ class Entity:
     merged_entity_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "policies": list(self.policies),
-            "metadata": dict(self.metadata),
-            "disabled": self.disabled,
-            "aliases": [alias.to_json() for alias in self.aliases],
-            "creation_time": self.creation_time,
-            "last_update_time": self.last_update_time,
-            "merged_entity_ids": list(self.merged_entity_ids),
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Entity:
         return cls(
-            id=raw["id"],
-            name=raw["name"],
-            policies=tuple(raw["policies"]),
-            metadata=dict(raw["metadata"]),
-            disabled=raw["disabled"],
-            aliases=tuple(Alias.from_json(a) for a in raw["aliases"]),
-            creation_time=raw["creation_time"],
-            last_update_time=raw["last_update_time"],
-            merged_entity_ids=tuple(raw.get("merged_entity_ids", ())),
+            **{
+                **raw,
+                "policies": tuple(raw["policies"]),
+                "aliases": tuple(Alias.from_json(alias) for alias in raw["aliases"]),
+                "merged_entity_ids": tuple(raw.get("merged_entity_ids", ())),
+            }
         )
 
 
@@ -113,16 +81,7 @@ class GroupAlias:
     last_update_time: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "canonical_id": self.canonical_id,
-            "name": self.name,
-            "mount_accessor": self.mount_accessor,
-            "mount_type": self.mount_type,
-            "mount_path": self.mount_path,
-            "creation_time": self.creation_time,
-            "last_update_time": self.last_update_time,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,33 +101,17 @@ class Group:
     modify_index: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "policies": list(self.policies),
-            "metadata": dict(self.metadata),
-            "member_entity_ids": list(self.member_entity_ids),
-            "member_group_ids": list(self.member_group_ids),
-            "alias": None if self.alias is None else self.alias.to_json(),
-            "creation_time": self.creation_time,
-            "last_update_time": self.last_update_time,
-            "modify_index": self.modify_index,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Group:
         alias = raw["alias"]
         return cls(
-            id=raw["id"],
-            name=raw["name"],
-            type=raw["type"],
-            policies=tuple(raw["policies"]),
-            metadata=dict(raw["metadata"]),
-            member_entity_ids=tuple(raw["member_entity_ids"]),
-            member_group_ids=tuple(raw["member_group_ids"]),
-            alias=None if alias is None else GroupAlias(**alias),
-            creation_time=raw["creation_time"],
-            last_update_time=raw["last_update_time"],
-            modify_index=raw["modify_index"],
+            **{
+                **raw,
+                "policies": tuple(raw["policies"]),
+                "member_entity_ids": tuple(raw["member_entity_ids"]),
+                "member_group_ids": tuple(raw["member_group_ids"]),
+                "alias": None if alias is None else GroupAlias(**alias),
+            }
         )

@@ -66,6 +66,8 @@ class Request:
     wrap_ttl: int = 0
     content_type: str = ""
     unauthenticated: bool = False
+    # The body as sent, for the one kind Vault passes through undecoded: an OCSP request (DER).
+    raw_body: bytes = field(default=b"", repr=False)
 
     def evolve(self, **changes: Any) -> Request:
         """A copy with `changes` applied."""

@@ -451,7 +451,8 @@ async def test_revoke_crl_and_rotate(pki: BackendHarness, clock: ManualClock) ->
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     assert data(await pki.read("crl/rotate")) == {"success": True}
     rotated = x509.load_pem_x509_crl((await pki.read("crl/pem")).raw_body or b"")  # type: ignore[union-attr]
-    assert rotated.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 1
+    # As in Vault, the delta CRL built after each complete CRL takes the number in between.
+    assert rotated.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 2
     assert data(await pki.read("cert/crl"))["certificate"].startswith("-----BEGIN X509 CRL-----")
     assert (
         await refused(pki, "revoke", {"serial_number": "00:11"}) == "certificate with serial 00:11 not found."
@@ -507,8 +508,9 @@ async def test_intermediate_ca_chain(pki: BackendHarness, clock: ManualClock) ->
             "intermediate/set-signed", {"certificate": signed["certificate"] + "\n" + root["certificate"]}
         )
     )
-    issuer_id = imported["imported_issuers"][0]
-    assert imported["mapping"] == {issuer_id: generated["key_id"]}
+    # As in Vault, every certificate of the bundle becomes an issuer; only the intermediate has its key here.
+    issuer_id, root_copy = imported["imported_issuers"]
+    assert imported["mapping"] == {issuer_id: generated["key_id"], root_copy: ""}
     await make_role(inter, key_type="ec")
     leaf = data(await inter.write("issue/web", {"common_name": "a.example.com", "ttl": "1h"}))
     verify_signed_by(cert_of(leaf["certificate"]), intermediate)

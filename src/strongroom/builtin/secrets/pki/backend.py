@@ -7,7 +7,20 @@ writes it through the mount's storage view, so the barrier encrypts every privat
 
 from __future__ import annotations
 
-from strongroom.builtin.secrets.pki import paths_ca, paths_fetch, paths_issue, paths_revoke, paths_roles
+from strongroom.builtin.secrets.pki import (
+    paths_ca,
+    paths_certs,
+    paths_crl,
+    paths_fetch,
+    paths_issue,
+    paths_issuer_revocation,
+    paths_issuers,
+    paths_keys,
+    paths_ocsp,
+    paths_revoke,
+    paths_roles,
+    paths_tidy,
+)
 from strongroom.builtin.secrets.pki.acme.engine import AcmeEngine
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.framework import FrameworkBackend
@@ -23,7 +36,29 @@ then issue certificates against roles with "issue/<role>" or "sign/<role>".
 
 # Vault's unauthenticated pki paths: the public certificates and CRLs, for clients that hold no token; and
 # the ACME endpoints, which authenticate with JWS signatures instead.
-UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "crl/pem", "crl", *AcmeEngine.unauthenticated)
+UNAUTHENTICATED = (
+    "cert/*",
+    "ca/pem",
+    "ca_chain",
+    "ca",
+    "crl/delta",
+    "crl/delta/pem",
+    "crl/pem",
+    "crl",
+    "ocsp",
+    "ocsp/*",
+    *AcmeEngine.unauthenticated,
+)
+# Each issuer's certificate and CRL, and the issuer list (Vault's LIST arrives with its trailing slash).
+ISSUER_UNAUTHENTICATED = (
+    "issuer/+/crl/der",
+    "issuer/+/crl/pem",
+    "issuer/+/crl",
+    "issuer/+/pem",
+    "issuer/+/der",
+    "issuer/+/json",
+    "issuers/",
+)
 
 
 async def pki_factory(config: BackendConfig) -> Backend:
@@ -36,12 +71,19 @@ async def pki_factory(config: BackendConfig) -> Backend:
             *acme.paths,
             *paths_ca.paths(store, config.system, config.clock),
             *paths_fetch.paths(store),
+            *paths_issuers.paths(store),
+            *paths_keys.paths(store),
+            *paths_issuer_revocation.paths(store, config.clock),
+            *paths_certs.paths(store),
             *paths_roles.paths(store),
             *issue_paths,
             *paths_revoke.paths(store, config.clock),
+            *paths_crl.paths(store),
+            *paths_tidy.paths(store, config.clock),
+            *paths_ocsp.paths(store, config.clock),
         ],
         help=HELP,
-        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED),
+        special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),
         secrets=[pki_secret],
         on_initialize=acme.resume,
         on_cleanup=acme.close,

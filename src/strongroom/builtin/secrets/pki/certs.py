@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,7 @@ class Urls:
     issuing_certificates: tuple[str, ...] = ()
     crl_distribution_points: tuple[str, ...] = ()
     ocsp_servers: tuple[str, ...] = ()
+    delta_crl_distribution_points: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ class Template:
     basic_constraints_for_non_ca: bool = False
     urls: Urls = Urls()
     serial: int = 0
+    subject_serial_number: str = ""
+    user_ids: tuple[str, ...] = ()
+    other_names: tuple[tuple[str, str], ...] = ()
+    policy_identifiers: tuple[str, ...] = ()
+    signature_bits: int = 0
 
 
 def _time(epoch: float) -> datetime.datetime:
@@ -101,17 +108,27 @@ VALIDITY_OUT_OF_RANGE = "the certificate's validity period is out of the range X
 def subject_name(template: Template) -> x509.Name:
     """The subject: the role's organization fields, then the common name (empty when none); 400 for a
     value X.509 cannot hold (a country code that is not two letters, a common name over 64 characters)."""
+    fields = [(oid, template.subject_extra.get(name, ())) for name, oid in _SUBJECT_FIELDS]
+    fields.append((NameOID.COMMON_NAME, (template.common_name,) if template.common_name else ()))
+    serial = template.subject_serial_number
+    fields.append((NameOID.SERIAL_NUMBER, (serial,) if serial else ()))
     try:
-        attributes = [
-            x509.NameAttribute(oid, value)
-            for name, oid in _SUBJECT_FIELDS
-            for value in template.subject_extra.get(name, ())
+        # As Go's pkix.Name: the values of one attribute type share one relative distinguished name (each
+        # once); extra names such as user IDs follow, one name each.
+        relative = [
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(oid, value) for value in dict.fromkeys(values)]
+            )
+            for oid, values in fields
+            if values
         ]
-        if template.common_name:
-            attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, template.common_name))
+        relative += [
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.USER_ID, user_id)])
+            for user_id in template.user_ids
+        ]
     except ValueError as exc:  # cryptography's text names the rule, never the value
         raise InvalidRequestError(f"invalid certificate subject: {exc}") from None
-    return x509.Name(attributes)
+    return x509.Name(relative)
 
 
 def _key_usage(names: Sequence[str], is_ca: bool) -> x509.KeyUsage | None:
@@ -143,7 +160,7 @@ def _ext_key_usage(names: Sequence[str], oids: Sequence[str]) -> list[x509.Objec
     return found
 
 
-def _a_label(name: str) -> str:
+def a_label(name: str) -> str:
     """`name` as X.509 holds a DNS name: IDNA A-labels ("xn--..."), as Vault converts it."""
     if name.isascii():
         return name
@@ -153,12 +170,48 @@ def _a_label(name: str) -> str:
         raise InvalidRequestError(f'idna: invalid label in DNS name "{name}"') from None
 
 
+def _utf8_der(value: str) -> bytes:
+    """`value` as a DER UTF8String (the only other-SAN type Vault writes)."""
+    encoded = value.encode()
+    length = len(encoded)
+    if length < 0x80:
+        return b"\x0c" + bytes([length]) + encoded
+    size = (length.bit_length() + 7) // 8
+    return b"\x0c" + bytes([0x80 | size]) + length.to_bytes(size, "big") + encoded
+
+
+def policy_information(stored: str) -> x509.PolicyInformation:
+    """A role's policy_identifiers entry (an OID, or Vault's JSON {"oid", "cps", "notice"}) as X.509 holds
+    it; ValueError with Vault's words when it is neither."""
+    try:
+        return x509.PolicyInformation(x509.ObjectIdentifier(stored), None)
+    except ValueError as oid_error:
+        try:
+            entry = json.loads(stored)
+            oid = x509.ObjectIdentifier(str(entry.get("oid", "")))
+        except (ValueError, AttributeError) as json_error:
+            raise ValueError(
+                f"policy identifier {json.dumps(stored)} is neither a valid OID: {oid_error}, Nor JSON "
+                f"Policy Identifier: {json_error}"
+            ) from None
+    qualifiers: list[str | x509.UserNotice] = []
+    if entry.get("cps"):
+        qualifiers.append(str(entry["cps"]))
+    if entry.get("notice"):
+        qualifiers.append(x509.UserNotice(None, str(entry["notice"])))
+    return x509.PolicyInformation(oid, qualifiers or None)
+
+
 def _alt_names(template: Template) -> list[x509.GeneralName]:
     try:
-        names: list[x509.GeneralName] = [x509.DNSName(_a_label(name)) for name in template.dns_names]
+        names: list[x509.GeneralName] = [x509.DNSName(a_label(name)) for name in template.dns_names]
         names += [x509.RFC822Name(email) for email in template.emails]
         names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in template.ip_addresses]
         names += [x509.UniformResourceIdentifier(uri) for uri in template.uris]
+        names += [
+            x509.OtherName(x509.ObjectIdentifier(oid), _utf8_der(value))
+            for oid, value in template.other_names
+        ]
     except ValueError as exc:  # cryptography's text names the rule, never the value
         raise InvalidRequestError(f"invalid subject alternative name: {exc}") from None
     return names
@@ -213,16 +266,23 @@ def build_certificate(
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
     alt_names = _alt_names(template)
     if alt_names:
-        # RFC 5280 4.2.1.6: with an empty subject the names live only here, so the extension is critical.
-        critical = len(subject) == 0
+        # RFC 5280 4.2.1.6: with an empty subject the names are the identity, so the extension is critical.
+        critical = not list(subject)
         builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=critical)
+    if template.policy_identifiers:
+        policies = [policy_information(stored) for stored in template.policy_identifiers]
+        builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
     if template.urls.crl_distribution_points:
-        points = [
-            x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
-            for url in template.urls.crl_distribution_points
-        ]
+        points = _distribution_points(template.urls.crl_distribution_points)
         builder = builder.add_extension(x509.CRLDistributionPoints(points), critical=False)
-    return builder.sign(signing_key, signature_hash(signing_key))
+    if template.urls.delta_crl_distribution_points:
+        points = _distribution_points(template.urls.delta_crl_distribution_points)
+        builder = builder.add_extension(x509.FreshestCRL(points), critical=False)
+    return builder.sign(signing_key, signature_hash(signing_key, template.signature_bits))
+
+
+def _distribution_points(urls: Sequence[str]) -> list[x509.DistributionPoint]:
+    return [x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None) for url in urls]
 
 
 def _issuer_key_identifier(issuer: x509.Certificate) -> x509.SubjectKeyIdentifier:
@@ -249,8 +309,12 @@ def build_crl(
     number: int,
     now: float,
     next_update: float,
+    delta_of: int = 0,
+    freshest: Sequence[str] = (),
 ) -> x509.CertificateRevocationList:
-    """The issuer's CRL listing `revoked` (serial, revocation time)."""
+    """The issuer's CRL listing `revoked` (serial, revocation time). With `delta_of` (the number of the
+    complete CRL it extends) it is a delta CRL (critical Delta CRL Indicator); else `freshest` names where
+    the delta CRLs are (Freshest CRL extension), as Vault does when config/urls lists them."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.subject)
@@ -261,6 +325,10 @@ def build_crl(
         )
         .add_extension(x509.CRLNumber(number), critical=False)
     )
+    if delta_of:
+        builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
+    elif freshest:
+        builder = builder.add_extension(x509.FreshestCRL(_distribution_points(freshest)), critical=False)
     for serial, when in revoked:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_time(when)).build()

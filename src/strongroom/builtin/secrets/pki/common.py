@@ -9,8 +9,9 @@ Invariant: a private key reaches a response only when the request asked for it (
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 
@@ -39,6 +40,10 @@ NO_SUBJECT_WARNING = (
     "with this certificate will cause TLS validation libraries to reject this certificate."
 )
 
+# Vault's GenericNameRegex: what an issuer or key name may be.
+REF_NAME = re.compile(r"\w(([\w.-]+)?\w)?")
+ISSUER_NAME_IN_USE = "issuer name already in use"
+
 # What Vault answers for a CA fetch before there is a CA: an empty 204, not a 404.
 NO_CONTENT = Response(status=204, raw_body=b"")
 
@@ -49,7 +54,9 @@ NAME_FIELDS: dict[str, Field] = {
     ),
     "ip_sans": Field(FieldType.COMMA_STRING_LIST, "The requested IP SANs."),
     "uri_sans": Field(FieldType.COMMA_STRING_LIST, "The requested URI SANs."),
-    "other_sans": Field(FieldType.COMMA_STRING_LIST, "Requested other SANs (not supported)."),
+    "other_sans": Field(
+        FieldType.COMMA_STRING_LIST, 'Requested other SANs, "<oid>;UTF8:<value>", as the role allows them.'
+    ),
     "exclude_cn_from_sans": Field(FieldType.BOOL, "If true, the common name is not added to the DNS SANs."),
     "ttl": Field(FieldType.DURATION, "The requested time to live; capped by the role's max_ttl."),
     "format": Field(FieldType.STRING, 'Format for returned data: "pem", "der" or "pem_bundle".', "pem"),
@@ -57,7 +64,10 @@ NAME_FIELDS: dict[str, Field] = {
         FieldType.STRING, 'Format of a returned private key: "der" (its type\'s own), or "pkcs8".', "der"
     ),
     "not_after": Field(FieldType.STRING, "Not supported: use ttl."),
-    "serial_number": Field(FieldType.STRING, "The subject's serialNumber (not supported)."),
+    "serial_number": Field(
+        FieldType.STRING,
+        "The subject's serialNumber attribute (not the certificate's serial), as the role allows.",
+    ),
 }
 SUBJECT_FIELDS: dict[str, Field] = {
     name: Field(FieldType.COMMA_STRING_LIST, f"If set, {label} will be set to this value.")
@@ -89,6 +99,22 @@ CA_FIELDS: dict[str, Field] = {
 }
 
 
+PAGE_FIELDS: dict[str, Field] = {
+    "after": Field(FieldType.STRING, "Optional entry to list begin listing after, not required to exist."),
+    "limit": Field(FieldType.INT, "Optional number of entries to return; defaults to all entries."),
+}
+
+
+_Entry = TypeVar("_Entry", Issuer, KeyEntry)
+
+
+def page(entries: list[_Entry], data: FieldData) -> list[_Entry]:
+    """The entries (sorted by id) after `after`, at most `limit` of them when it is positive."""
+    after, limit = data.get("after"), data.get("limit")
+    chosen = [entry for entry in sorted(entries, key=lambda entry: entry.id) if entry.id > after]
+    return chosen[:limit] if limit > 0 else chosen
+
+
 def name_request(data: FieldData) -> NameRequest:
     """The names of a request body."""
     return NameRequest(
@@ -97,6 +123,8 @@ def name_request(data: FieldData) -> NameRequest:
         ip_sans=tuple(data.get("ip_sans")),
         uri_sans=tuple(data.get("uri_sans")),
         exclude_cn_from_sans=data.get("exclude_cn_from_sans"),
+        other_sans=tuple(data.get("other_sans")),
+        serial_number=data.get("serial_number"),
     )
 
 
@@ -165,25 +193,63 @@ async def remember(store: PkiStore, certificate: x509.Certificate, issuer_id: st
 async def new_key(store: PkiStore, key: PrivateKey, name: str) -> KeyEntry:
     """Store a new private key; its id is returned as key_id."""
     entry = KeyEntry(id=ids.new_uuid(), name=name, type=key_type_of(key), private_key=dump_key(key))
-    await store.save_key(entry)
+    await store.add_key(entry)
     return entry
 
 
-async def check_issuer_name(store: PkiStore, name: str) -> None:
+async def issuer_name(store: PkiStore, data: FieldData, *, allow_empty: bool = False) -> str:
+    """The issuer_name of a request, held to Vault's getIssuerName rules ("" when not supplied)."""
+    value, supplied = data.get_ok("issuer_name")
+    if not supplied:
+        return ""
+    name = str(value).strip()
     if not name:
-        return
-    if name == "default":
+        if allow_empty:
+            return ""
+        raise InvalidRequestError("expected non-empty issuer name")
+    if name.lower() == "default":
         raise InvalidRequestError("reserved keyword 'default' can not be used as issuer name")
-    if any(issuer.name == name for issuer in await store.issuers()):
-        raise InvalidRequestError("issuer name already in use")
+    if not REF_NAME.fullmatch(name):
+        raise InvalidRequestError("issuer name contained invalid characters")
+    if await store.resolve_issuer(name) is not None:
+        raise InvalidRequestError(ISSUER_NAME_IN_USE)
+    return name
+
+
+async def key_name(store: PkiStore, data: FieldData) -> str:
+    """The key_name of a request, held to Vault's getKeyName rules ("" when not supplied)."""
+    value, supplied = data.get_ok("key_name")
+    name = str(value).strip() if supplied else ""
+    if not supplied:
+        return ""
+    if name.lower() == "default":
+        raise InvalidRequestError("reserved keyword 'default' can not be used as key name")
+    if not REF_NAME.fullmatch(name):
+        raise InvalidRequestError("key name contained invalid characters")
+    if await store.resolve_key(name) is not None:
+        raise InvalidRequestError("key name already in use")
+    return name
 
 
 async def new_issuer(
-    store: PkiStore, certificate: x509.Certificate, key_id: str, name: str, parents: tuple[str, ...] = ()
+    store: PkiStore,
+    certificate: x509.Certificate,
+    key_id: str,
+    name: str,
+    parents: tuple[str, ...] = (),
+    *,
+    revocation_signature_algorithm: str = "",
 ) -> Issuer:
     """Store a CA certificate as an issuer (default when it is the mount's first) with a fresh CRL."""
     pem = certificate_pem(certificate) + "\n"
-    issuer = Issuer(id=ids.new_uuid(), name=name, key_id=key_id, certificate=pem, ca_chain=(pem, *parents))
+    issuer = Issuer(
+        id=ids.new_uuid(),
+        name=name,
+        key_id=key_id,
+        certificate=pem,
+        ca_chain=(pem, *parents),
+        revocation_signature_algorithm=revocation_signature_algorithm,
+    )
     await store.save_issuer(issuer)
     await remember(store, certificate, issuer.id)
     if key_id:

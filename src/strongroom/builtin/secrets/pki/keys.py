@@ -75,17 +75,27 @@ def key_bits_of(key: PublicKey) -> int:
     return 0
 
 
-def signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
-    """The digest Vault signs with: SHA-256, or for EC the one matching the curve; none for ed25519."""
+_SIGNATURE_HASHES: dict[int, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    256: hashes.SHA256,
+    384: hashes.SHA384,
+    512: hashes.SHA512,
+}
+
+
+def signature_hash(key: PrivateKey, bits: int = 0) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
+    """The digest Vault signs with: a role's signature_bits (256, 384 or 512) when set, else SHA-256, or for
+    EC the one matching the curve; none for ed25519."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    if bits in _SIGNATURE_HASHES:
+        return _SIGNATURE_HASHES[bits]()
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.key_size > 384:
             return hashes.SHA512()
         if key.curve.key_size > 256:
             return hashes.SHA384()
         return hashes.SHA256()
-    if isinstance(key, rsa.RSAPrivateKey):
-        return hashes.SHA256()
-    return None
+    return hashes.SHA256()
 
 
 def private_key_der(key: PrivateKey, *, pkcs8: bool = False) -> tuple[bytes, str]:

@@ -5,10 +5,14 @@ Storage layout (inside the mount's view):
     issuer/<id>          Issuer: a CA certificate this mount issues with, and its chain
     key/<id>             KeyEntry: an issuer's private key (or an intermediate's, before it is signed)
     config/issuers       {"default": issuer id}
+    config/keys          {"default": key id}
     config/urls          Urls (certs.Urls as JSON)
     certs/<serial>       CertRecord (serial with hyphens), unless the role says no_store
     revoked/<serial>     the revocation time of a revoked certificate
     crl/<issuer id>      the issuer's current CRL (DER, base64) and its number
+    crl-delta/<issuer id>  the issuer's delta CRL (DER, base64) and the last revocation it lists
+    delta-wal/<serial>   a revocation not yet on a complete CRL (only with auto_rebuild and enable_delta)
+    config/crl           CrlConfig
 
 Invariant: private keys live only in `KeyEntry.private_key`, which no repr and no read shows.
 """
@@ -26,7 +30,11 @@ CERT_PREFIX = "certs/"
 REVOKED_PREFIX = "revoked/"
 CRL_PREFIX = "crl/"
 ISSUERS_CONFIG = "config/issuers"
+KEYS_CONFIG = "config/keys"
 URLS_CONFIG = "config/urls"
+CRL_CONFIG = "config/crl"
+DELTA_CRL_PREFIX = "crl-delta/"
+DELTA_WAL_PREFIX = "delta-wal/"
 
 
 def storage_serial(serial: str) -> str:
@@ -119,9 +127,17 @@ ROLE_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(Role) if f.name !=
 """The names of a role's settings, in declaration order."""
 
 
+ISSUER_USAGES = ("crl-signing", "issuing-certificates", "ocsp-signing", "read-only")
+"""Vault's issuer usages, in the order Vault names them (sorted)."""
+LEAF_NOT_AFTER_BEHAVIORS = ("err", "truncate", "permit")
+
+
 @dataclass(frozen=True, slots=True)
 class Issuer:
-    """A CA certificate of this mount (`issuer/<id>`); `ca_chain` starts with the certificate itself."""
+    """A CA certificate of this mount (`issuer/<id>`); `ca_chain` starts with the certificate itself.
+
+    `manual_chain` holds issuer ids (the first is the issuer itself) when the chain was set by hand; the
+    three URL lists are the issuer's own AIA settings, used instead of config/urls when any is set."""
 
     id: str
     name: str
@@ -129,13 +145,25 @@ class Issuer:
     certificate: str
     ca_chain: tuple[str, ...]
     leaf_not_after_behavior: str = "err"
+    usage: tuple[str, ...] = ISSUER_USAGES
+    revocation_signature_algorithm: str = ""
+    manual_chain: tuple[str, ...] = ()
+    issuing_certificates: tuple[str, ...] = ()
+    crl_distribution_points: tuple[str, ...] = ()
+    ocsp_servers: tuple[str, ...] = ()
+    revoked: bool = False
+    revocation_time: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Issuer:
-        return cls(**{**raw, "ca_chain": tuple(raw["ca_chain"])})
+        known = {f.name: f.default for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known
+        }
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +199,26 @@ class CertRecord:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> CertRecord:
         return cls(**raw)
+
+
+@dataclass(frozen=True, slots=True)
+class CrlConfig:
+    """config/crl: how CRLs and OCSP answers are built. Durations are kept as written (Vault's strings)."""
+
+    expiry: str = "72h"
+    disable: bool = False
+    ocsp_disable: bool = False
+    ocsp_expiry: str = "12h"
+    auto_rebuild: bool = False
+    auto_rebuild_grace_period: str = "12h"
+    enable_delta: bool = False
+    delta_rebuild_interval: str = "15m"
+    allow_expired_cert_revocation: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> CrlConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})

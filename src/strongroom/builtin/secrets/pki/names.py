@@ -1,10 +1,13 @@
-"""Which names a role may certify: Vault's validateNames, hostname and wildcard rules.
+"""Which names a role may certify: Vault's validateNames, hostname and wildcard rules, with the caller's
+identity templates (allowed_domains_template).
 Layer: builtin (pure domain logic; stdlib and the engine's models only).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from strongroom.builtin.secrets.pki.models import Role
 
@@ -15,6 +18,49 @@ HOSTNAME = re.compile(
 )
 WILDCARD_LABEL = re.compile(r"^[a-zA-Z0-9*]+([-a-zA-Z0-9*]*[a-zA-Z0-9*])?$")
 _LOCAL = ("localhost", "localdomain")
+_TEMPLATE = re.compile(r"\{\{(.+?)\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asks for the certificate: the identity template values of its entity (None without an entity,
+    when Vault leaves templates as written)."""
+
+    identity: Mapping[str, str] | None = field(default=None)
+
+
+NOBODY = Requester()
+"""A request without an entity (what the harness and sign-verbatim's role see)."""
+
+
+def render_identity(text: str, identity: Mapping[str, str] | None, *, globs: bool) -> str | None:
+    """`text` with its {{identity...}} templates filled (Vault's ACL templating); None when one cannot be
+    (no value, or a "*" while the role does not allow globs in identity templates). Unchanged without an
+    entity or without a template."""
+    if identity is None or not _TEMPLATE.search(text):
+        return text
+    failed = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal failed
+        value = identity.get(match.group(1).strip(), "")
+        if not value or (not globs and "*" in value):
+            failed = True
+        return value
+
+    rendered = _TEMPLATE.sub(fill, text)
+    return None if failed else rendered
+
+
+def allowed_patterns(
+    values: tuple[str, ...], templated: bool, requester: Requester, *, globs: bool
+) -> list[str]:
+    """A role's allowed_domains or allowed_uri_sans as the requester sees them: with templates rendered when
+    the role says so (a pattern that cannot be rendered allows nothing)."""
+    if not templated:
+        return [value for value in values if value]
+    rendered = (render_identity(value, requester.identity, globs=globs) for value in values if value)
+    return [value for value in rendered if value]
 
 
 def _split_wildcard(name: str) -> tuple[str, str] | None:
@@ -34,7 +80,7 @@ def is_hostname(name: str) -> bool:
     return len(converted) <= 253 and HOSTNAME.fullmatch(converted) is not None
 
 
-def name_allowed(role: Role, name: str) -> bool:
+def name_allowed(role: Role, name: str, requester: Requester = NOBODY) -> bool:
     """Whether `role` may put `name` (a hostname, a wildcard, or an email) in a certificate."""
     reduced = email_domain = name
     wildcard_label = ""
@@ -69,6 +115,12 @@ def name_allowed(role: Role, name: str) -> bool:
             reduced.endswith("." + local) or (is_wildcard and reduced == local) for local in _LOCAL
         ):
             return True
+    domains = allowed_patterns(
+        role.allowed_domains,
+        role.allowed_domains_template,
+        requester,
+        globs=role.allow_globs_in_identity_templates,
+    )
     return any(
         _domain_allows(
             role,
@@ -79,8 +131,7 @@ def name_allowed(role: Role, name: str) -> bool:
             is_email=is_email,
             is_wildcard=is_wildcard,
         )
-        for domain in role.allowed_domains
-        if domain
+        for domain in domains
     )
 
 

@@ -1,5 +1,5 @@
-"""Reading what the CA publishes: ca, ca/pem, ca_chain, cert/<serial>, certs/ (LIST), issuers/ (LIST),
-issuer/<ref>, config/issuers and config/urls. Layer: builtin.
+"""Reading what the CA publishes: ca, ca/pem, ca_chain, cert/<serial>, certs/ (LIST), and config/urls
+(the issuers themselves are in paths_issuers). Layer: builtin.
 
 Imports framework, logical, errors, util and the engine's modules. ca, ca/pem, ca_chain and cert/<serial>
 need no token (Vault's unauthenticated paths): they hold only public certificates.
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
-
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from strongroom.builtin.secrets.pki import common
 from strongroom.builtin.secrets.pki.certs import Urls, certificate_der, load_certificate
@@ -24,51 +21,29 @@ from strongroom.logical import Operation, Request, Response
 from strongroom.util.clock import rfc3339
 
 NO_DEFAULT = "no default issuer currently configured"
-ISSUER_USAGE = "crl-signing,issuing-certificates,ocsp-signing,read-only"
-URL_FIELDS = ("issuing_certificates", "crl_distribution_points", "ocsp_servers")
+URL_FIELDS = (
+    "issuing_certificates",
+    "crl_distribution_points",
+    "ocsp_servers",
+    "delta_crl_distribution_points",
+)
 _URL_NAMES = {
     "issuing_certificates": "Authority Information Access (AIA) parameter issuing_certificates",
-    "crl_distribution_points": "CRL distribution points parameter crl_distribution_points",
+    "crl_distribution_points": "Authority Information Access (AIA) parameter crl_distribution_points",
     "ocsp_servers": "Authority Information Access (AIA) parameter ocsp_servers",
+    "delta_crl_distribution_points": (
+        "Authority Information Access (AIA) parameter delta_crl_distribution_points"
+    ),
 }
-
-
-def _revocation_algorithm(certificate: x509.Certificate) -> str:
-    key = certificate.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return "SHA256WithRSA"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return {256: "ECDSAWithSHA256", 384: "ECDSAWithSHA384"}.get(key.curve.key_size, "ECDSAWithSHA512")
-    return "PureEd25519"
 
 
 def urls_data(urls: Urls) -> dict[str, Any]:
     return {
         "crl_distribution_points": list(urls.crl_distribution_points),
-        "delta_crl_distribution_points": [],
+        "delta_crl_distribution_points": list(urls.delta_crl_distribution_points),
         "enable_templating": False,
         "issuing_certificates": list(urls.issuing_certificates),
         "ocsp_servers": list(urls.ocsp_servers),
-    }
-
-
-def issuer_data(issuer: Issuer) -> dict[str, Any]:
-    """An issuer as issuer/<ref> reads it."""
-    return {
-        "ca_chain": list(issuer.ca_chain),
-        "certificate": issuer.certificate,
-        "crl_distribution_points": [],
-        "delta_crl_distribution_points": [],
-        "issuer_id": issuer.id,
-        "issuer_name": issuer.name,
-        "issuing_certificates": [],
-        "key_id": issuer.key_id,
-        "leaf_not_after_behavior": issuer.leaf_not_after_behavior,
-        "manual_chain": None,
-        "ocsp_servers": [],
-        "revocation_signature_algorithm": _revocation_algorithm(load_certificate(issuer.certificate)),
-        "revoked": False,
-        "usage": ISSUER_USAGE,
     }
 
 
@@ -100,15 +75,17 @@ def paths(store: PkiStore) -> list[Path]:
         return Response(raw_body=body, content_type="application/pkix-cert")
 
     async def read_cert(request: Request, data: FieldData) -> Response | None:
-        serial = normalize_serial(data.get("serial"))
+        given = data.get("serial")
+        serial = given if given == "delta-crl" else normalize_serial(given)
         unrevoked = {"revocation_time": 0, "revocation_time_rfc3339": ""}
-        if serial in ("ca", "ca_chain", "crl"):
+        if serial in ("ca", "ca_chain", "crl", "delta-crl"):
             issuer = await default_issuer()
             if issuer is None:
                 raise InvalidRequestError(NO_DEFAULT)
-            if serial == "crl":
-                crl = pem_text("X509 CRL", await store.current_crl(issuer.id))
-                return Response(data={"certificate": crl, **unrevoked})
+            if serial in ("crl", "delta-crl"):
+                async with store.lock:
+                    der = await (store.current_crl if serial == "crl" else store.current_delta_crl)(issuer.id)
+                return Response(data={"certificate": pem_text("X509 CRL", der), **unrevoked})
             answer = {"certificate": issuer.certificate.strip(), **unrevoked}
             if serial == "ca_chain":
                 answer["ca_chain"] = "\n".join(pem.strip() for pem in issuer.ca_chain)
@@ -129,35 +106,6 @@ def paths(store: PkiStore) -> list[Path]:
 
     async def list_certs(request: Request, data: FieldData) -> Response | None:
         return Response(data={"keys": await store.cert_serials()})
-
-    async def list_issuers(request: Request, data: FieldData) -> Response | None:
-        issuers = await store.issuers()
-        default_id = await store.default_issuer_id()
-        info = {issuer.id: common.issuer_summary(issuer, issuer.id == default_id) for issuer in issuers}
-        return Response(data={"keys": [issuer.id for issuer in issuers], "key_info": info})
-
-    async def read_issuer(request: Request, data: FieldData) -> Response | None:
-        ref = data.get("ref")
-        issuer = await store.resolve_issuer(ref)
-        if issuer is None:
-            raise InvalidRequestError(
-                NO_DEFAULT if ref == "default" else f"unable to find PKI issuer for reference: {ref}"
-            )
-        return Response(data=issuer_data(issuer))
-
-    async def read_issuers_config(request: Request, data: FieldData) -> Response | None:
-        return Response(
-            data={"default": await store.default_issuer_id(), "default_follows_latest_issuer": False}
-        )
-
-    async def write_issuers_config(request: Request, data: FieldData) -> Response | None:
-        ref = data.get("default")
-        async with store.lock:
-            issuer = await store.resolve_issuer(ref) if ref != "default" else None
-            if issuer is None:
-                raise InvalidRequestError(f"unable to find PKI issuer for reference: {ref}")
-            await store.set_default_issuer(issuer.id)
-        return Response(data={"default": issuer.id, "default_follows_latest_issuer": False})
 
     async def read_urls(request: Request, data: FieldData) -> Response | None:
         return Response(data=urls_data(await store.urls()))
@@ -182,7 +130,6 @@ def paths(store: PkiStore) -> list[Path]:
         )
         for name in URL_FIELDS
     }
-    url_fields["delta_crl_distribution_points"] = Field(FieldType.COMMA_STRING_LIST, "Not supported.")
     url_fields["enable_templating"] = Field(FieldType.BOOL, "Not supported.")
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),
@@ -202,26 +149,6 @@ def paths(store: PkiStore) -> list[Path]:
             operations={Operation.LIST: list_certs},
             synopsis="Fetch a list of all issued certificates.",
             description="Serials of the stored certificates, colon-separated hex.",
-        ),
-        Path(
-            "issuers/?",
-            operations={Operation.LIST: list_issuers},
-            synopsis="Fetch a list of CA certificates.",
-            description="Issuer ids, with each issuer's name, key and serial under key_info.",
-        ),
-        Path(
-            "issuer/{ref}",
-            fields={"ref": Field(FieldType.STRING, 'An issuer id, name, or "default".')},
-            operations={Operation.READ: read_issuer},
-            synopsis="Fetch a single issuer certificate.",
-            description="The issuer's certificate, chain and settings.",
-        ),
-        Path(
-            "config/issuers",
-            fields={"default": Field(FieldType.STRING, "Reference to the default issuer.")},
-            operations={Operation.READ: read_issuers_config, Operation.UPDATE: write_issuers_config},
-            synopsis="Read and set the default issuer certificate for signing.",
-            description='The issuer used when a role\'s issuer_ref is "default".',
         ),
         Path(
             "config/urls",

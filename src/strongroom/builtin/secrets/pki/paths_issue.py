@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from strongroom.builtin.secrets.pki import common
 from strongroom.builtin.secrets.pki.certs import (
@@ -23,7 +24,13 @@ from strongroom.builtin.secrets.pki.certs import (
     load_csr,
     not_after,
 )
-from strongroom.builtin.secrets.pki.issuing import NameRequest, check_format, leaf_template, validity
+from strongroom.builtin.secrets.pki.issuing import (
+    LeafTimes,
+    NameRequest,
+    check_format,
+    leaf_template,
+    leaf_validity,
+)
 from strongroom.builtin.secrets.pki.keys import (
     PrivateKey,
     PublicKey,
@@ -33,6 +40,7 @@ from strongroom.builtin.secrets.pki.keys import (
     normalize_serial,
 )
 from strongroom.builtin.secrets.pki.models import Role
+from strongroom.builtin.secrets.pki.names import Requester
 from strongroom.builtin.secrets.pki.paths_roles import checked_name
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
@@ -46,12 +54,21 @@ CSR_CN_WARNING = (
 )
 CSR_FIELD = Field(FieldType.STRING, "PEM-format CSR to be signed.")
 ROLE_FIELD = Field(FieldType.STRING, "The desired role with configuration for this request.")
+ISSUING = "issuing-certificates"
+# issuer/<ref>/... paths name the issuer in the path; the plain paths use the role's issuer_ref.
+ISSUER_REF_FIELD = Field(FieldType.STRING, 'Reference to the issuer to use: an id, a name, or "default".')
 _ISSUE_FIELDS = {
     **common.NAME_FIELDS,
     "role": ROLE_FIELD,
-    "issuer_ref": Field(FieldType.STRING, "Reference to the issuer to use (default: the role's)."),
     "remove_roots_from_chain": Field(FieldType.BOOL, "Accepted for compatibility."),
-    "user_ids": Field(FieldType.COMMA_STRING_LIST, "Not supported."),
+    "user_ids": Field(
+        FieldType.COMMA_STRING_LIST,
+        "User IDs (subject UID attributes) of the certificate, as the role allows.",
+    ),
+    "not_after": Field(
+        FieldType.STRING, "The notAfter of the certificate (RFC 3339), instead of a ttl, as the role allows."
+    ),
+    "not_before": Field(FieldType.STRING, "The notBefore of the certificate (RFC 3339), as the role allows."),
 }
 _VERBATIM_FIELDS = {
     **_ISSUE_FIELDS,
@@ -66,6 +83,15 @@ _VERBATIM_FIELDS = {
 }
 
 
+def _path_issuer_ref(data: FieldData) -> str:
+    """The issuer an issuer/<ref>/... path names; "" on the plain paths, which do not declare issuer_ref
+    (so a request body cannot pick an issuer other than the role's)."""
+    try:
+        return str(data.get("issuer_ref"))
+    except KeyError:
+        return ""
+
+
 def _verbatim_role(data: FieldData) -> Role:
     """sign-verbatim's role: any name, no hostname rules, the usages of the request."""
     return Role(
@@ -73,6 +99,8 @@ def _verbatim_role(data: FieldData) -> Role:
         allow_any_name=True,
         enforce_hostnames=False,
         allowed_uri_sans=("*",),
+        allowed_other_sans=("*",),
+        allowed_serial_numbers=("*",),
         require_cn=False,
         cn_validations=("disabled",),
         key_type="any",
@@ -95,17 +123,37 @@ def _csr_names(
         if common_name:
             warnings = (CSR_CN_WARNING,)
         common_name = common_name_of(csr.subject)
+    serials = csr.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    serial = requested.serial_number or (str(serials[0].value) if serials else "")
+    user_ids = requested.user_ids or tuple(
+        str(attribute.value) for attribute in csr.subject.get_attributes_for_oid(NameOID.USER_ID)
+    )
+    requested = replace(requested, serial_number=serial, user_ids=user_ids)
     if not role.use_csr_sans:
         return replace(requested, common_name=common_name), warnings
     dns, emails, ips, uris = csr_alt_names(csr)
-    names = NameRequest(
+    names = replace(
+        requested,
         common_name=common_name,
         alt_names=(*dns, *emails),
         ip_sans=tuple(ips),
         uri_sans=tuple(uris),
-        exclude_cn_from_sans=requested.exclude_cn_from_sans,
+        source="CSR",
     )
     return names, warnings
+
+
+def leaf_names(data: FieldData) -> NameRequest:
+    """The names an issue or sign request asks for, its user IDs included."""
+    return replace(common.name_request(data), user_ids=tuple(data.get("user_ids")))
+
+
+def requester_of(request: Request) -> Requester:
+    """The caller's identity, for the role's identity templates."""
+    caller = request.caller
+    if caller is None or not caller.entity_id:
+        return Requester()
+    return Requester(caller.identity)
 
 
 def _check_csr_key(role: Role, key: PublicKey) -> None:
@@ -140,19 +188,33 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
     ) -> Response:
         output = data.get("format")
         pkcs8 = common.check_pkcs8(data)
-        signing = await store.signing_issuer(data.get("issuer_ref") or role.issuer_ref)
+        try:
+            signing = await store.signing_issuer(_path_issuer_ref(data) or role.issuer_ref, ISSUING)
+        except InvalidRequestError as refused:
+            # Vault's fetchCaSigningBundle words: a refused usage is an "error", a missing CA a "could not".
+            reason = refused.errors[0]
+            if reason.startswith("error while attempting"):
+                raise InvalidRequestError(f"error fetching CA certificate: {reason}") from None
+            raise InvalidRequestError(
+                f"could not fetch the CA certificate (was one set?): {reason}"
+            ) from None
         now = clock.now()
-        valid = validity(
+        valid = leaf_validity(
+            role,
+            LeafTimes(
+                ttl=data.get("ttl"),
+                not_after=data.get("not_after"),
+                not_before=data.get("not_before"),
+                honour_not_before=key is not None,
+            ),
             now=now,
-            requested_ttl=data.get("ttl"),
-            role_ttl=role.ttl,
-            role_max_ttl=role.max_ttl,
             default_ttl=system.default_lease_ttl(),
             system_max_ttl=system.max_lease_ttl(),
-            not_before_duration=role.not_before_duration,
             ca_not_after=not_after(signing.certificate),
+            leaf_not_after_behavior=signing.issuer.leaf_not_after_behavior,
         )
         timed = replace(template, not_before=valid.not_before, not_after=valid.not_after)
+        timed = replace(timed, urls=await store.urls_for(signing.issuer))
         certificate = build_certificate(timed, public_key, signing.key, signing.certificate)
         if not role.no_store:
             await common.remember(store, certificate, signing.issuer.id)
@@ -175,7 +237,7 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
             raise InvalidRequestError(
                 'role key type "any" not allowed for issuing certificates, only signing'
             )
-        template = leaf_template(role, common.name_request(data), await store.urls())
+        template = leaf_template(role, leaf_names(data), await store.urls(), requester_of(request))
         key = generate_key(role.key_type, role.key_bits)
         return await issue_leaf(
             role, data, template=template, public_key=key.public_key(), key=key, warnings=()
@@ -187,8 +249,8 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         csr = load_csr(data.get("csr"))
         public_key = csr_public_key(csr)
         _check_csr_key(role, public_key)
-        names, warnings = _csr_names(role, csr, common.name_request(data))
-        template = leaf_template(role, names, await store.urls())
+        names, warnings = _csr_names(role, csr, leaf_names(data))
+        template = leaf_template(role, names, await store.urls(), requester_of(request))
         return await issue_leaf(
             role, data, template=template, public_key=public_key, key=None, warnings=warnings
         )
@@ -220,30 +282,32 @@ def paths(store: PkiStore, system: SystemView, clock: Clock) -> tuple[list[Path]
         return None
 
     pki_secret = SecretType(type=SECRET_TYPE, revoke=revoke_lease)
-    issue_paths = [
-        Path(
-            "issue/{role}",
-            fields=_ISSUE_FIELDS,
-            operations={Operation.UPDATE: issue},
-            synopsis="Request a certificate using a certain role with the provided details.",
-            description="Generates a private key and a certificate for it, checked against the role.",
-        ),
-        Path(
-            "sign/{role}",
-            fields={**_ISSUE_FIELDS, "csr": CSR_FIELD},
-            operations={Operation.UPDATE: sign},
-            synopsis="Request certificates using a certain role with the provided details.",
-            description="Signs a CSR; its names are checked against the role.",
-        ),
-        *(
+    issue_paths: list[Path] = []
+    for prefix, extra in (("", {}), ("issuer/{issuer_ref}/", {"issuer_ref": ISSUER_REF_FIELD})):
+        issue_paths += [
             Path(
-                pattern,
-                fields=_VERBATIM_FIELDS,
-                operations={Operation.UPDATE: sign_verbatim},
+                prefix + "issue/{role}",
+                fields={**_ISSUE_FIELDS, **extra},
+                operations={Operation.UPDATE: issue},
+                synopsis="Request a certificate using a certain role with the provided details.",
+                description="Generates a private key and a certificate for it, checked against the role.",
+            ),
+            Path(
+                prefix + "sign/{role}",
+                fields={**_ISSUE_FIELDS, **extra, "csr": CSR_FIELD},
+                operations={Operation.UPDATE: sign},
                 synopsis="Request certificates using a certain role with the provided details.",
-                description="Signs a CSR as it is: its subject and names are not checked against any role.",
-            )
-            for pattern in ("sign-verbatim", "sign-verbatim/{role}")
-        ),
-    ]
+                description="Signs a CSR; its names are checked against the role.",
+            ),
+            *(
+                Path(
+                    prefix + pattern,
+                    fields={**_VERBATIM_FIELDS, **extra},
+                    operations={Operation.UPDATE: sign_verbatim},
+                    synopsis="Request certificates using a certain role with the provided details.",
+                    description="Signs a CSR as it is: its names are not checked against any role.",
+                )
+                for pattern in ("sign-verbatim", "sign-verbatim/{role}")
+            ),
+        ]
     return issue_paths, pki_secret

@@ -1,18 +1,28 @@
-"""revoke, crl, crl/pem, crl/rotate, tidy and tidy-status: revocation and the cleanup of expired
-certificates. Layer: builtin.
+"""revoke, revoke-with-key and certs/revoked (LIST): revoking issued certificates. Layer: builtin.
 
-Imports framework, logical, errors, util and the engine's modules. crl and crl/pem need no token (Vault's
-unauthenticated paths). Tidy runs to completion before it answers (Vault runs it in the background and
-answers 202 at once; the answer here is the same 202, and tidy-status is already final).
+Imports framework, logical, errors, util and the engine's modules. A certificate is named by its serial or
+given as PEM; revoke-with-key also proves possession of its private key (so its holder may revoke it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from strongroom.builtin.secrets.pki import common
 from strongroom.builtin.secrets.pki.certs import load_certificate
-from strongroom.builtin.secrets.pki.common import NO_CONTENT
-from strongroom.builtin.secrets.pki.keys import normalize_serial, pem_text, serial_text
+from strongroom.builtin.secrets.pki.keys import (
+    PrivateKey,
+    PublicKey,
+    key_type_of,
+    normalize_serial,
+    public_key_der,
+    serial_text,
+)
+from strongroom.builtin.secrets.pki.models import CertRecord
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import Field, FieldData, FieldType, Path
@@ -20,147 +30,130 @@ from strongroom.logical import Operation, Request, Response
 from strongroom.util.clock import Clock, rfc3339
 
 SERIAL_REQUIRED = "The serial number or certificate to revoke must be provided."
-TIDY_STARTED = (
-    "Tidy operation successfully started. Any information from the operation will be printed to OpenBao's "
-    "server logs."
+BOTH_GIVEN = "Must provide either the certificate or the serial to revoke; not both."
+KEY_REQUIRED = "Must have private key to revoke via the /revoke-with-key path."
+KEY_TOO_SHORT = (
+    "Provided data for private_key was too short; perhaps a path was passed to the API rather than the "
+    "contents of a PEM file?"
 )
-TIDY_NOTHING = (
-    "Manual tidy requested but no tidy operations were set. Enable at least one tidy operation to be run "
-    "(tidy_cert_store / tidy_revoked_certs / tidy_invalid_certs / tidy_revoked_cert_issuer_associations / "
-    "tidy_expired_issuers / tidy_move_legacy_ca_bundle / tidy_acme)."
+KEY_NO_PEM = "provided key PEM block contained no data or failed to parse"
+KEY_TYPE_MISMATCH = "provided private key type does not match certificate's public key type"
+KEY_MISMATCH = "provided private key does not match certificate's public key"
+NOT_OURS = (
+    "unable to verify signature on presented cert from any present issuer in this mount; certificates from "
+    "previous CAs will need to have their issuing CA and key re-imported if revocation is necessary"
 )
-DEFAULT_SAFETY_BUFFER = 72 * 3600
+UNEQUAL_CERT = (
+    "certificate with same serial but unequal value already present in this cluster's storage; refusing to "
+    "revoke"
+)
+
+
+def _check_key(pem: str, certificate: x509.Certificate) -> None:
+    """Vault's validatePrivateKeyMatchesCert: the PEM key's public half must be the certificate's."""
+    try:
+        key = load_pem_private_key(pem.strip().encode(), password=None)
+    except (ValueError, TypeError):
+        raise InvalidRequestError(KEY_NO_PEM) from None
+    if not isinstance(key, PrivateKey):
+        raise InvalidRequestError(KEY_TYPE_MISMATCH)
+    ours = certificate.public_key()
+    if not isinstance(ours, PublicKey) or key_type_of(key) != key_type_of(ours):
+        raise InvalidRequestError(KEY_TYPE_MISMATCH)
+    if not hmac.compare_digest(public_key_der(key), public_key_der(ours)):
+        raise InvalidRequestError(KEY_MISMATCH)
 
 
 def paths(store: PkiStore, clock: Clock) -> list[Path]:
-    """The revocation, CRL and tidy paths."""
-    status: dict[str, Any] = {"state": "Inactive"}
+    """The revocation paths."""
+
+    async def _adopt(certificate: x509.Certificate) -> CertRecord:
+        """A certificate this mount issued without storing it (no_store): stored now, so it can be revoked."""
+        for issuer in await store.issuers():
+            try:
+                certificate.verify_directly_issued_by(load_certificate(issuer.certificate))
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return await common.remember(store, certificate, issuer.id)
+        raise InvalidRequestError(NOT_OURS)
 
     async def revoke(request: Request, data: FieldData) -> Response | None:
-        serial = normalize_serial(data.get("serial_number"))
-        pem = data.get("certificate")
-        if not serial and pem:
-            serial = serial_text(load_certificate(pem).serial_number)
-        if not serial:
+        serial_given, has_serial = data.get_ok("serial_number")
+        pem, has_cert = data.get_ok("certificate")
+        if not has_serial and not has_cert:
             raise InvalidRequestError(SERIAL_REQUIRED)
-        record = await store.revoke(serial, clock.now())
+        if has_serial and has_cert:
+            raise InvalidRequestError(BOTH_GIVEN)
+        key_pem = ""
+        if request.path == "revoke-with-key":
+            key_pem, has_key = data.get_ok("private_key")
+            if not has_key:
+                raise InvalidRequestError(KEY_REQUIRED)
+            if len(key_pem) < 64:
+                raise InvalidRequestError(KEY_TOO_SHORT)
+        if has_cert:
+            certificate = load_certificate(pem)
+            serial = serial_text(certificate.serial_number)
+            record = await store.cert(serial)
+            if record is not None and load_certificate(record.certificate) != certificate:
+                raise InvalidRequestError(UNEQUAL_CERT)
+            if record is None:
+                record = await _adopt(certificate)
+        else:
+            serial = normalize_serial(serial_given)
+            if not serial:
+                raise InvalidRequestError("The serial number must be provided")
+            record = await store.cert(serial)
+        if record is None:
+            raise InvalidRequestError(f"certificate with serial {serial} not found.")
+        if key_pem:
+            _check_key(key_pem, load_certificate(record.certificate))
+        outcome = await store.revoke(serial, clock.now())
+        if outcome.record is None:
+            return Response(warnings=outcome.warnings)
         return Response(
             data={
-                "revocation_time": int(record.revocation_time),
-                "revocation_time_rfc3339": rfc3339(record.revocation_time),
+                "revocation_time": int(outcome.record.revocation_time),
+                "revocation_time_rfc3339": rfc3339(outcome.record.revocation_time),
                 "state": "revoked",
-            }
+            },
+            warnings=outcome.warnings,
         )
 
-    async def default_crl() -> bytes | None:
-        issuer = await store.resolve_issuer("default")
-        return None if issuer is None else await store.current_crl(issuer.id)
+    async def list_revoked(request: Request, data: FieldData) -> Response | None:
+        return Response(data={"keys": await store.revoked_serials()})
 
-    async def crl_der(request: Request, data: FieldData) -> Response | None:
-        der = await default_crl()
-        return NO_CONTENT if der is None else Response(raw_body=der, content_type="application/pkix-crl")
-
-    async def crl_pem(request: Request, data: FieldData) -> Response | None:
-        der = await default_crl()
-        if der is None:
-            return NO_CONTENT
-        return Response(raw_body=pem_text("X509 CRL", der).encode(), content_type="application/x-pem-file")
-
-    async def rotate(request: Request, data: FieldData) -> Response | None:
-        async with store.lock:
-            for issuer in await store.issuers():
-                if issuer.key_id:
-                    await store.rebuild_crl(issuer.id)
-        return Response(data={"success": True})
-
-    async def tidy(request: Request, data: FieldData) -> Response | None:
-        cert_store, revoked = data.get("tidy_cert_store"), data.get("tidy_revoked_certs")
-        if not cert_store and not revoked:
-            return Response(warnings=(TIDY_NOTHING,), status=202)
-        buffer = data.get("safety_buffer")
-        started = clock.now()
-        deleted = revoked_deleted = 0
-        async with store.lock:
-            cutoff = started - buffer
-            revoked_serials = set(await store.revoked_serials())
-            touched: set[str] = set()
-            for serial in await store.cert_serials():
-                record = await store.cert(serial)
-                if record is None or record.not_after > cutoff:
-                    continue
-                if serial in revoked_serials:
-                    if not revoked:
-                        continue
-                    await store.unmark_revoked(serial)
-                    touched.add(record.issuer_id)
-                    revoked_deleted += 1
-                await store.delete_cert(serial)
-                deleted += 1
-            for issuer_id in touched:
-                if await store.issuer(issuer_id) is not None:
-                    await store.rebuild_crl(issuer_id)
-        status.clear()
-        status.update(
-            state="Finished",
-            error=None,
-            message=None,
-            safety_buffer=buffer,
-            tidy_cert_store=cert_store,
-            tidy_revoked_certs=revoked,
-            cert_store_deleted_count=deleted,
-            revoked_cert_deleted_count=revoked_deleted,
-            time_started=rfc3339(started),
-            time_finished=rfc3339(clock.now()),
-        )
-        return Response(warnings=(TIDY_STARTED,), status=202)
-
-    async def tidy_status(request: Request, data: FieldData) -> Response | None:
-        return Response(data=dict(sorted(status.items())))
-
+    revoke_fields = {
+        "serial_number": Field(
+            FieldType.STRING, "Certificate serial number, in colon- or hyphen-separated octal"
+        ),
+        "certificate": Field(
+            FieldType.STRING,
+            "Certificate to revoke in PEM format; must be signed by an issuer in this mount.",
+        ),
+    }
     return [
         Path(
             "revoke",
+            fields=revoke_fields,
+            operations={Operation.UPDATE: revoke},
+            synopsis="Revoke a certificate by serial number or with explicit certificate.",
+            description="Adds the certificate to its issuer's CRL.",
+        ),
+        Path(
+            "revoke-with-key",
             fields={
-                "serial_number": Field(
-                    FieldType.STRING, "Certificate serial number, colon- or hyphen-separated."
-                ),
-                "certificate": Field(
-                    FieldType.STRING, "The certificate to revoke (PEM), instead of its serial."
-                ),
+                **revoke_fields,
+                "private_key": Field(FieldType.STRING, "Key to use to verify revocation permission; PEM."),
             },
             operations={Operation.UPDATE: revoke},
             synopsis="Revoke a certificate by serial number or with explicit certificate.",
-            description="Adds the certificate to its issuer's CRL, which is signed anew.",
-        ),
-        Path("crl", operations={Operation.READ: crl_der}, synopsis="Fetch the CRL (DER)."),
-        Path("crl/pem", operations={Operation.READ: crl_pem}, synopsis="Fetch the CRL (PEM)."),
-        Path(
-            "crl/rotate",
-            operations={Operation.READ: rotate},
-            synopsis="Force a rebuild of the CRL.",
-            description="Signs a new CRL for every issuer, with the next CRL number.",
+            description="As revoke, when the request also holds the certificate's private key.",
         ),
         Path(
-            "tidy",
-            fields={
-                "tidy_cert_store": Field(FieldType.BOOL, "Delete expired certificates from storage."),
-                "tidy_revoked_certs": Field(
-                    FieldType.BOOL, "Delete expired revoked certificates (and from the CRL)."
-                ),
-                "safety_buffer": Field(
-                    FieldType.DURATION,
-                    "How long past its expiry a certificate is kept.",
-                    DEFAULT_SAFETY_BUFFER,
-                ),
-            },
-            operations={Operation.UPDATE: tidy},
-            synopsis="Tidy up the backend by removing expired certificates, revocation information, or both.",
-            description="Removes certificates that expired more than safety_buffer ago.",
-        ),
-        Path(
-            "tidy-status",
-            operations={Operation.READ: tidy_status},
-            synopsis="Returns the status of the tidy operation.",
-            description="The outcome of the last tidy.",
+            "certs/revoked/?",
+            operations={Operation.LIST: list_revoked},
+            synopsis="List all revoked serial numbers within the local cluster",
+            description="Serials of the revoked certificates, colon-separated hex.",
         ),
     ]

@@ -14,8 +14,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Send one request to /v1/`path`; the parsed JSON answer (null for none), or an ApiError. */
-export async function api(method, path, body, { token = session.token() } = {}) {
+/** Send one request to /v1/`path`; the parsed JSON answer (null for none), or an ApiError. With `text`, the
+ * answer's text as it came (sys/metrics in the Prometheus format is not JSON). */
+export async function api(method, path, body, { token = session.token(), text: raw = false } = {}) {
   const headers = { "X-Vault-Request": "true" };
   if (token) headers["X-Vault-Token"] = token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -28,6 +29,7 @@ export async function api(method, path, body, { token = session.token() } = {}) 
     redirect: "error",
   });
   const text = await response.text();
+  if (raw && response.ok) return text;
   let parsed = null;
   if (text) {
     try {

@@ -7,18 +7,25 @@ import { initView, unsealView } from "./views/seal.js";
 import { loginView } from "./views/login.js";
 import { mountsView } from "./views/mounts.js";
 import { kvEdit, kvList, kvShow, kvStore, kvVersions } from "./views/kv.js";
+import { withCapabilities } from "./views/parts.js";
+import { ADMIN_NAV, ADMIN_ROUTES } from "./admin.js";
 
 const segment = "([^/?]+)";
 // "kv" routes are KV version 2 mounts; "kv1" routes KV version 1 and cubbyhole (no versions).
 const kv = "(kv1?)";
 const store = (kind, mount) => kvStore(mount, kind === "kv");
+// The API path a KV screen stands on, for its "what can I do here" line.
+const kvPath = (kind, mount, path, part) => (kind === "kv" ? `${mount}/${part}/${path}` : `${mount}/${path}`);
 const ROUTES = [
   [new RegExp("^/secrets$"), () => mountsView()],
-  [new RegExp(`^/${kv}/${segment}/list/(.*)$`), (k, m, p) => kvList(store(k, m), p)],
-  [new RegExp(`^/${kv}/${segment}/show/(.+)$`), (k, m, p, q) => kvShow(store(k, m), p, q.get("version"))],
+  [new RegExp(`^/${kv}/${segment}/list/(.*)$`),
+    (k, m, p) => withCapabilities(kvList(store(k, m), p), kvPath(k, m, p, "metadata"))],
+  [new RegExp(`^/${kv}/${segment}/show/(.+)$`),
+    (k, m, p, q) => withCapabilities(kvShow(store(k, m), p, q.get("version")), kvPath(k, m, p, "data"))],
   [new RegExp(`^/${kv}/${segment}/edit/(.+)$`), (k, m, p) => kvEdit(store(k, m), p, false)],
   [new RegExp(`^/${kv}/${segment}/create/(.*)$`), (k, m, p) => kvEdit(store(k, m), p, true)],
   [new RegExp(`^/kv/${segment}/versions/(.+)$`), (m, p) => kvVersions(kvStore(m, true), p)],
+  ...ADMIN_ROUTES,
 ];
 
 const main = document.getElementById("main");
@@ -32,6 +39,7 @@ function navigation(loggedIn) {
   }
   nav.replaceChildren(
     h("a", { href: "#/secrets" }, "Secrets"),
+    ...ADMIN_NAV.map(([href, label]) => h("a", { href }, label)),
     h("button", { type: "button", class: "link", onclick: logout }, "Log out"),
   );
 }
