@@ -7,6 +7,7 @@ import { initView, unsealView } from "./views/seal.js";
 import { loginView } from "./views/login.js";
 import { mountsView } from "./views/mounts.js";
 import { kvEdit, kvList, kvShow, kvStore, kvVersions } from "./views/kv.js";
+import { kvMetadata } from "./views/kvmeta.js";
 import { withCapabilities } from "./views/parts.js";
 import { ADMIN_NAV, ADMIN_ROUTES } from "./admin.js";
 
@@ -25,6 +26,8 @@ const ROUTES = [
   [new RegExp(`^/${kv}/${segment}/edit/(.+)$`), (k, m, p) => kvEdit(store(k, m), p, false)],
   [new RegExp(`^/${kv}/${segment}/create/(.*)$`), (k, m, p) => kvEdit(store(k, m), p, true)],
   [new RegExp(`^/kv/${segment}/versions/(.+)$`), (m, p) => kvVersions(kvStore(m, true), p)],
+  [new RegExp(`^/kv/${segment}/metadata/(.+)$`),
+    (m, p) => withCapabilities(kvMetadata(kvStore(m, true), p), `${m}/metadata/${p}`)],
   ...ADMIN_ROUTES,
 ];
 
