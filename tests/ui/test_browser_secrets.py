@@ -146,3 +146,47 @@ def test_metadata_and_mount_settings(server: RunningServer, api: httpx.Client, t
     expect(page.get_by_role("heading", name=f"{mount}/")).to_be_visible()
     assert api.get(f"/v1/{mount}/metadata/{name}").status_code == 404
     tab.assert_clean()
+
+
+def test_a_secret_on_screen_follows_the_server(
+    server: RunningServer, api: httpx.Client, tab: Watched
+) -> None:
+    page, name = tab.page, unique("live")
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    api.post(f"/v1/secret/data/{name}", json={"data": {"user": "first"}}).raise_for_status()
+    log_in(page, server.address, server.root_token)
+    page.goto(f"{server.address}/ui/#/kv/secret/show/{name}")
+    expect(page.get_by_text("Version 1,")).to_be_visible()
+    following = page.locator(".live-slot[data-following]")
+    expect(following).to_have_count(1)  # the subscription is open
+    api.post(f"/v1/secret/data/{name}", json={"data": {"user": "second-live"}}).raise_for_status()
+    expect(page.get_by_role("status").filter(has_text="Updated on the server to version 2.")).to_be_visible()
+    expect(page.get_by_text("Version 2,")).to_be_visible()
+    page.get_by_role("button", name="Reveal user").click()
+    expect(page.get_by_text("second-live")).to_be_visible()
+    tab.screenshot("live-update")
+    # The token went as a subprotocol: no URL the page opened holds it.
+    assert sockets
+    assert all(server.root_token not in url and "token" not in url for url in sockets)
+
+    # An edit in progress is kept; the notice offers a reload, which starts from the new version.
+    page.get_by_role("link", name="Edit").click()
+    page.locator(".pair-value").first.fill("my-unsaved-edit")
+    expect(following).to_have_count(1)
+    api.post(f"/v1/secret/data/{name}", json={"data": {"user": "third"}}).raise_for_status()
+    notice = page.get_by_role("status").filter(has_text="Updated on the server to version 3.")
+    expect(notice).to_contain_text("Your edit is kept")
+    assert page.locator(".pair-value").first.input_value() == "my-unsaved-edit"
+    page.get_by_role("button", name="Save new version").click()  # check-and-set refuses the stale edit
+    expect(page.get_by_role("alert")).to_contain_text("The secret changed since you opened it")
+    notice.get_by_role("button", name="Reload").click()
+    expect(page.locator(".pair-value").first).to_have_value("third")
+    assert api.get(f"/v1/secret/data/{name}").json()["data"]["data"] == {"user": "third"}
+
+    # An untouched form simply follows.
+    expect(following).to_have_count(1)
+    api.post(f"/v1/secret/data/{name}", json={"data": {"user": "fourth"}}).raise_for_status()
+    expect(page.get_by_role("status").filter(has_text="version 4")).to_be_visible()
+    expect(page.locator(".pair-value").first).to_have_value("fourth")
+    tab.assert_clean()

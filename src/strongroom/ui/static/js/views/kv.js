@@ -1,10 +1,12 @@
-// KV: browse by folder, read a secret (values masked until revealed), write it as key/value rows; for KV
-// version 2 also the version history with delete, undelete and destroy. KV version 1 and cubbyhole are the
+// KV: browse by folder, read a secret (values masked until revealed and following changes on the server); for
+// KV version 2 also the version history with delete, undelete and destroy. KV version 1 and cubbyhole are the
 // same without versions.
 import { api, ApiError, encodePath, list } from "../api.js";
 import { alertBox, confirmAction, h, notify, when } from "../dom.js";
 import { compareForm } from "./diff.js";
 import { crumbs, route, valueText } from "./kvparts.js";
+import { carried, carry, liveNotice, watchSecret } from "./live.js";
+import { redraw } from "./parts.js";
 
 export { kvStore } from "./kvparts.js";
 export { kvEdit } from "./kvedit.js";
@@ -66,6 +68,11 @@ export async function kvShow(store, path, version) {
     return h("tr", {}, h("th", { scope: "row" }, key), h("td", {}, shown), h("td", { class: "row-actions" }, toggle, copy));
   });
   const state = metadata.destroyed ? "This version is destroyed." : metadata.deletion_time ? "This version is deleted." : "";
+  const live = h("div", { class: "live-slot" }, carried());
+  // The latest version follows the server; an older one on screen only says that a change came.
+  watchSecret(store, path, live, version
+    ? (text) => live.replaceChildren(liveNotice(text, h("a", { href: route("show", store, path) }, "Show the latest")))
+    : (text) => { carry(text); redraw(); });
   return h("section", {},
     crumbs(store, path),
     h("div", { class: "heading" }, h("h1", {}, path.split("/").pop()),
@@ -73,6 +80,7 @@ export async function kvShow(store, path, version) {
         h("a", { class: "button", href: route("edit", store, path) }, "Edit"),
         store.versioned ? h("a", { class: "button secondary", href: route("versions", store, path) }, "Versions") : null,
         store.versioned ? h("a", { class: "button secondary", href: route("metadata", store, path) }, "Settings") : null)),
+    live,
     store.versioned ? h("p", { class: "muted" }, `Version ${metadata.version}, created ${when(metadata.created_time)}`) : null,
     state ? alertBox(state, "warning") : null,
     rows.length

@@ -4,6 +4,8 @@
 import { api, ApiError } from "../api.js";
 import { alertBox, field, h, notify } from "../dom.js";
 import { crumbs, route, valueText } from "./kvparts.js";
+import { carried, carry, liveNotice, watchSecret } from "./live.js";
+import { redraw } from "./parts.js";
 
 function pairRow(key = "", value = "", json = false) {
   const row = h("div", { class: "pair" },
@@ -105,6 +107,7 @@ export async function kvEdit(store, where, creating) {
       : { data: answer.data || {}, version: 0 };
   }
   const errors = h("div");
+  const live = h("div", { class: "live-slot" }, carried());
   const editor = dataEditor(current.data, errors);
   const pathField = creating
     ? field("Path", { type: "text", name: "path", value: where, required: true, autocomplete: "off", spellcheck: "false" },
@@ -113,13 +116,25 @@ export async function kvEdit(store, where, creating) {
   const form = h("form", { class: "card kv-edit", "aria-labelledby": "edit-title" },
     crumbs(store, where),
     h("h1", { id: "edit-title" }, creating ? "Create secret" : `Edit ${where.split("/").pop()}`),
-    errors, pathField, editor.part,
+    live, errors, pathField, editor.part,
     h("div", { class: "actions" },
       h("button", { type: "submit" }, creating ? "Create" : "Save new version"),
       h("a", { class: "button secondary", href: creating ? route("list", store, where) : route("show", store, where) }, "Cancel")));
   // Any keystroke marks the form as being edited: a change on the server then never replaces it.
   form.addEventListener("input", () => { form.dataset.dirty = "true"; });
-  form.dataset.version = String(current.version);
+  if (!creating) {
+    // A change on the server redraws an untouched form; one being edited is kept, and the reader chooses.
+    watchSecret(store, where, live, (text) => {
+      if (!form.dataset.dirty) {
+        carry(text);
+        redraw();
+        return;
+      }
+      const reload = h("button", { type: "button", class: "secondary small", onclick: () => redraw() }, "Reload");
+      const saving = store.versioned ? "saving it would be refused" : "saving it would replace that change";
+      live.replaceChildren(liveNotice(`${text} Your edit is kept until you reload (${saving}).`, reload));
+    });
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.replaceChildren();
