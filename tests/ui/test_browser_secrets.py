@@ -61,6 +61,7 @@ def test_create_and_edit_as_json(server: RunningServer, api: httpx.Client, tab: 
     data.fill('{"user": "olly", "ports": [80, 443], "retries": 3,}')
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("alert")).to_contain_text("This is not valid JSON")
+    tab.screenshot("edit-as-json")
     assert "POST" not in sent  # refused in the page: nothing was written
     data.fill('{"user": "olly", "ports": [80, 443], "retries": 3, "tls": {"on": true}}')
     page.get_by_role("button", name="Create").click()
