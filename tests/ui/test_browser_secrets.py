@@ -119,6 +119,8 @@ def test_metadata_and_mount_settings(server: RunningServer, api: httpx.Client, t
     secret.get_by_label("Metadata value").nth(1).fill("OPS-12")
     secret.get_by_role("button", name="Save settings").click()
     expect(secret.get_by_role("status")).to_have_text("Saved this secret's settings.")
+    page.evaluate("window.scrollTo(0, 0)")
+    tab.screenshot("secret-settings")
     meta = api.get(f"/v1/{mount}/metadata/{name}").json()["data"]
     assert (meta["max_versions"], meta["cas_required"], meta["delete_version_after"]) == (4, True, "720h0m0s")
     assert meta["custom_metadata"] == {"owner": "payments", "ticket": "OPS-12"}
@@ -137,7 +139,6 @@ def test_metadata_and_mount_settings(server: RunningServer, api: httpx.Client, t
         False,
         "48h0m0s",
     )
-    tab.screenshot("secret-settings")
 
     page.get_by_role("button", name="Delete all versions and metadata").click()
     page.get_by_role("button", name="Cancel").click()  # asked first: nothing deleted
