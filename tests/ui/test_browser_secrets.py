@@ -95,6 +95,17 @@ def test_create_and_edit_as_json(server: RunningServer, api: httpx.Client, tab: 
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", name="db")).to_be_visible()
     assert api.get(f"/v1/{mount}/db").json()["data"] == {"password": "s3cret-v1", "pool": 5}
+
+    # Cubbyhole too, and the JSON editor fits a phone-wide screen.
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{server.address}/ui/#/kv1/cubbyhole/create/")
+    page.get_by_label("Path").fill(name)
+    page.get_by_role("button", name="Edit as JSON").click()
+    page.get_by_label("Data as JSON").fill('{"note": "mine only", "n": 1}')
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    assert api.get(f"/v1/cubbyhole/{name}").json()["data"] == {"note": "mine only", "n": 1}
     tab.assert_clean()
 
 
@@ -191,4 +202,16 @@ def test_a_secret_on_screen_follows_the_server(
     api.post(f"/v1/secret/data/{name}", json={"data": {"user": "fourth"}}).raise_for_status()
     expect(page.get_by_role("status").filter(has_text="version 4")).to_be_visible()
     expect(page.locator(".pair-value").first).to_have_value("fourth")
+
+    # KV version 1 follows the server the same way, without versions.
+    mount = unique("kv1")
+    api.post(f"/v1/sys/mounts/{mount}", json={"type": "kv", "options": {"version": "1"}}).raise_for_status()
+    api.post(f"/v1/{mount}/app", json={"user": "v1-first"}).raise_for_status()
+    page.goto(f"{server.address}/ui/#/kv1/{mount}/show/app")
+    expect(page.get_by_role("heading", name="app")).to_be_visible()
+    expect(following).to_have_count(1)
+    api.post(f"/v1/{mount}/app", json={"user": "v1-second"}).raise_for_status()
+    expect(page.get_by_role("status").filter(has_text="Updated on the server.")).to_be_visible()
+    page.get_by_role("button", name="Reveal user").click()
+    expect(page.get_by_text("v1-second")).to_be_visible()
     tab.assert_clean()
