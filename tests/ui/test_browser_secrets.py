@@ -202,6 +202,12 @@ def test_a_secret_on_screen_follows_the_server(
     api.post(f"/v1/secret/data/{name}", json={"data": {"user": "fourth"}}).raise_for_status()
     expect(page.get_by_role("status").filter(has_text="version 4")).to_be_visible()
     expect(page.locator(".pair-value").first).to_have_value("fourth")
+    # This tab's own save is no news: no notice on the screen it lands on.
+    page.locator(".pair-value").first.fill("fifth")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_text("Version 5,")).to_be_visible()
+    expect(following).to_have_count(1)
+    expect(page.locator(".live-notice")).to_have_count(0)
 
     # KV version 1 follows the server the same way, without versions.
     mount = unique("kv1")

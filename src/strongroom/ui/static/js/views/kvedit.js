@@ -4,7 +4,7 @@
 import { api, ApiError } from "../api.js";
 import { alertBox, field, h, notify } from "../dom.js";
 import { crumbs, route, valueText } from "./kvparts.js";
-import { carried, carry, liveNotice, watchSecret } from "./live.js";
+import { carried, carry, liveNotice, unwatch, watchSecret } from "./live.js";
 import { redraw } from "./parts.js";
 
 function pairRow(key = "", value = "", json = false) {
@@ -122,19 +122,18 @@ export async function kvEdit(store, where, creating) {
       h("a", { class: "button secondary", href: creating ? route("list", store, where) : route("show", store, where) }, "Cancel")));
   // Any keystroke marks the form as being edited: a change on the server then never replaces it.
   form.addEventListener("input", () => { form.dataset.dirty = "true"; });
-  if (!creating) {
-    // A change on the server redraws an untouched form; one being edited is kept, and the reader chooses.
-    watchSecret(store, where, live, (text) => {
-      if (!form.dataset.dirty) {
-        carry(text);
-        redraw();
-        return;
-      }
-      const reload = h("button", { type: "button", class: "secondary small", onclick: () => redraw() }, "Reload");
-      const saving = store.versioned ? "saving it would be refused" : "saving it would replace that change";
-      live.replaceChildren(liveNotice(`${text} Your edit is kept until you reload (${saving}).`, reload));
-    });
-  }
+  // A change on the server redraws an untouched form; one being edited is kept, and the reader chooses.
+  const follow = () => watchSecret(store, where, live, (text) => {
+    if (!form.dataset.dirty) {
+      carry(text);
+      redraw();
+      return;
+    }
+    const reload = h("button", { type: "button", class: "secondary small", onclick: () => redraw() }, "Reload");
+    const saving = store.versioned ? "saving it would be refused" : "saving it would replace that change";
+    live.replaceChildren(liveNotice(`${text} Your edit is kept until you reload (${saving}).`, reload));
+  });
+  if (!creating) follow();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.replaceChildren();
@@ -142,6 +141,8 @@ export async function kvEdit(store, where, creating) {
     if (problem) return errors.replaceChildren(alertBox(problem));
     const path = creating ? form.elements.path.value.trim().replace(/^\/+/, "") : where;
     if (!path || path.endsWith("/")) return errors.replaceChildren(alertBox("Give the secret a name (not a folder)."));
+    // This tab's own write is no news: the watch stops before it (and starts again if it fails).
+    if (!creating) unwatch();
     try {
       if (store.versioned) {
         // check-and-set: a secret someone else changed meanwhile is not overwritten (0 creates only).
@@ -157,6 +158,7 @@ export async function kvEdit(store, where, creating) {
       notify(creating ? `Created ${path}.` : `Saved a new version of ${path}.`);
       location.hash = route("show", store, path);
     } catch (error) {
+      if (!creating) follow();
       const changed = error instanceof ApiError && error.status === 400 && /check-and-set/.test(error.message);
       errors.replaceChildren(alertBox(changed
         ? (creating ? "A secret with this path exists already." : "The secret changed since you opened it: reload and edit again.")

@@ -9,6 +9,8 @@ import * as session from "../session.js";
 const PATTERN = "kv*";
 const MARKER = "vault-events.v1";
 let socket = null;
+// Bumped by every stop, so a watch still asking about capabilities knows it was called off meanwhile.
+let generation = 0;
 // What the last change was, for the screen drawn again because of it.
 let pending = "";
 
@@ -19,7 +21,9 @@ function base64url(text) {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function stop() {
+/** Stop following the server (the next screen, or a watch started again, opens a new stream). */
+export function unwatch() {
+  generation += 1;
   const ws = socket;
   socket = null;
   if (!ws) return;
@@ -29,7 +33,7 @@ function stop() {
 }
 
 // A new screen stops the watch of the one before (the new one starts its own).
-window.addEventListener("hashchange", stop);
+window.addEventListener("hashchange", unwatch);
 
 /** The API paths whose events change the secret at `path` of `store`. */
 function watchedPaths(store, path) {
@@ -51,8 +55,8 @@ function describe(type, metadata) {
  * marked data-following once the stream is open. Opens nothing when this token may not subscribe (the screen
  * then simply does not follow the server). */
 export async function watchSecret(store, path, slot, changed) {
-  stop();
-  const here = location.hash;
+  unwatch();
+  const mine = generation;
   const token = session.token();
   const probe = `sys/events/subscribe/${PATTERN}`;
   let capabilities = [];
@@ -62,7 +66,7 @@ export async function watchSecret(store, path, slot, changed) {
   } catch {
     return;
   }
-  if (!token || location.hash !== here || !capabilities.some((c) => c === "subscribe" || c === "root")) return;
+  if (!token || mine !== generation || !capabilities.some((c) => c === "subscribe" || c === "root")) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const watched = new Set(watchedPaths(store, path));
   const ws = new WebSocket(`${scheme}://${location.host}/v1/sys/events/subscribe/${PATTERN}?json=true`,
