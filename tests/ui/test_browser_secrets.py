@@ -221,3 +221,27 @@ def test_a_secret_on_screen_follows_the_server(
     page.get_by_role("button", name="Reveal user").click()
     expect(page.get_by_text("v1-second")).to_be_visible()
     tab.assert_clean()
+
+
+def test_a_token_that_may_not_subscribe_reads_without_following(
+    server: RunningServer, api: httpx.Client, tab: Watched
+) -> None:
+    page, name = tab.page, unique("nosub")
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    policy = f'path "secret/data/{name}" {{ capabilities = ["read", "update"] }}'
+    api.put(f"/v1/sys/policies/acl/{name}", json={"policy": policy}).raise_for_status()
+    token = api.post("/v1/auth/token/create", json={"policies": [name]}).json()["auth"]["client_token"]
+    api.post(f"/v1/secret/data/{name}", json={"data": {"k": "v"}}).raise_for_status()
+    log_in(page, server.address, token)
+    asked = page.expect_response(
+        lambda r: r.url.endswith("/v1/sys/capabilities-self") and "sys/events" in (r.request.post_data or "")
+    )
+    with asked:
+        page.goto(f"{server.address}/ui/#/kv/secret/show/{name}")
+    expect(page.get_by_text("Version 1,")).to_be_visible()
+    expect(page.locator(".caps")).to_contain_text("read, update")
+    assert sockets == []  # no stream opened, so none refused (a refused one would log an error)
+    page.get_by_role("link", name="Settings").click()  # metadata is not this token's: "Not allowed"
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    tab.assert_clean()
