@@ -5,6 +5,7 @@ down."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from tests.postgres import Postgres
 from tests.servers import ConfigServer, free_port, strongroom_config_server
@@ -337,6 +339,13 @@ async def test_a_standby_relays_the_event_stream_of_the_active_server(cluster: C
     assert orjson.loads(refused.value.response.body) == {
         "errors": ["only JSON event streams are supported: add json=true"]
     }
+    # A browser's token, offered as a subprotocol, travels on to the active server too.
+    browser_token = "vault-token.b64url." + base64.urlsafe_b64encode(cluster.root.encode()).decode().rstrip(
+        "="
+    )
+    offered = [Subprotocol("vault-events.v1"), Subprotocol(browser_token)]
+    async with connect(url, subprotocols=offered) as ws:
+        assert ws.subprotocol == "vault-events.v1"
     async with connect(url, additional_headers={"X-Vault-Token": cluster.root}) as ws:
         async with httpx.AsyncClient(headers={"X-Vault-Token": cluster.root}, timeout=30) as client:
             written = await client.post(f"{active.address}/v1/secret/data/app", json={"data": {"k": "v"}})

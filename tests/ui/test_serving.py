@@ -33,7 +33,7 @@ def test_ui_responses_carry_strict_security_headers(server: RunningServer) -> No
     policy = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
     assert policy["script-src"] == policy["style-src"] == "'self'"  # no inline code, no eval
     assert policy["frame-ancestors"] == "'none'"
-    assert '<script type="module" src="js/main.js">' in page.text
+    assert '<script type="module" src="/ui/js/main.js">' in page.text
     for inline in ("<style", " style=", "onclick", "javascript:"):
         assert inline not in page.text
 
@@ -56,6 +56,10 @@ def test_assets_are_revalidated_by_etag(server: RunningServer) -> None:
 def test_only_packaged_files_are_served(server: RunningServer) -> None:
     for path in ("/ui/nope.js", "/ui/../server.py", "/ui/%2e%2e/server.py", "/ui/js/", "/ui/__init__.py"):
         assert httpx.get(server.address + path).status_code == 404, path
+    # Vault's path routes (the OIDC callback, the OIDC provider's authorize page) are the page itself.
+    for path in ("/ui/vault/auth/oidc/oidc/callback", "/ui/vault/identity/oidc/provider/p/authorize"):
+        assert httpx.get(server.address + path).text == httpx.get(f"{server.address}/ui/").text, path
+    assert httpx.get(f"{server.address}/ui/vault/secrets").status_code == 404
     refused = httpx.post(f"{server.address}/ui/", content=b"x")
     assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
 

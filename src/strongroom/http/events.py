@@ -7,13 +7,20 @@ The pattern is a glob over event types ("kv-v2/data-write", "kv*"). Events go ou
 Vault's CloudEvents JSON (json=true; Vault's protobuf frames are not offered). The server never reads
 frames from the client; the stream ends when the client leaves, the server seals, or the token dies.
 
+A browser cannot set headers on a WebSocket, and a token in the URL would land in logs and history, so a
+browser offers two subprotocols instead (the pattern Kubernetes and Jupyter use): the marker
+"vault-events.v1" and "vault-token.b64url.<the token as unpadded base64url>"; the server answers with the
+marker only. X-Vault-Token and Authorization, when sent, win over the subprotocol.
+
 Invariant: a request is refused before the upgrade unless its token may subscribe to the pattern; no frame
-carries a secret value (events hold paths and metadata only).
+carries a secret value (events hold paths and metadata only); the token never comes from the URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Protocol
@@ -35,6 +42,8 @@ _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 # A WebSocket close reason must fit a control frame (Vault truncates to the same length).
 _MAX_REASON = 123
 _NORMAL_CLOSURE = 1000
+BROWSER_PROTOCOL = "vault-events.v1"
+_TOKEN_PROTOCOL = "vault-token.b64url."
 
 
 class EventSource(Protocol):
@@ -49,6 +58,39 @@ class EventSource(Protocol):
 def handles(path: str) -> bool:
     """Whether `path` is the subscribe endpoint (with or without a pattern)."""
     return path.startswith(PREFIX) or path == PREFIX.rstrip("/")
+
+
+def browser_token(scope: Scope) -> str:
+    """The token a browser offered as a subprotocol beside the marker ("" for none or a malformed one)."""
+    offered: list[str] = list(scope.get("subprotocols") or ())
+    if BROWSER_PROTOCOL not in offered:
+        return ""
+    encoded = [p[len(_TOKEN_PROTOCOL) :] for p in offered if p.startswith(_TOKEN_PROTOCOL)]
+    if len(encoded) != 1:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(encoded[0] + "=" * (-len(encoded[0]) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+def accepted(scope: Scope) -> Message:
+    """The accept message: it names the marker when the browser offered it (a browser closes a connection
+    whose answer names none of the subprotocols it offered)."""
+    if BROWSER_PROTOCOL in (scope.get("subprotocols") or ()):
+        return {"type": "websocket.accept", "subprotocol": BROWSER_PROTOCOL}
+    return {"type": "websocket.accept"}
+
+
+def client_headers(scope: Scope) -> dict[str, str]:
+    """The handshake's headers by lower-case name, with a browser's subprotocol token as X-Vault-Token
+    when no header carries a token."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    if not token_from(headers):
+        token = browser_token(scope)
+        if token:
+            headers["x-vault-token"] = token
+    return headers
 
 
 async def open_feed(core: EventSource, path: str, headers: Mapping[str, str], raw_query: bytes) -> EventFeed:
@@ -78,7 +120,7 @@ async def serve(core: EventSource, scope: Scope, receive: Receive, send: Send) -
     """Serve one WebSocket connection to the subscribe endpoint (any other WebSocket path is refused)."""
     if (await receive())["type"] != "websocket.connect":
         return
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = client_headers(scope)
     try:
         if not handles(scope["path"]):
             raise errors.NotFoundError("WebSocket connections are served only at sys/events/subscribe")
@@ -86,7 +128,7 @@ async def serve(core: EventSource, scope: Scope, receive: Receive, send: Send) -
     except Exception as exc:  # every refusal becomes Vault's error shape, before the upgrade
         await deny(scope, send, status_for(exc), error_body(exc))
         return
-    await send({"type": "websocket.accept"})
+    await send(accepted(scope))
     await _stream(feed, receive, send)
 
 

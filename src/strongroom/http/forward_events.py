@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from strongroom.http.events import Receive, Scope, Send, deny, wait_for_disconnect
+from strongroom.http.events import Receive, Scope, Send, accepted, client_headers, deny, wait_for_disconnect
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -38,11 +38,8 @@ async def relay(leader: str, scope: Scope, receive: Receive, send: Send) -> None
     base = leader.rstrip("/").replace("https://", "wss://", 1).replace("http://", "ws://", 1)
     query = scope.get("query_string", b"").decode("latin-1")
     url = base + scope["path"] + (f"?{query}" if query else "")
-    headers = [
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, value in scope["headers"]
-        if name.decode("latin-1").lower() in _PASSED
-    ]
+    # A browser's subprotocol token travels on as X-Vault-Token: the relay's own handshake offers none.
+    headers = [(name, value) for name, value in client_headers(scope).items() if name in _PASSED]
     try:
         upstream = await connect(url, additional_headers=headers, open_timeout=_OPEN_TIMEOUT)
     except InvalidStatus as refused:
@@ -55,7 +52,7 @@ async def relay(leader: str, scope: Scope, receive: Receive, send: Send) -> None
         await deny(scope, send, 503, body)
         return
     async with upstream:
-        await send({"type": "websocket.accept"})
+        await send(accepted(scope))
         leave = asyncio.create_task(wait_for_disconnect(receive))
         pass_on = asyncio.create_task(_pass_on(upstream, send))
         try:

@@ -37,6 +37,7 @@ _TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
+_PATH_ROUTES = ("vault/auth/", "vault/identity/oidc/provider/")
 _SECURITY_HEADERS = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
@@ -92,7 +93,10 @@ class WebUI:
         if path in ("/", "/ui"):
             await _respond(send, 307, [(b"location", PREFIX.encode()), (b"cache-control", b"no-store")])
             return
-        asset = self._assets.get(path.removeprefix(PREFIX))
+        name = path.removeprefix(PREFIX)
+        # Vault's UI routes that other parties link to by path (the OIDC login's redirect_uri, the OIDC
+        # provider's authorization_endpoint) draw the page, which reads its route from the path.
+        asset = self._assets.get("" if name.startswith(_PATH_ROUTES) else name)
         if asset is None:
             await _respond(send, 404, [(b"cache-control", b"no-store")], b"not found\n", "text/plain")
             return

@@ -5,9 +5,11 @@ import { alertBox, h } from "./dom.js";
 import * as session from "./session.js";
 import { initView, unsealView } from "./views/seal.js";
 import { loginView } from "./views/login.js";
+import { oidcCallback, providerAuthorize } from "./views/oidc.js";
 import { mountsView } from "./views/mounts.js";
 import { kvEdit, kvList, kvShow, kvStore, kvVersions } from "./views/kv.js";
-import { withCapabilities } from "./views/parts.js";
+import { kvMetadata } from "./views/kvmeta.js";
+import { redraw, withCapabilities } from "./views/parts.js";
 import { ADMIN_NAV, ADMIN_ROUTES } from "./admin.js";
 
 const segment = "([^/?]+)";
@@ -25,7 +27,17 @@ const ROUTES = [
   [new RegExp(`^/${kv}/${segment}/edit/(.+)$`), (k, m, p) => kvEdit(store(k, m), p, false)],
   [new RegExp(`^/${kv}/${segment}/create/(.*)$`), (k, m, p) => kvEdit(store(k, m), p, true)],
   [new RegExp(`^/kv/${segment}/versions/(.+)$`), (m, p) => kvVersions(kvStore(m, true), p)],
+  [new RegExp(`^/kv/${segment}/metadata/(.+)$`),
+    (m, p) => withCapabilities(kvMetadata(kvStore(m, true), p), `${m}/metadata/${p}`)],
   ...ADMIN_ROUTES,
+];
+
+// Vault's path routes, which other parties link to: the OIDC login's callback and the OIDC provider's
+// authorize page (it asks a stranger to log in first). Neither shows the navigation.
+const PATH_ROUTES = [
+  [/^\/ui\/vault\/auth\/(.+)\/oidc\/callback$/, (mount) => oidcCallback(mount)],
+  [/^\/ui\/vault\/identity\/oidc\/provider\/([^/]+)\/authorize$/,
+    (name) => (session.token() ? providerAuthorize(name) : loginView("Log in to the identity provider to go on.", redraw))],
 ];
 
 const main = document.getElementById("main");
@@ -56,6 +68,10 @@ async function screen(route, query) {
   const status = await api("GET", "sys/seal-status");
   if (!status.initialized) return [false, initView(render)];
   if (status.sealed) return [false, unsealView(status, render)];
+  for (const [pattern, view] of PATH_ROUTES) {
+    const match = pattern.exec(location.pathname);
+    if (match) return [false, await view(decodeURIComponent(match[1]))];
+  }
   if (session.held() && session.expired()) {
     session.clear();
     sessionStorage.setItem("strongroom.notice", "Your token expired: log in again.");

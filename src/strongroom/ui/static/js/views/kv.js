@@ -1,36 +1,15 @@
-// KV: browse by folder, read a secret (values masked until revealed), write it as key/value rows; for KV
-// version 2 also the version history with delete, undelete and destroy. KV version 1 and cubbyhole are the
+// KV: browse by folder, read a secret (values masked until revealed and following changes on the server); for
+// KV version 2 also the version history with delete, undelete and destroy. KV version 1 and cubbyhole are the
 // same without versions.
 import { api, ApiError, encodePath, list } from "../api.js";
-import { alertBox, confirmAction, field, h, notify, when } from "../dom.js";
+import { alertBox, confirmAction, h, notify, when } from "../dom.js";
 import { compareForm } from "./diff.js";
+import { crumbs, route, valueText } from "./kvparts.js";
+import { carried, carry, liveNotice, watchSecret } from "./live.js";
+import { redraw } from "./parts.js";
 
-/** A KV mount as the views need it: where its listings and values are, and its routes. */
-export function kvStore(mount, versioned) {
-  const base = encodePath(mount);
-  return {
-    mount,
-    versioned,
-    prefix: versioned ? "kv" : "kv1",
-    listPath: (path) => (versioned ? `${base}/metadata/${encodePath(path)}` : `${base}/${encodePath(path)}`),
-    dataPath: (path) => (versioned ? `${base}/data/${encodePath(path)}` : `${base}/${encodePath(path)}`),
-  };
-}
-
-const route = (kind, store, path = "") =>
-  `#/${store.prefix}/${encodeURIComponent(store.mount)}/${kind}/${encodePath(path)}`;
-
-function crumbs(store, path) {
-  const parts = path.split("/").filter(Boolean);
-  const links = [h("a", { href: route("list", store) }, `${store.mount}/`)];
-  let folder = "";
-  parts.forEach((part, index) => {
-    const last = index === parts.length - 1 && !path.endsWith("/");
-    folder += part + (last ? "" : "/");
-    links.push(last ? h("span", {}, part) : h("a", { href: route("list", store, folder) }, `${part}/`));
-  });
-  return h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/secrets" }, "Secrets"), " / ", links);
-}
+export { kvStore } from "./kvparts.js";
+export { kvEdit } from "./kvedit.js";
 
 /** The keys of one folder, with a filter. */
 export async function kvList(store, folder) {
@@ -51,10 +30,6 @@ export async function kvList(store, folder) {
       ? [h("div", { class: "field" }, h("label", { for: "kv-filter", class: "sr-only" }, "Filter this folder"), search),
         h("ul", { class: "listing" }, items)]
       : h("p", {}, "No secrets here yet."));
-}
-
-function valueText(value) {
-  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 /** One secret: its keys, values masked until revealed, and the version read. */
@@ -93,12 +68,19 @@ export async function kvShow(store, path, version) {
     return h("tr", {}, h("th", { scope: "row" }, key), h("td", {}, shown), h("td", { class: "row-actions" }, toggle, copy));
   });
   const state = metadata.destroyed ? "This version is destroyed." : metadata.deletion_time ? "This version is deleted." : "";
+  const live = h("div", { class: "live-slot" }, carried());
+  // The latest version follows the server; an older one on screen only says that a change came.
+  watchSecret(store, path, live, version
+    ? (text) => live.replaceChildren(liveNotice(text, h("a", { href: route("show", store, path) }, "Show the latest")))
+    : (text) => { carry(text); redraw(); });
   return h("section", {},
     crumbs(store, path),
     h("div", { class: "heading" }, h("h1", {}, path.split("/").pop()),
       h("div", { class: "actions" },
         h("a", { class: "button", href: route("edit", store, path) }, "Edit"),
-        store.versioned ? h("a", { class: "button secondary", href: route("versions", store, path) }, "Versions") : null)),
+        store.versioned ? h("a", { class: "button secondary", href: route("versions", store, path) }, "Versions") : null,
+        store.versioned ? h("a", { class: "button secondary", href: route("metadata", store, path) }, "Settings") : null)),
+    live,
     store.versioned ? h("p", { class: "muted" }, `Version ${metadata.version}, created ${when(metadata.created_time)}`) : null,
     state ? alertBox(state, "warning") : null,
     rows.length
@@ -107,93 +89,6 @@ export async function kvShow(store, path, version) {
           h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
         h("tbody", {}, rows)))
       : state ? null : h("p", {}, "This secret has no keys."));
-}
-
-function pairRow(key = "", value = "") {
-  const row = h("div", { class: "pair" },
-    field("Key", { type: "text", class: "pair-key", value: key, autocomplete: "off", spellcheck: "false" }),
-    field("Value", { type: "password", class: "pair-value", value, autocomplete: "new-password", spellcheck: "false" }),
-    h("button", { type: "button", class: "secondary small", "aria-label": "Remove this row", onclick: () => row.remove() }, "Remove"));
-  return row;
-}
-
-/** Create a secret under `where` (a folder), or write a new version of the secret at `where`. */
-export async function kvEdit(store, where, creating) {
-  let current = { data: {}, version: 0 };
-  if (!creating) {
-    const answer = await api("GET", store.dataPath(where));
-    current = store.versioned
-      ? { data: answer.data.data || {}, version: answer.data.metadata.version }
-      : { data: answer.data || {}, version: 0 };
-  }
-  const errors = h("div");
-  const rows = h("div", { class: "pairs" });
-  const entries = Object.entries(current.data);
-  (entries.length ? entries : [["", ""]]).forEach(([k, v]) => rows.append(pairRow(k, valueText(v))));
-  const reveal = h("input", { type: "checkbox", id: "show-values" });
-  reveal.addEventListener("change", () => {
-    rows.querySelectorAll(".pair-value").forEach((input) => { input.type = reveal.checked ? "text" : "password"; });
-  });
-  const pathField = creating
-    ? field("Path", { type: "text", name: "path", value: where, required: true, autocomplete: "off", spellcheck: "false" },
-      "Slashes make folders, such as app/db.")
-    : null;
-  const form = h("form", { class: "card", "aria-labelledby": "edit-title" },
-    crumbs(store, where),
-    h("h1", { id: "edit-title" }, creating ? "Create secret" : `Edit ${where.split("/").pop()}`),
-    errors, pathField,
-    h("fieldset", {}, h("legend", {}, "Keys and values"), rows,
-      h("div", { class: "actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => rows.append(pairRow()) }, "Add row"),
-        h("label", { class: "inline" }, reveal, " Show values"))),
-    h("div", { class: "actions" },
-      h("button", { type: "submit" }, creating ? "Create" : "Save new version"),
-      h("a", { class: "button secondary", href: creating ? route("list", store, where) : route("show", store, where) }, "Cancel")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    errors.replaceChildren();
-    const data = {};
-    for (const row of rows.querySelectorAll(".pair")) {
-      const key = row.querySelector(".pair-key").value.trim();
-      const value = row.querySelector(".pair-value").value;
-      if (!key && !value) continue;
-      if (!key) return errors.replaceChildren(alertBox("Every value needs a key."));
-      if (key in data) return errors.replaceChildren(alertBox(`The key ${key} is there twice.`));
-      data[key] = value;
-    }
-    const path = creating ? form.elements.path.value.trim().replace(/^\/+/, "") : where;
-    if (!path || path.endsWith("/")) return errors.replaceChildren(alertBox("Give the secret a name (not a folder)."));
-    try {
-      if (store.versioned) {
-        // check-and-set: a secret someone else changed meanwhile is not overwritten (0 creates only).
-        await api("POST", store.dataPath(path), { data, options: { cas: current.version } });
-      } else {
-        // Without check-and-set, creating looks first so it does not replace a secret by mistake.
-        if (creating && (await exists(store, path))) {
-          return errors.replaceChildren(alertBox("A secret with this path exists already."));
-        }
-        await api("POST", store.dataPath(path), data);
-      }
-      notify(creating ? `Created ${path}.` : `Saved a new version of ${path}.`);
-      location.hash = route("show", store, path);
-    } catch (error) {
-      const changed = error instanceof ApiError && error.status === 400 && /check-and-set/.test(error.message);
-      errors.replaceChildren(alertBox(changed
-        ? (creating ? "A secret with this path exists already." : "The secret changed since you opened it: reload and edit again.")
-        : error.forbidden ? "This token's policies do not allow writing here (permission denied)." : error.message));
-    }
-  });
-  return form;
-}
-
-async function exists(store, path) {
-  try {
-    await api("GET", store.dataPath(path));
-    return true;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return false;
-    throw error;
-  }
 }
 
 /** The version history (KV version 2), with delete, undelete and destroy of single versions. */

@@ -1,9 +1,24 @@
-// Log in with a token or a userpass user; the token is then kept in this tab only.
+// Log in with a token, a userpass user, or single sign-on through a JWT/OIDC mount (the provider's page, then
+// back to the callback); the token is then kept in this tab only.
 import { api } from "../api.js";
 import { alertBox, field, h } from "../dom.js";
 import * as session from "../session.js";
+import { callbackUri, startOidcLogin } from "./oidc.js";
 
-export function loginView(notice) {
+/** The JWT/OIDC auth mounts listed for strangers (listing_visibility "unauth"), as [path, description]. */
+async function ssoMounts() {
+  try {
+    const answer = await api("GET", "sys/internal/ui/mounts", undefined, { token: null });
+    return Object.entries(answer?.data?.auth || {})
+      .filter(([, mount]) => mount.type === "oidc" || mount.type === "jwt")
+      .map(([path, mount]) => [path.replace(/\/+$/, ""), mount.description || ""]);
+  } catch {
+    return [];
+  }
+}
+
+/** The login form; `after` runs once logged in (by default the page asked for, or the engines). */
+export function loginView(notice, after = null) {
   const errors = h("div", {}, notice ? alertBox(notice, "warning") : null);
   const tokenFields = h("div", {},
     field("Token", { type: "password", name: "token", autocomplete: "off", spellcheck: "false" }));
@@ -11,22 +26,51 @@ export function loginView(notice) {
     field("Username", { type: "text", name: "username", autocomplete: "username" }),
     field("Password", { type: "password", name: "password", autocomplete: "current-password" }),
     field("Mount path", { type: "text", name: "mount", value: "userpass" }, "Where the userpass method is enabled."));
+  const redirectHint = h("small", { class: "muted" });
+  const oidcFields = h("div", { hidden: true },
+    field("Single sign-on mount", { type: "text", name: "oidcMount", value: "oidc", autocomplete: "off", spellcheck: "false" }),
+    field("Role", { type: "text", name: "role", autocomplete: "off", spellcheck: "false" }, "Empty for the mount's default role."),
+    redirectHint);
   const method = h("select", { id: "login-method", name: "method" },
-    h("option", { value: "token" }, "Token"), h("option", { value: "userpass" }, "Username and password"));
+    h("option", { value: "token" }, "Token"), h("option", { value: "userpass" }, "Username and password"),
+    h("option", { value: "oidc" }, "OIDC single sign-on (enter the mount)"));
+  const showRedirect = () => {
+    redirectHint.textContent = `Redirect URI to allow: ${callbackUri(oidcFields.querySelector("[name=oidcMount]").value.trim())}`;
+  };
+  oidcFields.addEventListener("input", showRedirect);
   method.addEventListener("change", () => {
+    const sso = method.value.startsWith("oidc");
     tokenFields.hidden = method.value !== "token";
     userpassFields.hidden = method.value !== "userpass";
+    oidcFields.hidden = !sso;
+    if (method.value.startsWith("oidc:")) oidcFields.querySelector("[name=oidcMount]").value = method.value.slice(5);
+    showRedirect();
+  });
+  ssoMounts().then((mounts) => {
+    // Listed before the generic entry, so a listed mount is one choice away.
+    const generic = method.querySelector("option[value=oidc]");
+    mounts.forEach(([path, description]) => generic.before(
+      h("option", { value: `oidc:${path}` }, `Single sign-on: ${description || path}`)));
+  });
+  const submit = h("button", { type: "submit" }, "Log in");
+  method.addEventListener("change", () => {
+    submit.textContent = method.value.startsWith("oidc") ? "Sign in with OIDC" : "Log in";
   });
   const form = h("form", { class: "card narrow", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title" }, "Log in to strongroom"), errors,
     h("div", { class: "field" }, h("label", { for: "login-method" }, "Method"), method),
-    tokenFields, userpassFields,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Log in")));
+    tokenFields, userpassFields, oidcFields,
+    h("div", { class: "actions" }, submit));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.replaceChildren();
     const f = form.elements;
     try {
+      if (method.value.startsWith("oidc")) {
+        const mount = f.oidcMount.value.trim().replace(/^\/+|\/+$/g, "") || "oidc";
+        await startOidcLogin(mount, f.role.value.trim());
+        return;
+      }
       if (method.value === "token") {
         const lookup = await api("GET", "auth/token/lookup-self", undefined, { token: f.token.value.trim() });
         session.save(f.token.value.trim(), lookup.data.ttl);
@@ -37,11 +81,13 @@ export function loginView(notice) {
         session.save(answer.auth.client_token, answer.auth.lease_duration);
       }
       form.reset();
+      if (after) after();
       // A page asked for before logging in (a link someone shared) is drawn now; otherwise the engines.
-      if (!location.hash || location.hash === "#/login") location.hash = "#/secrets";
+      else if (!location.hash || location.hash === "#/login") location.hash = "#/secrets";
       else window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {
-      errors.replaceChildren(alertBox(error.status === 403 || error.status === 400
+      const sso = method.value.startsWith("oidc");
+      errors.replaceChildren(alertBox(!sso && (error.status === 403 || error.status === 400)
         ? "Login failed: check what you entered." : error.message));
     }
   });
