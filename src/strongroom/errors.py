@@ -4,8 +4,10 @@ Every error strongroom raises on purpose derives from `StrongroomError`::
 
     StrongroomError
     ├── StorageError                 the physical layer failed (I/O, a database error)
-    │   └── InvalidKeyError          a key cannot be stored (climbs, control characters); also an
-    │                                InvalidRequestError, since such keys come from request input: 400
+    │   ├── InvalidKeyError          a key cannot be stored (climbs, control characters); also an
+    │   │                            InvalidRequestError, since such keys come from request input: 400
+    │   └── FencedWriteError         an HA write refused because another server took the lock; also a
+    │                                ServiceUnavailableError: 503, the client retries on the new active
     ├── BarrierError
     │   ├── SealedError              the barrier is sealed; nothing can be decrypted
     │   └── IntegrityError           a ciphertext failed authentication (tampered, moved, wrong key)
@@ -17,12 +19,18 @@ Every error strongroom raises on purpose derives from `StrongroomError`::
         ├── NotFoundError                404  no mount or no path handles the route
         ├── UnsupportedOperationError    405  the path exists but not for this operation
         ├── PayloadTooLargeError         413  the body is over the configured limit
+        ├── RateLimitedError             429  a rate limit quota or the failed-login guard refused it
         └── ServiceUnavailableError      503  sealed, or standby
 
 Invariant: an error message never carries a secret value or a token; messages name paths and fields only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class StrongroomError(Exception):
@@ -64,10 +72,12 @@ class HCLError(ConfigError):
 
 
 class RequestError(StrongroomError):
-    """A request cannot be served. `errors` is the list returned to the client in `{"errors": [...]}`."""
+    """A request cannot be served. `errors` is the list returned to the client in `{"errors": [...]}`;
+    `headers` go with that answer (a rate limit's, which Vault sends with every answer once enabled)."""
 
     def __init__(self, *errors: str) -> None:
         self.errors: tuple[str, ...] = errors
+        self.headers: Mapping[str, str] = _NO_HEADERS
         super().__init__("; ".join(errors))
 
 
@@ -101,9 +111,24 @@ class UnsupportedMediaTypeError(RequestError):
     """415: the request body's content type is not one the operation accepts."""
 
 
+class RateLimitedError(RequestError):
+    """429: a rate limit refused the request. `headers` go with the answer (Retry-After and Vault's
+    X-Ratelimit-*); `audit` says whether the refusal is audited (Vault's enable_rate_limit_audit_logging)."""
+
+    def __init__(self, *errors: str, headers: Mapping[str, str], audit: bool) -> None:
+        super().__init__(*errors)
+        self.headers = headers
+        self.audit = audit
+
+
 class InvalidKeyError(StorageError, InvalidRequestError):
     """400: a storage key or prefix is not storable; every such key is derived from a request's input."""
 
 
 class ServiceUnavailableError(RequestError):
     """503: the server is sealed or cannot serve this request now."""
+
+
+class FencedWriteError(StorageError, ServiceUnavailableError):
+    """503: a write refused by the storage's HA fence, because another server became active while this one
+    served the request (the client's retry reaches the new active server through this one's forwarding)."""

@@ -113,6 +113,7 @@ def _dev_core(
         audit_devices=audit_devices(config, options.configs),
         # As OpenBao's dev mode: the dev listener is the API address (identity tokens' issuer).
         api_addr=config.api_addr or f"http://{options.listen_address}",
+        failed_login_limit=config.failed_login_rate_limit,
     )
 
 
@@ -454,6 +455,7 @@ def run_config(paths: Sequence[str], on_ready: Callable[[ServerConfig], None]) -
             ),
             ha_lock=None if ha is None else ha.ha_lock(config.api_addr),
             api_addr=config.api_addr,
+            failed_login_limit=config.failed_login_rate_limit,
         )
         try:
             await core.unseal_static()

@@ -350,3 +350,39 @@ async def test_a_standby_relays_the_event_stream_of_the_active_server(cluster: C
         active.process.terminate()
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 30)
+
+
+def test_a_write_fenced_off_by_the_new_active_is_refused_with_a_clear_503(
+    cluster: Cluster, postgres: Postgres
+) -> None:
+    """The old active's writes between the standby's takeover and its own step-down fail at the fence:
+    the client gets Vault's error shape with a line saying why (503, which Vault clients retry), never a
+    bare 500. The old active notices at its next renewal (every 5 s), which may come before the takeover
+    (then no write is fenced), so the lock changes hands up to four times until fenced writes are seen."""
+    fenced = "this server lost the HA lock to another server while serving the request; retry it"
+    with cluster.client(cluster.nodes[0]) as client:
+        assert client.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
+    refusals: list[tuple[int, list[str]]] = []
+    for _attempt in range(4):
+        active, standby = _roles(cluster)
+        killed = postgres.query(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = %s",
+            DATABASE,
+        )
+        assert killed == [(True,)]
+        deadline = time.monotonic() + 10
+        with cluster.client(active) as old:
+            while time.monotonic() < deadline and cluster.leader(active)["is_self"]:
+                answer = old.post("/v1/secret/data/app", json={"data": {"n": 1}})
+                if answer.status_code != 200:
+                    refusals.append((answer.status_code, answer.json()["errors"]))
+        _wait_for("the standby to take over", lambda node=standby: bool(cluster.leader(node)["is_self"]))
+        if (503, [fenced]) in refusals:
+            break
+    assert (503, [fenced]) in refusals
+    assert all(
+        status == 503 and len(errors) == 1 and errors != ["internal error"] for status, errors in refusals
+    )
+    with cluster.client(active) as old:  # a standby now: it forwards, and the write is served
+        assert old.post("/v1/secret/data/app", json={"data": {"n": 2}}).status_code == 200

@@ -367,3 +367,56 @@ def test_three_level_chain_from_a_set_signed_bundle(hv: hvac.Client, tmp_path: P
     p.create_or_update_role("web", extra_params=ROLE, mount_point=bottom)
     leaf = p.generate_certificate("web", "deep.example.com", extra_params={"ttl": "1h"}, mount_point=bottom)
     openssl_verify(tmp_path, leaf["data"]["certificate"], root["certificate"], int_pem, signed["certificate"])
+
+
+def test_bao_pki_issue_list_intermediates_and_verify_sign(bao: Any) -> None:
+    """The CLI's own pki commands, which drive issuers/generate/intermediate, issuer/<ref>/sign-intermediate,
+    issuers/import/cert and issuer/<ref>/json."""
+    run, parent = bao
+    child = f"{parent}-child"
+    run("secrets", "enable", f"-path={child}", "pki")
+    try:
+        # A root that outlives the intermediate `pki issue` asks for with the mount's default TTL (both
+        # are capped by the mount's max TTL, which is raised for the root).
+        run("secrets", "tune", "-max-lease-ttl=8760h", parent)
+        root = ("common_name=Root", "key_type=ec", "issuer_name=root", "ttl=8760h")
+        run("write", f"{parent}/root/generate/internal", *root)
+        issued = run(
+            "pki", "issue", "-format=json", "-issuer_name=int", f"/{parent}/issuer/root", f"/{child}",
+            "common_name=Int", "key_type=ec",
+        )  # fmt: skip
+        answer = json.loads(issued.stdout)["data"]
+        assert answer["issuer_name"] == "int"
+        assert answer["key_id"]
+        assert len(answer["ca_chain"]) == 2
+        listed = run(
+            "pki", "list-intermediates", "-format=json", f"/{parent}/issuer/root", f"/{child}/issuer/int"
+        )
+        assert json.loads(listed.stdout) == {f"{child}/issuer/int": True}
+        verified = run("pki", "verify-sign", "-format=json", f"/{parent}/issuer/root", f"/{child}/issuer/int")
+        assert json.loads(verified.stdout) == {
+            "key_id_match": True,
+            "path_match": True,
+            "signature_match": True,
+            "subject_match": True,
+            "trust_match": True,
+        }
+    finally:
+        run("secrets", "disable", child)
+
+
+def test_issuers_and_keys_lists_page_by_id(hv: hvac.Client, server: RunningServer) -> None:
+    m = mount(hv)
+    for name in ("a", "b", "c"):
+        hv.write_data(
+            f"{m}/root/generate/internal", data={"common_name": name, "key_type": "ec", "issuer_name": name}
+        )
+    with httpx.Client(base_url=server.address, headers={"X-Vault-Token": server.root_token}) as http:
+        for listed in ("issuers", "keys"):
+            everything = http.request("LIST", f"/v1/{m}/{listed}").json()["data"]["keys"]
+            assert len(everything) == 3
+            first = http.request("LIST", f"/v1/{m}/{listed}?limit=1").json()["data"]
+            assert first["keys"] == sorted(everything)[:1]
+            assert list(first["key_info"]) == first["keys"]
+            rest = http.request("LIST", f"/v1/{m}/{listed}?after={first['keys'][0]}").json()["data"]["keys"]
+            assert rest == sorted(everything)[1:]

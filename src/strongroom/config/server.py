@@ -24,6 +24,8 @@ LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "err", "error")
 LOG_FORMATS = ("standard", "json")
 # Vault's default cache_size: storage reads kept in memory, in entries.
 DEFAULT_CACHE_SIZE = 131072
+# Failed logins per second from one client address before its next login attempts get 429 (README).
+DEFAULT_FAILED_LOGIN_RATE_LIMIT = 20
 
 # Vault keys accepted and ignored, with why (what the notice says).
 _IGNORED_TOP = {
@@ -152,6 +154,8 @@ class ServerConfig:
     disable_cache: bool = False
     # Vault's `ui = true`: the web UI at /ui/ on every listener (always on in dev mode).
     ui: bool = False
+    # strongroom's guard against guessing: failed logins per second per client address (0: no guard).
+    failed_login_rate_limit: int = DEFAULT_FAILED_LOGIN_RATE_LIMIT
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     notices: tuple[str, ...] = ()
 
@@ -441,6 +445,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "cache_size": _count,
     "disable_cache": _bool,
     "ui": _bool,
+    "failed_login_rate_limit": lambda where, value: 0 if value in (0, "0") else _count(where, value),
 }
 
 _AUDIT_FIELDS = frozenset({"type", "path", "description", "options", "local"})

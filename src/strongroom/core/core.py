@@ -24,6 +24,7 @@ from strongroom.core.leasing import MountSecrets, lease_revoker, register_token_
 from strongroom.core.login_renewal import MountLogins
 from strongroom.core.mounts import MountManager, SystemTTLs
 from strongroom.core.pipeline import Pipeline, audit_auth
+from strongroom.core.quotas import DEFAULT_FAILED_LOGIN_LIMIT, QuotaManager
 from strongroom.core.services import Services
 from strongroom.core.snapshots import check_snapshot, snapshot_audit, snapshottable, take_snapshot
 from strongroom.core.system import system_backend
@@ -94,10 +95,12 @@ class Core:
         telemetry: Telemetry | None = None,
         ha_lock: HALock | None = None,
         api_addr: str = "",
+        failed_login_limit: int = DEFAULT_FAILED_LOGIN_LIMIT,
     ) -> None:
         self.telemetry = telemetry or Telemetry()
         self._ha_lock = ha_lock
         self._api_addr = api_addr
+        self._failed_login_limit = failed_login_limit
         self._election: LeaderElection | None = None
         self._in_flight = 0
         self._allow_api_audit = allow_api_audit_creation
@@ -472,6 +475,10 @@ class Core:
             wrapping = Wrapping(tokens, _cubbyhole_of(mounts))
             expire_view = BarrierView(self._barrier, "sys/expire/")
             leases = LeaseManager(expire_view, self._clock, tokens, MountSecrets(mounts, self._clock))
+            quota_view = BarrierView(self._barrier, "sys/quotas/")
+            quotas = QuotaManager(
+                quota_view, self._clock, mounts.storage_for, leases.count_under, self._failed_login_limit
+            )
             services = Services(
                 mounts=mounts,
                 policies=policies,
@@ -486,11 +493,13 @@ class Core:
                 rekey=self.rekey,
                 generate_root=self.generate_root,
                 identity=identity_store,
+                quotas=quotas,
             )
             holder.append(services)
             tokens.add_revocation_hook(_cubbyhole_cleaner(mounts))
             tokens.add_revocation_hook(lease_revoker(leases))
             await mounts.load()
+            await quotas.load()
             await leases.start()
             self._services = services
             self._pipeline = Pipeline(services)

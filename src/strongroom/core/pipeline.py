@@ -11,7 +11,7 @@ folds are folded before the check); a path no mount handles is refused only afte
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
@@ -20,7 +20,13 @@ from strongroom.core.leasing import lease_secret, register_token_lease, track_to
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
-from strongroom.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RequestError
+from strongroom.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestError,
+)
 from strongroom.events import SOURCES, PluginInfo
 from strongroom.logical import Caller, Operation, Request, Response, refuse_directory_write
 from strongroom.logical.backend import special_path_matches
@@ -46,6 +52,8 @@ class Flow:
     audit: AuditInput | None = None
     # True once the request entry is in the audit log (so a later refusal logs only the response entry).
     audited: bool = False
+    # The rate limit headers the answer carries (sys/quotas/config enable_rate_limit_response_headers).
+    rate_headers: Mapping[str, str] | None = None
 
 
 Stage = Callable[[Flow], Awaitable[Flow]]
@@ -87,6 +95,7 @@ class Pipeline:
             self.refuse_directory_writes,
             self.check_wrapping_token,
             self.resolve_route,
+            self.apply_quotas,
             self.canonicalize_path,
             self.address_mount_root_writes,
             self.authenticate,
@@ -105,6 +114,7 @@ class Pipeline:
             self.wrap_response,
             self.finish_token_use,
             self.audit_response,
+            self.add_rate_limit_headers,
         )
 
     async def run(self, request: Request) -> Response | None:
@@ -114,6 +124,10 @@ class Pipeline:
             for stage in self.stages:
                 flow = await stage(flow)
         except RequestError as refusal:
+            if flow.rate_headers is not None and not refusal.headers:
+                refusal.headers = flow.rate_headers
+            if self._is_login(flow) and isinstance(refusal, InvalidRequestError | PermissionDeniedError):
+                self._services.quotas.login_failed(flow.request)
             await self.audit_refusal(flow, refusal)
             raise
         return flow.response
@@ -133,6 +147,32 @@ class Pipeline:
     async def resolve_route(self, flow: Flow) -> Flow:
         """Find the mount by longest prefix (a missing route is refused after authorization)."""
         return replace(flow, route=self._services.mounts.router.route(flow.request.path))
+
+    async def apply_quotas(self, flow: Flow) -> Flow:
+        """Refuse a request over its rate limit quota, or a login from a client address whose failed logins
+        are over the guard's limit (429), before any token is looked up, as Vault checks quotas first."""
+        quotas = self._services.quotas
+        login = quotas.guarding and self._is_login(flow)
+        if not login and not quotas.active:
+            return flow
+        headers = await quotas.admit(flow.request, flow.route, login)
+        return flow if headers is None else replace(flow, rate_headers=headers)
+
+    def _is_login(self, flow: Flow) -> bool:
+        """Whether the request is a login: an auth method's unauthenticated path."""
+        route = flow.route
+        return (
+            route is not None
+            and route.entry.table == "auth"
+            and _matches(route.backend.special_paths.unauthenticated, route.relative_path)
+        )
+
+    async def add_rate_limit_headers(self, flow: Flow) -> Flow:
+        """Put the rate limit headers on the answer (an empty answer too: it becomes a header-only one)."""
+        if flow.rate_headers is None:
+            return flow
+        response = flow.response or Response()
+        return replace(flow, response=response.evolve(headers={**response.headers, **flow.rate_headers}))
 
     async def canonicalize_path(self, flow: Flow) -> Flow:
         """Fold the names the backend declares it folds (a userpass username, an AppRole role name, a
@@ -275,7 +315,9 @@ class Pipeline:
 
     async def audit_refusal(self, flow: Flow, refusal: RequestError) -> None:
         """A refused request is audited too, with its error: the request entry (unless already written)
-        and the response entry."""
+        and the response entry. A rate limit refusal only when the quota config asks for it."""
+        if isinstance(refusal, RateLimitedError) and not refusal.audit:
+            return
         error = "; ".join(refusal.errors)
         audit = self._audit_input(flow, error)
         if not flow.audited:

@@ -12,6 +12,7 @@ from strongroom.audit import AuditBroker
 from strongroom.barrier import KeyStatus, RotationConfig
 from strongroom.core.keyholders import GenerateRoot, Rekey
 from strongroom.core.mounts import MountManager
+from strongroom.core.quotas import QuotaManager
 from strongroom.core.wrapping import Wrapping
 from strongroom.events import EventBus
 from strongroom.identity import IdentityStore
@@ -66,3 +67,4 @@ class Services:
     rekey: Rekey
     generate_root: GenerateRoot
     identity: IdentityStore
+    quotas: QuotaManager

@@ -119,7 +119,8 @@ class VaultAPI:
         # anything reads the request's headers or body, and is not counted as a handled request.
         status_request = sealed.serves(method, path)
         status, content_type = 500, JSON  # what a request cut short by cancellation counts as
-        # Headers a backend sets on its answer (ACME's Replay-Nonce, Location, Link).
+        # Headers a backend sets on its answer (ACME's Replay-Nonce, Location, Link), and a rate limit's
+        # (Retry-After and Vault's X-Ratelimit-*), which a refusal carries too.
         extra: dict[str, str] = {}
         try:
             if status_request:
@@ -130,6 +131,8 @@ class VaultAPI:
             status = status_for(exc)
             if status == 500:
                 _log_fault(request_id, method, exc)
+            elif isinstance(exc, errors.RequestError):
+                extra = dict(exc.headers)
             body = error_body(exc)
         finally:
             if status_request:

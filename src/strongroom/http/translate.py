@@ -26,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.StrongroomError], int], ...] = (
     (errors.UnsupportedOperationError, 405),
     (errors.PayloadTooLargeError, 413),
     (errors.UnsupportedMediaTypeError, 415),
+    (errors.RateLimitedError, 429),
     (errors.ServiceUnavailableError, 503),
     (errors.SealedError, 503),
 )

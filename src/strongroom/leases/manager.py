@@ -232,6 +232,11 @@ class LeaseManager:
         """How many leases are waiting to expire (what vault_expire_num_leases reports)."""
         return len(self._queue)
 
+    def count_under(self, prefix: str) -> int:
+        """How many live leases (secrets and service tokens) have an ID starting with `prefix`; their IDs
+        begin with the path of the request that created them (what lease count quotas count)."""
+        return self._queue.count_prefixed(prefix)
+
     async def lookup(self, lease_id: str) -> LeaseEntry | None:
         """The lease with that ID, or None (also for IDs that could not be a storage key)."""
         return await self._load(lease_id)

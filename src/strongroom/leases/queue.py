@@ -27,6 +27,10 @@ class ExpiryQueue:
         self._deadlines[lease_id] = deadline
         heapq.heappush(self._heap, (deadline, lease_id))
 
+    def count_prefixed(self, prefix: str) -> int:
+        """How many of the scheduled leases have an ID starting with `prefix`."""
+        return sum(1 for lease_id in self._deadlines if lease_id.startswith(prefix))
+
     def cancel(self, lease_id: str) -> None:
         """Forget `lease_id` (unknown IDs are ignored)."""
         self._deadlines.pop(lease_id, None)

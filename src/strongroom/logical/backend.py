@@ -97,6 +97,16 @@ class LockingBackend(Protocol):
 
 
 @runtime_checkable
+class RoleResolver(Protocol):
+    """An auth method whose logins name a role (Vault's ResolveRoleOperation): role-scoped quotas ask it
+    which role a login request is for. `request` is the login as bound to the mount (its storage, data)."""
+
+    async def resolve_role(self, request: Request) -> str:
+        """The role the login is for, or "" when the request names none the method knows."""
+        ...
+
+
+@runtime_checkable
 class SecretBackend(Protocol):
     """A backend that issues leased secrets: the lease manager renews and revokes them through these (not
     through handle()). `request` is bound to the mount (its storage, the secret's mount-relative path;

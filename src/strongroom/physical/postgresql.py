@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from strongroom.errors import ConfigError, StorageError
+from strongroom.errors import ConfigError, FencedWriteError, StorageError
 from strongroom.physical.keys import check_key, check_prefix
 from strongroom.physical.postgresql_ha import (
     DEFAULT_HA_TABLE,
@@ -52,6 +52,8 @@ Connection = psycopg.AsyncConnection[Any]
 DEFAULT_TABLE = "openbao_kv_store"
 ENV_URLS = ("BAO_PG_CONNECTION_URL", "VAULT_PG_CONNECTION_URL")
 # OpenBao's defaults: physical.DefaultParallelOperations, and Go database/sql's idle pool of two.
+# What a client is told when this server's write is fenced off: another server is active now.
+_FENCED = "this server lost the HA lock to another server while serving the request; retry it"
 _DEFAULT_PARALLEL = 128
 _DEFAULT_IDLE = 2
 _CONNECT_TIMEOUT = 10
@@ -342,7 +344,7 @@ class PostgreSQLBackend:
             if identity is not None:
                 params = {"key": LOCK_KEY, "identity": identity}
                 if await (await connection.execute(self._fenced, params)).fetchone() is None:
-                    raise StorageError("postgresql: this server no longer holds the HA lock")
+                    raise FencedWriteError(_FENCED)
             yield
 
     async def _use(self, work: Callable[[Connection], Awaitable[T]]) -> T:

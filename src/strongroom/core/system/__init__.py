@@ -15,6 +15,7 @@ from strongroom.core.system import (
     password_policies,
     policies,
     quorum,
+    quotas,
     wrapping,
 )
 from strongroom.framework import FrameworkBackend
@@ -37,6 +38,7 @@ def system_backend(services: Services) -> FrameworkBackend:
             *metrics.paths(services),
             *leases.paths(services),
             *quorum.paths(services),
+            *quotas.paths(services),
         ],
         help="The system backend is built in and mounted at sys/; it controls mounts, policies and more.",
         special_paths=SpecialPaths(

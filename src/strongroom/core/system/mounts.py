@@ -264,6 +264,8 @@ def _table_paths(services: Services, table: str, prefix: str) -> list[Path]:
             # do it; a backend that cannot revoke makes the unmount fail until revoke-force is used.
             await services.leases.revoke_prefix(entry.api_path)
         await manager.disable(table, data.get("path"))
+        if entry is not None:
+            await services.quotas.mount_disabled(entry.api_path)
         return None
 
     def tuned_table(path: str) -> tuple[str, str]:

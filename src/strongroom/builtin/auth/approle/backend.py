@@ -40,6 +40,14 @@ class AppRoleBackend(FrameworkBackend):
             special_paths=SpecialPaths(unauthenticated=("login",)),
         )
 
+    async def resolve_role(self, request: Request) -> str:
+        # Vault's AppRole resolves a login to the name of the role its role_id belongs to.
+        role_id = request.data.get("role_id")
+        if not isinstance(role_id, str) or not role_id.strip():
+            return ""
+        role = await self._store.role_for_role_id(role_id.strip())
+        return "" if role is None else role.name
+
     async def renew_login(self, request: Request, auth: Auth) -> Auth | None:
         # Vault's AppRole checks only that the role still exists; a change of its policies does not stop
         # the renewal (OpenBao 2.x behaves the same).

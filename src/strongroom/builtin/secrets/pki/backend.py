@@ -90,5 +90,6 @@ async def pki_factory(config: BackendConfig) -> Backend:
         help=HELP,
         special_paths=SpecialPaths(unauthenticated=UNAUTHENTICATED + ISSUER_UNAUTHENTICATED),
         secrets=[pki_secret],
+        on_initialize=acme.resume,
         on_cleanup=acme.close,
     )

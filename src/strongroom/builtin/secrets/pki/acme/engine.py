@@ -50,6 +50,10 @@ class AcmeEngine:
             *paths_config.paths(pki, store, config.clock),
         ]
 
+    async def resume(self) -> None:
+        """Carry on with the challenge checks a previous run left under way."""
+        await self._validator.resume()
+
     async def close(self) -> None:
         """Stop the validations under way (the mount is going away or the server stopping)."""
         await self._validator.close()

@@ -9,6 +9,7 @@ Storage layout (inside the pki mount's view, OpenBao's keys):
     acme/accounts/<kid>/authorizations/<id>      Authorization
     acme/accounts/<kid>/certs/<serial>           {"order": ...}: what the account may revoke
     acme/eab/<id>                                Eab (until an account consumes it)
+    acme/validations/<id>                        Validation (a challenge check under way)
 
 Invariant: an EAB's HMAC key lives only in `Eab.key`, which no repr shows; only eab creation returns it.
 """
@@ -24,6 +25,7 @@ CLUSTER = "config/cluster"
 ACCOUNTS = "acme/accounts/"
 THUMBPRINTS = "acme/account-thumbprints/"
 EABS = "acme/eab/"
+VALIDATIONS = "acme/validations/"
 
 POLICIES = ("not-required", "new-account-required", "always-required")
 
@@ -178,3 +180,15 @@ class Eab:
     directory: str
     created: float
     key_type: str = "hs"
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """A challenge check under way, kept so that a restarted server carries on with it."""
+
+    id: str
+    account: str
+    authz: str
+    kind: str
+    thumbprint: str
+    resolver: str = ""

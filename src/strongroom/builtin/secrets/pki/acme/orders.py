@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,8 @@ from strongroom.util import ids
 from strongroom.util.clock import Clock, rfc3339
 
 ORDER_LIFETIME = 24 * 3600
+# A DNS label as IDNA registration allows it in ASCII: letters, digits and inner hyphens, 63 at most.
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _identifiers(payload: dict[str, Any]) -> tuple[Identifier, ...]:
@@ -71,14 +74,15 @@ def _identifier(kind: str, value: str) -> Identifier:
             "malformed",
             f"refusing to accept argument ({value}) as DNS type identifier: parsed OK as IP address",
         )
-    if value.startswith("*."):
-        if "*" in value[2:] or "." not in value[2:]:
-            raise AcmeProblem("malformed", f"value argument ({value}) failed validation: invalid wildcard")
-        return Identifier("dns", value[2:], value, wildcard=True)
-    if not value.isascii():
+    wildcard = value.startswith("*.")
+    name = value[2:] if wildcard else value
+    if not name.isascii():
         raise AcmeProblem("malformed", f"value argument ({value}) failed IDNA round-tripping to ASCII")
-    if "*" in value or "" in value.removesuffix(".").split("."):
+    labels = name.removesuffix(".").split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise AcmeProblem("malformed", f"value argument ({value}) failed validation")
+    if wildcard:
+        return Identifier("dns", name, value, wildcard=True)
     return Identifier("dns", value, value)
 
 
@@ -349,13 +353,20 @@ class Orders:
             current = replace(current, status="processing")
             authz = authz.with_challenge(current)
             await self._protocol.store.save_authorization(authz)
-        self._validator.accept(authz, current.type, thumbprint, resolver)
+        await self._validator.accept(authz, current.type, thumbprint, resolver)
         return authz, current
 
     async def revoke(self, call: Signed) -> Response:
         encoded = call.payload.get("certificate")
+        if encoded is None:
+            raise AcmeProblem("malformed", "bad request was lacking required field 'certificate'")
         if not isinstance(encoded, str):
-            raise AcmeProblem("malformed", "missing or invalid 'certificate' field")
+            raise AcmeProblem("malformed", "invalid type for field 'certificate'")
+        try:
+            der = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            certificate = x509.load_der_x509_certificate(der)
+        except (binascii.Error, ValueError):
+            raise AcmeProblem("malformed", "failed to parse certificate") from None
         reason = call.payload.get("reason", 0)
         if not isinstance(reason, int) or isinstance(reason, bool):
             raise AcmeProblem("malformed", "invalid type for field 'reason'")
@@ -365,12 +376,6 @@ class Orders:
                 f"OpenBao does not support revocation reasons (got {reason}; expected omitted or "
                 "0/unspecified)",
             )
-        try:
-            certificate = x509.load_der_x509_certificate(
-                base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            )
-        except (binascii.Error, ValueError):
-            raise AcmeProblem("malformed", "failed to parse certificate") from None
         if certificate.not_valid_after_utc.timestamp() < self._clock.now():
             raise AcmeProblem("malformed", "refusing to revoke expired certificate")
         serial = serial_text(certificate.serial_number)

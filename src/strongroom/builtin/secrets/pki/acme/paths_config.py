@@ -19,8 +19,9 @@ from strongroom.builtin.secrets.pki.acme.models import POLICIES, AcmeConfig, Clu
 from strongroom.builtin.secrets.pki.acme.problems import AcmeProblem
 from strongroom.builtin.secrets.pki.acme.store import AcmeStore
 from strongroom.builtin.secrets.pki.store import PkiStore
-from strongroom.errors import InvalidRequestError
+from strongroom.errors import InvalidRequestError, NotFoundError
 from strongroom.framework import Field, FieldData, FieldType, Path
+from strongroom.framework.backend import UNSUPPORTED_PATH
 from strongroom.logical import Operation, Request, Response
 from strongroom.util import ids
 from strongroom.util.clock import Clock, rfc3339
@@ -206,8 +207,8 @@ def paths(pki: PkiStore, store: AcmeStore, clock: Clock) -> list[Path]:
         key_id = data.get("key_id")
         try:
             uuid.UUID(key_id)
-        except ValueError:
-            raise InvalidRequestError("badly formatted key_id field") from None
+        except ValueError:  # OpenBao's path pattern takes only a UUID: anything else is no path at all
+            raise NotFoundError(UNSUPPORTED_PATH) from None
         if not await store.delete_eab(key_id):
             return Response(warnings=(f"No key id found with id: {key_id}",))
         return None

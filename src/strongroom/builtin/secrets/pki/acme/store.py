@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import asdict
 
 from strongroom.builtin.secrets.pki.acme.models import (
     ACCOUNTS,
@@ -18,12 +19,14 @@ from strongroom.builtin.secrets.pki.acme.models import (
     CONFIG,
     EABS,
     THUMBPRINTS,
+    VALIDATIONS,
     Account,
     AcmeConfig,
     Authorization,
     ClusterConfig,
     Eab,
     Order,
+    Validation,
 )
 from strongroom.logical import Storage, get_json, put_json
 
@@ -123,3 +126,18 @@ class AcmeStore:
 
     async def eab_ids(self) -> list[str]:
         return [name for name in await self._storage.list(EABS) if not name.endswith("/")]
+
+    # Challenge checks under way.
+    async def save_validation(self, validation: Validation) -> None:
+        await put_json(self._storage, VALIDATIONS + validation.id, asdict(validation))
+
+    async def delete_validation(self, validation_id: str) -> None:
+        await self._storage.delete(VALIDATIONS + validation_id)
+
+    async def validations(self) -> list[Validation]:
+        found = []
+        for name in await self._storage.list(VALIDATIONS):
+            raw = await get_json(self._storage, VALIDATIONS + name)
+            if raw is not None:
+                found.append(Validation(**raw))
+        return found

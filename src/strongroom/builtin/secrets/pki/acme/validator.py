@@ -3,7 +3,8 @@ few times, and its outcome written to the authorization. Layer: builtin (asyncio
 modules).
 
 Invariant: an authorization turns valid only when the check of one of its challenges passed against the
-account key's thumbprint; tasks end with the mount (close()).
+account key's thumbprint. A check under way is recorded in storage until it ends, so a restarted mount
+resumes it (resume()); tasks end with the mount (close()).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from strongroom.builtin.secrets.pki.acme.challenges import (
     check_http_01,
     check_tls_alpn_01,
 )
-from strongroom.builtin.secrets.pki.acme.models import Authorization, Challenge
+from strongroom.builtin.secrets.pki.acme.models import Authorization, Challenge, Validation
 from strongroom.builtin.secrets.pki.acme.problems import AcmeProblem
 from strongroom.builtin.secrets.pki.acme.store import AcmeStore
+from strongroom.util import ids
 from strongroom.util.clock import Clock, rfc3339
 
 log = logging.getLogger(__name__)
@@ -39,18 +41,43 @@ class Validator:
         self._ports = ports
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def accept(self, authz: Authorization, kind: str, thumbprint: str, resolver: str) -> None:
+    async def accept(self, authz: Authorization, kind: str, thumbprint: str, resolver: str) -> None:
         """Check `kind` of `authz` in the background; `resolver` is config/acme's dns_resolver."""
-        task = asyncio.get_running_loop().create_task(
-            self._run(authz.account, authz.id, kind, thumbprint, resolver)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        validation = Validation(ids.new_uuid(), authz.account, authz.id, kind, thumbprint, resolver)
+        await self._store.save_validation(validation)
+        self._start(validation)
+
+    async def resume(self) -> None:
+        """Carry on with the checks a previous run of the mount left under way."""
+        for validation in await self._store.validations():
+            self._start(validation)
 
     async def close(self) -> None:
+        """Stop the checks (they stay recorded, for the next run to resume)."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _start(self, validation: Validation) -> None:
+        task = asyncio.get_running_loop().create_task(self._finish(validation))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, validation: Validation) -> None:
+        try:
+            await self._run(
+                validation.account,
+                validation.authz,
+                validation.kind,
+                validation.thumbprint,
+                validation.resolver,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a storage fault: the record stays for the next run to retry
+            log.exception("ACME validation %s stopped", validation.id)
+            return
+        await self._store.delete_validation(validation.id)
 
     async def _check(
         self, authz: Authorization, challenge: Challenge, thumbprint: str, resolver: str
