@@ -69,6 +69,9 @@ STEPS: list[Step] = [
     post("rwk", "revoke-with-key", {"serial_number": "${serial}", "private_key": "${key}"}),
     post("revoke by pem again", "revoke", {"certificate": "${cert}"}),
     Step("list revoked", "LIST", f"/v1/{M}/certs/revoked"),
+    Step("list revoked page", "LIST", f"/v1/{M}/certs/revoked?limit=1"),
+    Step("list revoked after", "LIST", f"/v1/{M}/certs/revoked?after=${{serial}}"),
+    Step("list certs page", "LIST", f"/v1/{M}/certs?limit=2"),
     get("read revoked cert", "cert/${serial}"),
     get("rotate delta disabled", "crl/rotate-delta"),
     Step(

@@ -99,6 +99,19 @@ def _unknown_serial(issuer: x509.Certificate) -> bytes:
     return built.build().public_bytes(serialization.Encoding.DER)
 
 
+def _encoded_with(issuer: x509.Certificate, character: str) -> str:
+    """The base64 GET form of a request whose text holds `character` ("/" or "+"), for some serial."""
+    probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hashes.SHA1()).build()
+    for serial in range(1, 10_000):
+        built = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+            probe.issuer_name_hash, probe.issuer_key_hash, serial, hashes.SHA1()
+        )
+        encoded = base64.b64encode(built.build().public_bytes(serialization.Encoding.DER)).decode()
+        if character in encoded and "//" not in encoded:
+            return encoded
+    raise AssertionError(f"no serial below 10000 gives a {character!r}")
+
+
 def _post(pki: Pki, body: bytes) -> httpx.Response:
     headers = {"Content-Type": "application/ocsp-request"}
     return httpx.post(f"{pki.url}/ocsp", content=body, headers=headers, timeout=10)
@@ -170,6 +183,8 @@ def _summary(pki: Pki, other_ca: x509.Certificate) -> list[Any]:
             read(httpx.get(f"{pki.url}/ocsp/notbase64!", timeout=10)),
             read(_post(pki, _request(pki.good, other_ca))),
             read(_post(pki, _unknown_serial(pki.ca))),
+            read(httpx.get(f"{pki.url}/ocsp/{_encoded_with(pki.ca, '/')}", timeout=10)),
+            read(httpx.get(f"{pki.url}/ocsp/{_encoded_with(pki.ca, '+')}", timeout=10)),
         ]
         _ok(client.post(f"/v1/{pki.mount}/config/crl", json={"ocsp_expiry": "0"}))
         answers.append(read(_post(pki, _request(pki.good, pki.ca))))

@@ -22,7 +22,14 @@ from strongroom.builtin.secrets.pki.certs import (
     not_after,
 )
 from strongroom.builtin.secrets.pki.issuing import NameRequest
-from strongroom.builtin.secrets.pki.keys import PrivateKey, dump_key, encode_key, key_type_of, serial_text
+from strongroom.builtin.secrets.pki.keys import (
+    PrivateKey,
+    dump_key,
+    encode_key,
+    key_type_of,
+    normalize_serial,
+    serial_text,
+)
 from strongroom.builtin.secrets.pki.models import CertRecord, Issuer, KeyEntry
 from strongroom.builtin.secrets.pki.store import PkiStore
 from strongroom.errors import InvalidRequestError
@@ -106,6 +113,14 @@ PAGE_FIELDS: dict[str, Field] = {
 
 
 _Entry = TypeVar("_Entry", Issuer, KeyEntry)
+
+
+def serial_page(serials: list[str], data: FieldData) -> list[str]:
+    """Colon-form serials after `after` (colons or hyphens), at most `limit` of them when it is positive,
+    in storage order as Vault's ListPage gives them."""
+    after, limit = normalize_serial(data.get("after")), data.get("limit")
+    chosen = [serial for serial in sorted(serials) if serial > after]
+    return chosen[:limit] if limit > 0 else chosen
 
 
 def page(entries: list[_Entry], data: FieldData) -> list[_Entry]:

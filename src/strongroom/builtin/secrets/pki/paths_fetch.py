@@ -78,7 +78,7 @@ def paths(store: PkiStore) -> list[Path]:
         )
 
     async def list_certs(request: Request, data: FieldData) -> Response | None:
-        return Response(data={"keys": await store.cert_serials()})
+        return Response(data={"keys": common.serial_page(await store.cert_serials(), data)})
 
     return [
         Path("ca", operations={Operation.READ: ca_der}, synopsis="Fetch the CA certificate (DER)."),
@@ -95,6 +95,7 @@ def paths(store: PkiStore) -> list[Path]:
         ),
         Path(
             "certs/?",
+            fields=common.PAGE_FIELDS,
             operations={Operation.LIST: list_certs},
             synopsis="Fetch a list of all issued certificates.",
             description="Serials of the stored certificates, colon-separated hex.",

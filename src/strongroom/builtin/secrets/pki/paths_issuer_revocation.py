@@ -77,12 +77,13 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
         return Response(data=issuer_data(issuer), warnings=await _warnings(store, issuer))
 
     async def crl_der(issuer: Issuer) -> bytes:
+        if issuer.key_id:  # signed anew when auto_rebuild says it is due, as crl/ is
+            async with store.lock:
+                return await store.current_crl(issuer.id)
         stored = await store.crl(issuer.id)
-        if stored is not None:
-            return stored
-        if not issuer.key_id:
+        if stored is None:
             raise InvalidRequestError(f"unable to find CRL for issuer: id:{issuer.id}/ref:{issuer.id}")
-        return await store.current_crl(issuer.id)
+        return stored
 
     async def read_crl(request: Request, data: FieldData) -> Response | None:
         der = await crl_der(await find_issuer(store, data.get("issuer_ref")))

@@ -121,7 +121,7 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
         )
 
     async def list_revoked(request: Request, data: FieldData) -> Response | None:
-        return Response(data={"keys": await store.revoked_serials()})
+        return Response(data={"keys": common.serial_page(await store.revoked_serials(), data)})
 
     revoke_fields = {
         "serial_number": Field(
@@ -152,6 +152,7 @@ def paths(store: PkiStore, clock: Clock) -> list[Path]:
         ),
         Path(
             "certs/revoked/?",
+            fields=common.PAGE_FIELDS,
             operations={Operation.LIST: list_revoked},
             synopsis="List all revoked serial numbers within the local cluster",
             description="Serials of the revoked certificates, colon-separated hex.",

@@ -417,10 +417,6 @@ class PkiStore:
         raw = await get_json(self._storage, CRL_PREFIX + issuer_id)
         return None if raw is None else base64.b64decode(raw["der"])
 
-    async def delta_crl(self, issuer_id: str) -> bytes | None:
-        raw = await get_json(self._storage, DELTA_CRL_PREFIX + issuer_id)
-        return None if raw is None else base64.b64decode(raw["der"])
-
     async def _next_crl_number(self, issuer_id: str) -> tuple[int, dict[str, Any]]:
         """The next number of the issuer's CRLs (complete and delta CRLs count together, as in Vault)."""
         previous = await get_json(self._storage, CRL_PREFIX + issuer_id)
