@@ -472,9 +472,11 @@ _CACHE: dict[str, Converter] = {
     "persist": Nested(_persist),
     "cache_static_secrets": boolean,
     "static_secret_token_capability_refresh_interval": duration,
+    "disable_caching_dynamic_secrets": boolean,
+    # strongroom's own: cached answers are served while the server is unreachable.
+    "serve_during_outage": boolean,
 }
 _CACHE_IGNORED = {
-    "disable_caching_dynamic_secrets": "responses carrying a lease are proxied, not cached",
     "static_secret_token_capability_refresh_behavior": "a failed capability check drops the cached entry",
     "force_auto_auth_token": 'not a key of Vault Agent\'s cache: use_auto_auth_token = "force" is',
 }
@@ -490,6 +492,8 @@ def read_cache(place: Place, line: int, value: Any) -> tuple[CacheSettings, ApiP
         static_secrets=found.pop("cache_static_secrets", True),
         capability_refresh=found.pop("static_secret_token_capability_refresh_interval", 1) or 1,
         persist=found.pop("persist", ""),
+        dynamic_secrets=not found.pop("disable_caching_dynamic_secrets", False),
+        serve_during_outage=found.pop("serve_during_outage", False),
         origin=place.at(line),
     )
     if not found:
