@@ -1,7 +1,7 @@
 """The agent's API proxy: forward each request a listener receives to the server, adding the agent's token.
 
-Layer: agent. Imports httpx, stdlib and config.agent_model; never the server. `agent.listen` serves the
-ASGI application defined here on the configured listeners.
+Layer: agent. Imports httpx, orjson, stdlib, config.agent_model and the caches; never the server.
+`agent.listen` serves the ASGI application defined here on the configured listeners.
 
     app = ProxyApp(http, settings, token=lambda: current_token)    # an ASGI application
 
@@ -12,6 +12,11 @@ upstream follows Vault Agent's `api_proxy { use_auto_auth_token = ... }`:
     false (or no api_proxy)   the request goes as it came
     true                      a request without X-Vault-Token (or Authorization: Bearer) gets the agent's
     "force"                   the agent's token replaces the client's
+
+With `cache {}`, a request the lease cache (agent.lease_cache) holds is answered from it, a KV read goes
+through the static-secret cache (agent.static_cache), and with the lease cache on every other request is
+forwarded whole, so that its answer can be kept; without it, requests and answers are streamed. Whether
+the server answers is recorded in one agent.outage, which logs each outage once.
 
 One deliberate difference: with `true`, Vault Agent looks at X-Vault-Token only, so a client sending
 `Authorization: Bearer` is forwarded as the agent (Vault reads X-Vault-Token first). Here that client's

@@ -289,7 +289,12 @@ class Agent:
             tls.check_hostname = False
             tls.verify_mode = ssl.CERT_NONE
 
+        # While the server is away the stream fails at every attempt: the first failure is logged.
+        failing = False
+
         async def on_open() -> None:
+            nonlocal failing
+            failing = False
             log.info("subscribed to the server's events")
             # Changes made before the stream was up (since the first render, or while it was down) sent no
             # event this agent saw: render them now. Only changed files are written.
@@ -308,7 +313,9 @@ class Agent:
                     log.info("%s; polling every %ds", exc, interval)
                     return
             except Exception as exc:  # any connection failure: the loop retries after the delay
-                log.warning("event stream failed: %s", type(exc).__name__)
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "event stream failed: %s; reconnecting", type(exc).__name__)
+                failing = True
             await self._check_token()
             await asyncio.sleep(RECONNECT_DELAY)
 

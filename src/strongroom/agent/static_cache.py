@@ -26,6 +26,11 @@ token that lost `read` gets the server's own answer (the entry is dropped and th
 a mount disabled or replaced (same path, new UUID) drops every entry under it. So a lost permission or a
 removed mount shows within that interval.
 
+With `serve_during_outage`, each token's last answer per path is kept apart from the entries, and served
+when the server cannot answer the read (connection, timeout, 5xx; agent.outage logs it once): a closed
+event stream empties the entries but not these. An event for the path, a lost permission, a removed mount
+or a cache-clear drops them as it drops the entries; while the server is away nothing can be re-checked.
+
 Invariant: entries live in memory only, under a key that includes the token; log lines name paths and
 statuses, never tokens or values.
 """
