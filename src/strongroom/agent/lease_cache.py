@@ -47,7 +47,7 @@ import math
 import posixpath
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -56,6 +56,7 @@ import httpx
 import orjson
 
 from strongroom.agent.outage import Outage, server_failed
+from strongroom.agent.persist import PersistentCache
 from strongroom.agent.static_cache import Answer
 from strongroom.config.agent_model import CacheSettings
 
@@ -126,6 +127,7 @@ class _Entry:
     renewable: bool = False
     duration: int = 0
     expires: float = math.inf
+    renew_due: float = math.inf
     keeper: asyncio.Task[None] | None = None
 
 
@@ -173,6 +175,7 @@ class LeaseCache:
         self._by_token: dict[str, str] = {}
         self._by_accessor: dict[str, str] = {}
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._file: PersistentCache | None = None
         self.counters = LeaseCounters()
 
     @property
@@ -252,18 +255,23 @@ class LeaseCache:
             return
         if entry.duration > 0:
             entry.expires = now + entry.duration * EVICT_AT
+            entry.renew_due = now + entry.duration * RENEW_AT
         previous = self._entries.get(key)
         if previous is not None:
             self._evict(previous)
-        self._entries[key] = entry
-        if entry.lease:
-            self._by_lease[entry.lease] = key
-        if entry.token:
-            self._by_token[entry.token] = key
-            if entry.accessor:
-                self._by_accessor[entry.accessor] = key
+        self._insert(entry)
         self.counters.stored += 1
         log.debug("lease cache: keeping the answer to %s %s", request.method, request.path)
+
+    def _insert(self, entry: _Entry) -> None:
+        self._entries[entry.key] = entry
+        if entry.lease:
+            self._by_lease[entry.lease] = entry.key
+        if entry.token:
+            self._by_token[entry.token] = entry.key
+            if entry.accessor:
+                self._by_accessor[entry.accessor] = entry.key
+        self._write(entry)
         entry.keeper = asyncio.create_task(self._keep(entry))
 
     # --- renewal ----------------------------------------------------------------------------------------
@@ -272,7 +280,7 @@ class LeaseCache:
         """Renew `entry` at two thirds of each term until it cannot be; then evict it at its end."""
         try:
             while entry.renewable and entry.duration > 0:
-                await asyncio.sleep(entry.duration * RENEW_AT)
+                await asyncio.sleep(max(entry.renew_due - self._clock(), 0))
                 granted = await self._renew(entry)
                 while granted is None:  # the server is away and the entry is served meanwhile
                     if self._clock() + OUTAGE_RETRY >= entry.expires:
@@ -285,7 +293,9 @@ class LeaseCache:
                 # Capped by the max TTL, this term is the last one.
                 entry.renewable = granted >= entry.duration
                 entry.expires = self._clock() + granted * EVICT_AT
+                entry.renew_due = self._clock() + granted * RENEW_AT
                 entry.duration = granted
+                self._write(entry)
             if entry.expires == math.inf:
                 # A token that never expires: kept until evicted.
                 await asyncio.get_running_loop().create_future()
@@ -335,6 +345,8 @@ class LeaseCache:
             return
         del self._entries[entry.key]
         self.counters.evictions += 1
+        if self._file is not None:
+            self._file.delete(entry.key)
         if entry.lease and self._by_lease.get(entry.lease) == entry.key:
             del self._by_lease[entry.lease]
         if entry.token and self._by_token.get(entry.token) == entry.key:
@@ -420,6 +432,69 @@ class LeaseCache:
             return False
         log.debug("lease cache: evicted what %s revoked", path)
         return True
+
+    # --- the persistent cache -----------------------------------------------------------------------------
+
+    def persist_to(self, store: PersistentCache) -> None:
+        """Write every entry through to `store` from now on (entries held now included)."""
+        self._file = store
+        for entry in self._entries.values():
+            self._write(entry)
+
+    def _write(self, entry: _Entry) -> None:
+        if self._file is None:
+            return
+        wall = time.time() - self._clock()
+
+        def at(moment: float) -> float | None:
+            return None if moment == math.inf else wall + moment
+
+        answer = entry.answer
+        self._file.put(
+            entry.key,
+            {
+                "namespace": entry.namespace,
+                "path": entry.path,
+                "status": answer.status,
+                "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in answer.headers],
+                "body": answer.body.decode("latin-1"),
+                "stored": wall + entry.stored,
+                "owner": entry.owner,
+                "lease": entry.lease,
+                "token": entry.token,
+                "accessor": entry.accessor,
+                "renewable": entry.renewable,
+                "duration": entry.duration,
+                "expires": at(entry.expires),
+                "renew_due": at(entry.renew_due),
+            },
+        )
+
+    def restore(self, records: Mapping[str, Mapping[str, Any]]) -> int:
+        """Take in the entries an earlier agent persisted, those not yet expired; how many. Each is
+        renewed when due, as if this agent had cached it (a renewal refused evicts it)."""
+        mono = self._clock() - time.time()
+        restored = 0
+        for key, record in records.items():
+            try:
+                expires = math.inf if record["expires"] is None else mono + float(record["expires"])
+                due = math.inf if record["renew_due"] is None else mono + float(record["renew_due"])
+                headers = [(str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in record["headers"]]
+                answer = Answer(int(record["status"]), headers, str(record["body"]).encode("latin-1"))
+                entry = _Entry(
+                    key, str(record["namespace"]), str(record["path"]), answer,
+                    mono + float(record["stored"]), str(record["owner"]), str(record["lease"]),
+                    str(record["token"]), str(record["accessor"]), record["renewable"] is True,
+                    int(record["duration"]), expires, due,
+                )  # fmt: skip
+            except (KeyError, TypeError, ValueError):
+                log.warning("lease cache: a persisted entry is malformed; skipped")
+                continue
+            if expires <= self._clock() or key in self._entries:
+                continue
+            self._insert(entry)
+            restored += 1
+        return restored
 
     async def close(self) -> None:
         keepers = [e.keeper for e in self._entries.values() if e.keeper is not None]

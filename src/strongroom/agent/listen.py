@@ -26,14 +26,16 @@ import os
 import socket
 import ssl
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from strongroom.agent.agent_api import AgentServices, ListenerApp
 from strongroom.agent.lease_cache import LeaseCache
 from strongroom.agent.outage import Outage
+from strongroom.agent.persist import PersistentCache
 from strongroom.agent.proxy import ProxyApp
 from strongroom.agent.static_cache import StaticCache
 from strongroom.config.agent_model import AgentConfig, Listener
@@ -169,6 +171,16 @@ class Listeners:
         )
         self.services = AgentServices(proxy, self._cache, stop, kind=config.kind, leases=self._leases)
         self._served: list[tuple[HTTPServer, _Bound]] = []
+
+    def import_cache(self, entries: Mapping[str, Mapping[str, Any]], store: PersistentCache | None) -> int:
+        """Restore the lease cache from persisted `entries`, then write through to `store` (None: no more
+        persisting); how many entries were restored."""
+        if self._leases is None:
+            return 0
+        restored = self._leases.restore(entries)
+        if store is not None:
+            self._leases.persist_to(store)
+        return restored
 
     async def start(self) -> None:
         """Bind every listener, then serve them all; ListenerError (nothing left open) if one cannot."""

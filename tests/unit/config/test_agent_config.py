@@ -18,6 +18,7 @@ from strongroom.config.agent import (
     FileSink,
     JWTLogin,
     Listener,
+    PersistSettings,
     TemplateExec,
     TemplateSettings,
     TokenFileLogin,
@@ -296,7 +297,9 @@ listener {
 }
 """
     config = load_agent_config([write(tmp_path, text)])
-    assert config.cache == CacheSettings(static_secrets=True, capability_refresh=30, persist="kubernetes")
+    assert config.cache == CacheSettings(
+        static_secrets=True, capability_refresh=30, persist=PersistSettings("kubernetes", path="/var/cache")
+    )
     assert config.api_proxy == ApiProxy(use_auto_auth_token=True)
     assert config.listeners == (
         Listener(
@@ -308,7 +311,6 @@ listener {
         ),
     )
     assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
-        'agent.hcl:7: cache persist "kubernetes" is accepted: the cache is kept in memory only',
         "agent.hcl:11: cache 'force_auto_auth_token' is accepted and ignored: not a key of Vault Agent's "
         'cache: use_auto_auth_token = "force" is',
     ]
