@@ -19,7 +19,7 @@ import pytest
 
 from tests.agent.conftest import Agent, Setup, agent_world, read, wait_for
 from tests.agent.test_agent_static_cache import _audited, _server_reads
-from tests.postgres import Postgres
+from tests.postgres import CREATE_ROLE, Postgres
 from tests.servers import API_AUDIT, RunningServer, free_port, strongroom_dev_server
 
 
@@ -119,11 +119,7 @@ def test_the_agent_renews_the_leases_it_caches(
     world: tuple[Setup, str], run_agent: Agent, postgres: Postgres
 ) -> None:
     setup, database = world
-    setup.root.post(f"/v1/{database}/roles/short", json={
-        "db_name": "pg", "creation_statements": [
-            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
-        ], "default_ttl": "6s", "max_ttl": "1h",
-    }).raise_for_status()  # fmt: skip
+    _role(setup, database, "short", default_ttl="6s", max_ttl="1h")
     url = _agent(setup, run_agent)
     with httpx.Client(base_url=url, timeout=10) as http:
         first = http.get(f"/v1/{database}/creds/short").json()
@@ -137,11 +133,38 @@ def test_the_agent_renews_the_leases_it_caches(
         issued = expiry()
         # Renewed at two thirds of its 6 s: the server's expiry moves on, and the cache still serves it.
         wait_for(lambda: (expiry() - issued).total_seconds() >= 2, 15, "the lease's renewal")
-        time.sleep(3)
+        time.sleep(2.5)
         again = http.get(f"/v1/{database}/creds/short").json()
         assert again["lease_id"] == lease
         assert postgres.role_exists(first["data"]["username"])
-    assert "vault_agent_lease_cache_renewal 0\n" not in httpx.get(f"{url}/agent/v1/metrics").text
+    assert _metric(url, "vault_agent_lease_cache_renewal") >= 1
+
+
+def test_a_lease_capped_by_its_max_ttl_is_evicted_before_it_expires(
+    world: tuple[Setup, str], run_agent: Agent
+) -> None:
+    setup, database = world
+    _role(setup, database, "capped", default_ttl="3s", max_ttl="4s")
+    url = _agent(setup, run_agent)
+    with httpx.Client(base_url=url, timeout=10) as http:
+        began = time.monotonic()
+        lease = http.get(f"/v1/{database}/creds/capped").json()["lease_id"]
+        # Renewed at 2 s, the server grants the 2 s left to the max TTL: the last term, kept for 90% of it
+        # (3.8 s), never renewed again; the next read gets a new lease.
+        path = f"/v1/{database}/creds/capped"
+        wait_for(lambda: http.get(path).json()["lease_id"] != lease, 15, "a new lease")
+        assert time.monotonic() - began < 4.5
+    assert _metric(url, "vault_agent_lease_cache_renewal") == 1
+
+
+def _role(setup: Setup, database: str, name: str, **ttls: str) -> None:
+    body = {"db_name": "pg", "creation_statements": [CREATE_ROLE], **ttls}
+    setup.root.post(f"/v1/{database}/roles/{name}", json=body).raise_for_status()
+
+
+def _metric(url: str, name: str) -> int:
+    text = httpx.get(f"{url}/agent/v1/metrics").text
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(f"{name} ")))
 
 
 def test_revocation_through_the_proxy_evicts_what_it_revoked(

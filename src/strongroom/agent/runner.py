@@ -11,6 +11,8 @@ an event stream closed under a dead token means re-authenticating (with backoff)
 Templates re-render on a KV event touching one of their dependencies, and all of them every
 static_secret_render_interval seconds. Listeners (the API proxy, agent.listen) start before the login,
 so a taken address stops the agent at once (exit 1); without auto_auth they are all the agent runs.
+With `cache { persist ... }` (agent.persist) the lease cache and the token an earlier agent left are
+imported before that: a token the server still knows is used instead of logging in.
 
 Invariant: log lines name destinations, paths and statuses; never a token or a rendered value.
 """
