@@ -15,7 +15,8 @@ upstream follows Vault Agent's `api_proxy { use_auto_auth_token = ... }`:
 
 With `cache {}`, a request the lease cache (agent.lease_cache) holds is answered from it, a KV read goes
 through the static-secret cache (agent.static_cache), and with the lease cache on every other request is
-forwarded whole, so that its answer can be kept; without it, requests and answers are streamed. Whether
+forwarded whole, so that its answer can be kept; without it, requests and answers are streamed. As from
+Vault Agent, every answer says `X-Cache: HIT` (with `Age`, in seconds) or `X-Cache: MISS`. Whether
 the server answers is recorded in one agent.outage, which logs each outage once.
 
 One deliberate difference: with `true`, Vault Agent looks at X-Vault-Token only, so a client sending
@@ -267,8 +268,9 @@ class ProxyApp:
 
 
 async def _respond(send: Send, answer: Answer) -> None:
-    headers = [(k, v) for k, v in answer.headers if k != b"content-length"]
+    headers = [(k, v) for k, v in answer.headers if k not in (b"content-length", b"x-cache")]
     headers.append((b"content-length", str(len(answer.body)).encode()))
+    headers.append((b"x-cache", b"HIT" if answer.cached else b"MISS"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
 
@@ -298,9 +300,15 @@ def _response_headers(response: httpx.Response) -> Headers:
     return [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
 
 
+def _relayed_headers(response: httpx.Response) -> Headers:
+    """A forwarded response's headers, with Vault Agent's X-Cache (a relayed answer is a miss)."""
+    headers = [(k, v) for k, v in _response_headers(response) if k != b"x-cache"]
+    return [*headers, (b"x-cache", b"MISS")]
+
+
 async def _relay_stripped(response: httpx.Response, send: Send) -> None:
     content = strip_token(await response.aread())
-    headers = [(k, v) for k, v in _response_headers(response) if k != b"content-length"]
+    headers = [(k, v) for k, v in _relayed_headers(response) if k != b"content-length"]
     headers.append((b"content-length", str(len(content)).encode()))
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": content})
@@ -311,7 +319,7 @@ async def _relay(response: httpx.Response, send: Send) -> None:
         {
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": _response_headers(response),
+            "headers": _relayed_headers(response),
         }
     )
     try:
