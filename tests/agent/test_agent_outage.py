@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.agent.conftest import Setup, read, wait_for
-from tests.postgres import Postgres
+from tests.postgres import CREATE_ROLE, Postgres
 from tests.servers import RunningServer, free_port, init_and_unseal, sqlite_config, strongroom_config_server
 
 _DOWN = "the server is unreachable"
@@ -89,6 +90,11 @@ def test_cached_answers_are_served_while_the_server_is_stopped(
             wait_for(lambda h=http: "age" in h.get("/v1/kv/data/db").headers, 15, "a cached KV answer")
         lease = clients[0].get("/v1/db/creds/app").json()["lease_id"]
         assert clients[0].get("/v1/db/creds/app").json()["lease_id"] == lease
+        # A 10 s lease: its renewal (due at 6.7 s) fails while the server is away; it is served until 9 s.
+        body = {"db_name": "pg", "creation_statements": [CREATE_ROLE], "default_ttl": "10s"}
+        root.post("/v1/db/roles/short", json=body).raise_for_status()
+        shorts = [http.get("/v1/db/creds/short").json()["lease_id"] for http in clients]
+        leased_at = time.monotonic()
     # The server is stopped.
     served = [clients[0].get("/v1/kv/data/db") for _ in range(50)]
     assert {(a.status_code, a.json()["data"]["data"]["v"]) for a in served} == {(200, "1")}
@@ -97,6 +103,10 @@ def test_cached_answers_are_served_while_the_server_is_stopped(
     refused = clients[1].get("/v1/kv/data/db")
     assert refused.status_code == 500
     assert refused.json()["errors"][0].startswith("failed to get the response")
+    time.sleep(max(7.5 - (time.monotonic() - leased_at), 0))
+    assert clients[0].get("/v1/db/creds/short").json()["lease_id"] == shorts[0]
+    # Without serve_during_outage the failed renewal evicted it: the read goes to the absent server.
+    assert clients[1].get("/v1/db/creds/short").status_code == 500
     assert _lines(serving_log, _DOWN) == 1
     assert _lines(serving_log, _BACK) == 0
     with strongroom_config_server(server_dir, config, port) as second:

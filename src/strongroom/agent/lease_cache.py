@@ -282,10 +282,10 @@ class LeaseCache:
             while entry.renewable and entry.duration > 0:
                 await asyncio.sleep(max(entry.renew_due - self._clock(), 0))
                 granted = await self._renew(entry)
-                while granted is None:  # the server is away and the entry is served meanwhile
-                    if self._clock() + OUTAGE_RETRY >= entry.expires:
+                while granted is None:  # the server is away: served until its term ends, retried meanwhile
+                    await asyncio.sleep(min(OUTAGE_RETRY, max(entry.expires - self._clock(), 0)))
+                    if self._clock() >= entry.expires:
                         return
-                    await asyncio.sleep(OUTAGE_RETRY)
                     granted = await self._renew(entry)
                 if granted <= 0:
                     return
