@@ -15,6 +15,9 @@ Measured per agent:
 - server requests per client read: the audit log's responses during that loop over the client reads;
 - change to cached value: a new value is written to the server (HTTP PUT) and one client polls the agent
   until it answers with it; from just after the write returned; `--rounds` times.
+- leased reads: `--leased` GETs of database credentials (a real PostgreSQL, started here) through the
+  agent, one client: reads/s, server requests, and distinct leases handed out (both agents' lease caches
+  keep the first answer and renew it, so 1 and 1 is the expected answer).
 The load generator is Python on the same machine, so reads/s are a floor: a client request costs about
 a millisecond, /agent/v1/metrics (no proxying at all) answers only ~0.2 ms faster than a cached read, so
 the client, not the cache, is the limit; the server's side of it is the server-requests column.
@@ -38,6 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.postgres import Postgres, postgres_server
 from tests.servers import (
     API_AUDIT,
     RunningServer,
@@ -99,8 +103,28 @@ def start_agent(name: str, server: RunningServer, directory: Path) -> tuple[str,
     return url, process
 
 
-def audited(audit: Path) -> int:
-    return sum(1 for line in audit.read_text().splitlines() if json.loads(line).get("type") == "response")
+def audited(audit: Path, path: str = "") -> int:
+    """Responses in the audit log (to requests for `path` only, when given)."""
+    count = 0
+    for line in audit.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("type") == "response" and (not path or (entry.get("request") or {}).get("path") == path):
+            count += 1
+    return count
+
+
+def leased(
+    server: RunningServer, url: str, audit: Path, postgres: Postgres, reads: int
+) -> tuple[float, int, int]:
+    """`reads` GETs of database credentials through the agent: reads/s, server requests, distinct leases."""
+    with server.client() as root:
+        postgres.enable_database(root, "db")
+    before = audited(audit, "db/creds/app")
+    with httpx.Client(base_url=url, timeout=10) as http:
+        began = time.monotonic()
+        leases = {http.get("/v1/db/creds/app").raise_for_status().json()["lease_id"] for _ in range(reads)}
+        took = time.monotonic() - began
+    return reads / took, audited(audit, "db/creds/app") - before, len(leases)
 
 
 def load(url: str, clients: int, seconds: float) -> int:
@@ -144,10 +168,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", default="1,4", help="client thread counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--leased", type=int, default=1000, help="leased reads per agent")
     args = parser.parse_args()
     rows = []
+    leases = []
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        postgres = stack.enter_context(postgres_server())
         for name in ("strongroom", "openbao"):
             directory = workdir / name
             directory.mkdir()
@@ -163,6 +190,7 @@ def main() -> None:
                 rows.append((name, clients, reads / args.seconds, per_read))
             delays = change_latency(server, url, args.rounds)
             rows.append((name, -1, statistics.median(delays) * 1000, max(delays) * 1000))
+            leases.append((name, *leased(server, url, audit, postgres, args.leased)))
     print(f"{'agent':<11} {'clients':>7} {'reads/s':>10} {'server req/read':>16}")
     for name, clients, first, second in rows:
         if clients > 0:
@@ -171,6 +199,9 @@ def main() -> None:
     for name, clients, first, second in rows:
         if clients < 0:
             print(f"{name:<11} {first:>24.1f} {second:>8.1f}")
+    print(f"\n{'agent':<11} {'leased reads':>12} {'reads/s':>10} {'server requests':>16} {'leases':>7}")
+    for name, rate, requests, distinct in leases:
+        print(f"{name:<11} {args.leased:>12} {rate:>10.0f} {requests:>16} {distinct:>7}")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,12 @@ def _steps(url: str) -> dict[str, tuple[int, object]]:
                 http.post("/agent/v1/cache-clear", json={"type": "lease", "value": "x/y"})
             ),
             "clear by GET": _answer(http.get("/agent/v1/cache-clear")),
+            **{
+                f"clear {kind} without a value": _answer(
+                    http.post("/agent/v1/cache-clear", json={"type": kind, "namespace": "root"})
+                )
+                for kind in ("token", "token_accessor", "lease", "request_path")
+            },
             "quit by GET": _answer(http.get("/agent/v1/quit")),
         }
 

@@ -160,6 +160,13 @@ CASES: list[tuple[str, str, bool]] = [
         ),
         True,
     ),
+    (
+        "cache lease and outage keys",
+        AUTO_AUTH
+        + LISTENER
+        + "cache {\n  disable_caching_dynamic_secrets = true\n  serve_during_outage = true\n}\n",
+        True,
+    ),
     ("two cache blocks", AUTO_AUTH + LISTENER + "cache {\n}\ncache {\n}\n", False),
     ("cache without listener or template", AUTO_AUTH + "cache {\n}\n", False),
     ("cache with a template only", AUTO_AUTH + TEMPLATE + "cache {\n}\n", True),

@@ -9,7 +9,8 @@ As in Vault Agent: a `role = "metrics_only"` listener serves the metrics and ans
 /agent/v1/quit is 404 unless the listener's `agent_api { enable_quit = true }`, 405 for any method but
 POST, and stops the agent; /agent/v1/cache-clear takes POST or PUT with {"type", "value", "namespace"}
 (type token, token_accessor, lease, request_path or all) and answers 200 with no body, 400 for input it
-cannot use. `require_request_header` refuses every request without `X-Vault-Request: true` with 412 (the
+cannot use, and, as Vault Agent does, 500 "failed to clear cache: <what> not provided" for a missing
+value. `require_request_header` refuses every request without `X-Vault-Request: true` with 412 (the
 agent's endpoints too, as OpenBao Agent does), a guard against requests a browser can be made to send.
 
 Invariant: these endpoints take no token and hand out none: metrics are counts, cache-clear only drops.
@@ -22,11 +23,18 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from strongroom.agent.lease_cache import LeaseCache
 from strongroom.agent.proxy import Message, ProxyApp, Receive, Scope, Send, read_body
 from strongroom.agent.static_cache import StaticCache
 from strongroom.config.agent_model import Listener
 
-_CLEAR_TYPES = ("request_path", "token", "token_accessor", "lease", "all")
+# Each type but `all`, and what Vault Agent names its value when it is missing.
+_CLEAR_VALUES = {
+    "request_path": "request path",
+    "token": "token",
+    "token_accessor": "token accessor",
+    "lease": "lease",
+}
 
 
 @dataclass(slots=True)
@@ -54,6 +62,7 @@ class AgentServices:
     cache: StaticCache | None
     stop: Callable[[], None]
     kind: str = "agent"
+    leases: LeaseCache | None = None
     counters: ProxyCounters = field(default_factory=ProxyCounters)
 
 
@@ -71,6 +80,14 @@ def metrics_text(services: AgentServices) -> bytes:
             ("vault_agent_cache_miss", "Cacheable KV reads forwarded to the server.", cache.misses),
             ("vault_agent_cache_event", "KV events that invalidated cached paths.", cache.events),
             ("vault_agent_cache_eviction", "Cache entries dropped.", cache.evictions),
+        ]
+    if services.leases is not None:
+        leases = services.leases.counters
+        values += [
+            ("vault_agent_lease_cache_hit", "Requests answered from the lease cache.", leases.hits),
+            ("vault_agent_lease_cache_stored", "Leased answers and tokens cached.", leases.stored),
+            ("vault_agent_lease_cache_renewal", "Leases and tokens the cache renewed.", leases.renewals),
+            ("vault_agent_lease_cache_eviction", "Lease cache entries dropped.", leases.evictions),
         ]
     lines = []
     for name, help_text, value in values:
@@ -156,14 +173,22 @@ class ListenerApp:
         if not kind:
             await _error(send, 400, "failed to parse clear input: no type provided")
             return
-        if kind not in _CLEAR_TYPES:
+        if not isinstance(kind, str) or (kind != "all" and kind not in _CLEAR_VALUES):
             await _error(send, 400, "failed to clear cache: invalid type provided")
             return
         value = value if isinstance(value, str) else ""
+        if kind != "all" and not value:
+            # Vault Agent's answer, 500 included.
+            await _error(send, 500, f"failed to clear cache: {_CLEAR_VALUES[kind]} not provided")
+            return
+        space = namespace.strip("/") if isinstance(namespace, str) else ""
+        space = "" if space == "root" else space
+        if self._services.leases is not None:
+            self._services.leases.clear(kind, value, space)
         if kind == "token_accessor":
             await cache.clear_accessor(value)
         elif kind != "lease":  # static entries carry no lease
-            cache.clear(str(kind), value, namespace.strip("/") if isinstance(namespace, str) else "")
+            cache.clear(kind, value, space)
         await _respond(send, 200, b"")
 
 

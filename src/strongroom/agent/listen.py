@@ -13,7 +13,8 @@ A unix socket gets its `socket_mode` before it listens (so no connection is acce
 mode) and is removed on close. A stale socket file (nothing accepting on it) is replaced; a live one, or
 any other file at the path, is refused. Each listener serves `agent.agent_api` in front of the proxy
 (/agent/v1/metrics, quit, cache-clear; a `role = "metrics_only"` listener serves the metrics alone); with
-`cache {}` the proxy answers KV reads from `agent.static_cache`.
+`cache {}` the proxy answers KV reads from `agent.static_cache` and keeps leased answers and new tokens in
+`agent.lease_cache`; one `agent.outage` records whether the server answers, for all of them.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ import os
 import socket
 import ssl
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from strongroom.agent.agent_api import AgentServices, ListenerApp
+from strongroom.agent.lease_cache import LeaseCache
+from strongroom.agent.outage import Outage
+from strongroom.agent.persist import PersistentCache
 from strongroom.agent.proxy import ProxyApp
 from strongroom.agent.static_cache import StaticCache
 from strongroom.config.agent_model import AgentConfig, Listener
@@ -151,15 +156,31 @@ class Listeners:
         self._http = httpx.AsyncClient(
             base_url=address, verify=verify, timeout=httpx.Timeout(None, connect=10.0)
         )
+        cache = config.cache
+        outage = Outage(serving=cache is not None and cache.serve_during_outage)
         self._cache = (
-            StaticCache(self._http, address, config.cache, tls=_websocket_tls(verify))
-            if config.cache is not None
+            StaticCache(self._http, address, cache, tls=_websocket_tls(verify), outage=outage)
+            if cache is not None
             else None
         )
-        self.services = AgentServices(
-            ProxyApp(self._http, config.api_proxy, token, self._cache), self._cache, stop, kind=config.kind
+        self._leases = (
+            LeaseCache(self._http, cache, agent_token=token, outage=outage) if cache is not None else None
         )
+        proxy = ProxyApp(
+            self._http, config.api_proxy, token, cache=self._cache, leases=self._leases, outage=outage
+        )
+        self.services = AgentServices(proxy, self._cache, stop, kind=config.kind, leases=self._leases)
         self._served: list[tuple[HTTPServer, _Bound]] = []
+
+    def import_cache(self, entries: Mapping[str, Mapping[str, Any]], store: PersistentCache | None) -> int:
+        """Restore the lease cache from persisted `entries`, then write through to `store` (None: no more
+        persisting); how many entries were restored."""
+        if self._leases is None:
+            return 0
+        restored = self._leases.restore(entries)
+        if store is not None:
+            self._leases.persist_to(store)
+        return restored
 
     async def start(self) -> None:
         """Bind every listener, then serve them all; ListenerError (nothing left open) if one cannot."""
@@ -191,6 +212,8 @@ class Listeners:
         self._served.clear()
         if self._cache is not None:
             await self._cache.close()
+        if self._leases is not None:
+            await self._leases.close()
         await self._http.aclose()
 
 

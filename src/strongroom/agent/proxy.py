@@ -1,7 +1,7 @@
 """The agent's API proxy: forward each request a listener receives to the server, adding the agent's token.
 
-Layer: agent. Imports httpx, stdlib and config.agent_model; never the server. `agent.listen` serves the
-ASGI application defined here on the configured listeners.
+Layer: agent. Imports httpx, orjson, stdlib, config.agent_model and the caches; never the server.
+`agent.listen` serves the ASGI application defined here on the configured listeners.
 
     app = ProxyApp(http, settings, token=lambda: current_token)    # an ASGI application
 
@@ -12,6 +12,12 @@ upstream follows Vault Agent's `api_proxy { use_auto_auth_token = ... }`:
     false (or no api_proxy)   the request goes as it came
     true                      a request without X-Vault-Token (or Authorization: Bearer) gets the agent's
     "force"                   the agent's token replaces the client's
+
+With `cache {}`, a request the lease cache (agent.lease_cache) holds is answered from it, a KV read goes
+through the static-secret cache (agent.static_cache), and with the lease cache on every other request is
+forwarded whole, so that its answer can be kept; without it, requests and answers are streamed. As from
+Vault Agent, every answer says `X-Cache: HIT` (with `Age`, in seconds) or `X-Cache: MISS`. Whether
+the server answers is recorded in one agent.outage, which logs each outage once.
 
 One deliberate difference: with `true`, Vault Agent looks at X-Vault-Token only, so a client sending
 `Authorization: Bearer` is forwarded as the agent (Vault reads X-Vault-Token first). Here that client's
@@ -37,6 +43,8 @@ from urllib.parse import parse_qs
 import httpx
 import orjson
 
+from strongroom.agent.lease_cache import LeaseCache, Outbound, api_path
+from strongroom.agent.outage import Outage, server_failed
 from strongroom.agent.static_cache import Answer, StaticCache
 from strongroom.config.agent_model import ApiProxy
 
@@ -152,19 +160,25 @@ def strip_token(content: bytes) -> bytes:
 
 
 class ProxyApp:
-    """The ASGI application a listener serves: each HTTP request is forwarded to the server."""
+    """The ASGI application a listener serves: each HTTP request is forwarded to the server, or answered
+    from the lease cache or the static-secret cache when they hold it."""
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         settings: ApiProxy | None,
         token: Callable[[], str],
+        *,
         cache: StaticCache | None = None,
+        leases: LeaseCache | None = None,
+        outage: Outage | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
         self._token = token
         self._cache = cache
+        self._leases = leases
+        self._outage = outage if outage is not None else Outage(serving=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,22 +199,43 @@ class ProxyApp:
         target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
         # Identity encoding: the body is relayed as its bytes, and a stripped response can be re-encoded.
         headers = [*forward.headers, (b"accept-encoding", b"identity")]
+        namespace = next((v.decode("latin-1") for k, v in headers if k == b"x-vault-namespace"), "")
+        request = Outbound(
+            scope["method"], target, api_path(path), headers, body, forward.token, namespace.strip("/")
+        )
+        leases = self._leases if self._leases is not None and self._leases.enabled and not sensitive else None
+        if leases is not None:
+            cached = leases.hit(request)
+            if cached is not None:
+                await _respond(send, cached)
+                return
+
+        async def exchange() -> Answer:
+            if leases is None:
+                return await self._exchange(request)
+            return await leases.send(request, lambda: self._exchange(request))
+
         if (
             self._cache is not None
             and self._cache.enabled
             and _cache_candidate(scope["method"], path, query, headers)
         ):
-            await self._from_cache(target, headers, send, token=forward.token, path=path, query=query)
+            api = request.path.removeprefix("/v1/")
+            answer = await self._cache.read(forward.token, request.namespace, api, query, exchange)
+            await _respond(send, answer)
             return
-        request = self._http.build_request(scope["method"], target, headers=headers, content=body)
+        if leases is not None:
+            await _respond(send, await exchange())
+            return
+        outbound = self._http.build_request(scope["method"], target, headers=headers, content=body)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._http.send(outbound, stream=True)
         except httpx.HTTPError as exc:
-            log.warning(
-                "proxy: %s %s: the server did not answer (%s)", scope["method"], path, type(exc).__name__
-            )
+            self._outage.failed(type(exc).__name__)
+            log.debug("proxy: %s %s: the server did not answer", scope["method"], path)
             await _respond_error(send, 500, f"failed to get the response: {type(exc).__name__}")
             return
+        self._seen(response.status_code)
         try:
             log.debug("proxy: %s %s -> %d", scope["method"], path, response.status_code)
             if sensitive and response.status_code == 200:
@@ -210,30 +245,34 @@ class ProxyApp:
         finally:
             await response.aclose()
 
-    async def _from_cache(
-        self, target: str, headers: Headers, send: Send, *, token: str, path: str, query: bytes
-    ) -> None:
-        cache = self._cache
-        if cache is None:
-            return
+    def _seen(self, status: int) -> None:
+        if server_failed(status):
+            self._outage.failed(str(status))
+        else:
+            self._outage.answered()
 
-        async def fetch() -> Answer:
-            try:
-                response = await self._http.get(target, headers=headers)
-            except httpx.HTTPError as exc:
-                log.warning("proxy: GET %s: the server did not answer (%s)", path, type(exc).__name__)
-                content = orjson.dumps({"errors": [f"failed to get the response: {type(exc).__name__}"]})
-                return Answer(500, [(b"content-type", b"application/json")], content)
-            log.debug("proxy: GET %s -> %d", path, response.status_code)
-            return Answer(response.status_code, _response_headers(response), response.content)
+    async def _exchange(self, request: Outbound) -> Answer:
+        """The server's whole answer to `request`; a 500 of the proxy's own when it does not answer."""
+        try:
+            response = await self._http.request(
+                request.method, request.target, headers=request.headers, content=request.body
+            )
+        except httpx.HTTPError as exc:
+            self._outage.failed(type(exc).__name__)
+            log.debug("proxy: %s %s: the server did not answer", request.method, request.path)
+            content = orjson.dumps({"errors": [f"failed to get the response: {type(exc).__name__}"]})
+            return Answer(500, [(b"content-type", b"application/json")], content)
+        self._seen(response.status_code)
+        log.debug("proxy: %s %s -> %d", request.method, request.path, response.status_code)
+        return Answer(response.status_code, _response_headers(response), response.content)
 
-        namespace = next((v.decode("latin-1") for k, v in headers if k == b"x-vault-namespace"), "")
-        api_path = posixpath.normpath(re.sub("/+", "/", path)).removeprefix("/v1/")
-        answer = await cache.read(token, namespace.strip("/"), api_path, query, fetch)
-        headers_out = [(k, v) for k, v in answer.headers if k != b"content-length"]
-        headers_out.append((b"content-length", str(len(answer.body)).encode()))
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers_out})
-        await send({"type": "http.response.body", "body": answer.body})
+
+async def _respond(send: Send, answer: Answer) -> None:
+    headers = [(k, v) for k, v in answer.headers if k not in (b"content-length", b"x-cache")]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    headers.append((b"x-cache", b"HIT" if answer.cached else b"MISS"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 def _cache_candidate(method: str, path: str, query: bytes, headers: Headers) -> bool:
@@ -261,9 +300,15 @@ def _response_headers(response: httpx.Response) -> Headers:
     return [(k.lower(), v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
 
 
+def _relayed_headers(response: httpx.Response) -> Headers:
+    """A forwarded response's headers, with Vault Agent's X-Cache (a relayed answer is a miss)."""
+    headers = [(k, v) for k, v in _response_headers(response) if k != b"x-cache"]
+    return [*headers, (b"x-cache", b"MISS")]
+
+
 async def _relay_stripped(response: httpx.Response, send: Send) -> None:
     content = strip_token(await response.aread())
-    headers = [(k, v) for k, v in _response_headers(response) if k != b"content-length"]
+    headers = [(k, v) for k, v in _relayed_headers(response) if k != b"content-length"]
     headers.append((b"content-length", str(len(content)).encode()))
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": content})
@@ -274,7 +319,7 @@ async def _relay(response: httpx.Response, send: Send) -> None:
         {
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": _response_headers(response),
+            "headers": _relayed_headers(response),
         }
     )
     try:

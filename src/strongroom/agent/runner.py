@@ -11,6 +11,8 @@ an event stream closed under a dead token means re-authenticating (with backoff)
 Templates re-render on a KV event touching one of their dependencies, and all of them every
 static_secret_render_interval seconds. Listeners (the API proxy, agent.listen) start before the login,
 so a taken address stops the agent at once (exit 1); without auto_auth they are all the agent runs.
+With `cache { persist ... }` (agent.persist) the lease cache and the token an earlier agent left are
+imported before that: a token the server still knows is used instead of logging in.
 
 Invariant: log lines name destinations, paths and statuses; never a token or a rendered value.
 """
@@ -29,6 +31,7 @@ import httpx
 from strongroom.agent.auth import AgentToken, AuthError, call, login, renew_self
 from strongroom.agent.leases import LeaseCache
 from strongroom.agent.listen import ListenerError, Listeners
+from strongroom.agent.persist import PersistentCache, PersistError, open_persistent
 from strongroom.agent.render import Renderer, RenderError, TemplateRenderer
 from strongroom.agent.retry import Failures, RetryPolicy
 from strongroom.agent.sinks import write_sinks
@@ -97,6 +100,9 @@ class Agent:
         self._failing: set[int] = set()
         self._retries: dict[int, asyncio.Task[None]] = {}
         self._exit_code = 0
+        # The persistent cache (`cache { persist ... }`), and the token an earlier agent left in it.
+        self._store: PersistentCache | None = None
+        self._preloaded = ""
 
     def stop(self) -> None:
         """Ask a running agent to end; `run` then returns 0 (or the exec child's own exit code)."""
@@ -105,6 +111,8 @@ class Agent:
     async def run(self) -> int:
         """Run until stopped (or, with exit_after_auth, after the first render); the exit code."""
         try:
+            if not self._open_persistent():
+                return 1
             if self._listeners is not None:
                 try:
                     await self._listeners.start()
@@ -139,7 +147,27 @@ class Agent:
         finally:
             if self._listeners is not None:
                 await self._listeners.close()
+            if self._store is not None:
+                self._store.close()
             await self._http.aclose()
+
+    def _open_persistent(self) -> bool:
+        """Open the persistent cache and import what it holds; False when the agent must exit."""
+        cache = self._config.cache
+        if cache is None or cache.persist is None:
+            return True
+        try:
+            self._store, imported, error = open_persistent(cache.persist)
+        except PersistError as exc:
+            log.error("error creating the persistent cache: %s", exc)
+            return False
+        if error:
+            log.error("%s", error)
+        self._preloaded = imported.token
+        restored = self._listeners.import_cache(imported.entries, self._store) if self._listeners else 0
+        if imported.token or restored:
+            log.info("loaded %d cache entries and the auto-auth token from the persistent cache", restored)
+        return True
 
     async def _authenticate(self) -> bool:
         """Log in (retrying with backoff until stopped) and write the sinks; False when giving up."""
@@ -151,7 +179,9 @@ class Agent:
         ceiling = float(method.max_backoff) or DEFAULT_MAX_BACKOFF
         while not self._stopped.is_set():
             try:
-                self._token = await login(self._http, method)
+                self._token = await self._preloaded_token() or await login(self._http, method)
+                if self._store is not None:
+                    self._store.put_token(self._token.token)
                 await write_sinks(self._http, auto_auth.sinks, self._token)
             except (AuthError, OSError) as exc:
                 log.error("auto-auth (%s) failed: %s", method.type, exc)
@@ -166,6 +196,20 @@ class Agent:
             log.info("authenticated with %s; token written to %d sink(s)", method.type, len(auto_auth.sinks))
             return True
         return False
+
+    async def _preloaded_token(self) -> AgentToken | None:
+        """The token the persistent cache held, once, if the server still knows it (as Vault Agent,
+        which looks it up instead of logging in)."""
+        token, self._preloaded = self._preloaded, ""
+        if not token:
+            return None
+        try:
+            data = (await call(self._http, "GET", "auth/token/lookup-self", token=token)).get("data") or {}
+        except AuthError as exc:
+            log.info("the persisted token is not usable (%s); logging in", exc.status or "no answer")
+            return None
+        ttl = data.get("ttl")
+        return AgentToken(token, ttl if isinstance(ttl, int) else 0, data.get("renewable") is True)
 
     async def _render(self, indexes: range | list[int]) -> int:
         """Render the given templates; the number that failed. A 403 asks for re-authentication."""
@@ -289,7 +333,12 @@ class Agent:
             tls.check_hostname = False
             tls.verify_mode = ssl.CERT_NONE
 
+        # While the server is away the stream fails at every attempt: the first failure is logged.
+        failing = False
+
         async def on_open() -> None:
+            nonlocal failing
+            failing = False
             log.info("subscribed to the server's events")
             # Changes made before the stream was up (since the first render, or while it was down) sent no
             # event this agent saw: render them now. Only changed files are written.
@@ -308,7 +357,9 @@ class Agent:
                     log.info("%s; polling every %ds", exc, interval)
                     return
             except Exception as exc:  # any connection failure: the loop retries after the delay
-                log.warning("event stream failed: %s", type(exc).__name__)
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "event stream failed: %s; reconnecting", type(exc).__name__)
+                failing = True
             await self._check_token()
             await asyncio.sleep(RECONNECT_DELAY)
 

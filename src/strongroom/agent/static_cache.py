@@ -26,6 +26,11 @@ token that lost `read` gets the server's own answer (the entry is dropped and th
 a mount disabled or replaced (same path, new UUID) drops every entry under it. So a lost permission or a
 removed mount shows within that interval.
 
+With `serve_during_outage`, each token's last answer per path is kept apart from the entries, and served
+when the server cannot answer the read (connection, timeout, 5xx; agent.outage logs it once): a closed
+event stream empties the entries but not these. An event for the path, a lost permission, a removed mount
+or a cache-clear drops them as it drops the entries; while the server is away nothing can be re-checked.
+
 Invariant: entries live in memory only, under a key that includes the token; log lines name paths and
 statuses, never tokens or values.
 """
@@ -44,6 +49,7 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
+from strongroom.agent.outage import Outage, server_failed
 from strongroom.agent.watch import EventsUnavailable, subscribe
 from strongroom.config.agent_model import CacheSettings
 
@@ -92,7 +98,7 @@ class _TokenView:
     fetching: dict[tuple[str, str, bytes], tuple[tuple[int, int], asyncio.Future[Answer]]] = field(
         default_factory=dict
     )
-    checking: dict[tuple[str, str, bytes], asyncio.Future[bool]] = field(default_factory=dict)
+    checking: dict[tuple[str, str, bytes], asyncio.Future[bool | None]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -122,11 +128,17 @@ class StaticCache:
         settings: CacheSettings,
         *,
         tls: ssl.SSLContext | None = None,
+        outage: Outage | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._address = address
         self._settings = settings
+        self._outage = outage if outage is not None else Outage(serving=False)
+        # With serve_during_outage: each token's last answer per key, served only while the server is away.
+        # An event, a lost permission or a cache-clear drops it as it drops the entry; a closed event
+        # stream does not (that is how an outage begins).
+        self._last: dict[tuple[str, str, str, bytes], _Entry] = {}
         self._tls = tls
         self._clock = clock
         self._views: dict[str, _TokenView] = {}
@@ -147,17 +159,17 @@ class StaticCache:
         entry = view.entries.get(key)
         if entry is not None and view.live:
             current = self._clock() - entry.checked < self._settings.capability_refresh
+            confirmed: bool | None = current
             # An event may drop the entry while its token's access is confirmed: it must still be there.
-            if not current and await self._confirm(view, token, key) and view.entries.get(key) is entry:
-                entry.checked = self._clock()
-                current = view.live
+            if not current:
+                confirmed = await self._confirm(view, token, key)
+                if confirmed and view.entries.get(key) is entry:
+                    entry.checked = self._clock()
+                    current = view.live
             if current:
-                self.counters.hits += 1
-                age = str(int(self._clock() - entry.stored)).encode()
-                return Answer(
-                    entry.answer.status, [*entry.answer.headers, (b"age", age)], entry.answer.body, True
-                )
-            self._drop(view, path)
+                return self._hit(entry)
+            if confirmed is not None:  # None: the server did not answer; the read below tells more
+                self._drop(view, path)
         self.counters.misses += 1
         ticket = (view.epoch, view.generations.get(path, 0))
         # Concurrent misses of one key share one server read, if no event came since it was sent.
@@ -179,14 +191,28 @@ class StaticCache:
             if view.fetching.get(key, (None, None))[1] is future:
                 del view.fetching[key]
         future.set_result(answer)
-        if answer.status == 200 and view.live and ticket == (view.epoch, view.generations.get(path, 0)):
+        if answer.status == 200 and ticket == (view.epoch, view.generations.get(path, 0)):
             now = self._clock()
             headers = [(k, v) for k, v in answer.headers if k not in _NOT_STORED]
-            view.entries[key] = _Entry(Answer(200, headers, answer.body), now, now)
+            stored = _Entry(Answer(200, headers, answer.body), now, now)
+            if view.live:
+                view.entries[key] = stored
+            if self._settings.serve_during_outage:
+                self._last[(_key_of(token), *key)] = stored
+        elif server_failed(answer.status) and self._settings.serve_during_outage:
+            last = self._last.get((_key_of(token), *key))
+            if last is not None:
+                return self._hit(last)
         return answer
 
-    async def _confirm(self, view: _TokenView, token: str, key: tuple[str, str, bytes]) -> bool:
-        """Whether the token may still read the entry's path; concurrent hits share one check."""
+    def _hit(self, entry: _Entry) -> Answer:
+        self.counters.hits += 1
+        age = str(int(self._clock() - entry.stored)).encode()
+        return Answer(entry.answer.status, [*entry.answer.headers, (b"age", age)], entry.answer.body, True)
+
+    async def _confirm(self, view: _TokenView, token: str, key: tuple[str, str, bytes]) -> bool | None:
+        """Whether the token may still read the entry's path (None: the server did not answer);
+        concurrent hits share one check."""
         check = view.checking.get(key)
         if check is None:
             check = asyncio.ensure_future(self._may_read(token, key[0], key[1]))
@@ -198,16 +224,19 @@ class StaticCache:
         """Drop entries as /agent/v1/cache-clear asks (`token`, `request_path`, `all`); how many."""
         dropped = 0
         if kind == "all":
+            self._last.clear()
             for view in self._views.values():
                 dropped += len(view.entries)
                 view.entries.clear()
         elif kind == "token":
+            self._forget_last(lambda k: k[0] == _key_of(value))
             named = self._views.get(_key_of(value))
             if named is not None:
                 dropped = len(named.entries)
                 named.entries.clear()
         elif kind == "request_path":
             path = value.strip("/").removeprefix("v1/")
+            self._forget_last(lambda k: k[2] == path and (not namespace or k[1] == namespace))
             for view in self._views.values():
                 doomed = [k for k in view.entries if k[1] == path and (not namespace or k[0] == namespace)]
                 for doomed_key in doomed:
@@ -228,6 +257,10 @@ class StaticCache:
             ):
                 return self.clear("token", view.token) if key in self._views else 0
         return 0
+
+    def _forget_last(self, doomed: Callable[[tuple[str, str, str, bytes]], bool]) -> None:
+        for key in [k for k in self._last if doomed(k)]:
+            del self._last[key]
 
     async def close(self) -> None:
         tasks = [view.task for view in self._views.values() if view.task is not None]
@@ -283,9 +316,9 @@ class StaticCache:
             version = 2 if str((data.get("options") or {}).get("version", "")) == "2" else 1
         return mount, version, str(data.get("uuid", ""))
 
-    async def _may_read(self, token: str, namespace: str, path: str) -> bool:
+    async def _may_read(self, token: str, namespace: str, path: str) -> bool | None:
         """Whether `token` still has read on `path`, and `path` is still on the mount its entry came from
-        (a KV mount disabled or replaced sends no event)."""
+        (a KV mount disabled or replaced sends no event); None when the server did not answer."""
         headers = {"X-Vault-Token": token, **({"X-Vault-Namespace": namespace} if namespace else {})}
         try:
             response, mount = await asyncio.gather(
@@ -294,8 +327,12 @@ class StaticCache:
                 ),
                 self._lookup_mount(token, path),
             )
-        except httpx.HTTPError:
-            return False
+        except httpx.HTTPError as exc:
+            self._outage.failed(type(exc).__name__)
+            return None
+        if server_failed(response.status_code):
+            self._outage.failed(str(response.status_code))
+            return None
         known = next(((m, v) for m, v in self._mounts.items() if path.startswith(m)), None)
         if known is not None and (mount is None or (mount[0], mount[1:]) != (known[0], known[1])):
             self._forget_mount(known[0])
@@ -312,6 +349,7 @@ class StaticCache:
             for key in doomed:
                 del view.entries[key]
             self.counters.evictions += len(doomed)
+        self._forget_last(lambda k: k[2].startswith(mount))
 
     # --- the subscriptions ------------------------------------------------------------------------------
 
@@ -330,11 +368,14 @@ class StaticCache:
 
     def _evict(self, key: str) -> None:
         view = self._views.pop(key)
+        self._forget_last(lambda k: k[0] == key)
         if view.task is not None:
             view.task.cancel()
         self.counters.evictions += len(view.entries)
 
     def _drop(self, view: _TokenView, path: str) -> None:
+        owner = _key_of(view.token)
+        self._forget_last(lambda k: k[0] == owner and k[2] == path)
         doomed = [key for key in view.entries if key[1] == path]
         for key in doomed:
             del view.entries[key]
@@ -361,10 +402,13 @@ class StaticCache:
                 self._close_view(view)
                 return
             except Exception as exc:  # any connection failure: entries go, the loop reconnects
-                log.warning("cache: event stream failed: %s", type(exc).__name__)
+                # During an outage every token's stream fails each second: the outage is logged once.
+                level = logging.DEBUG if self._outage.down else logging.WARNING
+                log.log(level, "cache: event stream failed: %s", type(exc).__name__)
             self._close_view(view)
             if not await self._token_lives(view.token):
                 self._views.pop(key, None)
+                self._forget_last(lambda k: k[0] == key)
                 return
             await asyncio.sleep(_RECONNECT_DELAY)
 

@@ -49,6 +49,7 @@ from strongroom.config.agent_model import (
     KubernetesLogin,
     Listener,
     LoginConfig,
+    PersistSettings,
     Template,
     TemplateExec,
     TemplateSettings,
@@ -447,17 +448,16 @@ def read_api_proxy(place: Place, line: int, value: Any) -> ApiProxy:
     return ApiProxy(use_auto_auth_token=use, force=force, **found, origin=place.at(line))
 
 
-def _persist(place: Place, line: int, value: Any) -> str:
-    found = _blocks(place, line, value, 0)
-    if len(found) > 1:
+def _persist(place: Place, line: int, value: Any) -> PersistSettings:
+    if len(_blocks(place, line, value, 0)) > 1:
         raise place.error(line, 'error parsing persist: only one "persist" block is required')
     kinds = labelled(place, line, value, "persist")
     if not kinds or not kinds[0][0]:
         raise place.error(line, "error parsing persist: persist type must be specified")
     kind, body = kinds[0]
-    read_fields(place, body, f'persist "{kind}"', _PERSIST)
-    place.notice(line, f'cache persist "{kind}" is accepted: the cache is kept in memory only')
-    return kind
+    fields = read_fields(place, body, f'persist "{kind}"', _PERSIST)
+    fields.pop("type", None)
+    return PersistSettings(type=kind.lower(), **fields)
 
 
 _PERSIST: dict[str, Converter] = {
@@ -466,15 +466,19 @@ _PERSIST: dict[str, Converter] = {
     "keep_after_import": boolean,
     "exit_on_err": boolean,
     "service_account_token_file": string,
+    # strongroom's own, for type "file": the file the cache's key is derived from.
+    "key_file": string,
 }
 _CACHE: dict[str, Converter] = {
     **_API_PROXY,
     "persist": Nested(_persist),
     "cache_static_secrets": boolean,
     "static_secret_token_capability_refresh_interval": duration,
+    "disable_caching_dynamic_secrets": boolean,
+    # strongroom's own: cached answers are served while the server is unreachable.
+    "serve_during_outage": boolean,
 }
 _CACHE_IGNORED = {
-    "disable_caching_dynamic_secrets": "responses carrying a lease are proxied, not cached",
     "static_secret_token_capability_refresh_behavior": "a failed capability check drops the cached entry",
     "force_auto_auth_token": 'not a key of Vault Agent\'s cache: use_auto_auth_token = "force" is',
 }
@@ -489,7 +493,9 @@ def read_cache(place: Place, line: int, value: Any) -> tuple[CacheSettings, ApiP
     settings = CacheSettings(
         static_secrets=found.pop("cache_static_secrets", True),
         capability_refresh=found.pop("static_secret_token_capability_refresh_interval", 1) or 1,
-        persist=found.pop("persist", ""),
+        persist=found.pop("persist", None),
+        dynamic_secrets=not found.pop("disable_caching_dynamic_secrets", False),
+        serve_during_outage=found.pop("serve_during_outage", False),
         origin=place.at(line),
     )
     if not found:

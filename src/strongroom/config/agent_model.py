@@ -198,19 +198,38 @@ class ApiProxy:
 
 
 @dataclass(frozen=True, slots=True)
+class PersistSettings:
+    """The cache's `persist "TYPE" { ... }` block: where the lease cache and the auto-auth token are kept
+    across restarts, and what protects them. `type` is Vault's "kubernetes" (the service-account token is
+    the associated data) or strongroom's "file" (the key comes from `key_file`)."""
+
+    type: str
+    path: str = ""
+    keep_after_import: bool = False
+    exit_on_err: bool = False
+    service_account_token_file: str = ""
+    key_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CacheSettings:
-    """The `cache { ... }` stanza: KV reads through the API proxy are cached per token and path.
+    """The `cache { ... }` stanza: KV reads through the API proxy are cached per token and path, and
+    answers carrying a lease or a token per request and token.
 
     `static_secrets` is Vault's `cache_static_secrets` (on here unless set false: the cache is invalidated
     by the server's events, so it is safe by default); `capability_refresh` is Vault's
     `static_secret_token_capability_refresh_interval`, the longest a token's access to a cached path goes
     unchecked (1 s here, not Vault's 5 minutes: KV events say nothing of policy changes); `persist` is
-    the `persist "TYPE"` block's type, or "".
+    the `persist "TYPE"` block, or None. `dynamic_secrets` is the lease cache (Vault's
+    `disable_caching_dynamic_secrets` turns it off); `serve_during_outage` (strongroom's own, off by
+    default) keeps cached static secrets and live leases served while the server is unreachable.
     """
 
     static_secrets: bool = True
     capability_refresh: int = 1
-    persist: str = ""
+    persist: PersistSettings | None = None
+    dynamic_secrets: bool = True
+    serve_during_outage: bool = False
     origin: str = field(default="", compare=False)
 
 

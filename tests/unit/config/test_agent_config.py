@@ -18,6 +18,7 @@ from strongroom.config.agent import (
     FileSink,
     JWTLogin,
     Listener,
+    PersistSettings,
     TemplateExec,
     TemplateSettings,
     TokenFileLogin,
@@ -296,7 +297,9 @@ listener {
 }
 """
     config = load_agent_config([write(tmp_path, text)])
-    assert config.cache == CacheSettings(static_secrets=True, capability_refresh=30, persist="kubernetes")
+    assert config.cache == CacheSettings(
+        static_secrets=True, capability_refresh=30, persist=PersistSettings("kubernetes", path="/var/cache")
+    )
     assert config.api_proxy == ApiProxy(use_auto_auth_token=True)
     assert config.listeners == (
         Listener(
@@ -308,7 +311,6 @@ listener {
         ),
     )
     assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
-        'agent.hcl:7: cache persist "kubernetes" is accepted: the cache is kept in memory only',
         "agent.hcl:11: cache 'force_auto_auth_token' is accepted and ignored: not a key of Vault Agent's "
         'cache: use_auto_auth_token = "force" is',
     ]
@@ -550,3 +552,35 @@ listener "tcp" {
     assert config.auto_auth is not None
     assert config.auto_auth.method.login == TokenFileLogin(token_file_path="/t")
     assert config.cache == CacheSettings(static_secrets=False)
+
+
+def test_the_lease_cache_and_outage_serving_are_cache_keys(tmp_path: Path) -> None:
+    text = """\
+auto_auth {
+  method "token_file" {
+    config = { token_file_path = "/t" }
+  }
+}
+cache {
+  disable_caching_dynamic_secrets = true
+  serve_during_outage = true
+}
+api_proxy {
+  use_auto_auth_token = true
+  serve_during_outage = true
+}
+serve_during_outage = true
+listener "tcp" {
+  tls_disable = true
+}
+"""
+    config = load_agent_config([write(tmp_path, text)])
+    assert config.cache == CacheSettings(dynamic_secrets=False, serve_during_outage=True)
+    # Outside `cache` it is a key Vault Agent does not know: ignored, with the notice that says so.
+    assert [n.removeprefix(f"{tmp_path}/") for n in config.notices] == [
+        "agent.hcl:12: unknown key 'serve_during_outage' in api_proxy is ignored, as Vault Agent ignores it",
+        "agent.hcl:14: unknown key 'serve_during_outage' is ignored, as Vault Agent ignores it",
+    ]
+    assert load_agent_config(
+        [write(tmp_path, text.replace("  serve_during_outage = true\n}\napi", "}\napi"))]
+    ).cache == (CacheSettings(dynamic_secrets=False))
