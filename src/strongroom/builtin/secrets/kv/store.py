@@ -127,7 +127,8 @@ class KVStore:
         puts = {version_key(path, meta.current_version): orjson.dumps({"data": data}), key: raw}
         await write_together(self.storage, puts, [version_key(path, number) for number in pruned])
         if self._decoded is not None:
-            self._decoded.keep(key, raw, meta)
+            # A copy: bytes from orjson.dumps hold a 4 KiB allocation however short they are.
+            self._decoded.keep(key, bytes(memoryview(raw)), meta)
 
     async def delete_version(self, path: str, number: int) -> None:
         await self.storage.delete(version_key(path, number))
