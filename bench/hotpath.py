@@ -9,7 +9,9 @@ directly with ASGI calls (no HTTP server, no sockets): the figure is the server'
 steady under the load of other processes where wall-clock throughput is not. Prints the minimum and the
 median of the rounds' process CPU µs per request (the minimum is the steadier figure when other processes
 compete for the cores); `--profile` prints a cProfile of one round instead (also kept in /tmp/hotpath.prof).
-`--stub-core` answers every request with the core's first answer, leaving the HTTP layer's own cost.
+`--storage sqlite` runs on the persistent dev server's SQLite file instead of memory (its commit thread's
+CPU counts too). `--stub-core` answers every request with the core's first answer, leaving the HTTP layer's
+own cost.
 """
 
 from __future__ import annotations
@@ -82,12 +84,14 @@ async def call(app: VaultAPI, method: str, path: str, token: str, body: Any = No
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def prepare(audit_log: Path | None) -> tuple[VaultAPI, Credentials]:
+async def prepare(audit_log: Path | None, data_dir: str = "") -> tuple[VaultAPI, Credentials]:
     # As bench/bench.py's dev server: audit devices may be enabled through the API.
     config = ServerConfig(
-        storage=StorageConfig(type="inmem"), listeners=(), unsafe_allow_api_audit_creation=True
+        storage=StorageConfig(type="sqlite" if data_dir else "inmem"),
+        listeners=(),
+        unsafe_allow_api_audit_creation=True,
     )
-    core, start = await start_dev_core(DevOptions(root_token_id="root"), config)
+    core, start = await start_dev_core(DevOptions(root_token_id="root", data_dir=data_dir), config)
     app = VaultAPI(core)
     root = start.root_token
     checks = [await call(app, "PUT", "/v1/sys/policies/acl/bench", root, {"policy": POLICY})]
@@ -167,6 +171,12 @@ async def main() -> None:
         choices=["kv-read", "token-lookup", "kv-write", "approle-login", "sys-health"],
         default="kv-read",
     )
+    parser.add_argument(
+        "--storage",
+        choices=["memory", "sqlite"],
+        default="memory",
+        help="sqlite: the persistent dev server's storage (synchronous=FULL: one fsync per commit)",
+    )
     parser.add_argument("--no-audit", action="store_true", help="no audit device (to see what audit costs)")
     parser.add_argument(
         "--stub-core",
@@ -177,7 +187,8 @@ async def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        app, creds = await prepare(None if args.no_audit else Path(workdir) / "audit.log")
+        data_dir = str(Path(workdir) / "data") if args.storage == "sqlite" else ""
+        app, creds = await prepare(None if args.no_audit else Path(workdir) / "audit.log", data_dir)
         await round_of(app, creds, args.op, 500)  # warm caches and code paths
         if args.stub_core:
             await stub_core(app, creds, args.op)

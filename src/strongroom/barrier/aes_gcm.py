@@ -9,7 +9,8 @@ key under term 0.
 
 Plaintexts of recent reads and writes are kept in memory while unsealed (most requests read the same
 token, policy and secret again, or what was just written: a login's token, a secret's metadata), so a
-repeated read costs no decryption. Coherence is the physical cache's: while a server serves it is the
+repeated read costs no decryption; so are keys found absent (a KV mount that was never configured has its
+config read by every write). Coherence is the physical cache's: while a server serves it is the
 only writer, every write passes here and replaces the key's plaintext, and a read or write that overlaps
 another write is not kept; an HA server keeps nothing while it stands by.
 
@@ -103,7 +104,8 @@ class AESGCMBarrier:
         self._seals = 0
         self._lock = asyncio.Lock()
         self._caching = caching
-        self._plaintexts: OrderedDict[str, bytes] = OrderedDict()
+        # None for a key known to be absent.
+        self._plaintexts: OrderedDict[str, bytes | None] = OrderedDict()
         # Bumped before and after every write and by every seal: a read that saw it change is not kept.
         self._writes = 0
 
@@ -235,14 +237,16 @@ class AESGCMBarrier:
 
     async def get(self, key: str) -> bytes | None:
         self._unsealed()
-        cached = self._plaintexts.get(key)
-        if cached is not None:
-            self._plaintexts.move_to_end(key)
-            return cached
+        plaintexts = self._plaintexts
+        if key in plaintexts:
+            plaintexts.move_to_end(key)
+            return plaintexts[key]
         _check_not_reserved(key)
         writes = self._writes
         stored = await self._physical.get(key)
         if stored is None:
+            if writes == self._writes:
+                self._keep(key, None)
             return None
         term = read_term(key, stored)
         cipher = self._ciphers.get(term)
@@ -309,8 +313,8 @@ class AESGCMBarrier:
             for key, plaintext in written.items():
                 self._keep(key, plaintext)
 
-    def _keep(self, key: str, plaintext: bytes) -> None:
-        if self._caching and len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE:
+    def _keep(self, key: str, plaintext: bytes | None) -> None:
+        if self._caching and (plaintext is None or len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE):
             self._plaintexts[key] = plaintext
             if len(self._plaintexts) > PLAINTEXT_CACHE_SIZE:
                 self._plaintexts.popitem(last=False)

@@ -345,6 +345,44 @@ async def test_a_read_overtaken_by_a_write_is_not_kept() -> None:
     assert await barrier.get("k") == b"new"
 
 
+async def test_an_absent_key_is_remembered_until_written(
+    barrier: AESGCMBarrier, physical: InmemBackend
+) -> None:
+    assert await barrier.get("missing") is None
+    # Storage changed behind the barrier's back (never while a server serves): the absence is remembered.
+    await physical.put("missing", b"not through the barrier")
+    assert await barrier.get("missing") is None
+    await barrier.put("missing", SECRET)
+    assert await barrier.get("missing") == SECRET
+    await barrier.delete("missing")
+    assert await barrier.get("missing") is None
+    await barrier.transaction({"missing": b"again"}, [])
+    assert await barrier.get("missing") == b"again"
+
+
+async def test_an_absence_overtaken_by_a_write_is_not_kept() -> None:
+    physical = _SlowReads()
+    barrier = AESGCMBarrier(physical, clock=ManualClock(1000.0))
+    await barrier.initialize(ROOT)
+    await barrier.unseal(ROOT)
+    slow = asyncio.create_task(barrier.get("k"))
+    await asyncio.sleep(0)
+    physical.release.set()
+    await barrier.put("k", b"new")
+    assert await slow is None
+    assert await barrier.get("k") == b"new"
+
+
+async def test_sealing_forgets_absent_keys(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
+    assert await barrier.get("missing") is None
+    barrier.seal()
+    other = AESGCMBarrier(physical)
+    await other.unseal(ROOT)
+    await other.put("missing", SECRET)
+    await barrier.unseal(ROOT)
+    assert await barrier.get("missing") == SECRET
+
+
 async def test_a_written_value_is_read_from_memory(barrier: AESGCMBarrier, physical: InmemBackend) -> None:
     await barrier.put("k", SECRET)
     await _tamper(physical, "k")  # only a read that reaches storage can notice

@@ -71,3 +71,17 @@ def test_field_names_like_the_copiers_own_names() -> None:
     assert replace(original, fresh=2, copy="d") == Awkward("v", 2, "d")
     assert replace(original) == original
     assert replace(original) is not original
+
+
+@dataclass(frozen=True, slots=True)
+class Extended(Plain):
+    colour: str = "red"
+
+
+def test_fields_of_a_slotted_base_class_are_copied_too() -> None:
+    # The base's fields live in the base's slots: the copier must find their descriptors there.
+    original = Extended("a", 1, ("x",), "blue")
+    for changes in ({}, {"name": "b"}, {"colour": "green", "size": 5}):
+        copy = replace(original, **changes)
+        assert copy == dataclasses.replace(original, **changes)
+        assert type(copy) is Extended

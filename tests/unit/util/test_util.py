@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration, parse_duration
 from strongroom.util.ids import new_uuid
-from strongroom.util.paths import is_safe_path
+from strongroom.util.paths import has_control_characters, is_safe_path
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,16 @@ def test_rfc3339_trims_trailing_zeros_as_go_does(timestamp: float, text: str) ->
 )
 def test_is_safe_path(path: str, safe: bool) -> None:
     assert is_safe_path(path) is safe
+
+
+def test_control_characters_are_exactly_those_below_space_and_del() -> None:
+    control = {*range(0x20), 0x7F}
+    for code in range(0x300):
+        # Alone, and inside ASCII and non-ASCII paths (the two take different routes).
+        for path in (chr(code), f"a/{chr(code)}/b", f"é/{chr(code)}"):
+            assert has_control_characters(path) is (code in control), (code, path)
+    assert not has_control_characters("")
+    assert not has_control_characters("secret/data/ünïcode\u00a0 name")
 
 
 def test_new_uuid_is_a_random_version_4_uuid_in_canonical_form() -> None:

@@ -1,7 +1,7 @@
 """What KV v2 stores: the mount's config, each key's metadata record, and its version records.
 
 Layer: builtin (pure values; stdlib only). Times are float seconds since the epoch; None means unset.
-Storage layout (inside the mount's view), so one write is two puts (the version, then the metadata):
+Storage layout (inside the mount's view); a write stores the version and the metadata in one transaction:
     config                               KVConfig
     metadata/<path>                      KeyMetadata, with every live version's VersionMeta
     versions/<sha256(path)>/<number>     {"data": {...}}: the secret itself

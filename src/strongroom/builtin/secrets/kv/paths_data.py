@@ -124,10 +124,7 @@ def paths(engine: KVEngine) -> list[Path]:
     ) -> Response:
         now = engine.clock.now()
         updated, pruned = add_version(meta, now, deletion_time(now, config, meta), config)
-        await store.put_version(key, updated.current_version, data)
-        await store.put_metadata(key, updated)
-        for number in pruned:
-            await store.delete_version(key, number)
+        await store.add_version(key, data, updated, pruned)
         vm = updated.versions[updated.current_version]
         return Response(data=version_view(updated, updated.current_version, vm))
 

@@ -6,7 +6,7 @@ Layer: builtin. Imports logical (Storage), util and the kv models; never the fra
 from __future__ import annotations
 
 import asyncio
-import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from strongroom.builtin.secrets.kv.models import (
 from strongroom.builtin.secrets.kv.versions import version_view
 from strongroom.errors import InvalidRequestError
 from strongroom.logical.request import Request
-from strongroom.logical.storage import Storage, get_json, put_json
+from strongroom.logical.storage import Storage, get_json, put_json, write_together
 from strongroom.util.clock import Clock
 
 _LOCK_COUNT = 256
@@ -38,8 +38,8 @@ class KeyLocks:
         self._locks = tuple(asyncio.Lock() for _ in range(_LOCK_COUNT))
 
     def for_key(self, key: str) -> asyncio.Lock:
-        digest = hashlib.blake2b(key.encode(), digest_size=2).digest()
-        return self._locks[int.from_bytes(digest, "big") % _LOCK_COUNT]
+        # Python's string hash is keyed per process, so a client cannot choose keys that share one lock.
+        return self._locks[hash(key) % _LOCK_COUNT]
 
 
 def store_for(request: Request, engine: KVEngine | None = None) -> KVStore:
@@ -62,10 +62,16 @@ class DecodedMetadata:
         if known is not None and known[0] == raw:
             return known[1]
         meta = KeyMetadata.from_json(orjson.loads(raw))
-        if len(self._entries) >= DECODED_METADATA:
-            del self._entries[next(iter(self._entries))]  # the oldest first
-        self._entries[key] = (raw, meta)
+        self.keep(key, raw, meta)
         return meta
+
+    def keep(self, key: str, raw: bytes, meta: KeyMetadata) -> None:
+        """Remember that `raw` (stored at `key`) decodes to `meta`: a write keeps what it just stored, so the
+        next request on the key (a write's existence check, a read) decodes nothing."""
+        entries = self._entries
+        if key not in entries and len(entries) >= DECODED_METADATA:
+            del entries[next(iter(entries))]  # the oldest first
+        entries[key] = (raw, meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +115,20 @@ class KVStore:
         raw = await get_json(self.storage, version_key(path, number))
         return None if raw is None else dict(raw["data"])
 
-    async def put_version(self, path: str, number: int, data: dict[str, Any]) -> None:
-        await put_json(self.storage, version_key(path, number), {"data": data})
+    async def add_version(
+        self, path: str, data: dict[str, Any], meta: KeyMetadata, pruned: Sequence[int] = ()
+    ) -> None:
+        """Store `data` as `meta`'s current version together with `meta` and the deletion of the `pruned`
+        versions: one atomic write (one commit, one fsync where storage offers transactions), so a failed
+        write leaves the secret as it was. Without transactions the version goes first, then the metadata
+        that names it, then the deletions: an interruption leaves at worst an unnamed version record."""
+        key = metadata_key(path)
+        raw = orjson.dumps(meta.to_json())
+        puts = {version_key(path, meta.current_version): orjson.dumps({"data": data}), key: raw}
+        await write_together(self.storage, puts, [version_key(path, number) for number in pruned])
+        if self._decoded is not None:
+            # A copy: bytes from orjson.dumps hold a 4 KiB allocation however short they are.
+            self._decoded.keep(key, bytes(memoryview(raw)), meta)
 
     async def delete_version(self, path: str, number: int) -> None:
         await self.storage.delete(version_key(path, number))

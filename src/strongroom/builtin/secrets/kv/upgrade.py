@@ -41,7 +41,6 @@ async def upgrade_v1_layout(storage: Storage, clock: Clock) -> int:
         if data is not None:
             now = clock.now()
             meta, _ = add_version(new_metadata(now), now, None, config)
-            await store.put_version(key, meta.current_version, dict(data))
-            await store.put_metadata(key, meta)
+            await store.add_version(key, dict(data), meta)
         await storage.delete(key)
     return len(keys)

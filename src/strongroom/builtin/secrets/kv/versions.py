@@ -7,12 +7,12 @@ testable without a request. Error strings are OpenBao's, word for word.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from strongroom.builtin.secrets.kv.models import KeyMetadata, KVConfig, VersionMeta
 from strongroom.util.clock import rfc3339
 from strongroom.util.durations import format_duration
+from strongroom.util.frozen import replace
 
 DEFAULT_MAX_VERSIONS = 10
 
