@@ -141,8 +141,7 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
 def _token_paths(services: TokenServices) -> list[Path]:
     store = services.store
 
-    async def lookup(request: Request, data: FieldData) -> Response:
-        token_id = data.get("token") or request.client_token
+    async def lookup_token(token_id: str) -> Response:
         if not token_id:
             raise InvalidRequestError("missing token ID")
         entry = await store.lookup(token_id, include_pending=True)
@@ -154,8 +153,11 @@ def _token_paths(services: TokenServices) -> list[Path]:
             )
         )
 
+    async def lookup(request: Request, data: FieldData) -> Response:
+        return await lookup_token(data.get("token") or request.client_token)
+
     async def lookup_self(request: Request, data: FieldData) -> Response:
-        return await lookup(request, FieldData({}, _TOKEN))
+        return await lookup_token(request.client_token)
 
     async def renew(request: Request, data: FieldData) -> Response | None:
         return await _renew_token(services, data.get("token"), data.get("increment"))
