@@ -119,9 +119,14 @@ class RequestParts:
     request: dict[str, Any]
 
 
-def request_parts(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> RequestParts:
-    """The "auth" and "request" blocks of `audit`'s entries."""
-    return RequestParts(auth=_auth(audit, options, hasher), request=_request(audit, options, hasher))
+def request_parts(
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, auth: dict[str, Any] | None = None
+) -> RequestParts:
+    """The "auth" and "request" blocks of `audit`'s entries (`auth`, when given, is `auth_block` of the
+    same input and options)."""
+    if auth is None:
+        auth = auth_block(audit, options, hasher)
+    return RequestParts(auth=auth, request=_request(audit, options, hasher))
 
 
 def request_entry(
@@ -162,7 +167,8 @@ def _hash_accessor(options: FormatOptions, hasher: Hasher, value: str) -> str:
     return _hash(options, hasher, value) if options.hmac_accessor else value
 
 
-def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+def auth_block(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    """The "auth" block: what `audit.auth` and the request's client token show (nothing else of it)."""
     auth = audit.auth
     return _compact(
         {
