@@ -26,9 +26,11 @@ from typing import Any
 
 from strongroom.audit.devices import Device, RefusedDevice, close_quietly, create_device, open_device
 from strongroom.audit.entry import (
+    AuditAuth,
     AuditInput,
     FormatOptions,
     RequestParts,
+    auth_block,
     encode,
     request_entry,
     request_parts,
@@ -107,6 +109,9 @@ class _Enabled:
     hasher: SaltedHasher = field(repr=False)
     _memo: dict[str, str] = field(default_factory=dict, repr=False)
     _parts: dict[str, tuple[AuditInput, RequestParts]] = field(default_factory=dict, repr=False)
+    # "auth" blocks by client token, kept with the AuditAuth they show: a token's requests carry the same
+    # AuditAuth (the core keeps one per token entry) and so the same block, request after request.
+    _auths: dict[str, tuple[AuditAuth, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def parts(self, audit: AuditInput, *, response: bool) -> RequestParts:
         """`audit`'s request parts: built for the request entry and kept until the response entry, which
@@ -114,12 +119,24 @@ class _Enabled:
         kept = self._parts.pop(audit.request.id, None) if response else None
         if kept is not None and kept[0].request is audit.request and kept[0].auth is audit.auth:
             return kept[1]
-        parts = request_parts(audit, self.options, self.hash)
+        parts = request_parts(audit, self.options, self.hash, self.auth_block(audit))
         if not response:
             if len(self._parts) >= PARTS_MEMO_SIZE:
                 del self._parts[next(iter(self._parts))]
             self._parts[audit.request.id] = (audit, parts)
         return parts
+
+    def auth_block(self, audit: AuditInput) -> dict[str, Any]:
+        token, auth = audit.request.client_token, audit.auth
+        kept = self._auths.get(token)
+        if kept is not None and kept[0] is auth:
+            return kept[1]
+        block = auth_block(audit, self.options, self.hash)
+        if len(token) <= HMAC_MEMO_MAX_VALUE:
+            if len(self._auths) >= HMAC_MEMO_SIZE:
+                del self._auths[next(iter(self._auths))]  # the oldest first
+            self._auths[token] = (auth, block)
+        return block
 
     def hash(self, value: str) -> str:
         memo = self._memo

@@ -53,10 +53,14 @@ class AuditAuth:
 
 @dataclass(frozen=True, slots=True)
 class AuditInput:
-    """One request (full API path, with the mount it routed to) and, for a response entry, its outcome."""
+    """One request (full API path), the mount it routed to (none: empty) and, for a response entry, its
+    outcome."""
 
     request: Request
     auth: AuditAuth = field(default_factory=AuditAuth)
+    mount_point: str = ""
+    mount_type: str = ""
+    mount_accessor: str = ""
     response: Response | None = None
     error: str = ""
     non_hmac_request_keys: tuple[str, ...] = ()
@@ -115,9 +119,14 @@ class RequestParts:
     request: dict[str, Any]
 
 
-def request_parts(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> RequestParts:
-    """The "auth" and "request" blocks of `audit`'s entries."""
-    return RequestParts(auth=_auth(audit, options, hasher), request=_request(audit, options, hasher))
+def request_parts(
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, auth: dict[str, Any] | None = None
+) -> RequestParts:
+    """The "auth" and "request" blocks of `audit`'s entries (`auth`, when given, is `auth_block` of the
+    same input and options)."""
+    if auth is None:
+        auth = auth_block(audit, options, hasher)
+    return RequestParts(auth=auth, request=_request(audit, options, hasher))
 
 
 def request_entry(
@@ -158,7 +167,8 @@ def _hash_accessor(options: FormatOptions, hasher: Hasher, value: str) -> str:
     return _hash(options, hasher, value) if options.hmac_accessor else value
 
 
-def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+def auth_block(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
+    """The "auth" block: what `audit.auth` and the request's client token show (nothing else of it)."""
     auth = audit.auth
     return _compact(
         {
@@ -177,14 +187,14 @@ def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str
     )
 
 
-def _mount(request: Request) -> dict[str, Any]:
-    if not request.mount_point:
+def _mount(audit: AuditInput) -> dict[str, Any]:
+    if not audit.mount_point:
         return {}
-    mount_class = "auth" if request.mount_point.startswith("auth/") else "secret"
+    mount_class = "auth" if audit.mount_point.startswith("auth/") else "secret"
     return {
-        "mount_point": request.mount_point,
-        "mount_type": request.mount_type,
-        "mount_accessor": request.mount_accessor,
+        "mount_point": audit.mount_point,
+        "mount_type": audit.mount_type,
+        "mount_accessor": audit.mount_accessor,
         "mount_class": mount_class,
     }
 
@@ -197,7 +207,7 @@ def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[
     entry: dict[str, Any] = {
         "id": request.id,
         "operation": str(request.operation),
-        **_mount(request),
+        **_mount(audit),
         "client_token": _hash(options, hasher, request.client_token),
         "client_token_accessor": _hash_accessor(options, hasher, audit.auth.accessor),
         "namespace": {"id": "root"},
@@ -215,7 +225,7 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     entry: dict[str, Any] = {}
     if response is not None and response.auth is not None:
         entry["auth"] = _response_auth(response.auth, options, hasher)
-    entry |= _mount(audit.request)
+    entry |= _mount(audit)
     if response is not None and response.lease_id:
         entry["secret"] = {"lease_id": response.lease_id}
     data = _response_data(audit, options)

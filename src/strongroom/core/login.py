@@ -23,7 +23,6 @@ from strongroom.router import MountEntry
 from strongroom.tokens import TokenEntry, TokenParams
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.tokens.types import resolve_token_type
-from strongroom.util.frozen import replace
 from strongroom.util.policies import NON_ASSIGNABLE, ROOT, sanitize_policies
 
 
@@ -36,13 +35,14 @@ class Issued:
     warnings: tuple[str, ...] = ()
 
 
-def login_policies(auth: Auth) -> tuple[str, ...]:
+def login_policies(auth: Auth, identity_policies: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The policies a login's token gets: sanitized as Vault does, "default" added unless the Auth says not
-    to; InvalidRequestError (with OpenBao's wording) when they would include "root" or a policy the server
-    keeps for itself, whatever the auth method or the case and spacing the name was stored with."""
+    to; InvalidRequestError (with OpenBao's wording) when they, or the `identity_policies` its entity will
+    add, would include "root" or a policy the server keeps for itself, whatever the auth method or the case
+    and spacing the name was stored with."""
     policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
     # As OpenBao, the check covers the identity policies the token will also carry, not only its own.
-    every = sanitize_policies((*policies, *auth.identity_policies), add_default=False)
+    every = sanitize_policies((*policies, *identity_policies), add_default=False)
     if ROOT in every:
         raise InvalidRequestError("auth methods cannot create root tokens")
     for policy in NON_ASSIGNABLE:
@@ -62,7 +62,8 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     system = services.mounts.system_view(entry)
     now = services.tokens.clock.now()
     period = auth.period
-    max_ttl = min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl())
+    system_max = system.max_lease_ttl()
+    max_ttl = min(auth.lease.max_ttl or system_max, system_max)
     result = calculate_ttl(
         now=now,
         start_time=now,
@@ -84,14 +85,14 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     )
     if grant.disabled:
         raise PermissionDeniedError()
-    auth = replace(auth, identity_policies=grant.policies)
-    policies = login_policies(auth)
+    policies = login_policies(auth, grant.policies)
+    entity_id = auth.entity_id
     if alias is not None:
         entity = await identity.login_entity(
             entry.accessor, entry.type, entry.api_path, alias.name, alias.metadata
         )
         await identity.groups.refresh_external(entity.id, entry.accessor, auth.group_aliases)
-        auth = replace(auth, entity_id=entity.id)
+        entity_id = entity.id
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
     token_id, token = await services.tokens.create(
         TokenParams(
@@ -106,7 +107,7 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
             renewable=auth.lease.renewable,
             type=token_type,
             path=request.mount_point + request.path,
-            entity_id=auth.entity_id,
+            entity_id=entity_id,
             bound_cidrs=auth.bound_cidrs,
         )
     )

@@ -330,10 +330,11 @@ class Pipeline:
             return AuditInput(request, self._audit_auth(flow.token), response=flow.response, error=error)
         entry = route.entry
         return AuditInput(
-            request=request.evolve(
-                mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
-            ),
+            request=request,
             auth=self._audit_auth(flow.token),
+            mount_point=entry.api_path,
+            mount_type=entry.type,
+            mount_accessor=entry.accessor,
             response=flow.response,
             error=error,
             non_hmac_request_keys=entry.config.audit_non_hmac_request_keys,

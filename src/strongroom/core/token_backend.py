@@ -141,11 +141,13 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
 def _token_paths(services: TokenServices) -> list[Path]:
     store = services.store
 
-    async def lookup(request: Request, data: FieldData) -> Response:
-        token_id = data.get("token") or request.client_token
+    async def lookup_token(token_id: str, id_hash: str = "") -> Response:
         if not token_id:
             raise InvalidRequestError("missing token ID")
-        entry = await store.lookup(token_id, include_pending=True)
+        if id_hash:
+            entry = await store.lookup_hash(id_hash, include_pending=True)
+        else:
+            entry = await store.lookup(token_id, include_pending=True)
         if entry is None:
             raise PermissionDeniedError("bad token")
         return Response(
@@ -154,8 +156,13 @@ def _token_paths(services: TokenServices) -> list[Path]:
             )
         )
 
+    async def lookup(request: Request, data: FieldData) -> Response:
+        return await lookup_token(data.get("token") or request.client_token)
+
     async def lookup_self(request: Request, data: FieldData) -> Response:
-        return await lookup(request, FieldData({}, _TOKEN))
+        # The caller's token hash is the client token's, already worked out when it was authenticated.
+        caller = request.caller
+        return await lookup_token(request.client_token, caller.token_hash if caller is not None else "")
 
     async def renew(request: Request, data: FieldData) -> Response | None:
         return await _renew_token(services, data.get("token"), data.get("increment"))

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -78,6 +79,11 @@ class LeaseManager:
         self._queue = ExpiryQueue()
         self._attempts: dict[str, int] = {}
         self._wake = asyncio.Event()
+        # When the sleeping expiry task wakes on its own (wall-clock seconds): only a deadline before it
+        # needs to wake the task early. A login's or a new secret's lease almost always comes due after
+        # the earliest one, and waking the task for it would cost every such request a task switch.
+        # Infinite while the task is awake (it reads the queue again before it sleeps).
+        self._wakes_at = math.inf
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -145,7 +151,11 @@ class LeaseManager:
                 # event is set, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
-                        await self._wake.wait()
+                        self._wakes_at = self._clock.now() + delay
+                        try:
+                            await self._wake.wait()
+                        finally:
+                            self._wakes_at = math.inf
                 continue
             await self.expire_due()
 
@@ -345,7 +355,8 @@ class LeaseManager:
             self._queue.cancel(lease.lease_id)
             return
         self._queue.schedule(lease.lease_id, lease.expire_time)
-        self._wake.set()
+        if lease.expire_time < self._wakes_at:
+            self._wake.set()
 
     def _expire_soon(self, lease_id: str) -> None:
         # Counted as a first failed attempt, so the timer revokes it although its expiry is still ahead.

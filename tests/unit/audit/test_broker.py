@@ -13,7 +13,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from strongroom.audit import API_CREATION_REFUSED, AuditBroker, AuditFailedError, AuditInput, DeviceSpec
+from strongroom.audit import (
+    API_CREATION_REFUSED,
+    AuditAuth,
+    AuditBroker,
+    AuditFailedError,
+    AuditInput,
+    DeviceSpec,
+)
 from strongroom.audit.broker import (
     DECLARED_DISABLE_REFUSED,
     HMAC_MEMO_MAX_VALUE,
@@ -129,6 +136,30 @@ async def test_response_entry_reuses_request_parts_only_for_the_same_request(tmp
     assert entries[3]["request"]["data"] == {"v": broker.hash("file", "other")}  # type: ignore[index]
     assert entries[3]["auth"] == entries[2]["auth"]
     assert len(broker._enabled[0]._parts) == PARTS_MEMO_SIZE
+
+
+async def test_auth_blocks_are_reused_only_for_the_same_token_and_auth(tmp_path: Path) -> None:
+    broker = AuditBroker(InmemStorage(), allow_api_creation=True)
+    await broker.load()
+    await broker.enable(file_spec("file", tmp_path / "audit.log"))
+    auth = AuditAuth(accessor="acc", display_name="token", policies=("a",), token_policies=("a",))
+    first = AuditInput(request=AUDIT.request, auth=auth)
+    await broker.log_request(first)
+    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r2")))
+    # The same token with a changed auth (its entity gained a policy), and another token with the same auth.
+    changed = replace(auth, policies=("a", "b"), identity_policies=("b",))
+    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r3"), auth=changed))
+    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r4", client_token="s.other")))
+    for i in range(HMAC_MEMO_SIZE + 5):
+        await broker.log_request(replace(first, request=replace(AUDIT.request, client_token=f"s.{i}")))
+    entries = lines(tmp_path / "audit.log")
+    assert entries[1]["auth"] == entries[0]["auth"]
+    assert entries[0]["auth"]["client_token"] == broker.hash("file", "s.t")  # type: ignore[index]
+    assert entries[2]["auth"]["policies"] == ["a", "b"]  # type: ignore[index]
+    assert entries[2]["auth"]["identity_policies"] == ["b"]  # type: ignore[index]
+    assert entries[3]["auth"]["client_token"] == broker.hash("file", "s.other")  # type: ignore[index]
+    assert entries[3]["auth"]["policies"] == ["a"]  # type: ignore[index]
+    assert len(broker._enabled[0]._auths) <= HMAC_MEMO_SIZE
 
 
 async def test_a_lone_device_that_times_out_fails_the_request(tmp_path: Path) -> None:
