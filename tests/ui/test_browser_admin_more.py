@@ -8,6 +8,7 @@ makes uniquely. Console errors, uncaught exceptions and CSP violations fail a te
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.jwks import claims, rsa_key
+from tests.postgres import Postgres
 from tests.servers import RunningServer
 from tests.ui.browser import Watched, chromium, watch
 from tests.ui.test_browser import log_in, stored_token
@@ -161,4 +163,58 @@ def test_log_in_by_pasting_a_jwt(server: RunningServer, tab: Watched) -> None:
         ["default", "p"],
     )
     assert [u for u in urls if jwt in u or str(token) in u] == []
+    tab.assert_clean()
+
+
+def credentials(server: RunningServer, mount: str) -> tuple[str, str]:
+    """A database credential's lease ID and user name."""
+    answer = httpx.get(f"{server.address}/v1/{mount}/creds/app", headers=ROOT).json()
+    return answer["lease_id"], answer["data"]["username"]
+
+
+def test_renew_and_revoke_leases_by_prefix(server: RunningServer, postgres: Postgres, tab: Watched) -> None:
+    page, mount = tab.page, unique("db")
+    with server.client() as root:
+        postgres.enable_database(root, mount, default_ttl="10m", max_ttl="3h")
+    (first, first_user), (_, second_user) = credentials(server, mount), credentials(server, mount)
+    prefix = f"{mount}/creds/app/"
+    log_in(page, server.address, server.root_token)
+    page.goto(f"{server.address}/ui/#/leases/{prefix}")
+    expect(page.get_by_role("heading", name=f"Leases under {prefix}")).to_be_visible()
+    row = page.locator(f'tr[data-lease="{first}"]')
+    expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^(9m\d+s|10m)$"))
+    page.get_by_label("Renew increment").fill("1h")
+    row.get_by_role("button", name=f"Renew {first.removeprefix(prefix)}").click()
+    expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^(59m\d+s|1h)$"))
+    lookup = httpx.put(f"{server.address}/v1/sys/leases/lookup", headers=ROOT, json={"lease_id": first})
+    assert lookup.json()["data"]["ttl"] > 3000
+    tab.screenshot("leases-renew")
+
+    page.get_by_role("button", name="Revoke prefix").click()
+    expect(page.get_by_role("dialog")).to_contain_text(f"every lease under {prefix}?")
+    page.keyboard.press("Escape")
+    assert postgres.role_exists(first_user)
+    assert postgres.role_exists(second_user)
+    page.get_by_role("button", name="Revoke prefix").click()
+    page.get_by_role("dialog").get_by_role("button", name=f"Revoke all under {prefix}").click()
+    expect(page.get_by_text("No leases here.")).to_be_visible()
+    listing = httpx.get(f"{server.address}/v1/sys/leases/lookup/{prefix}?list=true", headers=ROOT)
+    assert listing.status_code == 404
+    assert not postgres.role_exists(first_user)
+    assert not postgres.role_exists(second_user)
+
+    # Forcing asks for the prefix typed out before its button works.
+    third, third_user = credentials(server, mount)
+    page.reload()
+    page.get_by_role("button", name="Force revoke").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="Force revoke")).to_be_disabled()
+    dialog.get_by_label(f"Type {prefix} to confirm").fill(prefix[:-1])
+    expect(dialog.get_by_role("button", name="Force revoke")).to_be_disabled()
+    dialog.get_by_label(f"Type {prefix} to confirm").fill(prefix)
+    dialog.get_by_role("button", name="Force revoke").click()
+    expect(page.get_by_text("No leases here.")).to_be_visible()
+    lookup = httpx.put(f"{server.address}/v1/sys/leases/lookup", headers=ROOT, json={"lease_id": third})
+    assert lookup.status_code == 400
+    assert not postgres.role_exists(third_user)
     tab.assert_clean()
