@@ -218,3 +218,97 @@ def test_renew_and_revoke_leases_by_prefix(server: RunningServer, postgres: Post
     assert lookup.status_code == 400
     assert not postgres.role_exists(third_user)
     tab.assert_clean()
+
+
+def test_identity_entities_and_groups(server: RunningServer, tab: Watched) -> None:
+    page, person, team, mount = tab.page, unique("ana"), unique("team"), unique("people")
+    httpx.post(
+        f"{server.address}/v1/sys/auth/{mount}", headers=ROOT, json={"type": "userpass"}
+    ).raise_for_status()
+    accessor = v1(server, "sys/auth").json()["data"][f"{mount}/"]["accessor"]
+    log_in(page, server.address, server.root_token)
+    page.get_by_role("link", name="Access").click()
+    page.get_by_role("link", name="Entities").click()
+    page.get_by_role("link", name="Create entity").click()
+    page.get_by_label("Name").fill(person)
+    page.get_by_label("Policies").fill("readers, writers")
+    page.get_by_role("button", name="Create entity").click()
+    expect(page.get_by_role("heading", name=f"Entity {person}")).to_be_visible()
+    entity = v1(server, f"identity/entity/name/{person}").json()["data"]
+    assert (entity["policies"], entity["disabled"]) == (["readers", "writers"], False)
+    alias = {"name": "ana", "canonical_id": entity["id"], "mount_accessor": accessor}
+    httpx.post(f"{server.address}/v1/identity/entity-alias", headers=ROOT, json=alias).raise_for_status()
+
+    page.goto(f"{server.address}/ui/#/identity/group")
+    page.get_by_role("link", name="Create group").click()
+    page.get_by_label("Name").fill(team)
+    page.get_by_label("Policies").fill("team-policy")
+    page.get_by_label("Member entities").fill(f"{person}, nobody-{person}")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("alert")).to_have_text(f"No entity is named nobody-{person}.")
+    assert v1(server, f"identity/group/name/{team}").status_code == 404
+    page.get_by_label("Member entities").fill(person)
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name=f"Group {team}")).to_be_visible()
+    group = v1(server, f"identity/group/name/{team}").json()["data"]
+    assert (group["type"], group["policies"], group["member_entity_ids"]) == (
+        "internal",
+        ["team-policy"],
+        [entity["id"]],
+    )
+
+    # The entity's page names its alias's mount and its group, by name.
+    page.get_by_role("link", name=person).click()
+    expect(page.get_by_role("heading", name=f"Entity {person}")).to_be_visible()
+    expect(page.locator("table.aliases")).to_contain_text(f"auth/{mount}/")
+    expect(page.locator(".facts")).to_contain_text(team)
+    tab.screenshot("identity-entity")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Policies").fill("readers")
+    page.get_by_label("Disabled").check()
+    page.get_by_role("button", name="Save entity").click()
+    expect(page.get_by_role("heading", name=f"Entity {person}")).to_be_visible()
+    entity = v1(server, f"identity/entity/name/{person}").json()["data"]
+    assert (entity["policies"], entity["disabled"]) == (["readers"], True)
+
+    page.get_by_role("link", name=team).click()
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    assert v1(server, f"identity/group/name/{team}").status_code == 200
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete group").click()
+    expect(page.get_by_role("heading", name="Groups")).to_be_visible()
+    expect(page.get_by_role("link", name=team)).to_have_count(0)
+    assert v1(server, f"identity/group/name/{team}").status_code == 404
+    tab.assert_clean()
+
+
+def test_identity_and_leases_for_a_token_that_may_not(server: RunningServer, tab: Watched) -> None:
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create", headers=ROOT, json={"policies": ["default"], "ttl": "10m"}
+    )
+    page = tab.page
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, server.address, created.json()["auth"]["client_token"])
+    for route in ("#/identity/entity", "#/identity/group/show/anything", "#/leases/"):
+        page.goto(f"{server.address}/ui/{route}")
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    tab.assert_clean()
+
+
+def test_the_new_screens_fit_a_phone(server: RunningServer, tab: Watched) -> None:
+    page = tab.page
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, server.address, server.root_token)
+    screens = (
+        ("#/secrets", "Secrets engines"),
+        ("#/engines/enable", "Enable a secrets engine"),
+        ("#/engines/tune/secret", "Tune secret/"),
+        ("#/identity/entity/create", "Create entity"),
+        ("#/identity/group/create", "Create group"),
+    )
+    for route, heading in screens:
+        page.goto(f"{server.address}/ui/{route}")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, route
+    tab.assert_clean()
