@@ -188,6 +188,7 @@ def test_renew_and_revoke_leases_by_prefix(server: RunningServer, postgres: Post
     expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^(59m\d+s|1h)$"))
     lookup = httpx.put(f"{server.address}/v1/sys/leases/lookup", headers=ROOT, json={"lease_id": first})
     assert lookup.json()["data"]["ttl"] > 3000
+    expect(page.get_by_label("Renew increment")).to_have_value("1h")  # kept for the next renewal
     tab.screenshot("leases-renew")
 
     page.get_by_role("button", name="Revoke prefix").click()

@@ -9,6 +9,8 @@ import { capabilitiesLine, duration, redraw, refusal, table } from "./parts.js";
 const route = (prefix) => `#/leases/${prefix.split("/").map(encodeURIComponent).join("/")}`;
 // A folder with more leases than this lists them without looking each one up.
 const LOOKUPS = 50;
+// The increment last used, kept while the screen redraws after a renewal.
+let lastIncrement = "";
 
 function crumbs(prefix) {
   const links = [h("a", { href: "#/operations" }, "Operations"), " / ", h("a", { href: route("") }, "Leases")];
@@ -101,8 +103,9 @@ export async function leasesView(prefix) {
   const leaves = keys.filter((k) => !k.endsWith("/"));
   const details = leaves.length <= LOOKUPS ? await Promise.all(leaves.map((k) => lookup(prefix + k))) : [];
   const errors = h("div");
-  const increment = field("Renew increment", { type: "text", name: "increment", autocomplete: "off", spellcheck: "false" },
-    "Such as 1h; empty asks for the lease's default.");
+  const increment = field("Renew increment", { type: "text", name: "increment", value: lastIncrement,
+    autocomplete: "off", spellcheck: "false" }, "Such as 1h; empty asks for the lease's default.");
+  increment.classList.add("short");
   const rows = leaves.map((key, index) => {
     const id = prefix + key;
     const lease = details[index];
@@ -119,6 +122,7 @@ export async function leasesView(prefix) {
     async function renew() {
       try {
         const value = increment.querySelector("input").value.trim();
+        lastIncrement = value;
         const answer = await api("PUT", "sys/leases/renew", { lease_id: id, ...(value ? { increment: value } : {}) });
         notify(`Renewed ${id}: ${duration(answer.lease_duration)} left.`);
         redraw();
