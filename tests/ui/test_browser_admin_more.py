@@ -297,6 +297,33 @@ def test_identity_and_leases_for_a_token_that_may_not(server: RunningServer, tab
     tab.assert_clean()
 
 
+def test_a_group_readable_but_not_listable_shows_its_members_by_id(
+    server: RunningServer, tab: Watched
+) -> None:
+    team, policy = unique("crew"), unique("group-reader")
+    rules = 'path "identity/group/name/*" { capabilities = ["read"] }'
+    httpx.put(
+        f"{server.address}/v1/sys/policies/acl/{policy}", headers=ROOT, json={"policy": rules}
+    ).raise_for_status()
+    made = httpx.post(f"{server.address}/v1/identity/entity", headers=ROOT, json={"name": unique("member")})
+    member = made.json()["data"]["id"]
+    group = {"name": team, "member_entity_ids": [member]}
+    httpx.post(f"{server.address}/v1/identity/group", headers=ROOT, json=group).raise_for_status()
+    created = httpx.post(
+        f"{server.address}/v1/auth/token/create", headers=ROOT, json={"policies": [policy], "ttl": "10m"}
+    )
+    page = tab.page
+    log_in(page, server.address, created.json()["auth"]["client_token"])
+    page.goto(f"{server.address}/ui/#/identity/group/show/{team}")
+    expect(page.get_by_role("heading", name=f"Group {team}")).to_be_visible()
+    expect(page.locator(".facts code", has_text=member)).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete group").click()
+    expect(page.get_by_role("alert")).to_contain_text("permission denied")
+    assert v1(server, f"identity/group/name/{team}").status_code == 200
+    tab.assert_clean()
+
+
 def test_the_new_screens_fit_a_phone(server: RunningServer, tab: Watched) -> None:
     page = tab.page
     page.set_viewport_size({"width": 375, "height": 740})

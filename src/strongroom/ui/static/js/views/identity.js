@@ -19,12 +19,13 @@ function crumbs(kind, current) {
       : h("span", {}, KINDS[kind].title));
 }
 
-/** The entities or groups by ID, each with its listing facts (name, counts); empty when there are none. */
-async function directory(kind) {
+/** The entities or groups by ID, each with its listing facts (name, counts); empty when there are none, and,
+ * with `quiet`, when the token may not list them (a page that only names them then shows IDs). */
+async function directory(kind, quiet = false) {
   try {
     return (await api("GET", `identity/${kind}/id?list=true`)).data.key_info || {};
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return {};
+    if (error instanceof ApiError && (error.status === 404 || (quiet && error.forbidden))) return {};
     throw error;
   }
 }
@@ -55,7 +56,7 @@ export async function identityList(kind) {
 
 export async function identityShow(kind, name) {
   const [record, entities, groups] = await Promise.all([
-    api("GET", byName(kind, name)).then((answer) => answer.data), directory("entity"), directory("group")]);
+    api("GET", byName(kind, name)).then((answer) => answer.data), directory("entity", true), directory("group", true)]);
   const errors = h("div");
   async function remove() {
     if (!(await confirmAction(`Delete the ${kind} ${name}? Its policies stop applying to the tokens it stands behind.`,
@@ -95,11 +96,13 @@ export async function identityShow(kind, name) {
       : h("p", { class: "muted" }, "No aliases: no login method maps to it yet."));
 }
 
-/** The IDs for names typed in a form, or the first name nobody has. */
+/** The IDs for names (or IDs) typed in a form, or the first that nobody has. A token that may not list them
+ * (`known` empty) sends what was typed: it can only have come as IDs, and the server checks them. */
 function idsOf(names, known) {
   const ids = Object.fromEntries(Object.entries(known).map(([id, info]) => [info.name, id]));
-  const missing = names.find((n) => !(n in ids));
-  return missing === undefined ? { ids: names.map((n) => ids[n]) } : { missing };
+  const idOf = (n) => ids[n] ?? (n in known || !Object.keys(known).length ? n : undefined);
+  const missing = names.find((n) => idOf(n) === undefined);
+  return missing === undefined ? { ids: names.map(idOf) } : { missing };
 }
 
 /** Create an entity or group (`name` empty) or edit one. */
@@ -107,7 +110,7 @@ export async function identityEdit(kind, name) {
   const creating = !name;
   const [record, entities, groups] = await Promise.all([
     creating ? {} : api("GET", byName(kind, name)).then((answer) => answer.data),
-    kind === "group" ? directory("entity") : {}, kind === "group" ? directory("group") : {}]);
+    kind === "group" ? directory("entity", true) : {}, kind === "group" ? directory("group", true) : {}]);
   const errors = h("div");
   const text = (label, fieldName, value, hint = "") =>
     field(label, { type: "text", name: fieldName, value, autocomplete: "off", spellcheck: "false" }, hint);
