@@ -28,5 +28,5 @@ export async function mountsView() {
           h("th", { scope: "col" }, "Description"), h("th", { scope: "col" }, "Actions"))),
         h("tbody", {}, rows)))
       : h("p", {}, "This token can see no secrets engine."),
-    h("p", { class: "muted" }, "KV and cubbyhole engines can be browsed here; other engines are listed only."));
+    h("p", { class: "muted" }, "KV and cubbyhole engines can be browsed here; the others can be tuned and disabled only."));
 }
