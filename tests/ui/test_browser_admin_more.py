@@ -340,3 +340,24 @@ def test_the_new_screens_fit_a_phone(server: RunningServer, tab: Watched) -> Non
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, route
     tab.assert_clean()
+
+
+def test_enabling_an_engine_by_keyboard(server: RunningServer, tab: Watched) -> None:
+    page, path = tab.page, unique("keys")
+    log_in(page, server.address, server.root_token)
+    page.goto(f"{server.address}/ui/#/engines/enable")
+    expect(page.get_by_role("heading", name="Enable a secrets engine")).to_be_visible()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "engine-type":
+            break
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("ArrowDown")  # the next type: transit
+    expect(page.get_by_label("Type")).to_have_value("transit")
+    page.keyboard.press("Tab")  # the KV version is hidden for transit: Path is next
+    expect(page.get_by_label("Path")).to_be_focused()
+    page.keyboard.type(path)
+    page.keyboard.press("Enter")
+    expect(page.locator(f'tr[data-path="{path}/"]')).to_contain_text("transit")
+    assert v1(server, f"sys/mounts/{path}").json()["data"]["type"] == "transit"
+    tab.assert_clean()
