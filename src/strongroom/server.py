@@ -37,6 +37,7 @@ from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
 from strongroom.telemetry import Telemetry
 from strongroom.util.http_server import HTTPServer, TLSFiles
+from strongroom.util.tls_relay import RelayedTLSServer
 
 log = logging.getLogger("strongroom.server")
 
@@ -219,6 +220,18 @@ def _tls_files(listener: ListenerConfig) -> TLSFiles | None:
     )
 
 
+Listening = HTTPServer | RelayedTLSServer
+
+
+def _listen(app: VaultAPI, listener: ListenerConfig, tls: TLSFiles | None) -> Listening:
+    """The server of one listener. A TLS listener asks clients for their certificates as Vault's does, which
+    needs TLS terminated where the certificate can be read (the relay); with tls_disable_client_certs
+    granian's own TLS serves it."""
+    if tls is not None and not listener.tls_disable_client_certs:
+        return RelayedTLSServer(app, _bind(listener.address), tls)
+    return HTTPServer(app, _bind(listener.address), tls)
+
+
 def _bind(address: str) -> socket.socket:
     host, port = split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -242,7 +255,7 @@ async def serve(
 ) -> None:
     """Serve `core` on every listener (with the web UI when `ui`) until SIGINT or SIGTERM; then drain, seal
     and return."""
-    served: list[tuple[HTTPServer, ListenerConfig]] = []
+    served: list[tuple[Listening, ListenerConfig]] = []
     apps: list[VaultAPI] = []
     for listener in listeners:
         tls = _tls_files(listener)
@@ -261,7 +274,7 @@ async def serve(
             ui=ui,
         )
         apps.append(app)
-        served.append((HTTPServer(app, _bind(listener.address), tls), listener))
+        served.append((_listen(app, listener, tls), listener))
         if tls is not None and listener.tls_min_version in ("tls10", "tls11"):
             log.warning(
                 "listener %s: TLS 1.0 and 1.1 are not offered; the minimum is TLS 1.2", listener.address
@@ -297,7 +310,7 @@ async def serve(
             await app.aclose()
 
 
-async def _drain(servers: Sequence[HTTPServer]) -> None:
+async def _drain(servers: Sequence[Listening]) -> None:
     """Let requests in flight finish, for at most DRAIN_SECONDS."""
     try:
         await asyncio.wait_for(asyncio.gather(*(server.wait() for server in servers)), DRAIN_SECONDS)

@@ -147,3 +147,19 @@ def test_the_cli_trusts_the_ca_from_flag_or_environment(tmp_path: Path) -> None:
         assert status(VAULT_CACERT=str(ca.path)).returncode == 2
         assert status("-tls-skip-verify").returncode == 2
         assert status(STRONGROOM_SKIP_VERIFY="true").returncode == 2
+
+
+@pytest.mark.parametrize("extra", ["", "  tls_disable_client_certs = true\n"])
+def test_a_client_certificate_no_listener_ca_trusts_is_accepted(tmp_path: Path, extra: str) -> None:
+    """Vault requests a client certificate on every TLS listener without verifying it (the cert auth method
+    judges it), and tls_disable_client_certs stops asking: either way the handshake succeeds."""
+    ca, other = ScratchCA(tmp_path), ScratchCA(tmp_path, "unrelated CA")
+    port = free_port()
+    client_cert = other.issue("client", server=False)
+    context = ssl.create_default_context(cafile=str(ca.path))
+    context.load_cert_chain(client_cert.cert, client_cert.key)
+    with strongroom_config_server(
+        tmp_path, tls_config(tmp_path, port, ca.issue("server"), extra), port, scheme="https"
+    ) as server:
+        wait_tls(server, context)
+        assert httpx.get(f"{server.address}/v1/sys/seal-status", verify=context).status_code == 200

@@ -85,6 +85,9 @@ class ListenerConfig:
     tls_min_version: str = "tls12"
     tls_client_ca_file: str = ""
     tls_require_and_verify_client_cert: bool = False
+    # Vault requests a client certificate on every TLS listener (auth/cert reads it); this turns that off,
+    # and the listener's TLS is then served by granian's rustls directly, the faster path.
+    tls_disable_client_certs: bool = False
     max_request_size: int = 32 * 1024 * 1024
     # The listener's `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
     unauthenticated_metrics_access: bool = False
@@ -458,6 +461,7 @@ _LISTENER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "tls_min_version": _choice(TLS_VERSIONS),
     "tls_client_ca_file": _string,
     "tls_require_and_verify_client_cert": _bool,
+    "tls_disable_client_certs": _bool,
     "max_request_size": _size,
     "disable_unauthed_generate_root_endpoints": _bool,
     "disable_unauthed_rekey_endpoints": _bool,
@@ -489,6 +493,11 @@ def _listener(here: _Where, kind: str, body: Mapping[str, Any], notices: list[st
         raise here.error(
             hcl.block_line(body),
             "a TLS listener needs tls_cert_file and tls_key_file (or tls_disable = true)",
+        )
+    if listener.tls_disable_client_certs and listener.tls_require_and_verify_client_cert:
+        raise here.error(
+            hcl.block_line(body),
+            "'tls_disable_client_certs' and 'tls_require_and_verify_client_cert' are mutually exclusive",
         )
     if listener.max_request_size < 0:
         raise here.error(hcl.block_line(body), "max_request_size cannot be negative")
