@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,7 +37,6 @@ from strongroom.physical.registry import create_backend
 from strongroom.seal.static import StaticKeys, load_static_keys
 from strongroom.telemetry import Telemetry
 from strongroom.util.http_server import HTTPServer, TLSFiles
-from strongroom.util.tls_relay import RelayedTLSServer
 
 log = logging.getLogger("strongroom.server")
 
@@ -220,7 +219,13 @@ def _tls_files(listener: ListenerConfig) -> TLSFiles | None:
     )
 
 
-Listening = HTTPServer | RelayedTLSServer
+class Listening(Protocol):
+    """What serving one listener takes: HTTPServer, or the relay in front of one (util.tls_relay)."""
+
+    def start(self) -> None: ...
+    def reload(self) -> None: ...
+    def stop(self) -> None: ...
+    async def wait(self) -> None: ...
 
 
 def _listen(app: VaultAPI, listener: ListenerConfig, tls: TLSFiles | None) -> Listening:
@@ -228,6 +233,9 @@ def _listen(app: VaultAPI, listener: ListenerConfig, tls: TLSFiles | None) -> Li
     needs TLS terminated where the certificate can be read (the relay); with tls_disable_client_certs
     granian's own TLS serves it."""
     if tls is not None and not listener.tls_disable_client_certs:
+        # Imported here: pyOpenSSL loads cryptography's x509, which a server without TLS never needs.
+        from strongroom.util.tls_relay import RelayedTLSServer
+
         return RelayedTLSServer(app, _bind(listener.address), tls)
     return HTTPServer(app, _bind(listener.address), tls)
 
