@@ -229,11 +229,10 @@ class Listening(Protocol):
 
 
 def _listen(app: VaultAPI, listener: ListenerConfig, tls: TLSFiles | None) -> Listening:
-    """The server of one listener. A TLS listener asks clients for their certificates as Vault's does, which
-    needs TLS terminated where the certificate can be read (the relay); with tls_disable_client_certs
-    granian's own TLS serves it."""
-    if tls is not None and not listener.tls_disable_client_certs:
-        # Imported here: pyOpenSSL loads cryptography's x509, which a server without TLS never needs.
+    """The server of one listener. With tls_request_client_certs, TLS is terminated where the client's
+    certificate can be read (the relay), for auth/cert; otherwise granian's own TLS serves it."""
+    if tls is not None and listener.tls_request_client_certs:
+        # Imported here: pyOpenSSL loads cryptography's x509, which most servers never need.
         from strongroom.util.tls_relay import RelayedTLSServer
 
         return RelayedTLSServer(app, _bind(listener.address), tls)

@@ -48,20 +48,26 @@ class TLSServer:
         return client
 
 
-def _listener(port: int, issued: Issued) -> str:
+RELAY = "  tls_request_client_certs = true\n"
+
+
+def _listener(port: int, issued: Issued, extra: str) -> str:
     return (
         f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n'
-        f'  tls_cert_file = "{issued.cert}"\n  tls_key_file = "{issued.key}"\n}}\n'
+        f'  tls_cert_file = "{issued.cert}"\n  tls_key_file = "{issued.key}"\n{extra}}}\n'
     )
 
 
 @contextmanager
-def tls_server(workdir: Path, kind: str) -> Iterator[TLSServer]:
-    """strongroom (SQLite) or OpenBao (in memory) serving TLS with a scratch CA's certificate."""
+def tls_server(
+    workdir: Path, kind: str, *, listener_extra: str = RELAY, extra: str = ""
+) -> Iterator[TLSServer]:
+    """strongroom (SQLite) or OpenBao (in memory) serving TLS with a scratch CA's certificate; strongroom's
+    listener requests client certificates (OpenBao's always does) unless `listener_extra` says otherwise."""
     workdir.mkdir(parents=True, exist_ok=True)
     ca = ScratchCA(workdir)
     port = free_port()
-    listener = _listener(port, ca.issue("server"))
+    listener = _listener(port, ca.issue("server"), "" if kind == "bao" else listener_extra)
     if kind == "bao":
         storage = 'storage "inmem" {}\n'
         command = [bao_binary(), "server"]
@@ -69,7 +75,7 @@ def tls_server(workdir: Path, kind: str) -> Iterator[TLSServer]:
         storage = f'storage "sqlite" {{ path = "{workdir / "strongroom.db"}" }}\n'
         command = [sys.executable, "-m", "strongroom", "server"]
     config = workdir / "server.hcl"
-    config.write_text(storage + listener + 'api_addr = "https://127.0.0.1"\n')
+    config.write_text(storage + listener + 'api_addr = "https://127.0.0.1"\n' + extra)
     log = workdir / "server.log"
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "HOME": str(workdir)}
     with log.open("wb") as out:
@@ -303,6 +309,16 @@ def _scenario(server: TLSServer, workdir: Path) -> list[tuple[int, Any]]:
         outcomes.append((200, sorted(read)))
         outcomes.append((200, admin.get("/v1/auth/cert/config").json()["data"]))
     return outcomes
+
+
+def test_a_listener_that_does_not_request_certificates_has_none_to_read(tmp_path: Path) -> None:
+    with tls_server(tmp_path, "strongroom", listener_extra="") as plain:
+        with plain.admin() as admin:
+            admin.post("/v1/sys/auth/cert", json={"type": "cert"}).raise_for_status()
+        clients = ScratchCA(tmp_path, "unasked CA")
+        trust(plain, "unasked", clients.path)
+        refused = login(plain, issue(clients, "unasked"))
+        assert (refused.status_code, refused.json()) == (400, {"errors": ["no client certificate found"]})
 
 
 def test_answers_match_openbao(tmp_path: Path) -> None:
