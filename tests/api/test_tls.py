@@ -219,3 +219,45 @@ async def test_the_relay_keeps_the_real_peer_request_limits_and_event_streams(tm
                 admin.post("/v1/secret/data/seen", json={"data": {"a": "b"}}).raise_for_status()
             event = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert event["data"]["event"]["metadata"]["path"] == "secret/data/seen"
+
+
+def test_a_request_in_flight_on_the_relay_when_sigterm_comes_is_answered(tmp_path: Path) -> None:
+    ca = ScratchCA(tmp_path)
+    port = free_port()
+    config = tls_config(tmp_path, port, ca.issue("server"), RELAY)
+    body = b'{"secret_shares":1,"secret_threshold":1}'
+    context = ssl.create_default_context(cafile=str(ca.path))
+    with strongroom_config_server(tmp_path, config, port, scheme="https") as server:
+        wait_tls(server, context)
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            head = f"PUT /v1/sys/init HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            tls.sendall(head + body[:10])
+            time.sleep(0.3)  # the server is now reading the body
+            server.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _accepts(port):  # a stopping server takes no new connection
+                assert time.monotonic() < deadline, server.log.read_text()
+                time.sleep(0.05)
+            assert server.process.poll() is None, "the server left before answering the request in flight"
+            tls.sendall(body[10:])
+            tls.settimeout(10)
+            answer = b""
+            while not answer.rstrip().endswith(b"}"):
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert b'"root_token"' in answer
+        assert server.process.wait(timeout=15) == 0
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

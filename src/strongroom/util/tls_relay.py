@@ -123,8 +123,11 @@ class RelayedTLSServer:
             self._serving.cancel()
         self._sock.close()
         self._inner.stop()
+        # A relayed connection closes when the worker closes its side (after its request in flight, or at
+        # once when idle); one still in its handshake has nothing to finish.
         for client in list(self._connections):
-            client.stop()
+            if not client.relaying:
+                client.stop()
 
     async def wait(self) -> None:
         """Until the worker has ended and every client connection has closed (after `stop`)."""
@@ -230,6 +233,11 @@ class _Client(asyncio.Protocol):
     def _connected(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or task.exception() is not None:
             self.stop()
+
+    @property
+    def relaying(self) -> bool:
+        """Whether the handshake is done and the connection relayed to the worker."""
+        return self._upstream is not None
 
     def upstream_ready(self) -> None:
         assert self._upstream is not None
