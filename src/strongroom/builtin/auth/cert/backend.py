@@ -10,7 +10,7 @@ the renewing request's connection to the auth method, so that check is not made 
 
 from __future__ import annotations
 
-from strongroom.builtin.auth.cert import paths_certs, paths_login
+from strongroom.builtin.auth.cert import paths_certs, paths_crls, paths_login
 from strongroom.builtin.auth.cert.models import load_cert
 from strongroom.errors import InvalidRequestError
 from strongroom.framework import FrameworkBackend
@@ -34,7 +34,7 @@ class CertBackend(FrameworkBackend):
 
     def __init__(self, config: BackendConfig) -> None:
         super().__init__(
-            [*paths_certs.paths(config.system), *paths_login.paths(config.clock)],
+            [*paths_certs.paths(config.system), *paths_crls.paths(), *paths_login.paths(config.clock)],
             help=HELP,
             special_paths=SpecialPaths(unauthenticated=("login",)),
         )

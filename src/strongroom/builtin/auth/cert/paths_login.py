@@ -5,18 +5,21 @@ Layer: builtin. Imports errors, framework, logical, util and this package's mode
 Vault's order and texts (path_login.go): no certificate on the connection refuses with "no client
 certificate found"; a chain that leads to no trusted CA and is not itself trusted refuses with "invalid
 certificate or no client certificate supplied"; a trusted chain whose entries' constraints all fail refuses
-with "no chain matching all constraints could be found for this login certificate". With `name`, only that
-entry is considered. The entity alias is the certificate's common name.
+with "no chain matching all constraints could be found for this login certificate" (as does a chain with a
+certificate a stored CRL revokes). With `name`, only that entry is considered. The entity alias is the
+certificate's common name.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
 
 from strongroom.builtin.auth.cert.models import CERT_PREFIX, CertEntry, load_cert, load_config, save_config
+from strongroom.builtin.auth.cert.paths_crls import revoked_serials
 from strongroom.builtin.auth.cert.verify import (
     common_name,
     extension_values,
@@ -72,9 +75,15 @@ async def matching_entry(
     """The first trusted entry the client's chain satisfies (Vault's verifyCredentials)."""
     client = chain[0]
     trusted = await _trusted(storage, name)
+    revoked = await revoked_serials(storage)
+
+    def acceptable(trusted_chain: Sequence[x509.Certificate], entry: CertEntry) -> bool:
+        # Vault's matchesConstraints: no certificate of the chain revoked, then the entry's constraints.
+        return not any(c.serial_number in revoked for c in trusted_chain) and matches(client, entry)
+
     for candidate in trusted:
         own = candidate.certificates[0]
-        if not is_ca(own) and same(own, client) and matches(client, candidate.entry):
+        if not is_ca(own) and same(own, client) and acceptable(candidate.certificates, candidate.entry):
             return candidate.entry
     authorities = [t for t in trusted if is_ca(t.certificates[0])]
     roots = [certificate for t in authorities for certificate in t.certificates]
@@ -83,7 +92,7 @@ async def matching_entry(
         raise InvalidRequestError(UNTRUSTED)
     for candidate in authorities:
         in_chain = any(same(mine, theirs) for mine in candidate.certificates for theirs in verified)
-        if in_chain and matches(client, candidate.entry):
+        if in_chain and acceptable(verified, candidate.entry):
             return candidate.entry
     raise InvalidRequestError(NO_MATCH)
 
