@@ -252,8 +252,11 @@ class _Client(asyncio.Protocol):
         """Encrypt plaintext from the worker to the client."""
         if self._transport is None or self._transport.is_closing():
             return
-        with contextlib.suppress(SSL.Error):
+        try:
             self._tls.sendall(data)
+        except SSL.Error:
+            self.stop()
+            return
         self._flush()
 
     def stop(self) -> None:
