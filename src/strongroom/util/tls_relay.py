@@ -19,6 +19,11 @@ a client certificate that only an auth/cert mount trusts would end the handshake
 accepts every certificate gives Go's behaviour; with tls_require_and_verify_client_cert the chain must
 lead to tls_client_ca_file.
 
+The relay speaks HTTP/1.1 only (ALPN offers nothing else), and costs about 0.15 ms of CPU a request and
+1 ms a new connection more than granian's own TLS, which is why a listener uses it only when configured
+with tls_request_client_certs. A certificate reload (SIGHUP) applies to connections accepted after it; a
+stop lets the worker finish the requests in flight, and each client connection closes with its relayed one.
+
 Invariant: the app serves only connections this relay opened; a request reaching the loopback socket from
 any other process is refused (403), so no one can pose as a relayed client or bypass TLS.
 """
