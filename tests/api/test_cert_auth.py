@@ -181,7 +181,7 @@ def test_a_certificate_signed_by_a_trusted_ca_logs_in(server: TLSServer, tmp_pat
     assert auth["metadata"]["cert_name"] == "web"
     assert auth["metadata"]["common_name"] == "web.example.com"
     assert auth["metadata"]["serial_number"] == str(issued.serial)
-    with server.client() as client:
+    with server.client(issued) as client:
         client.headers["X-Vault-Token"] = auth["client_token"]
         me = client.get("/v1/auth/token/lookup-self").json()["data"]
         assert me["display_name"] == "cert-webapp"
@@ -189,6 +189,21 @@ def test_a_certificate_signed_by_a_trusted_ca_logs_in(server: TLSServer, tmp_pat
         renewed = client.post("/v1/auth/token/renew-self", json={})
         assert renewed.status_code == 200, renewed.text
         assert renewed.json()["auth"]["lease_duration"] == 3600
+
+
+def test_with_disable_binding_a_renewal_needs_no_certificate(server: TLSServer, tmp_path: Path) -> None:
+    clients = ScratchCA(tmp_path, "unbound CA")
+    with server.admin() as admin:
+        admin.post("/v1/sys/auth/unbound", json={"type": "cert"}).raise_for_status()
+        admin.post("/v1/auth/unbound/config", json={"disable_binding": True}).raise_for_status()
+        certificate = {"certificate": clients.path.read_text(), "token_ttl": "10m"}
+        admin.post("/v1/auth/unbound/certs/any", json=certificate).raise_for_status()
+    with server.client(issue(clients, "unbound")) as client:
+        token = client.post("/v1/auth/unbound/login", json={}).json()["auth"]["client_token"]
+    with server.client() as client:
+        client.headers["X-Vault-Token"] = token
+        renewed = client.post("/v1/auth/token/renew-self", json={})
+        assert (renewed.status_code, renewed.json()["auth"]["lease_duration"]) == (200, 600)
 
 
 def test_hvac_logs_in_with_a_client_certificate(server: TLSServer, tmp_path: Path) -> None:
@@ -293,8 +308,22 @@ def _scenario(server: TLSServer, workdir: Path) -> list[tuple[int, Any]]:
         admin.post("/v1/sys/auth/cert", json={"type": "cert"}).raise_for_status()
     trust(server, "diff", clients.path, allowed_common_names="*.ok", token_ttl="30m")
     outcomes: list[tuple[int, Any]] = []
-    good = login(server, issue(clients, "a.ok"), name="diff")
+    first = issue(clients, "a.ok")
+    good = login(server, first, name="diff")
     auth = good.json()["auth"]
+    # Renewal is bound to the login's certificate: the same one renews, none or another is refused.
+    for presented in (first, None, issue(clients, "a.ok")):
+        with server.client(presented) as client:
+            client.headers["X-Vault-Token"] = auth["client_token"]
+            renewed = client.post("/v1/auth/token/renew-self", json={})
+        body = renewed.json()
+        if "errors" in body:
+            # OpenBao answers another certificate with a 500 quoting both certificates' bytes; a client's
+            # wrong certificate is a 400 here, with the same sentence.
+            text = body["errors"][0].split("\n\t* ")[-1].split(":\n")[0].strip()
+            outcomes.append((min(renewed.status_code, 400), text))
+        else:
+            outcomes.append((renewed.status_code, body["auth"]["lease_duration"]))
     metadata = dict(auth["metadata"])
     metadata.pop("serial_number")
     outcomes.append((good.status_code, (auth["policies"], auth["lease_duration"], sorted(metadata))))
