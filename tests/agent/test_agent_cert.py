@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TLSServer,
             admin.put("/v1/sys/policies/acl/reader", json={"policy": policy}).raise_for_status()
         clients = ScratchCA(directory, "agent clients CA")
         trust(server, "agent", clients.path, token_policies="reader", token_ttl="1h")
+        trust(server, "short", clients.path, token_policies="reader", token_ttl="3s", token_max_ttl="1h")
         yield server, issue(clients, "agent.example")
 
 
@@ -77,23 +79,26 @@ def test_the_cli_reports_a_refused_certificate(world: tuple[TLSServer, Issued], 
     assert "invalid certificate or no client certificate supplied" in done.stderr
 
 
-def _auto_auth(server: TLSServer, issued: Issued, sink: str = "") -> str:
+def _auto_auth(server: TLSServer, issued: Issued, sink: str = "", name: str = "agent") -> str:
     return (
         f'vault {{\n  address = "{server.address}"\n  ca_cert = "{server.ca.path}"\n}}\n'
-        f'auto_auth {{\n  method "cert" {{\n    config = {{\n      name = "agent"\n'
+        f'auto_auth {{\n  method "cert" {{\n    config = {{\n      name = "{name}"\n'
         f'      ca_cert = "{server.ca.path}"\n      client_cert = "{issued.cert}"\n'
         f'      client_key = "{issued.key}"\n    }}\n  }}\n{sink}}}\n'
     )
 
 
+@pytest.mark.parametrize("name", ["agent", "short"])
 def test_the_agent_obtains_a_token_with_cert_auto_auth(
-    world: tuple[TLSServer, Issued], tmp_path: Path
+    world: tuple[TLSServer, Issued], tmp_path: Path, name: str
 ) -> None:
+    """With a 3 s TTL ("short") the agent renews its token over the same certificate, as the server
+    binds renewals to it: the sink keeps the first token and no renewal fails."""
     server, issued = world
     token_file = tmp_path / "token"
     sink = f'  sink "file" {{\n    config = {{\n      path = "{token_file}"\n    }}\n  }}\n'
     config = tmp_path / "agent.hcl"
-    config.write_text(_auto_auth(server, issued, sink))
+    config.write_text(_auto_auth(server, issued, sink, name))
     log = tmp_path / "agent.log"
     with log.open("w") as err:
         agent = subprocess.Popen(
@@ -102,7 +107,13 @@ def test_the_agent_obtains_a_token_with_cert_auto_auth(
         )  # fmt: skip
     try:
         wait_for(lambda: bool(read(token_file).strip()), 30, "the agent's cert login", log)
-        assert _policies(server, read(token_file).strip()) == ["default", "reader"]
+        first = read(token_file).strip()
+        assert _policies(server, first) == ["default", "reader"]
+        if name == "short":
+            time.sleep(5)  # past two renewals
+            assert read(token_file).strip() == first
+            assert "renewal failed" not in log.read_text()
+            assert _policies(server, first) == ["default", "reader"]
     finally:
         agent.terminate()
         agent.wait(timeout=10)
