@@ -29,7 +29,7 @@ from strongroom.core.token_paths_create import create_paths
 from strongroom.core.token_paths_roles import role_paths
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, FrameworkBackend, Path
-from strongroom.logical import Operation, Request, Response, SpecialPaths, SystemView
+from strongroom.logical import Connection, Operation, Request, Response, SpecialPaths, SystemView
 from strongroom.logical.backend import StaticSystemView
 from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
 from strongroom.util.clock import Clock, SystemClock
@@ -99,7 +99,7 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
 
     async def renew_accessor(request: Request, data: FieldData) -> Response | None:
         entry = await _by_accessor(services, data.get("accessor"))
-        return await _renew(services, entry, "", data.get("increment"))
+        return await _renew(services, entry, "", data.get("increment"), request.connection)
 
     async def revoke_accessor(request: Request, data: FieldData) -> Response | None:
         accessor: str = data.get("accessor")
@@ -165,10 +165,10 @@ def _token_paths(services: TokenServices) -> list[Path]:
         return await lookup_token(request.client_token, caller.token_hash if caller is not None else "")
 
     async def renew(request: Request, data: FieldData) -> Response | None:
-        return await _renew_token(services, data.get("token"), data.get("increment"))
+        return await _renew_token(services, data.get("token"), data.get("increment"), request.connection)
 
     async def renew_self(request: Request, data: FieldData) -> Response | None:
-        return await _renew_token(services, request.client_token, data.get("increment"))
+        return await _renew_token(services, request.client_token, data.get("increment"), request.connection)
 
     async def revoke(request: Request, data: FieldData) -> None:
         token_id: str = data.get("token")
@@ -256,17 +256,19 @@ async def _by_accessor(services: TokenServices, accessor: str) -> TokenEntry:
     return entry
 
 
-async def _renew_token(services: TokenServices, token_id: str, increment: int) -> Response | None:
+async def _renew_token(
+    services: TokenServices, token_id: str, increment: int, connection: Connection
+) -> Response | None:
     if not token_id:
         raise InvalidRequestError("missing token ID")
     entry = await services.store.lookup(token_id)
     if entry is None:
         raise InvalidRequestError("token not found")
-    return await _renew(services, entry, token_id, increment)
+    return await _renew(services, entry, token_id, increment, connection)
 
 
 async def _renew(
-    services: TokenServices, entry: TokenEntry, token_id: str, increment: int
+    services: TokenServices, entry: TokenEntry, token_id: str, increment: int, connection: Connection
 ) -> Response | None:
     """Renew by Vault's rules; a token made against a role renews with the role's period and max, a login's
     token with the terms its auth method gives now (which may refuse, or decline and answer nothing)."""
@@ -274,7 +276,7 @@ async def _renew(
         raise InvalidRequestError("batch tokens cannot be renewed")
     if services.logins is not None and not entry.path.startswith(_TOKEN_MOUNT):
         services.store.ensure_renewable(entry)
-        terms = await services.logins(entry)
+        terms = await services.logins(entry, connection)
         if terms is not None:
             if terms.declined:
                 return None

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Auth, LeaseOptions, Request, Response, SystemView
+from strongroom.logical import Auth, Connection, LeaseOptions, Request, Response, SystemView
 from strongroom.logical.backend import StaticSystemView
 from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
 from strongroom.util.clock import Clock, SystemClock, rfc3339
@@ -38,7 +38,9 @@ class LoginTerms:
     declined: bool = False
 
 
-LoginRenewal = Callable[[TokenEntry], Awaitable[LoginTerms | None]]
+# The token to renew, and the connection the renewal came over (the cert auth method checks that it
+# presents the login's certificate again).
+LoginRenewal = Callable[[TokenEntry, Connection], Awaitable[LoginTerms | None]]
 # The policies a token's entity (and its groups) add now, by entity ID; lookups show them.
 IdentityPolicies = Callable[[str], tuple[str, ...]]
 
