@@ -470,6 +470,11 @@ def _partition_trials(
             with cluster.client(survivor) as client:
                 read = client.get(f"/v1/secret/data/counter?version={last_version}").json()
             assert read["data"]["data"] == {"n": last_value}, read
+            _wait_for(
+                "the partitioned server to stop calling itself active",
+                lambda: cluster.leader(cut_off)["is_self"] is False,
+                30,
+            )
             restore()
             _wait_for(
                 "the relayed server to rejoin as a standby",

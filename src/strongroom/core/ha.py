@@ -92,7 +92,10 @@ class LeaderElection:
     async def leader_address(self) -> str | None:
         """The api_addr of the active server, or None when none holds the lock or storage cannot say."""
         try:
-            return await self._lock.holder()
+            return await asyncio.wait_for(self._lock.holder(), self._lock.renew_interval)
+        except TimeoutError:
+            log.warning("cannot read the HA lock: no answer from storage")
+            return None
         except StorageError as exc:
             log.warning("cannot read the HA lock: %s", exc)
             return None
