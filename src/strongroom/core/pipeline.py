@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
-from strongroom.core.leasing import lease_secret, register_token_lease, track_token
+from strongroom.core.leasing import lease_secret, track_token
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
@@ -418,14 +418,12 @@ class Pipeline:
         return replace(flow, response=leased)
 
     async def register_token_lease(self, flow: Flow) -> Flow:
-        """A response naming a service token (created, logged in, renewed) brings that token's lease in step,
-        so the lease manager expires it, and its children, on time."""
+        """A response naming a service token (created, renewed) brings that token's lease in step, so the
+        lease manager expires it, and its children, on time. A login's token was stored with its lease."""
         auth = flow.response.auth if flow.response is not None else None
         if auth is None or not auth.accessor:
             return flow
-        if flow.issued is not None and flow.issued.accessor == auth.accessor:
-            await register_token_lease(self._services.leases, flow.issued)
-        else:
+        if flow.issued is None or flow.issued.accessor != auth.accessor:
             await track_token(self._services.leases, self._services.tokens, auth.accessor)
         return flow
 

@@ -50,6 +50,9 @@ class AppRoleStore:
         self._decoded: dict[str, tuple[bytes, Role]] = {}
         # The same for secret IDs: a secret ID is read at each of its logins.
         self._decoded_entries: dict[str, tuple[bytes, SecretIDEntry]] = {}
+        # Hashes of the names every login hashes again (its role's name, its secret ID's accessor): values
+        # the decoded records above hold in the clear anyway, unlike the credentials presented.
+        self._known_hashes: dict[str, str] = {}
 
     async def hash(self, value: str) -> str:
         """The salted hash of `value` (a role name, role ID, secret ID or accessor)."""
@@ -60,6 +63,16 @@ class AppRoleStore:
                 await self._storage.put(SALT_KEY, salt)
             self._hasher = SaltedHasher(salt)
         return self._hasher.hex(value)
+
+    async def _hash_known(self, value: str) -> str:
+        """`hash(value)` for a role name or an accessor read from storage, remembered."""
+        known = self._known_hashes.get(value)
+        if known is None:
+            known = await self.hash(value)
+            if len(self._known_hashes) >= 2 * DECODED_RECORDS:
+                del self._known_hashes[next(iter(self._known_hashes))]  # the oldest first
+            self._known_hashes[value] = known
+        return known
 
     # Roles.
 
@@ -112,7 +125,7 @@ class AppRoleStore:
 
     async def secret_id_entry(self, role: Role, secret_id: str) -> SecretIDEntry | None:
         """The entry of `secret_id` under `role`, or None."""
-        return await self._entry(await self.hash(role.name), await self.hash(secret_id))
+        return await self._entry(await self._hash_known(role.name), await self.hash(secret_id))
 
     async def entry_for_accessor(self, role: Role, accessor: str) -> tuple[bool, SecretIDEntry | None]:
         """(whether the accessor is known at all, the entry it leads to under `role` or None)."""
@@ -123,7 +136,7 @@ class AppRoleStore:
 
     async def has_accessor(self, entry: SecretIDEntry) -> bool:
         """Whether `entry`'s accessor index still exists (a secret ID without one is void)."""
-        return await self._storage.get(ACCESSOR_PREFIX + await self.hash(entry.accessor)) is not None
+        return await self._storage.get(ACCESSOR_PREFIX + await self._hash_known(entry.accessor)) is not None
 
     async def register(self, role: Role, entry: SecretIDEntry) -> None:
         """Store a new secret ID's entry and its accessor index. Callers hold `lock`."""
