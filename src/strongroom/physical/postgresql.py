@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from strongroom.errors import ConfigError, FencedWriteError, StorageError
+from strongroom.errors import ConfigError, FencedWriteError, NothingWrittenError, StorageError
 from strongroom.physical.keys import check_key, check_prefix
 from strongroom.physical.postgresql_ha import (
     DEFAULT_HA_TABLE,
@@ -404,7 +404,7 @@ class PostgreSQLBackend:
         except psycopg.Error as exc:
             if connection is not None:
                 await connection.close()
-            raise self._failure(exc) from None
+            raise NothingWrittenError(str(self._failure(exc))) from None
         return connection
 
     async def _first_connection(self) -> Connection:
