@@ -5,13 +5,16 @@ Over real HTTP, so the error -> status table is part of what is checked. Every m
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 
 
 @pytest.fixture
@@ -114,3 +117,49 @@ def test_non_ascii_secret_id_metadata_is_vaults_400(root: httpx.Client, mount: s
     assert refused(answer, 400) == [
         "failed to parse metadata: failed to parse the input: invalid <key,value> format"
     ]
+
+
+def pki_root(root: httpx.Client, mount: str) -> x509.Certificate:
+    """A pki mount at `mount` with an EC root; its certificate."""
+    root.post(f"/v1/sys/mounts/{mount}", json={"type": "pki"}).raise_for_status()
+    answer = root.post(f"/v1/{mount}/root/generate/internal", json={"common_name": "r", "key_type": "ec"})
+    answer.raise_for_status()
+    return x509.load_pem_x509_certificate(answer.json()["data"]["certificate"].encode())
+
+
+def ocsp_request(issuer: x509.Certificate, algorithm: hashes.HashAlgorithm | None = None) -> bytes:
+    """The DER of an OCSP request for serial 7 of `issuer`, its CertID hashed with `algorithm` (SHA-1)."""
+    algorithm = algorithm or hashes.SHA1()
+    probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, algorithm).build()
+    built = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        probe.issuer_name_hash, probe.issuer_key_hash, 7, algorithm
+    )
+    return built.build().public_bytes(serialization.Encoding.DER)
+
+
+def test_a_negative_ocsp_serial_is_malformed(root: httpx.Client, mount: str) -> None:
+    """OpenBao answers "good" for serial -7 in a signed response; cryptography cannot sign a negative
+    serial, so strongroom refuses the request as malformed, which RFC 5280 (positive serials) allows."""
+    der = ocsp_request(pki_root(root, mount))
+    assert der.endswith(b"\x02\x01\x07")
+    negative = base64.b64encode(der[:-1] + b"\xf9").decode()  # the serial INTEGER -7
+    answer = root.get(f"/v1/{mount}/ocsp/{negative}")
+    assert answer.status_code == 400, answer.text
+    status = ocsp.load_der_ocsp_response(answer.content).response_status
+    assert status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+def test_an_ocsp_request_with_a_hash_go_does_not_know_is_malformed(root: httpx.Client, mount: str) -> None:
+    issuer = pki_root(root, mount)
+    sha1 = ocsp_request(issuer)
+    # SHA-1's OID 1.3.14.3.2.26 turned into 1.3.14.3.2.18, a hash nobody knows; and SHA-224, which
+    # cryptography reads but Go's ocsp.ParseRequest does not.
+    unknown = sha1.replace(b"\x2b\x0e\x03\x02\x1a", b"\x2b\x0e\x03\x02\x12")
+    assert unknown != sha1
+    for der in (unknown, ocsp_request(issuer, hashes.SHA224())):
+        answer = root.post(
+            f"/v1/{mount}/ocsp", content=der, headers={"Content-Type": "application/ocsp-request"}
+        )
+        assert answer.status_code == 400, answer.content
+        status = ocsp.load_der_ocsp_response(answer.content).response_status
+        assert status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
