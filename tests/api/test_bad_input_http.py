@@ -6,6 +6,7 @@ Over real HTTP, so the error -> status table is part of what is checked. Every m
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+
+from tests.servers import RunningServer
 
 
 @pytest.fixture
@@ -163,3 +166,27 @@ def test_an_ocsp_request_with_a_hash_go_does_not_know_is_malformed(root: httpx.C
         assert answer.status_code == 400, answer.content
         status = ocsp.load_der_ocsp_response(answer.content).response_status
         assert status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+@pytest.mark.parametrize("algorithm", [{"kty": "RSA"}, ["ES256"], 5])
+def test_an_acme_alg_that_is_no_string_is_malformed(
+    server: RunningServer, root: httpx.Client, mount: str, algorithm: object
+) -> None:
+    """OpenBao answers these 500 serverInternal (Go's json.Unmarshal fails); strongroom's 400 is the same
+    problem as an algorithm it does not accept."""
+    pki_root(root, mount)
+    root.post(f"/v1/{mount}/config/cluster", json={"path": f"{server.address}/v1/{mount}"}).raise_for_status()
+    root.post(f"/v1/{mount}/config/acme", json={"enabled": True}).raise_for_status()
+    url = f"{server.address}/v1/{mount}/acme/new-account"
+    header = {"alg": algorithm, "jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, "url": url}
+    body = {"protected": b64url(header), "payload": b64url({}), "signature": "AA"}
+    answer = httpx.post(url, content=json.dumps(body), headers={"Content-Type": "application/jose+json"})
+    assert (answer.status_code, answer.headers["Content-Type"]) == (400, "application/problem+json")
+    assert answer.json() == {
+        "type": "urn:ietf:params:acme:error:malformed",
+        "detail": "invalid header: unexpected value for 'algo': the request message was malformed",
+    }
+
+
+def b64url(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
