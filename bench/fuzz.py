@@ -188,6 +188,8 @@ class Material:
         ]
         self.issuer: x509.Certificate | None = None
         self.snapshot = b""
+        self.acme_urls: list[str] = []
+        """The setup's ACME account URL first, then its order's, authorization's and challenges' URLs."""
         self.rng = rng
 
     def pem(self) -> str:
@@ -378,8 +380,9 @@ def good_value(schema: dict[str, Any]) -> Any:
     return {"boolean": True, "integer": 1, "array": ["a"], "object": {}}.get(schema.get("type", ""), "a")
 
 
-def jws(material: Material, rng: random.Random, url: str, nonce: str) -> bytes:
-    """An ES256 JWS in flattened JSON, correctly signed or broken in one place."""
+def jws(material: Material, rng: random.Random, url: str, nonce: str, account: str = "") -> bytes:
+    """An ES256 JWS in flattened JSON, correctly signed or broken in one place; from `account` (its URL)
+    when given, else with the key itself."""
     key = material.key
     numbers = key.public_key().public_numbers()
     jwk = {
@@ -389,7 +392,9 @@ def jws(material: Material, rng: random.Random, url: str, nonce: str) -> bytes:
         "y": b64(numbers.y.to_bytes(32, "big"), True),
     }
     protected: dict[str, Any] = {"alg": "ES256", "nonce": nonce, "url": url}
-    if rng.random() < 0.5:
+    if account:
+        protected["kid"] = account
+    elif rng.random() < 0.5:
         protected["jwk"] = jwk
     else:
         protected["kid"] = rng.choice(
@@ -610,6 +615,15 @@ class Fuzzer:
             ]
         )
         path = f"{prefix}/{leaf}"
+        account = ""
+        if self.material.acme_urls and rng.random() < 0.5:
+            # As the account the setup made, at the URLs of its order: deep enough to reach the payloads.
+            prefix = "pki-acme/acme"
+            account = self.material.acme_urls[0]
+            target = rng.choice(
+                [*self.material.acme_urls, "new-order", "orders", "key-change", "revoke-cert"]
+            )
+            path = target.split("/v1/", 1)[1] if "/v1/" in target else f"{prefix}/{target}"
         nonce = hostile_strings(rng)
         if rng.random() < 0.7:
             try:
@@ -620,7 +634,7 @@ class Fuzzer:
             except (OSError, http.client.HTTPException):
                 conn.close()
         url = f"http://{self.host}:{self.port}/v1/{path}"
-        body = jws(self.material, rng, url, nonce)
+        body = jws(self.material, rng, url, nonce, account)
         if rng.random() < 0.1:
             body = mutate_bytes(rng, body)
         return "POST", path, {"Content-Type": rng.choice(["application/jose+json"] * 5 + CONTENT_TYPES)}, body
@@ -732,6 +746,58 @@ def call(
     )
 
 
+def acme_post(
+    conn: http.client.HTTPConnection,
+    address: str,
+    material: Material,
+    url: str,
+    payload: Any,
+    account: str = "",
+) -> tuple[http.client.HTTPResponse, Any]:
+    """A correctly signed ACME request; its answer and JSON body."""
+    conn.request("HEAD", "/v1/pki-acme/acme/new-nonce")
+    reply = conn.getresponse()
+    reply.read()
+    protected: dict[str, Any] = {"alg": "ES256", "nonce": reply.getheader("Replay-Nonce"), "url": url}
+    numbers = material.key.public_key().public_numbers()
+    if account:
+        protected["kid"] = account
+    else:
+        protected["jwk"] = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64(numbers.x.to_bytes(32, "big"), True),
+            "y": b64(numbers.y.to_bytes(32, "big"), True),
+        }
+    header = b64(json.dumps(protected).encode(), True)
+    body = b64(json.dumps(payload).encode(), True) if payload is not None else ""
+    r, s = decode_dss_signature(material.key.sign(f"{header}.{body}".encode(), ec.ECDSA(hashes.SHA256())))
+    signature = b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"), True)
+    conn.request(
+        "POST",
+        url.removeprefix(address),
+        body=json.dumps({"protected": header, "payload": body, "signature": signature}),
+        headers={"Content-Type": "application/jose+json"},
+    )
+    answer = conn.getresponse()
+    text = answer.read()
+    if answer.status >= 400:
+        raise RuntimeError(f"setup ACME {url}: {answer.status} {text[:300]!r}")
+    return answer, json.loads(text) if text else None
+
+
+def acme_account(conn: http.client.HTTPConnection, address: str, material: Material) -> list[str]:
+    """An account on pki-acme's directory with one pending order; its URL, then the order's URLs."""
+    base = f"{address}/v1/pki-acme/acme"
+    answer, _ = acme_post(conn, address, material, f"{base}/new-account", {"termsOfServiceAgreed": True})
+    account = answer.getheader("Location", "")
+    order_of = {"identifiers": [{"type": "dns", "value": "a.example.com"}]}
+    answer, order = acme_post(conn, address, material, f"{base}/new-order", order_of, account)
+    urls = [account, answer.getheader("Location", ""), order["finalize"], *order["authorizations"]]
+    _, authorization = acme_post(conn, address, material, order["authorizations"][0], None, account)
+    return urls + [challenge["url"] for challenge in authorization["challenges"]]
+
+
 def set_up(address: str, material: Material) -> str:
     """Mounts everything and makes the state the handlers need; returns the limited token."""
     host, port = address.removeprefix("http://").split(":")
@@ -768,6 +834,7 @@ def set_up(address: str, material: Material) -> str:
         call(conn, "POST", f"{mount}/config/crl", {"auto_rebuild": True, "enable_delta": True})
         call(conn, "POST", f"{mount}/issue/r", {"common_name": "leaf.example.com"})
     call(conn, "POST", "pki-acme/config/acme", {"enabled": True})
+    material.acme_urls = acme_account(conn, address, material)
     for name, kind in (("aes", "aes256-gcm96"), ("rsa", "rsa-2048"), ("ec", "ecdsa-p256"), ("ed", "ed25519")):
         call(
             conn,
