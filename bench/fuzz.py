@@ -188,9 +188,17 @@ class Material:
         ]
         self.issuer: x509.Certificate | None = None
         self.snapshot = b""
+        self.seeds: list[str] = []
         self.acme_urls: list[str] = []
         """The setup's ACME account URL first, then its order's, authorization's and challenges' URLs."""
         self.rng = rng
+
+    def seed(self) -> str:
+        """A value the server made in the setup (a ciphertext, a backup, a wrapping key...), often mutated."""
+        if not self.seeds:
+            return self.pem()
+        text = self.rng.choice(self.seeds)
+        return mutate_text(self.rng, text) if self.rng.random() < 0.6 else text
 
     def pem(self) -> str:
         text = self.rng.choice(self.pems)
@@ -252,6 +260,7 @@ class Generator:
         if roll < 0.15 and kind == "string":
             return rng.choice(
                 [
+                    self.material.seed(),
                     self.material.pem(),
                     b64(self.material.der()),
                     b64(rng.randbytes(32)),
@@ -798,6 +807,23 @@ def acme_account(conn: http.client.HTTPConnection, address: str, material: Mater
     return urls + [challenge["url"] for challenge in authorization["challenges"]]
 
 
+def harvest(conn: http.client.HTTPConnection) -> list[str]:
+    """Values the server made, for the fuzzing to send back whole or mutated: they pass the first checks."""
+    seeds = [
+        call(conn, "POST", "transit/encrypt/aes", {"plaintext": "aGk="})["data"]["ciphertext"],
+        call(conn, "POST", "transit/datakey/wrapped/aes", {})["data"]["ciphertext"],
+        call(conn, "POST", "transit/hmac/aes", {"input": "aGk="})["data"]["hmac"],
+        call(conn, "POST", "transit/sign/ec", {"input": "aGk="})["data"]["signature"],
+        call(conn, "GET", "transit/backup/aes")["data"]["backup"],
+        call(conn, "GET", "transit/wrapping_key")["data"]["public_key"],
+        call(conn, "GET", "ssh/config/ca")["data"]["public_key"],
+        call(conn, "GET", "pki/cert/crl")["data"]["certificate"],
+        call(conn, "GET", "pki/issuer/default/json")["data"]["certificate"],
+        call(conn, "POST", "auth/approle/role/r/secret-id", {})["data"]["secret_id"],
+    ]
+    return [str(seed) for seed in seeds]
+
+
 def set_up(address: str, material: Material) -> str:
     """Mounts everything and makes the state the handlers need; returns the limited token."""
     host, port = address.removeprefix("http://").split(":")
@@ -901,6 +927,7 @@ def set_up(address: str, material: Material) -> str:
     token = call(conn, "POST", "auth/token/create", {"policies": ["limited"], "ttl": "24h"})["auth"][
         "client_token"
     ]
+    material.seeds = harvest(conn)
     conn.request("GET", "/v1/sys/storage/raft/snapshot", headers={"X-Vault-Token": "root"})
     reply = conn.getresponse()
     material.snapshot = reply.read() if reply.status == 200 else b"\x1f\x8b" + bytes(100)
