@@ -190,3 +190,17 @@ def test_an_acme_alg_that_is_no_string_is_malformed(
 
 def b64url(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", '"9223372036854775808"', '"-9223372036854775809"'])
+def test_an_int_past_gos_int64_is_a_field_error(root: httpx.Client, mount: str, value: str) -> None:
+    root.post(f"/v1/sys/mounts/{mount}", json={"type": "ssh"}).raise_for_status()
+    answer = root.post(
+        f"/v1/{mount}/config/ca",
+        content=f'{{"key_bits": {value}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert refused(answer, 400) == [
+        'Field validation failed: error converting input for field "key_bits": '
+        "'' cannot parse value as 'int': strconv.ParseInt: value out of range"
+    ]
