@@ -204,3 +204,10 @@ def test_an_int_past_gos_int64_is_a_field_error(root: httpx.Client, mount: str, 
         'Field validation failed: error converting input for field "key_bits": '
         "'' cannot parse value as 'int': strconv.ParseInt: value out of range"
     ]
+
+
+def test_an_rsa_size_openssl_cannot_make_is_refused(root: httpx.Client, mount: str) -> None:
+    """OpenBao tries (and hangs); OpenSSL failed inside for 2**31 bits, a 500."""
+    root.post(f"/v1/sys/mounts/{mount}", json={"type": "ssh"}).raise_for_status()
+    answer = root.post(f"/v1/{mount}/config/ca", json={"key_type": "rsa", "key_bits": 2**31})
+    assert refused(answer, 400) == ["refusing to generate rsa key: 2147483648 bits > 16384 bits"]
