@@ -211,3 +211,20 @@ def test_an_rsa_size_openssl_cannot_make_is_refused(root: httpx.Client, mount: s
     root.post(f"/v1/sys/mounts/{mount}", json={"type": "ssh"}).raise_for_status()
     answer = root.post(f"/v1/{mount}/config/ca", json={"key_type": "rsa", "key_bits": 2**31})
     assert refused(answer, 400) == ["refusing to generate rsa key: 2147483648 bits > 16384 bits"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"oidc_discovery_url": "https://127.0.0.1:1/x", "oidc_discovery_ca_pem": "\u0977\u2456"},
+            "error checking oidc discovery URL: could not parse CA PEM value successfully",
+        ),
+        ({"jwks_url": "https://127.0.0.1:1/x", "jwks_ca_pem": "\u0977\u2456"}, "error checking jwks_ca_pem"),
+    ],
+)
+def test_a_non_ascii_jwt_ca_pem_is_vaults_400(
+    root: httpx.Client, mount: str, body: dict[str, str], message: str
+) -> None:
+    root.post(f"/v1/sys/auth/{mount}", json={"type": "jwt"}).raise_for_status()
+    assert refused(root.put(f"/v1/auth/{mount}/config", json=body), 400) == [message]
