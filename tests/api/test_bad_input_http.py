@@ -228,3 +228,26 @@ def test_a_non_ascii_jwt_ca_pem_is_vaults_400(
 ) -> None:
     root.post(f"/v1/sys/auth/{mount}", json={"type": "jwt"}).raise_for_status()
     assert refused(root.put(f"/v1/auth/{mount}/config", json=body), 400) == [message]
+
+
+def test_a_non_ascii_kubernetes_ca_fails_the_handshake_not_the_server(root: httpx.Client, mount: str) -> None:
+    """As OpenBao: the CA is not checked when written, and a login it cannot verify is denied."""
+    root.post(f"/v1/sys/auth/{mount}", json={"type": "kubernetes"}).raise_for_status()
+    config = {
+        "kubernetes_host": "https://127.0.0.1:1",
+        "kubernetes_ca_cert": "\u0977",
+        "disable_local_ca_jwt": True,
+    }
+    assert root.post(f"/v1/auth/{mount}/config", json=config).status_code == 204
+    role = {"bound_service_account_names": "*", "bound_service_account_namespaces": "*"}
+    root.post(f"/v1/auth/{mount}/role/r", json=role).raise_for_status()
+    claims = {
+        "iss": "kubernetes/serviceaccount",
+        "sub": "system:serviceaccount:default:x",
+        "kubernetes.io/serviceaccount/namespace": "default",
+        "kubernetes.io/serviceaccount/service-account.name": "x",
+        "kubernetes.io/serviceaccount/service-account.uid": "u",
+    }
+    jwt = f"{b64url({'alg': 'RS256'})}.{b64url(claims)}.c2ln"
+    answer = root.post(f"/v1/auth/{mount}/login", json={"role": "r", "jwt": jwt})
+    assert refused(answer, 403) == ["permission denied"]
