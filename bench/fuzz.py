@@ -128,6 +128,7 @@ CRASH = re.compile(r"internal error serving request|Traceback")
 
 
 def hostile_strings(rng: random.Random) -> str:
+    # Never the bare "root": a body {"token": "root"} to auth/token/revoke would end the run.
     # fmt: off
     choices = [
         "", " ", "\x00", "a\x00b", "\x1b[31m", "\r\n", "\u202e\u200b", "ünïcødé", "😀" * 7, "\ud7ff",
@@ -140,7 +141,7 @@ def hostile_strings(rng: random.Random) -> str:
         "-----BEGIN PRIVATE KEY-----\n\n-----END PRIVATE KEY-----", "-----BEGIN", "ssh-rsa AAAA",
         "ssh-ed25519", "rsa-2048", "ec", "ed25519", "aes256-gcm96", "sha2-256", "pkcs1v15", "pss", "both",
         "der", "pem", "pem_bundle", "base64", "hex", "internal", "exported", "existing", "kms", "any", "PT1H",
-        "2026-13-45", "otpauth://totp/x?secret=!!", "otpauth://", "default", "root", "x" * 64 + "/" + "y",
+        "2026-13-45", "otpauth://totp/x?secret=!!", "otpauth://", "default", "root-ish", "x" * 64 + "/" + "y",
         "@x.com", "*.*.example.com", "CN=a,O=b", "1.2.3.4:notaport", "urn:ietf:params:acme:error:x",
     ]
     # fmt: on
