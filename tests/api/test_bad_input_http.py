@@ -6,6 +6,7 @@ Over real HTTP, so the error -> status table is part of what is checked. Every m
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
 
 from tests.servers import RunningServer
 
@@ -251,3 +253,21 @@ def test_a_non_ascii_kubernetes_ca_fails_the_handshake_not_the_server(root: http
     jwt = f"{b64url({'alg': 'RS256'})}.{b64url(claims)}.c2ln"
     answer = root.post(f"/v1/auth/{mount}/login", json={"role": "r", "jwt": jwt})
     assert refused(answer, 403) == ["permission denied"]
+
+
+def test_text_after_an_ldap_ca_certificate_is_ignored(root: httpx.Client, mount: str) -> None:
+    """As Go's AppendCertsFromPEM; non-ASCII text there was a TypeError 500 at login."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+    pem = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode() + "\u0977\n"
+    root.post(f"/v1/sys/auth/{mount}", json={"type": "ldap"}).raise_for_status()
+    config = {"url": "ldaps://127.0.0.1:1", "certificate": pem, "userdn": "ou=u,dc=x"}
+    assert root.post(f"/v1/auth/{mount}/config", json=config).status_code == 204
+    answer = root.post(f"/v1/auth/{mount}/login/bob", json={"password": "p"})
+    assert refused(answer, 400) == [
+        '1 error occurred:\n\t* error connecting to host "ldaps://127.0.0.1:1": '
+        "socket connection error while opening: [Errno 111] Connection refused\n\n"
+    ]
