@@ -271,3 +271,16 @@ def test_text_after_an_ldap_ca_certificate_is_ignored(root: httpx.Client, mount:
         '1 error occurred:\n\t* error connecting to host "ldaps://127.0.0.1:1": '
         "socket connection error while opening: [Errno 111] Connection refused\n\n"
     ]
+
+
+@pytest.mark.parametrize(
+    ("ttl", "detail"),
+    [
+        ("9" * 40, f'time: invalid duration "{"9" * 40}"'),
+        ("9223372037", "multiplication of durations resulted in overflow, one operand may be too large"),
+        ("99999999999h", 'time: invalid duration "99999999999h"'),
+    ],
+)
+def test_a_wrap_ttl_past_gos_duration_is_vaults_400(root: httpx.Client, ttl: str, detail: str) -> None:
+    answer = root.get("/v1/sys/mounts", headers={"X-Vault-Wrap-TTL": ttl})
+    assert refused(answer, 400) == [f"error parsing X-Vault-Wrap-TTL header: {detail}"]
