@@ -284,3 +284,23 @@ def test_text_after_an_ldap_ca_certificate_is_ignored(root: httpx.Client, mount:
 def test_a_wrap_ttl_past_gos_duration_is_vaults_400(root: httpx.Client, ttl: str, detail: str) -> None:
     answer = root.get("/v1/sys/mounts", headers={"X-Vault-Wrap-TTL": ttl})
     assert refused(answer, 400) == [f"error parsing X-Vault-Wrap-TTL header: {detail}"]
+
+
+def test_a_ca_certificate_whose_key_does_not_parse_is_malformed(root: httpx.Client, mount: str) -> None:
+    pki_root(root, mount)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    broken = der.replace(b"\x03\x42\x00\x04", b"\x03\x42\x00\x05")  # no EC point form is 5
+    assert broken != der
+    pem = (
+        "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(broken).decode() + "-----END CERTIFICATE-----\n"
+    )
+    answer = root.post(f"/v1/{mount}/intermediate/set-signed", json={"certificate": pem})
+    assert refused(answer, 400) == [
+        f"Error parsing issuer 0: unable to parse certificate: malformed certificate\n{pem}"
+    ]
