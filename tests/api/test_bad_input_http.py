@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
@@ -304,3 +305,50 @@ def test_a_ca_certificate_whose_key_does_not_parse_is_malformed(root: httpx.Clie
     assert refused(answer, 400) == [
         f"Error parsing issuer 0: unable to parse certificate: malformed certificate\n{pem}"
     ]
+
+
+@pytest.mark.parametrize("serial", [7, -7])
+def test_acme_revoking_a_certificate_the_mount_never_issued_is_malformed(
+    server: RunningServer, root: httpx.Client, mount: str, serial: int
+) -> None:
+    """OpenBao answers serverInternal (500); a negative serial was an OverflowError 500 here."""
+    pki_root(root, mount)
+    root.post(f"/v1/sys/mounts/{mount}/tune", json={"allowed_response_headers": ["Replay-Nonce"]})
+    root.post(f"/v1/{mount}/config/cluster", json={"path": f"{server.address}/v1/{mount}"}).raise_for_status()
+    root.post(f"/v1/{mount}/config/acme", json={"enabled": True}).raise_for_status()
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "elsewhere.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(7).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    if serial < 0:
+        der = der.replace(b"\x02\x01\x07", b"\x02\x01\xf9", 1)  # the serial INTEGER -7
+    url = f"{server.address}/v1/{mount}/acme/revoke-cert"
+    nonce = httpx.head(f"{server.address}/v1/{mount}/acme/new-nonce").headers["Replay-Nonce"]
+    numbers = key.public_key().public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url_bytes(numbers.x.to_bytes(32, "big")),
+        "y": b64url_bytes(numbers.y.to_bytes(32, "big")),
+    }
+    protected = b64url({"alg": "ES256", "jwk": jwk, "nonce": nonce, "url": url})
+    payload = b64url({"certificate": b64url_bytes(der)})
+    r, s = decode_dss_signature(key.sign(f"{protected}.{payload}".encode(), ec.ECDSA(hashes.SHA256())))
+    body = {
+        "protected": protected,
+        "payload": payload,
+        "signature": b64url_bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big")),
+    }
+    answer = httpx.post(url, content=json.dumps(body), headers={"Content-Type": "application/jose+json"})
+    assert (answer.status_code, answer.headers["Content-Type"]) == (400, "application/problem+json")
+    assert answer.json() == {
+        "type": "urn:ietf:params:acme:error:malformed",
+        "detail": "unable to revoke certificate: no global cert entry found: "
+        "the request message was malformed",
+    }
+
+
+def b64url_bytes(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
