@@ -352,3 +352,21 @@ def test_acme_revoking_a_certificate_the_mount_never_issued_is_malformed(
 
 def b64url_bytes(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("9" * 40, f'time: invalid duration "{"9" * 40}"'),
+        ("9223372037", "multiplication of durations resulted in overflow, one operand may be too large"),
+        ("-9223372037", "multiplication of durations resulted in overflow, one operand may be too large"),
+        ("99999999999h", 'time: invalid duration "99999999999h"'),
+    ],
+)
+def test_an_ocsp_expiry_past_gos_duration_is_refused_when_written(
+    root: httpx.Client, mount: str, value: str, detail: str
+) -> None:
+    """Once stored, it made every OCSP answer a 500 (the nextUpdate date overflowed)."""
+    pki_root(root, mount)
+    answer = root.post(f"/v1/{mount}/config/crl", json={"ocsp_expiry": value})
+    assert refused(answer, 400) == [f"given ocsp_expiry could not be decoded: {detail}"]
