@@ -140,24 +140,31 @@ def _number_text(value: float) -> str:
     return str(value)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int(value: Any, where: str = "''") -> int:
     if value is None:
         return 0
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int):
-        return value
+    number: int | None = value if isinstance(value, int) else None
     text = value if isinstance(value, str) else None
     if isinstance(value, float):
         text = repr(value)
     if text is not None:
         try:
-            return int(text.strip(), 10)
+            number = int(text.strip(), 10)
         except ValueError:
             raise CoercionError(
                 f"{where} cannot parse value as 'int': strconv.ParseInt: invalid syntax"
             ) from None
-    raise CoercionError(f"{where} expected type 'int', got unconvertible type '{_go_type(value)}'")
+    if number is None:
+        raise CoercionError(f"{where} expected type 'int', got unconvertible type '{_go_type(value)}'")
+    # Vault's TypeInt is Go's 64-bit int.
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise CoercionError(f"{where} cannot parse value as 'int': strconv.ParseInt: value out of range")
+    return number
 
 
 def _bool(value: Any) -> bool:

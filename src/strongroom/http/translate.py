@@ -191,6 +191,10 @@ def build_request(
     )
 
 
+# Go's time.Duration is int64 nanoseconds.
+_MAX_DURATION_SECONDS = (2**63 - 1) // 1_000_000_000
+
+
 def _wrap_ttl(value: str) -> int:
     if not value:
         return 0
@@ -198,9 +202,17 @@ def _wrap_ttl(value: str) -> int:
     if value.strip().startswith("-"):
         raise errors.InvalidRequestError(prefix + "requested wrap ttl cannot be negative")
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except ValueError:
         raise errors.InvalidRequestError(prefix + f'time: invalid duration "{value}"') from None
+    if seconds > _MAX_DURATION_SECONDS:
+        # Vault reads a bare int64 as seconds and multiplies (overflow); Go's ParseDuration refuses the rest.
+        if value.strip().isdigit() and int(value) < 2**63:
+            raise errors.InvalidRequestError(
+                prefix + "multiplication of durations resulted in overflow, one operand may be too large"
+            )
+        raise errors.InvalidRequestError(prefix + f'time: invalid duration "{value}"')
+    return seconds
 
 
 def render_help(response: Response) -> tuple[int, bytes]:

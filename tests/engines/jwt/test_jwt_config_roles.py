@@ -101,7 +101,7 @@ async def test_config_refuses_bad_keys_algorithms_and_unreachable_sources(harnes
         harness, "config", {"oidc_discovery_url": "http://127.0.0.1:1/.well-known/openid-configuration"}
     ) == ("'oidc_discovery_url' contains '.well-known' component")
     assert await refused(harness, "config", {"jwks_url": "https://127.0.0.1:1/", "jwks_ca_pem": "junk"}) == (
-        "error checking jwks_ca_pem: could not parse CA PEM value successfully"
+        "error checking jwks_ca_pem"
     )
     assert await harness.read("config") is None
 

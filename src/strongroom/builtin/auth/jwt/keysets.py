@@ -49,7 +49,7 @@ def tls_context(ca_pem: str) -> ssl.SSLContext | bool:
         return True
     try:
         return ssl.create_default_context(cadata=ca_pem)
-    except (ssl.SSLError, ValueError):
+    except (ssl.SSLError, ValueError, TypeError):  # TypeError: cadata that is not ASCII
         raise FetchError("could not parse CA PEM value successfully") from None
 
 

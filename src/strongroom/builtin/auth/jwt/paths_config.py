@@ -132,8 +132,8 @@ async def _check_remote(config: JWTConfig, *, skip: bool) -> list[str]:
     elif config.jwks_url:
         try:
             tls_context(config.jwks_ca_pem)
-        except FetchError as exc:
-            raise InvalidRequestError(f"error checking jwks_ca_pem: {exc}") from None
+        except FetchError:
+            raise InvalidRequestError("error checking jwks_ca_pem") from None  # Vault logs the cause only
         try:
             await check_jwks(config.jwks_url, config.jwks_ca_pem)
         except FetchError as exc:

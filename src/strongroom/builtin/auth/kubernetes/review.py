@@ -42,7 +42,7 @@ def tls_context(ca_pem: str) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if ca_pem:
         # As Vault: a CA that does not parse is logged there and fails every handshake here.
-        with contextlib.suppress(ssl.SSLError, ValueError):
+        with contextlib.suppress(ssl.SSLError, ValueError, TypeError):  # TypeError: cadata not ASCII
             context.load_verify_locations(cadata=ca_pem)
     return context
 

@@ -90,6 +90,9 @@ class DirectoryLogin:
     groups: tuple[str, ...]
 
 
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----")
+
+
 @contextmanager
 def _tls(settings: DirectorySettings, host: str) -> Iterator[ldap3.Tls]:
     context = ssl.create_default_context()
@@ -99,7 +102,9 @@ def _tls(settings: DirectorySettings, host: str) -> Iterator[ldap3.Tls]:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if settings.certificate:
-        context.load_verify_locations(cadata=settings.certificate)
+        # Only the PEM blocks, as Go's AppendCertsFromPEM reads them: text around them (which ssl refuses
+        # when it is not ASCII) is ignored.
+        context.load_verify_locations(cadata="".join(_PEM_CERTIFICATE.findall(settings.certificate)))
     if settings.client_tls_cert and settings.client_tls_key:
         # ssl loads a key pair only from files: a private directory that lives for this handshake only.
         with tempfile.TemporaryDirectory(prefix="strongroom-ldap-") as directory:

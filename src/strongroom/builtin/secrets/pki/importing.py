@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from strongroom.builtin.secrets.pki.certs import certificate_der, certificate_pem
 from strongroom.builtin.secrets.pki.keys import (
@@ -105,7 +106,8 @@ async def import_issuer(store: PkiStore, text: str) -> tuple[Issuer, bool]:
     """Store a PEM CA certificate as an issuer (or find it stored already: True), linked to its stored key."""
     try:
         certificate = x509.load_pem_x509_certificate(text.encode())
-    except ValueError:
+        certificate.public_key()  # read lazily: a key that does not parse is a malformed certificate
+    except (ValueError, UnsupportedAlgorithm):
         raise InvalidRequestError("unable to parse certificate: malformed certificate") from None
     try:
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value

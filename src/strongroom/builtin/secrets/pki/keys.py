@@ -148,8 +148,9 @@ def public_key_der(key: PrivateKey | PublicKey) -> bytes:
 
 
 def serial_text(serial: int) -> str:
-    """Vault's serial form: the big-endian bytes in lowercase hex, colon-separated."""
-    raw = serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big")
+    """Vault's serial form: the big-endian bytes in lowercase hex, colon-separated; of the absolute value,
+    as Go's big.Int.Bytes() (a certificate sent to be revoked may carry a negative serial)."""
+    raw = abs(serial).to_bytes(max(1, (serial.bit_length() + 7) // 8), "big")
     return ":".join(f"{byte:02x}" for byte in raw)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509 import ocsp
@@ -25,6 +26,8 @@ from strongroom.builtin.secrets.pki.keys import PrivateKey, signature_hash
 CONTENT_TYPE = "application/ocsp-response"
 # Vault refuses requests this large or larger (a simple request is 87 bytes).
 MAXIMUM_REQUEST_SIZE = 2048
+# The CertID hashes Go's ocsp.ParseRequest knows; a request naming another is malformed.
+_REQUEST_HASHES = (hashes.SHA1, hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
 
 class Status(Enum):
@@ -58,8 +61,11 @@ def parse_request(der: bytes) -> ocsp.OCSPRequest | None:
         return None
     try:
         request = ocsp.load_der_ocsp_request(der)
-        request.serial_number  # noqa: B018 - cryptography parses the single request lazily
-    except (ValueError, TypeError):
+        # A negative serial (RFC 5280 wants them positive) is refused: OpenBao echoes it in a signed
+        # answer, which cryptography cannot build.
+        if request.serial_number < 0 or not isinstance(request.hash_algorithm, _REQUEST_HASHES):
+            return None
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         return None
     return request
 

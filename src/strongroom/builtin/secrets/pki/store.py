@@ -62,15 +62,24 @@ _GO_PART = re.compile(r"(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9
+
+
 def go_seconds(text: str) -> float:
     """parseutil.ParseDurationSecond, how Vault reads config/crl's durations: a number of seconds, or a Go
     duration ("72h", "1h30m", "-1s"); ValueError with Go's words otherwise."""
     value = text.strip()
     if re.fullmatch(r"-?\d+", value):
+        if abs(int(value)) >= 2**63:  # not an int64: Go then tries ParseDuration, which wants a unit
+            raise ValueError(f'time: invalid duration "{text}"')
+        if abs(int(value)) > _MAX_DURATION_SECONDS:
+            raise ValueError("multiplication of durations resulted in overflow, one operand may be too large")
         return float(value)
     if not _GO_DURATION.fullmatch(value):
         raise ValueError(f'time: invalid duration "{text}"')
     seconds = sum(float(number) * _GO_UNITS[unit] for number, unit in _GO_PART.findall(value))
+    if seconds > _MAX_DURATION_SECONDS:  # past Go's time.Duration (int64 nanoseconds)
+        raise ValueError(f'time: invalid duration "{text}"')
     return -seconds if value.startswith("-") else seconds
 
 

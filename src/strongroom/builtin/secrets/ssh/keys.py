@@ -39,6 +39,9 @@ class KeyPair:
     private_key: str
 
 
+_RSA_MAX_BITS = 16384
+
+
 def generate(key_type: str, key_bits: int) -> KeyPair:
     """A new pair of `key_type` ("ssh-rsa" or "rsa", an ECDSA type or "ec", "ssh-ed25519" or "ed25519")."""
     private: PrivateKey
@@ -46,6 +49,10 @@ def generate(key_type: str, key_bits: int) -> KeyPair:
         bits = key_bits or 4096
         if bits < 2048:
             raise SshKeyError(f"refusing to generate weak {key_type} key: {bits} bits < 2048 bits")
+        # Past OpenSSL's OPENSSL_RSA_MAX_MODULUS_BITS a key is unusable (and generating one would hold the
+        # event loop for minutes, or fail inside OpenSSL); Go would try and hang.
+        if bits > _RSA_MAX_BITS:
+            raise SshKeyError(f"refusing to generate {key_type} key: {bits} bits > {_RSA_MAX_BITS} bits")
         private = rsa.generate_private_key(65537, bits)
         pem_format = serialization.PrivateFormat.TraditionalOpenSSL
     elif key_type in _CURVES or key_type == "ec":

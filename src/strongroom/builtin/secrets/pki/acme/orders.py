@@ -381,7 +381,9 @@ class Orders:
         serial = serial_text(certificate.serial_number)
         record = await self._protocol.pki.cert(serial)
         if record is None:
-            raise AcmeProblem("serverInternal", "unable to revoke certificate: no global cert entry found")
+            # OpenBao answers serverInternal (a 500) here; a certificate the mount never issued is the
+            # client's mistake.
+            raise AcmeProblem("malformed", "unable to revoke certificate: no global cert entry found")
         if load_certificate(record.certificate) != certificate:
             raise AcmeProblem(
                 "malformed",

@@ -120,7 +120,7 @@ class Protocol:
         if not kid and not jwk:
             raise AcmeProblem("malformed", "invalid header: got neither required fields of 'kid' nor 'jwk'")
         algorithm = header.get("alg")
-        if algorithm not in jose.ACCOUNT_ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in jose.ACCOUNT_ALGORITHMS:
             raise AcmeProblem("malformed", "invalid header: unexpected value for 'algo'")
         account = None
         if kid:
