@@ -26,10 +26,24 @@ def hash_structure(value: Any, hasher: Hasher, exempt: Collection[str] = (), key
     if kind is str or isinstance(value, str):
         return value if key in exempt else hasher(value)
     if kind is dict or isinstance(value, Mapping):
-        return {k: hash_structure(v, hasher, exempt, str(k)) for k, v in value.items()}
+        return _hash_map(value, hasher, exempt)
     if isinstance(value, list | tuple):
         return [hash_structure(v, hasher, exempt, key) for v in value]
     return value
+
+
+def _hash_map(value: Mapping[Any, Any], hasher: Hasher, exempt: Collection[str]) -> dict[Any, Any]:
+    # A map's strings and scalars (most of its values) are handled here, without a call per value.
+    hashed: dict[Any, Any] = {}
+    for k, v in value.items():
+        kind = type(v)
+        if kind is str:
+            hashed[k] = v if exempt and str(k) in exempt else hasher(v)
+        elif kind in _KEPT:
+            hashed[k] = v
+        else:
+            hashed[k] = hash_structure(v, hasher, exempt, str(k))
+    return hashed
 
 
 _KEPT = frozenset({int, float, bool, type(None)})
