@@ -101,53 +101,74 @@ def _flag(options: Mapping[str, str], name: str, default: bool) -> bool:
     raise InvalidRequestError(f"unable to parse '{name}': invalid boolean value {value!r}")
 
 
-def encode(entry: Mapping[str, Any], options: FormatOptions) -> bytes:
-    """One log line: the prefix, the JSON entry, a newline."""
-    return options.prefix.encode() + orjson.dumps(entry) + b"\n"
-
-
 @dataclass(frozen=True, slots=True)
 class RequestParts:
-    """The "auth" and "request" blocks of an entry: the same in a request's two entries, so a device may
-    build them once for both (they are only ever encoded, never changed)."""
+    """The "auth" and "request" members of an entry, encoded: the same in a request's two entries, so a
+    device encodes them once for both, and the auth member once per token."""
 
-    auth: dict[str, Any]
-    request: dict[str, Any]
-
-
-def request_parts(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> RequestParts:
-    """The "auth" and "request" blocks of `audit`'s entries."""
-    return RequestParts(auth=_auth(audit, options, hasher), request=_request(audit, options, hasher))
+    head: bytes
 
 
-def request_entry(
+def auth_member(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> bytes:
+    """The encoded "auth" member of `audit`'s entries: it depends only on the auth and the client token."""
+    return b'"auth":' + orjson.dumps(_auth(audit, options, hasher))
+
+
+def request_parts(
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, auth: bytes | None = None
+) -> RequestParts:
+    """The "auth" and "request" members of `audit`'s entries (`auth`, when given, is `auth_member` of the
+    same input and options)."""
+    if auth is None:
+        auth = auth_member(audit, options, hasher)
+    return RequestParts(auth + b',"request":' + orjson.dumps(_request(audit, options, hasher)))
+
+
+# Entries are spliced from encoded members: orjson writes a dict's members in order with no spaces, so the
+# line is byte for byte what encoding the whole entry as one dict would give.
+def request_line(
     audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
-) -> dict[str, Any]:
-    """The "request" entry (`parts`, when given, are `request_parts` of the same input and options)."""
+) -> bytes:
+    """The "request" entry as one log line: prefix, JSON, newline (`parts`, when given, are
+    `request_parts` of the same input and options)."""
     if parts is None:
         parts = request_parts(audit, options, hasher)
-    entry: dict[str, Any] = {
-        "time": rfc3339(now),
-        "type": "request",
-        "auth": parts.auth,
-        "request": parts.request,
-    }
-    if audit.error:
-        entry["error"] = audit.error
-    return entry
+    return b"".join(
+        (
+            options.prefix.encode(),
+            b'{"time":',
+            orjson.dumps(rfc3339(now)),
+            b',"type":"request",',
+            parts.head,
+            _error(audit),
+            b"}\n",
+        )
+    )
 
 
-def response_entry(
+def response_line(
     audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
-) -> dict[str, Any]:
-    """The "response" entry: the request again, then what was answered (or the error)."""
-    entry = request_entry(audit, options, hasher, now, parts)
-    entry.pop("error", None)
-    entry["type"] = "response"
-    entry["response"] = _response(audit, options, hasher)
-    if audit.error:
-        entry["error"] = audit.error
-    return entry
+) -> bytes:
+    """The "response" entry as one log line: the request again, then what was answered (or the error)."""
+    if parts is None:
+        parts = request_parts(audit, options, hasher)
+    return b"".join(
+        (
+            options.prefix.encode(),
+            b'{"time":',
+            orjson.dumps(rfc3339(now)),
+            b',"type":"response",',
+            parts.head,
+            b',"response":',
+            orjson.dumps(_response(audit, options, hasher)),
+            _error(audit),
+            b"}\n",
+        )
+    )
+
+
+def _error(audit: AuditInput) -> bytes:
+    return b',"error":' + orjson.dumps(audit.error) if audit.error else b""
 
 
 def _hash(options: FormatOptions, hasher: Hasher, value: str) -> str:

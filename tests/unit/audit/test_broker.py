@@ -13,8 +13,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from strongroom.audit import API_CREATION_REFUSED, AuditBroker, AuditFailedError, AuditInput, DeviceSpec
+from strongroom.audit import (
+    API_CREATION_REFUSED,
+    AuditAuth,
+    AuditBroker,
+    AuditFailedError,
+    AuditInput,
+    DeviceSpec,
+)
 from strongroom.audit.broker import (
+    AUTH_MEMO_SIZE,
     DECLARED_DISABLE_REFUSED,
     HMAC_MEMO_MAX_VALUE,
     HMAC_MEMO_SIZE,
@@ -129,6 +137,27 @@ async def test_response_entry_reuses_request_parts_only_for_the_same_request(tmp
     assert entries[3]["request"]["data"] == {"v": broker.hash("file", "other")}  # type: ignore[index]
     assert entries[3]["auth"] == entries[2]["auth"]
     assert len(broker._enabled[0]._parts) == PARTS_MEMO_SIZE
+
+
+async def test_a_tokens_auth_member_is_reused_only_while_its_description_is_equal(tmp_path: Path) -> None:
+    broker = AuditBroker(InmemStorage(), allow_api_creation=True)
+    await broker.load()
+    await broker.enable(file_spec("file", tmp_path / "audit.log"))
+    first = AuditAuth(accessor="acc", policies=("a",), token_policies=("a",), token_type="service")
+    renamed = replace(first, policies=("a", "b"), identity_policies=("b",))
+    for auth in (first, replace(first), renamed, first):
+        await broker.log_request(replace(AUDIT, auth=auth))
+    other = AuditInput(request=replace(AUDIT.request, client_token="s.other"), auth=first)
+    await broker.log_request(other)
+    for i in range(AUTH_MEMO_SIZE + 5):
+        await broker.log_request(AuditInput(request=replace(AUDIT.request, client_token=f"s.{i}")))
+    entries = lines(tmp_path / "audit.log")
+    auths = [e["auth"] for e in entries[:5]]
+    assert auths[0] == auths[1] == auths[3] != auths[2]
+    assert auths[2]["policies"] == ["a", "b"]  # type: ignore[index]
+    assert auths[4]["client_token"] == broker.hash("file", "s.other")  # type: ignore[index]
+    assert auths[0]["client_token"] == broker.hash("file", "s.t")  # type: ignore[index]
+    assert len(broker._enabled[0]._auths) == AUTH_MEMO_SIZE
 
 
 async def test_a_lone_device_that_times_out_fails_the_request(tmp_path: Path) -> None:
