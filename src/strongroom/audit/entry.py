@@ -212,9 +212,9 @@ def _mount(request: Request) -> dict[str, Any]:
 
 def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
     request = audit.request
-    data: Any = dict(request.data)
-    if data and not options.log_raw:
-        data = hash_structure(data, hasher, audit.non_hmac_request_keys)
+    data: Any = request.data
+    if data:  # hashing copies the data into a new dict; a raw log copies it (a frozen mapping) as it is
+        data = dict(data) if options.log_raw else hash_structure(data, hasher, audit.non_hmac_request_keys)
     entry: dict[str, Any] = {
         "id": request.id,
         "operation": str(request.operation),
@@ -242,7 +242,7 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     data = _response_data(audit, options)
     if data:
         entry["data"] = (
-            data if options.log_raw else hash_structure(data, hasher, audit.non_hmac_response_keys)
+            dict(data) if options.log_raw else hash_structure(data, hasher, audit.non_hmac_response_keys)
         )
     if response is not None and response.warnings:
         entry["warnings"] = list(response.warnings)
@@ -251,12 +251,13 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     return entry
 
 
-def _response_data(audit: AuditInput, options: FormatOptions) -> dict[str, Any]:
+def _response_data(audit: AuditInput, options: FormatOptions) -> Mapping[str, Any]:
     response = audit.response
     if response is None or response.raw_body is not None:
-        return {"error": audit.error} if audit.error else {}
-    data = dict(response.data or {})
+        return {"error": audit.error} if audit.error else _EMPTY
+    data = response.data or _EMPTY
     if options.elide_list_responses and audit.request.operation is Operation.LIST:
+        data = dict(data)
         # Vault keeps only the size of a listing, so huge key lists do not flood the log.
         for name in ("keys", "key_info"):
             if isinstance(data.get(name), list | dict):
