@@ -13,6 +13,7 @@ metadata, errors, paths) is what Vault leaves readable.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -201,11 +202,17 @@ def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str
 def _mount(request: Request) -> dict[str, Any]:
     if not request.mount_point:
         return {}
-    mount_class = "auth" if request.mount_point.startswith("auth/") else "secret"
+    return _mount_members(request.mount_point, request.mount_type, request.mount_accessor)
+
+
+# A server has few mounts and every entry names one: its members are built once (and only ever copied).
+@functools.lru_cache(maxsize=256)
+def _mount_members(mount_point: str, mount_type: str, mount_accessor: str) -> dict[str, Any]:
+    mount_class = "auth" if mount_point.startswith("auth/") else "secret"
     return {
-        "mount_point": request.mount_point,
-        "mount_type": request.mount_type,
-        "mount_accessor": request.mount_accessor,
+        "mount_point": mount_point,
+        "mount_type": mount_type,
+        "mount_accessor": mount_accessor,
         "mount_class": mount_class,
     }
 
