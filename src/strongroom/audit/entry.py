@@ -199,43 +199,53 @@ def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str
     )
 
 
-def _mount(request: Request) -> dict[str, Any]:
+def _mount(request: Request, *, compact: bool = False) -> dict[str, Any]:
     if not request.mount_point:
         return {}
-    return _mount_members(request.mount_point, request.mount_type, request.mount_accessor)
+    return _mount_members(request.mount_point, request.mount_type, request.mount_accessor, compact)
 
 
 # A server has few mounts and every entry names one: its members are built once (and only ever copied).
 @functools.lru_cache(maxsize=256)
-def _mount_members(mount_point: str, mount_type: str, mount_accessor: str) -> dict[str, Any]:
+def _mount_members(mount_point: str, mount_type: str, mount_accessor: str, compact: bool) -> dict[str, Any]:
     mount_class = "auth" if mount_point.startswith("auth/") else "secret"
-    return {
+    members = {
         "mount_point": mount_point,
         "mount_type": mount_type,
         "mount_accessor": mount_accessor,
         "mount_class": mount_class,
     }
+    # The request member leaves empty ones out (Go's omitempty); the response member has always kept them.
+    return _compact(members) if compact else members
 
 
 def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
-    request = audit.request
-    data: Any = request.data
-    if data:  # hashing copies the data into a new dict; a raw log copies it (a frozen mapping) as it is
-        data = dict(data) if options.log_raw else hash_structure(data, hasher, audit.non_hmac_request_keys)
-    entry: dict[str, Any] = {
-        "id": request.id,
-        "operation": str(request.operation),
-        **_mount(request),
-        "client_token": _hash(options, hasher, request.client_token),
-        "client_token_accessor": _hash_accessor(options, hasher, audit.auth.accessor),
-        "namespace": {"id": "root"},
-        "path": request.path,
-        "data": data,
-        "remote_address": request.connection.remote_address,
-        "remote_port": request.connection.remote_port,
-        "wrap_ttl": request.wrap_ttl,
-    }
-    return _compact(entry, keep=("namespace",))
+    request, connection = audit.request, audit.request.connection
+    # Built member by member, leaving out Go's empty ones (as _compact), in Vault's order.
+    entry: dict[str, Any] = {"id": request.id} if request.id else {}
+    entry["operation"] = str(request.operation)
+    if request.mount_point:
+        entry |= _mount(request, compact=True)
+    if request.client_token:
+        entry["client_token"] = _hash(options, hasher, request.client_token)
+    if audit.auth.accessor:
+        entry["client_token_accessor"] = _hash_accessor(options, hasher, audit.auth.accessor)
+    entry["namespace"] = {"id": "root"}
+    if request.path:
+        entry["path"] = request.path
+    if request.data:  # hashing copies the data into a new dict; a raw log copies it (a frozen mapping)
+        entry["data"] = (
+            dict(request.data)
+            if options.log_raw
+            else hash_structure(request.data, hasher, audit.non_hmac_request_keys)
+        )
+    if connection.remote_address:
+        entry["remote_address"] = connection.remote_address
+    if connection.remote_port:
+        entry["remote_port"] = connection.remote_port
+    if request.wrap_ttl:
+        entry["wrap_ttl"] = request.wrap_ttl
+    return entry
 
 
 def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:

@@ -117,6 +117,15 @@ def test_response_entry_hashes_data_and_issued_token_but_not_metadata() -> None:
     }  # fmt: skip
 
 
+def test_request_member_leaves_out_empty_fields_and_keeps_the_namespace() -> None:
+    bare = AuditInput(request=Request(operation=Operation.READ, path="sys/health", wrap_ttl=60))
+    assert request_entry(bare, FormatOptions(), h, 0)["request"] == {
+        "operation": "read", "namespace": {"id": "root"}, "path": "sys/health", "wrap_ttl": 60,
+    }  # fmt: skip
+    raw = AuditInput(request=AUDIT.request.evolve(data={"k": ["v", 1]}), auth=AUDIT.auth)
+    assert request_entry(raw, FormatOptions(log_raw=True), h, 0)["request"]["data"] == {"k": ["v", 1]}
+
+
 def test_hmac_accessor_false_and_log_raw() -> None:
     plain = request_entry(AUDIT, FormatOptions(hmac_accessor=False), h, 0)
     assert plain["auth"]["accessor"] == "acc"
