@@ -41,6 +41,8 @@ def _hash_map(value: Mapping[Any, Any], hasher: Hasher, exempt: Collection[str])
             hashed[k] = v if exempt and str(k) in exempt else hasher(v)
         elif kind in _KEPT:
             hashed[k] = v
+        elif kind is dict:  # a nested map's strings go by their own keys, not this one
+            hashed[k] = _hash_map(v, hasher, exempt)
         else:
             hashed[k] = hash_structure(v, hasher, exempt, str(k))
     return hashed
