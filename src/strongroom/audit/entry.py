@@ -226,10 +226,11 @@ def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[
     entry["operation"] = str(request.operation)
     if request.mount_point:
         entry |= _mount(request, compact=True)
-    if request.client_token:
-        entry["client_token"] = _hash(options, hasher, request.client_token)
-    if audit.auth.accessor:
-        entry["client_token_accessor"] = _hash_accessor(options, hasher, audit.auth.accessor)
+    raw, token, accessor = options.log_raw, request.client_token, audit.auth.accessor
+    if token:
+        entry["client_token"] = token if raw else hasher(token)
+    if accessor:
+        entry["client_token_accessor"] = accessor if raw or not options.hmac_accessor else hasher(accessor)
     entry["namespace"] = {"id": "root"}
     if request.path:
         entry["path"] = request.path

@@ -130,8 +130,10 @@ def test_hmac_accessor_false_and_log_raw() -> None:
     plain = request_entry(AUDIT, FormatOptions(hmac_accessor=False), h, 0)
     assert plain["auth"]["accessor"] == "acc"
     assert plain["request"]["client_token"] == h("s.token")
+    assert plain["request"]["client_token_accessor"] == "acc"
     raw = request_entry(AUDIT, FormatOptions(log_raw=True), h, 0)
     assert raw["request"]["client_token"] == "s.token"
+    assert raw["request"]["client_token_accessor"] == "acc"
     assert raw["request"]["data"] == {"data": {"password": "hunter2"}}
 
 
