@@ -54,6 +54,11 @@ def test_exempt_keys_apply_at_any_depth_and_to_lists_under_them() -> None:
         "data": {"user": "alice", "password": h("pw")},
         "user": ["a", "b"],
     }
+    nested = {"user": ("a", ["b", {"k": "c", "user": "d"}], None), "keys": ["e", 1]}
+    assert hash_structure(nested, h, ("user",)) == {
+        "user": ["a", ["b", {"k": h("c"), "user": "d"}], None],
+        "keys": [h("e"), 1],
+    }
 
 
 AUDIT = AuditInput(
