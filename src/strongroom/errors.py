@@ -41,6 +41,11 @@ class StorageError(StrongroomError):
     """The physical storage failed."""
 
 
+class NothingWrittenError(StorageError):
+    """A write failed before it could reach storage (no connection to the database): whatever was stored
+    before is still stored, so what a cache knew of it still holds."""
+
+
 class BarrierError(StrongroomError):
     """The encryption barrier refused an operation."""
 

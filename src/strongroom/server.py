@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -219,6 +219,26 @@ def _tls_files(listener: ListenerConfig) -> TLSFiles | None:
     )
 
 
+class Listening(Protocol):
+    """What serving one listener takes: HTTPServer, or the relay in front of one (util.tls_relay)."""
+
+    def start(self) -> None: ...
+    def reload(self) -> None: ...
+    def stop(self) -> None: ...
+    async def wait(self) -> None: ...
+
+
+def _listen(app: VaultAPI, listener: ListenerConfig, tls: TLSFiles | None) -> Listening:
+    """The server of one listener. With tls_request_client_certs, TLS is terminated where the client's
+    certificate can be read (the relay), for auth/cert; otherwise granian's own TLS serves it."""
+    if tls is not None and listener.tls_request_client_certs:
+        # Imported here: pyOpenSSL loads cryptography's x509, which most servers never need.
+        from strongroom.util.tls_relay import RelayedTLSServer
+
+        return RelayedTLSServer(app, _bind(listener.address), tls)
+    return HTTPServer(app, _bind(listener.address), tls)
+
+
 def _bind(address: str) -> socket.socket:
     host, port = split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -242,7 +262,7 @@ async def serve(
 ) -> None:
     """Serve `core` on every listener (with the web UI when `ui`) until SIGINT or SIGTERM; then drain, seal
     and return."""
-    served: list[tuple[HTTPServer, ListenerConfig]] = []
+    served: list[tuple[Listening, ListenerConfig]] = []
     apps: list[VaultAPI] = []
     for listener in listeners:
         tls = _tls_files(listener)
@@ -261,7 +281,7 @@ async def serve(
             ui=ui,
         )
         apps.append(app)
-        served.append((HTTPServer(app, _bind(listener.address), tls), listener))
+        served.append((_listen(app, listener, tls), listener))
         if tls is not None and listener.tls_min_version in ("tls10", "tls11"):
             log.warning(
                 "listener %s: TLS 1.0 and 1.1 are not offered; the minimum is TLS 1.2", listener.address
@@ -297,7 +317,7 @@ async def serve(
             await app.aclose()
 
 
-async def _drain(servers: Sequence[HTTPServer]) -> None:
+async def _drain(servers: Sequence[Listening]) -> None:
     """Let requests in flight finish, for at most DRAIN_SECONDS."""
     try:
         await asyncio.wait_for(asyncio.gather(*(server.wait() for server in servers)), DRAIN_SECONDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -76,39 +76,46 @@ def test_login_with_a_jwks_signed_token_issues_a_usable_token(
 
 
 @pytest.mark.parametrize(
-    ("token", "message"),
+    ("make", "message"),
     [
         (
-            RSA.sign(claims(aud="api", lifetime=-200)),
+            lambda: RSA.sign(claims(aud="api", lifetime=-200)),
             "error validating token: invalid expiration time (exp) claim: token is expired",
         ),
         (
-            RSA.sign(claims(aud="api", nbf=int(time.time()) + 600)),
+            lambda: RSA.sign(claims(aud="api", nbf=int(time.time()) + 600)),
             "error validating token: invalid not before (nbf) claim: token not yet valid",
         ),
         (
-            RSA.sign(claims(aud="web")),
+            lambda: RSA.sign(claims(aud="web")),
             "error validating token: invalid audience (aud) claim: "
             "audience claim does not match any expected audience",
         ),
         (
-            RSA.sign(claims(aud="api", issuer="https://evil.example")),
+            lambda: RSA.sign(claims(aud="api", issuer="https://evil.example")),
             "error validating token: invalid issuer (iss) claim",
         ),
         (
-            STRANGER.sign(claims(aud="api")),
+            lambda: STRANGER.sign(claims(aud="api")),
             "error validating token: error verifying token signature: failed to verify id token signature",
         ),
         (
-            RSA.sign(claims(aud="api"), headers={"kid": EC.kid}),
+            lambda: RSA.sign(claims(aud="api"), headers={"kid": EC.kid}),
             "error validating token: error verifying token signature: failed to verify id token signature",
         ),
-        (RSA.sign(claims(aud="api", sub=None)), 'claim "sub" not found in token'),
+        (lambda: RSA.sign(claims(aud="api", sub=None)), 'claim "sub" not found in token'),
     ],
 )
 def test_refusals_are_400s_with_vaults_text(
-    server: RunningServer, root: httpx.Client, mount: str, idp: JWKSServer, token: str, message: str
+    server: RunningServer,
+    root: httpx.Client,
+    mount: str,
+    idp: JWKSServer,
+    make: Callable[[], str],
+    message: str,
 ) -> None:
+    # Signed when the test runs: a token signed at collection may have expired by then.
+    token = make()
     _configure(root, mount, idp, bound_issuer="https://issuer.example")
     response = _login(server, mount, token)
     assert (response.status_code, response.json()) == (400, {"errors": [message]})

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from strongroom.core.ha import STEP_DOWN_PAUSE
 from tests.postgres import Postgres
+from tests.relay import Relay
 from tests.servers import ConfigServer, free_port, strongroom_config_server
 
 DATABASE = "strongroom_ha"
@@ -180,6 +182,7 @@ class _Writer:
     token: str
     acks: list[tuple[float, float, int, int]]
     stop: threading.Event
+    served_by: list[str] = field(default_factory=list)  # the address that acknowledged each of `acks`
 
     def run(self) -> None:
         value = 0
@@ -195,6 +198,7 @@ class _Writer:
                         continue
                     if answer.status_code == 200:
                         self.acks.append((sent, time.monotonic(), answer.json()["data"]["version"], value))
+                        self.served_by.append(node.address)
                         value += 1
                         break
                 else:
@@ -395,3 +399,131 @@ def test_a_write_fenced_off_by_the_new_active_is_refused_with_a_clear_503(
     )
     with cluster.client(active) as old:  # a standby now: it forwards, and the write is served
         assert old.post("/v1/secret/data/app", json={"data": {"n": 2}}).status_code == 200
+
+
+def _relayed_cluster(
+    database: str, postgres: Postgres, tmp_path: Path, stack: ExitStack, table: str
+) -> tuple[Cluster, Relay]:
+    """Two servers on `table`, the first (made active) reaching PostgreSQL through a relay."""
+    relay = Relay(postgres.port)
+    stack.callback(relay.close)
+    direct = f"127.0.0.1:{postgres.port}/"
+    urls = [database.replace(direct, f"127.0.0.1:{relay.port}/"), database]
+    nodes = []
+    for index, url in enumerate(urls):
+        workdir = tmp_path / f"node{index}"
+        workdir.mkdir()
+        port = free_port()
+        nodes.append(stack.enter_context(strongroom_config_server(workdir, _config(url, table, port), port)))
+    init = httpx.put(
+        f"{nodes[1].address}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30
+    ).json()
+    cluster = Cluster(nodes=nodes, root=init["root_token"])
+    for node in nodes:
+        unsealed = httpx.put(f"{node.address}/v1/sys/unseal", json={"key": init["keys"][0]}, timeout=30)
+        assert unsealed.json()["sealed"] is False
+        if node is nodes[0]:
+            _wait_for(
+                "the relayed server to become active", lambda: cluster.leader(nodes[0])["is_self"] is True
+            )
+    with cluster.client(nodes[0]) as client:
+        assert client.post("/v1/sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
+        assert client.post("/v1/secret/config", json={"max_versions": 100000}).status_code == 204
+    return cluster, relay
+
+
+def _partition_trials(
+    cluster: Cluster, part: Callable[[], None], restore: Callable[[], None], trials: int
+) -> list[tuple[float, float]]:
+    """Partition the relayed, active server from PostgreSQL `trials` times while a writer runs through
+    both servers; each time check the takeover, that no acknowledged write is lost, that the partitioned
+    server acknowledges nothing sent after the partition, and that it rejoins as a standby once restored.
+    Returns (seconds until the other server said it was active, seconds until its first acknowledged
+    write) per trial."""
+    cut_off, survivor = cluster.nodes
+    writer = _Writer(nodes=cluster.nodes, token=cluster.root, acks=[], stop=threading.Event())
+    thread = threading.Thread(target=writer.run, daemon=True)
+    thread.start()
+    timings = []
+    try:
+        for _ in range(trials):
+            if not cluster.leader(cut_off)["is_self"]:
+                with cluster.client(survivor) as client:
+                    assert client.put("/v1/sys/step-down").status_code == 204
+                stepped_down = time.monotonic()
+                _wait_for(
+                    "the relayed server to be active again",
+                    lambda: cluster.leader(cut_off)["is_self"] is True,
+                )
+                # A server that stepped down competes again only after STEP_DOWN_PAUSE (Vault's 10 s).
+                time.sleep(max(0.0, stepped_down + STEP_DOWN_PAUSE + 0.5 - time.monotonic()))
+            _wait_for(
+                "writes to flow through the relayed server",
+                lambda: (
+                    len(writer.acks) > 0
+                    and writer.served_by[-1] == cut_off.address
+                    and time.monotonic() - writer.acks[-1][1] < 0.5
+                ),
+            )
+            part()
+            parted_at = time.monotonic()
+            _wait_for(
+                "the other server to take over", lambda: cluster.leader(survivor)["is_self"] is True, 60
+            )
+            leader_after = time.monotonic() - parted_at
+            _wait_for("a write after the partition", lambda since=parted_at: writer.acks[-1][0] > since, 60)
+            after = [i for i, ack in enumerate(writer.acks) if ack[0] > parted_at]
+            timings.append((leader_after, writer.acks[after[0]][1] - parted_at))
+            assert {writer.served_by[i] for i in after} == {survivor.address}
+            _, _, last_version, last_value = [ack for ack in writer.acks if ack[0] < parted_at][-1]
+            with cluster.client(survivor) as client:
+                read = client.get(f"/v1/secret/data/counter?version={last_version}").json()
+            assert read["data"]["data"] == {"n": last_value}, read
+            _wait_for(
+                "the partitioned server to stop calling itself active",
+                lambda: cluster.leader(cut_off)["is_self"] is False,
+                30,
+            )
+            restore()
+            _wait_for(
+                "the relayed server to rejoin as a standby",
+                lambda: (
+                    cluster.leader(cut_off)["is_self"] is False
+                    and cluster.leader(cut_off)["leader_address"] == survivor.address
+                ),
+                60,
+            )
+    finally:
+        writer.stop.set()
+        thread.join(timeout=10)
+    versions = [version for _, _, version, _ in writer.acks]
+    assert versions == sorted(set(versions)), versions
+    return timings
+
+
+def test_a_partitioned_active_is_replaced_fast_and_rejoins(
+    database: str, postgres: Postgres, tmp_path: Path
+) -> None:
+    """The relay closes both ends at once: PostgreSQL ends the lock session and frees the advisory lock,
+    the standby takes it within its next attempt, and the cut-off server's renewal fails."""
+    with ExitStack() as stack:
+        cluster, relay = _relayed_cluster(database, postgres, tmp_path, stack, "kv_cut")
+        timings = _partition_trials(cluster, relay.cut, relay.restore, trials=3)
+    print("takeover after a cut (leader, first write), s:", [(round(a, 2), round(b, 2)) for a, b in timings])
+    assert all(first_write < 5 for _, first_write in timings), timings
+
+
+def test_a_silently_partitioned_active_is_replaced_after_the_lock_ttl(
+    database: str, postgres: Postgres, tmp_path: Path
+) -> None:
+    """The relay stops forwarding without closing anything: no TCP keepalive can fail through it, so
+    neither end notices; the lock row's TTL (15 s after the last renewal) decides. The cut-off server
+    acknowledges nothing meanwhile and gives up being active before the row expires."""
+    with ExitStack() as stack:
+        cluster, relay = _relayed_cluster(database, postgres, tmp_path, stack, "kv_silent")
+        timings = _partition_trials(cluster, relay.silence, relay.restore, trials=1)
+    print(
+        "takeover after a silent partition (leader, first write), s:",
+        [(round(a, 2), round(b, 2)) for a, b in timings],
+    )
+    assert all(first_write < 25 for _, first_write in timings), timings

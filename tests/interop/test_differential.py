@@ -225,6 +225,17 @@ MOUNTS = [
     get("mount-tune-read-missing", "sys/mounts/diffnone/tune"),
     get("mount-read-tuned", "sys/mounts/diffkv1"),
     post("mount-tune-visibility", "sys/mounts/diffkv2/tune", {"listing_visibility": "unauth"}),
+    post(
+        "mount-tune-lists",
+        "sys/mounts/diffkv2/tune",
+        {
+            "allowed_response_headers": "Link,Location",
+            "passthrough_request_headers": ["X-Trace"],
+            "audit_non_hmac_request_keys": "name",
+            "audit_non_hmac_response_keys": "value",
+        },
+    ),
+    get("mount-tune-read-lists", "sys/mounts/diffkv2/tune"),
     get("auth-list", "sys/auth"),
     get("auth-token-tune", "sys/auth/token/tune"),
     delete("unmount-missing", "sys/mounts/diffnone"),

@@ -27,6 +27,9 @@ LAZY = (
     "strongroom.builtin.auth.jwt.backend",
     "strongroom.builtin.auth.userpass.backend",
     "strongroom.builtin.auth.approle.backend",
+    "strongroom.builtin.auth.cert.backend",
+    # The TLS relay (pyOpenSSL) loads with the first TLS listener that requests client certificates.
+    "OpenSSL",
     # granian's process manager: the server embeds granian's worker and needs only its native module.
     "granian.server",
     "multiprocessing",

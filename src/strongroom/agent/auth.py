@@ -151,16 +151,24 @@ async def _token_file(http: httpx.AsyncClient, login: TokenFileLogin) -> AgentTo
     return AgentToken(token, int(data.get("ttl") or 0), bool(data.get("renewable")))
 
 
-async def _cert(http: httpx.AsyncClient, mount: str, login: CertLogin) -> AgentToken:
-    body = {"name": login.name} if login.name else {}
+def _cert_client(http: httpx.AsyncClient, login: CertLogin) -> httpx.AsyncClient | None:
+    """A client presenting the method's own certificate, or None to use the `vault` stanza's."""
     if not login.client_cert:
-        return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "cert login")
+        return None
     try:
         context = ssl.create_default_context(cafile=login.ca_cert or None)
         context.load_cert_chain(login.client_cert, login.client_key or None)
     except (OSError, ssl.SSLError) as exc:
         raise AuthError(f"cannot load the client certificate {login.client_cert}: {exc}") from None
-    async with httpx.AsyncClient(base_url=http.base_url, verify=context, timeout=http.timeout) as own:
+    return httpx.AsyncClient(base_url=http.base_url, verify=context, timeout=http.timeout)
+
+
+async def _cert(http: httpx.AsyncClient, mount: str, login: CertLogin) -> AgentToken:
+    body = {"name": login.name} if login.name else {}
+    own = _cert_client(http, login)
+    if own is None:
+        return _token_from_auth(await call(http, "POST", f"auth/{mount}/login", body=body), "cert login")
+    async with own:
         answer = await call(own, "POST", f"auth/{mount}/login", body=body)
     return _token_from_auth(answer, "cert login")
 
@@ -180,8 +188,17 @@ async def login(http: httpx.AsyncClient, method: AutoAuthMethod) -> AgentToken:
     return await _token_file(http, config)
 
 
-async def renew_self(http: httpx.AsyncClient, token: AgentToken) -> AgentToken:
-    """Extend the token with auth/token/renew-self; AuthError (403 when revoked) when that fails."""
-    body = await call(http, "POST", "auth/token/renew-self", token=token.token, body={})
+async def renew_self(
+    http: httpx.AsyncClient, token: AgentToken, method: AutoAuthMethod | None = None
+) -> AgentToken:
+    """Extend the token with auth/token/renew-self; AuthError (403 when revoked) when that fails. A cert
+    login's token is renewed over the same certificate (the server binds renewals to it, and Vault Agent
+    renews through the client it logged in with)."""
+    own = _cert_client(http, method.login) if method and isinstance(method.login, CertLogin) else None
+    if own is None:
+        body = await call(http, "POST", "auth/token/renew-self", token=token.token, body={})
+    else:
+        async with own:
+            body = await call(own, "POST", "auth/token/renew-self", token=token.token, body={})
     renewed = _token_from_auth(body, "renew-self")
     return AgentToken(token.token, renewed.ttl, renewed.renewable)

@@ -284,7 +284,8 @@ class Agent:
                 await asyncio.wait_for(self._reauth.wait(), wait)
             if not self._reauth.is_set():
                 try:
-                    self._token = await renew_self(self._http, self._token)
+                    method = self._auto_auth.method if self._auto_auth else None
+                    self._token = await renew_self(self._http, self._token, method)
                     continue
                 except AuthError as exc:
                     log.warning("token renewal failed (%s); re-authenticating", exc.status or "no answer")

@@ -54,10 +54,14 @@ class AuditAuth:
 
 @dataclass(frozen=True, slots=True)
 class AuditInput:
-    """One request (full API path, with the mount it routed to) and, for a response entry, its outcome."""
+    """One request (full API path), the mount it routed to (none: empty) and, for a response entry, its
+    outcome."""
 
     request: Request
     auth: AuditAuth = field(default_factory=AuditAuth)
+    mount_point: str = ""
+    mount_type: str = ""
+    mount_accessor: str = ""
     response: Response | None = None
     error: str = ""
     non_hmac_request_keys: tuple[str, ...] = ()
@@ -199,10 +203,10 @@ def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str
     )
 
 
-def _mount(request: Request, *, compact: bool = False) -> dict[str, Any]:
-    if not request.mount_point:
+def _mount(audit: AuditInput, *, compact: bool = False) -> dict[str, Any]:
+    if not audit.mount_point:
         return {}
-    return _mount_members(request.mount_point, request.mount_type, request.mount_accessor, compact)
+    return _mount_members(audit.mount_point, audit.mount_type, audit.mount_accessor, compact)
 
 
 # A server has few mounts and every entry names one: its members are built once (and only ever copied).
@@ -224,8 +228,8 @@ def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[
     # Built member by member, leaving out Go's empty ones (as _compact), in Vault's order.
     entry: dict[str, Any] = {"id": request.id} if request.id else {}
     entry["operation"] = str(request.operation)
-    if request.mount_point:
-        entry |= _mount(request, compact=True)
+    if audit.mount_point:
+        entry |= _mount(audit, compact=True)
     raw, token, accessor = options.log_raw, request.client_token, audit.auth.accessor
     if token:
         entry["client_token"] = token if raw else hasher(token)
@@ -254,7 +258,7 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     entry: dict[str, Any] = {}
     if response is not None and response.auth is not None:
         entry["auth"] = _response_auth(response.auth, options, hasher)
-    entry |= _mount(audit.request)
+    entry |= _mount(audit)
     if response is not None and response.lease_id:
         entry["secret"] = {"lease_id": response.lease_id}
     data = _response_data(audit, options)

@@ -34,7 +34,7 @@ from typing import cast
 
 from strongroom.barrier.keyring import KEY_SIZE, Keyring, RotationConfig
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE, Cipher
-from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
+from strongroom.errors import BarrierError, IntegrityError, NothingWrittenError, SealedError, StorageError
 from strongroom.physical.base import PhysicalBackend, Transactional
 from strongroom.util.clock import Clock, SystemClock
 
@@ -296,22 +296,28 @@ class AESGCMBarrier:
         self, keys: tuple[str, ...], write: Awaitable[None], written: dict[str, bytes] | None = None
     ) -> None:
         """Run `write` with `keys` dropped from the plaintexts before and after it, whatever its outcome.
-        The values `written` (the plaintexts put) are kept once stored, if no other write began or ended
+        The values `written` (the plaintexts put) are kept once stored, and the ones dropped are kept again
+        when the write never reached storage (NothingWrittenError), if no other write began or ended
         meanwhile (whose order against this one in storage the barrier cannot know)."""
         self._writes += 1
         started = self._writes
         plaintexts = self._plaintexts
-        for key in keys:
-            plaintexts.pop(key, None)
+        before = {key: plaintexts.pop(key) for key in keys if key in plaintexts}
+        kept: dict[str, bytes | None] | None = None
         try:
             await write
+        except NothingWrittenError:
+            kept = before
+            raise
+        else:
+            kept = dict(written) if written else None
         finally:
             self._writes += 1
             for key in keys:
                 plaintexts.pop(key, None)
-        if written and self._writes == started + 1:
-            for key, plaintext in written.items():
-                self._keep(key, plaintext)
+            if kept and self._writes == started + 1:
+                for key, plaintext in kept.items():
+                    self._keep(key, plaintext)
 
     def _keep(self, key: str, plaintext: bytes | None) -> None:
         if self._caching and (plaintext is None or len(plaintext) <= PLAINTEXT_CACHE_MAX_VALUE):

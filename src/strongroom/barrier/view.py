@@ -10,6 +10,7 @@ passed down: reading or deleting it finds nothing, writing it is refused.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 
 from strongroom.errors import StorageError
 from strongroom.logical.storage import Storage, write_together
@@ -70,3 +71,18 @@ class BarrierView:
                     pending.append(folder + child)
                 else:
                     await self.delete(folder + child)
+
+
+async def write_views(writes: Sequence[tuple[Storage, dict[str, bytes]]]) -> None:
+    """Each view's puts (keys inside that view), applied in one atomic write when every view is a
+    BarrierView over the same storage (one commit); otherwise view by view, in the order given."""
+    views = [view for view, _ in writes if isinstance(view, BarrierView)]
+    if not views or len(views) != len(writes) or any(v._storage is not views[0]._storage for v in views):
+        for storage, puts in writes:
+            await write_together(storage, puts)
+        return
+    together: dict[str, bytes] = {}
+    for view, (_, puts) in zip(views, writes, strict=True):
+        for key, value in puts.items():
+            together[view.prefix + check_key(key)] = value
+    await write_together(views[0]._storage, together)

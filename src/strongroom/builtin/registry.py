@@ -49,6 +49,7 @@ AUTH_METHODS: Mapping[str, BackendFactory] = {
     "oidc": lazy("strongroom.builtin.auth.jwt.backend:jwt_factory"),
     "kubernetes": lazy("strongroom.builtin.auth.kubernetes.backend:kubernetes_factory"),
     "ldap": lazy("strongroom.builtin.auth.ldap.backend:ldap_factory"),
+    "cert": lazy("strongroom.builtin.auth.cert.backend:cert_factory"),
 }
 
 BACKENDS: Mapping[str, Mapping[str, BackendFactory]] = {"mounts": SECRETS_ENGINES, "auth": AUTH_METHODS}

@@ -3,7 +3,8 @@
 Layer: cli. Imports click, `strongroom.cli.flags`, `strongroom.cli.output` and the client.
 
 Methods: token (the default: the token is checked with lookup-self), userpass (username=, password=),
-approle (role_id=, secret_id=), jwt (role=, jwt=), kubernetes (role=, jwt=) and oidc (the browser login of
+approle (role_id=, secret_id=), jwt (role=, jwt=), kubernetes (role=, jwt=), cert (name=, optional; the
+certificate is the TLS client certificate of -client-cert and -client-key) and oidc (the browser login of
 login_oidc.py: role=, port=, skip_browser=...); -path names a mount other than the method's name.
 KEY=VALUE arguments read `@file` and `-` (stdin) as everywhere else, so secrets need not be in argv.
 
@@ -40,7 +41,7 @@ from strongroom.cli.output import key_value_table, print_field, secret_rows
 from strongroom.client import store_token
 from strongroom.client.client import TOKEN_VARIABLES
 
-METHODS = ("token", "userpass", "approle", "jwt", "kubernetes", "oidc")
+METHODS = ("token", "userpass", "approle", "jwt", "kubernetes", "cert", "oidc")
 
 _SUCCESS = (
     "Success! You are now authenticated. The token information displayed below is\n"
@@ -111,6 +112,8 @@ def _method_request(method: str, mount: str, data: dict[str, Any]) -> tuple[str,
         return f"auth/{mount}/login/{username}", data
     if method == "approle":
         _require(dict(data), "role_id")
+        return f"auth/{mount}/login", data
+    if method == "cert":  # the credential is the TLS client certificate (-client-cert, -client-key)
         return f"auth/{mount}/login", data
     if method == "kubernetes":
         _require(dict(data), "role")

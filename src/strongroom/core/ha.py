@@ -6,7 +6,8 @@ core hands it two transitions, `become_active` (load the mounts, restore the lea
 
 A standby tries the lock every `retry_interval` seconds; the active server renews it every
 `lock.renew_interval` seconds and stands down as soon as a renewal says it is no longer the holder, or when
-renewals have failed for so long that another server may hold the lock already.
+renewals have failed (or gone unanswered for a renew interval each) for so long that another server may
+hold the lock already.
 Invariant: this server runs the active-only services only while it holds the lock, and it stops them
 before it releases the lock.
 """
@@ -91,7 +92,10 @@ class LeaderElection:
     async def leader_address(self) -> str | None:
         """The api_addr of the active server, or None when none holds the lock or storage cannot say."""
         try:
-            return await self._lock.holder()
+            return await asyncio.wait_for(self._lock.holder(), self._lock.renew_interval)
+        except TimeoutError:
+            log.warning("cannot read the HA lock: no answer from storage")
+            return None
         except StorageError as exc:
             log.warning("cannot read the HA lock: %s", exc)
             return None
@@ -126,7 +130,12 @@ class LeaderElection:
     async def _attempt(self) -> bool | None:
         """Whether this server holds the lock now; None when storage could not say."""
         try:
-            return await self._lock.acquire()
+            # A database that stopped answering (a silent partition) must not hang the election: the
+            # active server would never notice it may no longer hold the lock.
+            return await asyncio.wait_for(self._lock.acquire(), self._lock.renew_interval)
+        except TimeoutError:
+            log.warning("HA lock: no answer from storage within %.0f s", self._lock.renew_interval)
+            return None
         except StorageError as exc:
             log.warning("HA lock: %s", exc)
             return None

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from strongroom.barrier.view import write_views
 from strongroom.core.mounts import MountManager
 from strongroom.errors import InvalidRequestError
-from strongroom.leases import LeaseEntry, LeaseManager, SecretRenewal, token_lease_id
+from strongroom.leases import LeaseEntry, LeaseManager, SecretRenewal, token_lease, token_lease_id
 from strongroom.logical import LeaseOptions, Operation, Request, Response, Secret, SecretBackend
 from strongroom.router import MountEntry
-from strongroom.tokens import RevocationHook, TokenEntry, TokenStore, TokenType, calculate_ttl
+from strongroom.tokens import (
+    NewToken,
+    RevocationHook,
+    TokenEntry,
+    TokenParams,
+    TokenStore,
+    TokenType,
+    calculate_ttl,
+)
 from strongroom.util.clock import Clock
 
 
@@ -139,20 +148,49 @@ async def register_token_lease(leases: LeaseManager, entry: TokenEntry) -> None:
     """Create or update the lease of a service token from its entry."""
     if entry.type is not TokenType.SERVICE:
         return
-    expire = entry.expire_time
-    if entry.explicit_max_ttl > 0:
-        hard_limit = entry.creation_time + entry.explicit_max_ttl
-        expire = hard_limit if expire is None else min(expire, hard_limit)
     await leases.register_token(
         lease_id=token_lease_id(entry.path, entry.id_hash),
         path=entry.path,
         id_hash=entry.id_hash,
         issue_time=entry.creation_time,
-        expire_time=expire,
+        expire_time=_lease_expiry(entry),
         ttl=entry.ttl,
         renewable=entry.renewable,
         last_renewal=entry.last_renewal_time,
     )
+
+
+async def create_leased_token(leases: LeaseManager, tokens: TokenStore, params: TokenParams) -> NewToken:
+    """A new token and, for a service token, its lease, stored in one atomic write where the storage offers
+    one (one commit per login instead of two; and no token without its lease)."""
+    new = await tokens.prepare(params)
+    entry = new.entry
+    if entry.type is not TokenType.SERVICE:
+        await write_views([(tokens.storage, new.puts)])
+        return new
+    lease = token_lease(
+        lease_id=token_lease_id(entry.path, entry.id_hash),
+        path=entry.path,
+        id_hash=entry.id_hash,
+        issue_time=entry.creation_time,
+        expire_time=_lease_expiry(entry),
+        ttl=entry.ttl,
+        renewable=entry.renewable,
+        last_renewal=entry.last_renewal_time,
+    )
+    key, value = leases.stored_form(lease)
+    await write_views([(tokens.storage, new.puts), (leases.storage, {key: value})])
+    leases.track(lease)
+    return new
+
+
+def _lease_expiry(entry: TokenEntry) -> float | None:
+    """When a token's lease expires: its expiry, or its explicit maximum TTL's end if sooner."""
+    expire = entry.expire_time
+    if entry.explicit_max_ttl > 0:
+        hard_limit = entry.creation_time + entry.explicit_max_ttl
+        expire = hard_limit if expire is None else min(expire, hard_limit)
+    return expire
 
 
 def lease_revoker(leases: LeaseManager) -> RevocationHook:

@@ -4,7 +4,7 @@ policy added, the token stored, and the `auth` block of the response filled in.
 Every auth method's login passes here, so this is where a login's alias finds (or creates) its identity
 entity: one mechanism for every method, present and future.
 
-Layer: core. Imports tokens, identity, router, logical, errors and util.
+Layer: core. Imports core.leasing, tokens, identity, router, logical, errors and util.
 Invariant: the token ID appears only in the response to the login that created it.
 Invariant: no login, through any auth method, yields a root token; a refused login stores nothing (the
 entity of a new alias is created only once the login is known to succeed).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.core.leasing import create_leased_token
 from strongroom.core.services import Services
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.identity import NO_GRANT
@@ -23,26 +24,43 @@ from strongroom.router import MountEntry
 from strongroom.tokens import TokenEntry, TokenParams
 from strongroom.tokens.ttl import calculate_ttl
 from strongroom.tokens.types import resolve_token_type
-from strongroom.util.frozen import replace
 from strongroom.util.policies import NON_ASSIGNABLE, ROOT, sanitize_policies
 
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """The completed Auth, the stored token it names, and the warnings its TTL arithmetic produced."""
+    """The completed Auth, the stored token it names (its lease stored with it), and the warnings its TTL
+    arithmetic produced."""
 
     auth: Auth
     token: TokenEntry
     warnings: tuple[str, ...] = ()
 
 
-def login_policies(auth: Auth) -> tuple[str, ...]:
+# Policies granted by recent logins, by what they were worked out from: a role's logins all ask the same.
+_GRANTED: dict[tuple[tuple[str, ...], bool, tuple[str, ...]], tuple[str, ...]] = {}
+_GRANTED_SIZE = 256
+
+
+def login_policies(auth: Auth, identity_policies: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The policies a login's token gets: sanitized as Vault does, "default" added unless the Auth says not
-    to; InvalidRequestError (with OpenBao's wording) when they would include "root" or a policy the server
-    keeps for itself, whatever the auth method or the case and spacing the name was stored with."""
+    to; InvalidRequestError (with OpenBao's wording) when they, or the `identity_policies` its entity will
+    add, would include "root" or a policy the server keeps for itself, whatever the auth method or the case
+    and spacing the name was stored with."""
+    asked = (tuple(auth.policies), auth.no_default_policy, tuple(identity_policies))
+    granted = _GRANTED.get(asked)
+    if granted is None:
+        granted = _login_policies(auth, identity_policies)
+        if len(_GRANTED) >= _GRANTED_SIZE:
+            del _GRANTED[next(iter(_GRANTED))]  # the oldest first
+        _GRANTED[asked] = granted
+    return granted
+
+
+def _login_policies(auth: Auth, identity_policies: tuple[str, ...]) -> tuple[str, ...]:
     policies = sanitize_policies(auth.policies, add_default=not auth.no_default_policy)
     # As OpenBao, the check covers the identity policies the token will also carry, not only its own.
-    every = sanitize_policies((*policies, *auth.identity_policies), add_default=False)
+    every = sanitize_policies((*policies, *identity_policies), add_default=False)
     if ROOT in every:
         raise InvalidRequestError("auth methods cannot create root tokens")
     for policy in NON_ASSIGNABLE:
@@ -62,7 +80,8 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     system = services.mounts.system_view(entry)
     now = services.tokens.clock.now()
     period = auth.period
-    max_ttl = min(auth.lease.max_ttl or system.max_lease_ttl(), system.max_lease_ttl())
+    system_max = system.max_lease_ttl()
+    max_ttl = min(auth.lease.max_ttl or system_max, system_max)
     result = calculate_ttl(
         now=now,
         start_time=now,
@@ -84,16 +103,18 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
     )
     if grant.disabled:
         raise PermissionDeniedError()
-    auth = replace(auth, identity_policies=grant.policies)
-    policies = login_policies(auth)
+    policies = login_policies(auth, grant.policies)
+    entity_id = auth.entity_id
     if alias is not None:
         entity = await identity.login_entity(
             entry.accessor, entry.type, entry.api_path, alias.name, alias.metadata
         )
         await identity.groups.refresh_external(entity.id, entry.accessor, auth.group_aliases)
-        auth = replace(auth, entity_id=entity.id)
+        entity_id = entity.id
     token_type = resolve_token_type(entry.config.token_type, auth.token_type)
-    token_id, token = await services.tokens.create(
+    new = await create_leased_token(
+        services.leases,
+        services.tokens,
         TokenParams(
             policies=policies,
             meta=dict(auth.metadata) or None,
@@ -106,10 +127,11 @@ async def issue_login_token(services: Services, entry: MountEntry, request: Requ
             renewable=auth.lease.renewable,
             type=token_type,
             path=request.mount_point + request.path,
-            entity_id=auth.entity_id,
+            entity_id=entity_id,
             bound_cidrs=auth.bound_cidrs,
-        )
+        ),
     )
+    token_id, token = new.token_id, new.entry
     issued = Auth(
         policies=tuple(sorted({*policies, *grant.policies})),
         token_policies=policies,

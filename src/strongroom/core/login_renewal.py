@@ -15,7 +15,8 @@ from collections.abc import Callable
 from strongroom.core.mounts import MountManager
 from strongroom.core.token_paths_common import LoginTerms, go_error
 from strongroom.errors import RequestError
-from strongroom.logical import Auth, LeaseOptions, LoginRenewer, Operation, Request
+from strongroom.logical import Auth, Connection, LeaseOptions, LoginRenewer, Operation, Request
+from strongroom.logical.backend import RenewalRefusedError
 from strongroom.tokens import TokenEntry
 
 
@@ -26,7 +27,7 @@ class MountLogins:
         # A getter, because the token backend is built before the mount manager that will mount it exists.
         self._mounts = mounts
 
-    async def __call__(self, token: TokenEntry) -> LoginTerms | None:
+    async def __call__(self, token: TokenEntry, connection: Connection) -> LoginTerms | None:
         mounts = self._mounts()
         route = mounts.router.route(token.path)
         if route is None:
@@ -42,9 +43,12 @@ class MountLogins:
             mount_point=entry.api_path,
             mount_type=entry.type,
             mount_accessor=entry.accessor,
+            connection=connection,
         )
         try:
             renewed = await backend.renew_login(request, issued_auth(token))
+        except RenewalRefusedError:
+            raise
         except RequestError as exc:
             raise go_error(f"failed to renew entry: {exc}") from None
         if renewed is None:

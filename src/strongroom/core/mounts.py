@@ -132,6 +132,9 @@ class MountManager:
             "auth": MountTable(barrier, "core/auth"),
         }
         self.router = Router()
+        # Each mount's view, by storage prefix: a view is only its prefix over the barrier, and every
+        # request to the mount asks for it.
+        self._views: dict[str, BarrierView] = {}
 
     async def load(self) -> None:
         """Mount every stored entry; on first use, create the default mounts."""
@@ -179,7 +182,10 @@ class MountManager:
 
     def storage_for(self, entry: MountEntry) -> BarrierView:
         """The storage view of a mount's own prefix."""
-        return BarrierView(self._barrier, entry.storage_prefix)
+        view = self._views.get(entry.storage_prefix)
+        if view is None:
+            view = self._views[entry.storage_prefix] = BarrierView(self._barrier, entry.storage_prefix)
+        return view
 
     async def enable(
         self,
@@ -228,6 +234,7 @@ class MountManager:
         if found:
             await found[1].cleanup()
         await self.storage_for(entry).clear()
+        self._views.pop(entry.storage_prefix, None)
 
     async def tune(self, table: str, path: str, **changes: Any) -> MountEntry:
         """Change a mount's config (and description or options, if given)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from strongroom.audit import AuditAuth, AuditInput
 from strongroom.barrier import BarrierView
-from strongroom.core.leasing import lease_secret, register_token_lease, track_token
+from strongroom.core.leasing import lease_secret, track_token
 from strongroom.core.login import issue_login_token
 from strongroom.core.services import Services
 from strongroom.core.wrapping import TOKEN_PATHS
@@ -330,10 +330,11 @@ class Pipeline:
             return AuditInput(request, self._audit_auth(flow.token), response=flow.response, error=error)
         entry = route.entry
         return AuditInput(
-            request=request.evolve(
-                mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
-            ),
+            request=request,
             auth=self._audit_auth(flow.token),
+            mount_point=entry.api_path,
+            mount_type=entry.type,
+            mount_accessor=entry.accessor,
             response=flow.response,
             error=error,
             non_hmac_request_keys=entry.config.audit_non_hmac_request_keys,
@@ -417,14 +418,12 @@ class Pipeline:
         return replace(flow, response=leased)
 
     async def register_token_lease(self, flow: Flow) -> Flow:
-        """A response naming a service token (created, logged in, renewed) brings that token's lease in step,
-        so the lease manager expires it, and its children, on time."""
+        """A response naming a service token (created, renewed) brings that token's lease in step, so the
+        lease manager expires it, and its children, on time. A login's token was stored with its lease."""
         auth = flow.response.auth if flow.response is not None else None
         if auth is None or not auth.accessor:
             return flow
-        if flow.issued is not None and flow.issued.accessor == auth.accessor:
-            await register_token_lease(self._services.leases, flow.issued)
-        else:
+        if flow.issued is None or flow.issued.accessor != auth.accessor:
             await track_token(self._services.leases, self._services.tokens, auth.accessor)
         return flow
 

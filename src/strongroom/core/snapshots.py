@@ -72,11 +72,13 @@ def snapshot_audit(
         path=path,
         client_token=token,
         connection=Connection(*remote),
-        mount_point="" if route is None else route.entry.api_path,
-        mount_type="" if route is None else route.entry.type,
-        mount_accessor="" if route is None else route.entry.accessor,
     )
-    return AuditInput(request, auth=auth)
+    if route is None:
+        return AuditInput(request, auth=auth)
+    entry = route.entry
+    return AuditInput(
+        request, auth=auth, mount_point=entry.api_path, mount_type=entry.type, mount_accessor=entry.accessor
+    )
 
 
 async def check_snapshot(data: bytes, barrier: AESGCMBarrier, *, force: bool) -> tuple[Snapshot, bool]:

@@ -29,7 +29,7 @@ from strongroom.core.token_paths_create import create_paths
 from strongroom.core.token_paths_roles import role_paths
 from strongroom.errors import InvalidRequestError, PermissionDeniedError
 from strongroom.framework import Field, FieldData, FieldType, FrameworkBackend, Path
-from strongroom.logical import Operation, Request, Response, SpecialPaths, SystemView
+from strongroom.logical import Connection, Operation, Request, Response, SpecialPaths, SystemView
 from strongroom.logical.backend import StaticSystemView
 from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
 from strongroom.util.clock import Clock, SystemClock
@@ -99,7 +99,7 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
 
     async def renew_accessor(request: Request, data: FieldData) -> Response | None:
         entry = await _by_accessor(services, data.get("accessor"))
-        return await _renew(services, entry, "", data.get("increment"))
+        return await _renew(services, entry, "", data.get("increment"), request.connection)
 
     async def revoke_accessor(request: Request, data: FieldData) -> Response | None:
         accessor: str = data.get("accessor")
@@ -141,11 +141,13 @@ def _accessor_paths(services: TokenServices) -> list[Path]:
 def _token_paths(services: TokenServices) -> list[Path]:
     store = services.store
 
-    async def lookup(request: Request, data: FieldData) -> Response:
-        token_id = data.get("token") or request.client_token
+    async def lookup_token(token_id: str, id_hash: str = "") -> Response:
         if not token_id:
             raise InvalidRequestError("missing token ID")
-        entry = await store.lookup(token_id, include_pending=True)
+        if id_hash:
+            entry = await store.lookup_hash(id_hash, include_pending=True)
+        else:
+            entry = await store.lookup(token_id, include_pending=True)
         if entry is None:
             raise PermissionDeniedError("bad token")
         return Response(
@@ -154,14 +156,19 @@ def _token_paths(services: TokenServices) -> list[Path]:
             )
         )
 
+    async def lookup(request: Request, data: FieldData) -> Response:
+        return await lookup_token(data.get("token") or request.client_token)
+
     async def lookup_self(request: Request, data: FieldData) -> Response:
-        return await lookup(request, FieldData({}, _TOKEN))
+        # The caller's token hash is the client token's, already worked out when it was authenticated.
+        caller = request.caller
+        return await lookup_token(request.client_token, caller.token_hash if caller is not None else "")
 
     async def renew(request: Request, data: FieldData) -> Response | None:
-        return await _renew_token(services, data.get("token"), data.get("increment"))
+        return await _renew_token(services, data.get("token"), data.get("increment"), request.connection)
 
     async def renew_self(request: Request, data: FieldData) -> Response | None:
-        return await _renew_token(services, request.client_token, data.get("increment"))
+        return await _renew_token(services, request.client_token, data.get("increment"), request.connection)
 
     async def revoke(request: Request, data: FieldData) -> None:
         token_id: str = data.get("token")
@@ -249,17 +256,19 @@ async def _by_accessor(services: TokenServices, accessor: str) -> TokenEntry:
     return entry
 
 
-async def _renew_token(services: TokenServices, token_id: str, increment: int) -> Response | None:
+async def _renew_token(
+    services: TokenServices, token_id: str, increment: int, connection: Connection
+) -> Response | None:
     if not token_id:
         raise InvalidRequestError("missing token ID")
     entry = await services.store.lookup(token_id)
     if entry is None:
         raise InvalidRequestError("token not found")
-    return await _renew(services, entry, token_id, increment)
+    return await _renew(services, entry, token_id, increment, connection)
 
 
 async def _renew(
-    services: TokenServices, entry: TokenEntry, token_id: str, increment: int
+    services: TokenServices, entry: TokenEntry, token_id: str, increment: int, connection: Connection
 ) -> Response | None:
     """Renew by Vault's rules; a token made against a role renews with the role's period and max, a login's
     token with the terms its auth method gives now (which may refuse, or decline and answer nothing)."""
@@ -267,7 +276,7 @@ async def _renew(
         raise InvalidRequestError("batch tokens cannot be renewed")
     if services.logins is not None and not entry.path.startswith(_TOKEN_MOUNT):
         services.store.ensure_renewable(entry)
-        terms = await services.logins(entry)
+        terms = await services.logins(entry, connection)
         if terms is not None:
             if terms.declined:
                 return None

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strongroom.errors import InvalidRequestError
-from strongroom.logical import Auth, LeaseOptions, Request, Response, SystemView
+from strongroom.logical import Auth, Connection, LeaseOptions, Request, Response, SystemView
 from strongroom.logical.backend import StaticSystemView
 from strongroom.tokens import RoleStore, TokenEntry, TokenStore, TokenType
 from strongroom.util.clock import Clock, SystemClock, rfc3339
@@ -38,7 +38,9 @@ class LoginTerms:
     declined: bool = False
 
 
-LoginRenewal = Callable[[TokenEntry], Awaitable[LoginTerms | None]]
+# The token to renew, and the connection the renewal came over (the cert auth method checks that it
+# presents the login's certificate again).
+LoginRenewal = Callable[[TokenEntry, Connection], Awaitable[LoginTerms | None]]
 # The policies a token's entity (and its groups) add now, by entity ID; lookups show them.
 IdentityPolicies = Callable[[str], tuple[str, ...]]
 
@@ -116,8 +118,38 @@ def lookup_data(
 ) -> dict[str, Any]:
     """The `data` of auth/token/lookup*, with Vault's fields (the parent is never disclosed); the entity's
     policies, when it has any, as identity_policies."""
+    head, tail = _described(entry)
+    data = dict(head)
+    data["id"] = token_id
+    if entry.meta is not None:
+        data["meta"] = dict(entry.meta)
+    data["policies"] = list(entry.policies)
+    if entry.expire_time is not None:
+        data["ttl"] = entry.remaining_ttl(now)
+    if identity_policies:
+        data["identity_policies"] = list(identity_policies)
+        data["external_namespace_policies"] = {}
+    if tail:
+        data.update(tail)
+        if "bound_cidrs" in tail:
+            data["bound_cidrs"] = list(tail["bound_cidrs"])
+    return data
+
+
+# Lookup data that only the entry decides, by token hash: a token is looked up again and again, and the
+# store hands out the same frozen entry while the token is unchanged (a changed token is a new entry).
+DESCRIBED_ENTRIES = 4096
+_DESCRIBED: dict[str, tuple[TokenEntry, dict[str, Any], dict[str, Any]]] = {}
+
+
+def _described(entry: TokenEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields of `entry`'s lookup data before identity_policies (in Vault's order; "id" and "ttl" left
+    for the caller) and after them. Neither holds the token ID."""
+    known = _DESCRIBED.get(entry.id_hash)
+    if known is not None and known[0] is entry:
+        return known[1], known[2]
     batch = entry.type is TokenType.BATCH
-    data: dict[str, Any] = {
+    head: dict[str, Any] = {
         "accessor": entry.accessor,
         "creation_time": int(entry.creation_time),
         "creation_ttl": entry.creation_ttl,
@@ -125,33 +157,33 @@ def lookup_data(
         "entity_id": entry.entity_id,
         "expire_time": None,
         "explicit_max_ttl": entry.explicit_max_ttl,
-        "id": token_id,
+        "id": "",
         "issue_time": _timestamp(entry.creation_time, whole_seconds=batch),
-        "meta": None if entry.meta is None else dict(entry.meta),
+        "meta": None,
         "num_uses": entry.num_uses,
         "orphan": entry.orphan,
         "path": entry.path,
-        "policies": list(entry.policies),
+        "policies": [],
         "renewable": entry.renewable and entry.expire_time is not None,
         "ttl": 0,
         "type": str(entry.type),
     }
     if entry.expire_time is not None:
-        data["expire_time"] = _timestamp(entry.expire_time, whole_seconds=batch)
-        data["ttl"] = entry.remaining_ttl(now)
-    if identity_policies:
-        data["identity_policies"] = list(identity_policies)
-        data["external_namespace_policies"] = {}
+        head["expire_time"] = _timestamp(entry.expire_time, whole_seconds=batch)
+    tail: dict[str, Any] = {}
     if entry.last_renewal_time is not None:
-        data["last_renewal_time"] = int(entry.last_renewal_time)
-        data["last_renewal"] = rfc3339(entry.last_renewal_time)
+        tail["last_renewal_time"] = int(entry.last_renewal_time)
+        tail["last_renewal"] = rfc3339(entry.last_renewal_time)
     if entry.role:
-        data["role"] = entry.role
+        tail["role"] = entry.role
     if entry.period:
-        data["period"] = entry.period
+        tail["period"] = entry.period
     if entry.bound_cidrs:
-        data["bound_cidrs"] = [_cidr_text(block) for block in entry.bound_cidrs]
-    return data
+        tail["bound_cidrs"] = tuple(_cidr_text(block) for block in entry.bound_cidrs)
+    if len(_DESCRIBED) >= DESCRIBED_ENTRIES:
+        del _DESCRIBED[next(iter(_DESCRIBED))]  # the oldest first
+    _DESCRIBED[entry.id_hash] = (entry, head, tail)
+    return head, tail
 
 
 def _cidr_text(block: str) -> str:

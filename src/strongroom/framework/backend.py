@@ -23,6 +23,8 @@ Hook = Callable[[], Awaitable[None]]
 
 # Vault's words (in its multierror form) for a path under a mount that no declaration matches.
 UNSUPPORTED_PATH = "1 error occurred:\n\t* unsupported path\n\n"
+# Routes remembered per backend, by path (client-chosen, so bounded; the oldest go first).
+ROUTES_KEPT = 1024
 
 
 class FrameworkBackend:
@@ -40,6 +42,9 @@ class FrameworkBackend:
         secrets: Sequence[SecretType] = (),
     ) -> None:
         self.paths = tuple(paths)
+        # What `route` found for recent paths: a request is routed twice or more (existence check, handle)
+        # and the same few paths come back request after request, each a walk of many regexes.
+        self._routes: dict[str, tuple[Path, dict[str, str]] | None] = {}
         # Whether any declaration folds a name: most backends fold none, and skip the lookup.
         self._folds = any(declared.folds for declared in self.paths)
         # The kinds of leased secret it issues, by name (Vault's Backend.Secrets).
@@ -60,11 +65,20 @@ class FrameworkBackend:
 
     def route(self, path: str) -> tuple[Path, dict[str, str]] | None:
         """The first declaration matching the whole of `path`, with its captures."""
+        routes = self._routes
+        if path in routes:
+            found = routes[path]
+            return None if found is None else (found[0], dict(found[1]))
+        found = None
         for declared in self.paths:
             captured = declared.match(path)
             if captured is not None:
-                return declared, captured
-        return None
+                found = (declared, captured)
+                break
+        if len(routes) >= ROUTES_KEPT:
+            del routes[next(iter(routes))]
+        routes[path] = found
+        return None if found is None else (found[0], dict(found[1]))
 
     async def handle(self, request: Request) -> Response | None:
         if request.operation is Operation.HELP and not request.path:

@@ -110,7 +110,7 @@ class Path:
 
     def unknown_fields(self, request: Request) -> list[str]:
         """Request data keys that are neither declared nor captured, sorted (empty for any_data paths)."""
-        if self.any_data:
+        if self.any_data or not request.data:
             return []
         return sorted(key for key in request.data if key not in self.schema)
 

@@ -130,9 +130,10 @@ class TokenSettings:
         internal: Mapping[str, Any] | None = None,
         alias: LoginAlias | None = None,
         group_aliases: tuple[str, ...] = (),
+        bound_cidrs: tuple[str, ...] | None = None,
     ) -> Auth:
         """The Auth a successful login answers with; the core issues the token from it (and finds the
-        entity behind `alias`)."""
+        entity behind `alias`). `bound_cidrs`, when given, replaces the settings' token_bound_cidrs."""
         policies = tuple(dict.fromkeys((*self.policies, *extra_policies)))
         return Auth(
             policies=policies,
@@ -146,7 +147,7 @@ class TokenSettings:
             no_default_policy=self.no_default_policy,
             # The core resolves "default" against the auth mount's token_type (tokens/types.py).
             token_type=self.type,
-            bound_cidrs=self.bound_cidrs,
+            bound_cidrs=self.bound_cidrs if bound_cidrs is None else bound_cidrs,
             internal=dict(internal or {}),
             alias=alias,
             group_aliases=group_aliases,

@@ -194,6 +194,7 @@ class VaultAPI:
             body=body,
             client=scope.get("client"),
             request_id=request_id,
+            peer_certificates=_peer_certificates(scope),
         )
         response = await self._core.handle(request)
         if response is not None:
@@ -267,6 +268,12 @@ async def _read_body(receive: Receive, limit: int, headers: dict[str, str], http
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+def _peer_certificates(scope: Scope) -> tuple[str, ...]:
+    """The client's certificate chain from ASGI's TLS extension (a listener relaying TLS sets it)."""
+    tls = (scope.get("extensions") or {}).get("tls")
+    return tuple(tls.get("client_cert_chain") or ()) if tls else ()
 
 
 def _remote_address(client: tuple[str, int] | None) -> str:

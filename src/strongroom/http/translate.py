@@ -151,6 +151,7 @@ def build_request(
     body: bytes,
     client: tuple[str, int] | None,
     request_id: str,
+    peer_certificates: tuple[str, ...] = (),
 ) -> Request:
     """The logical request for one HTTP request."""
     path = api_path(raw_path)
@@ -181,7 +182,7 @@ def build_request(
         data=data,
         id=request_id,
         client_token=token_from(headers),
-        connection=Connection(*(client or ("", 0))),
+        connection=Connection(*(client or ("", 0)), peer_certificates),
         headers=headers,
         query=query,
         wrap_ttl=_wrap_ttl(wrap_ttl),

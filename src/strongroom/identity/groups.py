@@ -206,18 +206,30 @@ class GroupStore:
         """Make `entity_id` a member of exactly those external groups of the mount whose alias `names`
         lists (what the auth method reported at login); other groups are left as they are."""
         wanted = {name.lower() for name in names}
+        # Most logins change no membership: only then is the lock taken (and the groups read again under it).
+        if not self._membership_changes(entity_id, mount_accessor, wanted):
+            return
         async with self._lock:
             now = self._clock.now()
-            for group in self.groups():
-                alias = group.alias
-                if group.type != "external" or alias is None or alias.mount_accessor != mount_accessor:
-                    continue
-                member, belongs = entity_id in group.member_entity_ids, alias.name.lower() in wanted
-                if member == belongs:
-                    continue
+            for group, belongs in self._membership_changes(entity_id, mount_accessor, wanted):
                 others = tuple(e for e in group.member_entity_ids if e != entity_id)
                 members = (*others, entity_id) if belongs else others
                 await self._put(_changed(group, now, member_entity_ids=members))
+
+    def _membership_changes(
+        self, entity_id: str, mount_accessor: str, wanted: set[str]
+    ) -> list[tuple[Group, bool]]:
+        """The mount's external groups whose membership of `entity_id` differs from what the alias names
+        `wanted` say, each with whether the entity belongs."""
+        changes: list[tuple[Group, bool]] = []
+        for group in self.groups():
+            alias = group.alias
+            if group.type != "external" or alias is None or alias.mount_accessor != mount_accessor:
+                continue
+            member, belongs = entity_id in group.member_entity_ids, alias.name.lower() in wanted
+            if member != belongs:
+                changes.append((group, belongs))
+        return changes
 
     async def replace_member(self, old_entity_id: str, new_entity_id: str) -> None:
         """Every group that has `old_entity_id` as a member gets `new_entity_id` in its place (a merge)."""

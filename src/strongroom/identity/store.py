@@ -28,6 +28,8 @@ from strongroom.util.clock import Clock
 from strongroom.util.ids import new_uuid
 
 _ENTITIES = "entity/"
+# Login grants remembered (by alias, so bounded: the oldest go first).
+LOGIN_GRANTS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class IdentityStore:
         )
         # Grants by entity, kept while neither entities nor groups change: every request asks for one.
         self._grants: dict[str, Grant] = {}
+        # And by login (mount accessor, alias name, reported group names), kept as long: every login asks.
+        self._login_grants: dict[tuple[str, str, frozenset[str]], Grant] = {}
         self._grants_at = (0, 0)
         self.groups = GroupStore(storage, clock, mounts, lambda entity_id: entity_id in self._records)
 
@@ -114,9 +118,7 @@ class IdentityStore:
         entity = self._records.get(entity_id) if entity_id else None
         if entity is None:
             return NO_GRANT
-        now_at = (self._records.generation, self.groups.generation)
-        if self._grants_at != now_at:
-            self._grants, self._grants_at = {}, now_at
+        self._drop_stale_grants()
         grant = self._grants.get(entity_id)
         if grant is None:
             grant = self._grants[entity_id] = self._grant(entity, self.groups.direct_groups(entity_id))
@@ -125,10 +127,27 @@ class IdentityStore:
     def login_grant(self, mount_accessor: str, alias_name: str, group_names: Iterable[str]) -> Grant:
         """What a login's entity will grant once the login is done: the entity its alias names (none yet
         for a new alias), in the external groups of this mount whose aliases `group_names` lists."""
+        names = frozenset(name.lower() for name in group_names)
+        key = (mount_accessor, alias_name, names)
+        self._drop_stale_grants()
+        grant = self._login_grants.get(key)
+        if grant is None:
+            if len(self._login_grants) >= LOGIN_GRANTS_KEPT:
+                del self._login_grants[next(iter(self._login_grants))]  # the oldest first
+            grant = self._login_grants[key] = self._new_login_grant(mount_accessor, alias_name, names)
+        return grant
+
+    def _drop_stale_grants(self) -> None:
+        """Forget the grants worked out before the last change of an entity or a group."""
+        now_at = (self._records.generation, self.groups.generation)
+        if self._grants_at != now_at:
+            self._grants, self._grants_at = {}, now_at
+            self._login_grants.clear()
+
+    def _new_login_grant(self, mount_accessor: str, alias_name: str, names: frozenset[str]) -> Grant:
         found = self._records.alias_by_factors(mount_accessor, alias_name)
         entity = self._records[found.canonical_id] if found else None
         entity_id = entity.id if entity else ""
-        names = {name.lower() for name in group_names}
         direct = []
         for group in self.groups.groups():
             alias = group.alias

@@ -6,7 +6,7 @@ when a token dies, and sys/leases/ (core/system/leases.py) serves the HTTP API o
 """
 
 from strongroom.leases.manager import MAX_REVOKE_ATTEMPTS, LeaseManager, SecretBackends, Tokens
-from strongroom.leases.model import LeaseEntry, LeaseKind, SecretRenewal, token_lease_id
+from strongroom.leases.model import LeaseEntry, LeaseKind, SecretRenewal, token_lease, token_lease_id
 from strongroom.leases.queue import ExpiryQueue
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "SecretBackends",
     "SecretRenewal",
     "Tokens",
+    "token_lease",
     "token_lease_id",
 ]

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 import orjson
 
 from strongroom.errors import InvalidRequestError, RequestError
-from strongroom.leases.model import LeaseEntry, LeaseKind, SecretRenewal
+from strongroom.leases.model import LeaseEntry, LeaseKind, SecretRenewal, token_lease
 from strongroom.leases.queue import ExpiryQueue
 from strongroom.logical.storage import Storage
 from strongroom.util import ids
@@ -78,6 +79,11 @@ class LeaseManager:
         self._queue = ExpiryQueue()
         self._attempts: dict[str, int] = {}
         self._wake = asyncio.Event()
+        # When the sleeping expiry task wakes on its own (wall-clock seconds): only a deadline before it
+        # needs to wake the task early. A login's or a new secret's lease almost always comes due after
+        # the earliest one, and waking the task for it would cost every such request a task switch.
+        # Infinite while the task is awake (it reads the queue again before it sleeps).
+        self._wakes_at = math.inf
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -145,7 +151,11 @@ class LeaseManager:
                 # event is set, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
-                        await self._wake.wait()
+                        self._wakes_at = self._clock.now() + delay
+                        try:
+                            await self._wake.wait()
+                        finally:
+                            self._wakes_at = math.inf
                 continue
             await self.expire_due()
 
@@ -195,19 +205,34 @@ class LeaseManager:
         last_renewal: float | None = None,
     ) -> LeaseEntry:
         """Create or update a token's lease so it mirrors the token (called on create, login and renew)."""
-        lease = LeaseEntry(
+        lease = token_lease(
             lease_id=lease_id,
-            path=path.strip("/"),
-            kind=LeaseKind.TOKEN,
+            path=path,
+            id_hash=id_hash,
             issue_time=issue_time,
             expire_time=expire_time,
             ttl=ttl,
             renewable=renewable,
             last_renewal=last_renewal,
-            token_hash=id_hash,
         )
         await self._save(lease)
         return lease
+
+    @property
+    def storage(self) -> Storage:
+        """The manager's view, for a caller that stores a lease together with other records."""
+        return self._storage
+
+    def stored_form(self, lease: LeaseEntry) -> tuple[str, bytes]:
+        """The key (in `storage`) and value `lease` is stored as; `track` it once stored."""
+        key = _id_key(lease.lease_id)
+        if key is None:
+            raise InvalidRequestError(f'invalid lease path "{lease.path}"')
+        return key, orjson.dumps(lease.to_json())
+
+    def track(self, lease: LeaseEntry) -> None:
+        """Expire `lease`, stored by the caller in its `stored_form`, on time."""
+        self._schedule(lease)
 
     async def token_revoked(self, lease_id: str, id_hash: str) -> None:
         """A token is being revoked: drop its lease and revoke the secrets issued to it.
@@ -345,7 +370,8 @@ class LeaseManager:
             self._queue.cancel(lease.lease_id)
             return
         self._queue.schedule(lease.lease_id, lease.expire_time)
-        self._wake.set()
+        if lease.expire_time < self._wakes_at:
+            self._wake.set()
 
     def _expire_soon(self, lease_id: str) -> None:
         # Counted as a first failed attempt, so the timer revokes it although its expiry is still ahead.
@@ -383,10 +409,8 @@ class LeaseManager:
         return None if raw is None else LeaseEntry.from_json(orjson.loads(raw))
 
     async def _save(self, lease: LeaseEntry) -> None:
-        key = _id_key(lease.lease_id)
-        if key is None:
-            raise InvalidRequestError(f'invalid lease path "{lease.path}"')
-        await self._storage.put(key, orjson.dumps(lease.to_json()))
+        key, value = self.stored_form(lease)
+        await self._storage.put(key, value)
         self._schedule(lease)
 
 

@@ -116,3 +116,28 @@ class SecretRenewal:
     renewable: bool
     data: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = ()
+
+
+def token_lease(
+    *,
+    lease_id: str,
+    path: str,
+    id_hash: str,
+    issue_time: float,
+    expire_time: float | None,
+    ttl: int,
+    renewable: bool,
+    last_renewal: float | None = None,
+) -> LeaseEntry:
+    """The lease that mirrors a token."""
+    return LeaseEntry(
+        lease_id=lease_id,
+        path=path.strip("/"),
+        kind=LeaseKind.TOKEN,
+        issue_time=issue_time,
+        expire_time=expire_time,
+        ttl=ttl,
+        renewable=renewable,
+        last_renewal=last_renewal,
+        token_hash=id_hash,
+    )

@@ -122,6 +122,12 @@ class SecretBackend(Protocol):
         ...
 
 
+class RenewalRefusedError(InvalidRequestError):
+    """A renewal an auth method answers with an error response (Vault's logical.ErrorResponse from an
+    AuthRenew): the client gets the message as it is, where an error the method raises otherwise is
+    wrapped as Vault wraps returned errors ("failed to renew entry: ...")."""
+
+
 @runtime_checkable
 class LoginRenewer(Protocol):
     """An auth method that re-checks a login when the token it issued is renewed (Vault's AuthRenew).

@@ -24,6 +24,9 @@ class Connection:
 
     remote_address: str = ""
     remote_port: int = 0
+    # The certificates the client presented over TLS (PEM, its own first), as Vault's ConnectionState
+    # PeerCertificates: unverified, for the cert auth method to judge. Empty without TLS or a certificate.
+    peer_certificates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from strongroom.errors import ConfigError, FencedWriteError, StorageError
+from strongroom.errors import ConfigError, FencedWriteError, NothingWrittenError, StorageError
 from strongroom.physical.keys import check_key, check_prefix
 from strongroom.physical.postgresql_ha import (
     DEFAULT_HA_TABLE,
@@ -57,6 +57,15 @@ _FENCED = "this server lost the HA lock to another server while serving the requ
 _DEFAULT_PARALLEL = 128
 _DEFAULT_IDLE = 2
 _CONNECT_TIMEOUT = 10
+# A server cut off from PostgreSQL in the middle of a write transaction must not keep the HA row's fence
+# locked (which would stall a standby's takeover) until the kernel gives up on the socket: the session ends
+# once idle in a transaction for 5 s (these transactions never wait on anything but the database), and
+# PostgreSQL probes an idle socket as it does the HA lock's connection (see postgresql_ha).
+_SESSION = (
+    "SELECT set_config('idle_in_transaction_session_timeout', '5s', false),"
+    " set_config('tcp_keepalives_idle', '2', false), set_config('tcp_keepalives_interval', '1', false),"
+    " set_config('tcp_keepalives_count', '2', false)"
+)
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.015, 5.0
 _MIN_SERVER_VERSION = 110000  # starts_with()
 _OPTIONS = frozenset(
@@ -388,10 +397,15 @@ class PostgreSQLBackend:
             await connection.close()
 
     async def _connect(self) -> Connection:
+        connection = None
         try:
-            return await psycopg.AsyncConnection.connect(self._options.conninfo, autocommit=True)
+            connection = await psycopg.AsyncConnection.connect(self._options.conninfo, autocommit=True)
+            await connection.execute(_SESSION)
         except psycopg.Error as exc:
-            raise self._failure(exc) from None
+            if connection is not None:
+                await connection.close()
+            raise NothingWrittenError(str(self._failure(exc))) from None
+        return connection
 
     async def _first_connection(self) -> Connection:
         """Connect at startup, with OpenBao's exponential backoff (max_connect_retries 0: forever)."""

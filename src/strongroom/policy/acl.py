@@ -141,6 +141,9 @@ class ACL:
         # What `_lookup` found, by (path, listing): the same few paths come back request after request,
         # and the tables never change once built (a policy change builds a new ACL).
         self._found: dict[tuple[str, bool], _Permissions | None] = {}
+        # Answers that depend on nothing but (operation, path): the rule sets no parameter or wrapping
+        # constraint, or the capability is missing anyway. Bounded as `_found`.
+        self._verdicts: dict[tuple[Operation, str], Authorization] = {}
         for rule in self._effective_rules(policies, identity or {}, now):
             if rule.has_segment_wildcards:
                 table, key = self._segment, rule.path
@@ -174,16 +177,30 @@ class ACL:
         self, operation: Operation, path: str, data: Mapping[str, Any], *, wrap_ttl: int = 0
     ) -> Authorization:
         """Whether `operation` on `path` with `data` is allowed. `wrap_ttl` is the requested wrapping TTL."""
+        known = self._verdicts.get((operation, path))
+        if known is not None:
+            return known
+        verdict, general = self._authorize(operation, path, data, wrap_ttl)
+        if general:
+            if len(self._verdicts) >= LOOKUP_MEMO_SIZE:
+                del self._verdicts[next(iter(self._verdicts))]  # the oldest first
+            self._verdicts[operation, path] = verdict
+        return verdict
+
+    def _authorize(
+        self, operation: Operation, path: str, data: Mapping[str, Any], wrap_ttl: int
+    ) -> tuple[Authorization, bool]:
+        """The verdict, and whether it holds for any data and wrapping TTL."""
         if self.root:
-            return Authorization(allowed=True, capabilities=_ALL, sudo=True, root=True)
+            return Authorization(allowed=True, capabilities=_ALL, sudo=True, root=True), True
         if operation is Operation.HELP:
             # Vault answers help on any path to any token.
-            return Authorization(allowed=True)
+            return Authorization(allowed=True), True
         needed = _REQUIRED.get(operation)
         path = path.lstrip("/")
         permissions = self._lookup(path, listing=operation is Operation.LIST)
         if permissions is None or needed is None:
-            return Authorization(allowed=False, reason="no policy grants access to this path")
+            return Authorization(allowed=False, reason="no policy grants access to this path"), True
         caps = permissions.capabilities
         sudo = Capability.SUDO in caps
 
@@ -191,22 +208,25 @@ class ACL:
             return Authorization(allowed=False, capabilities=caps, sudo=sudo, reason=reason)
 
         if needed not in caps:
-            return refuse(f"the {needed.name.lower() if needed.name else ''} capability is not granted")
+            name = needed.name.lower() if needed.name else ""
+            return refuse(f"the {name} capability is not granted"), True
         if permissions.max_wrapping_ttl and (not wrap_ttl or wrap_ttl > permissions.max_wrapping_ttl):
-            return refuse("the response must be wrapped within max_wrapping_ttl")
+            return refuse("the response must be wrapped within max_wrapping_ttl"), False
         if permissions.min_wrapping_ttl and (not wrap_ttl or wrap_ttl < permissions.min_wrapping_ttl):
-            return refuse("the response must be wrapped for at least min_wrapping_ttl")
+            return refuse("the response must be wrapped for at least min_wrapping_ttl"), False
         if (
             permissions.min_wrapping_ttl
             and permissions.max_wrapping_ttl
             and permissions.max_wrapping_ttl < permissions.min_wrapping_ttl
         ):
-            return refuse("the merged wrapping TTL bounds cannot be met")
-        if operation in _PARAMETER_CHECKED:
+            return refuse("the merged wrapping TTL bounds cannot be met"), False
+        constrained = permissions.required or permissions.denied or permissions.allowed
+        if constrained and operation in _PARAMETER_CHECKED:
             reason = _check_parameters(permissions, data)
             if reason:
-                return refuse(reason)
-        return Authorization(allowed=True, capabilities=caps, sudo=sudo)
+                return refuse(reason), False
+        general = not (constrained or permissions.min_wrapping_ttl or permissions.max_wrapping_ttl)
+        return Authorization(allowed=True, capabilities=caps, sudo=sudo), general
 
     def capabilities(self, path: str) -> list[str]:
         """Vault's sys/capabilities answer for `path`: sorted names, ["root"] for root, ["deny"] for none."""

@@ -7,11 +7,12 @@ The core wires it: the pipeline authenticates with `TokenStore.use`, and the aut
 
 from strongroom.tokens.model import REVOCATION_PENDING, TokenEntry, TokenParams, TokenType
 from strongroom.tokens.roles import RoleStore, TokenRole
-from strongroom.tokens.store import Renewal, RevocationHook, TokenStore
+from strongroom.tokens.store import NewToken, Renewal, RevocationHook, TokenStore
 from strongroom.tokens.ttl import TTLResult, calculate_ttl
 
 __all__ = [
     "REVOCATION_PENDING",
+    "NewToken",
     "Renewal",
     "RevocationHook",
     "RoleStore",

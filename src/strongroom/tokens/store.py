@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -43,6 +43,15 @@ class Renewal:
 
     entry: TokenEntry
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token worked out but not stored: its ID (shown once), its entry, and the records to write."""
+
+    token_id: str = field(repr=False)
+    entry: TokenEntry
+    puts: dict[str, bytes] = field(repr=False)
 
 
 class TokenStore:
@@ -97,6 +106,13 @@ class TokenStore:
 
         A given `token_id` (root or sudo callers, the dev root token) must be new and carry no "." prefix.
         """
+        new = await self.prepare(params, token_id)
+        await write_together(self._storage, new.puts)
+        return new.token_id, new.entry
+
+    async def prepare(self, params: TokenParams, token_id: str | None = None) -> NewToken:
+        """What `create` stores, not yet stored: for a caller that writes it together with other records
+        (`puts` are keys of this store's view)."""
         await self.initialize()
         custom = token_id is not None
         if token_id is not None:
@@ -142,8 +158,7 @@ class TokenStore:
         if entry.accessor:
             puts[_accessor_key(self.hash(entry.accessor))] = _accessor_record(entry)
         puts[_id_key(id_hash)] = orjson.dumps(entry.to_json())
-        await write_together(self._storage, puts)
-        return token_id, entry
+        return NewToken(token_id, entry, puts)
 
     async def lookup(self, token_id: str, *, include_pending: bool = False) -> TokenEntry | None:
         """The live entry of `token_id`, or None (unknown, expired, or fully used unless include_pending)."""

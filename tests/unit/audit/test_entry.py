@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -68,11 +69,11 @@ AUDIT = AuditInput(
         data={"data": {"password": "hunter2"}},
         id="req-1",
         client_token="s.token",
-        mount_point="secret/",
-        mount_type="kv",
-        mount_accessor="kv_1234",
         connection=Connection("127.0.0.1", 5000),
     ),
+    mount_point="secret/",
+    mount_type="kv",
+    mount_accessor="kv_1234",
     auth=AuditAuth(
         accessor="acc",
         display_name="token",
@@ -108,7 +109,7 @@ def test_response_entry_hashes_data_and_issued_token_but_not_metadata() -> None:
         client_token="s.new", accessor="acc2", policies=("default",), token_policies=("default",),
         metadata={"team": "a"}, display_name="token", lease=LeaseOptions(ttl=3600),
     )  # fmt: skip
-    audit = AuditInput(request=AUDIT.request, auth=AUDIT.auth, response=Response(auth=auth, warnings=("w",)))
+    audit = replace(AUDIT, response=Response(auth=auth, warnings=("w",)))
     entry = response_entry(audit, FormatOptions(), h, 0)
     assert entry["type"] == "response"
     assert entry["response"] == {

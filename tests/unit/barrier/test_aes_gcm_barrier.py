@@ -10,7 +10,7 @@ import pytest
 
 from strongroom.barrier.aes_gcm import KEYRING_PATH, AESGCMBarrier, KeyStatus
 from strongroom.crypto.aead import NONCE_SIZE, TAG_SIZE
-from strongroom.errors import BarrierError, IntegrityError, SealedError, StorageError
+from strongroom.errors import BarrierError, IntegrityError, NothingWrittenError, SealedError, StorageError
 from strongroom.physical.inmem import InmemBackend
 from strongroom.physical.sqlite import SQLiteBackend
 from strongroom.util.clock import ManualClock
@@ -431,6 +431,25 @@ async def test_a_failed_write_keeps_nothing(barrier: AESGCMBarrier, physical: In
     await _tamper(physical, "k")
     with pytest.raises(IntegrityError):
         await barrier.get("k")
+
+
+async def test_a_write_that_never_reached_storage_keeps_what_was_known(
+    barrier: AESGCMBarrier, physical: InmemBackend
+) -> None:
+    await barrier.transaction({"kept": b"stored"}, [])
+    assert await barrier.get("absent") is None
+
+    async def unreachable(puts: dict[str, bytes], deletes: list[str]) -> None:
+        raise NothingWrittenError("postgresql: connection refused")
+
+    physical.transaction = unreachable  # type: ignore[method-assign]
+    with pytest.raises(NothingWrittenError):
+        await barrier.transaction({"kept": b"never stored", "absent": b"never stored"}, [])
+    del physical.transaction
+    # Storage still holds what it held, and the barrier answers from what it knew without asking it.
+    await _tamper(physical, "kept")
+    await physical.put("absent", b"planted")
+    assert (await barrier.get("kept"), await barrier.get("absent")) == (b"stored", None)
 
 
 class _CountingTransactions(InmemBackend):

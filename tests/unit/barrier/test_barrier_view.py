@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from strongroom.barrier.aes_gcm import AESGCMBarrier
-from strongroom.barrier.view import BarrierView
+from strongroom.barrier.view import BarrierView, write_views
 from strongroom.errors import InvalidKeyError, InvalidRequestError, StorageError
 from strongroom.logical.storage import InmemStorage
 from strongroom.physical.inmem import InmemBackend
@@ -139,3 +139,23 @@ async def test_a_view_over_the_barrier_writes_in_one_transaction() -> None:
     await view.transaction({"id/h1": b"entry", "accessor/h2": b"index"}, [])
     assert applied == [(["sys/token/accessor/h2", "sys/token/id/h1"], [])]
     assert await view.get("id/h1") == b"entry"
+
+
+async def test_write_views_over_one_storage_is_one_atomic_write() -> None:
+    physical = InmemBackend()
+    tokens, leases = BarrierView(physical, "sys/token/"), BarrierView(physical, "sys/expire/")
+    await write_views([(tokens, {"id/h1": b"token"}), (leases, {"id/auth/h1": b"lease"})])
+    assert await tokens.get("id/h1") == b"token"
+    assert await leases.get("id/auth/h1") == b"lease"
+    # A key the second view refuses leaves the first view's record unwritten too.
+    with pytest.raises(InvalidKeyError):
+        await write_views([(tokens, {"id/h2": b"token"}), (leases, {"id/../h2": b"lease"})])
+    assert await tokens.get("id/h2") is None
+    assert await physical.list("sys/token/id/") == ["h1"]
+
+
+async def test_write_views_over_different_storages_writes_each() -> None:
+    first, second = InmemStorage(), InmemStorage()
+    await write_views([(BarrierView(first, "a/"), {"k": b"1"}), (BarrierView(second, "b/"), {"k": b"2"})])
+    assert first.data == {"a/k": b"1"}
+    assert second.data == {"b/k": b"2"}

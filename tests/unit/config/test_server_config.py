@@ -238,3 +238,23 @@ def test_x_forwarded_for_options_read_vaults_forms(tmp_path: Path, value: str) -
 def test_bad_x_forwarded_for_options_are_refused(tmp_path: Path, option: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         listener(tmp_path, f"tls_disable = true\n{option}")
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("tls_disable_client_certs = true\ntls_require_and_verify_client_cert = true",
+         "'tls_disable_client_certs' and 'tls_require_and_verify_client_cert' are mutually exclusive"),
+        ("tls_disable_client_certs = true\ntls_request_client_certs = true",
+         "'tls_disable_client_certs' and 'tls_request_client_certs' are mutually exclusive"),
+    ],
+)  # fmt: skip
+def test_client_certificate_options_that_exclude_each_other(tmp_path: Path, lines: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        listener(tmp_path, f'tls_cert_file = "c.pem"\ntls_key_file = "k.pem"\n{lines}')
+
+
+def test_a_listener_requests_client_certificates_only_when_told(tmp_path: Path) -> None:
+    tls = 'tls_cert_file = "c.pem"\ntls_key_file = "k.pem"\n'
+    assert listener(tmp_path, tls).tls_request_client_certs is False
+    assert listener(tmp_path, tls + "tls_request_client_certs = true").tls_request_client_certs is True

@@ -11,13 +11,13 @@ from strongroom.logical import Auth
 
 @pytest.mark.parametrize("spelling", ["root", "Root", "ROOT", " root", "root\t"])
 def test_no_spelling_of_root_gets_through(spelling: str) -> None:
-    for auth in (
-        Auth(policies=(spelling,)),
-        Auth(policies=("dev", spelling), no_default_policy=True),
-        Auth(policies=("dev",), identity_policies=(spelling,)),
+    for auth, identity in (
+        (Auth(policies=(spelling,)), ()),
+        (Auth(policies=("dev", spelling), no_default_policy=True), ()),
+        (Auth(policies=("dev",)), (spelling,)),
     ):
         with pytest.raises(InvalidRequestError, match=r"^auth methods cannot create root tokens$"):
-            login_policies(auth)
+            login_policies(auth, identity)
 
 
 def test_reserved_policies_cannot_be_assigned() -> None:

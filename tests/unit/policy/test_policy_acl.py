@@ -334,3 +334,16 @@ def test_remembered_lookups_answer_as_the_first_and_stay_bounded() -> None:
         assert rules.authorize(Op.READ, f"secret/k{i}", {}).allowed
     assert rules.capabilities("secret/k0") == ["read"]  # evicted early, found again the same
     assert len(rules._found) <= LOOKUP_MEMO_SIZE
+    assert len(rules._verdicts) <= LOOKUP_MEMO_SIZE
+
+
+def test_remembered_verdicts_never_outlive_the_parameters_or_wrapping_they_depend_on() -> None:
+    params = acl(PARAMS)
+    for _ in range(2):
+        assert params.authorize(Op.UPDATE, "kv/params", {"size": 1}).allowed
+        assert not params.authorize(Op.UPDATE, "kv/params", {"size": 1, "secret": "x"}).allowed
+        assert not params.authorize(Op.UPDATE, "kv/params", {}).allowed
+    bounded = acl('path "a" { capabilities = ["read"] max_wrapping_ttl = "1h" }')
+    for _ in range(2):
+        assert bounded.authorize(Op.READ, "a", {}, wrap_ttl=600).allowed
+        assert not bounded.authorize(Op.READ, "a", {}).allowed

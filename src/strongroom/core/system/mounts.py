@@ -32,11 +32,7 @@ def mount_info(entry: MountEntry) -> dict[str, Any]:
     # Every auth mount shows the token type its logins issue (Vault's default for all of them).
     if entry.table == "auth":
         config["token_type"] = entry.config.token_type or "default-service"
-    for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
-                 "passthrough_request_headers", "allowed_response_headers"):  # fmt: skip
-        values = getattr(entry.config, name)
-        if values:
-            config[name] = list(values)
+    config.update(_tuned_lists(entry.config))
     if entry.config.listing_visibility:
         config["listing_visibility"] = entry.config.listing_visibility
     if entry.config.user_lockout_tuned:
@@ -67,6 +63,7 @@ def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
         "force_no_cache": entry.config.force_no_cache,
         "max_lease_ttl": entry.config.max_lease_ttl or ttls.max,
     }
+    info.update(_tuned_lists(entry.config))
     if entry.config.listing_visibility:
         info["listing_visibility"] = entry.config.listing_visibility
     if entry.options:
@@ -76,6 +73,13 @@ def _tune_info(entry: MountEntry, ttls: SystemTTLs) -> dict[str, Any]:
     if entry.config.user_lockout_tuned:
         info.update(_user_lockout_info(entry.config))
     return info
+
+
+def _tuned_lists(config: MountConfig) -> dict[str, list[str]]:
+    """The mount's list settings that are set (Vault shows an empty one as absent)."""
+    names = ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
+             "passthrough_request_headers", "allowed_response_headers")  # fmt: skip
+    return {name: list(getattr(config, name)) for name in names if getattr(config, name)}
 
 
 def _user_lockout_info(config: MountConfig) -> dict[str, Any]:

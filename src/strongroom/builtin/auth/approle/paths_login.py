@@ -43,16 +43,17 @@ def paths(store: AppRoleStore, clock: Clock) -> list[Path]:
         else:
             check_role_cidrs(role, address)
         metadata = {**(entry.metadata if entry else {}), "role_name": role.name}
+        bound = entry.token_bound_cidrs if entry and entry.token_bound_cidrs else role.token.bound_cidrs
+        if role.token_strictly_bind_ip and address:
+            bound = (address,)
         auth = role.token.to_auth(
             display_name="",
             metadata=metadata,
             internal={"role_name": role.name},
             alias=LoginAlias(name=role.role_id, metadata=metadata),
+            bound_cidrs=tuple(bound),
         )
-        bound = entry.token_bound_cidrs if entry and entry.token_bound_cidrs else role.token.bound_cidrs
-        if role.token_strictly_bind_ip and address:
-            bound = (address,)
-        return Response(auth=replace(auth, bound_cidrs=tuple(bound)))
+        return Response(auth=auth)
 
     async def spend(role: Role, secret_id: str, address: str) -> SecretIDEntry:
         """Check the secret ID against the rules, then take one of its uses. Callers hold the lock."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
@@ -30,8 +31,11 @@ from strongroom.crypto.hmac import SaltedHasher
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, get_json, put_json
 
+T = TypeVar("T")
+
 _SALT_SIZE = 32
-DECODED_ROLES = 1024
+# Decoded records remembered, of each kind (roles, secret IDs); the oldest go first.
+DECODED_RECORDS = 1024
 
 
 class AppRoleStore:
@@ -44,6 +48,11 @@ class AppRoleStore:
         # Decoded roles by storage key: every login reads its role, and decoding one costs more than the
         # rest of the lookup. The stored bytes stay the truth; a role is reused only while they are unchanged.
         self._decoded: dict[str, tuple[bytes, Role]] = {}
+        # The same for secret IDs: a secret ID is read at each of its logins.
+        self._decoded_entries: dict[str, tuple[bytes, SecretIDEntry]] = {}
+        # Hashes of the names every login hashes again (its role's name, its secret ID's accessor): values
+        # the decoded records above hold in the clear anyway, unlike the credentials presented.
+        self._known_hashes: dict[str, str] = {}
 
     async def hash(self, value: str) -> str:
         """The salted hash of `value` (a role name, role ID, secret ID or accessor)."""
@@ -55,6 +64,16 @@ class AppRoleStore:
             self._hasher = SaltedHasher(salt)
         return self._hasher.hex(value)
 
+    async def _hash_known(self, value: str) -> str:
+        """`hash(value)` for a role name or an accessor read from storage, remembered."""
+        known = self._known_hashes.get(value)
+        if known is None:
+            known = await self.hash(value)
+            if len(self._known_hashes) >= 2 * DECODED_RECORDS:
+                del self._known_hashes[next(iter(self._known_hashes))]  # the oldest first
+            self._known_hashes[value] = known
+        return known
+
     # Roles.
 
     async def role(self, name: str) -> Role | None:
@@ -63,14 +82,7 @@ class AppRoleStore:
         raw = await self._storage.get(key)
         if raw is None:
             return None
-        known = self._decoded.get(key)
-        if known is not None and known[0] == raw:
-            return known[1]
-        role = Role.from_json(orjson.loads(raw))
-        if len(self._decoded) >= DECODED_ROLES:
-            del self._decoded[next(iter(self._decoded))]  # the oldest first
-        self._decoded[key] = (raw, role)
-        return role
+        return _decoded(self._decoded, key, raw, Role.from_json)
 
     async def role_names(self) -> list[str]:
         """Every role's name, sorted."""
@@ -113,7 +125,7 @@ class AppRoleStore:
 
     async def secret_id_entry(self, role: Role, secret_id: str) -> SecretIDEntry | None:
         """The entry of `secret_id` under `role`, or None."""
-        return await self._entry(await self.hash(role.name), await self.hash(secret_id))
+        return await self._entry(await self._hash_known(role.name), await self.hash(secret_id))
 
     async def entry_for_accessor(self, role: Role, accessor: str) -> tuple[bool, SecretIDEntry | None]:
         """(whether the accessor is known at all, the entry it leads to under `role` or None)."""
@@ -124,7 +136,7 @@ class AppRoleStore:
 
     async def has_accessor(self, entry: SecretIDEntry) -> bool:
         """Whether `entry`'s accessor index still exists (a secret ID without one is void)."""
-        return await self._storage.get(ACCESSOR_PREFIX + await self.hash(entry.accessor)) is not None
+        return await self._storage.get(ACCESSOR_PREFIX + await self._hash_known(entry.accessor)) is not None
 
     async def register(self, role: Role, entry: SecretIDEntry) -> None:
         """Store a new secret ID's entry and its accessor index. Callers hold `lock`."""
@@ -176,10 +188,11 @@ class AppRoleStore:
         return f"{SECRET_ID_PREFIX}{role_hmac}/{secret_id_hmac}"
 
     async def _entry(self, role_hmac: str, secret_id_hmac: str) -> SecretIDEntry | None:
-        raw: Any = await get_json(self._storage, self._entry_key(role_hmac, secret_id_hmac))
+        key = self._entry_key(role_hmac, secret_id_hmac)
+        raw = await self._storage.get(key)
         if raw is None:
             return None
-        entry = SecretIDEntry.from_json(raw)
+        entry = _decoded(self._decoded_entries, key, raw, SecretIDEntry.from_json)
         # The key already is the hash; comparing the copy inside guards against a record moved under it.
         if not hmac.compare_digest(entry.secret_id_hmac.encode(), secret_id_hmac.encode()):
             return None
@@ -196,3 +209,15 @@ class AppRoleStore:
     async def _delete_entry(self, role_hmac: str, entry: SecretIDEntry) -> None:
         await self._storage.delete(ACCESSOR_PREFIX + await self.hash(entry.accessor))
         await self._storage.delete(self._entry_key(role_hmac, entry.secret_id_hmac))
+
+
+def _decoded(known: dict[str, tuple[bytes, T]], key: str, raw: bytes, decode: Callable[[Any], T]) -> T:
+    """The record stored as `raw` at `key`, decoded once while those bytes stay unchanged."""
+    kept = known.get(key)
+    if kept is not None and kept[0] == raw:
+        return kept[1]
+    record = decode(orjson.loads(raw))
+    if len(known) >= DECODED_RECORDS:
+        del known[next(iter(known))]  # the oldest first
+    known[key] = (raw, record)
+    return record

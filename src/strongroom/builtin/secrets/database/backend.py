@@ -29,6 +29,10 @@ async def database_factory(config: BackendConfig) -> Backend:
     rotator = Rotator(store, config.clock, config.events, config.mount_path)
     creds_paths, creds = paths_creds.paths(store, config.system, config.clock)
 
+    async def initialize() -> None:
+        await store.load_pending_roots()
+        await rotator.start()
+
     async def cleanup() -> None:
         await rotator.stop()
         await store.close_all()
@@ -42,6 +46,6 @@ async def database_factory(config: BackendConfig) -> Backend:
         ],
         help=HELP,
         secrets=[creds],
-        on_initialize=rotator.start,
+        on_initialize=initialize,
         on_cleanup=cleanup,
     )

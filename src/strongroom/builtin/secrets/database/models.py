@@ -7,6 +7,8 @@ Storage layout (inside the mount's view), as Vault lays it out:
     static-role/<name>  StaticRole: an existing user whose password the engine rotates, and its schedule
     static-wal/<name>   the password a static role's rotation is setting, written before the database is
                         touched (Vault's write-ahead log entry) and deleted once the role records it
+    root-wal/<name>     the root password a rotate-root is setting, written likewise before the database
+                        is touched, and deleted once config/<name> records it (or the old one is kept)
 
 Invariant: the root password lives only in `DatabaseConfig.password`; `read_data()` never shows it, nor a
 static role's password (only static-creds does).
@@ -24,6 +26,7 @@ CONFIG_PREFIX = "config/"
 ROLE_PREFIX = "role/"
 STATIC_ROLE_PREFIX = "static-role/"
 STATIC_WAL_PREFIX = "static-wal/"
+ROOT_WAL_PREFIX = "root-wal/"
 POSTGRESQL_PLUGIN = "postgresql-database-plugin"
 
 # Vault's framework.GenericNameRegex: what a config or role name may be.

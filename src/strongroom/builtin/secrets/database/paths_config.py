@@ -96,14 +96,7 @@ def paths(store: DatabaseStore) -> list[Path]:
         return None
 
     async def rotate_root(request: Request, data: FieldData) -> Response | None:
-        name = checked_name(data)
-        async with store.lock:
-            config = await store.required_config(name)
-            if not config.username:
-                raise InvalidRequestError("unable to rotate root credentials: no username in configuration")
-            new_password = await store.new_password(config)
-            await store.connection(config).rotate_root(config.root_rotation_statements, new_password)
-            await store.save_config(config.evolve(password=new_password))
+        await store.rotate_root(checked_name(data))
         return None
 
     name_only = {"name": NAME_FIELD}
@@ -148,7 +141,8 @@ def paths(store: DatabaseStore) -> list[Path]:
             synopsis="Request to rotate the root credentials for a certain database connection.",
             description=(
                 "Sets a new random password for the configured root user (ALTER ROLE, or the configured "
-                "root_rotation_statements) and stores it. The new password is never returned."
+                "root_rotation_statements) and stores it, written ahead: a rotation cut short is settled "
+                "by logging in with the new password, else the old. The new password is never returned."
             ),
         ),
     ]

@@ -9,7 +9,7 @@ role record the password and the pending entry go. A rotation that fails leaves 
 old one, still valid in the database) and records the error on the role; the next try sets the same
 pending password, so a statement that did commit before the failure was seen is simply repeated. At start
 (unseal, or this server becoming active) every role with a pending password or an overdue rotation is
-due at once.
+due at once, after the root rotations left pending are settled.
 
 Invariant: the database and the role never disagree once a rotation has been confirmed: the role takes
 the new password only after the database has accepted it, and a pending password is never dropped until
@@ -87,6 +87,7 @@ class Rotator:
         self._failures.pop(name, None)
 
     async def _run(self) -> None:
+        await self._store.settle_roots()
         while True:
             await asyncio.sleep(TICK)
             now = self._clock.now()

@@ -1,20 +1,34 @@
-"""The database engine's records and live connections for one mount. Layer: builtin.
+"""The database engine's records and live connections for one mount, and the root password's rotation.
+Layer: builtin.
 
 Imports logical (Storage), util and the engine's models and plugin. A connection follows its config: saving
 or deleting a config closes the old connection, so the next use connects with what is stored now.
 
+A root rotation writes ahead, as a static role's does: the new password is stored (root-wal/<name>, behind
+the barrier) before the database is touched, and the config takes it only once the database has. A
+rotation that did not reach its confirm (its statement failed, or the server died, or storage failed) is
+settled by logging in: the pending password if it works (the database took it), else the stored one if
+that works (it did not), and otherwise (the database is out of reach) it stays pending. Settling happens
+right after a failed statement, at mount initialization (unseal, or becoming active) and on the next use of
+the connection (`required_config`).
+
 Invariant: writes that read-modify-write a record (config saves, root rotation) run under `lock`.
+Invariant: a pending root password is dropped only when the stored one has been seen to log in (or the
+config is deleted), so the database's root password is never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 import string
 
 from strongroom.builtin.secrets.database.models import (
     CONFIG_PREFIX,
     ROLE_PREFIX,
+    ROOT_WAL_PREFIX,
     STATIC_ROLE_PREFIX,
     STATIC_WAL_PREFIX,
     DatabaseConfig,
@@ -25,6 +39,8 @@ from strongroom.builtin.secrets.database.plugin import DatabasePlugin, open_plug
 from strongroom.errors import InvalidRequestError
 from strongroom.logical import Storage, SystemView, get_json, put_json
 from strongroom.logical.backend import StaticSystemView
+
+log = logging.getLogger(__name__)
 
 # Vault's default password policy for database credentials: 20 characters, at least one of each class.
 PASSWORD_LENGTH = 20
@@ -52,6 +68,8 @@ class DatabaseStore:
         self._storage = storage
         self._system = system or StaticSystemView()
         self._connections: dict[str, DatabasePlugin] = {}
+        # Configs with a pending root password not yet settled (loaded at initialization).
+        self._unsettled: set[str] = set()
         self.lock = asyncio.Lock()
 
     # Configs.
@@ -61,7 +79,14 @@ class DatabaseStore:
         return None if raw is None else DatabaseConfig.from_json(raw)
 
     async def required_config(self, name: str) -> DatabaseConfig:
-        """The config `name`, or InvalidRequestError with Vault's words."""
+        """The config `name` (its root rotation settled first if one is pending), or InvalidRequestError
+        with Vault's words."""
+        if name in self._unsettled:
+            async with self.lock:
+                return await self._settled(await self._existing_config(name))
+        return await self._existing_config(name)
+
+    async def _existing_config(self, name: str) -> DatabaseConfig:
         config = await self.config(name)
         if config is None:
             raise InvalidRequestError(missing_connection(name))
@@ -76,6 +101,8 @@ class DatabaseStore:
 
     async def delete_config(self, name: str) -> None:
         await self._storage.delete(CONFIG_PREFIX + name)
+        await self._storage.delete(ROOT_WAL_PREFIX + name)
+        self._unsettled.discard(name)
         await self.reset(name)
 
     async def config_names(self) -> list[str]:
@@ -147,6 +174,65 @@ class DatabaseStore:
     async def pending_names(self) -> list[str]:
         return await self._storage.list(STATIC_WAL_PREFIX)
 
+    # The root password's rotation.
+
+    async def rotate_root(self, name: str) -> None:
+        """Give the root user of config `name` a new password, written ahead (see the module docstring);
+        a failed statement's InvalidRequestError is raised once the outcome has been settled."""
+        async with self.lock:
+            config = await self._settled(await self._existing_config(name))
+            if not config.username:
+                raise InvalidRequestError("unable to rotate root credentials: no username in configuration")
+            new_password = await self.new_password(config)
+            await put_json(self._storage, ROOT_WAL_PREFIX + name, {"new_password": new_password})
+            # Until confirmed, any failure (storage's too) leaves the rotation to be settled on next use.
+            self._unsettled.add(name)
+            try:
+                await self.connection(config).rotate_root(config.root_rotation_statements, new_password)
+            except InvalidRequestError:
+                # The statements may have changed the password before failing (MySQL commits DDL at once).
+                with contextlib.suppress(InvalidRequestError):
+                    await self._settled(config)
+                raise
+            await self.save_config(config.evolve(password=new_password))
+            await self._storage.delete(ROOT_WAL_PREFIX + name)
+            self._unsettled.discard(name)
+
+    async def load_pending_roots(self) -> None:
+        """Note the root rotations a previous run left pending (at initialization)."""
+        self._unsettled.update(await self._storage.list(ROOT_WAL_PREFIX))
+
+    async def settle_roots(self) -> None:
+        """Settle every pending root rotation now; one out of reach stays pending (and is logged)."""
+        for name in sorted(self._unsettled):
+            try:
+                await self.required_config(name)
+            except InvalidRequestError as exc:
+                log.warning("database connection %s: pending root rotation not settled: %s", name, exc)
+            except Exception as exc:  # storage trouble: the caller (the scheduler) must outlive it
+                log.warning("database connection %s: pending root rotation: %s", name, type(exc).__name__)
+
+    async def _settled(self, config: DatabaseConfig) -> DatabaseConfig:
+        """`config` with its pending root rotation settled (the caller holds `lock`): the pending password
+        if it logs in, else the stored one if it does; InvalidRequestError (still pending) if neither."""
+        raw = await get_json(self._storage, ROOT_WAL_PREFIX + config.name)
+        if raw is not None:
+            pending = config.evolve(password=str(raw["new_password"]))
+            if await _logs_in(pending):
+                await self.save_config(pending)
+                config = pending
+            else:
+                try:
+                    await _verify(config)
+                except InvalidRequestError as exc:
+                    raise InvalidRequestError(
+                        f"root credential rotation of {config.name!r} is unsettled: {exc}"
+                    ) from None
+            await self._storage.delete(ROOT_WAL_PREFIX + config.name)
+            log.info("database connection %s: pending root rotation settled", config.name)
+        self._unsettled.discard(config.name)
+        return config
+
     # Passwords.
 
     async def new_password(self, config: DatabaseConfig, role_policy: str = "") -> str:
@@ -159,3 +245,20 @@ class DatabaseStore:
             return await self._system.generate_password_from_policy(policy)
         except InvalidRequestError as exc:
             raise InvalidRequestError(f"failed to generate password: {exc}") from None
+
+
+async def _verify(config: DatabaseConfig) -> None:
+    """Log in anew with `config`'s credentials; InvalidRequestError (no secret in it) if that fails."""
+    plugin = open_plugin(config)
+    try:
+        await plugin.verify()
+    finally:
+        await plugin.close()
+
+
+async def _logs_in(config: DatabaseConfig) -> bool:
+    try:
+        await _verify(config)
+    except InvalidRequestError:
+        return False
+    return True

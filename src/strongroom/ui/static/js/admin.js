@@ -3,6 +3,8 @@
 import { accessView, operationsView } from "./views/overview.js";
 import { policyEdit, policyList, policyShow } from "./views/policies.js";
 import { authList, authTune } from "./views/auth.js";
+import { engineEnable, engineTune } from "./views/engines.js";
+import { identityEdit, identityList, identityShow } from "./views/identity.js";
 import { approleEdit, approleList } from "./views/approle.js";
 import { userpassEdit, userpassList } from "./views/userpass.js";
 import { tokenView } from "./views/token.js";
@@ -21,7 +23,13 @@ export const ADMIN_ROUTES = [
   [r("/policies/create"), () => policyEdit("")],
   [r(`/policies/show/${name}`), (n) => policyShow(n)],
   [r(`/policies/edit/${name}`), (n) => policyEdit(n)],
+  [r("/engines/enable"), () => engineEnable()],
+  [r("/engines/tune/(.+)"), (path) => engineTune(path)],
   [r("/auth"), () => authList()],
+  [r("/identity/(entity|group)"), (kind) => identityList(kind)],
+  [r("/identity/(entity|group)/create"), (kind) => identityEdit(kind, "")],
+  [r(`/identity/(entity|group)/show/${name}`), (kind, n) => identityShow(kind, n)],
+  [r(`/identity/(entity|group)/edit/${name}`), (kind, n) => identityEdit(kind, n)],
   [r("/auth/tune/(.+)"), (path) => authTune(path)],
   [r(`/approle/${name}`), (m) => approleList(m)],
   [r(`/approle/${name}/create`), (m) => approleEdit(m, "")],

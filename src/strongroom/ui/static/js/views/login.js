@@ -1,8 +1,9 @@
-// Log in with a token, a userpass user, or single sign-on through a JWT/OIDC mount (the provider's page, then
+// Log in with a token, a userpass user, a pasted JWT (a jwt mount's login with a role), or single sign-on through a JWT/OIDC mount (the provider's page, then
 // back to the callback); the token is then kept in this tab only.
 import { api } from "../api.js";
 import { alertBox, field, h } from "../dom.js";
 import * as session from "../session.js";
+import { mountPath } from "./parts.js";
 import { callbackUri, startOidcLogin } from "./oidc.js";
 
 /** The JWT/OIDC auth mounts listed for strangers (listing_visibility "unauth"), as [path, description]. */
@@ -31,9 +32,14 @@ export function loginView(notice, after = null) {
     field("Single sign-on mount", { type: "text", name: "oidcMount", value: "oidc", autocomplete: "off", spellcheck: "false" }),
     field("Role", { type: "text", name: "role", autocomplete: "off", spellcheck: "false" }, "Empty for the mount's default role."),
     redirectHint);
+  const jwtFields = h("div", { hidden: true },
+    field("JWT", { type: "password", name: "jwt", autocomplete: "off", spellcheck: "false" },
+      "A signed token from your identity provider; it is sent once, in the request body."),
+    field("JWT role", { type: "text", name: "jwtRole", autocomplete: "off", spellcheck: "false" }, "Empty for the mount's default role."),
+    field("JWT mount", { type: "text", name: "jwtMount", value: "jwt", autocomplete: "off", spellcheck: "false" }));
   const method = h("select", { id: "login-method", name: "method" },
     h("option", { value: "token" }, "Token"), h("option", { value: "userpass" }, "Username and password"),
-    h("option", { value: "oidc" }, "OIDC single sign-on (enter the mount)"));
+    h("option", { value: "oidc" }, "OIDC single sign-on (enter the mount)"), h("option", { value: "jwt" }, "JWT (paste a token)"));
   const showRedirect = () => {
     redirectHint.textContent = `Redirect URI to allow: ${callbackUri(oidcFields.querySelector("[name=oidcMount]").value.trim())}`;
   };
@@ -42,6 +48,7 @@ export function loginView(notice, after = null) {
     const sso = method.value.startsWith("oidc");
     tokenFields.hidden = method.value !== "token";
     userpassFields.hidden = method.value !== "userpass";
+    jwtFields.hidden = method.value !== "jwt";
     oidcFields.hidden = !sso;
     if (method.value.startsWith("oidc:")) oidcFields.querySelector("[name=oidcMount]").value = method.value.slice(5);
     showRedirect();
@@ -59,7 +66,7 @@ export function loginView(notice, after = null) {
   const form = h("form", { class: "card narrow", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title" }, "Log in to strongroom"), errors,
     h("div", { class: "field" }, h("label", { for: "login-method" }, "Method"), method),
-    tokenFields, userpassFields, oidcFields,
+    tokenFields, userpassFields, jwtFields, oidcFields,
     h("div", { class: "actions" }, submit));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -74,6 +81,12 @@ export function loginView(notice, after = null) {
       if (method.value === "token") {
         const lookup = await api("GET", "auth/token/lookup-self", undefined, { token: f.token.value.trim() });
         session.save(f.token.value.trim(), lookup.data.ttl);
+      } else if (method.value === "jwt") {
+        const mount = f.jwtMount.value.trim().replace(/^\/+|\/+$/g, "") || "jwt";
+        const body = { jwt: f.jwt.value.trim() };
+        if (f.jwtRole.value.trim()) body.role = f.jwtRole.value.trim();
+        const answer = await api("POST", `auth/${mountPath(mount)}/login`, body, { token: null });
+        session.save(answer.auth.client_token, answer.auth.lease_duration);
       } else {
         const mount = f.mount.value.trim().replace(/^\/+|\/+$/g, "") || "userpass";
         const answer = await api("POST", `auth/${mount}/login/${encodeURIComponent(f.username.value.trim())}`,
@@ -87,8 +100,10 @@ export function loginView(notice, after = null) {
       else window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {
       const sso = method.value.startsWith("oidc");
-      errors.replaceChildren(alertBox(!sso && (error.status === 403 || error.status === 400)
-        ? "Login failed: check what you entered." : error.message));
+      const refused = error.status === 403 || error.status === 400;
+      // The jwt mount says what it disliked about the token (expired, wrong audience), which the holder can fix.
+      errors.replaceChildren(alertBox(method.value === "jwt" && refused ? `Login failed: ${error.message}`
+        : !sso && refused ? "Login failed: check what you entered." : error.message));
     }
   });
   return form;

@@ -1,0 +1,1 @@
+"""The TLS certificate auth method (Vault's builtin/credential/cert)."""
