@@ -30,11 +30,10 @@ from strongroom.audit.entry import (
     AuditInput,
     FormatOptions,
     RequestParts,
-    auth_block,
-    encode,
-    request_entry,
+    auth_member,
+    request_line,
     request_parts,
-    response_entry,
+    response_line,
 )
 from strongroom.crypto.hmac import HMAC_PREFIX, SaltedHasher
 from strongroom.errors import InvalidRequestError, StrongroomError
@@ -98,6 +97,8 @@ HMAC_MEMO_MAX_VALUE = 1024
 # Request parts built for a request entry and kept, by request ID, for its response entry. A request whose
 # response entry never comes (an internal error) is dropped once this many newer ones wait.
 PARTS_MEMO_SIZE = 1024
+# Encoded auth members by client token: a token's requests all show the same one.
+AUTH_MEMO_SIZE = 1024
 _NO_FAILURES = DeviceCounters()
 
 
@@ -109,9 +110,7 @@ class _Enabled:
     hasher: SaltedHasher = field(repr=False)
     _memo: dict[str, str] = field(default_factory=dict, repr=False)
     _parts: dict[str, tuple[AuditInput, RequestParts]] = field(default_factory=dict, repr=False)
-    # "auth" blocks by client token, kept with the AuditAuth they show: a token's requests carry the same
-    # AuditAuth (the core keeps one per token entry) and so the same block, request after request.
-    _auths: dict[str, tuple[AuditAuth, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _auths: dict[str, tuple[AuditAuth, bytes]] = field(default_factory=dict, repr=False)
 
     def parts(self, audit: AuditInput, *, response: bool) -> RequestParts:
         """`audit`'s request parts: built for the request entry and kept until the response entry, which
@@ -119,24 +118,24 @@ class _Enabled:
         kept = self._parts.pop(audit.request.id, None) if response else None
         if kept is not None and kept[0].request is audit.request and kept[0].auth is audit.auth:
             return kept[1]
-        parts = request_parts(audit, self.options, self.hash, self.auth_block(audit))
+        parts = request_parts(audit, self.options, self.hash, self._auth(audit))
         if not response:
             if len(self._parts) >= PARTS_MEMO_SIZE:
                 del self._parts[next(iter(self._parts))]
             self._parts[audit.request.id] = (audit, parts)
         return parts
 
-    def auth_block(self, audit: AuditInput) -> dict[str, Any]:
+    def _auth(self, audit: AuditInput) -> bytes:
+        """`audit`'s encoded auth member, kept per client token while the token's description is equal."""
         token, auth = audit.request.client_token, audit.auth
         kept = self._auths.get(token)
-        if kept is not None and kept[0] is auth:
+        if kept is not None and (kept[0] is auth or kept[0] == auth):
             return kept[1]
-        block = auth_block(audit, self.options, self.hash)
-        if len(token) <= HMAC_MEMO_MAX_VALUE:
-            if len(self._auths) >= HMAC_MEMO_SIZE:
-                del self._auths[next(iter(self._auths))]  # the oldest first
-            self._auths[token] = (auth, block)
-        return block
+        member = auth_member(audit, self.options, self.hash)
+        if kept is None and len(self._auths) >= AUTH_MEMO_SIZE:
+            del self._auths[next(iter(self._auths))]  # the oldest first
+        self._auths[token] = (auth, member)
+        return member
 
     def hash(self, value: str) -> str:
         memo = self._memo
@@ -263,13 +262,13 @@ class AuditBroker:
     async def log_request(self, audit: AuditInput) -> None:
         """Record the request entry; AuditFailedError when devices are enabled and none recorded it."""
         await self._broadcast(
-            lambda e, now: request_entry(audit, e.options, e.hash, now, e.parts(audit, response=False))
+            lambda e, now: request_line(audit, e.options, e.hash, now, e.parts(audit, response=False))
         )
 
     async def log_response(self, audit: AuditInput) -> None:
         """Record the response entry; AuditFailedError when devices are enabled and none recorded it."""
         await self._broadcast(
-            lambda e, now: response_entry(audit, e.options, e.hash, now, e.parts(audit, response=True))
+            lambda e, now: response_line(audit, e.options, e.hash, now, e.parts(audit, response=True))
         )
 
     def counters(self) -> dict[str, DeviceCounters]:
@@ -295,16 +294,16 @@ class AuditBroker:
             close_quietly(enabled.device)
         self._enabled = ()
 
-    async def _broadcast(self, build: Callable[[_Enabled, float], dict[str, Any]]) -> None:
+    async def _broadcast(self, build: Callable[[_Enabled, float], bytes]) -> None:
         targets = self._enabled
         if not targets:
             return
         now = self._clock.now()
         if len(targets) == 1:  # the common case needs no tasks to wait on
             only = targets[0]
-            results = [await self._write(only, encode(build(only, now), only.options))]
+            results = [await self._write(only, build(only, now))]
         else:
-            writes = (self._write(e, encode(build(e, now), e.options)) for e in targets)
+            writes = (self._write(e, build(e, now)) for e in targets)
             results = await asyncio.gather(*writes)
         if not any(results):
             raise AuditFailedError("no audit device recorded the entry")

@@ -101,14 +101,17 @@ class FileDevice:
         self._fd = fd
 
     async def write(self, line: bytes) -> None:
-        if self._path == "discard":
-            return
-        if self._path == "stdout":
-            _write_all(1, line)
-            return
-        self.open()
-        assert self._fd is not None
-        _write_all(self._fd, line)
+        fd = self._fd
+        if fd is None:  # not a file, or not open again yet after a failed reopen
+            if self._path == "discard":
+                return
+            if self._path == "stdout":
+                _write_all(1, line)
+                return
+            self.open()
+            assert self._fd is not None
+            fd = self._fd
+        _write_all(fd, line)
 
     def reopen(self) -> None:
         self.close()

@@ -13,6 +13,7 @@ metadata, errors, paths) is what Vault leaves readable.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -105,58 +106,74 @@ def _flag(options: Mapping[str, str], name: str, default: bool) -> bool:
     raise InvalidRequestError(f"unable to parse '{name}': invalid boolean value {value!r}")
 
 
-def encode(entry: Mapping[str, Any], options: FormatOptions) -> bytes:
-    """One log line: the prefix, the JSON entry, a newline."""
-    return options.prefix.encode() + orjson.dumps(entry) + b"\n"
-
-
 @dataclass(frozen=True, slots=True)
 class RequestParts:
-    """The "auth" and "request" blocks of an entry: the same in a request's two entries, so a device may
-    build them once for both (they are only ever encoded, never changed)."""
+    """The "auth" and "request" members of an entry, encoded: the same in a request's two entries, so a
+    device encodes them once for both, and the auth member once per token."""
 
-    auth: dict[str, Any]
-    request: dict[str, Any]
+    head: bytes
+
+
+def auth_member(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> bytes:
+    """The encoded "auth" member of `audit`'s entries: it depends only on the auth and the client token."""
+    return b'"auth":' + orjson.dumps(_auth(audit, options, hasher))
 
 
 def request_parts(
-    audit: AuditInput, options: FormatOptions, hasher: Hasher, auth: dict[str, Any] | None = None
+    audit: AuditInput, options: FormatOptions, hasher: Hasher, auth: bytes | None = None
 ) -> RequestParts:
-    """The "auth" and "request" blocks of `audit`'s entries (`auth`, when given, is `auth_block` of the
+    """The "auth" and "request" members of `audit`'s entries (`auth`, when given, is `auth_member` of the
     same input and options)."""
     if auth is None:
-        auth = auth_block(audit, options, hasher)
-    return RequestParts(auth=auth, request=_request(audit, options, hasher))
+        auth = auth_member(audit, options, hasher)
+    return RequestParts(auth + b',"request":' + orjson.dumps(_request(audit, options, hasher)))
 
 
-def request_entry(
+# Entries are spliced from encoded members: orjson writes a dict's members in order with no spaces, so the
+# line is byte for byte what encoding the whole entry as one dict would give.
+def request_line(
     audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
-) -> dict[str, Any]:
-    """The "request" entry (`parts`, when given, are `request_parts` of the same input and options)."""
+) -> bytes:
+    """The "request" entry as one log line: prefix, JSON, newline (`parts`, when given, are
+    `request_parts` of the same input and options)."""
     if parts is None:
         parts = request_parts(audit, options, hasher)
-    entry: dict[str, Any] = {
-        "time": rfc3339(now),
-        "type": "request",
-        "auth": parts.auth,
-        "request": parts.request,
-    }
-    if audit.error:
-        entry["error"] = audit.error
-    return entry
+    return b"".join(
+        (
+            options.prefix.encode(),
+            b'{"time":',
+            orjson.dumps(rfc3339(now)),
+            b',"type":"request",',
+            parts.head,
+            _error(audit),
+            b"}\n",
+        )
+    )
 
 
-def response_entry(
+def response_line(
     audit: AuditInput, options: FormatOptions, hasher: Hasher, now: float, parts: RequestParts | None = None
-) -> dict[str, Any]:
-    """The "response" entry: the request again, then what was answered (or the error)."""
-    entry = request_entry(audit, options, hasher, now, parts)
-    entry.pop("error", None)
-    entry["type"] = "response"
-    entry["response"] = _response(audit, options, hasher)
-    if audit.error:
-        entry["error"] = audit.error
-    return entry
+) -> bytes:
+    """The "response" entry as one log line: the request again, then what was answered (or the error)."""
+    if parts is None:
+        parts = request_parts(audit, options, hasher)
+    return b"".join(
+        (
+            options.prefix.encode(),
+            b'{"time":',
+            orjson.dumps(rfc3339(now)),
+            b',"type":"response",',
+            parts.head,
+            b',"response":',
+            orjson.dumps(_response(audit, options, hasher)),
+            _error(audit),
+            b"}\n",
+        )
+    )
+
+
+def _error(audit: AuditInput) -> bytes:
+    return b',"error":' + orjson.dumps(audit.error) if audit.error else b""
 
 
 def _hash(options: FormatOptions, hasher: Hasher, value: str) -> str:
@@ -167,8 +184,7 @@ def _hash_accessor(options: FormatOptions, hasher: Hasher, value: str) -> str:
     return _hash(options, hasher, value) if options.hmac_accessor else value
 
 
-def auth_block(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
-    """The "auth" block: what `audit.auth` and the request's client token show (nothing else of it)."""
+def _auth(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
     auth = audit.auth
     return _compact(
         {
@@ -187,37 +203,54 @@ def auth_block(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dic
     )
 
 
-def _mount(audit: AuditInput) -> dict[str, Any]:
+def _mount(audit: AuditInput, *, compact: bool = False) -> dict[str, Any]:
     if not audit.mount_point:
         return {}
-    mount_class = "auth" if audit.mount_point.startswith("auth/") else "secret"
-    return {
-        "mount_point": audit.mount_point,
-        "mount_type": audit.mount_type,
-        "mount_accessor": audit.mount_accessor,
+    return _mount_members(audit.mount_point, audit.mount_type, audit.mount_accessor, compact)
+
+
+# A server has few mounts and every entry names one: its members are built once (and only ever copied).
+@functools.lru_cache(maxsize=256)
+def _mount_members(mount_point: str, mount_type: str, mount_accessor: str, compact: bool) -> dict[str, Any]:
+    mount_class = "auth" if mount_point.startswith("auth/") else "secret"
+    members = {
+        "mount_point": mount_point,
+        "mount_type": mount_type,
+        "mount_accessor": mount_accessor,
         "mount_class": mount_class,
     }
+    # The request member leaves empty ones out (Go's omitempty); the response member has always kept them.
+    return _compact(members) if compact else members
 
 
 def _request(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
-    request = audit.request
-    data: Any = dict(request.data)
-    if data and not options.log_raw:
-        data = hash_structure(data, hasher, audit.non_hmac_request_keys)
-    entry: dict[str, Any] = {
-        "id": request.id,
-        "operation": str(request.operation),
-        **_mount(audit),
-        "client_token": _hash(options, hasher, request.client_token),
-        "client_token_accessor": _hash_accessor(options, hasher, audit.auth.accessor),
-        "namespace": {"id": "root"},
-        "path": request.path,
-        "data": data,
-        "remote_address": request.connection.remote_address,
-        "remote_port": request.connection.remote_port,
-        "wrap_ttl": request.wrap_ttl,
-    }
-    return _compact(entry, keep=("namespace",))
+    request, connection = audit.request, audit.request.connection
+    # Built member by member, leaving out Go's empty ones (as _compact), in Vault's order.
+    entry: dict[str, Any] = {"id": request.id} if request.id else {}
+    entry["operation"] = str(request.operation)
+    if audit.mount_point:
+        entry |= _mount(audit, compact=True)
+    raw, token, accessor = options.log_raw, request.client_token, audit.auth.accessor
+    if token:
+        entry["client_token"] = token if raw else hasher(token)
+    if accessor:
+        entry["client_token_accessor"] = accessor if raw or not options.hmac_accessor else hasher(accessor)
+    entry["namespace"] = {"id": "root"}
+    if request.path:
+        entry["path"] = request.path
+    if request.data:  # hashing copies the data into a new dict; a raw log copies it (a frozen mapping)
+        entry["data"] = (
+            dict(request.data)
+            if options.log_raw
+            else hash_structure(request.data, hasher, audit.non_hmac_request_keys)
+        )
+    if connection.remote_address:
+        entry["remote_address"] = connection.remote_address
+    if connection.remote_port:
+        entry["remote_port"] = connection.remote_port
+    if request.wrap_ttl:
+        entry["wrap_ttl"] = request.wrap_ttl
+    return entry
 
 
 def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict[str, Any]:
@@ -231,7 +264,7 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     data = _response_data(audit, options)
     if data:
         entry["data"] = (
-            data if options.log_raw else hash_structure(data, hasher, audit.non_hmac_response_keys)
+            dict(data) if options.log_raw else hash_structure(data, hasher, audit.non_hmac_response_keys)
         )
     if response is not None and response.warnings:
         entry["warnings"] = list(response.warnings)
@@ -240,12 +273,13 @@ def _response(audit: AuditInput, options: FormatOptions, hasher: Hasher) -> dict
     return entry
 
 
-def _response_data(audit: AuditInput, options: FormatOptions) -> dict[str, Any]:
+def _response_data(audit: AuditInput, options: FormatOptions) -> Mapping[str, Any]:
     response = audit.response
     if response is None or response.raw_body is not None:
-        return {"error": audit.error} if audit.error else {}
-    data = dict(response.data or {})
+        return {"error": audit.error} if audit.error else _EMPTY
+    data = response.data or _EMPTY
     if options.elide_list_responses and audit.request.operation is Operation.LIST:
+        data = dict(data)
         # Vault keeps only the size of a listing, so huge key lists do not flood the log.
         for name in ("keys", "key_info"):
             if isinstance(data.get(name), list | dict):

@@ -11,7 +11,7 @@ Invariant: with hashing on, no string of the input reaches the output unhashed u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 Hasher = Callable[[str], str]
@@ -33,17 +33,30 @@ def hash_structure(value: Any, hasher: Hasher, exempt: Collection[str] = (), key
 
 
 def _hash_map(value: Mapping[Any, Any], hasher: Hasher, exempt: Collection[str]) -> dict[Any, Any]:
-    # A map's scalar values (most of every audited map) are handled here, without a call each.
+    # A map's strings and scalars (most of its values) are handled here, without a call per value.
     hashed: dict[Any, Any] = {}
     for k, v in value.items():
         kind = type(v)
         if kind is str:
-            hashed[k] = v if (k if type(k) is str else str(k)) in exempt else hasher(v)
+            hashed[k] = v if exempt and str(k) in exempt else hasher(v)
         elif kind in _KEPT:
             hashed[k] = v
+        elif kind is dict:  # a nested map's strings go by their own keys, not this one
+            hashed[k] = _hash_map(v, hasher, exempt)
+        elif kind is list or kind is tuple:
+            hashed[k] = _hash_list(v, hasher, exempt, str(k))
         else:
             hashed[k] = hash_structure(v, hasher, exempt, str(k))
     return hashed
+
+
+def _hash_list(items: Sequence[Any], hasher: Hasher, exempt: Collection[str], key: str) -> list[Any]:
+    # A list's strings (policy names, key names) are handled here, without a call per item.
+    kept = key in exempt
+    return [
+        (item if kept else hasher(item)) if type(item) is str else hash_structure(item, hasher, exempt, key)
+        for item in items
+    ]
 
 
 _KEPT = frozenset({int, float, bool, type(None)})

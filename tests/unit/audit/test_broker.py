@@ -22,6 +22,7 @@ from strongroom.audit import (
     DeviceSpec,
 )
 from strongroom.audit.broker import (
+    AUTH_MEMO_SIZE,
     DECLARED_DISABLE_REFUSED,
     HMAC_MEMO_MAX_VALUE,
     HMAC_MEMO_SIZE,
@@ -138,28 +139,25 @@ async def test_response_entry_reuses_request_parts_only_for_the_same_request(tmp
     assert len(broker._enabled[0]._parts) == PARTS_MEMO_SIZE
 
 
-async def test_auth_blocks_are_reused_only_for_the_same_token_and_auth(tmp_path: Path) -> None:
+async def test_a_tokens_auth_member_is_reused_only_while_its_description_is_equal(tmp_path: Path) -> None:
     broker = AuditBroker(InmemStorage(), allow_api_creation=True)
     await broker.load()
     await broker.enable(file_spec("file", tmp_path / "audit.log"))
-    auth = AuditAuth(accessor="acc", display_name="token", policies=("a",), token_policies=("a",))
-    first = AuditInput(request=AUDIT.request, auth=auth)
-    await broker.log_request(first)
-    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r2")))
-    # The same token with a changed auth (its entity gained a policy), and another token with the same auth.
-    changed = replace(auth, policies=("a", "b"), identity_policies=("b",))
-    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r3"), auth=changed))
-    await broker.log_request(replace(first, request=replace(AUDIT.request, id="r4", client_token="s.other")))
-    for i in range(HMAC_MEMO_SIZE + 5):
-        await broker.log_request(replace(first, request=replace(AUDIT.request, client_token=f"s.{i}")))
+    first = AuditAuth(accessor="acc", policies=("a",), token_policies=("a",), token_type="service")
+    renamed = replace(first, policies=("a", "b"), identity_policies=("b",))
+    for auth in (first, replace(first), renamed, first):
+        await broker.log_request(replace(AUDIT, auth=auth))
+    other = AuditInput(request=replace(AUDIT.request, client_token="s.other"), auth=first)
+    await broker.log_request(other)
+    for i in range(AUTH_MEMO_SIZE + 5):
+        await broker.log_request(AuditInput(request=replace(AUDIT.request, client_token=f"s.{i}")))
     entries = lines(tmp_path / "audit.log")
-    assert entries[1]["auth"] == entries[0]["auth"]
-    assert entries[0]["auth"]["client_token"] == broker.hash("file", "s.t")  # type: ignore[index]
-    assert entries[2]["auth"]["policies"] == ["a", "b"]  # type: ignore[index]
-    assert entries[2]["auth"]["identity_policies"] == ["b"]  # type: ignore[index]
-    assert entries[3]["auth"]["client_token"] == broker.hash("file", "s.other")  # type: ignore[index]
-    assert entries[3]["auth"]["policies"] == ["a"]  # type: ignore[index]
-    assert len(broker._enabled[0]._auths) <= HMAC_MEMO_SIZE
+    auths = [e["auth"] for e in entries[:5]]
+    assert auths[0] == auths[1] == auths[3] != auths[2]
+    assert auths[2]["policies"] == ["a", "b"]  # type: ignore[index]
+    assert auths[4]["client_token"] == broker.hash("file", "s.other")  # type: ignore[index]
+    assert auths[0]["client_token"] == broker.hash("file", "s.t")  # type: ignore[index]
+    assert len(broker._enabled[0]._auths) == AUTH_MEMO_SIZE
 
 
 async def test_a_lone_device_that_times_out_fails_the_request(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import orjson
 import pytest
 
 from strongroom.audit import AuditAuth, AuditInput, FormatOptions
-from strongroom.audit.entry import encode, request_entry, response_entry
+from strongroom.audit.entry import request_line, response_line
 from strongroom.audit.hashing import hash_structure
 from strongroom.crypto.hmac import identified_hmac
 from strongroom.errors import InvalidRequestError
@@ -19,6 +21,24 @@ SALT = b"salt"
 
 def h(value: str) -> str:
     return identified_hmac(SALT, value)
+
+
+def parsed(line: bytes) -> Any:
+    """A line's entry, after checking it is one line of orjson's own encoding of that entry (the line is
+    spliced from encoded members: it must be what encoding the entry whole gives)."""
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1
+    entry = orjson.loads(line)
+    assert orjson.dumps(entry) + b"\n" == line
+    return entry
+
+
+def request_entry(audit: AuditInput, options: FormatOptions, hasher: Any, now: float) -> Any:
+    return parsed(request_line(audit, options, hasher, now))
+
+
+def response_entry(audit: AuditInput, options: FormatOptions, hasher: Any, now: float) -> Any:
+    return parsed(response_line(audit, options, hasher, now))
 
 
 def test_strings_are_hashed_everything_else_kept() -> None:
@@ -34,6 +54,11 @@ def test_exempt_keys_apply_at_any_depth_and_to_lists_under_them() -> None:
     assert hash_structure(data, h, ("user",)) == {
         "data": {"user": "alice", "password": h("pw")},
         "user": ["a", "b"],
+    }
+    nested = {"user": ("a", ["b", {"k": "c", "user": "d"}], None), "keys": ["e", 1]}
+    assert hash_structure(nested, h, ("user",)) == {
+        "user": ["a", ["b", {"k": h("c"), "user": "d"}], None],
+        "keys": [h("e"), 1],
     }
 
 
@@ -98,12 +123,23 @@ def test_response_entry_hashes_data_and_issued_token_but_not_metadata() -> None:
     }  # fmt: skip
 
 
+def test_request_member_leaves_out_empty_fields_and_keeps_the_namespace() -> None:
+    bare = AuditInput(request=Request(operation=Operation.READ, path="sys/health", wrap_ttl=60))
+    assert request_entry(bare, FormatOptions(), h, 0)["request"] == {
+        "operation": "read", "namespace": {"id": "root"}, "path": "sys/health", "wrap_ttl": 60,
+    }  # fmt: skip
+    raw = AuditInput(request=AUDIT.request.evolve(data={"k": ["v", 1]}), auth=AUDIT.auth)
+    assert request_entry(raw, FormatOptions(log_raw=True), h, 0)["request"]["data"] == {"k": ["v", 1]}
+
+
 def test_hmac_accessor_false_and_log_raw() -> None:
     plain = request_entry(AUDIT, FormatOptions(hmac_accessor=False), h, 0)
     assert plain["auth"]["accessor"] == "acc"
     assert plain["request"]["client_token"] == h("s.token")
+    assert plain["request"]["client_token_accessor"] == "acc"
     raw = request_entry(AUDIT, FormatOptions(log_raw=True), h, 0)
     assert raw["request"]["client_token"] == "s.token"
+    assert raw["request"]["client_token_accessor"] == "acc"
     assert raw["request"]["data"] == {"data": {"password": "hunter2"}}
 
 
@@ -123,8 +159,17 @@ def test_error_entry_and_elided_list() -> None:
 
 
 def test_prefix_and_one_line() -> None:
-    line = encode({"a": 1}, FormatOptions(prefix="@cee: "))
-    assert line == b'@cee: {"a":1}\n'
+    line = request_line(AUDIT, FormatOptions(prefix="@cee: "), h, 0)
+    assert line.startswith(b'@cee: {"time":"1970-01-01T00:00:00Z","type":"request","auth":{')
+    assert parsed(line.removeprefix(b"@cee: "))["request"]["id"] == "req-1"
+
+
+def test_entries_keep_vaults_member_order_with_an_error() -> None:
+    refused = AuditInput(request=AUDIT.request, auth=AUDIT.auth, error='denied "x"\n')
+    assert list(request_entry(refused, FormatOptions(), h, 0)) == ["time", "type", "auth", "request", "error"]
+    response = response_entry(refused, FormatOptions(), h, 0)
+    assert list(response) == ["time", "type", "auth", "request", "response", "error"]
+    assert response["error"] == 'denied "x"\n'
 
 
 @pytest.mark.parametrize(
