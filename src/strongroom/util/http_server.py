@@ -128,7 +128,10 @@ class HTTPServer:
         ended: asyncio.Future[None] = loop.create_future()
 
         def release() -> None:  # runs on granian's thread once the worker has closed every connection
-            loop.call_soon_threadsafe(_resolve, ended)
+            # A drain that outlived its wait may end after the loop closed; the error would be raised in
+            # granian's native thread, not in ours, where nothing could handle it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, ended)
 
         signal.add_cb(release)
         unix = self._sock.family == socket.AF_UNIX
