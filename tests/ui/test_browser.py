@@ -10,33 +10,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.servers import RunningServer, free_port, sqlite_config, strongroom_config_server
-from tests.ui.browser import Watched, chromium, watch
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with chromium(tmp_path_factory.mktemp("chromium")) as context:
-        yield context
-
-
-@pytest.fixture
-def tab(browser: BrowserContext) -> Iterator[Watched]:
-    page = browser.new_page()
-    page.set_default_timeout(10_000)
-    watched = watch(page)
-    try:
-        yield watched
-    finally:
-        page.close()
+from tests.ui.browser import Watched
 
 
 def log_in(page: Page, address: str, token: str) -> None:

@@ -12,33 +12,14 @@ violations fail a test.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import expect
 
 from tests.api.test_oidc_login_http import setup_oidc_mount, setup_provider
 from tests.servers import RunningServer
-from tests.ui.browser import Watched, chromium, watch
+from tests.ui.browser import Watched
 from tests.ui.test_browser import stored_token
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with chromium(tmp_path_factory.mktemp("chromium")) as context:
-        yield context
-
-
-@pytest.fixture
-def tab(browser: BrowserContext) -> Iterator[Watched]:
-    page = browser.new_page()
-    page.set_default_timeout(10_000)
-    watched = watch(page)
-    try:
-        yield watched
-    finally:
-        page.close()
 
 
 def test_oidc_login_through_strongrooms_own_provider(server: RunningServer, tab: Watched) -> None:

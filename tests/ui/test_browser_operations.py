@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import expect
 
 from strongroom.client import Client
 from strongroom.delivery.store import SecretStore
@@ -28,7 +28,7 @@ from tests.servers import (
     strongroom_config_server,
     strongroom_dev_server,
 )
-from tests.ui.browser import SCREENSHOTS, Watched, chromium, watch
+from tests.ui.browser import SCREENSHOTS, Watched
 from tests.ui.test_browser import log_in, stored_token
 
 ROOT = {"X-Vault-Token": "root"}
@@ -38,23 +38,6 @@ ROOT = {"X-Vault-Token": "root"}
 def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with strongroom_dev_server(tmp_path_factory.mktemp("strongroom-ops"), config=API_AUDIT) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with chromium(tmp_path_factory.mktemp("chromium")) as context:
-        yield context
-
-
-@pytest.fixture
-def tab(browser: BrowserContext) -> Iterator[Watched]:
-    page = browser.new_page()
-    page.set_default_timeout(10_000)
-    watched = watch(page)
-    try:
-        yield watched
-    finally:
-        page.close()
 
 
 def new_token(server: RunningServer, ttl: str) -> str:
