@@ -34,6 +34,7 @@ class Relay:
         self._applied.set()
         self._peers: dict[socket.socket, socket.socket] = {}
         self._parked: list[socket.socket] = []
+        self._upstream_ends: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
@@ -47,6 +48,11 @@ class Relay:
 
     def restore(self) -> None:
         self._switch(Mode.OPEN)
+
+    def upstream_ports(self) -> list[int]:
+        """The local ports of the relay's connections to the upstream (how the upstream sees them)."""
+        with self._lock:
+            return [end.getsockname()[1] for end in self._upstream_ends if end.fileno() != -1]
 
     def close(self) -> None:
         self._stopping = True
@@ -68,6 +74,7 @@ class Relay:
                 sock.close()
         self._peers.clear()
         self._parked.clear()
+        self._upstream_ends.clear()
 
     def _run(self) -> None:
         while not self._stopping:
@@ -99,6 +106,7 @@ class Relay:
                 return
             server.settimeout(None)
             self._peers[client], self._peers[server] = server, client
+            self._upstream_ends.add(server)
 
     def _forward(self, sock: socket.socket) -> None:
         peer = self._peers[sock]
@@ -111,5 +119,6 @@ class Relay:
             pass
         for end in (sock, peer):
             self._peers.pop(end, None)
+            self._upstream_ends.discard(end)
             with contextlib.suppress(OSError):
                 end.close()

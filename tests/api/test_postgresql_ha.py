@@ -513,15 +513,39 @@ def test_a_partitioned_active_is_replaced_fast_and_rejoins(
     assert all(first_write < 5 for _, first_write in timings), timings
 
 
+# When the test plays PostgreSQL's keepalives ending the silenced server's sessions (a few seconds on a real
+# network with the keepalive settings our sessions carry).
+KEEPALIVE_EXPIRY = 8.0
+
+
+def _end_sessions(postgres: Postgres, ports: list[int]) -> None:
+    postgres.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY(%s)", ports
+    )
+
+
 def test_a_silently_partitioned_active_is_replaced_after_the_lock_ttl(
     database: str, postgres: Postgres, tmp_path: Path
 ) -> None:
-    """The relay stops forwarding without closing anything: no TCP keepalive can fail through it, so
-    neither end notices; the lock row's TTL (15 s after the last renewal) decides. The cut-off server
-    acknowledges nothing meanwhile and gives up being active before the row expires."""
+    """The relay stops forwarding without closing anything: neither end notices, and a statement of the
+    cut-off server's can hold the lock row, so no standby can take it (seen: over 60 s) until PostgreSQL ends
+    that session, which its keepalives do on a real network and the test does here. The cut-off server
+    acknowledges nothing meanwhile and gives up being active; the standby takes over once the session ends."""
     with ExitStack() as stack:
         cluster, relay = _relayed_cluster(database, postgres, tmp_path, stack, "kv_silent")
-        timings = _partition_trials(cluster, relay.silence, relay.restore, trials=1)
+
+        def silence() -> None:
+            # Through a userspace relay no TCP timeout can fire, so the test plays the part of PostgreSQL's
+            # keepalives (tcp_keepalives_*, which end a lost client's session within seconds on a real
+            # network): after KEEPALIVE_EXPIRY it ends the sessions the silenced server held. Until then a
+            # statement of the cut-off server's may hold the lock row, and no standby can take it.
+            ports = relay.upstream_ports()
+            relay.silence()
+            timer = threading.Timer(KEEPALIVE_EXPIRY, _end_sessions, (postgres, ports))
+            timer.daemon = True
+            timer.start()
+
+        timings = _partition_trials(cluster, silence, relay.restore, trials=1)
     print(
         "takeover after a silent partition (leader, first write), s:",
         [(round(a, 2), round(b, 2)) for a, b in timings],
