@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -75,6 +76,13 @@ def _start(
     code = asyncio.run(_run(config))
     if code:
         raise Failure(f"strongroom {name}: exiting after a failure (see the log above)", code)
+    # Everything is closed and written by now. Interpreter shutdown is skipped: a granian worker thread
+    # still winding down then may reach into a finalizing interpreter, which panics in native code and
+    # aborts the process (seen as SIGABRT after a clean stop under load).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _run(config: AgentConfig) -> int:
