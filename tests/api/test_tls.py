@@ -20,6 +20,7 @@ from cryptography import x509
 from websockets.asyncio.client import connect
 
 from tests.api.test_cert_auth import tls_server
+from tests.api.test_listeners import _accepts, _read_response
 from tests.servers import ConfigServer, free_port, strongroom_config_server
 from tests.tls import Issued, ScratchCA
 
@@ -243,21 +244,7 @@ def test_a_request_in_flight_on_the_relay_when_sigterm_comes_is_answered(tmp_pat
                 time.sleep(0.05)
             assert server.process.poll() is None, "the server left before answering the request in flight"
             tls.sendall(body[10:])
-            tls.settimeout(10)
-            answer = b""
-            while not answer.rstrip().endswith(b"}"):
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+            answer = _read_response(tls)
         assert answer.startswith(b"HTTP/1.1 200 "), answer
         assert b'"root_token"' in answer
         assert server.process.wait(timeout=15) == 0
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
